@@ -1,0 +1,165 @@
+// stackscope: Python stacks of a live process or a core file, read from outside.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "core_file.hpp"
+#include "error.hpp"
+#include "formatters.hpp"
+#include "live_process.hpp"
+#include "snapshot.hpp"
+
+namespace {
+
+using namespace stackscope;
+
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
+    "  0  every thread was read\n"
+    "  1  partial: some thread or object could not be read (the output says which)\n"
+    "  2  usage error\n"
+    "  3  not a Python process, or an unsupported Python version\n"
+    "  4  permission denied (or the process is already traced)\n"
+    "  5  unreadable or invalid input (no such process, not a core file, truncated core)\n";
+
+struct OutputOptions {
+    std::string format = "tree";
+    bool ascii = false;
+    bool show_hidden = false;
+};
+
+void add_output_options(CLI::App* cmd, OutputOptions& out) {
+    cmd->add_option("--format", out.format, "Output format")->check(CLI::IsMember({"tree", "json"}))->capture_default_str();
+    cmd->add_flag("--ascii", out.ascii, "Draw the tree with ASCII characters only");
+    cmd->add_flag("--show-hidden", out.show_hidden, "Show hidden frames (threading's bootstrap frames)");
+}
+
+int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads) {
+    if (out.format == "json") {
+        std::cout << format_snapshot_json(snap);
+    } else {
+        std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden});
+    }
+    std::cout.flush();
+    if (debug_reads) std::cerr << "stackscope: " << stats.target_reads << " target read calls\n";
+    if (snap.threads.empty()) {
+        std::cerr << "stackscope: the interpreter has no threads\n";
+    } else if (snap.partial()) {
+        std::cerr << "stackscope: some threads could not be read completely (see their errors)\n";
+        return 1;
+    }
+    return 0;
+}
+
+// Holds SIGINT/SIGTERM/SIGHUP back while the target is stopped, so that the tool cannot
+// die with the target's threads still stopped; they are delivered once it is detached.
+class DeferTerminationSignals {
+public:
+    DeferTerminationSignals() {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        sigprocmask(SIG_BLOCK, &set, &previous_);
+    }
+    ~DeferTerminationSignals() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+    DeferTerminationSignals(const DeferTerminationSignals&) = delete;
+    DeferTerminationSignals& operator=(const DeferTerminationSignals&) = delete;
+
+private:
+    sigset_t previous_;
+};
+
+void test_only_pause() {
+    if (const char* ms = std::getenv("STACKSCOPE_TEST_PAUSE_MS")) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+    }
+}
+
+int run_pid(int pid, const OutputOptions& out, bool debug_reads) {
+    Snapshot snap;
+    ExtractionStats stats;
+    {
+        DeferTerminationSignals defer;
+        LiveProcess process(pid, LiveProcess::Options{});
+        snap = take_snapshot(process, SnapshotOptions{}, &stats);
+        test_only_pause();
+        process.detach();
+    }
+    return emit(snap, out, stats, debug_reads);
+}
+
+int run_core(const std::string& path, const CoreFileOptions& core_options, const OutputOptions& out, bool debug_reads) {
+    CoreFile core(path, core_options);
+    ExtractionStats stats;
+    const Snapshot snap = take_snapshot(core, SnapshotOptions{}, &stats);
+    return emit(snap, out, stats, debug_reads);
+}
+
+std::vector<std::string> split_path_list(const std::string& list) {
+    std::vector<std::string> out;
+    std::stringstream in(list);
+    std::string item;
+    while (std::getline(in, item, ':')) {
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"stackscope: show what a Python program is doing, from outside the process.\n"
+                 "Reads every thread's Python stack from a live process or a core file."};
+    app.footer(kExitCodes);
+    app.require_subcommand(1);
+    bool debug_reads = false;
+    app.add_flag("--debug-reads", debug_reads, "Print how many read calls reached the target (on stderr)");
+
+    int pid = 0;
+    OutputOptions pid_out;
+    CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed)");
+    pid_cmd->add_option("PID", pid, "Process id")->required();
+    add_output_options(pid_cmd, pid_out);
+
+    std::string core_path, lib_search_path;
+    CoreFileOptions core_options;
+    OutputOptions core_out;
+    CLI::App* core_cmd = app.add_subcommand("core", "Read a core file");
+    core_cmd->add_option("CORE", core_path, "Core file (e.g. made by gcore)")->required();
+    core_cmd->add_option("--executable", core_options.executable, "The Python executable, when it is not where the core says");
+    core_cmd->add_option("--lib-search-path", lib_search_path,
+                         "Directories (DIR[:DIR...]) searched by file name for the libraries the core names");
+    add_output_options(core_cmd, core_out);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return static_cast<int>(ErrorKind::Usage);
+    }
+
+    try {
+        if (pid_cmd->parsed()) return run_pid(pid, pid_out, debug_reads);
+        core_options.lib_search_path = split_path_list(lib_search_path);
+        return run_core(core_path, core_options, core_out, debug_reads);
+    } catch (const Error& e) {
+        std::cerr << "stackscope: " << e.what() << "\n";
+        return static_cast<int>(e.kind());
+    } catch (const std::exception& e) {
+        std::cerr << "stackscope: internal error: " << e.what() << "\n";
+        return static_cast<int>(ErrorKind::Partial);
+    }
+}

@@ -1,0 +1,52 @@
+#pragma once
+// A core file. The core is mapped, never read whole; PT_LOAD segments are read only up to
+// p_filesz, and what the core lacks (read-only file-backed pages) is read from the files
+// named by NT_FILE, optionally relocated by --executable / --lib-search-path.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elf_file.hpp"
+#include "target.hpp"
+
+namespace stackscope {
+
+struct CoreFileOptions {
+    std::string executable;                     // replaces the executable named in the core
+    std::vector<std::string> lib_search_path;   // directories searched (by file name) before the recorded paths
+};
+
+class CoreFile final : public Target {
+public:
+    CoreFile(const std::string& path, CoreFileOptions options);
+
+    size_t read(uint64_t address, std::span<uint8_t> out) override;
+    const std::vector<MemoryRegion>& regions() const override { return regions_; }
+    std::vector<TargetThread> threads() const override { return threads_; }
+    int pid() const override { return pid_; }
+    std::optional<std::string> local_file(const std::string& mapped_path) const override;
+
+private:
+    struct LoadSegment {
+        uint64_t vaddr, file_size, mem_size, offset;
+    };
+    size_t read_from_core(uint64_t address, std::span<uint8_t> out) const;
+    size_t read_from_mapped_file(uint64_t address, std::span<uint8_t> out);
+    void parse_notes();
+    const ElfFile* open_mapped(const std::string& mapped_path);
+
+    std::string path_;
+    CoreFileOptions options_;
+    std::unique_ptr<ElfFile> core_;
+    std::vector<LoadSegment> loads_;
+    std::vector<MemoryRegion> regions_;   // file-backed mappings from NT_FILE plus anonymous PT_LOADs
+    std::vector<TargetThread> threads_;
+    int pid_ = 0;
+    uint64_t entry_point_ = 0;            // AT_ENTRY: identifies the executable's mapping
+    std::map<std::string, std::unique_ptr<ElfFile>> mapped_files_;
+    std::map<std::string, std::string> missing_files_;
+};
+
+}  // namespace stackscope

@@ -1,0 +1,169 @@
+#include "elf_file.hpp"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "error.hpp"
+
+namespace stackscope {
+
+namespace {
+
+void init_libelf() {
+    // elf_version must be called once before any other libelf call; it only records the version.
+    static const bool initialised = elf_version(EV_CURRENT) != EV_NONE;
+    (void)initialised;
+}
+
+Error invalid(const std::string& path, const std::string& why) {
+    return Error(ErrorKind::InvalidInput, path + ": " + why);
+}
+
+}  // namespace
+
+ElfFile::ElfFile(const std::string& path) : path_(path) {
+    init_libelf();
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+        const int err = errno;
+        throw Error(err == EACCES || err == EPERM ? ErrorKind::PermissionDenied : ErrorKind::InvalidInput,
+                    path + ": " + std::strerror(err));
+    }
+    struct stat st {};
+    if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd_);
+        throw invalid(path, "not a regular file");
+    }
+    size_ = static_cast<uint64_t>(st.st_size);
+    if (size_ < 64) {
+        ::close(fd_);
+        throw invalid(path, "too small to be an ELF file");
+    }
+    void* mapped = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (mapped == MAP_FAILED) {
+        ::close(fd_);
+        throw invalid(path, std::string("cannot map: ") + std::strerror(errno));
+    }
+    data_ = static_cast<const uint8_t*>(mapped);
+    elf_ = elf_memory(reinterpret_cast<char*>(const_cast<uint8_t*>(data_)), size_);
+    GElf_Ehdr ehdr;
+    if (!elf_ || elf_kind(elf_) != ELF_K_ELF || !gelf_getehdr(elf_, &ehdr) || gelf_getclass(elf_) != ELFCLASS64) {
+        if (elf_) elf_end(elf_);
+        munmap(const_cast<uint8_t*>(data_), size_);
+        ::close(fd_);
+        throw invalid(path, "not a 64-bit ELF file");
+    }
+    type_ = ehdr.e_type;
+    size_t phnum = 0;
+    if (elf_getphdrnum(elf_, &phnum) == 0) {
+        for (size_t i = 0; i < phnum && i < 65536; ++i) {
+            GElf_Phdr ph;
+            if (!gelf_getphdr(elf_, static_cast<int>(i), &ph)) continue;
+            segments_.push_back({ph.p_type, ph.p_flags, ph.p_offset, ph.p_vaddr, ph.p_filesz, ph.p_memsz, ph.p_align});
+        }
+    }
+}
+
+ElfFile::~ElfFile() {
+    if (elf_) elf_end(elf_);
+    if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool ElfFile::is_position_independent() const { return type_ == ET_DYN; }
+
+std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const {
+    for (const Elf64_Word wanted : {SHT_DYNSYM, SHT_SYMTAB}) {
+        Elf_Scn* scn = nullptr;
+        while ((scn = elf_nextscn(elf_, scn)) != nullptr) {
+            GElf_Shdr sh;
+            if (!gelf_getshdr(scn, &sh) || sh.sh_type != wanted || sh.sh_entsize == 0) continue;
+            Elf_Data* data = elf_getdata(scn, nullptr);
+            if (!data) continue;
+            const size_t count = sh.sh_size / sh.sh_entsize;
+            for (size_t i = 0; i < count; ++i) {
+                GElf_Sym sym;
+                if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
+                if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
+                const char* sym_name = elf_strptr(elf_, sh.sh_link, sym.st_name);
+                if (sym_name && name == sym_name) return ElfSymbol{sym.st_value, sym.st_size};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<ElfSection> ElfFile::section(std::string_view name) const {
+    size_t shstrndx = 0;
+    if (elf_getshdrstrndx(elf_, &shstrndx) != 0) return std::nullopt;
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf_, scn)) != nullptr) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh)) continue;
+        const char* sec_name = elf_strptr(elf_, shstrndx, sh.sh_name);
+        if (sec_name && name == sec_name) return ElfSection{sh.sh_addr, sh.sh_size, sh.sh_offset};
+    }
+    return std::nullopt;
+}
+
+std::vector<ElfNote> ElfFile::notes() const {
+    std::vector<ElfNote> out;
+    for (size_t i = 0; i < segments_.size(); ++i) {
+        if (segments_[i].type != PT_NOTE) continue;
+        Elf_Data* data = elf_getdata_rawchunk(elf_, static_cast<int64_t>(segments_[i].file_offset),
+                                              segments_[i].file_size, ELF_T_NHDR);
+        if (!data) continue;
+        size_t offset = 0;
+        GElf_Nhdr nh;
+        size_t name_off = 0, desc_off = 0;
+        while ((offset = gelf_getnote(data, offset, &nh, &name_off, &desc_off)) > 0) {
+            ElfNote note;
+            note.type = nh.n_type;
+            const auto* base = static_cast<const uint8_t*>(data->d_buf);
+            if (nh.n_namesz) note.name.assign(reinterpret_cast<const char*>(base + name_off), nh.n_namesz - 1);
+            note.desc.assign(base + desc_off, base + desc_off + nh.n_descsz);
+            out.push_back(std::move(note));
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> ElfFile::build_id() const {
+    for (const ElfNote& note : notes()) {
+        if (note.type == NT_GNU_BUILD_ID && note.name == "GNU") {
+            static const char digits[] = "0123456789abcdef";
+            std::string id;
+            for (uint8_t b : note.desc) {
+                id += digits[b >> 4];
+                id += digits[b & 15];
+            }
+            return id;
+        }
+    }
+    return std::nullopt;
+}
+
+uint64_t ElfFile::first_load_vaddr() const {
+    for (const ElfSegment& s : segments_) {
+        if (s.type != PT_LOAD) continue;
+        return s.vaddr - s.file_offset;
+    }
+    return 0;
+}
+
+size_t ElfFile::read_at(uint64_t offset, void* out, size_t size) const {
+    if (offset >= size_) return 0;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(size, size_ - offset));
+    std::memcpy(out, data_ + offset, n);
+    return n;
+}
+
+}  // namespace stackscope

@@ -1,0 +1,79 @@
+#pragma once
+// An ELF file on disk read with libelf: symbols, sections, load segments, notes.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct Elf;
+
+namespace stackscope {
+
+struct ElfSymbol {
+    uint64_t value = 0;
+    uint64_t size = 0;
+};
+
+struct ElfSection {
+    uint64_t address = 0;
+    uint64_t size = 0;
+    uint64_t file_offset = 0;
+};
+
+struct ElfSegment {
+    uint32_t type = 0;
+    uint32_t flags = 0;
+    uint64_t file_offset = 0;
+    uint64_t vaddr = 0;
+    uint64_t file_size = 0;
+    uint64_t mem_size = 0;
+    uint64_t align = 0;
+};
+
+struct ElfNote {
+    uint32_t type = 0;
+    std::string name;
+    std::vector<uint8_t> desc;
+};
+
+class ElfFile {
+public:
+    // Opens `path`; throws Error(InvalidInput) when it is not a readable 64-bit ELF file.
+    explicit ElfFile(const std::string& path);
+    ~ElfFile();
+    ElfFile(const ElfFile&) = delete;
+    ElfFile& operator=(const ElfFile&) = delete;
+
+    const std::string& path() const { return path_; }
+    uint16_t type() const { return type_; }  // ET_EXEC, ET_DYN, ET_CORE
+    bool is_position_independent() const;
+
+    // .dynsym first, then .symtab; defined symbols only.
+    std::optional<ElfSymbol> symbol(std::string_view name) const;
+    std::optional<ElfSection> section(std::string_view name) const;
+    const std::vector<ElfSegment>& segments() const { return segments_; }
+    std::vector<ElfNote> notes() const;
+    std::optional<std::string> build_id() const;
+
+    // The link-time address of file offset 0 (from the first PT_LOAD): subtract it from where
+    // offset 0 is mapped to get the load bias.
+    uint64_t first_load_vaddr() const;
+
+    // Reads file bytes at `offset`; returns how many were available.
+    size_t read_at(uint64_t offset, void* out, size_t size) const;
+    uint64_t file_size() const { return size_; }
+    const uint8_t* data() const { return data_; }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    const uint8_t* data_ = nullptr;
+    uint64_t size_ = 0;
+    Elf* elf_ = nullptr;
+    uint16_t type_ = 0;
+    std::vector<ElfSegment> segments_;
+};
+
+}  // namespace stackscope

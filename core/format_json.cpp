@@ -1,0 +1,53 @@
+#include <nlohmann/json.hpp>
+
+#include "formatters.hpp"
+
+namespace stackscope {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+template <typename T>
+Json optional_json(const std::optional<T>& value) {
+    return value ? Json(*value) : Json(nullptr);
+}
+
+Json frame_json(const Frame& f) {
+    return Json{
+        {"function", f.function}, {"name", f.name},     {"module", optional_json(f.module)},
+        {"filename", f.filename}, {"line", optional_json(f.line)}, {"hidden", f.hidden},
+        {"entry", f.entry},       {"source", optional_json(f.source)},
+    };
+}
+
+Json thread_json(const Thread& t) {
+    Json frames = Json::array();
+    for (const Frame& f : t.stack.frames) frames.push_back(frame_json(f));
+    return Json{
+        {"tid", optional_json(t.tid)},
+        {"pthread_id", optional_json(t.pthread_id)},
+        {"name", optional_json(t.name)},
+        {"holds_gil", t.holds_gil},
+        {"interpreter_id", t.interpreter_id},
+        {"error", optional_json(t.stack.error)},
+        {"frames", std::move(frames)},
+    };
+}
+
+}  // namespace
+
+std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
+    Json threads = Json::array();
+    for (const Thread& t : snapshot.threads) threads.push_back(thread_json(t));
+    const Json doc{
+        {"schema_version", 1},
+        {"python_version", snapshot.python_version},
+        {"pid", snapshot.pid},
+        {"threads", std::move(threads)},
+    };
+    // Remote strings may hold invalid UTF-8: replace rather than throw.
+    return doc.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace stackscope

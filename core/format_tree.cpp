@@ -1,0 +1,58 @@
+#include "formatters.hpp"
+
+#include "hex.hpp"
+
+namespace stackscope {
+
+namespace {
+
+struct Glyphs {
+    const char* start_frame;
+    const char* continue_frame;
+    const char* start_code;
+};
+
+constexpr Glyphs kUnicode{"╠ ", "║ ", "└ "};
+constexpr Glyphs kAscii{"+ ", "| ", "` "};
+
+}  // namespace
+
+std::string format_thread_header(const Thread& thread) {
+    std::string out = "Thread ";
+    if (thread.tid) out += std::to_string(*thread.tid);
+    else if (thread.pthread_id) out += hex(*thread.pthread_id);
+    else out += "?";
+    if (thread.name) out += " \"" + *thread.name + "\"";
+    if (thread.holds_gil) out += " (holds the GIL)";
+    return out + ":";
+}
+
+std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
+    const Glyphs& g = options.ascii ? kAscii : kUnicode;
+    std::string out = "stackscope.Stack (most recent call last):\n";
+    for (const Frame& f : stack.frames) {
+        if (f.hidden && !options.show_hidden) continue;
+        out += g.start_frame;
+        out += f.function + " in " + f.module.value_or("unknown module") + " at " + f.filename + ":" +
+               (f.line ? std::to_string(*f.line) : "?") + "\n";
+        if (f.source) {
+            out += g.continue_frame;
+            out += g.start_code;
+            out += *f.source + "\n";
+        }
+    }
+    if (stack.error) out += "  Error while extracting stack:\n    " + *stack.error + "\n";
+    return out;
+}
+
+std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options) {
+    std::string out;
+    for (size_t i = 0; i < snapshot.threads.size(); ++i) {
+        if (i) out += "\n";
+        out += format_thread_header(snapshot.threads[i]) + "\n";
+        out += format_stack_tree(snapshot.threads[i].stack, options);
+    }
+    return out;
+}
+
+}  // namespace stackscope

@@ -1,0 +1,24 @@
+#pragma once
+// Renderers of the model. They read only the model, never the target.
+#include <string>
+
+#include "model.hpp"
+
+namespace stackscope {
+
+struct TreeOptions {
+    bool ascii = false;
+    bool show_hidden = false;
+};
+
+// One thread's header line, e.g. `Thread 4321 "worker-1" (holds the GIL):`.
+std::string format_thread_header(const Thread& thread);
+// upstream stackscope's Stack format: `stackscope.Stack (most recent call last):` and frame lines.
+std::string format_stack_tree(const Stack& stack, const TreeOptions& options);
+// Every thread: header, stack, blank line between threads.
+std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options);
+
+// JSON following docs/schema-v1.json.
+std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2);
+
+}  // namespace stackscope

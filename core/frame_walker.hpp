@@ -1,0 +1,46 @@
+#pragma once
+// Walks one thread's chain of Python frames and describes each frame.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "model.hpp"
+#include "object_reader.hpp"
+#include "source_files.hpp"
+
+namespace stackscope {
+
+class FrameWalker {
+public:
+    static constexpr size_t kMaxFrames = 10000;
+
+    FrameWalker(ObjectReader& objects, SourceFiles* sources) : objects_(objects), sources_(sources) {}
+
+    // The thread's frames, outermost first. A read error ends the walk: the frames read so
+    // far are kept and the error is recorded in the stack.
+    Stack thread_stack(uint64_t thread_state);
+
+private:
+    struct CodeInfo {
+        std::string name;
+        std::string qualname;
+        std::string filename;
+        int first_line = 0;
+        std::vector<uint8_t> line_table;
+    };
+
+    uint64_t newest_frame(uint64_t thread_state);
+    std::optional<Frame> describe_frame(uint64_t frame);
+    const CodeInfo& code_info(uint64_t code);
+    std::optional<std::string> module_of(uint64_t globals);
+    std::optional<int> line_at(const CodeInfo& info, int64_t code_unit);
+
+    ObjectReader& objects_;
+    SourceFiles* sources_;
+    std::unordered_map<uint64_t, CodeInfo> codes_;
+    std::unordered_map<uint64_t, std::optional<std::string>> modules_;
+};
+
+}  // namespace stackscope

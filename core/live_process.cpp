@@ -1,0 +1,206 @@
+#include "live_process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "error.hpp"
+#include "proc_maps.hpp"
+
+namespace stackscope {
+
+namespace {
+
+std::optional<std::string> read_text_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return std::nullopt;
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+std::string status_field(const std::string& status, const std::string& key) {
+    std::istringstream in(status);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(key + ":", 0) == 0) {
+            const size_t start = line.find_first_not_of(" \t", key.size() + 1);
+            return start == std::string::npos ? "" : line.substr(start);
+        }
+    }
+    return "";
+}
+
+bool file_exists(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+
+}  // namespace
+
+LiveProcess::LiveProcess(int pid, Options options) : pid_(pid) {
+    if (pid <= 0) throw Error(ErrorKind::Usage, "invalid pid " + std::to_string(pid));
+    const std::string proc = "/proc/" + std::to_string(pid);
+    const auto status = read_text_file(proc + "/status");
+    if (!status) throw Error(ErrorKind::InvalidInput, "no process with pid " + std::to_string(pid));
+    const std::string tracer = status_field(*status, "TracerPid");
+    if (!tracer.empty() && tracer != "0") {
+        throw Error(ErrorKind::PermissionDenied,
+                    "process " + std::to_string(pid) + " is already traced by PID " + tracer);
+    }
+    const auto maps = read_text_file(proc + "/maps");
+    if (!maps) throw Error(ErrorKind::PermissionDenied, "cannot read " + proc + "/maps: " + std::strerror(errno));
+    regions_ = parse_proc_maps(*maps);
+    if (regions_.empty()) {
+        throw Error(ErrorKind::PermissionDenied, "process " + std::to_string(pid) + " has no readable memory map (a kernel thread, or no permission)");
+    }
+    // An already-stopped process (SIGSTOP, job control) is read as it is and left stopped.
+    const bool already_stopped = status_field(*status, "State").rfind("T", 0) == 0;
+    if (options.stop_threads && !already_stopped) stop_all_threads();
+}
+
+LiveProcess::~LiveProcess() {
+    detach();
+    if (mem_fd_ >= 0) ::close(mem_fd_);
+}
+
+std::vector<int> LiveProcess::list_threads() const {
+    std::vector<int> tids;
+    const std::string dir = "/proc/" + std::to_string(pid_) + "/task";
+    DIR* d = opendir(dir.c_str());
+    if (!d) return tids;
+    while (dirent* e = readdir(d)) {
+        char* end = nullptr;
+        const long tid = std::strtol(e->d_name, &end, 10);
+        if (end && *end == '\0' && tid > 0) tids.push_back(static_cast<int>(tid));
+    }
+    closedir(d);
+    return tids;
+}
+
+bool LiveProcess::wait_for_stop(int tid, Attached& state) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::seconds(5);
+    while (clock::now() < deadline) {
+        int status = 0;
+        const pid_t got = ::waitpid(tid, &status, __WALL | WNOHANG);
+        if (got < 0) return false;  // ECHILD: the thread is gone
+        if (got == 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+            continue;
+        }
+        if (WIFEXITED(status) || WIFSIGNALED(status)) return false;
+        if (!WIFSTOPPED(status)) continue;
+        const int event = status >> 16;
+        if (event == 0 && WSTOPSIG(status) != SIGTRAP) {
+            // Signal-delivery stop: the thread is stopped too; hand the signal back on detach.
+            state.pending_signal = WSTOPSIG(status);
+        }
+        return true;
+    }
+    return false;
+}
+
+void LiveProcess::stop_all_threads() {
+    for (int round = 0; round < 100; ++round) {
+        std::vector<int> fresh;
+        for (int tid : list_threads()) {
+            if (attached_.count(tid)) continue;
+            if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
+                const int err = errno;
+                if (err == ESRCH) continue;  // exited meanwhile
+                detach();
+                if (err == EPERM) {
+                    throw Error(ErrorKind::PermissionDenied,
+                                "cannot attach to process " + std::to_string(pid_) +
+                                    ": permission denied (run as root or the process owner; check kernel.yama.ptrace_scope)");
+                }
+                throw Error(ErrorKind::PermissionDenied,
+                            "cannot attach to thread " + std::to_string(tid) + ": " + std::strerror(err));
+            }
+            attached_[tid] = {};
+            ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+            fresh.push_back(tid);
+        }
+        if (fresh.empty()) return;
+        for (int tid : fresh) {
+            Attached& state = attached_[tid];
+            if (!wait_for_stop(tid, state)) {
+                ::ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+                attached_.erase(tid);
+                continue;
+            }
+            user_regs_struct regs {};
+            if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) state.fs_base = regs.fs_base;
+        }
+    }
+}
+
+void LiveProcess::detach() noexcept {
+    for (const auto& [tid, state] : attached_) {
+        ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(state.pending_signal)));
+    }
+    attached_.clear();
+}
+
+size_t LiveProcess::read(uint64_t address, std::span<uint8_t> out) {
+    if (out.empty()) return 0;
+    if (use_vm_readv_) {
+        iovec local{out.data(), out.size()};
+        iovec remote{reinterpret_cast<void*>(address), out.size()};
+        const ssize_t n = ::process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno == EFAULT || errno == ESRCH) return 0;
+        use_vm_readv_ = false;  // ENOSYS or EPERM: fall back to /proc/PID/mem
+    }
+    if (mem_fd_ < 0) {
+        mem_fd_ = ::open(("/proc/" + std::to_string(pid_) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+        if (mem_fd_ < 0) return 0;
+    }
+    size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = ::pread(mem_fd_, out.data() + done, out.size() - done, static_cast<off_t>(address + done));
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+    }
+    return done;
+}
+
+std::vector<TargetThread> LiveProcess::threads() const {
+    std::vector<TargetThread> out;
+    if (!attached_.empty()) {
+        for (const auto& [tid, state] : attached_) out.push_back({tid, state.fs_base});
+        return out;
+    }
+    for (int tid : list_threads()) out.push_back({tid, std::nullopt});
+    return out;
+}
+
+std::optional<std::string> LiveProcess::local_file(const std::string& mapped_path) const {
+    if (mapped_path.empty() || mapped_path[0] != '/') return std::nullopt;
+    const std::string proc = "/proc/" + std::to_string(pid_);
+    const std::string through_root = proc + "/root" + mapped_path;
+    if (file_exists(through_root)) return through_root;
+    // Deleted or replaced files are still reachable through the mapping itself.
+    for (const MemoryRegion& r : regions_) {
+        if (r.path != mapped_path) continue;
+        char name[64];
+        std::snprintf(name, sizeof name, "/map_files/%llx-%llx", static_cast<unsigned long long>(r.start),
+                      static_cast<unsigned long long>(r.end));
+        if (file_exists(proc + name)) return proc + name;
+    }
+    return std::nullopt;
+}
+
+std::string LiveProcess::source_root() const { return "/proc/" + std::to_string(pid_) + "/root"; }
+
+}  // namespace stackscope

@@ -1,0 +1,65 @@
+#pragma once
+// What an extraction produces; formatters consume only this. The concepts mirror the
+// upstream in-process stackscope library: a Stack of Frames, each with its Contexts.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stackscope {
+
+struct Stack;
+
+// An active `with` / `async with` block of a frame (filled in by later work).
+struct Context {
+    std::string varname;          // the `as` target, "" when none
+    std::string type_name;        // the manager's type
+    std::optional<int> start_line;
+    bool is_async = false;
+    bool is_exiting = false;
+    std::string description;
+    std::vector<Context> children;
+};
+
+struct Frame {
+    std::string function;         // qualified display name
+    std::string name;             // co_name
+    std::optional<std::string> module;
+    std::string filename;
+    std::optional<int> line;
+    std::optional<std::string> source;  // stripped source line
+    bool hidden = false;
+    bool entry = false;           // first Python frame of a C-level eval-loop invocation
+    uint64_t address = 0;         // the frame struct in the target
+    std::vector<Context> contexts;
+};
+
+struct Stack {
+    std::vector<Frame> frames;    // outermost first
+    std::optional<std::string> error;
+};
+
+struct Thread {
+    std::optional<int> tid;
+    std::optional<uint64_t> pthread_id;
+    std::optional<std::string> name;
+    bool holds_gil = false;
+    int64_t interpreter_id = 0;
+    uint64_t thread_state = 0;    // PyThreadState address in the target
+    Stack stack;
+};
+
+struct Snapshot {
+    std::string python_version;
+    int pid = 0;
+    std::vector<Thread> threads;
+
+    bool partial() const {
+        for (const Thread& t : threads) {
+            if (t.stack.error) return true;
+        }
+        return false;
+    }
+};
+
+}  // namespace stackscope

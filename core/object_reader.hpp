@@ -1,0 +1,43 @@
+#pragma once
+// Reads CPython objects (str, bytes, dict, type names) out of target memory, with every
+// pointer and size treated as untrusted.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "python_layout.hpp"
+#include "remote_memory.hpp"
+
+namespace stackscope {
+
+class ObjectReader {
+public:
+    ObjectReader(RemoteMemory& memory, const PythonLayout& layout) : memory_(memory), layout_(layout) {}
+
+    RemoteMemory& memory() const { return memory_; }
+    const PythonLayout& layout() const { return layout_; }
+
+    uint64_t type_of(uint64_t object);
+    // tp_name of the object's type; throws bad_data when unreadable.
+    const std::string& type_name(uint64_t object);
+    bool is_instance_of(uint64_t object, std::string_view type_name);
+
+    // A str object as UTF-8; throws bad_data when `object` is not a readable str.
+    std::string read_str(uint64_t object, size_t max_chars = 64 * 1024);
+    // A bytes object's contents; throws bad_data when not a readable bytes object or too large.
+    std::vector<uint8_t> read_bytes(uint64_t object, size_t max_size = 4 << 20);
+
+    // The value of a str key in a dict; nullopt when absent.
+    std::optional<uint64_t> dict_get(uint64_t dict, std::string_view key);
+
+private:
+    RemoteMemory& memory_;
+    const PythonLayout& layout_;
+    std::unordered_map<uint64_t, std::string> type_names_;
+    std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
+};
+
+}  // namespace stackscope

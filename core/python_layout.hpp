@@ -1,0 +1,161 @@
+#pragma once
+// Everything the reader knows about one CPython minor version: struct offsets and the
+// behaviour enums the logic switches on. Logic never compares version numbers; a new
+// CPython version is a new table (core/versions/), plus an enum value where behaviour changed.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace stackscope {
+
+using Offset = int64_t;
+inline constexpr Offset kAbsent = -1;
+
+struct PythonVersion {
+    int major = 0, minor = 0, micro = 0;
+    int release_level = 0xf;  // 0xa alpha, 0xb beta, 0xc rc, 0xf final
+    int serial = 0;
+
+    static PythonVersion from_hex(uint64_t hexversion);
+    std::string str() const;  // "3.12.1", "3.14.0rc2"
+};
+
+// How the thread's newest frame is found.
+enum class TopFrameSource {
+    ThreadStateFrame,         // tstate->frame (PyFrameObject*), f_back chain (3.8-3.10)
+    CFrameCurrentFrame,       // tstate->cframe->current_frame (3.11, 3.12)
+    ThreadStateCurrentFrame,  // tstate->current_frame (3.13+)
+};
+
+enum class FrameStruct {
+    FrameObject,       // PyFrameObject linked by f_back (3.8-3.10)
+    InterpreterFrame,  // _PyInterpreterFrame linked by previous (3.11+)
+};
+
+// What the frame's instruction field means.
+enum class InstructionPointer {
+    LastiBytes,    // int f_lasti in bytes (3.8, 3.9)
+    LastiUnits,    // int f_lasti in code units (3.10)
+    PrevInstr,     // pointer to the last executed code unit (3.11, 3.12)
+    NextInstr,     // pointer to the current instruction (3.13+)
+};
+
+enum class LineTableFormat { Lnotab, Pep626, Locations };
+
+// How a frame's code reference is stored.
+enum class CodeReference { Pointer, StackRef };
+
+// How the first Python frame of each C-level eval-loop invocation is recognised.
+enum class EntryFrameRule {
+    None,         // not recorded (3.8-3.10)
+    IsEntryFlag,  // _PyInterpreterFrame.is_entry (3.11)
+    ShimFrames,   // an owner value marks the C-stack shim frame pushed before it (3.12+)
+};
+
+// Where the GIL's state lives.
+enum class GilLocation {
+    Runtime,             // embedded in _PyRuntime (3.8-3.11)
+    InterpreterPointer,  // pointer in PyInterpreterState (3.12+)
+};
+
+enum class DictKeysFormat {
+    Split310,   // dk_size/dk_nentries/indices @40, {hash,key,value} entries (3.8-3.10)
+    Kinds311,   // dk_log2_size/dk_kind/indices @32 (3.11+)
+};
+
+enum class DictValuesFormat {
+    PlainArray,    // PyObject *values[] (3.11, 3.12)
+    PrefixedArray, // 8-byte header, then values (3.13+)
+};
+
+struct PythonLayout {
+    PythonVersion version;
+
+    // Behaviour.
+    TopFrameSource top_frame = TopFrameSource::ThreadStateFrame;
+    FrameStruct frame_struct = FrameStruct::InterpreterFrame;
+    InstructionPointer instruction = InstructionPointer::PrevInstr;
+    LineTableFormat line_table = LineTableFormat::Locations;
+    CodeReference code_reference = CodeReference::Pointer;
+    EntryFrameRule entry_rule = EntryFrameRule::None;
+    GilLocation gil_location = GilLocation::Runtime;
+    DictKeysFormat dict_keys = DictKeysFormat::Kinds311;
+    DictValuesFormat dict_values = DictValuesFormat::PlainArray;
+    bool has_qualname = true;          // co_qualname exists (3.11+)
+    bool has_debug_offsets = false;    // _PyRuntime starts with _Py_DebugOffsets (3.13+)
+    int shim_owner = -1;               // frame owner values at or above this are not Python frames
+
+    // _PyRuntimeState
+    Offset runtime_interpreters_head = kAbsent;
+    Offset runtime_gil = kAbsent;              // embedded _gil_runtime_state (GilLocation::Runtime)
+
+    // PyInterpreterState
+    Offset interp_next = kAbsent;
+    Offset interp_id = kAbsent;
+    Offset interp_threads_head = kAbsent;
+    Offset interp_modules = kAbsent;
+    Offset interp_gil = kAbsent;               // pointer to _gil_runtime_state (GilLocation::InterpreterPointer)
+
+    // _gil_runtime_state
+    Offset gil_locked = kAbsent;
+    Offset gil_last_holder = kAbsent;
+
+    // PyThreadState
+    Offset tstate_next = kAbsent;
+    Offset tstate_interp = kAbsent;
+    Offset tstate_frame = kAbsent;             // frame, cframe or current_frame, per top_frame
+    Offset cframe_current_frame = kAbsent;
+    Offset tstate_thread_id = kAbsent;
+    Offset tstate_native_thread_id = kAbsent;
+
+    // _PyInterpreterFrame (3.11+) / PyFrameObject (3.8-3.10)
+    Offset frame_code = kAbsent;
+    Offset frame_previous = kAbsent;
+    Offset frame_globals = kAbsent;
+    Offset frame_instruction = kAbsent;        // prev_instr / instr_ptr / f_lasti
+    Offset frame_owner = kAbsent;
+    Offset frame_is_entry = kAbsent;
+    Offset frame_localsplus = kAbsent;
+
+    // PyCodeObject
+    Offset code_filename = kAbsent;
+    Offset code_name = kAbsent;
+    Offset code_qualname = kAbsent;
+    Offset code_firstlineno = kAbsent;
+    Offset code_linetable = kAbsent;
+    Offset code_exceptiontable = kAbsent;
+    Offset code_adaptive = kAbsent;            // inline bytecode (3.11+)
+    Offset code_bytes = kAbsent;               // co_code bytes object (3.8-3.10)
+    Offset code_nlocalsplus = kAbsent;
+    Offset code_argcount = kAbsent;
+    Offset code_localsplusnames = kAbsent;
+
+    // Objects
+    Offset object_type = 8;
+    Offset var_size = 16;
+    Offset type_name = 24;
+    Offset type_flags = 168;
+    Offset tuple_items = 24;
+    Offset bytes_size = 16;
+    Offset bytes_data = 32;
+    Offset unicode_length = 16;
+    Offset unicode_state = 32;
+    Offset unicode_ascii_data = kAbsent;       // sizeof(PyASCIIObject)
+    Offset unicode_compact_data = kAbsent;     // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
+    Offset dict_keys_ptr = 32;
+    Offset dict_values_ptr = 40;
+};
+
+// The table for a CPython minor version, or nullopt when it is unsupported.
+std::optional<PythonLayout> layout_for(int major, int minor);
+
+// Overlays the offsets a 3.13+ runtime publishes in _Py_DebugOffsets (raw bytes read from
+// the start of _PyRuntime) onto `layout`. Throws Error(NotPython) for a layout it does not
+// know or a free-threaded build, and bad_data for implausible values.
+void apply_debug_offsets(PythonLayout& layout, std::span<const uint8_t> debug_offsets);
+
+// Bytes of _Py_DebugOffsets to read for a given version (enough for every known layout).
+inline constexpr size_t kDebugOffsetsReadSize = 1024;
+
+}  // namespace stackscope

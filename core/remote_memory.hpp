@@ -1,0 +1,57 @@
+#pragma once
+// Page-cached, bounds-checked reads of target memory. One instance lives for one
+// extraction; it counts the reads it sends to the target.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "target.hpp"
+
+namespace stackscope {
+
+class RemoteMemory {
+public:
+    static constexpr uint64_t kPageSize = 4096;
+
+    explicit RemoteMemory(Target& target) : target_(target) {}
+
+    Target& target() const { return target_; }
+
+    // Reads exactly out.size() bytes or throws a bad_data Error naming the address.
+    void read(uint64_t address, std::span<uint8_t> out);
+    // Reads as much as is readable from the start; returns the count.
+    size_t read_some(uint64_t address, std::span<uint8_t> out);
+
+    std::vector<uint8_t> read_bytes(uint64_t address, size_t size);
+
+    template <typename T>
+    T read_value(uint64_t address) {
+        T value;
+        uint8_t raw[sizeof(T)];
+        read(address, raw);
+        std::memcpy(&value, raw, sizeof(T));
+        return value;
+    }
+    uint64_t read_pointer(uint64_t address) { return read_value<uint64_t>(address); }
+
+    uint64_t target_reads() const { return target_reads_; }
+    void clear() { pages_.clear(); }
+
+private:
+    struct Page {
+        std::unique_ptr<uint8_t[]> bytes;
+        size_t valid = 0;  // readable prefix of the page
+    };
+    const Page& page(uint64_t page_address);
+    void fill_run(uint64_t first_page, size_t page_count);
+
+    Target& target_;
+    std::unordered_map<uint64_t, Page> pages_;
+    uint64_t target_reads_ = 0;
+};
+
+}  // namespace stackscope

@@ -1,0 +1,165 @@
+#include "runtime_discovery.hpp"
+
+#include <cstring>
+#include <regex>
+
+#include "error.hpp"
+#include "hex.hpp"
+#include "mapped_elf.hpp"
+
+namespace stackscope {
+
+namespace {
+
+struct Candidate {
+    uint64_t address = 0;
+    std::string found_in;
+    std::optional<uint64_t> py_version_address;  // Py_Version in the same file
+    std::string file_path;
+};
+
+bool names_python(const std::string& path) { return file_name_of(path).find("python") != std::string::npos; }
+
+// Version from a file name such as libpython3.10.so.1.0 or python3.11.
+std::optional<std::pair<int, int>> version_from_path(const std::string& path) {
+    static const std::regex pattern(R"(python(\d)\.(\d+))");
+    std::smatch m;
+    const std::string name = file_name_of(path);
+    if (!std::regex_search(name, m, pattern)) return std::nullopt;
+    return std::make_pair(std::stoi(m[1]), std::stoi(m[2]));
+}
+
+std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<std::string>& unavailable) {
+    std::vector<Candidate> out;
+    if (auto address = memory.target().lookup_symbol("_PyRuntime")) {
+        Candidate c;
+        c.address = *address;
+        c.found_in = "debugger symbol _PyRuntime";
+        if (auto v = memory.target().lookup_symbol("Py_Version")) c.py_version_address = *v;
+        out.push_back(c);
+    }
+    MappedElfs elfs = open_mapped_elfs(memory.target(), names_python);
+    unavailable = elfs.unavailable;
+    for (const MappedElf& m : elfs.files) {
+        Candidate c;
+        c.file_path = m.mapped_path;
+        if (auto v = m.elf->symbol("Py_Version")) c.py_version_address = m.load_bias + v->value;
+        if (auto sym = m.elf->symbol("_PyRuntime")) {
+            c.address = m.load_bias + sym->value;
+            c.found_in = m.mapped_path + " (symbol _PyRuntime)";
+        } else if (auto sec = m.elf->section(".PyRuntime")) {
+            c.address = m.load_bias + sec->address;
+            c.found_in = m.mapped_path + " (section .PyRuntime)";
+        } else {
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+// 3.13+ runtimes start with the "xdebugpy" cookie: find it in writable python mappings
+// when no file could tell where _PyRuntime is.
+std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
+    std::vector<Candidate> out;
+    constexpr size_t kChunk = 64 * 1024;
+    constexpr uint64_t kMaxScan = 64ull << 20;
+    uint64_t scanned = 0;
+    std::vector<uint8_t> buffer(kChunk);
+    for (const MemoryRegion& r : memory.target().regions()) {
+        if (!r.writable || !names_python(r.path)) continue;
+        for (uint64_t at = r.start; at < r.end && scanned < kMaxScan; at += kChunk) {
+            const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, r.end - at));
+            const size_t got = memory.target().read(at, std::span(buffer.data(), want));
+            scanned += want;
+            for (size_t off = 0; off + 8 <= got; off += 8) {
+                if (std::memcmp(buffer.data() + off, "xdebugpy", 8) == 0) {
+                    Candidate c;
+                    c.address = at + off;
+                    c.found_in = r.path + " (debug offsets cookie)";
+                    out.push_back(c);
+                }
+            }
+        }
+    }
+    return out;
+}
+
+PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
+    uint8_t cookie[8] = {};
+    const bool has_cookie = memory.read_some(c.address, cookie) == 8 && std::memcmp(cookie, "xdebugpy", 8) == 0;
+    std::optional<PythonVersion> version;
+    if (has_cookie) {
+        version = PythonVersion::from_hex(memory.read_value<uint64_t>(c.address + 8));
+    } else if (c.py_version_address) {
+        uint32_t hexversion = 0;
+        if (memory.read_some(*c.py_version_address, std::span(reinterpret_cast<uint8_t*>(&hexversion), 4)) == 4) {
+            version = PythonVersion::from_hex(hexversion);
+        }
+    }
+    if (!version) {
+        if (auto from_path = version_from_path(c.file_path)) {
+            PythonVersion v;
+            v.major = from_path->first;
+            v.minor = from_path->second;
+            version = v;
+        }
+    }
+    if (!version) throw Error(ErrorKind::NotPython, "cannot tell the Python version of the runtime in " + c.found_in);
+    auto layout = layout_for(version->major, version->minor);
+    if (!layout) {
+        throw Error(ErrorKind::NotPython, "Python " + version->str() + " is not supported (found in " + c.found_in + ")");
+    }
+    layout->version = *version;
+    if (layout->has_debug_offsets) {
+        std::vector<uint8_t> raw(kDebugOffsetsReadSize);
+        raw.resize(memory.read_some(c.address, raw));
+        apply_debug_offsets(*layout, raw);
+    }
+    return *layout;
+}
+
+// The runtime is plausible when its first interpreter's first thread points back at it.
+bool validate(RemoteMemory& memory, uint64_t runtime, const PythonLayout& l) {
+    try {
+        const uint64_t interp = memory.read_pointer(runtime + l.runtime_interpreters_head);
+        if (interp == 0 || interp % 8 != 0) return false;
+        const uint64_t tstate = memory.read_pointer(interp + l.interp_threads_head);
+        if (tstate == 0) return true;  // an interpreter with no threads yet (or finalizing)
+        return tstate % 8 == 0 && memory.read_pointer(tstate + l.tstate_interp) == interp;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+PythonRuntime discover_runtime(RemoteMemory& memory) {
+    std::vector<std::string> unavailable;
+    std::vector<Candidate> candidates = candidates_from_files(memory, unavailable);
+    if (candidates.empty()) candidates = candidates_from_cookie_scan(memory);
+
+    std::optional<Error> first_error;
+    for (const Candidate& c : candidates) {
+        try {
+            PythonLayout layout = layout_of(memory, c);
+            if (validate(memory, c.address, layout)) return PythonRuntime{c.address, layout, c.found_in};
+            if (!first_error) {
+                first_error = Error(ErrorKind::NotPython, "the Python runtime at " + hex(c.address) + " in " + c.found_in +
+                                                              " does not look initialised");
+            }
+        } catch (const Error& e) {
+            if (!first_error) first_error = e;
+        }
+    }
+    if (first_error) throw *first_error;
+    std::string message = "no Python runtime found in process " + std::to_string(memory.target().pid());
+    if (!unavailable.empty()) {
+        message += "; these files are needed but unavailable: " + unavailable.front();
+        for (size_t i = 1; i < unavailable.size() && i < 4; ++i) message += ", " + unavailable[i];
+        message += " (use --executable / --lib-search-path)";
+    }
+    throw Error(ErrorKind::NotPython, message);
+}
+
+}  // namespace stackscope

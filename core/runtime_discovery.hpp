@@ -1,0 +1,20 @@
+#pragma once
+// Finds the interpreter's _PyRuntime in a target and the layout of its version.
+#include <cstdint>
+#include <string>
+
+#include "python_layout.hpp"
+#include "remote_memory.hpp"
+
+namespace stackscope {
+
+struct PythonRuntime {
+    uint64_t address = 0;   // &_PyRuntime
+    PythonLayout layout;
+    std::string found_in;   // the file, or "debug offsets scan"
+};
+
+// Throws Error(NotPython) when no valid, supported runtime is found.
+PythonRuntime discover_runtime(RemoteMemory& memory);
+
+}  // namespace stackscope

@@ -1,0 +1,103 @@
+#include "snapshot.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "error.hpp"
+#include "frame_walker.hpp"
+#include "hex.hpp"
+#include "object_reader.hpp"
+#include "remote_memory.hpp"
+#include "runtime_discovery.hpp"
+#include "source_files.hpp"
+
+namespace stackscope {
+
+namespace {
+
+constexpr size_t kMaxInterpreters = 1024;
+constexpr size_t kMaxThreads = 100000;
+
+// The thread state that holds the GIL of `interp`, 0 when it is free or unknown.
+uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {
+    const PythonLayout& l = rt.layout;
+    try {
+        uint64_t gil = 0;
+        switch (l.gil_location) {
+            case GilLocation::Runtime: gil = rt.address + l.runtime_gil; break;
+            case GilLocation::InterpreterPointer: gil = mem.read_pointer(interp + l.interp_gil); break;
+        }
+        if (gil == 0) return 0;
+        if (mem.read_value<int32_t>(gil + l.gil_locked) == 0) return 0;
+        return mem.read_pointer(gil + l.gil_last_holder);
+    } catch (const Error&) {
+        return 0;
+    }
+}
+
+Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, uint64_t tstate) {
+    Thread t;
+    t.thread_state = tstate;
+    try {
+        t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
+        if (l.tstate_native_thread_id != kAbsent) {
+            t.tid = static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id));
+        }
+    } catch (const Error& e) {
+        t.stack.error = e.what();
+        return t;
+    }
+    t.stack = walker.thread_stack(tstate);
+    return t;
+}
+
+}  // namespace
+
+Snapshot take_snapshot(Target& target, const SnapshotOptions& options, ExtractionStats* stats) {
+    RemoteMemory mem(target);
+    const PythonRuntime rt = discover_runtime(mem);
+    const PythonLayout& l = rt.layout;
+    ObjectReader objects(mem, l);
+    SourceFiles sources(target.source_root());
+    FrameWalker walker(objects, options.source_lines ? &sources : nullptr);
+
+    Snapshot snap;
+    snap.python_version = l.version.str();
+    snap.pid = target.pid();
+
+    std::unordered_set<uint64_t> seen_interps;
+    for (uint64_t interp = mem.read_pointer(rt.address + l.runtime_interpreters_head); interp != 0;
+         interp = mem.read_pointer(interp + l.interp_next)) {
+        if (!seen_interps.insert(interp).second || seen_interps.size() > kMaxInterpreters) {
+            throw bad_data("the interpreter list is corrupt at " + hex(interp));
+        }
+        const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
+        const uint64_t holder = gil_holder(mem, rt, interp);
+        std::vector<Thread> threads;
+        std::unordered_set<uint64_t> seen_threads;
+        try {
+            for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
+                 tstate = mem.read_pointer(tstate + l.tstate_next)) {
+                if (!seen_threads.insert(tstate).second || seen_threads.size() > kMaxThreads) {
+                    throw bad_data("the thread list is corrupt at " + hex(tstate));
+                }
+                Thread t = read_thread(mem, l, walker, tstate);
+                t.interpreter_id = interp_id;
+                t.holds_gil = holder != 0 && holder == tstate;
+                threads.push_back(std::move(t));
+            }
+        } catch (const Error& e) {
+            Thread broken;
+            broken.interpreter_id = interp_id;
+            broken.stack.error = std::string("cannot read the rest of the thread list: ") + e.what();
+            threads.push_back(std::move(broken));
+        }
+        // The interpreter keeps its newest thread first; show the oldest (usually main) first.
+        std::reverse(threads.begin(), threads.end());
+        for (Thread& t : threads) snap.threads.push_back(std::move(t));
+    }
+    if (stats) stats->target_reads = mem.target_reads();
+    return snap;
+}
+
+}  // namespace stackscope

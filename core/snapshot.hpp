@@ -1,0 +1,20 @@
+#pragma once
+// The entry point of the core: one consistent extraction of every Python thread.
+#include "model.hpp"
+#include "target.hpp"
+
+namespace stackscope {
+
+struct SnapshotOptions {
+    bool source_lines = true;
+};
+
+struct ExtractionStats {
+    uint64_t target_reads = 0;  // read calls sent to the target (after the page cache)
+};
+
+// Throws Error(NotPython) when the target has no supported Python runtime; per-thread
+// problems are recorded in the threads instead.
+Snapshot take_snapshot(Target& target, const SnapshotOptions& options = {}, ExtractionStats* stats = nullptr);
+
+}  // namespace stackscope
