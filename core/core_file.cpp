@@ -35,13 +35,15 @@ std::string base_name(const std::string& path) {
 CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(path), options_(std::move(options)) {
     core_ = std::make_unique<ElfFile>(path);
     if (core_->type() != ET_CORE) throw Error(ErrorKind::InvalidInput, path + ": not a core file");
+    uint64_t expected_size = 0;
+    for (const ElfSegment& s : core_->segments()) expected_size = std::max(expected_size, s.file_offset + s.file_size);
+    if (expected_size > core_->file_size()) {
+        throw Error(ErrorKind::InvalidInput, path + ": the core file is truncated (" + std::to_string(core_->file_size()) +
+                                                 " of " + std::to_string(expected_size) + " bytes)");
+    }
     for (const ElfSegment& s : core_->segments()) {
         if (s.type != PT_LOAD) continue;
-        // A truncated core: keep only what the file really holds.
-        uint64_t file_size = s.file_size;
-        if (s.file_offset >= core_->file_size()) file_size = 0;
-        else file_size = std::min<uint64_t>(file_size, core_->file_size() - s.file_offset);
-        loads_.push_back({s.vaddr, file_size, s.mem_size, s.file_offset});
+        loads_.push_back({s.vaddr, s.file_size, s.mem_size, s.file_offset});
     }
     if (loads_.empty()) throw Error(ErrorKind::InvalidInput, path + ": core file has no memory segments");
     parse_notes();

@@ -91,12 +91,28 @@ std::vector<uint8_t> ObjectReader::read_bytes(uint64_t object, size_t max_size) 
     return memory_.read_bytes(object + layout_.bytes_data, static_cast<size_t>(size));
 }
 
-std::optional<uint64_t> ObjectReader::dict_get(uint64_t dict, std::string_view key) {
-    if (!is_instance_of(dict, "dict")) throw bad_data("object at " + hex(dict) + " is not a dict");
-    const uint64_t keys = memory_.read_pointer(dict + layout_.dict_keys_ptr);
-    const uint64_t values = memory_.read_pointer(dict + layout_.dict_values_ptr);
-    if (keys == 0) throw bad_data("dict at " + hex(dict) + " has no keys");
+int64_t ObjectReader::read_int(uint64_t object) {
+    if (!is_instance_of(object, "int") && !is_instance_of(object, "bool")) throw bad_data("object at " + hex(object) + " is not an int");
+    uint64_t digit_count = 0;
+    bool negative = false;
+    if (layout_.int_format == IntFormat::LvTag) {
+        const auto tag = memory_.read_value<uint64_t>(object + layout_.var_size);
+        digit_count = tag >> 3;
+        negative = (tag & 3) == 2;
+    } else {
+        const auto size = memory_.read_value<int64_t>(object + layout_.var_size);
+        negative = size < 0;
+        digit_count = static_cast<uint64_t>(negative ? -size : size);
+    }
+    if (digit_count > 3) throw bad_data("int at " + hex(object) + " does not fit 64 bits");
+    uint64_t value = 0;
+    for (uint64_t i = 0; i < digit_count; ++i) {
+        value |= uint64_t{memory_.read_value<uint32_t>(object + layout_.long_digits + 4 * i)} << (30 * i);
+    }
+    return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
+}
 
+std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uint64_t values) {
     uint64_t entries = 0, nentries = 0, entry_size = 0, key_offset = 0, value_offset = 0;
     if (layout_.dict_keys == DictKeysFormat::Kinds311) {
         uint8_t raw[32];
@@ -105,8 +121,11 @@ std::optional<uint64_t> ObjectReader::dict_get(uint64_t dict, std::string_view k
         if (log2_size > 30 || log2_index_bytes > 34 || kind > 2) throw bad_data("dict keys at " + hex(keys) + " are corrupt");
         std::memcpy(&nentries, raw + 24, 8);
         entries = keys + 32 + (uint64_t{1} << log2_index_bytes);
-        if (kind == 0) { entry_size = 24; key_offset = 8; value_offset = 16; }
-        else { entry_size = 16; key_offset = 0; value_offset = 8; }
+        if (kind == 0) {
+            entry_size = 24, key_offset = 8, value_offset = 16;
+        } else {
+            entry_size = 16, key_offset = 0, value_offset = 8;
+        }
     } else {
         uint8_t raw[40];
         memory_.read(keys, raw);
@@ -116,44 +135,105 @@ std::optional<uint64_t> ObjectReader::dict_get(uint64_t dict, std::string_view k
         if (size <= 0 || size > (int64_t{1} << 30)) throw bad_data("dict keys at " + hex(keys) + " are corrupt");
         const uint64_t width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
         entries = keys + 40 + static_cast<uint64_t>(size) * width;
-        entry_size = 24; key_offset = 8; value_offset = 16;
+        entry_size = 24, key_offset = 8, value_offset = 16;
     }
-    if (nentries > kMaxDictEntries) throw bad_data("dict at " + hex(dict) + " has an implausible size");
-    uint64_t values_base = 0;
-    if (values) values_base = values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? 8 : 0);
-
+    if (nentries > kMaxDictEntries) throw bad_data("dict keys at " + hex(keys) + " have an implausible size");
     const std::vector<uint8_t> table = memory_.read_bytes(entries, static_cast<size_t>(nentries * entry_size));
-    const std::string wanted(key);
-    const auto interned = interned_keys_.find(wanted);
-    // Identifier keys are interned: compare pointers first, strings only when needed.
-    std::optional<size_t> found;
-    std::vector<uint64_t> key_pointers(nentries);
+    std::vector<uint64_t> split_values;
+    if (values) {
+        const uint64_t base = values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? 8 : 0);
+        split_values.resize(nentries);
+        memory_.read(base, std::span(reinterpret_cast<uint8_t*>(split_values.data()), nentries * 8));
+    }
+    std::vector<DictEntry> out;
+    out.reserve(nentries);
     for (uint64_t i = 0; i < nentries; ++i) {
-        std::memcpy(&key_pointers[i], table.data() + i * entry_size + key_offset, 8);
-        if (interned != interned_keys_.end() && key_pointers[i] == interned->second) {
-            found = i;
+        DictEntry e;
+        std::memcpy(&e.key, table.data() + i * entry_size + key_offset, 8);
+        if (values) e.value = split_values[i];
+        else std::memcpy(&e.value, table.data() + i * entry_size + value_offset, 8);
+        if (e.key && e.value) out.push_back(e);
+    }
+    return out;
+}
+
+std::vector<ObjectReader::DictEntry> ObjectReader::dict_items(uint64_t dict) {
+    if (!is_instance_of(dict, "dict")) throw bad_data("object at " + hex(dict) + " is not a dict");
+    const uint64_t keys = memory_.read_pointer(dict + layout_.dict_keys_ptr);
+    const uint64_t values = memory_.read_pointer(dict + layout_.dict_values_ptr);
+    if (keys == 0) throw bad_data("dict at " + hex(dict) + " has no keys");
+    return keys_items(keys, values);
+}
+
+std::optional<uint64_t> ObjectReader::find_str_key(const std::vector<DictEntry>& entries, std::string_view key) {
+    const std::string wanted(key);
+    // Identifier keys are interned: compare pointers first, strings only when needed.
+    if (auto interned = interned_keys_.find(wanted); interned != interned_keys_.end()) {
+        for (const DictEntry& e : entries) {
+            if (e.key == interned->second) return e.value;
+        }
+    }
+    for (const DictEntry& e : entries) {
+        try {
+            if (read_str(e.key, wanted.size() + 1) == wanted) {
+                interned_keys_[wanted] = e.key;
+                return e.value;
+            }
+        } catch (const Error&) {
+            // not a str key
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<uint64_t> ObjectReader::dict_get(uint64_t dict, std::string_view key) {
+    return find_str_key(dict_items(dict), key);
+}
+
+std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_view name) {
+    constexpr uint64_t kManagedDict = 1 << 4;   // Py_TPFLAGS_MANAGED_DICT
+    constexpr uint64_t kInlineValues = 1 << 2;  // Py_TPFLAGS_INLINE_VALUES
+    const uint64_t type = type_of(object);
+    const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
+    uint64_t dict = 0, values = 0;
+    switch (layout_.instance_dict) {
+        case InstanceDictFormat::DictOffset: {
+            const auto offset = memory_.read_value<int64_t>(type + layout_.type_dictoffset);
+            if (offset > 0 && offset < (1 << 20)) dict = memory_.read_pointer(object + static_cast<uint64_t>(offset));
             break;
         }
-    }
-    if (!found) {
-        for (uint64_t i = 0; i < nentries && !found; ++i) {
-            if (key_pointers[i] == 0) continue;
-            try {
-                if (read_str(key_pointers[i], wanted.size() + 1) == wanted) {
-                    found = i;
-                    interned_keys_[wanted] = key_pointers[i];
-                }
-            } catch (const Error&) {
-                // not a str key
+        case InstanceDictFormat::Managed311:
+            if (flags & kManagedDict) {
+                dict = memory_.read_pointer(object - 24);
+                if (!dict) values = memory_.read_pointer(object - 32);
             }
-        }
+            break;
+        case InstanceDictFormat::Managed312:
+            if (flags & kManagedDict) {
+                const uint64_t dict_or_values = memory_.read_pointer(object - 24);
+                if (dict_or_values & 1) values = dict_or_values + 1;
+                else dict = dict_or_values;
+            }
+            break;
+        case InstanceDictFormat::Managed313:
+            if (flags & kManagedDict) {
+                dict = memory_.read_pointer(object - 24);
+                if (!dict && (flags & kInlineValues)) {
+                    const auto basic_size = memory_.read_value<int64_t>(type + layout_.type_basicsize);
+                    if (basic_size <= 0 || basic_size > (1 << 16)) throw bad_data("type at " + hex(type) + " has an implausible size");
+                    values = object + static_cast<uint64_t>(basic_size);
+                    if (memory_.read_value<uint8_t>(values + 3) == 0) values = 0;  // the `valid` byte
+                }
+            }
+            break;
     }
-    if (!found) return std::nullopt;
-    uint64_t value = 0;
-    if (values_base) value = memory_.read_pointer(values_base + 8 * *found);
-    else std::memcpy(&value, table.data() + *found * entry_size + value_offset, 8);
-    if (value == 0) return std::nullopt;
-    return value;
+    if (dict) return dict_get(dict, name);
+    if (values) {
+        const uint64_t keys = memory_.read_pointer(type + layout_.heap_type_cached_keys);
+        if (!keys) return std::nullopt;
+        return find_str_key(keys_items(keys, values), name);
+    }
+    return std::nullopt;
 }
 
 }  // namespace stackscope

@@ -30,10 +30,25 @@ public:
     // A bytes object's contents; throws bad_data when not a readable bytes object or too large.
     std::vector<uint8_t> read_bytes(uint64_t object, size_t max_size = 4 << 20);
 
+    // An int object's value; throws bad_data when not an int or when it does not fit 64 bits.
+    int64_t read_int(uint64_t object);
+
+    struct DictEntry {
+        uint64_t key = 0;
+        uint64_t value = 0;
+    };
+    // Every live (key, value) pair of a dict.
+    std::vector<DictEntry> dict_items(uint64_t dict);
     // The value of a str key in a dict; nullopt when absent.
     std::optional<uint64_t> dict_get(uint64_t dict, std::string_view key);
+    // An instance attribute stored in the object's __dict__ (managed or not); nullopt when absent.
+    std::optional<uint64_t> attribute(uint64_t object, std::string_view name);
 
 private:
+    // Entries of a keys object; `values` is the split-table values array or 0.
+    std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values);
+    std::optional<uint64_t> find_str_key(const std::vector<DictEntry>& entries, std::string_view key);
+
     RemoteMemory& memory_;
     const PythonLayout& layout_;
     std::unordered_map<uint64_t, std::string> type_names_;

@@ -69,6 +69,19 @@ enum class DictValuesFormat {
     PrefixedArray, // 8-byte header, then values (3.13+)
 };
 
+enum class IntFormat {
+    SignedSize,  // ob_size holds the signed digit count (3.8-3.11)
+    LvTag,       // lv_tag: digit count << 3 | sign (3.12+)
+};
+
+// Where an instance's attribute dictionary lives.
+enum class InstanceDictFormat {
+    DictOffset,  // *(obj + tp_dictoffset) (3.8-3.10)
+    Managed311,  // Py_TPFLAGS_MANAGED_DICT: dict at obj-24, else values at obj-32 with the type's cached keys
+    Managed312,  // obj-24 holds a dict, or values+1 tagged with bit 0
+    Managed313,  // obj-24 holds a dict, else inline values at obj+tp_basicsize (Py_TPFLAGS_INLINE_VALUES)
+};
+
 struct PythonLayout {
     PythonVersion version;
 
@@ -82,6 +95,8 @@ struct PythonLayout {
     GilLocation gil_location = GilLocation::Runtime;
     DictKeysFormat dict_keys = DictKeysFormat::Kinds311;
     DictValuesFormat dict_values = DictValuesFormat::PlainArray;
+    IntFormat int_format = IntFormat::LvTag;
+    InstanceDictFormat instance_dict = InstanceDictFormat::Managed313;
     bool has_qualname = true;          // co_qualname exists (3.11+)
     bool has_debug_offsets = false;    // _PyRuntime starts with _Py_DebugOffsets (3.13+)
     int shim_owner = -1;               // frame owner values at or above this are not Python frames
@@ -136,6 +151,11 @@ struct PythonLayout {
     Offset var_size = 16;
     Offset type_name = 24;
     Offset type_flags = 168;
+    Offset type_basicsize = 32;
+    Offset type_dictoffset = 288;
+    Offset heap_type_cached_keys = kAbsent;    // PyHeapTypeObject.ht_cached_keys
+    Offset module_dict = 16;
+    Offset long_digits = 24;
     Offset tuple_items = 24;
     Offset bytes_size = 16;
     Offset bytes_data = 32;

@@ -10,6 +10,7 @@
 #include "remote_memory.hpp"
 #include "runtime_discovery.hpp"
 #include "source_files.hpp"
+#include "thread_names.hpp"
 
 namespace stackscope {
 
@@ -73,6 +74,7 @@ Snapshot take_snapshot(Target& target, const SnapshotOptions& options, Extractio
         }
         const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
         const uint64_t holder = gil_holder(mem, rt, interp);
+        const auto names = read_thread_names(objects, interp);
         std::vector<Thread> threads;
         std::unordered_set<uint64_t> seen_threads;
         try {
@@ -84,6 +86,9 @@ Snapshot take_snapshot(Target& target, const SnapshotOptions& options, Extractio
                 Thread t = read_thread(mem, l, walker, tstate);
                 t.interpreter_id = interp_id;
                 t.holds_gil = holder != 0 && holder == tstate;
+                if (t.pthread_id) {
+                    if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
+                }
                 threads.push_back(std::move(t));
             }
         } catch (const Error& e) {

@@ -14,6 +14,8 @@ PythonLayout python_3_11_layout() {
     l.entry_rule = EntryFrameRule::IsEntryFlag;
     l.gil_location = GilLocation::Runtime;
     l.dict_keys = DictKeysFormat::Kinds311;
+    l.int_format = IntFormat::SignedSize;
+    l.instance_dict = InstanceDictFormat::Managed311;
     l.dict_values = DictValuesFormat::PlainArray;
 
     l.runtime_interpreters_head = 40;
@@ -51,6 +53,8 @@ PythonLayout python_3_11_layout() {
     l.code_qualname = 128;
     l.code_linetable = 136;
     l.code_adaptive = 184;
+
+    l.heap_type_cached_keys = 872;
 
     l.unicode_ascii_data = 48;
     l.unicode_compact_data = 72;

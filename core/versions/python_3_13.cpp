@@ -16,6 +16,8 @@ PythonLayout python_3_13_layout() {
     l.shim_owner = 3;  // FRAME_OWNED_BY_CSTACK
     l.gil_location = GilLocation::InterpreterPointer;
     l.dict_keys = DictKeysFormat::Kinds311;
+    l.int_format = IntFormat::LvTag;
+    l.instance_dict = InstanceDictFormat::Managed313;
     l.dict_values = DictValuesFormat::PrefixedArray;
     l.has_debug_offsets = true;
 
@@ -52,6 +54,8 @@ PythonLayout python_3_13_layout() {
     l.code_qualname = 128;
     l.code_linetable = 136;
     l.code_adaptive = 200;
+
+    l.heap_type_cached_keys = 880;
 
     l.unicode_ascii_data = 40;
     l.unicode_compact_data = 56;

@@ -1,0 +1,33 @@
+#include "thread_names.hpp"
+
+#include "error.hpp"
+
+namespace stackscope {
+
+std::unordered_map<uint64_t, std::string> read_thread_names(ObjectReader& objects, uint64_t interp) {
+    std::unordered_map<uint64_t, std::string> names;
+    const PythonLayout& l = objects.layout();
+    RemoteMemory& mem = objects.memory();
+    try {
+        const uint64_t modules = mem.read_pointer(interp + l.interp_modules);
+        if (!modules) return names;
+        const auto threading = objects.dict_get(modules, "threading");
+        if (!threading) return names;
+        const uint64_t globals = mem.read_pointer(*threading + l.module_dict);
+        const auto active = objects.dict_get(globals, "_active");
+        if (!active) return names;
+        for (const auto& entry : objects.dict_items(*active)) {
+            try {
+                const auto ident = static_cast<uint64_t>(objects.read_int(entry.key));
+                if (auto name = objects.attribute(entry.value, "_name")) names[ident] = objects.read_str(*name, 1024);
+            } catch (const Error&) {
+                // one unreadable entry does not hide the others
+            }
+        }
+    } catch (const Error&) {
+        // names are a nicety: a broken registry leaves them unknown
+    }
+    return names;
+}
+
+}  // namespace stackscope

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds stackscope, starts the bundled demo program and prints
+# its stackscope tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target stackscope
+
+python=$(./scripts/find-python.sh)
+work=$(mktemp -d)
+fifo="$work/ready"
+mkfifo "$fifo"
+"$python" demo/demo_app.py "$fifo" &
+demo_pid=$!
+trap 'kill "$demo_pid" 2>/dev/null; rm -rf "$work"' EXIT
+if ! timeout 30 head -n1 "$fifo" >/dev/null; then
+  echo "demo: the demo program did not get ready" >&2
+  exit 1
+fi
+echo "== stackscope pid $demo_pid  ($("$python" -c 'import sys; print(sys.version.split()[0])'))"
+./build/stackscope pid "$demo_pid" "$@"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package stackscope needs to build and test. Idempotent: does
+# nothing when they are all present. Needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libelf-dev libdw-dev libcli11-dev nlohmann-json3-dev catch2
+  gdb                                   # gcore makes the test cores
+  python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-jsonschema
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+echo "install-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
