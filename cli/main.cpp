@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        app.exit(e);
+        std::cerr << "stackscope: " << e.what() << " (see stackscope --help)\n";
         return static_cast<int>(ErrorKind::Usage);
     }
 

@@ -1,7 +1,8 @@
 #include "runtime_discovery.hpp"
 
 #include <cstring>
-#include <regex>
+#include <cctype>
+#include <cstdlib>
 
 #include "error.hpp"
 #include "hex.hpp"
@@ -22,11 +23,13 @@ bool names_python(const std::string& path) { return file_name_of(path).find("pyt
 
 // Version from a file name such as libpython3.10.so.1.0 or python3.11.
 std::optional<std::pair<int, int>> version_from_path(const std::string& path) {
-    static const std::regex pattern(R"(python(\d)\.(\d+))");
-    std::smatch m;
     const std::string name = file_name_of(path);
-    if (!std::regex_search(name, m, pattern)) return std::nullopt;
-    return std::make_pair(std::stoi(m[1]), std::stoi(m[2]));
+    for (size_t at = name.find("python"); at != std::string::npos; at = name.find("python", at + 1)) {
+        const char* p = name.c_str() + at + 6;
+        if (!std::isdigit(static_cast<unsigned char>(p[0])) || p[1] != '.' || !std::isdigit(static_cast<unsigned char>(p[2]))) continue;
+        return std::make_pair(p[0] - '0', std::atoi(p + 2));
+    }
+    return std::nullopt;
 }
 
 std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<std::string>& unavailable) {
