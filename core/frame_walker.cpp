@@ -103,6 +103,7 @@ std::optional<int> FrameWalker::line_at(const CodeInfo& info, int64_t code_unit)
         case LineTableFormat::Pep626:
             return linetable310_line(info.line_table, info.first_line, code_unit * 2);
         case LineTableFormat::Locations:
+            if (code_unit > int64_t{UINT32_MAX}) return std::nullopt;
             return location_line(info.line_table, info.first_line, static_cast<uint32_t>(code_unit));
     }
     return std::nullopt;

@@ -37,16 +37,12 @@ uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp)
 }
 
 Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, uint64_t tstate) {
+    // An unreadable thread state ends the thread list (the caller records that once).
     Thread t;
     t.thread_state = tstate;
-    try {
-        t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
-        if (l.tstate_native_thread_id != kAbsent) {
-            t.tid = static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id));
-        }
-    } catch (const Error& e) {
-        t.stack.error = e.what();
-        return t;
+    t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
+    if (l.tstate_native_thread_id != kAbsent) {
+        t.tid = static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id));
     }
     t.stack = walker.thread_stack(tstate);
     return t;
