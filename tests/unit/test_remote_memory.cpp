@@ -1,0 +1,205 @@
+// Tests for core/remote_memory.hpp: the page cache over a SyntheticTarget whose reads are counted.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "error.hpp"
+#include "remote_memory.hpp"
+#include "synthetic_memory.hpp"
+
+using stackscope::Error;
+using stackscope::ErrorKind;
+using stackscope::RemoteMemory;
+using stackscope_test::SyntheticTarget;
+
+namespace {
+
+constexpr uint64_t kPage = RemoteMemory::kPageSize;
+
+// A block of `pages` pages at `base` whose byte i is pattern(base + i).
+uint8_t pattern(uint64_t address) { return static_cast<uint8_t>((address * 31 + (address >> 12) * 7) & 0xff); }
+
+void fill_pattern(SyntheticTarget& t, uint64_t base, size_t size) {
+    t.add_block(base, size);
+    std::vector<uint8_t> bytes(size);
+    for (size_t i = 0; i < size; ++i) bytes[i] = pattern(base + i);
+    t.write(base, bytes);
+}
+
+bool matches_pattern(const std::vector<uint8_t>& bytes, uint64_t address) {
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] != pattern(address + i)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("RemoteMemory reads values and ranges that span pages", "[remote_memory]") {
+    SyntheticTarget t;
+    const uint64_t base = 0x400000;
+    fill_pattern(t, base, 8 * kPage);
+    t.put_u64(base + kPage - 4, 0x1122334455667788ull);  // straddles the first page boundary
+    RemoteMemory mem(t);
+
+    CHECK(mem.read_pointer(base + kPage - 4) == 0x1122334455667788ull);
+    CHECK(mem.read_value<uint32_t>(base + kPage) == 0x11223344u);
+
+    const uint64_t at = base + kPage + 123;
+    const std::vector<uint8_t> got = mem.read_bytes(at, 3 * kPage);  // touches 4 pages
+    REQUIRE(got.size() == 3 * kPage);
+    CHECK(matches_pattern(got, at));
+}
+
+TEST_CASE("RemoteMemory page cache counts target reads", "[remote_memory]") {
+    SyntheticTarget t;
+    const uint64_t base = 0x7f0000000000;
+    fill_pattern(t, base, 200 * kPage);
+    RemoteMemory mem(t);
+
+    SECTION("one read for N contiguous uncached pages, none for cached data") {
+        std::vector<uint8_t> out(5 * kPage);
+        REQUIRE(mem.read_some(base + 10, out) == out.size());  // 6 pages: base .. base+5p+10
+        CHECK(mem.target_reads() == 1);
+        CHECK(t.reads() == 1);
+        CHECK(t.read_log().front().first == base);
+        CHECK(t.read_log().front().second == 6 * kPage);
+        CHECK(matches_pattern(out, base + 10));
+
+        // Everything below is inside those six pages.
+        CHECK(mem.read_value<uint64_t>(base + 5 * kPage + 8) != 0xdeadbeef);
+        std::vector<uint8_t> again(6 * kPage);
+        CHECK(mem.read_some(base, again) == again.size());
+        CHECK(matches_pattern(again, base));
+        CHECK(mem.target_reads() == 1);
+        CHECK(t.reads() == 1);
+
+        // One more page: one more read, of that page only.
+        std::vector<uint8_t> next(16);
+        mem.read(base + 6 * kPage + 4, next);
+        CHECK(mem.target_reads() == 2);
+        CHECK(t.read_log().back().first == base + 6 * kPage);
+        CHECK(t.read_log().back().second == kPage);
+        CHECK(matches_pattern(next, base + 6 * kPage + 4));
+    }
+
+    SECTION("a read with a cached hole in the middle fetches the runs on either side") {
+        (void)mem.read_value<uint8_t>(base + 3 * kPage);  // caches page 3
+        CHECK(mem.target_reads() == 1);
+        std::vector<uint8_t> out(7 * kPage);  // pages 0..6
+        REQUIRE(mem.read_some(base, out) == out.size());
+        CHECK(matches_pattern(out, base));
+        CHECK(mem.target_reads() == 3);  // pages 0-2 and 4-6
+    }
+
+    SECTION("very long reads are split into bounded runs") {
+        std::vector<uint8_t> out(150 * kPage);
+        REQUIRE(mem.read_some(base, out) == out.size());
+        CHECK(matches_pattern(out, base));
+        CHECK(mem.target_reads() == 3);  // 64 + 64 + 22 pages
+        for (const auto& [address, size] : t.read_log()) CHECK(size <= 64 * kPage);
+    }
+
+    SECTION("clear() drops the cache") {
+        (void)mem.read_pointer(base);
+        (void)mem.read_pointer(base);
+        CHECK(mem.target_reads() == 1);
+        mem.clear();
+        (void)mem.read_pointer(base);
+        CHECK(mem.target_reads() == 2);
+    }
+}
+
+TEST_CASE("RemoteMemory short reads at the end of readable memory", "[remote_memory]") {
+    SyntheticTarget t;
+    const uint64_t base = 0x500000;
+    fill_pattern(t, base, 2 * kPage + 100);  // ends 100 bytes into the third page
+    RemoteMemory mem(t);
+
+    SECTION("read_some returns the readable count") {
+        std::vector<uint8_t> out(2 * kPage);
+        const uint64_t at = base + kPage + 50;
+        CHECK(mem.read_some(at, out) == kPage - 50 + 100);
+        out.resize(kPage - 50 + 100);
+        CHECK(matches_pattern(out, at));
+    }
+
+    SECTION("read_some of a range that starts in unreadable memory returns 0") {
+        std::vector<uint8_t> out(64, 0xaa);
+        CHECK(mem.read_some(base + 2 * kPage + 100, out) == 0);
+        CHECK(mem.read_some(base - 8, out) == 0);
+        CHECK(mem.read_some(0, out) == 0);
+    }
+
+    SECTION("read and read_pointer throw a Partial error naming the address") {
+        std::vector<uint8_t> out(200);
+        try {
+            mem.read(base + 2 * kPage, out);
+            FAIL("read past the end did not throw");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Partial);
+            CHECK_THAT(e.what(), Catch::Contains("0x502000"));
+        }
+        CHECK_THROWS_AS(mem.read_pointer(base + 2 * kPage + 96), Error);  // 4 of 8 bytes readable
+        CHECK(mem.read_value<uint32_t>(base + 2 * kPage + 96) == uint32_t(pattern(base + 2 * kPage + 96)) +
+                                                                      (uint32_t(pattern(base + 2 * kPage + 97)) << 8) +
+                                                                      (uint32_t(pattern(base + 2 * kPage + 98)) << 16) +
+                                                                      (uint32_t(pattern(base + 2 * kPage + 99)) << 24));
+        CHECK_THROWS_AS(mem.read_bytes(0x10, 1), Error);
+    }
+
+    SECTION("memory after a hole is still readable") {
+        fill_pattern(t, base + 4 * kPage, kPage);
+        std::vector<uint8_t> out(5 * kPage);
+        CHECK(mem.read_some(base, out) == 2 * kPage + 100);
+        CHECK(mem.read_pointer(base + 4 * kPage + 8) != 0);
+        std::vector<uint8_t> tail(kPage);
+        CHECK(mem.read_some(base + 4 * kPage, tail) == kPage);
+        CHECK(matches_pattern(tail, base + 4 * kPage));
+    }
+}
+
+TEST_CASE("RemoteMemory addresses near UINT64_MAX", "[remote_memory]") {
+    constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+    const uint64_t top_page = kMax - kPage + 1;
+
+    SECTION("nothing mapped there") {
+        SyntheticTarget t;
+        RemoteMemory mem(t);
+        std::vector<uint8_t> out(64);
+        CHECK(mem.read_some(kMax - 10, out) == 0);  // the range wraps
+        CHECK(mem.read_some(kMax, out) == 0);
+        CHECK(mem.read_some(top_page, out) == 0);
+        CHECK(mem.read_some(top_page - 32, out) == 0);
+        std::vector<uint8_t> huge(3 * kPage);
+        CHECK(mem.read_some(kMax - kPage, huge) == 0);
+        CHECK_THROWS_AS(mem.read_pointer(kMax - 3), Error);
+        CHECK_THROWS_AS(mem.read_pointer(kMax), Error);
+        CHECK_THROWS_AS(mem.read_pointer(top_page), Error);
+    }
+
+    SECTION("the top page mapped") {
+        SyntheticTarget t;
+        fill_pattern(t, top_page, kPage);
+        RemoteMemory mem(t);
+        std::vector<uint8_t> out(64);
+        REQUIRE(mem.read_some(top_page + 16, out) == 64);
+        CHECK(matches_pattern(out, top_page + 16));
+        // A read that would wrap past 2^64 reads nothing rather than wrapping to address 0.
+        CHECK(mem.read_some(kMax - 10, out) == 0);
+        CHECK_THROWS_AS(mem.read_pointer(kMax - 3), Error);
+        CHECK(mem.read_value<uint8_t>(kMax - 1) == pattern(kMax - 1));
+    }
+}
+
+TEST_CASE("RemoteMemory empty reads do not touch the target", "[remote_memory]") {
+    SyntheticTarget t;
+    RemoteMemory mem(t);
+    std::vector<uint8_t> none;
+    CHECK(mem.read_some(0x1234, none) == 0);
+    CHECK_NOTHROW(mem.read(0x1234, none));
+    CHECK(mem.target_reads() == 0);
+    CHECK(t.reads() == 0);
+}
