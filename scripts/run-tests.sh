@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The one command that runs the whole test suite:
+#   install deps -> build (normal + ASan/UBSan) -> unit tests (both) -> integration tests.
+# Extra arguments go to pytest, e.g. scripts/run-tests.sh -k live
+# Environment: JOBS (build parallelism, default 2), PYTEST_TIMEOUT (per test, seconds, default 300).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+JOBS="${JOBS:-2}"
+PYTEST_TIMEOUT="${PYTEST_TIMEOUT:-300}"
+SANITIZER_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+
+failed=()
+timings=()
+
+# run_stage NAME COMMAND...: runs and times a stage; records failure, never exits.
+run_stage() {
+    local name="$1"; shift
+    local start=$SECONDS rc=0
+    echo "=== [$name] $*"
+    "$@" || rc=$?
+    timings+=("$(printf '%-22s %4ds  %s' "$name" $((SECONDS - start)) "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
+    if [ $rc -ne 0 ]; then failed+=("$name"); fi
+    return $rc
+}
+
+summary() {
+    echo
+    echo "=== stage times"
+    printf '%s\n' "${timings[@]}"
+    if [ ${#failed[@]} -ne 0 ]; then
+        echo "=== FAILED: ${failed[*]}"
+        exit 1
+    fi
+    echo "=== all stages passed"
+}
+
+# A build failure stops the run: nothing after it can be trusted.
+require_stage() {
+    run_stage "$@" || { summary; exit 1; }
+}
+
+pytest_integration() {
+    local rc=0
+    PYTHONDONTWRITEBYTECODE=1 STACKSCOPE_BIN="$ROOT/build/stackscope" STACKSCOPE_ASAN_BIN="$asan_bin" \
+        /usr/bin/python3 -m pytest -n 2 --timeout="$PYTEST_TIMEOUT" tests/integration "$@" || rc=$?
+    if [ $rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; fi
+    return $rc
+}
+
+if [ -x scripts/install-deps.sh ]; then
+    require_stage install-deps scripts/install-deps.sh
+fi
+require_stage configure cmake -S . -B build -DSTACKSCOPE_WERROR=ON
+require_stage build cmake --build build -j"$JOBS"
+# A failed ASan build fails the run but the other stages still run (without a stale ASan binary).
+asan_bin="$ROOT/build-asan/stackscope"
+run_stage configure-asan cmake -S . -B build-asan -DSTACKSCOPE_SANITIZE=ON -DSTACKSCOPE_WERROR=ON &&
+    run_stage build-asan cmake --build build-asan -j"$JOBS" || asan_bin=/nonexistent/asan-build-failed
+
+run_stage unit-tests ctest --test-dir build --output-on-failure --no-tests=error -j"$JOBS" || true
+if [ "$asan_bin" = "$ROOT/build-asan/stackscope" ]; then
+    run_stage unit-tests-asan env "${SANITIZER_ENV[@]}" \
+        ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$JOBS" || true
+fi
+run_stage integration-tests pytest_integration "$@" || true
+summary

@@ -1,0 +1,181 @@
+"""Process plumbing for the integration tests: targets, cores, the tool."""
+import atexit
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+SCHEMA_PATH = REPO_ROOT / "docs" / "schema-v1.json"
+
+BOOTSTRAP_FUNCTIONS = {"_bootstrap", "_bootstrap_inner", "run"}  # hidden frames of threading
+
+_live_groups = {}  # pid -> Popen, every process group we started
+
+
+def clean_env(**extra):
+    """The environment without PYTHON* variables (they would leak into targets and gdb)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(extra)
+    return env
+
+
+def spawn(argv, **kwargs):
+    """Start argv in its own process group; it is killed at exit if still running."""
+    kwargs.setdefault("env", clean_env())
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    proc = subprocess.Popen([str(a) for a in argv], start_new_session=True, **kwargs)
+    _live_groups[proc.pid] = proc
+    return proc
+
+
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    _live_groups.pop(proc.pid, None)
+
+
+@atexit.register
+def _kill_all_groups():
+    for proc in list(_live_groups.values()):
+        kill_group(proc)
+
+
+def task_status(pid):
+    """{tid: {"State": ..., "TracerPid": ...}} for every thread of pid."""
+    result = {}
+    for task in Path("/proc/%d/task" % pid).iterdir():
+        try:
+            text = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        fields = dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+        result[int(task.name)] = {"State": fields["State"].strip(), "TracerPid": int(fields["TracerPid"])}
+    return result
+
+
+def wait_until_all_sleeping(pid, timeout=20.0):
+    """Wait until every thread of pid is in state S in two polls in a row."""
+    deadline = time.monotonic() + timeout
+    settled = 0
+    while time.monotonic() < deadline:
+        states = [s["State"][0] for s in task_status(pid).values()]
+        settled = settled + 1 if states and all(s == "S" for s in states) else 0
+        if settled == 2:
+            return
+        time.sleep(0.02)
+    raise AssertionError("threads of %d never all slept: %s" % (pid, task_status(pid)))
+
+
+class ScenarioProcess:
+    """A scenario program run by one interpreter, parked and with its truth."""
+
+    def __init__(self, interpreter, workdir, script="parked_threads.py"):
+        self.interpreter = Path(interpreter)
+        self.workdir = Path(workdir)
+        self.script = SCENARIO_DIR / script
+        self.truth_path = self.workdir / "truth.json"
+        self.ready_fifo = self.workdir / "ready.fifo"
+        self.pong_path = self.workdir / "pong.txt"
+        self.log_path = self.workdir / "scenario.log"
+        self.proc = None
+        self.truth = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def start(self, timeout=30.0):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(self.ready_fifo)
+        with open(self.log_path, "wb") as log:
+            argv = [self.interpreter, self.script, self.truth_path, self.ready_fifo, self.pong_path]
+            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready(timeout)
+            self.truth = json.loads(self.truth_path.read_text())
+            wait_until_all_sleeping(self.pid)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        fd = os.open(self.ready_fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            received = b""
+            while b"ready\n" not in received:
+                if self.proc.poll() is not None:
+                    raise AssertionError("scenario exited with %s: %s" % (self.proc.returncode, self.log()))
+                if time.monotonic() > deadline:
+                    raise AssertionError("scenario not ready after %.0fs: %s" % (timeout, self.log()))
+                if select.select([fd], [], [], 0.1)[0]:
+                    received += os.read(fd, 64)
+        finally:
+            os.close(fd)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")[-2000:]
+
+    def ping(self, timeout=10.0):
+        """True if the target runs Python code again (its SIGUSR1 handler answers)."""
+        before = self._pongs()
+        os.kill(self.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._pongs() > before:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def _pongs(self):
+        try:
+            return self.pong_path.read_text().count("pong")
+        except FileNotFoundError:
+            return 0
+
+    def stop(self):
+        if self.proc is not None:
+            kill_group(self.proc)
+
+
+def make_core(pid, prefix, timeout=180):
+    """gcore the process; returns the core path."""
+    proc = subprocess.run(
+        ["gcore", "-o", str(prefix), str(pid)],
+        env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+    )
+    core = Path("%s.%d" % (prefix, pid))
+    if proc.returncode != 0 or not core.exists():
+        raise AssertionError("gcore failed (%d): %s%s" % (proc.returncode, proc.stdout, proc.stderr))
+    return core
+
+
+def run_tool(binary, args, env=None, timeout=60):
+    """Run the tool to completion; returns the CompletedProcess (text mode)."""
+    return subprocess.run(
+        [str(binary)] + [str(a) for a in args],
+        env=env or clean_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def describe(result):
+    return "exit %s\nstderr: %s\nstdout: %s" % (result.returncode, result.stderr[-3000:], result.stdout[:3000])
+
+
+def stderr_is_one_line(result):
+    text = result.stderr.rstrip("\n")
+    return bool(text.strip()) and "\n" not in text
+
+
+def is_bootstrap(frame, truth):
+    """Whether a truth frame is one of threading's thread bootstrap frames."""
+    return frame["filename"] == truth["threading_file"] and frame["name"] in BOOTSTRAP_FUNCTIONS

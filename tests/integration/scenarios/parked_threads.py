@@ -1,0 +1,210 @@
+"""Scenario: threads parked at known lines, truth written from inside.
+
+Run by the interpreter under test (keep Python 3.8 syntax):
+    python parked_threads.py TRUTH_JSON READY_FIFO PONG_FILE
+
+Every thread blocks at a line tagged `# PARK: <tag>`.  Once all threads are
+parked and stable, the main thread records sys._current_frames() as truth,
+substituting its own park line for its own innermost frame, writes TRUTH_JSON
+and then writes "ready" to READY_FIFO.  SIGUSR1 appends "pong" to PONG_FILE
+(a liveness probe that does not change any thread's stack).
+"""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+MAIN_DEPTH = 50
+LIFETIME_SECONDS = 1800  # SIGALRM ends a scenario whose harness died without killing it
+PARK_TAGS = {}  # line number -> tag, filled from this file's source
+
+
+def load_park_tags():
+    with open(__file__) as source:
+        for number, text in enumerate(source, start=1):
+            code, _, comment = text.partition("#")
+            if code.strip() and comment.strip().startswith("PARK:"):
+                PARK_TAGS[number] = comment.split(":", 1)[1].strip()
+
+
+def recurse(depth, park):
+    if depth == 0:
+        park()
+    else:
+        recurse(depth - 1, park)
+
+
+def park_on_event():
+    threading.Event().wait()  # PARK: event
+
+
+def park_on_condition():
+    condition = threading.Condition()
+    with condition:
+        condition.wait()  # PARK: condition
+
+
+def park_in_sleep():
+    time.sleep(100000)  # PARK: sleep
+
+
+def park_in_read():
+    read_end, write_end = os.pipe()
+    os.read(read_end, 1)  # PARK: read
+
+
+def waiting_generator():
+    yield 1
+    threading.Event().wait()  # PARK: generator
+
+
+def park_in_generator():
+    for _ in waiting_generator():
+        pass
+
+
+class LockHolder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.lock.acquire()
+
+    def park_on_lock(self):
+        self.lock.acquire()  # PARK: lock
+
+
+def make_closure_park():
+    def closure_park():
+        park_on_condition()
+
+    return closure_park
+
+
+WORKERS = [
+    # (thread name, recursion depth, park function)
+    ("event-waiter", 3, park_on_event),
+    ("condition-waiter", 7, make_closure_park()),
+    ("sleeper", 2, park_in_sleep),
+    ("pipe-reader", 5, park_in_read),
+    ("generator-waiter", 1, park_in_generator),
+    ("lock-waiter", 0, LockHolder().park_on_lock),
+]
+
+
+def describe_frame(frame):
+    code = frame.f_code
+    return {
+        "name": code.co_name,
+        "qualname": getattr(code, "co_qualname", None),
+        "filename": code.co_filename,
+        "line": frame.f_lineno,
+        "module": frame.f_globals.get("__name__"),
+    }
+
+
+def stack_of(frame):
+    frames = []
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    frames.reverse()
+    return frames
+
+
+def snapshot_workers():
+    """Return {ident: [frame dicts]} for all threads but the calling one."""
+    me = threading.get_ident()
+    return {
+        ident: [describe_frame(f) for f in stack_of(frame)]
+        for ident, frame in sys._current_frames().items()
+        if ident != me
+    }
+
+
+def all_parked(snapshot):
+    for frames in snapshot.values():
+        lines = [f["line"] for f in frames if f["filename"] == __file__]
+        if not any(line in PARK_TAGS for line in lines):
+            return False
+    return True
+
+
+def wait_for_stable_park(expected_threads, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    previous = None
+    while time.monotonic() < deadline:
+        current = snapshot_workers()
+        if len(current) == expected_threads and all_parked(current) and current == previous:
+            return current
+        previous = current
+        time.sleep(0.05)
+    raise SystemExit("scenario: threads did not park within %.0fs" % timeout)
+
+
+def own_truth_stack(park_line):
+    """The main thread's stack as it will be once parked at park_line."""
+    frames = stack_of(sys._getframe())
+    writer_index = max(i for i, f in enumerate(frames) if f.f_code is write_truth_and_park.__code__)
+    described = [describe_frame(f) for f in frames[: writer_index + 1]]
+    described[-1]["line"] = park_line
+    return described
+
+
+def thread_record(thread, frames):
+    return {
+        "ident": thread.ident,
+        "native_id": thread.native_id,
+        "name": thread.name,
+        "park": innermost_park_tag(frames),
+        "frames": frames,
+    }
+
+
+def innermost_park_tag(frames):
+    tags = [PARK_TAGS.get(f["line"]) for f in frames if f["filename"] == __file__]
+    tags = [tag for tag in tags if tag]
+    return tags[-1] if tags else None
+
+
+def write_truth_and_park(truth_path, ready_fifo):
+    stacks = wait_for_stable_park(len(WORKERS))
+    main_line = next(line for line, tag in PARK_TAGS.items() if tag == "main")
+    stacks[threading.get_ident()] = own_truth_stack(main_line)
+    threads = {t.ident: t for t in threading.enumerate()}
+    truth = {
+        "python_version": "%d.%d.%d" % sys.version_info[:3],
+        "pid": os.getpid(),
+        "executable": sys.executable,
+        "threading_file": threading.__file__,
+        "threads": [thread_record(threads[ident], frames) for ident, frames in stacks.items()],
+    }
+    with open(truth_path + ".tmp", "w") as out:
+        json.dump(truth, out, indent=1)
+    os.rename(truth_path + ".tmp", truth_path)
+    with open(ready_fifo, "w") as fifo:
+        fifo.write("ready\n")
+    time.sleep(100000)  # PARK: main
+
+
+def install_pong_handler(pong_path):
+    def on_sigusr1(signum, frame):
+        with open(pong_path, "a") as out:
+            out.write("pong\n")
+
+    signal.signal(signal.SIGUSR1, on_sigusr1)
+
+
+def main():
+    truth_path, ready_fifo, pong_path = sys.argv[1:4]
+    load_park_tags()
+    install_pong_handler(pong_path)
+    signal.alarm(LIFETIME_SECONDS)
+    threading.current_thread().name = "main-renamed"  # names come from the target's threading registry
+    for name, depth, park in WORKERS:
+        threading.Thread(target=recurse, args=(depth, park), name=name, daemon=True).start()
+    recurse(MAIN_DEPTH, lambda: write_truth_and_park(truth_path, ready_fifo))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Bad targets and arguments give the documented exit code and one line on stderr."""
+import os
+import subprocess
+
+import pytest
+
+from harness import describe, kill_group, make_core, run_tool, spawn, stderr_is_one_line
+
+pytestmark = pytest.mark.column("errors")
+
+USAGE, NOT_PYTHON, PERMISSION, BAD_FILE = 2, 3, 4, 5
+
+
+def assert_error(result, *codes):
+    assert result.returncode in codes, describe(result)
+    assert stderr_is_one_line(result), describe(result)
+
+
+@pytest.fixture(scope="module")
+def sleep_process():
+    proc = spawn(["sleep", "1000"])
+    yield proc
+    kill_group(proc)
+
+
+@pytest.fixture(scope="module")
+def sleep_core(sleep_process, tmp_path_factory):
+    core = make_core(sleep_process.pid, tmp_path_factory.mktemp("sleep-core") / "core")
+    yield core
+    core.unlink()
+
+
+def test_live_non_python_process(tool, sleep_process):
+    assert_error(run_tool(tool, ["pid", sleep_process.pid]), NOT_PYTHON)
+
+
+def test_core_of_c_program(tool, sleep_core):
+    assert_error(run_tool(tool, ["core", sleep_core]), NOT_PYTHON)
+
+
+def test_random_bytes_core(tool, tmp_path):
+    path = tmp_path / "random.core"
+    path.write_bytes(os.urandom(256 * 1024))
+    assert_error(run_tool(tool, ["core", path]), BAD_FILE)
+
+
+def test_empty_core(tool, tmp_path):
+    path = tmp_path / "empty.core"
+    path.write_bytes(b"")
+    assert_error(run_tool(tool, ["core", path]), BAD_FILE)
+
+
+def test_missing_core(tool, tmp_path):
+    assert_error(run_tool(tool, ["core", tmp_path / "no-such.core"]), BAD_FILE)
+
+
+def test_dead_pid(tool):
+    child = subprocess.Popen(["true"])
+    child.wait()
+    assert_error(run_tool(tool, ["pid", child.pid]), NOT_PYTHON, BAD_FILE)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["pid"], ["pid", "not-a-pid"], ["frobnicate"], ["pid", "1", "--format", "xml"], ["core"]],
+    ids=["no-args", "pid-missing", "pid-not-number", "unknown-command", "bad-format", "core-missing"],
+)
+def test_usage_error(tool, args):
+    assert_error(run_tool(tool, args), USAGE)
+
+
+def test_truncated_python_core(tool, core_dump, python, tmp_path):
+    truncated = tmp_path / "truncated.core"
+    with open(core_dump, "rb") as full:
+        truncated.write_bytes(full.read(64 * 1024))
+    assert_error(run_tool(tool, ["core", truncated, "--executable", python]), BAD_FILE, NOT_PYTHON)
+
+
+def test_permission_denied(tool, scenario):
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the tool runs as nobody against a root-owned target")
+    result = subprocess.run(
+        [str(tool), "pid", str(scenario.pid)], user="nobody", group="nogroup", extra_groups=[],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+    assert_error(result, PERMISSION)

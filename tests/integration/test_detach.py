@@ -1,0 +1,59 @@
+"""After `stackscope pid`, the target is detached and runs, even when the tool gets SIGTERM."""
+import signal
+import subprocess
+import time
+
+import pytest
+
+from harness import ScenarioProcess, clean_env, describe, kill_group, run_tool, spawn, task_status
+
+pytestmark = pytest.mark.column("detach")
+
+
+@pytest.fixture
+def fresh_scenario(python, tmp_path):
+    """A scenario process of its own: these tests may break it."""
+    target = ScenarioProcess(python, tmp_path).start()
+    yield target
+    target.stop()
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(0.01)
+
+
+def untraced_and_running(pid):
+    """[] when no thread has a tracer or is in a stop; else the offending tasks."""
+    return [
+        (tid, s) for tid, s in task_status(pid).items() if s["TracerPid"] != 0 or s["State"][0] in "tT"
+    ]
+
+
+def test_sigterm_while_target_stopped(tool, fresh_scenario, tmp_path):
+    pid = fresh_scenario.pid
+    stderr_path = tmp_path / "stackscope.stderr"
+    with open(stderr_path, "wb") as stderr:
+        cli = spawn(
+            [tool, "pid", pid], env=clean_env(STACKSCOPE_TEST_PAUSE_MS="5000"),
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    try:
+        wait_for(lambda: any(s["TracerPid"] for s in task_status(pid).values()), 10, "the tool to attach")
+        wait_for(lambda: all(s["State"][0] == "t" for s in task_status(pid).values()), 5, "all threads stopped")
+        cli.send_signal(signal.SIGTERM)
+        cli.wait(timeout=20)
+    finally:
+        kill_group(cli)
+    assert cli.returncode == -signal.SIGTERM, stderr_path.read_text()
+    assert untraced_and_running(pid) == []
+    assert fresh_scenario.ping(), "target does not run its SIGUSR1 handler after detach"
+
+
+def test_detached_after_normal_run(tool, scenario):
+    result = run_tool(tool, ["pid", scenario.pid])
+    assert result.returncode == 0, describe(result)
+    assert untraced_and_running(scenario.pid) == []

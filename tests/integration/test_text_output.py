@@ -1,0 +1,79 @@
+"""The tree text output shows the expected frame lines for one thread."""
+import linecache
+import re
+
+from harness import describe, is_bootstrap
+
+THREAD = "event-waiter"
+STACK_HEADER = "stackscope.Stack (most recent call last):"
+
+
+def truth_thread(truth, name):
+    return next(t for t in truth["threads"] if t["name"] == name)
+
+
+def tool_thread(snapshot, ident):
+    found = [t for t in snapshot["threads"] if t["pthread_id"] == ident]
+    assert found, "stackscope JSON has no thread with pthread_id %d" % ident
+    return found[0]
+
+
+def expected_frames(truth, json_thread, show_hidden):
+    """[(frame line text, source or None)] for the thread, from truth (+ tool names before 3.11)."""
+    expected = []
+    tool_functions = [f["function"] for f in json_thread["frames"]]
+    for index, frame in enumerate(truth_thread(truth, THREAD)["frames"]):
+        if is_bootstrap(frame, truth) and not show_hidden:
+            continue
+        function = frame["qualname"] or (tool_functions[index:] or [frame["name"]])[0]
+        heading = "%s in %s at %s:%s" % (function, frame["module"], frame["filename"], frame["line"])
+        expected.append((heading, linecache.getline(frame["filename"], frame["line"]).strip() or None))
+    return expected
+
+
+def thread_block(text, tid):
+    """The lines of one thread's section, from its `Thread <tid>` header on."""
+    lines = text.splitlines()
+    header = re.compile(r"Thread %d[ :]" % tid)
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    assert start is not None, "no header for thread %d in:\n%s" % (tid, text)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("Thread ")), len(lines))
+    return lines[start:end]
+
+
+def tree_block(run_cached, tool, snapshot, truth, *options):
+    result = run_cached(tool, "--format", "tree", *options)
+    assert result.returncode == 0, describe(result)
+    json_thread = tool_thread(snapshot, truth_thread(truth, THREAD)["ident"])
+    return result.stdout, thread_block(result.stdout, json_thread["tid"]), json_thread
+
+
+def test_tree_thread_header(run_cached, tool, snapshot, truth):
+    _, block, json_thread = tree_block(run_cached, tool, snapshot, truth)
+    name = json_thread["name"] if json_thread["name"] is not None else "?"
+    assert re.fullmatch(r'Thread %d "%s"( \(holds the GIL\))?:' % (json_thread["tid"], re.escape(name)), block[0])
+    assert block[1] == STACK_HEADER
+
+
+def test_tree_frame_lines(run_cached, tool, snapshot, truth):
+    _, block, json_thread = tree_block(run_cached, tool, snapshot, truth)
+    expected = expected_frames(truth, json_thread, show_hidden=False)
+    assert [line for line in block if line.startswith("╠ ")] == ["╠ " + heading for heading, _ in expected]
+    assert [line for line in block if line.startswith("║ └ ")] == ["║ └ " + src for _, src in expected if src]
+
+
+def test_tree_show_hidden(run_cached, tool, snapshot, truth):
+    _, block, json_thread = tree_block(run_cached, tool, snapshot, truth, "--show-hidden")
+    expected = expected_frames(truth, json_thread, show_hidden=True)
+    assert [line for line in block if line.startswith("╠ ")] == ["╠ " + heading for heading, _ in expected]
+
+
+def test_ascii_tree(run_cached, tool, snapshot, truth):
+    text, block, json_thread = tree_block(run_cached, tool, snapshot, truth, "--ascii")
+    assert text.isascii()
+    expected = expected_frames(truth, json_thread, show_hidden=False)
+    assert [line for line in block if line.startswith("+ ")] == ["+ " + heading for heading, _ in expected]
+    source_lines = [line for line in block if line.startswith("| ")]
+    for _, source in expected:
+        if source:
+            assert any(line.endswith(" " + source) for line in source_lines), (source, source_lines)
