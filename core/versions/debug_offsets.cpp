@@ -14,10 +14,17 @@ namespace stackscope {
 
 namespace {
 
+struct RelativeField {
+    size_t index;       // an offset from the start of an enclosing struct...
+    size_t base_index;  // ...minus this one, the offset of the struct within it
+    Offset PythonLayout::*field;
+};
+
 struct DebugOffsetsLayout {
     int minor;
     size_t total_size;  // bytes
     std::vector<std::pair<size_t, Offset PythonLayout::*>> fields;
+    std::vector<RelativeField> relative_fields;
 };
 
 // Indices measured from CPython 3.13.0's Include/internal/pycore_runtime.h (584 bytes).
@@ -31,8 +38,6 @@ const DebugOffsetsLayout kLayout313{
         {9, &PythonLayout::interp_threads_head},
         {11, &PythonLayout::interp_modules},
         {14, &PythonLayout::interp_gil},
-        {17, &PythonLayout::gil_locked},
-        {18, &PythonLayout::gil_last_holder},
         {21, &PythonLayout::tstate_next},
         {22, &PythonLayout::tstate_interp},
         {23, &PythonLayout::tstate_frame},
@@ -62,6 +67,12 @@ const DebugOffsetsLayout kLayout313{
         {68, &PythonLayout::unicode_state},
         {69, &PythonLayout::unicode_length},
         {70, &PythonLayout::unicode_ascii_data},
+    },
+    // The GIL's locked/last_holder are published relative to PyInterpreterState (inside its
+    // _gil); the reader follows ceval.gil, which may point at another interpreter's.
+    {
+        {17, 15, &PythonLayout::gil_locked},
+        {18, 15, &PythonLayout::gil_last_holder},
     },
 };
 
@@ -100,6 +111,13 @@ void apply_debug_offsets(PythonLayout& layout, std::span<const uint8_t> raw) {
             throw bad_data("_Py_DebugOffsets field " + std::to_string(index) + " is implausible (" + hex(value) + ")");
         }
         layout.*field = static_cast<Offset>(value);
+    }
+    for (const RelativeField& r : known->relative_fields) {
+        const uint64_t value = word(raw, r.index), base = word(raw, r.base_index);
+        if (value < base || value - base >= kMaxPlausibleOffset) {
+            throw bad_data("_Py_DebugOffsets field " + std::to_string(r.index) + " is implausible (" + hex(value) + ")");
+        }
+        layout.*(r.field) = static_cast<Offset>(value - base);
     }
     layout.version = version;
 }
