@@ -1,4 +1,5 @@
 """After `stackscope pid`, the target is detached and runs, even when the tool gets SIGTERM."""
+import os
 import signal
 import subprocess
 import time
@@ -57,3 +58,35 @@ def test_detached_after_normal_run(tool, scenario):
     result = run_tool(tool, ["pid", scenario.pid])
     assert result.returncode == 0, describe(result)
     assert untraced_and_running(scenario.pid) == []
+
+
+def test_already_stopped_target_is_read_and_left_stopped(tool, fresh_scenario):
+    pid = fresh_scenario.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: all(s["State"][0] == "T" for s in task_status(pid).values()), 5, "SIGSTOP to take effect")
+        result = run_tool(tool, ["pid", pid, "--format", "json"])
+        assert result.returncode == 0, describe(result)
+        assert '"frames"' in result.stdout
+        states = task_status(pid)
+        assert all(s["State"][0] == "T" and s["TracerPid"] == 0 for s in states.values()), states
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: untraced_and_running(pid) == [], 5, "the target to run again")
+    assert fresh_scenario.ping()
+
+
+def test_already_traced_target_is_refused(tool, fresh_scenario):
+    pid = fresh_scenario.pid
+    first = spawn([tool, "pid", pid], env=clean_env(STACKSCOPE_TEST_PAUSE_MS="3000"),
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: any(s["TracerPid"] for s in task_status(pid).values()), 10, "the first tool to attach")
+        second = run_tool(tool, ["pid", pid])
+        assert second.returncode == 4, describe(second)
+        assert "already traced by PID %d" % first.pid in second.stderr
+        first.wait(timeout=20)
+    finally:
+        kill_group(first)
+    assert first.returncode == 0
+    assert untraced_and_running(pid) == []

@@ -102,3 +102,12 @@ def test_nobody_holds_gil_while_parked(snapshot):
 def test_thread_names_match_truth(snapshot, truth):
     pairs = paired_threads(snapshot, truth)
     assert [(t["ident"], t["name"]) for t, _ in pairs] == [(t["ident"], m and m["name"]) for t, m in pairs]
+
+
+def test_entry_frames(snapshot, truth):
+    """Each thread's outermost frame was entered from C; plain Python-to-Python calls were not."""
+    for thread in snapshot["threads"]:
+        assert thread["frames"][0]["entry"], thread["name"]
+    main = next(t for t in snapshot["threads"] if t["name"] == "main-renamed")
+    recursion = [f["entry"] for f in main["frames"] if f["name"] == "recurse"]
+    assert len(recursion) > 10 and not any(recursion)
