@@ -15,6 +15,7 @@
 #include "formatters.hpp"
 #include "live_process.hpp"
 #include "snapshot.hpp"
+#include "source_files.hpp"
 
 namespace {
 
@@ -58,8 +59,9 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
     return 0;
 }
 
-// Holds SIGINT/SIGTERM/SIGHUP back while the target is stopped, so that the tool cannot
-// die with the target's threads still stopped; they are delivered once it is detached.
+// Holds termination and job-control signals back while the target is stopped, so that the
+// tool can neither die nor be suspended with the target's threads still stopped; they are
+// delivered once it is detached.
 class DeferTerminationSignals {
 public:
     DeferTerminationSignals() {
@@ -68,6 +70,8 @@ public:
         sigaddset(&set, SIGINT);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGQUIT);
+        sigaddset(&set, SIGTSTP);
         sigprocmask(SIG_BLOCK, &set, &previous_);
     }
     ~DeferTerminationSignals() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
@@ -87,20 +91,27 @@ void test_only_pause() {
 int run_pid(int pid, const OutputOptions& out, bool debug_reads) {
     Snapshot snap;
     ExtractionStats stats;
+    std::string source_root;
     {
         DeferTerminationSignals defer;
         LiveProcess process(pid, LiveProcess::Options{});
-        snap = take_snapshot(process, SnapshotOptions{}, &stats);
+        snap = take_snapshot(process, &stats);
+        source_root = process.source_root();
         test_only_pause();
         process.detach();
     }
+    // Source files are named by the target and may be slow to read: only once it runs again.
+    SourceFiles sources(source_root);
+    add_source_lines(snap, sources);
     return emit(snap, out, stats, debug_reads);
 }
 
 int run_core(const std::string& path, const CoreFileOptions& core_options, const OutputOptions& out, bool debug_reads) {
     CoreFile core(path, core_options);
     ExtractionStats stats;
-    const Snapshot snap = take_snapshot(core, SnapshotOptions{}, &stats);
+    Snapshot snap = take_snapshot(core, &stats);
+    SourceFiles sources(core.source_root());
+    add_source_lines(snap, sources);
     return emit(snap, out, stats, debug_reads);
 }
 
@@ -160,6 +171,9 @@ int main(int argc, char** argv) {
         return static_cast<int>(e.kind());
     } catch (const std::exception& e) {
         std::cerr << "stackscope: internal error: " << e.what() << "\n";
+        return static_cast<int>(ErrorKind::Partial);
+    } catch (...) {
+        std::cerr << "stackscope: internal error\n";
         return static_cast<int>(ErrorKind::Partial);
     }
 }

@@ -39,6 +39,7 @@ Stack FrameWalker::thread_stack(uint64_t thread_state) {
     Stack stack;
     std::vector<Frame> newest_first;
     std::unordered_set<uint64_t> visited;
+    bool newer_frame_described = false;  // the frame just newer than this one is newest_first.back()
     try {
         for (uint64_t frame = newest_frame(thread_state); frame != 0; frame = mem.read_pointer(frame + l.frame_previous)) {
             if (frame % 8 != 0) throw bad_data("misaligned frame pointer " + hex(frame));
@@ -46,10 +47,13 @@ Stack FrameWalker::thread_stack(uint64_t thread_state) {
             if (visited.size() > kMaxFrames) throw bad_data("more than " + std::to_string(kMaxFrames) + " frames");
             if (l.shim_owner >= 0 && mem.read_value<uint8_t>(frame + l.frame_owner) >= l.shim_owner) {
                 // A C-stack shim: the Python frame just newer than it was entered from C.
-                if (!newest_first.empty()) newest_first.back().entry = true;
+                if (newer_frame_described) newest_first.back().entry = true;
+                newer_frame_described = false;
                 continue;
             }
-            if (auto described = describe_frame(frame)) newest_first.push_back(std::move(*described));
+            auto described = describe_frame(frame);
+            newer_frame_described = described.has_value();
+            if (described) newest_first.push_back(std::move(*described));
         }
     } catch (const Error& e) {
         stack.error = e.what();
@@ -66,7 +70,8 @@ std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
     if (code == 0 || !objects_.is_instance_of(code, "code")) return std::nullopt;
     const CodeInfo& info = code_info(code);
 
-    int64_t code_unit = -1;
+    // The instruction as a code unit: -1 before the first instruction, nullopt for garbage.
+    std::optional<int64_t> code_unit;
     switch (l.instruction) {
         case InstructionPointer::LastiBytes:
             code_unit = mem.read_value<int32_t>(frame + l.frame_instruction) / 2;
@@ -77,7 +82,9 @@ std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
         case InstructionPointer::PrevInstr:
         case InstructionPointer::NextInstr: {
             const uint64_t pointer = mem.read_pointer(frame + l.frame_instruction);
-            code_unit = (static_cast<int64_t>(pointer) - static_cast<int64_t>(code + l.code_adaptive)) / 2;
+            const uint64_t first = code + static_cast<uint64_t>(l.code_adaptive);
+            if (pointer >= first && (pointer - first) / 2 <= UINT32_MAX) code_unit = static_cast<int64_t>((pointer - first) / 2);
+            else if (pointer < first && first - pointer <= 2) code_unit = -1;
             break;
         }
     }
@@ -87,11 +94,10 @@ std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
     f.name = info.name;
     f.function = l.has_qualname ? info.qualname : info.name;
     f.filename = info.filename;
-    f.line = line_at(info, code_unit);
+    if (code_unit) f.line = line_at(info, *code_unit);
     f.module = module_of(mem.read_pointer(frame + l.frame_globals));
     f.hidden = is_thread_bootstrap(f.module, f.name);
     if (l.entry_rule == EntryFrameRule::IsEntryFlag) f.entry = mem.read_value<uint8_t>(frame + l.frame_is_entry) != 0;
-    if (sources_ && f.line) f.source = sources_->line(f.filename, *f.line);
     return f;
 }
 
@@ -103,7 +109,6 @@ std::optional<int> FrameWalker::line_at(const CodeInfo& info, int64_t code_unit)
         case LineTableFormat::Pep626:
             return linetable310_line(info.line_table, info.first_line, code_unit * 2);
         case LineTableFormat::Locations:
-            if (code_unit > int64_t{UINT32_MAX}) return std::nullopt;
             return location_line(info.line_table, info.first_line, static_cast<uint32_t>(code_unit));
     }
     return std::nullopt;
@@ -119,7 +124,7 @@ const FrameWalker::CodeInfo& FrameWalker::code_info(uint64_t code) {
     info.qualname = l.has_qualname ? objects_.read_str(mem.read_pointer(code + l.code_qualname)) : info.name;
     info.filename = objects_.read_str(mem.read_pointer(code + l.code_filename));
     info.first_line = mem.read_value<int32_t>(code + l.code_firstlineno);
-    info.line_table = objects_.read_bytes(mem.read_pointer(code + l.code_linetable));
+    info.line_table = objects_.read_bytes(mem.read_pointer(code + l.code_linetable), kMaxLineTable);
     return codes_.emplace(code, std::move(info)).first->second;
 }
 

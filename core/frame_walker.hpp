@@ -8,15 +8,15 @@
 
 #include "model.hpp"
 #include "object_reader.hpp"
-#include "source_files.hpp"
 
 namespace stackscope {
 
 class FrameWalker {
 public:
     static constexpr size_t kMaxFrames = 10000;
+    static constexpr size_t kMaxLineTable = 1 << 20;
 
-    FrameWalker(ObjectReader& objects, SourceFiles* sources) : objects_(objects), sources_(sources) {}
+    explicit FrameWalker(ObjectReader& objects) : objects_(objects) {}
 
     // The thread's frames, outermost first. A read error ends the walk: the frames read so
     // far are kept and the error is recorded in the stack.
@@ -38,7 +38,6 @@ private:
     std::optional<int> line_at(const CodeInfo& info, int64_t code_unit);
 
     ObjectReader& objects_;
-    SourceFiles* sources_;
     std::unordered_map<uint64_t, CodeInfo> codes_;
     std::unordered_map<uint64_t, std::optional<std::string>> modules_;
 };

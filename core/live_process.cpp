@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -45,6 +46,13 @@ std::string status_field(const std::string& status, const std::string& key) {
 
 bool file_exists(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
 
+bool is_zombie(int pid, int tid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t paren = text.rfind(')');
+    return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
+}
+
 }  // namespace
 
 LiveProcess::LiveProcess(int pid, Options options) : pid_(pid) {
@@ -65,7 +73,14 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid) {
     }
     // An already-stopped process (SIGSTOP, job control) is read as it is and left stopped.
     const bool already_stopped = status_field(*status, "State").rfind("T", 0) == 0;
-    if (options.stop_threads && !already_stopped) stop_all_threads();
+    if (options.stop_threads && !already_stopped) {
+        try {
+            stop_all_threads();
+        } catch (...) {
+            detach();  // the destructor does not run for a half-built object
+            throw;
+        }
+    }
 }
 
 LiveProcess::~LiveProcess() {
@@ -87,10 +102,8 @@ std::vector<int> LiveProcess::list_threads() const {
     return tids;
 }
 
-bool LiveProcess::wait_for_stop(int tid, Attached& state) {
-    using clock = std::chrono::steady_clock;
-    const auto deadline = clock::now() + std::chrono::seconds(5);
-    while (clock::now() < deadline) {
+bool LiveProcess::wait_for_stop(int tid, Attached& state, std::chrono::steady_clock::time_point deadline) {
+    do {
         int status = 0;
         const pid_t got = ::waitpid(tid, &status, __WALL | WNOHANG);
         if (got < 0) return false;  // ECHILD: the thread is gone
@@ -100,25 +113,32 @@ bool LiveProcess::wait_for_stop(int tid, Attached& state) {
         }
         if (WIFEXITED(status) || WIFSIGNALED(status)) return false;
         if (!WIFSTOPPED(status)) continue;
-        const int event = status >> 16;
-        if (event == 0 && WSTOPSIG(status) != SIGTRAP) {
-            // Signal-delivery stop: the thread is stopped too; hand the signal back on detach.
-            state.pending_signal = WSTOPSIG(status);
-        }
+        // Under PTRACE_SEIZE our interrupt reports PTRACE_EVENT_STOP; any other stop is the
+        // delivery of a real signal (SIGTRAP included): the thread is stopped too, and the
+        // signal is handed back on detach.
+        if ((status >> 16) == 0) state.pending_signal = WSTOPSIG(status);
+        state.stopped = true;
         return true;
-    }
-    return false;
+    } while (std::chrono::steady_clock::now() < deadline);
+    return true;  // still running: kept seized (not stopped) and released by detach()
 }
 
 void LiveProcess::stop_all_threads() {
+    // One deadline for every thread: threads that cannot stop (uninterruptible sleep) must
+    // not keep the others stopped for long.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     for (int round = 0; round < 100; ++round) {
         std::vector<int> fresh;
-        for (int tid : list_threads()) {
+        const std::vector<int> tids = list_threads();
+        if (tids.empty() && round == 0) {
+            throw Error(ErrorKind::InvalidInput, "process " + std::to_string(pid_) + " has no threads (it exited?)");
+        }
+        for (int tid : tids) {
             if (attached_.count(tid)) continue;
             if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
                 const int err = errno;
-                if (err == ESRCH) continue;  // exited meanwhile
-                detach();
+                if (err == ESRCH) continue;                        // exited meanwhile
+                if (err == EPERM && is_zombie(pid_, tid)) continue;  // an exited main thread
                 if (err == EPERM) {
                     throw Error(ErrorKind::PermissionDenied,
                                 "cannot attach to process " + std::to_string(pid_) +
@@ -134,19 +154,26 @@ void LiveProcess::stop_all_threads() {
         if (fresh.empty()) return;
         for (int tid : fresh) {
             Attached& state = attached_[tid];
-            if (!wait_for_stop(tid, state)) {
-                ::ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
-                attached_.erase(tid);
+            if (!wait_for_stop(tid, state, deadline)) {
+                attached_.erase(tid);  // it exited; nothing to detach
                 continue;
             }
             user_regs_struct regs {};
-            if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) state.fs_base = regs.fs_base;
+            if (state.stopped && ::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) state.fs_base = regs.fs_base;
         }
     }
 }
 
 void LiveProcess::detach() noexcept {
-    for (const auto& [tid, state] : attached_) {
+    for (auto& [tid, state] : attached_) {
+        if (!state.stopped) {
+            // Its interrupt is still pending: give it a moment to stop so that it can be detached.
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+            try {
+                wait_for_stop(tid, state, deadline);
+            } catch (...) {
+            }
+        }
         ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(state.pending_signal)));
     }
     attached_.clear();

@@ -2,6 +2,7 @@
 // A running process on this machine. By default every thread is stopped with
 // PTRACE_SEIZE + PTRACE_INTERRUPT while the process is read, and detached again in
 // detach() or the destructor, whichever comes first. Installs no signal handlers.
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,11 +37,13 @@ public:
 
 private:
     struct Attached {
+        bool stopped = false;    // false: seized, but it did not stop in time (e.g. in D state)
         std::optional<uint64_t> fs_base;
         int pending_signal = 0;  // a signal that arrived while stopping; re-delivered on detach
     };
     void stop_all_threads();
-    bool wait_for_stop(int tid, Attached& state);
+    // Waits (until `deadline`) for the seized thread's stop; false when it exited.
+    bool wait_for_stop(int tid, Attached& state, std::chrono::steady_clock::time_point deadline);
     std::vector<int> list_threads() const;
 
     int pid_;

@@ -1,6 +1,7 @@
 #include "snapshot.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include "error.hpp"
@@ -9,7 +10,6 @@
 #include "object_reader.hpp"
 #include "remote_memory.hpp"
 #include "runtime_discovery.hpp"
-#include "source_files.hpp"
 #include "thread_names.hpp"
 
 namespace stackscope {
@@ -48,54 +48,73 @@ Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker
     return t;
 }
 
+// A thread entry standing for the part of a list that could not be read.
+Thread broken_list(int64_t interpreter_id, const std::string& what) {
+    Thread t;
+    t.interpreter_id = interpreter_id;
+    t.stack.error = what;
+    return t;
+}
+
+// Appends the threads of one interpreter, oldest (usually main) first.
+void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
+                      uint64_t interp, std::vector<Thread>& out) {
+    const PythonLayout& l = rt.layout;
+    const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
+    const uint64_t holder = gil_holder(mem, rt, interp);
+    const auto names = read_thread_names(objects, interp);
+    std::vector<Thread> threads;
+    std::optional<Thread> broken;
+    std::unordered_set<uint64_t> seen;
+    try {
+        for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
+             tstate = mem.read_pointer(tstate + l.tstate_next)) {
+            if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
+                throw bad_data("the thread list loops or is too long at " + hex(tstate));
+            }
+            Thread t = read_thread(mem, l, walker, tstate);
+            t.interpreter_id = interp_id;
+            t.holds_gil = holder != 0 && holder == tstate;
+            if (t.pthread_id) {
+                if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
+            }
+            threads.push_back(std::move(t));
+        }
+    } catch (const Error& e) {
+        broken = broken_list(interp_id, std::string("cannot read the rest of the thread list: ") + e.what());
+    }
+    // The interpreter keeps its newest thread first.
+    out.insert(out.end(), std::make_move_iterator(threads.rbegin()), std::make_move_iterator(threads.rend()));
+    if (broken) out.push_back(std::move(*broken));
+}
+
 }  // namespace
 
-Snapshot take_snapshot(Target& target, const SnapshotOptions& options, ExtractionStats* stats) {
+Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
     RemoteMemory mem(target);
     const PythonRuntime rt = discover_runtime(mem);
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
-    SourceFiles sources(target.source_root());
-    FrameWalker walker(objects, options.source_lines ? &sources : nullptr);
+    FrameWalker walker(objects);
 
     Snapshot snap;
     snap.python_version = l.version.str();
     snap.pid = target.pid();
 
-    std::unordered_set<uint64_t> seen_interps;
-    for (uint64_t interp = mem.read_pointer(rt.address + l.runtime_interpreters_head); interp != 0;
-         interp = mem.read_pointer(interp + l.interp_next)) {
-        if (!seen_interps.insert(interp).second || seen_interps.size() > kMaxInterpreters) {
-            throw bad_data("the interpreter list is corrupt at " + hex(interp));
+    std::unordered_set<uint64_t> seen;
+    uint64_t interp = mem.read_pointer(rt.address + l.runtime_interpreters_head);
+    while (interp != 0) {
+        if (!seen.insert(interp).second || seen.size() > kMaxInterpreters) {
+            snap.threads.push_back(broken_list(-1, "the interpreter list loops or is too long at " + hex(interp)));
+            break;
         }
-        const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
-        const uint64_t holder = gil_holder(mem, rt, interp);
-        const auto names = read_thread_names(objects, interp);
-        std::vector<Thread> threads;
-        std::unordered_set<uint64_t> seen_threads;
         try {
-            for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
-                 tstate = mem.read_pointer(tstate + l.tstate_next)) {
-                if (!seen_threads.insert(tstate).second || seen_threads.size() > kMaxThreads) {
-                    throw bad_data("the thread list is corrupt at " + hex(tstate));
-                }
-                Thread t = read_thread(mem, l, walker, tstate);
-                t.interpreter_id = interp_id;
-                t.holds_gil = holder != 0 && holder == tstate;
-                if (t.pthread_id) {
-                    if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
-                }
-                threads.push_back(std::move(t));
-            }
+            read_interpreter(mem, rt, objects, walker, interp, snap.threads);
+            interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
-            Thread broken;
-            broken.interpreter_id = interp_id;
-            broken.stack.error = std::string("cannot read the rest of the thread list: ") + e.what();
-            threads.push_back(std::move(broken));
+            snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
+            break;
         }
-        // The interpreter keeps its newest thread first; show the oldest (usually main) first.
-        std::reverse(threads.begin(), threads.end());
-        for (Thread& t : threads) snap.threads.push_back(std::move(t));
     }
     if (stats) stats->target_reads = mem.target_reads();
     return snap;

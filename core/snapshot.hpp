@@ -5,16 +5,13 @@
 
 namespace stackscope {
 
-struct SnapshotOptions {
-    bool source_lines = true;
-};
-
 struct ExtractionStats {
     uint64_t target_reads = 0;  // read calls sent to the target (after the page cache)
 };
 
 // Throws Error(NotPython) when the target has no supported Python runtime; per-thread
-// problems are recorded in the threads instead.
-Snapshot take_snapshot(Target& target, const SnapshotOptions& options = {}, ExtractionStats* stats = nullptr);
+// problems are recorded in the threads instead. Source lines are not read here (see
+// source_files.hpp): for a live target that is done after it has been resumed.
+Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr);
 
 }  // namespace stackscope

@@ -110,8 +110,10 @@ struct Image {
     Stack walk(uint64_t tstate, stackscope::SourceFiles* sources = nullptr) {
         RemoteMemory mem(target);
         ObjectReader objects(mem, layout);
-        FrameWalker walker(objects, sources);
-        return walker.thread_stack(tstate);
+        FrameWalker walker(objects);
+        Stack stack = walker.thread_stack(tstate);
+        if (sources) stackscope::add_source_lines(stack, *sources);
+        return stack;
     }
 };
 
@@ -437,7 +439,7 @@ struct RuntimeImage : Image {
 TEST_CASE("take_snapshot over a synthetic 3.12 runtime", "[snapshot]") {
     RuntimeImage img;
     stackscope::ExtractionStats stats;
-    const auto snap = stackscope::take_snapshot(img.target, {}, &stats);
+    const auto snap = stackscope::take_snapshot(img.target, &stats);
 
     CHECK(snap.python_version == "3.12.1");
     CHECK(snap.pid == 31337);
@@ -534,10 +536,27 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         for (const auto& t : snap.threads) complete += !t.stack.error && !t.stack.frames.empty();
         CHECK(complete == 3);  // main, worker, and the subinterpreter's thread
     }
-    SECTION("a looping interpreter list is an error") {
+    SECTION("a looping interpreter list keeps the threads read so far and ends with an error") {
         RuntimeImage img;
         img.target.put_u64(img.interp2 + img.layout.interp_next, img.interp);
-        CHECK_THROWS_AS(stackscope::take_snapshot(img.target), Error);
+        const auto snap = stackscope::take_snapshot(img.target);
+        CHECK(snap.partial());
+        size_t complete = 0;
+        for (const auto& t : snap.threads) complete += !t.stack.error && !t.stack.frames.empty();
+        CHECK(complete == 3);
+        REQUIRE(snap.threads.back().stack.error);
+        CHECK_THAT(*snap.threads.back().stack.error, Catch::Contains("interpreter list loops"));
+    }
+    SECTION("an unreadable next interpreter keeps the first interpreter's threads") {
+        RuntimeImage img;
+        img.target.put_u64(img.interp + img.layout.interp_next, 0x6660000);
+        const auto snap = stackscope::take_snapshot(img.target);
+        CHECK(snap.partial());
+        size_t complete = 0;
+        for (const auto& t : snap.threads) complete += !t.stack.error && !t.stack.frames.empty();
+        CHECK(complete == 2);
+        REQUIRE(snap.threads.back().stack.error);
+        CHECK_THAT(*snap.threads.back().stack.error, Catch::Contains("interpreter list"));
     }
 }
 

@@ -510,7 +510,8 @@ TEST_CASE("malformed location tables throw stackscope::Error", "[line_tables]") 
     for (const Bytes& t : bad) {
         INFO("table of " << t.size() << " bytes starting 0x" << std::hex << int(t[0]));
         CHECK_THROWS_AS(stackscope::decode_locations(t, 1), Error);
-        CHECK_THROWS_AS(stackscope::location_line(t, 1, 0), Error);
+        // location_line stops at the entry it needs: look up a unit past the broken part.
+        CHECK_THROWS_AS(stackscope::location_line(t, 1, 1000), Error);
     }
 }
 
