@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "mapped_elf.hpp"
 
 namespace stackscope {
 
@@ -23,11 +24,6 @@ T load(const std::vector<uint8_t>& bytes, size_t offset) {
     T value{};
     if (offset + sizeof(T) <= bytes.size()) std::memcpy(&value, bytes.data() + offset, sizeof(T));
     return value;
-}
-
-std::string base_name(const std::string& path) {
-    const size_t slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 }  // namespace
@@ -157,7 +153,7 @@ std::optional<std::string> CoreFile::local_file(const std::string& mapped_path) 
         }
     }
     for (const std::string& dir : options_.lib_search_path) {
-        const std::string candidate = dir + "/" + base_name(mapped_path);
+        const std::string candidate = dir + "/" + file_name_of(mapped_path);
         if (::access(candidate.c_str(), R_OK) == 0) return candidate;
     }
     if (::access(mapped_path.c_str(), R_OK) == 0) return mapped_path;

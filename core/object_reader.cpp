@@ -102,12 +102,18 @@ int64_t ObjectReader::read_int(uint64_t object) {
     } else {
         const auto size = memory_.read_value<int64_t>(object + layout_.var_size);
         negative = size < 0;
-        digit_count = static_cast<uint64_t>(negative ? -size : size);
+        digit_count = negative ? 0 - static_cast<uint64_t>(size) : static_cast<uint64_t>(size);
     }
+    // 30-bit digits: three of them hold 63 bits when the top one is below 2^3.
     if (digit_count > 3) throw bad_data("int at " + hex(object) + " does not fit 64 bits");
+    uint32_t digits[3] = {};
+    memory_.read(object + layout_.long_digits, std::span(reinterpret_cast<uint8_t*>(digits), 4 * digit_count));
     uint64_t value = 0;
     for (uint64_t i = 0; i < digit_count; ++i) {
-        value |= uint64_t{memory_.read_value<uint32_t>(object + layout_.long_digits + 4 * i)} << (30 * i);
+        if (digits[i] >= (uint32_t{1} << 30) || (i == 2 && digits[i] >= 8)) {
+            throw bad_data("int at " + hex(object) + " is corrupt or does not fit 64 bits");
+        }
+        value |= uint64_t{digits[i]} << (30 * i);
     }
     return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
 }
@@ -118,8 +124,12 @@ std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uin
         uint8_t raw[32];
         memory_.read(keys, raw);
         const uint8_t log2_size = raw[8], log2_index_bytes = raw[9], kind = raw[10];
-        if (log2_size > 30 || log2_index_bytes > 34 || kind > 2) throw bad_data("dict keys at " + hex(keys) + " are corrupt");
         std::memcpy(&nentries, raw + 24, 8);
+        // Index entries are 1-8 bytes wide, and entries never outnumber the slots.
+        if (log2_size > 30 || log2_index_bytes < log2_size || log2_index_bytes > log2_size + 3 || kind > 2 ||
+            nentries > (uint64_t{1} << log2_size)) {
+            throw bad_data("dict keys at " + hex(keys) + " are corrupt");
+        }
         entries = keys + 32 + (uint64_t{1} << log2_index_bytes);
         if (kind == 0) {
             entry_size = 24, key_offset = 8, value_offset = 16;
@@ -132,25 +142,26 @@ std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uin
         int64_t size = 0;
         std::memcpy(&size, raw + 8, 8);
         std::memcpy(&nentries, raw + 32, 8);
-        if (size <= 0 || size > (int64_t{1} << 30)) throw bad_data("dict keys at " + hex(keys) + " are corrupt");
+        if (size <= 0 || size > (int64_t{1} << 30) || nentries > static_cast<uint64_t>(size)) {
+            throw bad_data("dict keys at " + hex(keys) + " are corrupt");
+        }
         const uint64_t width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
         entries = keys + 40 + static_cast<uint64_t>(size) * width;
         entry_size = 24, key_offset = 8, value_offset = 16;
     }
     if (nentries > kMaxDictEntries) throw bad_data("dict keys at " + hex(keys) + " have an implausible size");
     const std::vector<uint8_t> table = memory_.read_bytes(entries, static_cast<size_t>(nentries * entry_size));
-    std::vector<uint64_t> split_values;
+    std::vector<uint8_t> split_values;
     if (values) {
         const uint64_t base = values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? 8 : 0);
-        split_values.resize(nentries);
-        memory_.read(base, std::span(reinterpret_cast<uint8_t*>(split_values.data()), nentries * 8));
+        split_values = memory_.read_bytes(base, static_cast<size_t>(nentries * 8));
     }
     std::vector<DictEntry> out;
     out.reserve(nentries);
     for (uint64_t i = 0; i < nentries; ++i) {
         DictEntry e;
         std::memcpy(&e.key, table.data() + i * entry_size + key_offset, 8);
-        if (values) e.value = split_values[i];
+        if (values) std::memcpy(&e.value, split_values.data() + i * 8, 8);
         else std::memcpy(&e.value, table.data() + i * entry_size + value_offset, 8);
         if (e.key && e.value) out.push_back(e);
     }
@@ -191,35 +202,35 @@ std::optional<uint64_t> ObjectReader::dict_get(uint64_t dict, std::string_view k
 }
 
 std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_view name) {
-    constexpr uint64_t kManagedDict = 1 << 4;   // Py_TPFLAGS_MANAGED_DICT
-    constexpr uint64_t kInlineValues = 1 << 2;  // Py_TPFLAGS_INLINE_VALUES
+    const PythonLayout& l = layout_;
     const uint64_t type = type_of(object);
-    const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
+    const auto flags = memory_.read_value<uint64_t>(type + l.type_flags);
+    const bool managed = l.type_flag_managed_dict && (flags & l.type_flag_managed_dict);
     uint64_t dict = 0, values = 0;
-    switch (layout_.instance_dict) {
+    switch (l.instance_dict) {
         case InstanceDictFormat::DictOffset: {
-            const auto offset = memory_.read_value<int64_t>(type + layout_.type_dictoffset);
+            const auto offset = memory_.read_value<int64_t>(type + l.type_dictoffset);
             if (offset > 0 && offset < (1 << 20)) dict = memory_.read_pointer(object + static_cast<uint64_t>(offset));
             break;
         }
         case InstanceDictFormat::Managed311:
-            if (flags & kManagedDict) {
-                dict = memory_.read_pointer(object - 24);
-                if (!dict) values = memory_.read_pointer(object - 32);
+            if (managed) {
+                dict = memory_.read_pointer(object + l.managed_dict);
+                if (!dict) values = memory_.read_pointer(object + l.managed_values);
             }
             break;
         case InstanceDictFormat::Managed312:
-            if (flags & kManagedDict) {
-                const uint64_t dict_or_values = memory_.read_pointer(object - 24);
+            if (managed) {
+                const uint64_t dict_or_values = memory_.read_pointer(object + l.managed_dict);
                 if (dict_or_values & 1) values = dict_or_values + 1;
                 else dict = dict_or_values;
             }
             break;
         case InstanceDictFormat::Managed313:
-            if (flags & kManagedDict) {
-                dict = memory_.read_pointer(object - 24);
-                if (!dict && (flags & kInlineValues)) {
-                    const auto basic_size = memory_.read_value<int64_t>(type + layout_.type_basicsize);
+            if (managed) {
+                dict = memory_.read_pointer(object + l.managed_dict);
+                if (!dict && (flags & l.type_flag_inline_values)) {
+                    const auto basic_size = memory_.read_value<int64_t>(type + l.type_basicsize);
                     if (basic_size <= 0 || basic_size > (1 << 16)) throw bad_data("type at " + hex(type) + " has an implausible size");
                     values = object + static_cast<uint64_t>(basic_size);
                     if (memory_.read_value<uint8_t>(values + 3) == 0) values = 0;  // the `valid` byte
@@ -229,7 +240,7 @@ std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_vie
     }
     if (dict) return dict_get(dict, name);
     if (values) {
-        const uint64_t keys = memory_.read_pointer(type + layout_.heap_type_cached_keys);
+        const uint64_t keys = memory_.read_pointer(type + l.heap_type_cached_keys);
         if (!keys) return std::nullopt;
         return find_str_key(keys_items(keys, values), name);
     }

@@ -28,11 +28,6 @@ enum class TopFrameSource {
     ThreadStateCurrentFrame,  // tstate->current_frame (3.13+)
 };
 
-enum class FrameStruct {
-    FrameObject,       // PyFrameObject linked by f_back (3.8-3.10)
-    InterpreterFrame,  // _PyInterpreterFrame linked by previous (3.11+)
-};
-
 // What the frame's instruction field means.
 enum class InstructionPointer {
     LastiBytes,    // int f_lasti in bytes (3.8, 3.9)
@@ -87,7 +82,6 @@ struct PythonLayout {
 
     // Behaviour.
     TopFrameSource top_frame = TopFrameSource::ThreadStateFrame;
-    FrameStruct frame_struct = FrameStruct::InterpreterFrame;
     InstructionPointer instruction = InstructionPointer::PrevInstr;
     LineTableFormat line_table = LineTableFormat::Locations;
     CodeReference code_reference = CodeReference::Pointer;
@@ -141,30 +135,33 @@ struct PythonLayout {
     Offset code_linetable = kAbsent;
     Offset code_exceptiontable = kAbsent;
     Offset code_adaptive = kAbsent;            // inline bytecode (3.11+)
-    Offset code_bytes = kAbsent;               // co_code bytes object (3.8-3.10)
     Offset code_nlocalsplus = kAbsent;
     Offset code_argcount = kAbsent;
     Offset code_localsplusnames = kAbsent;
 
-    // Objects
-    Offset object_type = 8;
-    Offset var_size = 16;
-    Offset type_name = 24;
-    Offset type_flags = 168;
-    Offset type_basicsize = 32;
-    Offset type_dictoffset = 288;
-    Offset heap_type_cached_keys = kAbsent;    // PyHeapTypeObject.ht_cached_keys
-    Offset module_dict = 16;
-    Offset long_digits = 24;
-    Offset tuple_items = 24;
-    Offset bytes_size = 16;
-    Offset bytes_data = 32;
-    Offset unicode_length = 16;
-    Offset unicode_state = 32;
-    Offset unicode_ascii_data = kAbsent;       // sizeof(PyASCIIObject)
-    Offset unicode_compact_data = kAbsent;     // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
-    Offset dict_keys_ptr = 32;
-    Offset dict_values_ptr = 40;
+    // Objects (set for every version by versions/object_layout.cpp, then per version)
+    Offset object_type = kAbsent;
+    Offset var_size = kAbsent;
+    Offset type_name = kAbsent;
+    Offset type_flags = kAbsent;
+    Offset type_basicsize = kAbsent;
+    Offset type_dictoffset = kAbsent;
+    uint64_t type_flag_managed_dict = 0;      // Py_TPFLAGS_MANAGED_DICT
+    uint64_t type_flag_inline_values = 0;     // Py_TPFLAGS_INLINE_VALUES
+    Offset heap_type_cached_keys = kAbsent;   // PyHeapTypeObject.ht_cached_keys
+    Offset managed_dict = kAbsent;            // relative to the object (negative: the pre-header)
+    Offset managed_values = kAbsent;          // 3.11: values pointer in the pre-header
+    Offset module_dict = kAbsent;
+    Offset long_digits = kAbsent;
+    Offset tuple_items = kAbsent;
+    Offset bytes_size = kAbsent;
+    Offset bytes_data = kAbsent;
+    Offset unicode_length = kAbsent;
+    Offset unicode_state = kAbsent;
+    Offset unicode_ascii_data = kAbsent;      // sizeof(PyASCIIObject)
+    Offset unicode_compact_data = kAbsent;    // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
+    Offset dict_keys_ptr = kAbsent;
+    Offset dict_values_ptr = kAbsent;
 };
 
 // The table for a CPython minor version, or nullopt when it is unsupported.

@@ -40,8 +40,8 @@ const RemoteMemory::Page& RemoteMemory::page(uint64_t page_address) {
 }
 
 size_t RemoteMemory::read_some(uint64_t address, std::span<uint8_t> out) {
-    if (out.empty()) return 0;
-    if (address + out.size() < address) return 0;
+    if (out.empty() || address >= kAddressLimit) return 0;
+    if (out.size() > kAddressLimit - address) out = out.first(kAddressLimit - address);
     // Fetch every missing page of the range with as few target reads as possible.
     const uint64_t first = address & ~(kPageSize - 1);
     const uint64_t last = (address + out.size() - 1) & ~(kPageSize - 1);
@@ -79,6 +79,13 @@ void RemoteMemory::read(uint64_t address, std::span<uint8_t> out) {
 }
 
 std::vector<uint8_t> RemoteMemory::read_bytes(uint64_t address, size_t size) {
+    if (size > kMaxReadBytes) throw bad_data("refusing to read " + std::to_string(size) + " bytes at " + hex(address));
+    if (size > kPageSize) {
+        uint8_t last = 0;
+        if (read_some(address + size - 1, std::span(&last, 1)) != 1) {
+            throw bad_data("cannot read " + std::to_string(size) + " bytes at " + hex(address));
+        }
+    }
     std::vector<uint8_t> out(size);
     read(address, out);
     return out;

@@ -16,6 +16,9 @@ namespace stackscope {
 class RemoteMemory {
 public:
     static constexpr uint64_t kPageSize = 4096;
+    // Above every x86-64 user address (5-level paging included): anything higher is garbage.
+    static constexpr uint64_t kAddressLimit = uint64_t{1} << 57;
+    static constexpr size_t kMaxReadBytes = 64 << 20;
 
     explicit RemoteMemory(Target& target) : target_(target) {}
 
@@ -26,6 +29,7 @@ public:
     // Reads as much as is readable from the start; returns the count.
     size_t read_some(uint64_t address, std::span<uint8_t> out);
 
+    // Throws for sizes over kMaxReadBytes; allocates only once the last byte proved readable.
     std::vector<uint8_t> read_bytes(uint64_t address, size_t size);
 
     template <typename T>

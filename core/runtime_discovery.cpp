@@ -19,7 +19,11 @@ struct Candidate {
     std::string file_path;
 };
 
-bool names_python(const std::string& path) { return file_name_of(path).find("python") != std::string::npos; }
+// The interpreter executable or libpython; extension modules (foo.cpython-312-...so) are not.
+bool names_python(const std::string& path) {
+    const std::string name = file_name_of(path);
+    return name.rfind("python", 0) == 0 || name.rfind("libpython", 0) == 0;
+}
 
 // Version from a file name such as libpython3.10.so.1.0 or python3.11.
 std::optional<std::pair<int, int>> version_from_path(const std::string& path) {

@@ -11,7 +11,7 @@ namespace stackscope {
 struct PythonRuntime {
     uint64_t address = 0;   // &_PyRuntime
     PythonLayout layout;
-    std::string found_in;   // the file, or "debug offsets scan"
+    std::string found_in;   // where it was found, e.g. "/usr/lib/libpython3.12.so.1.0 (symbol _PyRuntime)"
 };
 
 // Throws Error(NotPython) when no valid, supported runtime is found.

@@ -6,8 +6,8 @@ namespace stackscope {
 
 PythonLayout python_3_11_layout() {
     PythonLayout l;
+    set_gil_build_object_layout(l);
     l.top_frame = TopFrameSource::CFrameCurrentFrame;
-    l.frame_struct = FrameStruct::InterpreterFrame;
     l.instruction = InstructionPointer::PrevInstr;
     l.line_table = LineTableFormat::Locations;
     l.code_reference = CodeReference::Pointer;
@@ -54,6 +54,9 @@ PythonLayout python_3_11_layout() {
     l.code_linetable = 136;
     l.code_adaptive = 184;
 
+    l.type_flag_managed_dict = 1 << 4;
+    l.managed_dict = -24;
+    l.managed_values = -32;
     l.heap_type_cached_keys = 872;
 
     l.unicode_ascii_data = 48;

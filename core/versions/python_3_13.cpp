@@ -7,8 +7,8 @@ namespace stackscope {
 
 PythonLayout python_3_13_layout() {
     PythonLayout l;
+    set_gil_build_object_layout(l);
     l.top_frame = TopFrameSource::ThreadStateCurrentFrame;
-    l.frame_struct = FrameStruct::InterpreterFrame;
     l.instruction = InstructionPointer::NextInstr;
     l.line_table = LineTableFormat::Locations;
     l.code_reference = CodeReference::Pointer;
@@ -55,6 +55,9 @@ PythonLayout python_3_13_layout() {
     l.code_linetable = 136;
     l.code_adaptive = 200;
 
+    l.type_flag_managed_dict = 1 << 4;
+    l.type_flag_inline_values = 1 << 2;
+    l.managed_dict = -24;
     l.heap_type_cached_keys = 880;
 
     l.unicode_ascii_data = 40;

@@ -4,6 +4,9 @@
 
 namespace stackscope {
 
+// Fields every GIL build shares; each table calls it first.
+void set_gil_build_object_layout(PythonLayout& layout);
+
 PythonLayout python_3_11_layout();
 PythonLayout python_3_12_layout();
 PythonLayout python_3_13_layout();

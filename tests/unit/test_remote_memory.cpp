@@ -180,18 +180,28 @@ TEST_CASE("RemoteMemory addresses near UINT64_MAX", "[remote_memory]") {
         CHECK_THROWS_AS(mem.read_pointer(top_page), Error);
     }
 
-    SECTION("the top page mapped") {
+    SECTION("the top page mapped: still no user address, so never read") {
         SyntheticTarget t;
         fill_pattern(t, top_page, kPage);
         RemoteMemory mem(t);
         std::vector<uint8_t> out(64);
-        REQUIRE(mem.read_some(top_page + 16, out) == 64);
-        CHECK(matches_pattern(out, top_page + 16));
-        // A read that would wrap past 2^64 reads nothing rather than wrapping to address 0.
+        CHECK(mem.read_some(top_page + 16, out) == 0);
         CHECK(mem.read_some(kMax - 10, out) == 0);
         CHECK_THROWS_AS(mem.read_pointer(kMax - 3), Error);
-        CHECK(mem.read_value<uint8_t>(kMax - 1) == pattern(kMax - 1));
+        CHECK(mem.target_reads() == 0);
     }
+}
+
+TEST_CASE("RemoteMemory refuses addresses above the user address space", "[remote_memory]") {
+    const uint64_t limit = RemoteMemory::kAddressLimit;
+    SyntheticTarget t;
+    fill_pattern(t, limit - kPage, 2 * kPage);
+    RemoteMemory mem(t);
+    std::vector<uint8_t> out(32);
+    CHECK(mem.read_some(limit - 16, out) == 16);  // stops at the limit
+    CHECK(matches_pattern(std::vector<uint8_t>(out.begin(), out.begin() + 16), limit - 16));
+    CHECK(mem.read_some(limit, out) == 0);
+    CHECK_THROWS_AS(mem.read_bytes(limit - 16, RemoteMemory::kMaxReadBytes + 1), Error);
 }
 
 TEST_CASE("RemoteMemory empty reads do not touch the target", "[remote_memory]") {

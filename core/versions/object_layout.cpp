@@ -1,0 +1,26 @@
+// Object layouts shared by every supported version of the default (GIL) build: the
+// PyObject header, type, str, bytes, int, dict and module fields that have not moved.
+// Measured on 3.8-3.14 (shared/reference/cpython-internals.md section 6).
+#include "version_tables.hpp"
+
+namespace stackscope {
+
+void set_gil_build_object_layout(PythonLayout& l) {
+    l.object_type = 8;
+    l.var_size = 16;
+    l.type_name = 24;
+    l.type_basicsize = 32;
+    l.type_flags = 168;
+    l.type_dictoffset = 288;
+    l.module_dict = 16;
+    l.long_digits = 24;
+    l.tuple_items = 24;
+    l.bytes_size = 16;
+    l.bytes_data = 32;
+    l.unicode_length = 16;
+    l.unicode_state = 32;
+    l.dict_keys_ptr = 32;
+    l.dict_values_ptr = 40;
+}
+
+}  // namespace stackscope

@@ -1,0 +1,100 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "formatters.hpp"
+
+using namespace stackscope;
+
+namespace {
+
+Snapshot sample() {
+    Snapshot snap;
+    snap.python_version = "3.12.1";
+    snap.pid = 42;
+    Thread t;
+    t.tid = 4321;
+    t.pthread_id = 0x7f00;
+    t.name = "worker-1";
+    t.holds_gil = true;
+    Frame boot;
+    boot.function = boot.name = "_bootstrap";
+    boot.module = "threading";
+    boot.filename = "/usr/lib/python3.12/threading.py";
+    boot.line = 1030;
+    boot.hidden = true;
+    boot.entry = true;
+    Frame run;
+    run.function = "Worker.run_it";
+    run.name = "run_it";
+    run.module = "__main__";
+    run.filename = "/srv/app.py";
+    run.line = 17;
+    run.source = "descend(n, tag)";
+    Frame leaf;
+    leaf.function = leaf.name = "descend";
+    leaf.filename = "/srv/app.py";
+    leaf.line = 9;
+    t.stack.frames = {boot, run, leaf};
+    snap.threads.push_back(t);
+    Thread broken;
+    broken.tid = 4322;
+    broken.stack.error = "cannot read 8 bytes at 0x10";
+    snap.threads.push_back(broken);
+    return snap;
+}
+
+}  // namespace
+
+TEST_CASE("tree output: upstream's frame lines, hidden frames, errors", "[format]") {
+    const std::string text = format_snapshot_tree(sample(), TreeOptions{});
+    CHECK(text ==
+          "Thread 4321 \"worker-1\" (holds the GIL):\n"
+          "stackscope.Stack (most recent call last):\n"
+          "╠ Worker.run_it in __main__ at /srv/app.py:17\n"
+          "║ └ descend(n, tag)\n"
+          "╠ descend in unknown module at /srv/app.py:9\n"
+          "\n"
+          "Thread 4322:\n"
+          "stackscope.Stack (most recent call last):\n"
+          "  Error while extracting stack:\n"
+          "    cannot read 8 bytes at 0x10\n");
+}
+
+TEST_CASE("tree output: ASCII variant and --show-hidden", "[format]") {
+    const std::string text = format_snapshot_tree(sample(), TreeOptions{true, true});
+    CHECK_THAT(text, Catch::Contains("+ _bootstrap in threading at /usr/lib/python3.12/threading.py:1030\n"
+                                     "+ Worker.run_it in __main__ at /srv/app.py:17\n"
+                                     "| ` descend(n, tag)\n"));
+    CHECK(text.find("╠") == std::string::npos);
+}
+
+TEST_CASE("tree output escapes control characters from the target", "[format]") {
+    Thread t;
+    t.tid = 1;
+    t.name = "evil\n╠ fake\x1b[31m\xc2\x9b";
+    const std::string header = format_thread_header(t);
+    CHECK(header == "Thread 1 \"evil\\x0a╠ fake\\x1b[31m\\u009b\":");
+}
+
+TEST_CASE("JSON output follows schema v1", "[format]") {
+    const auto doc = nlohmann::json::parse(format_snapshot_json(sample()));
+    CHECK(doc["schema_version"] == 1);
+    CHECK(doc["python_version"] == "3.12.1");
+    CHECK(doc["pid"] == 42);
+    REQUIRE(doc["threads"].size() == 2);
+    const auto& t = doc["threads"][0];
+    CHECK(t["tid"] == 4321);
+    CHECK(t["pthread_id"] == 0x7f00);
+    CHECK(t["name"] == "worker-1");
+    CHECK(t["holds_gil"] == true);
+    CHECK(t["error"].is_null());
+    REQUIRE(t["frames"].size() == 3);
+    CHECK(t["frames"][0]["hidden"] == true);  // hidden frames stay in JSON
+    CHECK(t["frames"][0]["entry"] == true);
+    CHECK(t["frames"][1]["function"] == "Worker.run_it");
+    CHECK(t["frames"][1]["name"] == "run_it");
+    CHECK(t["frames"][1]["source"] == "descend(n, tag)");
+    CHECK(t["frames"][2]["module"].is_null());
+    CHECK(doc["threads"][1]["name"].is_null());
+    CHECK(doc["threads"][1]["error"] == "cannot read 8 bytes at 0x10");
+}
