@@ -13,12 +13,12 @@ using Offset = int64_t;
 inline constexpr Offset kAbsent = -1;
 
 struct PythonVersion {
-    int major = 0, minor = 0, micro = 0;
+    int major = 0, minor = 0, micro = -1;  // micro -1: unknown (taken from a file name)
     int release_level = 0xf;  // 0xa alpha, 0xb beta, 0xc rc, 0xf final
     int serial = 0;
 
     static PythonVersion from_hex(uint64_t hexversion);
-    std::string str() const;  // "3.12.1", "3.14.0rc2"
+    std::string str() const;  // "3.12.1", "3.14.0rc2", "3.10" when the micro version is unknown
 };
 
 // How the thread's newest frame is found.

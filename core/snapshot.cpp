@@ -17,7 +17,7 @@ namespace stackscope {
 namespace {
 
 constexpr size_t kMaxInterpreters = 1024;
-constexpr size_t kMaxThreads = 100000;
+constexpr size_t kMaxThreads = 10000;
 
 // The thread state that holds the GIL of `interp`, 0 when it is free or unknown.
 uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {

@@ -16,6 +16,10 @@ PythonVersion PythonVersion::from_hex(uint64_t hexversion) {
 
 std::string PythonVersion::str() const {
     char buf[48];
+    if (micro < 0) {
+        std::snprintf(buf, sizeof buf, "%d.%d", major, minor);
+        return buf;
+    }
     const char* level = release_level == 0xa ? "a" : release_level == 0xb ? "b" : release_level == 0xc ? "rc" : "";
     if (*level) std::snprintf(buf, sizeof buf, "%d.%d.%d%s%d", major, minor, micro, level, serial);
     else std::snprintf(buf, sizeof buf, "%d.%d.%d", major, minor, micro);
