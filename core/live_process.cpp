@@ -60,11 +60,6 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid) {
     const std::string proc = "/proc/" + std::to_string(pid);
     const auto status = read_text_file(proc + "/status");
     if (!status) throw Error(ErrorKind::InvalidInput, "no process with pid " + std::to_string(pid));
-    const std::string tracer = status_field(*status, "TracerPid");
-    if (!tracer.empty() && tracer != "0") {
-        throw Error(ErrorKind::PermissionDenied,
-                    "process " + std::to_string(pid) + " is already traced by PID " + tracer);
-    }
     const auto maps = read_text_file(proc + "/maps");
     if (!maps) throw Error(ErrorKind::PermissionDenied, "cannot read " + proc + "/maps: " + std::strerror(errno));
     regions_ = parse_proc_maps(*maps);
@@ -73,6 +68,12 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid) {
     }
     // An already-stopped process (SIGSTOP, job control) is read as it is and left stopped.
     const bool already_stopped = status_field(*status, "State").rfind("T", 0) == 0;
+    // Reading without stopping (e.g. from a debugger that already traces it) needs no attach.
+    const std::string tracer = status_field(*status, "TracerPid");
+    if (options.stop_threads && !tracer.empty() && tracer != "0") {
+        throw Error(ErrorKind::PermissionDenied,
+                    "process " + std::to_string(pid) + " is already traced by PID " + tracer);
+    }
     if (options.stop_threads && !already_stopped) {
         try {
             stop_all_threads();
