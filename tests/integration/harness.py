@@ -74,6 +74,35 @@ def wait_until_all_sleeping(pid, timeout=20.0):
     raise AssertionError("threads of %d never all slept: %s" % (pid, task_status(pid)))
 
 
+def wait_for_ready(proc, fifo, timeout, describe_failure=lambda: ""):
+    """Wait until proc writes "ready" to fifo; AssertionError if it exits or times out first."""
+    deadline = time.monotonic() + timeout
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        received = b""
+        while b"ready\n" not in received:
+            if proc.poll() is not None:
+                raise AssertionError("target exited with %s: %s" % (proc.returncode, describe_failure()))
+            if time.monotonic() > deadline:
+                raise AssertionError("target not ready after %.0fs: %s" % (timeout, describe_failure()))
+            if select.select([fd], [], [], 0.1)[0]:
+                received += os.read(fd, 64)
+    finally:
+        os.close(fd)
+
+
+def spawn_until_ready(argv, fifo, timeout=30.0):
+    """Start argv (which writes "ready" to `fifo`) and wait for it; the process is killed on failure."""
+    os.mkfifo(fifo)
+    proc = spawn(argv)
+    try:
+        wait_for_ready(proc, fifo, timeout)
+    except BaseException:
+        kill_group(proc)
+        raise
+    return proc
+
+
 class ScenarioProcess:
     """A scenario program run by one interpreter, parked and with its truth."""
 
@@ -99,28 +128,13 @@ class ScenarioProcess:
             argv = [self.interpreter, self.script, self.truth_path, self.ready_fifo, self.pong_path]
             self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT)
         try:
-            self._wait_ready(timeout)
+            wait_for_ready(self.proc, self.ready_fifo, timeout, self.log)
             self.truth = json.loads(self.truth_path.read_text())
             wait_until_all_sleeping(self.pid)
         except BaseException:
             self.stop()
             raise
         return self
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        fd = os.open(self.ready_fifo, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            received = b""
-            while b"ready\n" not in received:
-                if self.proc.poll() is not None:
-                    raise AssertionError("scenario exited with %s: %s" % (self.proc.returncode, self.log()))
-                if time.monotonic() > deadline:
-                    raise AssertionError("scenario not ready after %.0fs: %s" % (timeout, self.log()))
-                if select.select([fd], [], [], 0.1)[0]:
-                    received += os.read(fd, 64)
-        finally:
-            os.close(fd)
 
     def log(self):
         return self.log_path.read_text(errors="replace")[-2000:]

@@ -1,11 +1,10 @@
 """The GIL holder is found: a thread spinning in Python holds it, a sleeping one does not."""
 import json
-import os
 import time
 
 import pytest
 
-from harness import SCENARIO_DIR, describe, kill_group, make_core, run_tool, spawn
+from harness import SCENARIO_DIR, describe, kill_group, make_core, run_tool, spawn_until_ready
 
 SPIN_LINES = {
     number
@@ -18,11 +17,8 @@ SPIN_LINES = {
 def spinner(python, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("gil")
     fifo = workdir / "ready.fifo"
-    os.mkfifo(fifo)
-    proc = spawn([python, SCENARIO_DIR / "gil_spinner.py", fifo])
+    proc = spawn_until_ready([python, SCENARIO_DIR / "gil_spinner.py", fifo], fifo)
     try:
-        with open(fifo) as ready:
-            assert ready.readline() == "ready\n"
         time.sleep(0.2)  # let the spinner take the GIL
         yield proc, workdir
     finally:

@@ -479,6 +479,12 @@ TEST_CASE("take_snapshot over a synthetic 3.12 runtime", "[snapshot]") {
     CHECK(stats.target_reads == img.target.reads());
 }
 
+size_t complete_threads(const stackscope::Snapshot& snap) {
+    size_t complete = 0;
+    for (const auto& t : snap.threads) complete += !t.stack.error && !t.stack.frames.empty();
+    return complete;
+}
+
 TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
     SECTION("Py_Version of a release candidate") {
         RuntimeImage img(0x030c00c2);
@@ -532,18 +538,14 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         img.target.put_u64(img.main_ts + img.layout.tstate_next, img.worker_ts);
         const auto snap = stackscope::take_snapshot(img.target);
         CHECK(snap.partial());
-        size_t complete = 0;
-        for (const auto& t : snap.threads) complete += !t.stack.error && !t.stack.frames.empty();
-        CHECK(complete == 3);  // main, worker, and the subinterpreter's thread
+        CHECK(complete_threads(snap) == 3);  // main, worker, and the subinterpreter's thread
     }
     SECTION("a looping interpreter list keeps the threads read so far and ends with an error") {
         RuntimeImage img;
         img.target.put_u64(img.interp2 + img.layout.interp_next, img.interp);
         const auto snap = stackscope::take_snapshot(img.target);
         CHECK(snap.partial());
-        size_t complete = 0;
-        for (const auto& t : snap.threads) complete += !t.stack.error && !t.stack.frames.empty();
-        CHECK(complete == 3);
+        CHECK(complete_threads(snap) == 3);
         REQUIRE(snap.threads.back().stack.error);
         CHECK_THAT(*snap.threads.back().stack.error, Catch::Contains("interpreter list loops"));
     }
@@ -552,9 +554,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         img.target.put_u64(img.interp + img.layout.interp_next, 0x6660000);
         const auto snap = stackscope::take_snapshot(img.target);
         CHECK(snap.partial());
-        size_t complete = 0;
-        for (const auto& t : snap.threads) complete += !t.stack.error && !t.stack.frames.empty();
-        CHECK(complete == 2);
+        CHECK(complete_threads(snap) == 2);
         REQUIRE(snap.threads.back().stack.error);
         CHECK_THAT(*snap.threads.back().stack.error, Catch::Contains("interpreter list"));
     }
