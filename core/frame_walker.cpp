@@ -68,16 +68,21 @@ std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
     uint64_t code = mem.read_pointer(frame + l.frame_code);
     if (l.code_reference == CodeReference::StackRef) code &= ~uint64_t{3};
     if (code == 0 || !objects_.is_instance_of(code, "code")) return std::nullopt;
+    if (l.top_frame == TopFrameSource::ThreadStateFrame && !objects_.is_instance_of(frame, "frame")) {
+        throw bad_data("object at " + hex(frame) + " in the frame chain is not a frame");
+    }
     const CodeInfo& info = code_info(code);
 
     // The instruction as a code unit: -1 before the first instruction, nullopt for garbage.
     std::optional<int64_t> code_unit;
     switch (l.instruction) {
-        case InstructionPointer::LastiBytes:
-            code_unit = mem.read_value<int32_t>(frame + l.frame_instruction) / 2;
+        case InstructionPointer::LastiBytes: {
+            const int32_t lasti = mem.read_value<int32_t>(frame + l.frame_instruction);
+            code_unit = lasti < 0 ? -1 : lasti / 2;
             break;
+        }
         case InstructionPointer::LastiUnits:
-            code_unit = mem.read_value<int32_t>(frame + l.frame_instruction);
+            code_unit = std::max(-1, mem.read_value<int32_t>(frame + l.frame_instruction));
             break;
         case InstructionPointer::PrevInstr:
         case InstructionPointer::NextInstr: {
@@ -92,7 +97,14 @@ std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
     Frame f;
     f.address = frame;
     f.name = info.name;
-    f.function = l.has_qualname ? info.qualname : info.name;
+    switch (l.function_name) {
+        case FunctionNameSource::CodeQualname: f.function = info.qualname; break;
+        case FunctionNameSource::SelfOrClsHeuristic: {
+            const auto owner = class_of_first_argument(frame, info);
+            f.function = owner ? *owner + "." + info.name : info.name;
+            break;
+        }
+    }
     f.filename = info.filename;
     if (code_unit) f.line = line_at(info, *code_unit);
     f.module = module_of(mem.read_pointer(frame + l.frame_globals));
@@ -121,11 +133,57 @@ const FrameWalker::CodeInfo& FrameWalker::code_info(uint64_t code) {
     RemoteMemory& mem = objects_.memory();
     CodeInfo info;
     info.name = objects_.read_str(mem.read_pointer(code + l.code_name));
-    info.qualname = l.has_qualname ? objects_.read_str(mem.read_pointer(code + l.code_qualname)) : info.name;
+    if (l.function_name == FunctionNameSource::CodeQualname) info.qualname = objects_.read_str(mem.read_pointer(code + l.code_qualname));
+    else info.first_argument = first_argument(code);
     info.filename = objects_.read_str(mem.read_pointer(code + l.code_filename));
     info.first_line = mem.read_value<int32_t>(code + l.code_firstlineno);
     info.line_table = objects_.read_bytes(mem.read_pointer(code + l.code_linetable), kMaxLineTable);
     return codes_.emplace(code, std::move(info)).first->second;
+}
+
+// Where the first argument lives when it is named self or cls, for the class-name heuristic
+// of versions without co_qualname (as upstream stackscope guesses: it can be fooled).
+std::optional<FrameWalker::FirstArgument> FrameWalker::first_argument(uint64_t code) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    try {
+        if (mem.read_value<int32_t>(code + l.code_argcount) <= 0) return std::nullopt;
+        const std::string name = objects_.read_str(objects_.tuple_item(mem.read_pointer(code + l.code_varnames), 0), 8);
+        if (name != "self" && name != "cls") return std::nullopt;
+        FirstArgument arg;
+        arg.is_class = name == "cls";
+        // A first argument captured by a closure lives in a cell after the locals.
+        const uint64_t cellvars = mem.read_pointer(code + l.code_cellvars);
+        const auto cell_count = mem.read_value<int64_t>(cellvars + l.var_size);
+        for (int64_t i = 0; i < std::min<int64_t>(cell_count, 256); ++i) {
+            if (objects_.read_str(objects_.tuple_item(cellvars, static_cast<uint64_t>(i)), 8) == name) {
+                arg.cell_index = mem.read_value<int32_t>(code + l.code_nlocals) + static_cast<int>(i);
+            }
+        }
+        return arg;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+std::optional<std::string> FrameWalker::class_of_first_argument(uint64_t frame, const CodeInfo& info) {
+    if (!info.first_argument) return std::nullopt;
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    try {
+        const int slot = info.first_argument->cell_index.value_or(0);
+        if (slot < 0 || slot > 1 << 16) return std::nullopt;
+        uint64_t value = mem.read_pointer(frame + l.frame_localsplus + 8 * static_cast<uint64_t>(slot));
+        if (value && info.first_argument->cell_index) {
+            if (!objects_.is_instance_of(value, "cell")) return std::nullopt;
+            value = mem.read_pointer(value + l.cell_ref);
+        }
+        if (!value) return std::nullopt;
+        if (!info.first_argument->is_class) return objects_.class_name(objects_.type_of(value));
+        return objects_.is_class(value) ? std::optional(objects_.class_name(value)) : std::nullopt;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
 }
 
 std::optional<std::string> FrameWalker::module_of(uint64_t globals) {

@@ -23,7 +23,13 @@ public:
     Stack thread_stack(uint64_t thread_state);
 
 private:
+    struct FirstArgument {
+        bool is_class = false;            // named cls rather than self
+        std::optional<int> cell_index;    // f_localsplus slot of its cell, when captured
+    };
+
     struct CodeInfo {
+        std::optional<FirstArgument> first_argument;
         std::string name;
         std::string qualname;
         std::string filename;
@@ -35,6 +41,8 @@ private:
     std::optional<Frame> describe_frame(uint64_t frame);
     const CodeInfo& code_info(uint64_t code);
     std::optional<std::string> module_of(uint64_t globals);
+    std::optional<FirstArgument> first_argument(uint64_t code);
+    std::optional<std::string> class_of_first_argument(uint64_t frame, const CodeInfo& info);
     std::optional<int> line_at(const CodeInfo& info, int64_t code_unit);
 
     ObjectReader& objects_;

@@ -46,12 +46,16 @@ const std::string& ObjectReader::type_name(uint64_t object) {
     const uint64_t type = type_of(object);
     auto it = type_names_.find(type);
     if (it != type_names_.end()) return it->second;
+    return type_names_.emplace(type, read_tp_name(type)).first->second;
+}
+
+std::string ObjectReader::read_tp_name(uint64_t type) {
     const uint64_t name_ptr = memory_.read_pointer(type + layout_.type_name);
     char buf[kMaxTypeName];
     const size_t got = memory_.read_some(name_ptr, std::span(reinterpret_cast<uint8_t*>(buf), sizeof buf));
     const size_t len = strnlen(buf, got);
     if (len == got) throw bad_data("unreadable type name at " + hex(name_ptr));
-    return type_names_.emplace(type, std::string(buf, len)).first->second;
+    return std::string(buf, len);
 }
 
 bool ObjectReader::is_instance_of(uint64_t object, std::string_view name) { return type_name(object) == name; }
@@ -89,6 +93,28 @@ std::vector<uint8_t> ObjectReader::read_bytes(uint64_t object, size_t max_size) 
     const auto size = memory_.read_value<int64_t>(object + layout_.bytes_size);
     if (size < 0 || static_cast<uint64_t>(size) > max_size) throw bad_data("bytes at " + hex(object) + " has an implausible size");
     return memory_.read_bytes(object + layout_.bytes_data, static_cast<size_t>(size));
+}
+
+uint64_t ObjectReader::tuple_item(uint64_t tuple, uint64_t index) {
+    if (!is_instance_of(tuple, "tuple")) throw bad_data("object at " + hex(tuple) + " is not a tuple");
+    const auto size = memory_.read_value<int64_t>(tuple + layout_.var_size);
+    if (size < 0 || index >= static_cast<uint64_t>(size)) throw bad_data("tuple at " + hex(tuple) + " has no item " + std::to_string(index));
+    return memory_.read_pointer(tuple + layout_.tuple_items + 8 * index);
+}
+
+bool ObjectReader::is_class(uint64_t object) {
+    const uint64_t metaclass = type_of(object);
+    return (memory_.read_value<uint64_t>(metaclass + layout_.type_flags) & layout_.type_flag_type_subclass) != 0;
+}
+
+std::string ObjectReader::class_name(uint64_t type) {
+    const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
+    if ((flags & layout_.type_flag_heap_type) && layout_.heap_type_qualname != kAbsent) {
+        return read_str(memory_.read_pointer(type + layout_.heap_type_qualname), 1024);
+    }
+    const std::string name = read_tp_name(type);
+    const size_t dot = name.rfind('.');
+    return dot == std::string::npos ? name : name.substr(dot + 1);
 }
 
 int64_t ObjectReader::read_int(uint64_t object) {

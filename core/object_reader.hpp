@@ -30,6 +30,13 @@ public:
     // A bytes object's contents; throws bad_data when not a readable bytes object or too large.
     std::vector<uint8_t> read_bytes(uint64_t object, size_t max_size = 4 << 20);
 
+    // Item `index` of a tuple; throws bad_data when not a tuple or out of range.
+    uint64_t tuple_item(uint64_t tuple, uint64_t index);
+    // A class's __qualname__ (heap types) or the last part of its tp_name (static types).
+    std::string class_name(uint64_t type);
+    // Whether `object` is a class (its type is `type` or a metaclass).
+    bool is_class(uint64_t object);
+
     // An int object's value; throws bad_data when not an int or when it does not fit 64 bits.
     int64_t read_int(uint64_t object);
 
@@ -45,6 +52,7 @@ public:
     std::optional<uint64_t> attribute(uint64_t object, std::string_view name);
 
 private:
+    std::string read_tp_name(uint64_t type);
     // Entries of a keys object; `values` is the split-table values array or 0.
     std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values);
     std::optional<uint64_t> find_str_key(const std::vector<DictEntry>& entries, std::string_view key);

@@ -77,6 +77,12 @@ enum class InstanceDictFormat {
     Managed313,  // obj-24 holds a dict, else inline values at obj+tp_basicsize (Py_TPFLAGS_INLINE_VALUES)
 };
 
+// How a frame's display name ("Class.method") is found.
+enum class FunctionNameSource {
+    CodeQualname,        // co_qualname (3.11+)
+    SelfOrClsHeuristic,  // co_name, prefixed with the class of a first argument named self or cls (3.8-3.10)
+};
+
 struct PythonLayout {
     PythonVersion version;
 
@@ -91,7 +97,7 @@ struct PythonLayout {
     DictValuesFormat dict_values = DictValuesFormat::PlainArray;
     IntFormat int_format = IntFormat::LvTag;
     InstanceDictFormat instance_dict = InstanceDictFormat::Managed313;
-    bool has_qualname = true;          // co_qualname exists (3.11+)
+    FunctionNameSource function_name = FunctionNameSource::CodeQualname;
     bool has_debug_offsets = false;    // _PyRuntime starts with _Py_DebugOffsets (3.13+)
     int shim_owner = -1;               // frame owner values at or above this are not Python frames
 
@@ -105,6 +111,7 @@ struct PythonLayout {
     Offset interp_threads_head = kAbsent;
     Offset interp_modules = kAbsent;
     Offset interp_gil = kAbsent;               // pointer to _gil_runtime_state (GilLocation::InterpreterPointer)
+    Offset interp_sysdict = kAbsent;           // the sys module's dict, for sys.hexversion
 
     // _gil_runtime_state
     Offset gil_locked = kAbsent;
@@ -138,6 +145,9 @@ struct PythonLayout {
     Offset code_nlocalsplus = kAbsent;
     Offset code_argcount = kAbsent;
     Offset code_localsplusnames = kAbsent;
+    Offset code_nlocals = kAbsent;             // 3.8-3.10: locals, then cells, in f_localsplus
+    Offset code_varnames = kAbsent;
+    Offset code_cellvars = kAbsent;
 
     // Objects (set for every version by versions/object_layout.cpp, then per version)
     Offset object_type = kAbsent;
@@ -149,6 +159,10 @@ struct PythonLayout {
     uint64_t type_flag_managed_dict = 0;      // Py_TPFLAGS_MANAGED_DICT
     uint64_t type_flag_inline_values = 0;     // Py_TPFLAGS_INLINE_VALUES
     Offset heap_type_cached_keys = kAbsent;   // PyHeapTypeObject.ht_cached_keys
+    Offset heap_type_qualname = kAbsent;      // PyHeapTypeObject.ht_qualname
+    uint64_t type_flag_heap_type = uint64_t{1} << 9;      // Py_TPFLAGS_HEAPTYPE
+    uint64_t type_flag_type_subclass = uint64_t{1} << 31; // Py_TPFLAGS_TYPE_SUBCLASS
+    Offset cell_ref = kAbsent;                // PyCellObject.ob_ref
     Offset managed_dict = kAbsent;            // relative to the object (negative: the pre-header)
     Offset managed_values = kAbsent;          // 3.11: values pointer in the pre-header
     Offset module_dict = kAbsent;

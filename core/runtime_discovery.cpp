@@ -7,6 +7,7 @@
 #include "error.hpp"
 #include "hex.hpp"
 #include "mapped_elf.hpp"
+#include "object_reader.hpp"
 
 namespace stackscope {
 
@@ -139,6 +140,24 @@ bool validate(RemoteMemory& memory, uint64_t runtime, const PythonLayout& l) {
     }
 }
 
+// A version taken from a file name lacks the micro version: the main interpreter's
+// sys.hexversion has it (3.8-3.10 publish no Py_Version).
+void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayout& layout) {
+    if (layout.interp_sysdict == kAbsent) return;
+    try {
+        ObjectReader objects(memory, layout);
+        const uint64_t interp = memory.read_pointer(runtime + layout.runtime_interpreters_head);
+        const uint64_t sysdict = memory.read_pointer(interp + layout.interp_sysdict);
+        if (!sysdict) return;
+        const auto hexversion = objects.dict_get(sysdict, "hexversion");
+        if (!hexversion) return;
+        const PythonVersion v = PythonVersion::from_hex(static_cast<uint64_t>(objects.read_int(*hexversion)));
+        if (v.major == layout.version.major && v.minor == layout.version.minor) layout.version = v;
+    } catch (const Error&) {
+        // the file name's version stands
+    }
+}
+
 }  // namespace
 
 PythonRuntime discover_runtime(RemoteMemory& memory) {
@@ -150,7 +169,10 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
     for (const Candidate& c : candidates) {
         try {
             PythonLayout layout = layout_of(memory, c);
-            if (validate(memory, c.address, layout)) return PythonRuntime{c.address, layout, c.found_in};
+            if (validate(memory, c.address, layout)) {
+                if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout);
+                return PythonRuntime{c.address, layout, c.found_in};
+            }
             if (!first_error) {
                 first_error = Error(ErrorKind::NotPython, "the Python runtime at " + hex(c.address) + " in " + c.found_in +
                                                               " does not look initialised");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "error.hpp"
@@ -36,13 +37,27 @@ uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp)
     }
 }
 
-Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, uint64_t tstate) {
+// Kernel thread ids by pthread_t, for versions whose thread states record only the latter:
+// on x86-64 glibc a thread's pthread_t is its fs_base, which the target knows per thread.
+using TidByPthread = std::unordered_map<uint64_t, int>;
+
+TidByPthread tids_by_pthread(const Target& target) {
+    TidByPthread out;
+    for (const TargetThread& t : target.threads()) {
+        if (t.pthread_id) out.emplace(*t.pthread_id, t.tid);
+    }
+    return out;
+}
+
+Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, const TidByPthread& tids, uint64_t tstate) {
     // An unreadable thread state ends the thread list (the caller records that once).
     Thread t;
     t.thread_state = tstate;
     t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
     if (l.tstate_native_thread_id != kAbsent) {
         t.tid = static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id));
+    } else if (auto tid = tids.find(*t.pthread_id); tid != tids.end()) {
+        t.tid = tid->second;
     }
     t.stack = walker.thread_stack(tstate);
     return t;
@@ -58,7 +73,7 @@ Thread broken_list(int64_t interpreter_id, const std::string& what) {
 
 // Appends the threads of one interpreter, oldest (usually main) first.
 void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      uint64_t interp, std::vector<Thread>& out) {
+                      const TidByPthread& tids, uint64_t interp, std::vector<Thread>& out) {
     const PythonLayout& l = rt.layout;
     const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
     const uint64_t holder = gil_holder(mem, rt, interp);
@@ -72,7 +87,7 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
             if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
                 throw bad_data("the thread list loops or is too long at " + hex(tstate));
             }
-            Thread t = read_thread(mem, l, walker, tstate);
+            Thread t = read_thread(mem, l, walker, tids, tstate);
             t.interpreter_id = interp_id;
             t.holds_gil = holder != 0 && holder == tstate;
             if (t.pthread_id) {
@@ -96,6 +111,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
     FrameWalker walker(objects);
+    const TidByPthread tids = l.tstate_native_thread_id == kAbsent ? tids_by_pthread(target) : TidByPthread{};
 
     Snapshot snap;
     snap.python_version = l.version.str();
@@ -109,7 +125,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
             break;
         }
         try {
-            read_interpreter(mem, rt, objects, walker, interp, snap.threads);
+            read_interpreter(mem, rt, objects, walker, tids, interp, snap.threads);
             interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
             snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));

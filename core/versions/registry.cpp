@@ -30,6 +30,9 @@ std::optional<PythonLayout> layout_for(int major, int minor) {
     if (major != 3) return std::nullopt;
     PythonLayout layout;
     switch (minor) {
+        case 8: layout = python_3_8_layout(); break;
+        case 9: layout = python_3_9_layout(); break;
+        case 10: layout = python_3_10_layout(); break;
         case 11: layout = python_3_11_layout(); break;
         case 12: layout = python_3_12_layout(); break;
         case 13: layout = python_3_13_layout(); break;
@@ -37,7 +40,6 @@ std::optional<PythonLayout> layout_for(int major, int minor) {
     }
     layout.version.major = major;
     layout.version.minor = minor;
-    layout.has_qualname = layout.code_qualname != kAbsent;
     return layout;
 }
 
