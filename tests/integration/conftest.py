@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from harness import REPO_ROOT, SCHEMA_PATH, ScenarioProcess, describe, make_core, run_tool, wait_until_all_sleeping
-from interpreters import INTERPRETERS
+from interpreters import interpreter_params
 from matrix_report import MatrixReport
 
 
@@ -70,7 +70,7 @@ def schema():
 
 @pytest.fixture(
     scope="session",
-    params=[pytest.param(i, id=i.label, marks=pytest.mark.xdist_group(i.label)) for i in INTERPRETERS],
+    params=interpreter_params(),
 )
 def interp(request):
     return request.param

@@ -1,6 +1,7 @@
 """Process plumbing for the integration tests: targets, cores, the tool."""
 import atexit
 import json
+import ctypes
 import os
 import select
 import signal
@@ -103,6 +104,17 @@ def spawn_until_ready(argv, fifo, timeout=30.0):
     return proc
 
 
+SYS_TGKILL = 234  # x86-64
+
+
+def signal_main_thread(pid, signum):
+    """Signal the main thread itself: a process-directed signal may land on another thread,
+    whose C handler only sets a flag that a main thread asleep in select() (<= 3.10) never sees."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(SYS_TGKILL, pid, pid, signum) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill(%d, %d, %d)" % (pid, pid, signum))
+
+
 class ScenarioProcess:
     """A scenario program run by one interpreter, parked and with its truth."""
 
@@ -142,7 +154,7 @@ class ScenarioProcess:
     def ping(self, timeout=10.0):
         """True if the target runs Python code again (its SIGUSR1 handler answers)."""
         before = self._pongs()
-        os.kill(self.pid, signal.SIGUSR1)
+        signal_main_thread(self.pid, signal.SIGUSR1)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._pongs() > before:

@@ -9,6 +9,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Interpreter:
     label: str  # row name in the matrix and in tests/allowed-skips
+    version: tuple  # (major, minor), for tests that apply only to some versions
     pyenv_version: str = None  # $PYENV_ROOT/versions/<this>/bin/python3
     path: str = None  # a fixed path
     env_var: str = None  # an environment variable holding the path
@@ -32,17 +33,24 @@ class Interpreter:
 
 
 INTERPRETERS = [
-    Interpreter("3.11.7", pyenv_version="3.11.7"),
-    Interpreter("3.12.1", pyenv_version="3.12.1"),
-    Interpreter("3.13.0", pyenv_version="3.13.0"),
+    Interpreter("3.8.18", (3, 8), pyenv_version="3.8.18"),
+    Interpreter("3.9.18", (3, 9), pyenv_version="3.9.18"),
+    Interpreter("3.10.13", (3, 10), pyenv_version="3.10.13"),
+    Interpreter("3.11.7", (3, 11), pyenv_version="3.11.7"),
+    Interpreter("3.11-debian", (3, 11), path="/usr/bin/python3.11"),
+    Interpreter("3.12.1", (3, 12), pyenv_version="3.12.1"),
+    Interpreter("3.13.0", (3, 13), pyenv_version="3.13.0"),
     # Not yet supported by the tool; enable by uncommenting:
-    # Interpreter("3.8.18", pyenv_version="3.8.18"),
-    # Interpreter("3.9.18", pyenv_version="3.9.18"),
-    # Interpreter("3.10.13", pyenv_version="3.10.13"),
-    # Interpreter("3.11-debian", path="/usr/bin/python3.11"),
-    # Interpreter("3.14", env_var="STACKSCOPE_PY314"),
-    # Interpreter("3.15", env_var="STACKSCOPE_PY315"),
+    # Interpreter("3.14", (3, 14), env_var="STACKSCOPE_PY314"),
+    # Interpreter("3.15", (3, 15), env_var="STACKSCOPE_PY315"),
 ]
+
+
+def interpreter_params(wanted=lambda interp: True):
+    """pytest params of the `interp` fixture (id and xdist group = label) for the wanted ones."""
+    import pytest
+
+    return [pytest.param(i, id=i.label, marks=pytest.mark.xdist_group(i.label)) for i in INTERPRETERS if wanted(i)]
 
 
 def pyenv_root():

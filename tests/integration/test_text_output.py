@@ -18,15 +18,13 @@ def tool_thread(snapshot, ident):
     return found[0]
 
 
-def expected_frames(truth, json_thread, show_hidden):
-    """[(frame line text, source or None)] for the thread, from truth (+ tool names before 3.11)."""
+def expected_frames(truth, show_hidden):
+    """[(frame line text, source or None)] for the thread, from truth."""
     expected = []
-    tool_functions = [f["function"] for f in json_thread["frames"]]
-    for index, frame in enumerate(truth_thread(truth, THREAD)["frames"]):
+    for frame in truth_thread(truth, THREAD)["frames"]:
         if is_bootstrap(frame, truth) and not show_hidden:
             continue
-        function = frame["qualname"] or (tool_functions[index:] or [frame["name"]])[0]
-        heading = "%s in %s at %s:%s" % (function, frame["module"], frame["filename"], frame["line"])
+        heading = "%s in %s at %s:%s" % (frame["function"], frame["module"], frame["filename"], frame["line"])
         expected.append((heading, linecache.getline(frame["filename"], frame["line"]).strip() or None))
     return expected
 
@@ -57,21 +55,21 @@ def test_tree_thread_header(run_cached, tool, snapshot, truth):
 
 def test_tree_frame_lines(run_cached, tool, snapshot, truth):
     _, block, json_thread = tree_block(run_cached, tool, snapshot, truth)
-    expected = expected_frames(truth, json_thread, show_hidden=False)
+    expected = expected_frames(truth, show_hidden=False)
     assert [line for line in block if line.startswith("╠ ")] == ["╠ " + heading for heading, _ in expected]
     assert [line for line in block if line.startswith("║ └ ")] == ["║ └ " + src for _, src in expected if src]
 
 
 def test_tree_show_hidden(run_cached, tool, snapshot, truth):
     _, block, json_thread = tree_block(run_cached, tool, snapshot, truth, "--show-hidden")
-    expected = expected_frames(truth, json_thread, show_hidden=True)
+    expected = expected_frames(truth, show_hidden=True)
     assert [line for line in block if line.startswith("╠ ")] == ["╠ " + heading for heading, _ in expected]
 
 
 def test_ascii_tree(run_cached, tool, snapshot, truth):
     text, block, json_thread = tree_block(run_cached, tool, snapshot, truth, "--ascii")
     assert text.isascii()
-    expected = expected_frames(truth, json_thread, show_hidden=False)
+    expected = expected_frames(truth, show_hidden=False)
     assert [line for line in block if line.startswith("+ ")] == ["+ " + heading for heading, _ in expected]
     source_lines = [line for line in block if line.startswith("| ")]
     for _, source in expected:

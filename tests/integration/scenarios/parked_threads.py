@@ -92,11 +92,26 @@ WORKERS = [
 ]
 
 
+def upstream_function_name(frame):
+    """co_qualname, or before 3.11 upstream stackscope's guess: the class of a first
+    argument named self (its type) or cls (itself), then co_name."""
+    code = frame.f_code
+    if hasattr(code, "co_qualname"):
+        return code.co_qualname
+    owner = None
+    if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
+        value = frame.f_locals.get(code.co_varnames[0])
+        owner = type(value) if code.co_varnames[0] == "self" else value
+        owner = getattr(owner, "__qualname__", None) if isinstance(owner, type) else None
+    return "%s.%s" % (owner, code.co_name) if owner else code.co_name
+
+
 def describe_frame(frame):
     code = frame.f_code
     return {
         "name": code.co_name,
         "qualname": getattr(code, "co_qualname", None),
+        "function": upstream_function_name(frame),
         "filename": code.co_filename,
         "line": frame.f_lineno,
         "module": frame.f_globals.get("__name__"),
