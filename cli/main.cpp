@@ -37,14 +37,19 @@ struct OutputOptions {
 };
 
 void add_output_options(CLI::App* cmd, OutputOptions& out) {
-    cmd->add_option("--format", out.format, "Output format")->check(CLI::IsMember({"tree", "json"}))->capture_default_str();
+    cmd->add_option("--format", out.format,
+                    "Output format: tree (upstream stackscope's), flat (like a Python traceback) or json (docs/schema-v1.json)")
+        ->check(CLI::IsMember({"tree", "flat", "json"}))
+        ->capture_default_str();
     cmd->add_flag("--ascii", out.ascii, "Draw the tree with ASCII characters only");
-    cmd->add_flag("--show-hidden", out.show_hidden, "Show hidden frames (threading's bootstrap frames)");
+    cmd->add_flag("--show-hidden", out.show_hidden, "Show hidden frames (threading's bootstrap frames) in tree and flat output");
 }
 
 int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads) {
     if (out.format == "json") {
         std::cout << format_snapshot_json(snap);
+    } else if (out.format == "flat") {
+        std::cout << format_snapshot_flat(snap, out.show_hidden);
     } else {
         std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden});
     }

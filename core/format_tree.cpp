@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "hex.hpp"
+#include "printable.hpp"
 
 namespace stackscope {
 
@@ -17,28 +18,6 @@ struct Glyphs {
 constexpr Glyphs kUnicode{"╠ ", "║ ", "└ "};
 constexpr Glyphs kAscii{"+ ", "| ", "` "};
 
-// Strings from the target are shown, not obeyed: control characters (C0, DEL and C1,
-// which terminals treat as escape sequences) are escaped so they cannot fake lines.
-std::string printable(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    char buf[8];
-    for (size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c == 0x7f) {
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(text[++i]));
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string format_thread_header(const Thread& thread) {
@@ -47,6 +26,7 @@ std::string format_thread_header(const Thread& thread) {
     else if (thread.pthread_id) out += hex(*thread.pthread_id);
     else out += "?";
     if (thread.name) out += " \"" + printable(*thread.name) + "\"";
+    if (thread.interpreter_id != 0) out += " (interpreter " + std::to_string(thread.interpreter_id) + ")";
     if (thread.holds_gil) out += " (holds the GIL)";
     return out + ":";
 }

@@ -75,3 +75,19 @@ def test_ascii_tree(run_cached, tool, snapshot, truth):
     for _, source in expected:
         if source:
             assert any(line.endswith(" " + source) for line in source_lines), (source, source_lines)
+
+
+def test_flat_output(run_cached, tool, snapshot, truth):
+    result = run_cached(tool, "--format", "flat")
+    assert result.returncode == 0, describe(result)
+    json_thread = tool_thread(snapshot, truth_thread(truth, THREAD)["ident"])
+    block = thread_block(result.stdout, json_thread["tid"])
+    assert block[1] == "Traceback (most recent call last):"
+    expected = []
+    for frame in truth_thread(truth, THREAD)["frames"]:
+        if not is_bootstrap(frame, truth):
+            expected.append('  File "%s", line %s, in %s' % (frame["filename"], frame["line"], frame["function"]))
+            source = linecache.getline(frame["filename"], frame["line"]).strip()
+            if source:
+                expected.append("    " + source)
+    assert block[2:] == expected + ([""] if block[-1:] == [""] else [])

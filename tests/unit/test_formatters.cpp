@@ -98,3 +98,39 @@ TEST_CASE("JSON output follows schema v1", "[format]") {
     CHECK(doc["threads"][1]["name"].is_null());
     CHECK(doc["threads"][1]["error"] == "cannot read 8 bytes at 0x10");
 }
+
+TEST_CASE("flat output: a traceback per thread", "[format]") {
+    CHECK(format_snapshot_flat(sample(), false) ==
+          "Thread 4321 \"worker-1\" (holds the GIL):\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/srv/app.py\", line 17, in Worker.run_it\n"
+          "    descend(n, tag)\n"
+          "  File \"/srv/app.py\", line 9, in descend\n"
+          "\n"
+          "Thread 4322:\n"
+          "Traceback (most recent call last):\n"
+          "  Error while extracting stack: cannot read 8 bytes at 0x10\n");
+    const std::string shown = format_snapshot_flat(sample(), true);
+    CHECK(shown.find("  File \"/usr/lib/python3.12/threading.py\", line 1030, in _bootstrap\n") != std::string::npos);
+}
+
+TEST_CASE("flat output: unknown lines and control characters", "[format]") {
+    Stack stack;
+    Frame f;
+    f.function = "evil\x1b[2J";
+    f.filename = "/tmp/a\nb.py";
+    stack.frames = {f};
+    CHECK(format_stack_flat(stack, false) ==
+          "Traceback (most recent call last):\n"
+          "  File \"/tmp/a\\x0ab.py\", line ?, in evil\\x1b[2J\n");
+}
+
+TEST_CASE("thread headers name a subinterpreter", "[format]") {
+    Thread t;
+    t.tid = 7;
+    t.name = "sub-main";
+    t.interpreter_id = 2;
+    CHECK(format_thread_header(t) == "Thread 7 \"sub-main\" (interpreter 2):");
+    t.interpreter_id = 0;
+    CHECK(format_thread_header(t) == "Thread 7 \"sub-main\":");
+}
