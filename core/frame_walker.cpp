@@ -67,7 +67,10 @@ std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
     RemoteMemory& mem = objects_.memory();
     uint64_t code = mem.read_pointer(frame + l.frame_code);
     if (l.code_reference == CodeReference::StackRef) code &= ~uint64_t{3};
-    if (code == 0 || !objects_.is_instance_of(code, "code")) return std::nullopt;
+    // Every frame on a thread's chain has an executable, if only None for a shim; a zero
+    // one means the frame's memory is zero-filled, as when a core lacks that stack.
+    if (code == 0) throw bad_data("the frame at " + hex(frame) + " is zero-filled (its memory is missing from the core?)");
+    if (!objects_.is_instance_of(code, "code")) return std::nullopt;
     if (l.top_frame == TopFrameSource::ThreadStateFrame && !objects_.is_instance_of(frame, "frame")) {
         throw bad_data("object at " + hex(frame) + " in the frame chain is not a frame");
     }

@@ -36,6 +36,8 @@ std::optional<PythonLayout> layout_for(int major, int minor) {
         case 11: layout = python_3_11_layout(); break;
         case 12: layout = python_3_12_layout(); break;
         case 13: layout = python_3_13_layout(); break;
+        case 14: layout = python_3_14_layout(); break;
+        case 15: layout = python_3_15_layout(); break;
         default: return std::nullopt;
     }
     layout.version.major = major;

@@ -16,5 +16,7 @@ PythonLayout python_3_10_layout();
 PythonLayout python_3_11_layout();
 PythonLayout python_3_12_layout();
 PythonLayout python_3_13_layout();
+PythonLayout python_3_14_layout();
+PythonLayout python_3_15_layout();
 
 }  // namespace stackscope

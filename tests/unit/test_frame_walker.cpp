@@ -292,11 +292,18 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
         const uint64_t not_code = img.b.str(img.str_type, "I am a str");
         const uint64_t a = img.frame(img.main_code, 3, 0, img.main_globals);
         const uint64_t b = img.b.frame(not_code, a, img.main_globals, 0, kOwnedByThread);
-        const uint64_t c = img.b.frame(0, b, img.main_globals, 0, kOwnedByThread);  // null code
-        const uint64_t d = img.frame(img.inner_code, 10, c, img.main_globals);
-        const Stack s = img.walk(img.thread_state(d));
+        const uint64_t c = img.frame(img.inner_code, 10, b, img.main_globals);
+        const Stack s = img.walk(img.thread_state(c));
         CHECK_FALSE(s.error);
         CHECK(names(s) == std::vector<std::string>{"<module>", "inner"});
+    }
+    SECTION("a zero-filled frame (a stack missing from a core) ends the walk with an error") {
+        const uint64_t zeros = img.b.frame(0, 0, 0, 0, kOwnedByThread);
+        const uint64_t c = img.frame(img.inner_code, 10, zeros, img.main_globals);
+        const Stack s = img.walk(img.thread_state(c));
+        REQUIRE(s.error);
+        CHECK_THAT(*s.error, Catch::Contains("zero-filled"));
+        CHECK(names(s) == std::vector<std::string>{"inner"});
     }
     SECTION("a code pointer into unmapped memory") {
         const uint64_t a = img.frame(img.main_code, 3, 0, img.main_globals);

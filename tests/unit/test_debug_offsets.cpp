@@ -1,0 +1,137 @@
+// apply_debug_offsets over the real _Py_DebugOffsets of CPython 3.13.0, 3.14.10 and 3.15.2
+// (fixtures/debug_offsets_3.X.bin, dumped by fixtures/make_debug_offsets.py), checked against
+// offsets measured independently with offsetof probes (shared/reference/cpython-internals.md
+// for 3.13; the same probes against Debian's 3.14/3.15 headers).
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "error.hpp"
+#include "python_layout.hpp"
+
+using namespace stackscope;
+
+namespace {
+
+std::vector<uint8_t> fixture(int minor) {
+    const std::string path = std::string(STACKSCOPE_FIXTURES) + "/debug_offsets_3." + std::to_string(minor) + ".bin";
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+PythonLayout applied(int minor, const std::vector<uint8_t>& raw) {
+    auto layout = layout_for(3, minor);
+    REQUIRE(layout);
+    apply_debug_offsets(*layout, raw);
+    return *layout;
+}
+
+struct Expected {
+    int minor;
+    Offset interpreters_head, interp_id, interp_next, threads_head, modules, sysdict;
+    Offset thread_id, native_thread_id, localsplus, owner, code_adaptive, tuple_items;
+};
+
+}  // namespace
+
+TEST_CASE("debug offsets of real runtimes match the measured offsets", "[debug_offsets]") {
+    const Expected expected = GENERATE(Expected{13, 632, 7272, 7264, 7344, 7656, 7640, 152, 160, 72, 70, 200, 24},
+                                       Expected{14, 808, 7280, 7272, 7344, 7688, 7672, 152, 160, 80, 74, 208, 32},
+                                       Expected{15, 936, 7272, 7264, 7336, 7592, 7576, 176, 184, 80, 74, 208, 32});
+    CAPTURE(expected.minor);
+    const PythonLayout l = applied(expected.minor, fixture(expected.minor));
+    CHECK(l.version.minor == expected.minor);
+    CHECK(l.runtime_interpreters_head == expected.interpreters_head);
+    CHECK(l.interp_id == expected.interp_id);
+    CHECK(l.interp_next == expected.interp_next);
+    CHECK(l.interp_threads_head == expected.threads_head);
+    CHECK(l.interp_modules == expected.modules);
+    CHECK(l.interp_sysdict == expected.sysdict);
+    CHECK(l.interp_gil == 16);  // ceval.gil
+    CHECK(l.gil_last_holder == 8);
+    CHECK(l.gil_locked == 16);
+    CHECK(l.tstate_next == 8);
+    CHECK(l.tstate_interp == 16);
+    CHECK(l.tstate_frame == 72);
+    CHECK(l.tstate_thread_id == expected.thread_id);
+    CHECK(l.tstate_native_thread_id == expected.native_thread_id);
+    CHECK(l.frame_previous == 8);
+    CHECK(l.frame_code == 0);
+    CHECK(l.frame_instruction == 56);
+    CHECK(l.frame_localsplus == expected.localsplus);
+    CHECK(l.frame_owner == expected.owner);
+    CHECK(l.code_filename == 112);
+    CHECK(l.code_name == 120);
+    CHECK(l.code_qualname == 128);
+    CHECK(l.code_linetable == 136);
+    CHECK(l.code_firstlineno == 68);
+    CHECK(l.code_adaptive == expected.code_adaptive);
+    CHECK(l.tuple_items == expected.tuple_items);
+    CHECK(l.type_flags == 168);
+    CHECK(l.unicode_ascii_data == 40);
+}
+
+TEST_CASE("3.15 publishes type and heap-type fields too", "[debug_offsets]") {
+    const PythonLayout l = applied(15, fixture(15));
+    CHECK(l.type_basicsize == 32);
+    CHECK(l.type_dictoffset == 288);
+    CHECK(l.heap_type_cached_keys == 888);
+    CHECK(l.unicode_compact_data == 56);
+}
+
+TEST_CASE("unknown or free-threaded debug offsets are refused, not guessed", "[debug_offsets]") {
+    const int minor = GENERATE(13, 14, 15);
+    CAPTURE(minor);
+    std::vector<uint8_t> raw = fixture(minor);
+    auto layout = layout_for(3, minor);
+    REQUIRE(layout);
+
+    auto refusal = [&](std::vector<uint8_t> bytes) -> std::string {
+        PythonLayout copy = *layout;
+        try {
+            apply_debug_offsets(copy, bytes);
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::NotPython);
+            return e.what();
+        }
+        FAIL("accepted");
+        return "";
+    };
+
+    SECTION("free-threaded") {
+        raw[16] = 1;  // free_threaded
+        CHECK_THAT(refusal(raw), Catch::Matches("Python 3\\.1[345]t \\(0x30[def][0-9a-f]{4}\\) is not supported"));
+    }
+    SECTION("a minor version without a known layout") {
+        raw[10] = 16;  // version: 3.16
+        CHECK_THAT(refusal(raw), Catch::StartsWith("Python 3.16 (0x310") && Catch::EndsWith("is not supported"));
+    }
+    SECTION("no cookie") {
+        raw[0] = 'X';
+        CHECK_THAT(refusal(raw), Catch::Contains("cookie"));
+    }
+}
+
+TEST_CASE("implausible or short debug offsets are bad data", "[debug_offsets]") {
+    std::vector<uint8_t> raw = fixture(14);
+    auto layout = layout_for(3, 14);
+    REQUIRE(layout);
+    SECTION("an offset beyond any struct") {
+        const uint64_t huge = uint64_t{1} << 40;
+        std::memcpy(raw.data() + 8 * 7, &huge, 8);  // interpreter_state.id
+        CHECK_THROWS_WITH(apply_debug_offsets(*layout, raw), Catch::Contains("interpreter_state.id is implausible"));
+    }
+    SECTION("a GIL field below its base") {
+        const uint64_t zero = 0;
+        std::memcpy(raw.data() + 8 * 18, &zero, 8);  // gil_runtime_state_locked
+        CHECK_THROWS_WITH(apply_debug_offsets(*layout, raw), Catch::Contains("gil_runtime_state_locked is implausible"));
+    }
+    SECTION("shorter than the layout") {
+        raw.resize(700);
+        CHECK_THROWS_WITH(apply_debug_offsets(*layout, raw), Catch::Contains("shorter"));
+    }
+}
