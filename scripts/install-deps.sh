@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libelf-dev libdw-dev libcli11-dev nlohmann-json3-dev catch2
   gdb                                   # gcore makes the test cores
+  patchelf binutils                     # scripts/get-debian-python.sh (3.14 / 3.15 from Debian unstable)
   python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-jsonschema
 )
 

@@ -1,10 +1,12 @@
 """Process plumbing for the integration tests: targets, cores, the tool."""
 import atexit
-import json
 import ctypes
+import json
 import os
 import select
+import re
 import signal
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -182,7 +184,53 @@ def make_core(pid, prefix, timeout=180):
     core = Path("%s.%d" % (prefix, pid))
     if proc.returncode != 0 or not core.exists():
         raise AssertionError("gcore failed (%d): %s%s" % (proc.returncode, proc.stdout, proc.stderr))
+    refill_unread_sections(core, pid, proc.stderr)
     return core
+
+
+GCORE_READ_FAILED = re.compile(r"Memory read failed for corefile section, \d+ bytes at (0x[0-9a-f]+)")
+PAGE = 4096
+
+
+def refill_unread_sections(core, pid, gcore_stderr):
+    """Fill in the parts of a core that gdb 13 could not read, page by page.
+
+    glibc >= 2.41 puts thread-stack guard pages inside the stack's own mapping
+    (MADV_GUARD_INSTALL); a read that touches one fails, and gdb 13 then leaves the rest
+    of the section zero, thread stacks included.  The kernel's own dumps skip just the
+    guard pages, which is what this does.  The scenario's threads are parked in system
+    calls, so their memory is the same now as when gcore stopped them."""
+    starts = [int(address, 16) for address in GCORE_READ_FAILED.findall(gcore_stderr)]
+    if not starts:
+        return
+    with open(core, "r+b") as out, open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
+        for start in starts:
+            segment = core_segment_containing(out, start)
+            if segment is None:
+                continue
+            vaddr, offset, filesz = segment
+            for address in range(start - (start - vaddr) % PAGE, vaddr + filesz, PAGE):
+                try:
+                    mem.seek(address)
+                    data = mem.read(PAGE)
+                except (OSError, OverflowError):
+                    continue  # a guard page, or [vsyscall] past the file offsets /proc/PID/mem takes
+                out.seek(offset + address - vaddr)
+                out.write(data)
+
+
+def core_segment_containing(core, address):
+    """(vaddr, file offset, file size) of the core's PT_LOAD holding `address`, or None."""
+    core.seek(0)
+    header = core.read(64)
+    phoff, = struct.unpack_from("<Q", header, 32)
+    phentsize, phnum = struct.unpack_from("<HH", header, 54)
+    for index in range(phnum):
+        core.seek(phoff + index * phentsize)
+        p_type, _, offset, vaddr, _, filesz, _, _ = struct.unpack("<IIQQQQQQ", core.read(56))
+        if p_type == 1 and vaddr <= address < vaddr + filesz:
+            return vaddr, offset, filesz
+    return None
 
 
 def run_tool(binary, args, env=None, timeout=60):

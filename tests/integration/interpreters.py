@@ -5,6 +5,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 @dataclass(frozen=True)
 class Interpreter:
@@ -12,7 +14,8 @@ class Interpreter:
     version: tuple  # (major, minor), for tests that apply only to some versions
     pyenv_version: str = None  # $PYENV_ROOT/versions/<this>/bin/python3
     path: str = None  # a fixed path
-    env_var: str = None  # an environment variable holding the path
+    env_var: str = None  # an environment variable holding the path...
+    built_path: str = None  # ...else this path in the repository (scripts/get-debian-python.sh puts it there)
 
     def locate(self):
         """(path, None) when usable, else (None, why not)."""
@@ -22,14 +25,30 @@ class Interpreter:
                 return None, "no pyenv root ($PYENV_ROOT, `pyenv root`, ~/.pyenv)"
             candidate = root / "versions" / self.pyenv_version / "bin" / "python3"
         elif self.env_var:
-            if not os.environ.get(self.env_var):
+            if os.environ.get(self.env_var):
+                candidate = Path(os.environ[self.env_var])
+            elif self.built_path:
+                candidate = REPO_ROOT / self.built_path
+            else:
                 return None, "$%s is not set" % self.env_var
-            candidate = Path(os.environ[self.env_var])
         else:
             candidate = Path(self.path)
         if not os.access(str(candidate), os.X_OK):
-            return None, "%s is not an executable" % candidate
+            hint = " (run scripts/get-debian-python.sh, see scripts/run-tests.sh)" if self.built_path else ""
+            return None, "%s is not an executable%s" % (candidate, hint)
         return candidate, None
+
+    def provenance(self):
+        """Where the interpreter came from: its path, and the packages of an unpacked one."""
+        path, why_not = self.locate()
+        if path is None:
+            return "unavailable: " + why_not
+        parents = Path(path).parents
+        packages = parents[3] / "packages.txt" if len(parents) > 3 else None  # DESTDIR/root/usr/bin/python3.X
+        if packages and packages.is_file():
+            wanted = [line for line in packages.read_text().splitlines() if "python" in line or line.startswith("libc6 ")]
+            return "%s (Debian packages: %s)" % (path, ", ".join(wanted))
+        return str(path)
 
 
 INTERPRETERS = [
@@ -40,9 +59,8 @@ INTERPRETERS = [
     Interpreter("3.11-debian", (3, 11), path="/usr/bin/python3.11"),
     Interpreter("3.12.1", (3, 12), pyenv_version="3.12.1"),
     Interpreter("3.13.0", (3, 13), pyenv_version="3.13.0"),
-    # Not yet supported by the tool; enable by uncommenting:
-    # Interpreter("3.14", (3, 14), env_var="STACKSCOPE_PY314"),
-    # Interpreter("3.15", (3, 15), env_var="STACKSCOPE_PY315"),
+    Interpreter("3.14", (3, 14), env_var="STACKSCOPE_PY314", built_path="build/debian-python/3.14/root/usr/bin/python3.14"),
+    Interpreter("3.15", (3, 15), env_var="STACKSCOPE_PY315", built_path="build/debian-python/3.15/root/usr/bin/python3.15"),
 ]
 
 

@@ -8,6 +8,8 @@ from collections import defaultdict
 
 import pytest
 
+from interpreters import INTERPRETERS
+
 COLUMN_ORDER = ["live", "core", "detach", "errors", "schema", "asan-live", "asan-core"]
 
 
@@ -90,6 +92,8 @@ class MatrixReport:
                 count = cells.get((row, column))
                 line += (format_cell(count) if count else "-").ljust(width)
             write(line)
+        for interpreter in INTERPRETERS:
+            write("interpreter %s: %s" % (interpreter.label, interpreter.provenance()))
         for (row, column), reason in sorted(self.skip_reasons.items()):
             note = "allowed" if is_allowed(self.allowed, row, column) else "NOT in tests/allowed-skips"
             write("skip %s %s (%s): %s" % (row, column, note, reason))
