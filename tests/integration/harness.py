@@ -78,7 +78,8 @@ def wait_until_all_sleeping(pid, timeout=20.0):
 
 
 def wait_for_ready(proc, fifo, timeout, describe_failure=lambda: ""):
-    """Wait until proc writes "ready" to fifo; AssertionError if it exits or times out first."""
+    """Wait until proc writes "ready" to fifo and return what it wrote; AssertionError if it
+    exits or times out first."""
     deadline = time.monotonic() + timeout
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
@@ -92,6 +93,7 @@ def wait_for_ready(proc, fifo, timeout, describe_failure=lambda: ""):
                 received += os.read(fd, 64)
     finally:
         os.close(fd)
+    return received.decode(errors="replace")
 
 
 def spawn_until_ready(argv, fifo, timeout=30.0):
