@@ -112,7 +112,11 @@ std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
     if (code_unit) f.line = line_at(info, *code_unit);
     f.module = module_of(mem.read_pointer(frame + l.frame_globals));
     f.hidden = is_thread_bootstrap(f.module, f.name);
-    if (l.entry_rule == EntryFrameRule::IsEntryFlag) f.entry = mem.read_value<uint8_t>(frame + l.frame_is_entry) != 0;
+    switch (l.entry_rule) {
+        case EntryFrameRule::EveryFrame: f.entry = true; break;
+        case EntryFrameRule::IsEntryFlag: f.entry = mem.read_value<uint8_t>(frame + l.frame_is_entry) != 0; break;
+        case EntryFrameRule::ShimFrames: break;  // marked by the walk when it passes a shim
+    }
     return f;
 }
 

@@ -43,7 +43,7 @@ enum class CodeReference { Pointer, StackRef };
 
 // How the first Python frame of each C-level eval-loop invocation is recognised.
 enum class EntryFrameRule {
-    None,         // not recorded (3.8-3.10)
+    EveryFrame,   // each Python call is its own _PyEval_EvalFrameDefault invocation (3.8-3.10)
     IsEntryFlag,  // _PyInterpreterFrame.is_entry (3.11)
     ShimFrames,   // an owner value marks the C-stack shim frame pushed before it (3.12+)
 };
@@ -91,7 +91,7 @@ struct PythonLayout {
     InstructionPointer instruction = InstructionPointer::PrevInstr;
     LineTableFormat line_table = LineTableFormat::Locations;
     CodeReference code_reference = CodeReference::Pointer;
-    EntryFrameRule entry_rule = EntryFrameRule::None;
+    EntryFrameRule entry_rule = EntryFrameRule::ShimFrames;
     GilLocation gil_location = GilLocation::Runtime;
     DictKeysFormat dict_keys = DictKeysFormat::Kinds311;
     DictValuesFormat dict_values = DictValuesFormat::PlainArray;

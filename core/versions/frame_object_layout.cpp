@@ -11,7 +11,7 @@ void set_frame_object_layout(PythonLayout& l) {
     set_gil_build_object_layout(l);
     l.top_frame = TopFrameSource::ThreadStateFrame;
     l.code_reference = CodeReference::Pointer;
-    l.entry_rule = EntryFrameRule::None;
+    l.entry_rule = EntryFrameRule::EveryFrame;
     l.gil_location = GilLocation::Runtime;
     l.dict_keys = DictKeysFormat::Split310;
     l.dict_values = DictValuesFormat::PlainArray;

@@ -102,10 +102,10 @@ def test_thread_names_match_truth(snapshot, truth):
 
 
 def test_entry_frames(snapshot, truth):
-    """Each thread's outermost frame was entered from C; plain Python-to-Python calls were not.
-    Before 3.11 the interpreter does not record it, and no frame claims it."""
+    """Each thread's outermost frame was entered from C; from 3.11 on, plain Python-to-Python
+    calls were not. Before 3.11 every Python call is its own eval-loop invocation."""
     if truth["threads"][0]["frames"][0]["qualname"] is None:  # 3.8-3.10
-        assert [f["name"] for t in snapshot["threads"] for f in t["frames"] if f["entry"]] == []
+        assert [f["name"] for t in snapshot["threads"] for f in t["frames"] if not f["entry"]] == []
         return
     for thread in snapshot["threads"]:
         assert thread["frames"][0]["entry"], thread["name"]
