@@ -24,7 +24,7 @@ Json frame_json(const Frame& f) {
 Json thread_json(const Thread& t) {
     Json frames = Json::array();
     for (const Frame& f : t.stack.frames) frames.push_back(frame_json(f));
-    return Json{
+    Json out{
         {"tid", optional_json(t.tid)},
         {"pthread_id", optional_json(t.pthread_id)},
         {"name", optional_json(t.name)},
@@ -33,6 +33,8 @@ Json thread_json(const Thread& t) {
         {"error", optional_json(t.stack.error)},
         {"frames", std::move(frames)},
     };
+    if (t.debugger_thread) out["debugger_thread"] = *t.debugger_thread;
+    return out;
 }
 
 }  // namespace

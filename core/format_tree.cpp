@@ -25,10 +25,15 @@ std::string format_thread_header(const Thread& thread) {
     if (thread.tid) out += std::to_string(*thread.tid);
     else if (thread.pthread_id) out += hex(*thread.pthread_id);
     else out += "?";
+    return out + format_thread_details(thread) + ":";
+}
+
+std::string format_thread_details(const Thread& thread) {
+    std::string out;
     if (thread.name) out += " \"" + printable(*thread.name) + "\"";
     if (thread.interpreter_id != 0) out += " (interpreter " + std::to_string(thread.interpreter_id) + ")";
     if (thread.holds_gil) out += " (holds the GIL)";
-    return out + ":";
+    return out;
 }
 
 std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {

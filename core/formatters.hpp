@@ -14,6 +14,9 @@ struct TreeOptions {
 // One thread's header line, e.g. `Thread 4321 "worker-1" (interpreter 2) (holds the GIL):`;
 // the interpreter is named only when it is not the main one.
 std::string format_thread_header(const Thread& thread);
+// What follows the thread's id in a header: ` "worker-1" (interpreter 2) (holds the GIL)`,
+// for front-ends that name threads their own way.
+std::string format_thread_details(const Thread& thread);
 // upstream stackscope's Stack format: `stackscope.Stack (most recent call last):` and frame lines.
 std::string format_stack_tree(const Stack& stack, const TreeOptions& options);
 // Every thread: header, stack, blank line between threads.

@@ -46,6 +46,7 @@ struct Thread {
     bool holds_gil = false;
     int64_t interpreter_id = 0;
     uint64_t thread_state = 0;    // PyThreadState address in the target
+    std::optional<int> debugger_thread;  // the debugger's thread number, set by a debugger front-end
     Stack stack;
 };
 

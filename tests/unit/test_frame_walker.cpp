@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "callback_target.hpp"
 #include "error.hpp"
+#include "formatters.hpp"
 #include "frame_walker.hpp"
 #include "object_reader.hpp"
 #include "python_layout.hpp"
@@ -484,6 +486,58 @@ TEST_CASE("take_snapshot over a synthetic 3.12 runtime", "[snapshot]") {
 
     CHECK(stats.target_reads > 0);
     CHECK(stats.target_reads == img.target.reads());
+}
+
+TEST_CASE("take_snapshot through a CallbackTarget", "[snapshot][callback]") {
+    RuntimeImage img;
+    const std::string direct = stackscope::format_snapshot_json(stackscope::take_snapshot(img.target));
+    size_t calls = 0;
+    stackscope::TargetCallbacks callbacks;
+    callbacks.read = [&](uint64_t address, std::span<uint8_t> out) {
+        ++calls;
+        return img.target.read(address, out);
+    };
+    callbacks.lookup_symbol = [&](std::string_view name) { return img.target.lookup_symbol(name); };
+    callbacks.pid = img.target.pid();
+
+    SECTION("read + symbols alone give the same snapshot, through the page cache") {
+        stackscope::CallbackTarget target(callbacks);
+        stackscope::ExtractionStats stats;
+        CHECK(stackscope::format_snapshot_json(stackscope::take_snapshot(target, &stats)) == direct);
+        CHECK(calls == stats.target_reads);
+        CHECK(calls < 200);  // pages, not objects: each 4 KiB page is read once
+    }
+    SECTION("debugger-supplied threads give the tids of versions that record only pthread ids") {
+        callbacks.threads = [] { return std::vector<stackscope::TargetThread>{{4242, 0x7f0011112222u}}; };
+        stackscope::CallbackTarget target(callbacks);
+        CHECK(target.threads().size() == 1);
+        CHECK(stackscope::format_snapshot_json(stackscope::take_snapshot(target)) == direct);  // 3.12 records tids itself
+    }
+    SECTION("failing reads give an error, never a crash") {
+        callbacks.read = [&](uint64_t address, std::span<uint8_t> out) -> size_t {
+            if (++calls > 6) return 0;  // everything after the runtime's first pages is unreadable
+            return img.target.read(address, out);
+        };
+        stackscope::CallbackTarget target(callbacks);
+        try {
+            const auto snap = stackscope::take_snapshot(target);
+            CHECK(snap.partial());
+        } catch (const Error& e) {
+            CHECK((e.kind() == ErrorKind::NotPython || e.kind() == ErrorKind::Partial));
+        }
+    }
+    SECTION("short reads are never taken for more than was asked") {
+        callbacks.read = [&](uint64_t address, std::span<uint8_t> out) -> size_t {
+            return img.target.read(address, out) + 100;  // a buggy callback
+        };
+        stackscope::CallbackTarget target(callbacks);
+        uint8_t buf[8];
+        CHECK(target.read(img.runtime, buf) == sizeof buf);
+    }
+    SECTION("a callback target needs a read callback") {
+        callbacks.read = nullptr;
+        CHECK_THROWS_AS(stackscope::CallbackTarget(callbacks), Error);
+    }
 }
 
 size_t complete_threads(const stackscope::Snapshot& snap) {
