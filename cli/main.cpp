@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
                  "Reads every thread's Python stack from a live process or a core file."};
     app.footer(kExitCodes);
     app.require_subcommand(1);
+    app.fallthrough();  // global options may follow the subcommand too
     bool debug_reads = false;
     app.add_flag("--debug-reads", debug_reads, "Print how many read calls reached the target (on stderr)");
 
