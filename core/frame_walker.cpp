@@ -47,7 +47,10 @@ Stack FrameWalker::thread_stack(uint64_t thread_state) {
             if (visited.size() > kMaxFrames) throw bad_data("more than " + std::to_string(kMaxFrames) + " frames");
             if (l.shim_owner >= 0 && mem.read_value<uint8_t>(frame + l.frame_owner) >= l.shim_owner) {
                 // A C-stack shim: the Python frame just newer than it was entered from C.
-                if (newer_frame_described) newest_first.back().entry = true;
+                if (newer_frame_described) {
+                    newest_first.back().entry = true;
+                    newest_first.back().eval_stack_address = frame;
+                }
                 newer_frame_described = false;
                 continue;
             }

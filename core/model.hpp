@@ -31,6 +31,10 @@ struct Frame {
     bool hidden = false;
     bool entry = false;           // first Python frame of a C-level eval-loop invocation
     uint64_t address = 0;         // the frame struct in the target
+    // For an entry frame: an address inside the C stack frame of the eval-loop call that runs
+    // it (3.12+: that call's entry shim frame), so that a debugger can find that native frame
+    // by its stack range without symbols; 0 when unknown.
+    uint64_t eval_stack_address = 0;
     std::vector<Context> contexts;
 };
 

@@ -147,6 +147,7 @@ TEST_CASE("FrameWalker reads a 3.12 stack with shim frames", "[frame_walker]") {
     CHECK(m.line == 10);
     CHECK(m.module == "__main__");
     CHECK(m.entry);
+    CHECK(m.eval_stack_address == bottom_shim);  // the shim lives in its eval call's C frame
     CHECK_FALSE(m.hidden);
     CHECK(m.address == main_frame);
 
@@ -156,6 +157,7 @@ TEST_CASE("FrameWalker reads a 3.12 stack with shim frames", "[frame_walker]") {
     CHECK(o.line == 23);
     CHECK(o.module == "app.service");
     CHECK(o.entry);  // just newer than a shim
+    CHECK(o.eval_stack_address == mid_shim);
     CHECK(o.address == outer_frame);
 
     const auto& i = s.frames[2];
@@ -163,6 +165,7 @@ TEST_CASE("FrameWalker reads a 3.12 stack with shim frames", "[frame_walker]") {
     CHECK(i.line == 32);
     CHECK(i.module == "app.service");
     CHECK_FALSE(i.entry);
+    CHECK(i.eval_stack_address == 0);
     CHECK(i.address == inner_frame);
     CHECK_FALSE(i.source);  // no SourceFiles given
 }
