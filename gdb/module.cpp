@@ -1,0 +1,445 @@
+// stackscope_core: the core's Python API, for the GDB front-end (built for the Python that
+// gdb embeds) and for plain Python of the same version.
+//
+//   from_pid(pid, stop_threads=True, threads=None, sources=True)          -> Snapshot
+//   from_core(path, executable="", lib_search_path=[], sources=True)      -> Snapshot
+//   from_callbacks(read, regions=None, threads=None, lookup_symbol=None,
+//                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
+//   classify_native_function(symbol) -> "entry" | "internal" | "other"
+//
+// Errors raise stackscope_core.Error (subclasses NotPythonError, PermissionDeniedError,
+// InvalidInputError, UsageError, PartialError); each class has `exit_code`, the CLI's.
+// The module holds no state beyond its exception classes.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "callback_target.hpp"
+#include "core_file.hpp"
+#include "error.hpp"
+#include "eval_calls.hpp"
+#include "formatters.hpp"
+#include "hex.hpp"
+#include "live_process.hpp"
+#include "printable.hpp"
+#include "snapshot.hpp"
+#include "source_files.hpp"
+
+namespace py = pybind11;
+using namespace stackscope;
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+// ---- errors ---------------------------------------------------------------------------
+
+struct ErrorClass {
+    ErrorKind kind;
+    const char* name;
+};
+constexpr std::array<ErrorClass, 5> kErrorClasses{{
+    {ErrorKind::NotPython, "NotPythonError"},
+    {ErrorKind::PermissionDenied, "PermissionDeniedError"},
+    {ErrorKind::InvalidInput, "InvalidInputError"},
+    {ErrorKind::Usage, "UsageError"},
+    {ErrorKind::Partial, "PartialError"},
+}};
+
+// Created once at import and never freed (they must outlive every translation).
+PyObject* g_error_base = nullptr;
+std::array<PyObject*, kErrorClasses.size()> g_error_types{};
+
+PyObject* error_type(ErrorKind kind) {
+    for (size_t i = 0; i < kErrorClasses.size(); ++i) {
+        if (kErrorClasses[i].kind == kind) return g_error_types[i];
+    }
+    return g_error_base;
+}
+
+void register_errors(py::module_& m) {
+    g_error_base = PyErr_NewExceptionWithDoc("stackscope_core.Error", "A stackscope extraction failed.",
+                                             PyExc_RuntimeError, nullptr);
+    if (!g_error_base) throw py::error_already_set();
+    m.add_object("Error", py::handle(g_error_base));
+    for (size_t i = 0; i < kErrorClasses.size(); ++i) {
+        const std::string qualified = std::string("stackscope_core.") + kErrorClasses[i].name;
+        PyObject* type = PyErr_NewException(qualified.c_str(), g_error_base, nullptr);
+        if (!type) throw py::error_already_set();
+        py::setattr(type, "exit_code", py::int_(static_cast<int>(kErrorClasses[i].kind)));
+        g_error_types[i] = type;
+        m.add_object(kErrorClasses[i].name, py::handle(type));
+    }
+    py::setattr(g_error_base, "exit_code", py::int_(static_cast<int>(ErrorKind::Partial)));
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const Error& e) {
+            PyErr_SetString(error_type(e.kind()), e.what());
+        }
+    });
+}
+
+// ---- callbacks ------------------------------------------------------------------------
+
+// A callable, or a plain value standing for a callable that returns it.
+py::object call_or_value(const py::object& source) {
+    return PyCallable_Check(source.ptr()) ? source() : source;
+}
+
+// One call of the read callback; nullopt when it raised.
+std::optional<size_t> read_once(const py::object& read, uint64_t address, uint8_t* out, size_t size) {
+    try {
+        py::object data = read(address, size);
+        if (data.is_none()) return 0;
+        const py::buffer_info info = py::buffer(data).request();
+        const size_t got = std::min(size, static_cast<size_t>(info.size * info.itemsize));
+        std::memcpy(out, info.ptr, got);
+        return got;
+    } catch (py::error_already_set&) {
+        return std::nullopt;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+// Reads through the callback; a failed read of several pages is retried page by page, so
+// that the readable prefix is found (debuggers fail a whole read that touches a hole).
+size_t read_through(const py::object& read, uint64_t address, std::span<uint8_t> out) {
+    if (out.empty()) return 0;
+    if (auto got = read_once(read, address, out.data(), out.size())) return *got;
+    size_t done = 0;
+    while (done < out.size()) {
+        const uint64_t at = address + done;
+        const size_t chunk = static_cast<size_t>(std::min<uint64_t>(kPage - at % kPage, out.size() - done));
+        if (chunk == out.size()) return 0;  // that was the whole read, which failed
+        const auto got = read_once(read, at, out.data() + done, chunk);
+        if (!got) return done;
+        done += *got;
+        if (*got < chunk) return done;
+    }
+    return done;
+}
+
+std::vector<MemoryRegion> regions_from(const py::object& source) {
+    std::vector<MemoryRegion> out;
+    try {
+        for (py::handle item : py::iterable(call_or_value(source))) {
+            const py::sequence fields = py::reinterpret_borrow<py::sequence>(item);
+            if (fields.size() < 4) continue;
+            MemoryRegion r;
+            r.start = fields[0].cast<uint64_t>();
+            r.end = fields[1].cast<uint64_t>();
+            r.file_offset = fields[2].cast<uint64_t>();
+            if (!fields[3].is_none()) r.path = fields[3].cast<std::string>();
+            if (fields.size() > 4 && !fields[4].is_none()) {  // "rwxp"-style permissions
+                const std::string perms = fields[4].cast<std::string>();
+                r.readable = perms.find('r') != std::string::npos;
+                r.writable = perms.find('w') != std::string::npos;
+                r.executable = perms.find('x') != std::string::npos;
+            }
+            out.push_back(std::move(r));
+        }
+    } catch (py::error_already_set&) {
+    } catch (const py::cast_error&) {
+    }
+    return out;
+}
+
+using ThreadList = std::vector<std::pair<int, std::optional<uint64_t>>>;
+
+std::vector<TargetThread> to_target_threads(const ThreadList& list) {
+    std::vector<TargetThread> out;
+    for (const auto& [tid, pthread_id] : list) out.push_back(TargetThread{tid, pthread_id});
+    return out;
+}
+
+std::vector<TargetThread> threads_from(const py::object& source) {
+    try {
+        return to_target_threads(call_or_value(source).cast<ThreadList>());
+    } catch (py::error_already_set&) {
+    } catch (const py::cast_error&) {
+    }
+    return {};
+}
+
+// ---- extraction -----------------------------------------------------------------------
+
+using SnapshotPtr = std::shared_ptr<Snapshot>;
+
+SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>& threads, bool sources) {
+    auto snap = std::make_shared<Snapshot>();
+    std::string source_root;
+    {
+        py::gil_scoped_release release;
+        LiveProcess process(pid, LiveProcess::Options{stop_threads});
+        source_root = process.source_root();
+        if (threads) {
+            // The caller (a debugger that traces the process) knows the threads better.
+            TargetCallbacks callbacks;
+            callbacks.read = [&process](uint64_t address, std::span<uint8_t> out) { return process.read(address, out); };
+            callbacks.regions = [&process] { return process.regions(); };
+            callbacks.threads = [list = to_target_threads(*threads)] { return list; };
+            callbacks.local_file = [&process](const std::string& path) { return process.local_file(path); };
+            callbacks.pid = pid;
+            callbacks.source_root = source_root;
+            CallbackTarget target(std::move(callbacks));
+            *snap = take_snapshot(target);
+        } else {
+            *snap = take_snapshot(process);
+        }
+        process.detach();
+        // Source files are named by the target and may be slow to read: only once it runs again.
+        if (sources) {
+            SourceFiles files(source_root);
+            add_source_lines(*snap, files);
+        }
+    }
+    return snap;
+}
+
+SnapshotPtr from_core(const std::string& path, const std::string& executable, const std::vector<std::string>& lib_search_path,
+                      bool sources) {
+    auto snap = std::make_shared<Snapshot>();
+    py::gil_scoped_release release;
+    CoreFile core(path, CoreFileOptions{executable, lib_search_path});
+    *snap = take_snapshot(core);
+    if (sources) {
+        SourceFiles files(core.source_root());
+        add_source_lines(*snap, files);
+    }
+    return snap;
+}
+
+// The callbacks run with the GIL held (they are Python code).
+SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threads, py::object lookup_symbol,
+                           py::object local_file, int pid, const std::string& source_root, bool sources) {
+    if (!PyCallable_Check(read.ptr())) throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
+    TargetCallbacks callbacks;
+    callbacks.read = [read](uint64_t address, std::span<uint8_t> out) { return read_through(read, address, out); };
+    if (!regions.is_none()) callbacks.regions = [regions] { return regions_from(regions); };
+    if (!threads.is_none()) callbacks.threads = [threads] { return threads_from(threads); };
+    if (!lookup_symbol.is_none()) {
+        callbacks.lookup_symbol = [lookup_symbol](std::string_view name) -> std::optional<uint64_t> {
+            try {
+                py::object address = lookup_symbol(std::string(name));
+                if (!address.is_none()) return address.cast<uint64_t>();
+            } catch (py::error_already_set&) {
+            } catch (const py::cast_error&) {
+            }
+            return std::nullopt;
+        };
+    }
+    if (!local_file.is_none()) {
+        callbacks.local_file = [local_file](const std::string& mapped) -> std::optional<std::string> {
+            try {
+                py::object path = local_file(mapped);
+                if (!path.is_none()) return path.cast<std::string>();
+            } catch (py::error_already_set&) {
+            } catch (const py::cast_error&) {
+            }
+            return std::nullopt;
+        };
+    }
+    callbacks.pid = pid;
+    callbacks.source_root = source_root;
+    CallbackTarget target(std::move(callbacks));
+    auto snap = std::make_shared<Snapshot>(take_snapshot(target));
+    if (sources) {
+        SourceFiles files(source_root);
+        add_source_lines(*snap, files);
+    }
+    return snap;
+}
+
+// ---- rendering ------------------------------------------------------------------------
+
+// A tree without its `stackscope.Stack ...` heading line.
+std::string tree_body(const Stack& stack, const TreeOptions& options) {
+    const std::string text = format_stack_tree(stack, options);
+    return text.substr(text.find('\n') + 1);
+}
+
+// One thread's tree with native frames interleaved: `items` lists the thread's frames
+// outermost first, a str for a native frame (its description) and an int for a Python
+// frame (an index into the thread's frames). Python frames look as in format_stack_tree.
+std::string interleaved_tree(const Thread& thread, const py::list& items, const TreeOptions& options) {
+    std::string out = "stackscope.Stack (most recent call last):\n";
+    Stack run;
+    auto flush = [&] {
+        if (!run.frames.empty()) out += tree_body(run, options);
+        run.frames.clear();
+    };
+    for (py::handle item : items) {
+        if (py::isinstance<py::str>(item)) {
+            flush();
+            out += (options.ascii ? "+ " : "╠ ") + printable(item.cast<std::string>()) + "\n";
+        } else {
+            const size_t index = item.cast<size_t>();
+            if (index < thread.stack.frames.size()) run.frames.push_back(thread.stack.frames[index]);
+        }
+    }
+    flush();
+    Stack error_only;
+    error_only.error = thread.stack.error;
+    return out + tree_body(error_only, options);
+}
+
+std::vector<std::vector<size_t>> eval_call_indices(const Thread& thread) {
+    std::vector<std::vector<size_t>> out;
+    const Frame* first = thread.stack.frames.data();
+    for (const auto& call : frames_by_eval_call(thread.stack)) {
+        std::vector<size_t> indices;
+        for (const Frame* f : call) indices.push_back(static_cast<size_t>(f - first));
+        out.push_back(std::move(indices));
+    }
+    return out;
+}
+
+std::string snapshot_json(const Snapshot& snap, int indent, const std::optional<std::vector<size_t>>& only) {
+    if (!only) return format_snapshot_json(snap, indent);
+    Snapshot subset;
+    subset.python_version = snap.python_version;
+    subset.pid = snap.pid;
+    for (size_t index : *only) {
+        if (index < snap.threads.size()) subset.threads.push_back(snap.threads[index]);
+    }
+    return format_snapshot_json(subset, indent);
+}
+
+// A debugger's header for a thread: `Thread 2 (LWP 4321) "worker" (holds the GIL):`.
+std::string debugger_header(const Thread& t) {
+    std::string out = "Thread " + (t.debugger_thread ? std::to_string(*t.debugger_thread) : std::string("?")) + " (";
+    if (t.tid) out += "LWP " + std::to_string(*t.tid);
+    else if (t.pthread_id) out += "pthread " + hex(*t.pthread_id);
+    else out += "no thread id";
+    return out + ")" + format_thread_details(t) + ":";
+}
+
+// Sets each thread's debugger_thread from the debugger's threads [(number, lwp, pthread_id or
+// None)]: by kernel thread id, else by pthread_t.
+void map_debugger_threads(Snapshot& snap, const std::vector<std::tuple<int, int, std::optional<uint64_t>>>& threads) {
+    for (Thread& t : snap.threads) {
+        t.debugger_thread.reset();
+        for (const auto& [number, lwp, pthread_id] : threads) {
+            if (t.tid && *t.tid == lwp) t.debugger_thread = number;
+        }
+        for (const auto& [number, lwp, pthread_id] : threads) {
+            if (!t.debugger_thread && t.pthread_id && pthread_id && *pthread_id == *t.pthread_id) t.debugger_thread = number;
+        }
+    }
+}
+
+// Elements of a vector owned by `parent`, as Python objects that keep `parent` alive.
+template <typename T>
+py::list references(std::vector<T>& items, py::handle parent) {
+    py::list out;
+    for (T& item : items) out.append(py::cast(&item, py::return_value_policy::reference_internal, parent));
+    return out;
+}
+
+// Fields that only some versions of the core have (proposed additions), bound when present.
+template <typename F>
+void bind_newer_frame_fields(py::class_<F>& frame) {
+    if constexpr (requires(const F& f) { f.eval_stack_address; }) {
+        frame.def_readonly("eval_stack_address", &F::eval_stack_address,
+                           "entry frames: an address in the C stack frame of the eval-loop call running them, 0 if unknown");
+    }
+}
+
+}  // namespace
+
+PYBIND11_MODULE(stackscope_core, m) {
+    m.doc() = "stackscope's core: Python stacks of a live process, a core file or a debugger's memory, read from outside.";
+    register_errors(m);
+
+    py::class_<Frame> frame(m, "Frame", "One Python frame.");
+    bind_newer_frame_fields(frame);
+    frame
+        .def_readonly("function", &Frame::function, "qualified display name")
+        .def_readonly("name", &Frame::name, "co_name")
+        .def_readonly("module", &Frame::module)
+        .def_readonly("filename", &Frame::filename)
+        .def_readonly("line", &Frame::line)
+        .def_readonly("source", &Frame::source, "the stripped source line, or None")
+        .def_readonly("hidden", &Frame::hidden)
+        .def_readonly("entry", &Frame::entry, "first Python frame of a C-level eval-loop call")
+        .def_readonly("address", &Frame::address, "the frame struct in the target")
+        .def("__repr__", [](const Frame& f) {
+            return "<Frame " + f.function + " at " + f.filename + ":" + (f.line ? std::to_string(*f.line) : "?") + ">";
+        });
+
+    py::class_<Thread>(m, "Thread", "One Python thread and its stack.")
+        .def_readonly("tid", &Thread::tid, "kernel thread id (LWP)")
+        .def_readonly("pthread_id", &Thread::pthread_id)
+        .def_readonly("name", &Thread::name)
+        .def_readonly("holds_gil", &Thread::holds_gil)
+        .def_readonly("interpreter_id", &Thread::interpreter_id)
+        .def_readonly("thread_state", &Thread::thread_state)
+        .def_readwrite("debugger_thread", &Thread::debugger_thread, "the debugger's thread number (emitted in JSON)")
+        .def_property_readonly("error", [](const Thread& t) { return t.stack.error; })
+        .def_property_readonly("frames", [](py::object self) { return references(self.cast<Thread&>().stack.frames, self); },
+                               "outermost first")
+        .def("header", &format_thread_header)
+        .def("debugger_header", &debugger_header, "`Thread N (LWP tid)` + details, N being debugger_thread")
+        .def("details", &format_thread_details, "what follows the thread's id in a header")
+        .def(
+            "tree",
+            [](const Thread& t, bool ascii, bool show_hidden, std::optional<py::list> native) {
+                const TreeOptions options{ascii, show_hidden};
+                return native ? interleaved_tree(t, *native, options) : format_stack_tree(t.stack, options);
+            },
+            py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("native") = py::none(),
+            "The stack as a tree; `native` (outermost first: str = a native frame, int = an index into frames) interleaves native frames.")
+        .def("flat", [](const Thread& t, bool show_hidden) { return format_stack_flat(t.stack, show_hidden); },
+             py::arg("show_hidden") = false)
+        .def("eval_calls", &eval_call_indices,
+             "Indices of frames grouped by the eval-loop call running them: newest call first, newest frame first.");
+
+    py::class_<Snapshot, SnapshotPtr>(m, "Snapshot", "One extraction of every Python thread.")
+        .def_readonly("python_version", &Snapshot::python_version)
+        .def_readonly("pid", &Snapshot::pid)
+        .def_property_readonly("threads", [](py::object self) { return references(self.cast<Snapshot&>().threads, self); })
+        .def_property_readonly("partial", &Snapshot::partial)
+        .def("map_debugger_threads", &map_debugger_threads, py::arg("threads"),
+             "Set debugger_thread from [(number, lwp, pthread_id or None)]: by LWP, else by pthread_t.")
+        .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
+             "JSON per docs/schema-v1.json; `threads` selects threads by index.")
+        .def("tree", [](const Snapshot& s, bool ascii, bool show_hidden) { return format_snapshot_tree(s, TreeOptions{ascii, show_hidden}); },
+             py::arg("ascii") = false, py::arg("show_hidden") = false)
+        .def("flat", [](const Snapshot& s, bool show_hidden) { return format_snapshot_flat(s, show_hidden); },
+             py::arg("show_hidden") = false);
+
+    m.def("from_pid", &from_pid, py::arg("pid"), py::arg("stop_threads") = true, py::arg("threads") = py::none(),
+          py::arg("sources") = true,
+          "Read a live process. stop_threads=False for a process stopped by its tracer (a debugger), which may also "
+          "pass `threads`, [(tid, pthread_id or None)], to name the threads.");
+    m.def("from_core", &from_core, py::arg("path"), py::arg("executable") = "",
+          py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("sources") = true, "Read a core file.");
+    m.def("from_callbacks", &from_callbacks, py::arg("read"), py::arg("regions") = py::none(), py::arg("threads") = py::none(),
+          py::arg("lookup_symbol") = py::none(), py::arg("local_file") = py::none(), py::arg("pid") = 0,
+          py::arg("source_root") = "", py::arg("sources") = true,
+          "Read through callbacks: read(address, size) -> bytes (short or raising where unreadable); regions: "
+          "[(start, end, file_offset, path[, perms])]; threads: [(tid, pthread_id or None)] (each a list or a "
+          "callable returning one); lookup_symbol(name) -> address or None; local_file(mapped_path) -> path or None.");
+    m.def(
+        "classify_native_function",
+        [](const std::string& symbol) {
+            switch (classify_native_function(symbol)) {
+                case NativeFrameRole::EvalLoopEntry: return "entry";
+                case NativeFrameRole::EvalLoopInternal: return "internal";
+                case NativeFrameRole::Other: break;
+            }
+            return "other";
+        },
+        py::arg("symbol"), "The role of a native function in running Python frames: entry, internal or other.");
+}

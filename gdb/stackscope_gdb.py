@@ -1,0 +1,439 @@
+"""stackscope for gdb (loaded by stackscope-gdb.py): `py-stackscope` and Python frames in
+`bt`.  All CPython knowledge is in the core (stackscope_core, beside this file); this glue
+maps gdb's inferior, threads and frames onto it."""
+import itertools
+import os
+import re
+
+import gdb
+from gdb.FrameDecorator import FrameDecorator
+
+import stackscope_core as core
+
+OPTIONS = ("-flat", "-json", "-ascii", "-hidden", "-native")
+MAX_NATIVE_FRAMES = 100000
+
+
+def pair_eval_calls(natives, symbol_of, groups, anchors=None, sp_of=None):
+    """Yield (native frame, group of Python frames or None) for `natives` (newest first,
+    consumed lazily); groups are newest call first.
+
+    With `anchors` (per group, an address inside the C stack frame of the eval-loop call
+    running it, from the core) a native frame takes the group whose anchor lies between its
+    stack pointer and its caller's: no symbols needed.  Otherwise by name: each eval-loop
+    entry frame (_PyEval_EvalFrameDefault) takes the next group; eval-loop internal frames
+    (3.14+ tail-calling opcode handlers, _TAIL_CALL_*) belong to the entry frame below
+    them, and a run of them with no entry frame below takes a group on its oldest frame."""
+    if anchors:
+        yield from _pair_by_stack(natives, sp_of, list(zip(anchors, groups)))
+        return
+    groups = iter(groups)
+    held = None
+    for native in natives:
+        role = core.classify_native_function(symbol_of(native) or "")
+        if held is not None:
+            yield held, next(groups, None) if role == "other" else None
+            held = None
+        if role == "entry":
+            yield native, next(groups, None)
+        elif role == "internal":
+            held = native
+        else:
+            yield native, None
+    if held is not None:
+        yield held, next(groups, None)
+
+
+def _pair_by_stack(natives, sp_of, pending):
+    def take(low, high):  # the group whose anchor is in [low, high); skipped ones ran in no unwound frame
+        while pending and low is not None and pending[0][0] < low:
+            pending.pop(0)
+        ok = pending and None not in (low, high) and low <= pending[0][0] < high
+        return pending.pop(0)[1] if ok else None
+
+    previous = None
+    for native in itertools.chain(natives, [None]):
+        sp = sp_of(native) if native is not None else 1 << 64
+        if previous is not None:
+            yield previous[0], take(previous[1], sp)
+        previous = (native, sp)
+
+
+def _stack_pointer(frame):
+    try:
+        return int(frame.read_register("rsp"))
+    except (gdb.error, ValueError):
+        return None
+
+
+def _eval_calls(thread):
+    """(frame indices grouped per eval-loop call, newest first; the groups' anchors or None)."""
+    frames, groups = thread.frames, thread.eval_calls()
+    anchors = [getattr(frames[group[-1]], "eval_stack_address", 0) for group in groups]
+    return groups, anchors if anchors and all(anchors) else None
+
+
+# The one extraction per stop and inferior ("key", "snapshot") and whether the inferior looks
+# like Python ("python_key", "python"): dropped when the inferior resumes, its memory is
+# written, or its objfiles change.
+_cache = {}
+for _registry in ("cont", "exited", "new_objfile", "clear_objfiles", "memory_changed", "inferior_call"):
+    if hasattr(gdb.events, _registry):
+        getattr(gdb.events, _registry).connect(lambda *_event: _cache.clear())
+
+
+class _MemoryParameter(gdb.Parameter):
+    """auto: read a live local process directly (process_vm_readv) and open a core file
+itself; anything else (remote targets) through gdb.  gdb: always through gdb (slower)."""
+
+    set_doc, show_doc = "Set how py-stackscope reads the inferior.", "Show how py-stackscope reads the inferior."
+
+    def __init__(self):
+        super().__init__("py-stackscope-memory", gdb.COMMAND_DATA, gdb.PARAM_ENUM, ["auto", "gdb"])
+        self.value = "auto"
+
+    def get_set_string(self):
+        _cache.clear()
+        return ""
+
+
+_memory = _MemoryParameter()
+
+
+def _fail(message):
+    raise gdb.GdbError("py-stackscope: " + message)
+
+
+def _pthread_id(thread):
+    try:
+        handle = thread.handle()
+        return int.from_bytes(handle, "little") if len(handle) == 8 else None
+    except Exception:
+        return None
+
+
+def _core_path():
+    """The core file gdb has open (gdb 13 does not publish it but in `info target`)."""
+    corefile = getattr(gdb.selected_inferior(), "corefile", None)  # newer gdbs
+    if corefile is not None:
+        return getattr(corefile, "filename", None)
+    text = gdb.execute("info target", to_string=True)
+    match = re.search(r"Local core dump file:\s*`(.*)', file type", text)
+    return match.group(1) if match else None
+
+
+MAPPING = re.compile(r"^[ \t]*(0x[0-9a-f]+)[ \t]+(0x[0-9a-f]+)[ \t]+0x[0-9a-f]+[ \t]+(0x[0-9a-f]+)"
+                     r"(?:[ \t]+([r-][w-][x-][ps-]))?[ \t]*(.*)$", re.M)
+
+
+def _regions():
+    """[(start, end, offset, path, perms)] from `info proc mappings`, [] where unsupported."""
+    try:
+        text = gdb.execute("info proc mappings", to_string=True)
+    except gdb.error:
+        return []
+    return [(int(m[1], 16), int(m[2], 16), int(m[3], 16), m[5].strip(), m[4]) for m in MAPPING.finditer(text)]
+
+
+def _lookup_symbol(name):
+    try:  # works from ELF symbols too, where gdb.lookup_global_symbol needs DWARF
+        return int(gdb.parse_and_eval("(unsigned long)&%s" % name)) if name.isidentifier() else None
+    except gdb.error:
+        return None
+
+
+def _extract(inferior, gdb_threads):
+    """A Snapshot of the inferior, read the fastest way its target allows."""
+    threads = [(t.ptid[1], _pthread_id(t)) for t in gdb_threads]
+    kind = getattr(getattr(inferior, "connection", None), "type", None)
+    if _memory.value == "auto" and kind == "native":
+        try:
+            return core.from_pid(inferior.pid, stop_threads=False, threads=threads)
+        except core.PermissionDeniedError:
+            pass  # read through gdb below
+    elif _memory.value == "auto" and kind == "core":
+        path = _core_path()
+        if path:
+            search = gdb.parameter("solib-search-path") or ""
+            return core.from_core(path, executable=gdb.current_progspace().filename or "",
+                                  lib_search_path=[d for d in search.split(":") if d])
+    read = inferior.read_memory  # through gdb: remote targets (and `set py-stackscope-memory gdb`)
+    return core.from_callbacks(read, regions=_regions, threads=threads, lookup_symbol=_lookup_symbol,
+                               pid=inferior.pid, source_root="/proc/%d/root" % inferior.pid if kind == "native" else "")
+
+
+def snapshot():
+    """The inferior's Snapshot for this stop; gdb.GdbError (one line) when there is none."""
+    inferior = gdb.selected_inferior()
+    if inferior.pid == 0:
+        _fail("no process (run or attach to a Python program, or load a core file with its executable)")
+    gdb_threads = inferior.threads()
+    if any(t.is_running() for t in gdb_threads):
+        _fail("the inferior is running: interrupt it first")
+    key = (inferior.num, inferior.pid, _memory.value)
+    if _cache.get("key") != key:
+        try:
+            snap = _extract(inferior, gdb_threads)
+        except core.Error as error:
+            snap = error
+        else:
+            snap.map_debugger_threads([(t.num, t.ptid[1], _pthread_id(t)) for t in gdb_threads])
+        _cache.update(key=key, snapshot=snap)
+    result = _cache["snapshot"]
+    if isinstance(result, core.NotPythonError):
+        message = str(result)
+        _fail(message if "not supported" in message else "not a Python process (%s)" % message)
+    if isinstance(result, core.Error):
+        _fail(str(result))
+    return result
+
+
+def _gdb_thread(number):
+    return next((t for t in gdb.selected_inferior().threads() if t.num == number), None)
+
+
+def _native_description(frame):
+    name = frame.name() or "??"
+    sal = frame.find_sal()
+    if sal.symtab is not None and sal.line:
+        return "[native] %s at %s:%d" % (name, sal.symtab.filename, sal.line)
+    library = gdb.solib_name(frame.pc()) or gdb.current_progspace().filename
+    return "[native] %s in %s" % (name, os.path.basename(library) if library else "0x%x" % frame.pc())
+
+
+def _native_items(thread):
+    """The thread's frames outermost first for Thread.tree(native=...): a description per
+    native frame, the index of each Python frame; None when gdb has no such thread."""
+    gdb_thread = _gdb_thread(thread.debugger_thread)
+    if gdb_thread is None:
+        return None
+    previous, previous_frame = gdb.selected_thread(), gdb.selected_frame()
+    natives = []
+    try:
+        gdb_thread.switch()
+        frame = gdb.newest_frame()
+        while frame is not None and len(natives) < MAX_NATIVE_FRAMES:
+            natives.append(frame)
+            try:
+                frame = frame.older()
+            except gdb.error:
+                break
+        groups, anchors = _eval_calls(thread)
+        paired = pair_eval_calls(natives, lambda f: f.name(), list(enumerate(groups)), anchors, _stack_pointer)
+        items, used = [], set()
+        for native, group in paired:
+            if group is not None:
+                items.extend(group[1])
+                used.add(group[0])
+            items.append(_native_description(native))
+    finally:
+        previous.switch()
+        if previous_frame.is_valid():
+            previous_frame.select()
+    for number, group in enumerate(groups):  # ran by no unwound native frame: shown outermost
+        if number not in used:
+            items.extend(group)
+    items.reverse()
+    return items
+
+
+def _parse(argument, allow_number):
+    options, number = set(), None
+    for word in gdb.string_to_argv(argument):
+        if word in OPTIONS:
+            options.add(word)
+        elif allow_number and number is None and word.isdigit():
+            number = int(word)
+        else:
+            _fail("unknown argument %r (options: %s)" % (word, " ".join(OPTIONS)))
+    if "-json" in options and len(options) > 1:
+        _fail("-json takes no other option")
+    if "-flat" in options and "-native" in options:
+        _fail("-native draws the tree, not -flat")
+    return options, number
+
+
+def _run(argument, one_thread):
+    options, number = _parse(argument, allow_number=one_thread)
+    snap = snapshot()
+    indices = list(range(len(snap.threads)))
+    if one_thread:
+        number = number if number is not None else gdb.selected_thread().num
+        indices = [i for i in indices if snap.threads[i].debugger_thread == number]
+        if not indices and _gdb_thread(number) is None:
+            _fail("no thread %d in the inferior (see info threads)" % number)
+        if not indices:
+            _fail("thread %d (LWP %d) runs no Python code" % (number, _gdb_thread(number).ptid[1]))
+    elif not indices and "-json" not in options:
+        _fail("the interpreter has no threads")
+    gdb.write(_render(snap, indices, options))
+
+
+def _render(snap, indices, options):
+    if "-json" in options:
+        return snap.json(threads=indices)
+    hidden, blocks = "-hidden" in options, []
+    for index in indices:
+        thread = snap.threads[index]
+        if "-flat" in options:
+            body = thread.flat(show_hidden=hidden)
+        else:
+            native = _native_items(thread) if "-native" in options else None
+            body = thread.tree(ascii="-ascii" in options, show_hidden=hidden, native=native)
+        blocks.append(thread.debugger_header() + "\n" + body)
+    return "\n".join(blocks)
+
+
+def _complete(text, word, extra=()):
+    """Candidates for the last word of `text`; gdb replaces only `word` (it breaks at '-')."""
+    token = "" if text.endswith(" ") or not text else text.split()[-1]
+    used = set(text.split())
+    cut = len(token) - len(word or "")
+    return [c[cut:] for c in list(OPTIONS) + list(extra) if c.startswith(token) and c not in used]
+
+
+class _StackscopeCommand(gdb.Command):
+    """Show the Python stack of every thread of the inferior, read by stackscope.
+
+Usage: py-stackscope [-flat | -json] [-ascii] [-hidden] [-native]
+       py-stackscope thread [N] [options]    (one thread; N is gdb's thread number, default the selected one)
+
+Each thread is headed with gdb's thread number and LWP: Thread 2 (LWP 4321) "worker":
+  -flat    list frames like a Python traceback instead of stackscope's tree
+  -json    JSON (stackscope's schema, plus debugger_thread: gdb's thread number)
+  -ascii   draw the tree with ASCII characters only
+  -hidden  show hidden frames (threading's bootstrap frames)
+  -native  interleave native frames with the Python frames, in one tree
+
+`bt` shows each thread's Python frames under the _PyEval_EvalFrameDefault frame running
+them (frame filter "stackscope": disable frame-filter global stackscope).
+`set py-stackscope-memory gdb` reads memory through gdb even where direct reads work.
+Works on live processes and core files (load a core with its executable: gdb PYTHON CORE)."""
+
+    def __init__(self):
+        super().__init__("py-stackscope", gdb.COMMAND_STACK, prefix=True)
+
+    def invoke(self, argument, from_tty):
+        _run(argument, one_thread=False)
+
+    def complete(self, text, word):
+        return _complete(text, word, extra=() if text.strip() else ("thread",))
+
+
+class _ThreadCommand(gdb.Command):
+    """Show the Python stack of one thread (default: the selected one), read by stackscope.
+
+Usage: py-stackscope thread [N] [-flat | -json] [-ascii] [-hidden] [-native]
+N is gdb's thread number (see `info threads`); options as for py-stackscope."""
+
+    def __init__(self):
+        super().__init__("py-stackscope thread", gdb.COMMAND_STACK)
+
+    def invoke(self, argument, from_tty):
+        _run(argument, one_thread=True)
+
+    def complete(self, text, word):
+        numbers = [] if any(w.isdigit() for w in text.split()) else [
+            str(t.num) for t in gdb.selected_inferior().threads()]
+        return _complete(text, word, extra=numbers)
+
+
+class _PythonFrame(FrameDecorator):
+    """A Python frame, shown (elided) under the eval-loop frame that runs it."""
+
+    def __init__(self, eval_frame, frame):
+        super().__init__(eval_frame)
+        self.function = lambda: frame.function
+        self.filename = lambda: frame.filename
+        self.line = lambda: frame.line
+
+    def address(self):
+        return None
+
+    frame_args = frame_locals = elided = address
+
+
+class _Unnamed(FrameDecorator):
+    """A frame without debug info: named from its minimal symbol, or `??` as gdb prints it
+    without filters (FrameDecorator's address makes gdb print `in  ()` when there is none)."""
+
+    def function(self):
+        function = super().function()
+        if function is None or isinstance(function, int):
+            return _symbol_of(self) or "??"
+        return function
+
+
+class _EvalFrame(_Unnamed):
+    def __init__(self, base, frames):
+        super().__init__(base)
+        self._frames = frames
+
+    def elided(self):
+        eval_frame = self.inferior_frame()
+        own = [_PythonFrame(eval_frame, f) for f in self._frames]
+        return itertools.chain(own, super().elided() or ())
+
+
+def _symbol_of(decorator):
+    try:
+        return decorator.inferior_frame().name()
+    except Exception:
+        return None
+
+
+def _looks_like_python():
+    """Whether the inferior maps a python / libpython file (the core's own rule)."""
+    inferior = gdb.selected_inferior()
+    key = (inferior.num, inferior.pid)
+    if _cache.get("python_key") != key:
+        _cache.update(python_key=key, python=inferior.pid != 0 and any(
+            os.path.basename(o.filename or "").startswith(("python", "libpython")) for o in gdb.objfiles()))
+    return _cache["python"]
+
+
+class _FrameFilter:
+    """Python frames inside `bt` (and MI stack listings).  Never raises; enabled only for
+    inferiors that look like Python, so that gdb prints every other backtrace itself."""
+
+    def __init__(self):
+        self.name = "stackscope"
+        self.priority = 100
+        self.wanted = True
+        gdb.frame_filters[self.name] = self
+
+    @property
+    def enabled(self):
+        try:
+            return self.wanted and _looks_like_python()
+        except Exception:
+            return False
+
+    @enabled.setter
+    def enabled(self, value):
+        self.wanted = bool(value)
+
+    def filter(self, frames):
+        try:
+            lwp = gdb.selected_thread().ptid[1]
+            thread = next((t for t in snapshot().threads if t.tid == lwp), None)
+            groups, anchors = _eval_calls(thread) if thread else (None, None)
+            frames_of = thread.frames if thread else []
+            groups = [[frames_of[i] for i in group] for group in groups or ()]
+        except Exception:
+            groups = anchors = None
+        return self._decorate(frames, groups, anchors) if groups else frames
+
+    @staticmethod
+    def _decorate(frames, groups, anchors):
+        sp_of = lambda decorator: _stack_pointer(decorator.inferior_frame())  # noqa: E731
+        for decorator, group in pair_eval_calls(frames, _symbol_of, groups, anchors, sp_of):
+            if group:
+                yield _EvalFrame(decorator, group)
+            else:
+                yield _Unnamed(decorator)
+
+
+_StackscopeCommand()
+_ThreadCommand()
+_FrameFilter()

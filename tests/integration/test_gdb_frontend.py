@@ -1,0 +1,343 @@
+"""The GDB front-end (`source build/gdb/stackscope-gdb.py`) against the shared scenario, live
+and from its core (loaded with its executable, as users do), per interpreter.
+
+`py-stackscope -json` must equal the CLI's JSON for the same target plus a
+`debugger_thread` per thread (gdb's number of the thread with that LWP); its text must
+equal the CLI's once thread header lines are removed, and the headers read
+`Thread N (LWP tid)` + the CLI's details.  `bt` must show each thread's Python frames (from
+the CLI's JSON) under the `_PyEval_EvalFrameDefault` frames running them, in order, and
+no longer once the frame filter is disabled.  One gdb session per interpreter and mode
+runs every command (gdb_frontend.py); a live target must be left running and untraced.
+
+Generic tests: errors (no inferior, not a Python process) are one line without a Python
+traceback, `help` and tab completion, the eval-frame pairing rule on synthetic symbol
+lists (3.14+ tail-calling builds), and the module's Python API from plain Python.
+"""
+import json
+import re
+import struct
+import subprocess
+
+import pytest
+
+from gdb_frontend import (
+    GDB_HEADER, blocks, eval_call_groups, gdb_program, gdb_script, headers, parse_bt, run_gdb, run_session,
+    without_headers,
+)
+from harness import clean_env, describe, kill_group, spawn
+from interpreters import interpreter_params
+from test_unsupported_runtime import patched_copy
+
+pytestmark = pytest.mark.column("gdb")
+
+DETAIL_THREAD = "event-waiter"  # the thread looked at by `py-stackscope thread N`
+
+
+@pytest.fixture(scope="session")
+def gdb():
+    return gdb_program()
+
+
+@pytest.fixture(scope="session")
+def script():
+    return gdb_script()
+
+
+@pytest.fixture(scope="session")
+def gdb_sessions():
+    return {}
+
+
+@pytest.fixture
+def session(gdb_sessions, gdb, script, interp, mode, scenario, python, truth, target_args, request):
+    """The gdb session of this interpreter and mode (run once, then cached)."""
+    key = (interp.label, mode)
+    if key not in gdb_sessions:
+        detail_lwp = next(t["native_id"] for t in truth["threads"] if t["name"] == DETAIL_THREAD)
+        workdir = scenario.workdir / ("gdb-" + mode)
+        workdir.mkdir(exist_ok=True)
+        if mode == "live":
+            target, pid = ["-p", scenario.pid], scenario.pid
+        else:
+            target, pid = [python, request.getfixturevalue("core_dump")], None
+        gdb_sessions[key] = run_session(gdb, script, target, workdir, detail_lwp, pid=pid)
+    run = gdb_sessions[key]
+    assert run.result, "the driver did not finish\n" + run.describe()
+    return run
+
+
+def cli(run_cached, tool, *options):
+    result = run_cached(tool, *options)
+    assert result.returncode == 0, describe(result)
+    return result.stdout
+
+
+def with_debugger_threads(snapshot, session):
+    numbers = session.thread_numbers()
+    expected = json.loads(json.dumps(snapshot))
+    for thread in expected["threads"]:
+        thread["debugger_thread"] = numbers[thread["tid"]]
+    return expected
+
+
+# ---- per interpreter and mode ---------------------------------------------------------
+
+
+def test_json_equals_cli_plus_debugger_thread(session, snapshot):
+    assert json.loads(session.output("json")) == with_debugger_threads(snapshot, session)
+
+
+def test_json_read_through_gdb_equals_cli(session, snapshot):
+    """`set py-stackscope-memory gdb`: the remote-target path (inferior.read_memory)."""
+    assert json.loads(session.output("json_via_gdb")) == with_debugger_threads(snapshot, session)
+
+
+def test_tree_equals_cli_without_headers(session, run_cached, tool):
+    assert without_headers(session.output("tree")) == without_headers(cli(run_cached, tool, "--format", "tree"))
+
+
+def test_flat_equals_cli_without_headers(session, run_cached, tool):
+    assert without_headers(session.output("flat")) == without_headers(cli(run_cached, tool, "--format", "flat"))
+
+
+def test_ascii_hidden_equals_cli_without_headers(session, run_cached, tool):
+    expected = cli(run_cached, tool, "--format", "tree", "--ascii", "--show-hidden")
+    assert without_headers(session.output("ascii_hidden")) == without_headers(expected)
+
+
+def test_headers_name_gdb_threads(session, run_cached, tool, snapshot):
+    """`Thread N (LWP tid)` + what the CLI's header says after its thread id."""
+    numbers = session.thread_numbers()
+    expected = []
+    for thread, header in zip(snapshot["threads"], headers(cli(run_cached, tool, "--format", "tree"))):
+        prefix = "Thread %d" % thread["tid"]
+        assert header.startswith(prefix), (header, thread["tid"])
+        expected.append("Thread %d (LWP %d)%s" % (numbers[thread["tid"]], thread["tid"], header[len(prefix):]))
+    assert headers(session.output("tree")) == expected
+    assert headers(session.output("flat")) == expected
+
+
+def test_thread_subcommand(session, snapshot):
+    number = session.result["detail_thread"]
+    expected = with_debugger_threads(snapshot, session)
+    expected["threads"] = [t for t in expected["threads"] if t["debugger_thread"] == number]
+    assert len(expected["threads"]) == 1
+    assert json.loads(session.output("thread_json")) == expected
+    tree = session.output("thread_tree")
+    assert [header for header, _ in blocks(tree)] == [h for h in headers(session.output("tree"))
+                                                      if GDB_HEADER.match(h)["num"] == str(number)]
+    assert tree in session.output("tree")
+    selected = blocks(session.output("selected_thread"))
+    assert [GDB_HEADER.match(header)["num"] for header, _ in selected] == [str(session.result["selected"])]
+
+
+def test_thread_subcommand_errors(session):
+    assert session.error("no_such_thread") == "py-stackscope: no thread 9999 in the inferior (see info threads)"
+    assert session.error("bad_option").startswith("py-stackscope: unknown argument '-bogus'")
+
+
+EVAL_LOOP = re.compile(r"^(_PyEval_EvalFrameDefault|_TAIL_CALL_)")
+
+
+def eval_loop_named(native_frames):
+    """Whether gdb named any eval-loop frame: a stripped interpreter (Debian's static 3.14 /
+    3.15) hides its eval loop in a local clone without a symbol."""
+    return any(EVAL_LOOP.match(name) for name, _ in native_frames)
+
+
+def skip_unless_placeable(session, native_frames, thread):
+    if not eval_loop_named(native_frames) and not session.result.get("anchors"):
+        pytest.skip("!!! gdb names no eval-loop frame of this stripped interpreter (thread %s: %s), and this core "
+                    "gives no eval_stack_address to find them by stack range: Python frames cannot be placed"
+                    % (thread["tid"], " ".join(name for name, _ in native_frames)))
+
+
+def test_bt_shows_python_frames_under_eval_frames(session, snapshot):
+    """Per thread: the Python frames under each native frame are one eval-loop call's
+    (from the CLI's JSON, newest first), every such frame is the eval loop (by name, or
+    `??` where the interpreter has no symbol for it), and no named eval frame is left bare."""
+    problems = []
+    for thread in snapshot["threads"]:
+        text = session.result["bt"][str(thread["tid"])]
+        if text["error"]:
+            problems.append("thread %s: bt failed: %s" % (thread["tid"], text["error"]))
+            continue
+        try:
+            native = parse_bt(text["output"])
+        except ValueError as error:
+            problems.append("thread %s: %s\n%s" % (thread["tid"], error, text["output"]))
+            continue
+        skip_unless_placeable(session, native, thread)
+        named = eval_loop_named(native)
+        want = [[(f["function"], f["filename"], f["line"]) for f in group] for group in eval_call_groups(thread["frames"])]
+        got = [python for _, python in native if python]
+        hosts = [name for name, python in native if python]
+        wrong_hosts = [name for name in hosts if not (EVAL_LOOP.match(name) or (name == "??" and not named))]
+        bare = [name for name, python in native if not python and name.startswith("_PyEval_EvalFrameDefault")]
+        if want != got or wrong_hosts or bare:
+            problems.append("thread %s: Python frames per eval frame differ (want %s)\n%s" % (
+                thread["tid"], want, text["output"]))
+    assert problems == [], "\n\n".join(problems)
+
+
+def test_bt_plain_once_filter_disabled(session):
+    text = session.output("bt_disabled")
+    assert [line for line in text.splitlines() if line.startswith("    ")] == []
+    assert len(parse_bt(text)) > 3, text
+
+
+def test_native_interleaves_frames(session, snapshot, run_cached, tool):
+    """-native -hidden: the Python frames (as the CLI shows them with --show-hidden) each
+    follow the native _PyEval_EvalFrameDefault frame that runs them."""
+    expected_blocks = dict(blocks(cli(run_cached, tool, "--format", "tree", "--show-hidden")))
+    cli_headers = headers(cli(run_cached, tool, "--format", "tree"))
+    problems = []
+    for (header, lines), thread, cli_header in zip(blocks(session.output("native")), snapshot["threads"], cli_headers):
+        python_lines = [line for line in lines if not line.startswith("╠ [native] ")]
+        if python_lines != expected_blocks[cli_header]:
+            problems.append("%s: Python lines differ from the CLI's" % header)
+        runs, previous_native = [], None
+        for line in lines:
+            if line.startswith("╠ [native] "):
+                previous_native = line
+            elif line.startswith("╠ "):
+                if previous_native is not None:
+                    runs.append((previous_native, []))
+                    previous_native = None
+                if not runs:
+                    runs.append((None, []))
+                runs[-1][1].append(line)
+        natives = [(line[len("╠ [native] "):].split(" ")[0], None) for line in lines if line.startswith("╠ [native] ")]
+        skip_unless_placeable(session, natives, thread)
+        host = re.compile(r"╠ \[native\] (_PyEval_EvalFrameDefault|_TAIL_CALL_%s)" % ("" if eval_loop_named(natives) else "|\\?\\? "))
+        want = [len(group) for group in reversed(eval_call_groups(thread["frames"]))]
+        if [len(frames) for _, frames in runs] != want:
+            problems.append("%s: runs of Python frames %s, eval calls %s" % (header, [len(f) for _, f in runs], want))
+        if not all(native and host.match(native) for native, _ in runs):
+            problems.append("%s: a run of Python frames follows %s" % (header, [n for n, _ in runs]))
+    assert problems == [], "\n".join(problems) + "\n" + session.output("native")
+
+
+@pytest.mark.parametrize("mode", ["live"], indirect=True)
+def test_gdb_leaves_target_running_and_untraced(session, scenario):
+    assert session.left_behind == [], "gdb left threads traced or stopped (SIGCONT sent):\n" + session.describe()
+    assert session.returncode == 0, session.describe()
+    assert scenario.ping(), "the scenario no longer runs Python code after gdb detached"
+
+
+def test_python_api_equals_cli(script, mode, python, target_args, snapshot, tmp_path):
+    """stackscope_core from plain Python (the version gdb embeds): the same JSON as the CLI."""
+    module = next(script.parent.glob("stackscope_core.cpython-*.so"), None)
+    assert module is not None, "no stackscope_core module beside %s" % script
+    version = re.search(r"cpython-(\d)(\d+)", module.name).groups()
+    interpreter = "python%s.%s" % version
+    if mode == "live":
+        call = "stackscope_core.from_pid(%d)" % target_args[1]
+    else:
+        call = "stackscope_core.from_core(%r, executable=%r)" % (str(target_args[1]), str(python))
+    code = "import sys; sys.path.insert(0, %r); import stackscope_core; sys.stdout.write(%s.json())" % (
+        str(script.parent), call)
+    result = subprocess.run([interpreter, "-c", code], env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, describe(result)
+    assert json.loads(result.stdout) == snapshot
+
+
+# ---- generic --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sleeper():
+    proc = spawn(["sleep", "1000"])
+    yield proc
+    kill_group(proc)
+
+
+def gdb_commands(*commands):
+    args = []
+    for command in commands:
+        args += ["-ex", command]
+    return args
+
+
+def test_no_inferior_is_one_line(gdb, script):
+    rc, out, err, _ = run_gdb(gdb, gdb_commands("source %s" % script, "py-stackscope"))
+    assert rc != 0
+    assert err.strip() == "py-stackscope: no process (run or attach to a Python program, or load a core file with its executable)"
+    assert "Traceback" not in out + err
+
+
+def test_not_a_python_process(gdb, script, sleeper):
+    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
+        "echo @@plain\\n", "bt", "source %s" % script, "echo @@filtered\\n", "bt", "py-stackscope -json"))
+    errors = [line for line in err.splitlines() if line.startswith("py-stackscope")]
+    assert errors == ["py-stackscope: not a Python process (no Python runtime found in process %d)" % sleeper.pid], err
+    assert "Traceback" not in out + err
+    plain, filtered = out.split("@@plain\n", 1)[1].split("@@filtered\n")
+    assert filtered.strip().startswith(plain.strip()), "bt changed for a non-Python inferior:\n%s\n%s" % (plain, filtered)
+
+
+def test_help_and_completion(gdb, script, sleeper):
+    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
+        "source %s" % script, "help py-stackscope", "echo @@complete\\n",
+        "complete py-stackscope -", "complete py-stackscope -json -a", "complete py-stackscope thread "))
+    help_text, completions = out.split("@@complete\n", 1)
+    assert "Usage: py-stackscope [-flat | -json] [-ascii] [-hidden] [-native]" in help_text
+    assert "py-stackscope thread -- " in help_text
+    completions = completions.splitlines()
+    for option in ("-flat", "-json", "-ascii", "-hidden", "-native"):
+        assert "py-stackscope " + option in completions
+        assert "py-stackscope thread " + option in completions
+    assert "py-stackscope -json -ascii" in completions
+    assert "py-stackscope thread 1" in completions
+    assert "Traceback" not in out + err, err
+
+
+PAIRING_CASES = r'''
+import json, stackscope_gdb
+cases = {
+    # 3.11+: one _PyEval_EvalFrameDefault per group; .cold parts are the same function
+    "plain": ["sem_wait", "_PyEval_EvalFrameDefault", "_PyFunction_Vectorcall", "_PyEval_EvalFrameDefault.cold", "main"],
+    # 3.14+ tail-calling builds: the current opcode's handler sits above the entry frame
+    "tail": ["sem_wait", "_TAIL_CALL_CALL_BUILTIN_FAST", "_PyEval_EvalFrameDefault", "PyObject_Call",
+             "_TAIL_CALL_CALL_PY_GENERAL", "_PyEval_EvalFrameDefault", "main"],
+    # handlers with no entry frame below them: the oldest of the run takes the group
+    "tail_only": ["sem_wait", "_TAIL_CALL_A", "_TAIL_CALL_B", "PyObject_Call", "_TAIL_CALL_C"],
+    # more eval frames than groups, and symbols gdb could not name
+    "short": [None, "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault"],
+}
+out = {name: [[symbol, group] for symbol, group in stackscope_gdb.pair_eval_calls(symbols, lambda s: s, ["g0", "g1"])]
+       for name, symbols in cases.items()}
+print("@@" + json.dumps(out))
+'''
+
+
+def test_eval_frame_pairing_rule(gdb, script, tmp_path):
+    driver = tmp_path / "pairing.py"
+    driver.write_text(PAIRING_CASES)
+    rc, out, err, _ = run_gdb(gdb, gdb_commands("source %s" % script) + ["-x", driver])
+    assert rc == 0, err
+    got = json.loads(out.split("@@", 1)[1])
+    assert got["plain"] == [["sem_wait", None], ["_PyEval_EvalFrameDefault", "g0"], ["_PyFunction_Vectorcall", None],
+                            ["_PyEval_EvalFrameDefault.cold", "g1"], ["main", None]]
+    assert got["tail"] == [["sem_wait", None], ["_TAIL_CALL_CALL_BUILTIN_FAST", None], ["_PyEval_EvalFrameDefault", "g0"],
+                           ["PyObject_Call", None], ["_TAIL_CALL_CALL_PY_GENERAL", None],
+                           ["_PyEval_EvalFrameDefault", "g1"], ["main", None]]
+    assert got["tail_only"] == [["sem_wait", None], ["_TAIL_CALL_A", None], ["_TAIL_CALL_B", "g0"],
+                                ["PyObject_Call", None], ["_TAIL_CALL_C", "g1"]]
+    assert got["short"] == [[None, None], ["_PyEval_EvalFrameDefault", "g0"], ["_PyEval_EvalFrameDefault", "g1"],
+                            ["_PyEval_EvalFrameDefault", None]]
+
+
+@pytest.mark.parametrize("interp", interpreter_params(lambda i: i.version >= (3, 13)), indirect=True, scope="session")
+def test_unsupported_runtime_is_one_line(gdb, script, python, core_dump, tmp_path):
+    """A free-threaded runtime (the scenario's core with the _Py_DebugOffsets flag set, as
+    test_unsupported_runtime.py does it) is refused in one line."""
+    rc, out, err, _ = run_gdb(gdb, [python, core_dump] + gdb_commands(
+        'python print("@@runtime %d@@" % int(gdb.parse_and_eval("(unsigned long)&_PyRuntime")))'))
+    address = int(re.search(r"@@runtime (\d+)@@", out).group(1))
+    patched = patched_copy(core_dump, address, 16, struct.pack("<Q", 1), tmp_path)
+    rc, out, err, _ = run_gdb(gdb, [python, patched] + gdb_commands("source %s" % script, "py-stackscope"))
+    errors = [line for line in err.splitlines() if line.startswith("py-stackscope")]
+    assert len(errors) == 1 and re.fullmatch(r"py-stackscope: Python 3\.\d+t \(0x30[0-9a-f]{5}\) is not supported.*",
+                                             errors[0]), err
+    assert "Traceback" not in out + err
