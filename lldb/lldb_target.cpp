@@ -1,0 +1,149 @@
+#include "lldb_target.hpp"
+
+#include <algorithm>
+
+#include "callback_target.hpp"
+#include "error.hpp"
+#include "live_process.hpp"
+
+namespace stackscope_lldb {
+
+namespace {
+
+using namespace stackscope;
+
+constexpr uint64_t kPage = 4096;
+
+std::string path_of(const lldb::SBFileSpec& spec) {
+    char buffer[4096];
+    return spec.IsValid() && spec.GetPath(buffer, sizeof buffer) > 0 ? std::string(buffer) : std::string();
+}
+
+std::optional<uint64_t> find_symbol(lldb::SBTarget target, const std::string& name) {
+    lldb::SBSymbolContextList found = target.FindSymbols(name.c_str());
+    for (uint32_t i = 0; i < found.GetSize(); ++i) {
+        const lldb::addr_t address = found.GetContextAtIndex(i).GetSymbol().GetStartAddress().GetLoadAddress(target);
+        if (address != LLDB_INVALID_ADDRESS) return address;
+    }
+    return std::nullopt;
+}
+
+// A page at a time through the process (its memory, or what the core holds), else through
+// the target: the modules' files, for the read-only pages a core made by gcore lacks.
+size_t read_via_lldb(lldb::SBTarget target, lldb::SBProcess process, uint64_t address, std::span<uint8_t> out) {
+    size_t done = 0;
+    while (done < out.size()) {
+        const uint64_t at = address + done;
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size() - done, kPage - at % kPage));
+        lldb::SBError error;
+        size_t got = process.ReadMemory(at, out.data() + done, want, error);
+        if (error.Fail()) {
+            lldb::SBError file_error;
+            got = target.ReadMemory(target.ResolveLoadAddress(at), out.data() + done, want, file_error);
+            if (file_error.Fail()) got = 0;
+        }
+        done += std::min(got, want);
+        if (got < want) break;
+    }
+    return done;
+}
+
+// The modules' loaded sections (for ELF files, their PT_LOAD segments) stand for the
+// mappings: named by the target's path, as /proc/PID/maps and NT_FILE name them.
+std::vector<MemoryRegion> module_regions(lldb::SBTarget target) {
+    std::vector<MemoryRegion> out;
+    for (uint32_t m = 0; m < target.GetNumModules(); ++m) {
+        lldb::SBModule module = target.GetModuleAtIndex(m);
+        std::string path = path_of(module.GetPlatformFileSpec());
+        if (path.empty()) path = path_of(module.GetFileSpec());
+        for (size_t s = 0; s < module.GetNumSections(); ++s) {
+            lldb::SBSection section = module.GetSectionAtIndex(s);
+            const lldb::addr_t start = section.GetLoadAddress(target);
+            if (start == LLDB_INVALID_ADDRESS || section.GetByteSize() == 0) continue;
+            const uint32_t permissions = section.GetPermissions();
+            out.push_back({start, start + section.GetByteSize(), section.GetFileOffset(), path,
+                           (permissions & lldb::ePermissionsReadable) != 0, (permissions & lldb::ePermissionsWritable) != 0,
+                           (permissions & lldb::ePermissionsExecutable) != 0});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const MemoryRegion& a, const MemoryRegion& b) { return a.start < b.start; });
+    return out;
+}
+
+std::unique_ptr<Target> callback_target(lldb::SBTarget target, lldb::SBProcess process, std::string source_root) {
+    TargetCallbacks callbacks;
+    callbacks.read = [target, process](uint64_t address, std::span<uint8_t> out) {
+        return read_via_lldb(target, process, address, out);
+    };
+    callbacks.regions = [target] { return module_regions(target); };
+    callbacks.threads = [process] {
+        std::vector<TargetThread> out;
+        for (const auto& [tid, index] : lldb_thread_numbers(process)) out.push_back({tid, std::nullopt});
+        return out;
+    };
+    callbacks.pid = static_cast<int>(process.GetProcessID());
+    callbacks.source_root = std::move(source_root);
+    return std::make_unique<CallbackTarget>(std::move(callbacks));
+}
+
+}  // namespace
+
+std::unique_ptr<Target> open_target(lldb::SBTarget target, lldb::SBProcess process, bool via_lldb) {
+    const char* plugin = process.GetPluginName();
+    const char* platform = target.GetPlatform().GetName();
+    const bool live_here = plugin && std::string_view(plugin) == "gdb-remote" && platform && std::string_view(platform) == "host";
+    const int pid = static_cast<int>(process.GetProcessID());
+    if (live_here && !via_lldb) {
+        try {
+            return std::make_unique<LiveProcess>(pid, LiveProcess::Options{.stop_threads = false});
+        } catch (const Error&) {
+            // e.g. /proc/PID/maps is not readable: LLDB's own reads still work
+        }
+    }
+    return callback_target(target, process, live_here ? "/proc/" + std::to_string(pid) + "/root" : "");
+}
+
+std::unique_ptr<Target> with_lldb_symbols(Target& inner, lldb::SBTarget target) {
+    TargetCallbacks callbacks;
+    callbacks.read = [&inner](uint64_t address, std::span<uint8_t> out) { return inner.read(address, out); };
+    callbacks.regions = [&inner] { return inner.regions(); };
+    callbacks.threads = [&inner] { return inner.threads(); };
+    callbacks.lookup_symbol = [target](std::string_view name) { return find_symbol(target, std::string(name)); };
+    callbacks.local_file = [&inner](const std::string& path) { return inner.local_file(path); };
+    callbacks.pid = inner.pid();
+    callbacks.source_root = inner.source_root();
+    return std::make_unique<CallbackTarget>(std::move(callbacks));
+}
+
+std::map<int, uint32_t> lldb_thread_numbers(lldb::SBProcess process) {
+    std::map<int, uint32_t> out;
+    for (uint32_t i = 0; i < process.GetNumThreads(); ++i) {
+        lldb::SBThread thread = process.GetThreadAtIndex(i);
+        out[static_cast<int>(thread.GetThreadID())] = thread.GetIndexID();
+    }
+    return out;
+}
+
+void fill_tids_from_glibc(Snapshot& snapshot, Target& target, lldb::SBTarget lldb_target,
+                          const std::map<int, uint32_t>& known_tids) {
+    const bool needed = std::any_of(snapshot.threads.begin(), snapshot.threads.end(),
+                                    [](const Thread& t) { return !t.tid && t.pthread_id; });
+    if (!needed) return;
+    // glibc's descriptor of struct pthread's `tid` field: {size in bits, count, offset}.
+    const auto descriptor = find_symbol(lldb_target, "_thread_db_pthread_tid");
+    uint32_t field[3] = {};
+    if (!descriptor || target.read(*descriptor, std::span(reinterpret_cast<uint8_t*>(field), sizeof field)) != sizeof field ||
+        field[0] != 32) {
+        return;
+    }
+    for (Thread& t : snapshot.threads) {
+        int32_t tid = 0;
+        if (t.tid || !t.pthread_id) continue;
+        if (target.read(*t.pthread_id + field[2], std::span(reinterpret_cast<uint8_t*>(&tid), sizeof tid)) == sizeof tid &&
+            known_tids.count(tid)) {
+            t.tid = tid;
+        }
+    }
+}
+
+}  // namespace stackscope_lldb

@@ -1,0 +1,305 @@
+// stackscope's LLDB front-end: `stackscope all-threads` and `stackscope thread [N]` render
+// what the core reads from the process or core file LLDB debugs. All CPython knowledge is
+// in the core; this file parses arguments, names threads the way LLDB does and pairs LLDB's
+// native frames with the Python frames of each eval-loop call (--native).
+#include <lldb/API/LLDB.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "error.hpp"
+#include "eval_calls.hpp"
+#include "formatters.hpp"
+#include "lldb_target.hpp"
+#include "printable.hpp"
+#include "snapshot.hpp"
+#include "source_files.hpp"
+
+namespace lldb {
+__attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger debugger);
+}
+
+namespace stackscope_lldb {
+
+namespace {
+
+using namespace stackscope;
+
+// Help texts: lines stay under 80 columns, or lldb's help wraps them.
+constexpr const char* kHelp = "Show the Python stacks of the debugged process or core (stackscope).";
+constexpr const char* kHelpLong =
+    "Reads every Python thread's stack from outside the interpreter (CPython\n"
+    "3.8 to 3.15 on x86-64 Linux, live processes and cores) and prints it as a\n"
+    "stackscope tree, a Python traceback (--flat) or JSON (--json). Threads are\n"
+    "headed with lldb's thread index and tid: thread #2 (tid 4321) \"worker\":\n"
+    "See 'help stackscope all-threads' for the options.\n";
+constexpr const char* kAllHelp = "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
+constexpr const char* kAllSyntax = "stackscope all-threads [--flat | --json] [--ascii] [--show-hidden] [--native]";
+constexpr const char* kThreadHelp = "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
+constexpr const char* kThreadSyntax = "stackscope thread [N] [--flat | --json] [--ascii] [--show-hidden] [--native]";
+constexpr const char* kOptionsHelp =
+    "Options:\n"
+    "  --flat         Print each stack like a Python traceback, not as a tree.\n"
+    "  --json         Print JSON (stackscope's docs/schema-v1.json); each\n"
+    "                 thread's \"debugger_thread\" is its lldb thread index.\n"
+    "  --ascii        Draw the tree with ASCII characters only.\n"
+    "  --show-hidden  Show hidden frames (threading's thread bootstrap frames).\n"
+    "  --native       Show lldb's frames too, outermost first: the Python frames\n"
+    "                 each call of the eval loop runs follow its frame\n"
+    "                 (_PyEval_EvalFrameDefault).\n"
+    "Live processes are read directly (process_vm_readv), cores through their\n"
+    "file. STACKSCOPE_LLDB_READS=lldb in lldb's environment makes it read\n"
+    "through LLDB's SB API instead (slower for live processes).\n";
+
+struct Options {
+    bool flat = false, json = false, ascii = false, show_hidden = false, native = false;
+    std::optional<uint32_t> thread;
+};
+
+// What is wrong with the arguments; empty when nothing is.
+std::string parse(char** argv, bool one_thread, Options& o) {
+    for (; argv && *argv; ++argv) {
+        std::string_view arg = *argv;
+        if (arg == "--flat") o.flat = true;
+        else if (arg == "--json") o.json = true;
+        else if (arg == "--ascii") o.ascii = true;
+        else if (arg == "--show-hidden") o.show_hidden = true;
+        else if (arg == "--native") o.native = true;
+        else if (arg.starts_with("-")) return "unknown option '" + std::string(arg) + "'";
+        else if (!one_thread || o.thread) return "unexpected argument '" + std::string(arg) + "'";
+        else {
+            if (arg.starts_with("#")) arg.remove_prefix(1);
+            if (arg.empty() || arg.size() > 9 || arg.find_first_not_of("0123456789") != std::string_view::npos) {
+                return "'" + std::string(*argv) + "' is not a thread index (see 'thread list')";
+            }
+            o.thread = static_cast<uint32_t>(std::stoul(std::string(arg)));
+        }
+    }
+    if (o.flat && o.json) return "--flat and --json cannot be combined";
+    if (o.native && o.json) return "--native and --json cannot be combined";
+    return {};
+}
+
+Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process) {
+    const char* reads = std::getenv("STACKSCOPE_LLDB_READS");
+    std::unique_ptr<Target> memory = open_target(target, process, reads && std::string_view(reads) == "lldb");
+    Snapshot snapshot;
+    try {
+        snapshot = take_snapshot(*memory);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::NotPython) throw;
+        snapshot = take_snapshot(*with_lldb_symbols(*memory, target));  // where the core found no runtime itself
+    }
+    const std::map<int, uint32_t> numbers = lldb_thread_numbers(process);
+    fill_tids_from_glibc(snapshot, *memory, target, numbers);
+    for (Thread& t : snapshot.threads) {
+        if (auto n = t.tid ? numbers.find(*t.tid) : numbers.end(); n != numbers.end()) t.debugger_thread = static_cast<int>(n->second);
+    }
+    SourceFiles sources(memory->source_root());
+    add_source_lines(snapshot, sources);
+    return snapshot;
+}
+
+std::string header(const Thread& t) {
+    return "thread" + (t.debugger_thread ? " #" + std::to_string(*t.debugger_thread) : std::string()) +
+           (t.tid ? " (tid " + std::to_string(*t.tid) + ")" : " (tid unknown)") + format_thread_details(t) + ":\n";
+}
+
+// Python frames of one eval-loop call (newest first), as the tree or traceback draws them.
+std::string python_lines(const std::vector<const Frame*>& call, const Options& o) {
+    Stack part;
+    for (auto it = call.rbegin(); it != call.rend(); ++it) part.frames.push_back(**it);
+    const std::string text = o.flat ? format_stack_flat(part, o.show_hidden) : format_stack_tree(part, {o.ascii, o.show_hidden});
+    std::string out;
+    for (size_t at = text.find('\n') + 1, end; at < text.size(); at = end + 1) {  // past the stack's heading
+        end = std::min(text.find('\n', at), text.size());
+        out += "    " + text.substr(at, end - at) + "\n";
+    }
+    return out;
+}
+
+// One of LLDB's frames, as `bt` shows it but without arguments. `concrete`: the frame of the
+// function itself rather than of a function inlined into it.
+std::string native_line(lldb::SBFrame frame, lldb::SBTarget target, bool concrete) {
+    char pc[32];
+    std::snprintf(pc, sizeof pc, "0x%016llx", static_cast<unsigned long long>(frame.GetPC()));
+    const char* module = frame.GetModule().GetFileSpec().GetFilename();
+    const char* function = concrete ? frame.GetFunction().GetDisplayName() : frame.GetDisplayFunctionName();
+    if (!function || !*function) function = concrete ? frame.GetSymbol().GetDisplayName() : frame.GetFunctionName();
+    std::string out = "  frame #" + std::to_string(frame.GetFrameID()) + ": " + pc + " " + (module ? module : "???") + "`" +
+                      (function && *function ? function : "???");
+    const lldb::addr_t start = frame.GetSymbol().GetStartAddress().GetLoadAddress(target);
+    if (!concrete) out += " [inlined]";
+    else if (start != LLDB_INVALID_ADDRESS && frame.GetPC() >= start) out += " + " + std::to_string(frame.GetPC() - start);
+    lldb::SBLineEntry line = frame.GetLineEntry();
+    if (line.IsValid() && line.GetLine() != 0 && line.GetFileSpec().GetFilename()) {
+        out += std::string(" at ") + line.GetFileSpec().GetFilename() + ":" + std::to_string(line.GetLine());
+        if (line.GetColumn() != 0) out += ":" + std::to_string(line.GetColumn());
+    }
+    return out + "\n";
+}
+
+// An address inside the C frame of the eval-loop call that runs an entry frame, where the
+// core records one (3.12+: the call's shim frame); 0 otherwise, and with a core without it.
+template <typename F>
+uint64_t eval_stack_address(const F& frame) {
+    if constexpr (requires { frame.eval_stack_address; }) return frame.eval_stack_address;
+    else return 0;
+}
+
+// LLDB's frames, outermost first, each eval-loop call followed by the Python frames it runs.
+std::string native_stack(const Thread& t, lldb::SBThread thread, lldb::SBTarget target, const Options& o) {
+    const auto calls = frames_by_eval_call(t.stack);  // newest first, each ending with its entry frame
+    // Machine frames: LLDB's frames with the same CFA, the functions inlined into one first.
+    struct Machine { uint32_t last; lldb::addr_t sp, cfa; bool eval; };  // last: the function's own frame
+    const uint32_t count = thread.IsValid() ? thread.GetNumFrames() : 0;
+    std::vector<Machine> machine;
+    std::vector<bool> concrete(count, false);
+    for (uint32_t first = 0, last = 0; first < count; first = last + 1) {
+        lldb::SBFrame frame = thread.GetFrameAtIndex(first);
+        for (last = first; frame.GetCFA() != LLDB_INVALID_ADDRESS && last + 1 < count &&
+                           thread.GetFrameAtIndex(last + 1).GetCFA() == frame.GetCFA();) ++last;
+        concrete[last] = true;
+        const char* symbol = thread.GetFrameAtIndex(last).GetSymbol().GetName();
+        machine.push_back({last, frame.GetSP(), frame.GetCFA(), symbol && classify_native_function(symbol) != NativeFrameRole::Other});
+    }
+    // Each call's machine frame: the one whose stack holds the call's eval stack address;
+    // else, only if lldb names as many eval-loop calls as there are (consecutive eval-loop
+    // frames, 3.14+ tail-called opcode functions, are one), the one with the eval loop's
+    // symbol. A stripped interpreter may name some parts of its eval loop and not others
+    // (Debian's 3.14: not the .cold part), and a wrong pairing would mislead.
+    std::map<uint32_t, size_t> call_at;
+    for (size_t k = 0; k < calls.size(); ++k) {
+        const uint64_t anchor = eval_stack_address(*calls[k].back());
+        auto m = std::find_if(machine.begin(), machine.end(), [&](const Machine& m) { return m.sp <= anchor && anchor < m.cfa; });
+        if (anchor == 0 || m == machine.end() || !call_at.emplace(m->last, k).second) {
+            call_at.clear();
+            break;
+        }
+    }
+    std::vector<uint32_t> eval_frames;
+    for (size_t p = 0; p < machine.size(); ++p) {
+        if (machine[p].eval && p > 0 && machine[p - 1].eval) eval_frames.back() = machine[p].last;
+        else if (machine[p].eval) eval_frames.push_back(machine[p].last);
+    }
+    if (call_at.size() != calls.size() && eval_frames.size() == calls.size()) {
+        for (size_t k = 0; k < calls.size(); ++k) call_at[eval_frames[k]] = k;
+    }
+    std::string out = "stackscope.Stack with native frames (most recent call last):\n";
+    if (call_at.size() != calls.size()) {
+        out += "  (Python frames not placed: lldb's backtrace names " + std::to_string(eval_frames.size()) +
+               " eval-loop frames for " + std::to_string(calls.size()) + " eval-loop calls)\n";
+        for (size_t k = calls.size(); k-- > 0;) out += python_lines(calls[k], o);
+    }
+    for (uint32_t i = count; i-- > 0;) {
+        out += native_line(thread.GetFrameAtIndex(i), target, concrete[i]);
+        if (auto call = call_at.find(i); call != call_at.end()) out += python_lines(calls[call->second], o);
+    }
+    if (t.stack.error) out += "  Error while extracting stack: " + printable(*t.stack.error) + "\n";
+    return out;
+}
+
+std::string render(const Snapshot& snapshot, const Options& o, lldb::SBTarget target, lldb::SBProcess process) {
+    if (o.json) return format_snapshot_json(snapshot);
+    std::string out;
+    for (const Thread& t : snapshot.threads) {
+        if (!out.empty()) out += "\n";
+        out += header(t);
+        if (o.native) {
+            lldb::SBThread thread = t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();
+            out += native_stack(t, thread, target, o);
+        } else {
+            out += o.flat ? format_stack_flat(t.stack, o.show_hidden) : format_stack_tree(t.stack, {o.ascii, o.show_hidden});
+        }
+    }
+    return out;
+}
+
+class Command final : public lldb::SBCommandPluginInterface {
+public:
+    Command(std::string name, bool one_thread) : name_(std::move(name)), one_thread_(one_thread) {}
+
+    // Nothing may escape into lldb: an exception there would end the user's session.
+    bool DoExecute(lldb::SBDebugger debugger, char** argv, lldb::SBCommandReturnObject& result) override {
+        try {
+            run(debugger, argv, result);
+        } catch (const Error& e) {
+            fail(result, e.what());
+        } catch (const std::exception& e) {
+            fail(result, std::string("internal error: ") + e.what());
+        } catch (...) {
+            fail(result, "internal error");
+        }
+        return result.Succeeded();
+    }
+
+private:
+    void fail(lldb::SBCommandReturnObject& result, const std::string& message) const {
+        result.SetError(("stackscope " + name_ + ": " + message).c_str());
+    }
+
+    void run(lldb::SBDebugger debugger, char** argv, lldb::SBCommandReturnObject& result) const {
+        Options o;
+        if (const std::string bad = parse(argv, one_thread_, o); !bad.empty()) {
+            return fail(result, bad + " (see 'help stackscope " + name_ + "')");
+        }
+        lldb::SBTarget target = debugger.GetSelectedTarget();
+        lldb::SBProcess process = target.GetProcess();
+        if (!process.IsValid()) {
+            return fail(result, "no process: attach to one (process attach -p PID) or load a core (target create EXE --core CORE)");
+        }
+        const lldb::StateType state = process.GetState();
+        if (state != lldb::eStateStopped && state != lldb::eStateCrashed && state != lldb::eStateSuspended) {
+            return fail(result, "the process is not stopped (stop it with 'process interrupt')");
+        }
+        lldb::SBThread selected = !one_thread_ ? lldb::SBThread()
+                                  : o.thread  ? process.GetThreadByIndexID(*o.thread)
+                                              : process.GetSelectedThread();
+        if (one_thread_ && !selected.IsValid()) {
+            return fail(result, o.thread ? "no thread #" + std::to_string(*o.thread) + " (see 'thread list')" : "no thread is selected");
+        }
+        Snapshot snapshot = read_snapshot(target, process);
+        if (one_thread_) {
+            std::erase_if(snapshot.threads, [&](const Thread& t) { return t.tid != static_cast<int>(selected.GetThreadID()); });
+            if (snapshot.threads.empty()) {
+                return fail(result, "thread #" + std::to_string(selected.GetIndexID()) + " (tid " + std::to_string(selected.GetThreadID()) +
+                                        ") is not a Python thread (see 'stackscope all-threads')");
+            }
+        }
+        result.Printf("%s", render(snapshot, o, target, process).c_str());
+        if (snapshot.threads.empty()) result.AppendWarning("stackscope: the interpreter has no threads");
+        if (snapshot.partial()) result.AppendWarning("stackscope: some threads could not be read completely (see their errors)");
+        result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+    }
+
+    std::string name_;
+    bool one_thread_;
+};
+
+}  // namespace
+
+}  // namespace stackscope_lldb
+
+bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
+    using namespace stackscope_lldb;
+    try {
+        lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
+        lldb::SBCommand top = interpreter.AddMultiwordCommand("stackscope", kHelp);
+        if (!top.IsValid()) return false;
+        top.SetHelpLong(kHelpLong);
+        // LLDB keeps the command objects for the rest of the session. Enter does not repeat them.
+        lldb::SBCommand all = top.AddCommand("all-threads", new Command("all-threads", false), kAllHelp, kAllSyntax, "");
+        lldb::SBCommand one = top.AddCommand("thread", new Command("thread", true), kThreadHelp, kThreadSyntax, "");
+        all.SetHelpLong(kOptionsHelp);
+        one.SetHelpLong(kOptionsHelp);
+        return all.IsValid() && one.IsValid();
+    } catch (...) {
+        return false;
+    }
+}

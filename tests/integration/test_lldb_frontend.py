@@ -1,0 +1,341 @@
+"""The LLDB front-end (`plugin load build/lldb/libstackscope_lldb.so`, `stackscope ...`).
+
+Per interpreter and mode, one lldb-16 in batch mode on the shared scenario: live
+(`process attach -p PID`, detached at the end and checked to be left running and
+untraced) and from its gcore core (`target create EXE --core CORE`). Every command runs in
+that one session (lldb_frontend.py) and is compared with the CLI in the same mode:
+
+- `stackscope all-threads --json` equals the CLI's JSON plus `debugger_thread`, lldb's index
+  id of each thread's tid; live also when read through LLDB's SB API instead of directly
+  (STACKSCOPE_LLDB_READS=lldb; cores are always read through it);
+- the text (tree, --flat, --ascii, --show-hidden) equals the CLI's once the thread header
+  lines are removed, and each header is the CLI's with `thread #N (tid T)` for `Thread T`;
+- `stackscope thread N` and `stackscope thread` (the selected thread) print only that thread;
+- `--native` lists lldb's frames outermost first, each eval-loop call's Python frames
+  (the CLI JSON's, grouped by their `entry` flags) right after its eval-loop frame (found by
+  the stack address the core records for the call, else by symbol); where neither works they
+  are listed unplaced, under a note that says so.
+
+Without an interpreter: help texts, LLDB-style errors for bad arguments (failed status, lldb
+keeps running), and one error line for a process that is not Python.
+
+All tests are in the matrix column "lldb". The plugin is $STACKSCOPE_LLDB_PLUGIN, else
+build/lldb/libstackscope_lldb.so.
+"""
+import copy
+import json
+import re
+import subprocess
+
+import pytest
+
+from harness import clean_env, kill_group, spawn, wait_until_all_sleeping
+from lldb_frontend import (HEADER_CLI, HEADER_LLDB, PLUGIN_ENV, Command, find_lldb, plugin_path, quote, run_lldb,
+                           split_headers, thread_blocks)
+
+pytestmark = pytest.mark.column("lldb")
+
+THREAD = "event-waiter"  # the thread `stackscope thread N` is asked for
+OPTIONS = ["--flat", "--json", "--ascii", "--show-hidden", "--native"]
+
+
+@pytest.fixture(scope="session")
+def lldb():
+    path = find_lldb()
+    if path is None:
+        pytest.skip("!!! LLDB MISSING: no lldb-16 on PATH (scripts/install-deps.sh installs it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def lldb_plugin():
+    path = plugin_path()
+    if not path.is_file():
+        pytest.skip("!!! LLDB PLUGIN MISSING: %s is not a file (set $%s or build it)" % (path, PLUGIN_ENV))
+    return path
+
+
+@pytest.fixture(scope="session")
+def lldb_sessions():
+    return {}
+
+
+def session_commands(truth):
+    waiter = next(t for t in truth["threads"] if t["name"] == THREAD)["native_id"]
+    return [
+        Command("json", "stackscope all-threads --json"),
+        Command("json-sbapi", "stackscope all-threads --json", {"STACKSCOPE_LLDB_READS": "lldb"}),
+        Command("tree", "stackscope all-threads"),
+        Command("flat", "stackscope all-threads --flat"),
+        Command("ascii", "stackscope all-threads --ascii"),
+        Command("show-hidden", "stackscope all-threads --show-hidden"),
+        Command("thread", "stackscope thread {index_of_tid:%d}" % waiter),
+        Command("thread-json", "stackscope thread {index_of_tid:%d} --json" % waiter),
+        Command("selected", "stackscope thread"),
+        Command("native", "stackscope all-threads --native"),
+        Command("native-hidden", "stackscope all-threads --native --show-hidden"),
+    ]
+
+
+@pytest.fixture
+def lldb_run(request, lldb_sessions, lldb, lldb_plugin, mode, scenario, python, truth):
+    """The lldb session of this interpreter and mode (run once)."""
+    key = (str(python), mode)
+    if key not in lldb_sessions:
+        if mode == "live":
+            setup, live_pid = ["process attach -p %d" % scenario.pid], scenario.pid
+        else:
+            core = request.getfixturevalue("core_dump")
+            setup, live_pid = ["target create %s --core %s" % (quote(python), quote(core))], None
+        lldb_sessions[key] = run_lldb(lldb, lldb_plugin, scenario.workdir, mode, setup, session_commands(truth), live_pid)
+    run = lldb_sessions[key]
+    assert run.returncode == 0 and run.results, run.describe()
+    return run
+
+
+def with_debugger_threads(cli_json, run):
+    expected = copy.deepcopy(cli_json)
+    for thread in expected["threads"]:
+        if thread["tid"] in run.threads:
+            thread["debugger_thread"] = run.threads[thread["tid"]]
+    return expected
+
+
+def test_json_equals_cli_plus_debugger_thread(lldb_run, snapshot):
+    got = json.loads(lldb_run.result("json"))
+    assert [t.get("debugger_thread") for t in got["threads"]] == [lldb_run.threads.get(t["tid"]) for t in got["threads"]]
+    assert None not in [t.get("debugger_thread") for t in got["threads"]]
+    assert got == with_debugger_threads(snapshot, lldb_run)
+
+
+def test_json_through_lldb_reads_equals_cli(lldb_run, snapshot):
+    """The same through LLDB's SB API (SBProcess::ReadMemory, lldb's threads and modules)."""
+    assert json.loads(lldb_run.result("json-sbapi")) == with_debugger_threads(snapshot, lldb_run)
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("tree", ("--format", "tree")),
+    ("flat", ("--format", "flat")),
+    ("ascii", ("--format", "tree", "--ascii")),
+    ("show-hidden", ("--format", "tree", "--show-hidden")),
+])
+def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_options):
+    cli = run_cached(tool, *cli_options)
+    assert cli.returncode == 0, cli.stderr
+    cli_headers, cli_rest = split_headers(cli.stdout, HEADER_CLI)
+    lldb_headers, lldb_rest = split_headers(lldb_run.result(key), HEADER_LLDB)
+    assert lldb_rest == cli_rest
+    expected = ["thread #%d (tid %s)%s:" % (lldb_run.threads[int(h.group(1))], h.group(1), h.group(2)) for h in cli_headers]
+    assert [h.group(0) for h in lldb_headers] == expected
+
+
+def without_trailing_blanks(lines):
+    lines = list(lines)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def test_thread_prints_that_thread_only(lldb_run, truth):
+    index = lldb_run.threads[next(t for t in truth["threads"] if t["name"] == THREAD)["native_id"]]
+    all_threads = thread_blocks(lldb_run.result("tree"))
+    one = thread_blocks(lldb_run.result("thread"))
+    assert list(one) == [index]
+    assert without_trailing_blanks(one[index]) == without_trailing_blanks(all_threads[index])
+
+
+def test_thread_defaults_to_the_selected_thread(lldb_run):
+    all_threads = thread_blocks(lldb_run.result("tree"))
+    one = thread_blocks(lldb_run.result("selected"))
+    assert list(one) == [lldb_run.selected]
+    assert without_trailing_blanks(one[lldb_run.selected]) == without_trailing_blanks(all_threads[lldb_run.selected])
+
+
+def test_thread_json(lldb_run, snapshot, truth):
+    tid = next(t for t in truth["threads"] if t["name"] == THREAD)["native_id"]
+    expected = with_debugger_threads(snapshot, lldb_run)
+    expected["threads"] = [t for t in expected["threads"] if t["tid"] == tid]
+    assert json.loads(lldb_run.result("thread-json")) == expected
+
+
+NATIVE_HEADING = "stackscope.Stack with native frames (most recent call last):"
+FRAME_LINE = re.compile(r"^  frame #(\d+): 0x[0-9a-f]{16} (.*)$")
+# A frame of the eval loop itself (not one inlined into it: those have no "+ offset").
+EVAL_LOOP_FRAME = re.compile(r"^[^`]*`(_PyEval_EvalFrameDefault|_TAIL_CALL_\w+)(\.[\w.]+)? \+ \d+( |$)")
+# What a stripped interpreter's eval loop may be called: a part of it without a symbol of its
+# own (Debian's 3.14 and 3.15: the .cold part); placed there by its stack address, not its name.
+UNNAMED_FRAME = re.compile(r"^[^`]*`___lldb_unnamed_symbol\d+ \+ \d+( |$)")
+NOT_PLACED = "  (Python frames not placed: lldb's backtrace names %d eval-loop frames for %d eval-loop calls)"
+
+
+def heading(frame):
+    line = frame["line"] if frame["line"] is not None else "?"
+    return "%s in %s at %s:%s" % (frame["function"], frame["module"] or "unknown module", frame["filename"], line)
+
+
+def native_items(block):
+    """[("native", number, text) | ("python", heading) | ("other", line)] of a --native thread block."""
+    assert block[1] == NATIVE_HEADING, block[:3]
+    items = []
+    for line in block[2:]:
+        frame = FRAME_LINE.match(line)
+        if frame:
+            items.append(("native", int(frame.group(1)), frame.group(2)))
+        elif line.startswith("    ╠ "):
+            items.append(("python", line[len("    ╠ "):]))
+        elif line and not line.startswith("    ║ └ "):
+            items.append(("other", line))
+    return items
+
+
+def python_groups(items):
+    """[(native frame text before the group, [python headings])]."""
+    groups = []
+    for before, item in zip([None] + items, items):
+        if item[0] != "python":
+            continue
+        if before is None or before[0] != "python":
+            groups.append((before[2] if before and before[0] == "native" else None, []))
+        groups[-1][1].append(item[1])
+    return groups
+
+
+def entry_groups(frames):
+    """Headings of the frames grouped by eval-loop call, outermost first: a group starts at an entry frame."""
+    groups = []
+    for frame in frames:
+        if frame.get("entry") or not groups:
+            groups.append([])
+        groups[-1].append(heading(frame))
+    return groups
+
+
+@pytest.mark.parametrize("key, show_hidden", [("native-hidden", True), ("native", False)])
+def test_native_interleaves_python_frames_at_eval_loop_frames(lldb_run, snapshot, interp, key, show_hidden):
+    """Each eval-loop call's Python frames follow its native frame: found by the stack address
+    the core records for the call (3.12+), else by the eval loop's symbol when lldb names as
+    many eval-loop frames as there are calls. Otherwise (a stripped 3.11- interpreter, or a
+    core without stack addresses) they are listed unplaced under a note, before the native
+    frames. The pyenv builds carry symbols: they are always placed."""
+    blocks = thread_blocks(lldb_run.result(key))
+    problems = []
+    for thread in snapshot["threads"]:
+        label = "thread %s (tid %s)" % (thread["name"], thread["tid"])
+        items = native_items(blocks[lldb_run.threads[thread["tid"]]])
+        numbers = [item[1] for item in items if item[0] == "native"]
+        frames = [f for f in thread["frames"] if show_hidden or not f["hidden"]]
+        named_eval_frames = len([i for i in items if i[0] == "native" and EVAL_LOOP_FRAME.match(i[2])])
+        calls = len(entry_groups(thread["frames"]))
+        if not numbers or numbers != list(range(len(numbers) - 1, -1, -1)):
+            problems.append("%s: lldb frame numbers %s" % (label, numbers))
+        if [i[1] for i in items if i[0] == "python"] != [heading(f) for f in frames]:
+            problems.append("%s: Python frames differ from the CLI's" % label)
+        others = [i[1] for i in items if i[0] == "other"]
+        if others:
+            if others != [NOT_PLACED % (named_eval_frames, calls)] or items[0][0] != "other" or named_eval_frames == calls:
+                problems.append("%s: %d named eval-loop frames, %d calls, but %s" % (label, named_eval_frames, calls, others))
+            if interp.pyenv_version:
+                problems.append("%s: not placed in a build with symbols (%d eval-loop frames, %d calls)" % (label, named_eval_frames, calls))
+            continue
+        groups = python_groups(items)
+        for before, group in groups:
+            by_name = before is not None and EVAL_LOOP_FRAME.match(before)
+            if not by_name and (before is None or named_eval_frames == calls or not UNNAMED_FRAME.match(before)):
+                problems.append("%s: %s follows %r, not an eval-loop frame" % (label, group[0], before))
+        if show_hidden and [g for _, g in groups] != entry_groups(frames):
+            problems.append("%s: groups %s, the entry flags say %s" % (label, [g for _, g in groups], entry_groups(frames)))
+    assert problems == [], "\n".join(problems) + "\n" + lldb_run.result(key)[:4000]
+
+
+@pytest.mark.parametrize("mode", ["live"])
+def test_lldb_leaves_target_running_and_untraced(lldb_run, scenario):
+    assert lldb_run.left_behind == [], "lldb left threads traced or stopped (SIGCONT sent):\n" + lldb_run.describe()
+    assert scenario.ping(), "the scenario no longer runs Python code after lldb detached"
+    wait_until_all_sleeping(scenario.pid)
+
+
+# Without an interpreter: help, argument errors, no process, a process that is not Python.
+
+@pytest.fixture(scope="session")
+def no_target_run(lldb, lldb_plugin, tmp_path_factory):
+    commands = [
+        Command("help", "help stackscope"),
+        Command("help-all", "help stackscope all-threads"),
+        Command("help-thread", "help stackscope thread"),
+        Command("no-process", "stackscope all-threads"),
+        Command("bad-option", "stackscope all-threads --bogus"),
+        Command("bad-combination", "stackscope thread --json --flat"),
+        Command("native-json", "stackscope all-threads --native --json"),
+        Command("two-threads", "stackscope thread 1 2"),
+        Command("not-a-number", "stackscope thread abc"),
+        Command("argument-to-all", "stackscope all-threads 3"),
+        Command("dash-help", "stackscope all-threads --help"),
+    ]
+    return run_lldb(lldb, lldb_plugin, tmp_path_factory.mktemp("lldb-no-target"), "no_target", [], commands)
+
+
+@pytest.fixture(scope="session")
+def sleep_run(lldb, lldb_plugin, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("lldb-sleep")
+    proc = spawn(["sleep", "1000"])
+    try:
+        wait_until_all_sleeping(proc.pid)
+        commands = [
+            Command("all", "stackscope all-threads"),
+            Command("thread", "stackscope thread"),
+            Command("json", "stackscope all-threads --json"),
+            Command("no-such-thread", "stackscope thread 9999"),
+        ]
+        yield run_lldb(lldb, lldb_plugin, workdir, "sleep", ["process attach -p %d" % proc.pid], commands, proc.pid)
+    finally:
+        kill_group(proc)
+
+
+def test_help_describes_subcommands_and_options(no_target_run):
+    top = no_target_run.result("help")
+    assert "all-threads" in top and "thread" in top and "Python" in top, top
+    for key, usage in (("help-all", "stackscope all-threads"), ("help-thread", "stackscope thread [N]")):
+        text = no_target_run.result(key)
+        assert usage in text, text
+        assert [o for o in OPTIONS if o not in text] == [], text
+    for placeholder in ("tasks", "object", "--locals"):  # these come with the core issues that add them
+        assert placeholder not in top + no_target_run.result("help-all"), placeholder
+
+
+@pytest.mark.parametrize("key, message", [
+    ("no-process", "stackscope all-threads: no process"),
+    ("bad-option", "stackscope all-threads: unknown option '--bogus' (see 'help stackscope all-threads')"),
+    ("bad-combination", "stackscope thread: --flat and --json cannot be combined"),
+    ("native-json", "stackscope all-threads: --native and --json cannot be combined"),
+    ("two-threads", "stackscope thread: unexpected argument '2'"),
+    ("not-a-number", "stackscope thread: 'abc' is not a thread index"),
+    ("argument-to-all", "stackscope all-threads: unexpected argument '3'"),
+    ("dash-help", "stackscope all-threads: unknown option '--help' (see 'help stackscope all-threads')"),
+])
+def test_bad_arguments_fail_like_lldb_commands(no_target_run, key, message):
+    result = no_target_run.results[key]
+    assert not result["succeeded"], result
+    assert result["error"].startswith("error: " + message), result
+    assert result["error"].count("\n") == 1 and result["output"] == "", result
+    assert no_target_run.returncode == 0, no_target_run.describe()  # lldb ran every later command and quit normally
+
+
+def test_failed_command_stops_a_batch_without_crashing(lldb, lldb_plugin):
+    """Typed in a batch, a bad argument is a failed command: lldb stops the batch (exit 1)."""
+    argv = [lldb, "--no-lldbinit", "--batch", "-o", "plugin load %s" % quote(lldb_plugin),
+            "-o", "stackscope all-threads --bogus", "-o", "version"]
+    proc = subprocess.run(argv, env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    assert "error: stackscope all-threads: unknown option '--bogus'" in proc.stderr
+    assert "lldb version" not in proc.stdout
+
+
+def test_non_python_process_is_one_error_line(sleep_run):
+    for key in ("all", "thread", "json"):
+        result = sleep_run.results[key]
+        assert not result["succeeded"] and result["output"] == "", result
+        assert re.fullmatch(r"error: stackscope (all-threads|thread): no Python runtime found in process \d+[^\n]*\n",
+                            result["error"]), result
+    no_thread = sleep_run.results["no-such-thread"]
+    assert no_thread["error"] == "error: stackscope thread: no thread #9999 (see 'thread list')\n", no_thread
+    assert sleep_run.returncode == 0 and sleep_run.left_behind == [], sleep_run.describe()
