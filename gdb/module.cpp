@@ -6,6 +6,7 @@
 //   from_callbacks(read, regions=None, threads=None, lookup_symbol=None,
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
+//   Thread.place_eval_calls(natives) -> [call index or None per native frame] or None
 //
 // Errors raise stackscope_core.Error (subclasses NotPythonError, PermissionDeniedError,
 // InvalidInputError, UsageError, PartialError); each class has `exit_code`, the CLI's.
@@ -19,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -269,29 +271,46 @@ std::string tree_body(const Stack& stack, const TreeOptions& options) {
     return text.substr(text.find('\n') + 1);
 }
 
-// One thread's tree with native frames interleaved: `items` lists the thread's frames
-// outermost first, a str for a native frame (its description) and an int for a Python
-// frame (an index into the thread's frames). Python frames look as in format_stack_tree.
-std::string interleaved_tree(const Thread& thread, const py::list& items, const TreeOptions& options) {
+// A debugger's native frame: (symbol or None, stack_low, stack_high), its stack being
+// [sp, the caller's sp); 0, 0 when unknown. A NativeFrame made of it views its symbol.
+using NativeTuple = std::tuple<std::optional<std::string>, uint64_t, uint64_t>;
+
+NativeFrame native_frame(const NativeTuple& native) {
+    const auto& [symbol, low, high] = native;
+    return NativeFrame{symbol ? std::string_view(*symbol) : std::string_view(), low, high};
+}
+
+std::optional<std::vector<std::optional<size_t>>> place_calls(const Thread& thread, const std::vector<NativeTuple>& natives) {
+    std::vector<NativeFrame> frames;
+    for (const NativeTuple& native : natives) frames.push_back(native_frame(native));
+    return place_eval_calls(frames, thread.stack);
+}
+
+// One thread's tree with native frames interleaved, outermost first: `natives` are the
+// debugger's frames (newest first), each (description, NativeTuple). The Python frames of each
+// eval-loop call follow the native frame running it; where the core cannot place them, they
+// come first, under a note. Python frames look as in format_stack_tree.
+std::string interleaved_tree(const Thread& thread, const std::vector<std::pair<std::string, NativeTuple>>& natives,
+                             const TreeOptions& options) {
+    std::vector<NativeFrame> frames;
+    for (const auto& [description, native] : natives) frames.push_back(native_frame(native));
+    const auto calls = frames_by_eval_call(thread.stack);
+    const auto placed = place_eval_calls(frames, thread.stack);
     std::string out = "stackscope.Stack (most recent call last):\n";
-    Stack run;
-    auto flush = [&] {
-        if (!run.frames.empty()) out += tree_body(run, options);
-        run.frames.clear();
-    };
-    for (py::handle item : items) {
-        if (py::isinstance<py::str>(item)) {
-            flush();
-            out += (options.ascii ? "+ " : "╠ ") + printable(item.cast<std::string>()) + "\n";
-        } else {
-            const size_t index = item.cast<size_t>();
-            if (index < thread.stack.frames.size()) run.frames.push_back(thread.stack.frames[index]);
-        }
+    if (!placed) {
+        out += "  (Python frames not placed: gdb's backtrace names " + std::to_string(eval_loop_frames(frames).size()) +
+               " eval-loop frames for " + std::to_string(calls.size()) + " eval-loop calls)\n";
+        out += tree_body(Stack{thread.stack.frames, std::nullopt}, options);
     }
-    flush();
-    Stack error_only;
-    error_only.error = thread.stack.error;
-    return out + tree_body(error_only, options);
+    for (size_t i = natives.size(); i-- > 0;) {
+        out += (options.ascii ? "+ " : "╠ ") + printable(natives[i].first) + "\n";
+        if (!placed || !(*placed)[i]) continue;
+        const std::vector<const Frame*>& call = calls[*(*placed)[i]];  // newest first
+        Stack run;
+        for (auto f = call.rbegin(); f != call.rend(); ++f) run.frames.push_back(**f);
+        out += tree_body(run, options);
+    }
+    return out + tree_body(Stack{{}, thread.stack.error}, options);
 }
 
 std::vector<std::vector<size_t>> eval_call_indices(const Thread& thread) {
@@ -347,24 +366,13 @@ py::list references(std::vector<T>& items, py::handle parent) {
     return out;
 }
 
-// Fields that only some versions of the core have (proposed additions), bound when present.
-template <typename F>
-void bind_newer_frame_fields(py::class_<F>& frame) {
-    if constexpr (requires(const F& f) { f.eval_stack_address; }) {
-        frame.def_readonly("eval_stack_address", &F::eval_stack_address,
-                           "entry frames: an address in the C stack frame of the eval-loop call running them, 0 if unknown");
-    }
-}
-
 }  // namespace
 
 PYBIND11_MODULE(stackscope_core, m) {
     m.doc() = "stackscope's core: Python stacks of a live process, a core file or a debugger's memory, read from outside.";
     register_errors(m);
 
-    py::class_<Frame> frame(m, "Frame", "One Python frame.");
-    bind_newer_frame_fields(frame);
-    frame
+    py::class_<Frame>(m, "Frame", "One Python frame.")
         .def_readonly("function", &Frame::function, "qualified display name")
         .def_readonly("name", &Frame::name, "co_name")
         .def_readonly("module", &Frame::module)
@@ -374,6 +382,8 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("hidden", &Frame::hidden)
         .def_readonly("entry", &Frame::entry, "first Python frame of a C-level eval-loop call")
         .def_readonly("address", &Frame::address, "the frame struct in the target")
+        .def_readonly("eval_stack_address", &Frame::eval_stack_address,
+                      "entry frames: an address in the C stack frame of the eval-loop call running them, 0 if unknown")
         .def("__repr__", [](const Frame& f) {
             return "<Frame " + f.function + " at " + f.filename + ":" + (f.line ? std::to_string(*f.line) : "?") + ">";
         });
@@ -394,16 +404,22 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def("details", &format_thread_details, "what follows the thread's id in a header")
         .def(
             "tree",
-            [](const Thread& t, bool ascii, bool show_hidden, std::optional<py::list> native) {
+            [](const Thread& t, bool ascii, bool show_hidden,
+               const std::optional<std::vector<std::pair<std::string, NativeTuple>>>& native) {
                 const TreeOptions options{ascii, show_hidden};
                 return native ? interleaved_tree(t, *native, options) : format_stack_tree(t.stack, options);
             },
             py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("native") = py::none(),
-            "The stack as a tree; `native` (outermost first: str = a native frame, int = an index into frames) interleaves native frames.")
+            "The stack as a tree; `native`, the debugger's frames newest first as (description, (symbol or None, "
+            "stack_low, stack_high)), interleaves them where place_eval_calls places the Python frames.")
         .def("flat", [](const Thread& t, bool show_hidden) { return format_stack_flat(t.stack, show_hidden); },
              py::arg("show_hidden") = false)
         .def("eval_calls", &eval_call_indices,
-             "Indices of frames grouped by the eval-loop call running them: newest call first, newest frame first.");
+             "Indices of frames grouped by the eval-loop call running them: newest call first, newest frame first.")
+        .def("place_eval_calls", &place_calls, py::arg("natives"),
+             "natives: the debugger's frames, newest first, as (symbol or None, stack_low, stack_high) ([sp, caller's sp); "
+             "0, 0 when unknown). For each, the index into eval_calls() of the call it runs, or None; None when the calls "
+             "cannot be placed.");
 
     py::class_<Snapshot, SnapshotPtr>(m, "Snapshot", "One extraction of every Python thread.")
         .def_readonly("python_version", &Snapshot::python_version)

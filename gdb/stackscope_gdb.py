@@ -12,51 +12,7 @@ import stackscope_core as core
 
 OPTIONS = ("-flat", "-json", "-ascii", "-hidden", "-native")
 MAX_NATIVE_FRAMES = 100000
-
-
-def pair_eval_calls(natives, symbol_of, groups, anchors=None, sp_of=None):
-    """Yield (native frame, group of Python frames or None) for `natives` (newest first,
-    consumed lazily); groups are newest call first.
-
-    With `anchors` (per group, an address inside the C stack frame of the eval-loop call
-    running it, from the core) a native frame takes the group whose anchor lies between its
-    stack pointer and its caller's: no symbols needed.  Otherwise by name: each eval-loop
-    entry frame (_PyEval_EvalFrameDefault) takes the next group; eval-loop internal frames
-    (3.14+ tail-calling opcode handlers, _TAIL_CALL_*) belong to the entry frame below
-    them, and a run of them with no entry frame below takes a group on its oldest frame."""
-    if anchors:
-        yield from _pair_by_stack(natives, sp_of, list(zip(anchors, groups)))
-        return
-    groups = iter(groups)
-    held = None
-    for native in natives:
-        role = core.classify_native_function(symbol_of(native) or "")
-        if held is not None:
-            yield held, next(groups, None) if role == "other" else None
-            held = None
-        if role == "entry":
-            yield native, next(groups, None)
-        elif role == "internal":
-            held = native
-        else:
-            yield native, None
-    if held is not None:
-        yield held, next(groups, None)
-
-
-def _pair_by_stack(natives, sp_of, pending):
-    def take(low, high):  # the group whose anchor is in [low, high); skipped ones ran in no unwound frame
-        while pending and low is not None and pending[0][0] < low:
-            pending.pop(0)
-        ok = pending and None not in (low, high) and low <= pending[0][0] < high
-        return pending.pop(0)[1] if ok else None
-
-    previous = None
-    for native in itertools.chain(natives, [None]):
-        sp = sp_of(native) if native is not None else 1 << 64
-        if previous is not None:
-            yield previous[0], take(previous[1], sp)
-        previous = (native, sp)
+extractions = 0  # how many times the inferior was read (once per stop: see _cache)
 
 
 def _stack_pointer(frame):
@@ -66,11 +22,12 @@ def _stack_pointer(frame):
         return None
 
 
-def _eval_calls(thread):
-    """(frame indices grouped per eval-loop call, newest first; the groups' anchors or None)."""
-    frames, groups = thread.frames, thread.eval_calls()
-    anchors = [getattr(frames[group[-1]], "eval_stack_address", 0) for group in groups]
-    return groups, anchors if anchors and all(anchors) else None
+def _natives(frames):
+    """gdb's frames (newest first) as Thread.place_eval_calls takes them: (symbol, stack_low,
+    stack_high), a frame's stack being [its sp, its caller's sp); 0, 0 when unknown."""
+    sps = [_stack_pointer(f) for f in frames] + [(1 << 64) - 1]  # above the oldest frame: all memory
+    stacks = [(low, high) if None not in (low, high) else (0, 0) for low, high in zip(sps, sps[1:])]
+    return [(f.name(),) + stack for f, stack in zip(frames, stacks)]
 
 
 # The one extraction per stop and inferior ("key", "snapshot") and whether the inferior looks
@@ -172,6 +129,8 @@ def snapshot():
         _fail("the inferior is running: interrupt it first")
     key = (inferior.num, inferior.pid, _memory.value)
     if _cache.get("key") != key:
+        global extractions
+        extractions += 1
         try:
             snap = _extract(inferior, gdb_threads)
         except core.Error as error:
@@ -201,40 +160,28 @@ def _native_description(frame):
     return "[native] %s in %s" % (name, os.path.basename(library) if library else "0x%x" % frame.pc())
 
 
-def _native_items(thread):
-    """The thread's frames outermost first for Thread.tree(native=...): a description per
-    native frame, the index of each Python frame; None when gdb has no such thread."""
+def _native_frames(thread):
+    """The thread's native frames for Thread.tree(native=...), newest first: (description,
+    _natives' tuple); None when gdb has no such thread."""
     gdb_thread = _gdb_thread(thread.debugger_thread)
     if gdb_thread is None:
         return None
     previous, previous_frame = gdb.selected_thread(), gdb.selected_frame()
-    natives = []
+    frames = []
     try:
         gdb_thread.switch()
         frame = gdb.newest_frame()
-        while frame is not None and len(natives) < MAX_NATIVE_FRAMES:
-            natives.append(frame)
+        while frame is not None and len(frames) < MAX_NATIVE_FRAMES:
+            frames.append(frame)
             try:
                 frame = frame.older()
             except gdb.error:
                 break
-        groups, anchors = _eval_calls(thread)
-        paired = pair_eval_calls(natives, lambda f: f.name(), list(enumerate(groups)), anchors, _stack_pointer)
-        items, used = [], set()
-        for native, group in paired:
-            if group is not None:
-                items.extend(group[1])
-                used.add(group[0])
-            items.append(_native_description(native))
+        return list(zip(map(_native_description, frames), _natives(frames)))
     finally:
         previous.switch()
         if previous_frame.is_valid():
             previous_frame.select()
-    for number, group in enumerate(groups):  # ran by no unwound native frame: shown outermost
-        if number not in used:
-            items.extend(group)
-    items.reverse()
-    return items
 
 
 def _parse(argument, allow_number):
@@ -278,7 +225,7 @@ def _render(snap, indices, options):
         if "-flat" in options:
             body = thread.flat(show_hidden=hidden)
         else:
-            native = _native_items(thread) if "-native" in options else None
+            native = _native_frames(thread) if "-native" in options else None
             body = thread.tree(ascii="-ascii" in options, show_hidden=hidden, native=native)
         blocks.append(thread.debugger_header() + "\n" + body)
     return "\n".join(blocks)
@@ -359,9 +306,12 @@ class _Unnamed(FrameDecorator):
 
     def function(self):
         function = super().function()
-        if function is None or isinstance(function, int):
-            return _symbol_of(self) or "??"
-        return function
+        if isinstance(function, str):
+            return function
+        try:
+            return self.inferior_frame().name() or "??"
+        except Exception:
+            return "??"
 
 
 class _EvalFrame(_Unnamed):
@@ -370,16 +320,8 @@ class _EvalFrame(_Unnamed):
         self._frames = frames
 
     def elided(self):
-        eval_frame = self.inferior_frame()
-        own = [_PythonFrame(eval_frame, f) for f in self._frames]
+        own = [_PythonFrame(self.inferior_frame(), f) for f in self._frames]
         return itertools.chain(own, super().elided() or ())
-
-
-def _symbol_of(decorator):
-    try:
-        return decorator.inferior_frame().name()
-    except Exception:
-        return None
 
 
 def _looks_like_python():
@@ -414,24 +356,23 @@ class _FrameFilter:
         self.wanted = bool(value)
 
     def filter(self, frames):
+        head, placed = [], None
         try:
             lwp = gdb.selected_thread().ptid[1]
             thread = next((t for t in snapshot().threads if t.tid == lwp), None)
-            groups, anchors = _eval_calls(thread) if thread else (None, None)
-            frames_of = thread.frames if thread else []
-            groups = [[frames_of[i] for i in group] for group in groups or ()]
+            if thread is None:
+                return frames
+            for decorator in itertools.islice(frames, MAX_NATIVE_FRAMES):  # gdb unwinds them for bt anyway
+                head.append(decorator)
+            calls, python = thread.eval_calls(), thread.frames
+            placed = thread.place_eval_calls(_natives([decorator.inferior_frame() for decorator in head]))
         except Exception:
-            groups = anchors = None
-        return self._decorate(frames, groups, anchors) if groups else frames
-
-    @staticmethod
-    def _decorate(frames, groups, anchors):
-        sp_of = lambda decorator: _stack_pointer(decorator.inferior_frame())  # noqa: E731
-        for decorator, group in pair_eval_calls(frames, _symbol_of, groups, anchors, sp_of):
-            if group:
-                yield _EvalFrame(decorator, group)
-            else:
-                yield _Unnamed(decorator)
+            pass
+        if placed is None:
+            return itertools.chain(head, frames)
+        decorated = (_EvalFrame(decorator, [python[i] for i in calls[call]]) if call is not None else _Unnamed(decorator)
+                     for decorator, call in zip(head, placed))
+        return itertools.chain(decorated, frames)
 
 
 _StackscopeCommand()

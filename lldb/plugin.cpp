@@ -1,7 +1,7 @@
 // stackscope's LLDB front-end: `stackscope all-threads` and `stackscope thread [N]` render
 // what the core reads from the process or core file LLDB debugs. All CPython knowledge is
-// in the core; this file parses arguments, names threads the way LLDB does and pairs LLDB's
-// native frames with the Python frames of each eval-loop call (--native).
+// in the core; this file parses arguments, names threads the way LLDB does and lists LLDB's
+// native frames with the Python frames the core places among them (--native).
 #include <lldb/API/LLDB.h>
 
 #include <algorithm>
@@ -145,55 +145,33 @@ std::string native_line(lldb::SBFrame frame, lldb::SBTarget target, bool concret
     return out + "\n";
 }
 
-// An address inside the C frame of the eval-loop call that runs an entry frame, where the
-// core records one (3.12+: the call's shim frame); 0 otherwise, and with a core without it.
-template <typename F>
-uint64_t eval_stack_address(const F& frame) {
-    if constexpr (requires { frame.eval_stack_address; }) return frame.eval_stack_address;
-    else return 0;
-}
-
-// LLDB's frames, outermost first, each eval-loop call followed by the Python frames it runs.
+// LLDB's frames, outermost first, each eval-loop call followed by the Python frames it runs
+// (placed by the core: place_eval_calls).
 std::string native_stack(const Thread& t, lldb::SBThread thread, lldb::SBTarget target, const Options& o) {
-    const auto calls = frames_by_eval_call(t.stack);  // newest first, each ending with its entry frame
     // Machine frames: LLDB's frames with the same CFA, the functions inlined into one first.
-    struct Machine { uint32_t last; lldb::addr_t sp, cfa; bool eval; };  // last: the function's own frame
     const uint32_t count = thread.IsValid() ? thread.GetNumFrames() : 0;
-    std::vector<Machine> machine;
+    std::vector<NativeFrame> machine;
+    std::vector<uint32_t> last_of;  // per machine frame: LLDB's frame of the function itself
     std::vector<bool> concrete(count, false);
     for (uint32_t first = 0, last = 0; first < count; first = last + 1) {
         lldb::SBFrame frame = thread.GetFrameAtIndex(first);
-        for (last = first; frame.GetCFA() != LLDB_INVALID_ADDRESS && last + 1 < count &&
-                           thread.GetFrameAtIndex(last + 1).GetCFA() == frame.GetCFA();) ++last;
+        const lldb::addr_t cfa = frame.GetCFA();
+        for (last = first; cfa != LLDB_INVALID_ADDRESS && last + 1 < count && thread.GetFrameAtIndex(last + 1).GetCFA() == cfa;) ++last;
         concrete[last] = true;
-        const char* symbol = thread.GetFrameAtIndex(last).GetSymbol().GetName();
-        machine.push_back({last, frame.GetSP(), frame.GetCFA(), symbol && classify_native_function(symbol) != NativeFrameRole::Other});
+        last_of.push_back(last);
+        const char* symbol = thread.GetFrameAtIndex(last).GetSymbol().GetName();  // lldb keeps the string
+        machine.push_back(cfa == LLDB_INVALID_ADDRESS ? NativeFrame{symbol ? symbol : ""}
+                                                      : NativeFrame{symbol ? symbol : "", frame.GetSP(), cfa});
     }
-    // Each call's machine frame: the one whose stack holds the call's eval stack address;
-    // else, only if lldb names as many eval-loop calls as there are (consecutive eval-loop
-    // frames, 3.14+ tail-called opcode functions, are one), the one with the eval loop's
-    // symbol. A stripped interpreter may name some parts of its eval loop and not others
-    // (Debian's 3.14: not the .cold part), and a wrong pairing would mislead.
-    std::map<uint32_t, size_t> call_at;
-    for (size_t k = 0; k < calls.size(); ++k) {
-        const uint64_t anchor = eval_stack_address(*calls[k].back());
-        auto m = std::find_if(machine.begin(), machine.end(), [&](const Machine& m) { return m.sp <= anchor && anchor < m.cfa; });
-        if (anchor == 0 || m == machine.end() || !call_at.emplace(m->last, k).second) {
-            call_at.clear();
-            break;
-        }
-    }
-    std::vector<uint32_t> eval_frames;
-    for (size_t p = 0; p < machine.size(); ++p) {
-        if (machine[p].eval && p > 0 && machine[p - 1].eval) eval_frames.back() = machine[p].last;
-        else if (machine[p].eval) eval_frames.push_back(machine[p].last);
-    }
-    if (call_at.size() != calls.size() && eval_frames.size() == calls.size()) {
-        for (size_t k = 0; k < calls.size(); ++k) call_at[eval_frames[k]] = k;
+    const auto calls = frames_by_eval_call(t.stack);  // newest first, each ending with its entry frame
+    const auto placed = place_eval_calls(machine, t.stack);
+    std::map<uint32_t, size_t> call_at;  // LLDB's frame -> the call placed after it
+    for (size_t m = 0; placed && m < machine.size(); ++m) {
+        if ((*placed)[m]) call_at[last_of[m]] = *(*placed)[m];
     }
     std::string out = "stackscope.Stack with native frames (most recent call last):\n";
-    if (call_at.size() != calls.size()) {
-        out += "  (Python frames not placed: lldb's backtrace names " + std::to_string(eval_frames.size()) +
+    if (!placed) {
+        out += "  (Python frames not placed: lldb's backtrace names " + std::to_string(eval_loop_frames(machine).size()) +
                " eval-loop frames for " + std::to_string(calls.size()) + " eval-loop calls)\n";
         for (size_t k = calls.size(); k-- > 0;) out += python_lines(calls[k], o);
     }

@@ -76,6 +76,8 @@ gdb.execute("thread %%d" %% detail, to_string=True)
 gdb.execute("disable frame-filter global stackscope")
 run("bt_disabled", "bt")
 gdb.execute("enable frame-filter global stackscope")
+import stackscope_gdb
+result["extractions"] = stackscope_gdb.extractions  # every command so far ran in one stop
 gdb.execute("set py-stackscope-memory gdb")
 run("json_via_gdb", "py-stackscope -json")
 with open(OUT, "w") as out:

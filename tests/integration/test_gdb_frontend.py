@@ -10,8 +10,9 @@ no longer once the frame filter is disabled.  One gdb session per interpreter an
 runs every command (gdb_frontend.py); a live target must be left running and untraced.
 
 Generic tests: errors (no inferior, not a Python process) are one line without a Python
-traceback, `help` and tab completion, the eval-frame pairing rule on synthetic symbol
-lists (3.14+ tail-calling builds), and the module's Python API from plain Python.
+traceback, `help` and tab completion, the module's Python API from plain Python, and one
+extraction per stop (py-stackscope and bt share it; a program run under gdb stops twice).
+The pairing rule itself (core/eval_calls.hpp) has unit tests (tests/unit/test_eval_calls.cpp).
 """
 import json
 import re
@@ -218,6 +219,11 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
     assert problems == [], "\n".join(problems) + "\n" + session.output("native")
 
 
+def test_one_extraction_for_every_command_of_a_stop(session):
+    """Every command and bt of the session (one stop) share one extraction (the cache)."""
+    assert session.result["extractions"] == 1, session.describe()
+
+
 @pytest.mark.parametrize("mode", ["live"], indirect=True)
 def test_gdb_leaves_target_running_and_untraced(session, scenario):
     assert session.left_behind == [], "gdb left threads traced or stopped (SIGCONT sent):\n" + session.describe()
@@ -292,40 +298,38 @@ def test_help_and_completion(gdb, script, sleeper):
     assert "Traceback" not in out + err, err
 
 
-PAIRING_CASES = r'''
-import json, stackscope_gdb
-cases = {
-    # 3.11+: one _PyEval_EvalFrameDefault per group; .cold parts are the same function
-    "plain": ["sem_wait", "_PyEval_EvalFrameDefault", "_PyFunction_Vectorcall", "_PyEval_EvalFrameDefault.cold", "main"],
-    # 3.14+ tail-calling builds: the current opcode's handler sits above the entry frame
-    "tail": ["sem_wait", "_TAIL_CALL_CALL_BUILTIN_FAST", "_PyEval_EvalFrameDefault", "PyObject_Call",
-             "_TAIL_CALL_CALL_PY_GENERAL", "_PyEval_EvalFrameDefault", "main"],
-    # handlers with no entry frame below them: the oldest of the run takes the group
-    "tail_only": ["sem_wait", "_TAIL_CALL_A", "_TAIL_CALL_B", "PyObject_Call", "_TAIL_CALL_C"],
-    # more eval frames than groups, and symbols gdb could not name
-    "short": [None, "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault"],
-}
-out = {name: [[symbol, group] for symbol, group in stackscope_gdb.pair_eval_calls(symbols, lambda s: s, ["g0", "g1"])]
-       for name, symbols in cases.items()}
-print("@@" + json.dumps(out))
-'''
+STOPPING_PROGRAM = """
+import os, signal
+
+def stop_here(n):
+    os.kill(os.getpid(), signal.SIGUSR1)  # gdb stops here and does not pass the signal on
+
+def main():
+    stop_here(1)
+    stop_here(2)
+
+main()
+"""
 
 
-def test_eval_frame_pairing_rule(gdb, script, tmp_path):
-    driver = tmp_path / "pairing.py"
-    driver.write_text(PAIRING_CASES)
-    rc, out, err, _ = run_gdb(gdb, gdb_commands("source %s" % script) + ["-x", driver])
-    assert rc == 0, err
-    got = json.loads(out.split("@@", 1)[1])
-    assert got["plain"] == [["sem_wait", None], ["_PyEval_EvalFrameDefault", "g0"], ["_PyFunction_Vectorcall", None],
-                            ["_PyEval_EvalFrameDefault.cold", "g1"], ["main", None]]
-    assert got["tail"] == [["sem_wait", None], ["_TAIL_CALL_CALL_BUILTIN_FAST", None], ["_PyEval_EvalFrameDefault", "g0"],
-                           ["PyObject_Call", None], ["_TAIL_CALL_CALL_PY_GENERAL", None],
-                           ["_PyEval_EvalFrameDefault", "g1"], ["main", None]]
-    assert got["tail_only"] == [["sem_wait", None], ["_TAIL_CALL_A", None], ["_TAIL_CALL_B", "g0"],
-                                ["PyObject_Call", None], ["_TAIL_CALL_C", "g1"]]
-    assert got["short"] == [[None, None], ["_PyEval_EvalFrameDefault", "g0"], ["_PyEval_EvalFrameDefault", "g1"],
-                            ["_PyEval_EvalFrameDefault", None]]
+def test_one_extraction_per_stop(gdb, script, python, tmp_path):
+    """py-stackscope, its -json and bt (the frame filter) in one stop read the inferior once;
+    after the inferior resumed and stopped again, once more."""
+    program = tmp_path / "stopping.py"
+    program.write_text(STOPPING_PROGRAM)
+    count = 'python print("@@extractions %d@@" % stackscope_gdb.extractions)'
+    rc, out, err, _ = run_gdb(gdb, [python] + gdb_commands(
+        "set args %s" % program, "handle SIGUSR1 stop print nopass", "run", "source %s" % script,
+        "python import stackscope_gdb", count, "py-stackscope", "py-stackscope -json", "bt", count,
+        "continue", "py-stackscope -json", "bt", count))
+    assert re.findall(r"@@extractions (\d+)@@", out) == ["0", "1", "2"], out + err
+    first, second = out.split("@@extractions 1@@")
+    for text, n in ((first, 1), (second, 2)):
+        bt = text[text.index("\n#0 ") + 1:]
+        functions = [python[0] for _, frames in parse_bt(bt.split("@@")[0]) for python in frames]
+        assert functions[:2] == ["stop_here", "main"], "stop %d: %s\n%s" % (n, bt, err)
+    assert '"name": "stop_here"' in first and '"name": "stop_here"' in second, out
+    assert "Traceback" not in out + err, err
 
 
 @pytest.mark.parametrize("interp", interpreter_params(lambda i: i.version >= (3, 13)), indirect=True, scope="session")

@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "eval_calls.hpp"
 #include "formatters.hpp"
 
 using namespace stackscope;
@@ -147,42 +146,4 @@ TEST_CASE("JSON names the debugger's thread only when a front-end set it", "[for
     CHECK_FALSE(nlohmann::json::parse(format_snapshot_json(snap))["threads"][0].contains("debugger_thread"));
     snap.threads[0].debugger_thread = 3;
     CHECK(nlohmann::json::parse(format_snapshot_json(snap))["threads"][0]["debugger_thread"] == 3);
-}
-
-TEST_CASE("native frames of the eval loop are recognised by symbol", "[eval_calls]") {
-    CHECK(classify_native_function("_PyEval_EvalFrameDefault") == NativeFrameRole::EvalLoopEntry);
-    CHECK(classify_native_function("_PyEval_EvalFrameDefault.cold") == NativeFrameRole::EvalLoopEntry);
-    CHECK(classify_native_function("_TAIL_CALL_CALL_PY_EXACT_ARGS") == NativeFrameRole::EvalLoopInternal);
-    CHECK(classify_native_function("_TAIL_CALL_error") == NativeFrameRole::EvalLoopInternal);
-    for (const char* other : {"_PyEval_EvalFrame", "PyEval_EvalCode", "_PyEval_Vector", "_PyFunction_Vectorcall",
-                              "sem_wait", "", "x_PyEval_EvalFrameDefault", "TAIL_CALL_X"}) {
-        CAPTURE(other);
-        CHECK(classify_native_function(other) == NativeFrameRole::Other);
-    }
-}
-
-TEST_CASE("Python frames grouped by eval-loop call", "[eval_calls]") {
-    auto frame = [](const char* name, bool entry) {
-        Frame f;
-        f.name = f.function = name;
-        f.entry = entry;
-        return f;
-    };
-    auto names = [](const std::vector<std::vector<const Frame*>>& calls) {
-        std::vector<std::vector<std::string>> out;
-        for (const auto& call : calls) {
-            out.emplace_back();
-            for (const Frame* f : call) out.back().push_back(f->name);
-        }
-        return out;
-    };
-    Stack stack;
-    stack.frames = {frame("main", true), frame("a", false), frame("b", false), frame("cb", true), frame("leaf", false)};
-    CHECK(names(frames_by_eval_call(stack)) ==
-          std::vector<std::vector<std::string>>{{"leaf", "cb"}, {"b", "a", "main"}});
-    stack.frames = {frame("x", true), frame("y", true)};  // 3.8-3.10: one call per frame
-    CHECK(names(frames_by_eval_call(stack)) == std::vector<std::vector<std::string>>{{"y"}, {"x"}});
-    stack.frames = {frame("cut", false), frame("leaf", false)};  // oldest entry frame unread
-    CHECK(names(frames_by_eval_call(stack)) == std::vector<std::vector<std::string>>{{"leaf", "cut"}});
-    CHECK(frames_by_eval_call(Stack{}).empty());
 }
