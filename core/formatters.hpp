@@ -1,7 +1,9 @@
 #pragma once
 // Renderers of the model. They read only the model, never the target.
+#include <span>
 #include <string>
 
+#include "eval_calls.hpp"
 #include "model.hpp"
 
 namespace stackscope {
@@ -25,6 +27,24 @@ std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& op
 // A Python-traceback-like listing: `File "f", line N, in function` and the source line.
 std::string format_stack_flat(const Stack& stack, bool show_hidden);
 std::string format_snapshot_flat(const Snapshot& snapshot, bool show_hidden);
+
+// A debugger's native frame: its line as the debugger shows it (without `[native]`), and
+// where it sits on the stack, for placing the Python frames.
+struct NativeLine {
+    std::string text;
+    NativeFrame frame;  // its symbol must outlive the call
+};
+
+struct NativeTreeOptions {
+    TreeOptions tree;
+    std::string debugger;  // "gdb", "lldb": named when the Python frames cannot be placed
+};
+
+// The stack as a tree with the debugger's native frames (`natives`, newest first)
+// interleaved, outermost first: each eval-loop call's Python frames follow the native frame
+// that runs it (place_eval_calls). Where they cannot be placed, a note and the Python frames
+// come first.
+std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives, const NativeTreeOptions& options);
 
 // JSON following docs/schema-v1.json.
 std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2);

@@ -32,7 +32,6 @@
 #include "formatters.hpp"
 #include "hex.hpp"
 #include "live_process.hpp"
-#include "printable.hpp"
 #include "snapshot.hpp"
 #include "source_files.hpp"
 
@@ -265,12 +264,6 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
 
 // ---- rendering ------------------------------------------------------------------------
 
-// A tree without its `stackscope.Stack ...` heading line.
-std::string tree_body(const Stack& stack, const TreeOptions& options) {
-    const std::string text = format_stack_tree(stack, options);
-    return text.substr(text.find('\n') + 1);
-}
-
 // A debugger's native frame: (symbol or None, stack_low, stack_high), its stack being
 // [sp, the caller's sp); 0, 0 when unknown. A NativeFrame made of it views its symbol.
 using NativeTuple = std::tuple<std::optional<std::string>, uint64_t, uint64_t>;
@@ -286,31 +279,11 @@ std::optional<std::vector<std::optional<size_t>>> place_calls(const Thread& thre
     return place_eval_calls(frames, thread.stack);
 }
 
-// One thread's tree with native frames interleaved, outermost first: `natives` are the
-// debugger's frames (newest first), each (description, NativeTuple). The Python frames of each
-// eval-loop call follow the native frame running it; where the core cannot place them, they
-// come first, under a note. Python frames look as in format_stack_tree.
-std::string interleaved_tree(const Thread& thread, const std::vector<std::pair<std::string, NativeTuple>>& natives,
-                             const TreeOptions& options) {
-    std::vector<NativeFrame> frames;
-    for (const auto& [description, native] : natives) frames.push_back(native_frame(native));
-    const auto calls = frames_by_eval_call(thread.stack);
-    const auto placed = place_eval_calls(frames, thread.stack);
-    std::string out = "stackscope.Stack (most recent call last):\n";
-    if (!placed) {
-        out += "  (Python frames not placed: gdb's backtrace names " + std::to_string(eval_loop_frames(frames).size()) +
-               " eval-loop frames for " + std::to_string(calls.size()) + " eval-loop calls)\n";
-        out += tree_body(Stack{thread.stack.frames, std::nullopt}, options);
-    }
-    for (size_t i = natives.size(); i-- > 0;) {
-        out += (options.ascii ? "+ " : "╠ ") + printable(natives[i].first) + "\n";
-        if (!placed || !(*placed)[i]) continue;
-        const std::vector<const Frame*>& call = calls[*(*placed)[i]];  // newest first
-        Stack run;
-        for (auto f = call.rbegin(); f != call.rend(); ++f) run.frames.push_back(**f);
-        out += tree_body(run, options);
-    }
-    return out + tree_body(Stack{{}, thread.stack.error}, options);
+std::string tree_with_natives(const Thread& thread, const std::vector<std::pair<std::string, NativeTuple>>& natives,
+                              const TreeOptions& options) {
+    std::vector<NativeLine> lines;
+    for (const auto& [description, native] : natives) lines.push_back({description, native_frame(native)});
+    return format_stack_with_natives(thread.stack, lines, {options, "gdb"});
 }
 
 std::vector<std::vector<size_t>> eval_call_indices(const Thread& thread) {
@@ -407,7 +380,7 @@ PYBIND11_MODULE(stackscope_core, m) {
             [](const Thread& t, bool ascii, bool show_hidden,
                const std::optional<std::vector<std::pair<std::string, NativeTuple>>>& native) {
                 const TreeOptions options{ascii, show_hidden};
-                return native ? interleaved_tree(t, *native, options) : format_stack_tree(t.stack, options);
+                return native ? tree_with_natives(t, *native, options) : format_stack_tree(t.stack, options);
             },
             py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("native") = py::none(),
             "The stack as a tree; `native`, the debugger's frames newest first as (description, (symbol or None, "

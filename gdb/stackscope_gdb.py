@@ -155,9 +155,9 @@ def _native_description(frame):
     name = frame.name() or "??"
     sal = frame.find_sal()
     if sal.symtab is not None and sal.line:
-        return "[native] %s at %s:%d" % (name, sal.symtab.filename, sal.line)
+        return "%s at %s:%d" % (name, sal.symtab.filename, sal.line)
     library = gdb.solib_name(frame.pc()) or gdb.current_progspace().filename
-    return "[native] %s in %s" % (name, os.path.basename(library) if library else "0x%x" % frame.pc())
+    return "%s in %s" % (name, os.path.basename(library) if library else "0x%x" % frame.pc())
 
 
 def _native_frames(thread):

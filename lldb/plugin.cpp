@@ -17,7 +17,6 @@
 #include "eval_calls.hpp"
 #include "formatters.hpp"
 #include "lldb_target.hpp"
-#include "printable.hpp"
 #include "snapshot.hpp"
 #include "source_files.hpp"
 
@@ -40,9 +39,9 @@ constexpr const char* kHelpLong =
     "headed with lldb's thread index and tid: thread #2 (tid 4321) \"worker\":\n"
     "See 'help stackscope all-threads' for the options.\n";
 constexpr const char* kAllHelp = "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
-constexpr const char* kAllSyntax = "stackscope all-threads [--flat | --json] [--ascii] [--show-hidden] [--native]";
+constexpr const char* kAllSyntax = "stackscope all-threads [--flat | --json | --native] [--ascii] [--show-hidden]";
 constexpr const char* kThreadHelp = "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
-constexpr const char* kThreadSyntax = "stackscope thread [N] [--flat | --json] [--ascii] [--show-hidden] [--native]";
+constexpr const char* kThreadSyntax = "stackscope thread [N] [--flat | --json | --native] [--ascii] [--show-hidden]";
 constexpr const char* kOptionsHelp =
     "Options:\n"
     "  --flat         Print each stack like a Python traceback, not as a tree.\n"
@@ -50,11 +49,11 @@ constexpr const char* kOptionsHelp =
     "                 thread's \"debugger_thread\" is its lldb thread index.\n"
     "  --ascii        Draw the tree with ASCII characters only.\n"
     "  --show-hidden  Show hidden frames (threading's thread bootstrap frames).\n"
-    "  --native       Show lldb's frames too, outermost first: the Python frames\n"
-    "                 each call of the eval loop runs follow its frame\n"
-    "                 (_PyEval_EvalFrameDefault).\n"
-    "Live processes are read directly (process_vm_readv), cores through their\n"
-    "file. STACKSCOPE_LLDB_READS=lldb in lldb's environment makes it read\n"
+    "  --native       Show lldb's frames in the tree too, as [native] lines,\n"
+    "                 outermost first: the Python frames each call of the eval\n"
+    "                 loop runs follow its frame (_PyEval_EvalFrameDefault).\n"
+    "Live processes are read directly (process_vm_readv), cores and other\n"
+    "targets through LLDB. STACKSCOPE_LLDB_READS=lldb in lldb's environment makes it read\n"
     "through LLDB's SB API instead (slower for live processes).\n";
 
 struct Options {
@@ -83,6 +82,7 @@ std::string parse(char** argv, bool one_thread, Options& o) {
     }
     if (o.flat && o.json) return "--flat and --json cannot be combined";
     if (o.native && o.json) return "--native and --json cannot be combined";
+    if (o.native && o.flat) return "--native draws the tree: it cannot be combined with --flat";
     return {};
 }
 
@@ -111,19 +111,6 @@ std::string header(const Thread& t) {
            (t.tid ? " (tid " + std::to_string(*t.tid) + ")" : " (tid unknown)") + format_thread_details(t) + ":\n";
 }
 
-// Python frames of one eval-loop call (newest first), as the tree or traceback draws them.
-std::string python_lines(const std::vector<const Frame*>& call, const Options& o) {
-    Stack part;
-    for (auto it = call.rbegin(); it != call.rend(); ++it) part.frames.push_back(**it);
-    const std::string text = o.flat ? format_stack_flat(part, o.show_hidden) : format_stack_tree(part, {o.ascii, o.show_hidden});
-    std::string out;
-    for (size_t at = text.find('\n') + 1, end; at < text.size(); at = end + 1) {  // past the stack's heading
-        end = std::min(text.find('\n', at), text.size());
-        out += "    " + text.substr(at, end - at) + "\n";
-    }
-    return out;
-}
-
 // One of LLDB's frames, as `bt` shows it but without arguments. `concrete`: the frame of the
 // function itself rather than of a function inlined into it.
 std::string native_line(lldb::SBFrame frame, lldb::SBTarget target, bool concrete) {
@@ -132,7 +119,7 @@ std::string native_line(lldb::SBFrame frame, lldb::SBTarget target, bool concret
     const char* module = frame.GetModule().GetFileSpec().GetFilename();
     const char* function = concrete ? frame.GetFunction().GetDisplayName() : frame.GetDisplayFunctionName();
     if (!function || !*function) function = concrete ? frame.GetSymbol().GetDisplayName() : frame.GetFunctionName();
-    std::string out = "  frame #" + std::to_string(frame.GetFrameID()) + ": " + pc + " " + (module ? module : "???") + "`" +
+    std::string out = "frame #" + std::to_string(frame.GetFrameID()) + ": " + pc + " " + (module ? module : "???") + "`" +
                       (function && *function ? function : "???");
     const lldb::addr_t start = frame.GetSymbol().GetStartAddress().GetLoadAddress(target);
     if (!concrete) out += " [inlined]";
@@ -142,45 +129,25 @@ std::string native_line(lldb::SBFrame frame, lldb::SBTarget target, bool concret
         out += std::string(" at ") + line.GetFileSpec().GetFilename() + ":" + std::to_string(line.GetLine());
         if (line.GetColumn() != 0) out += ":" + std::to_string(line.GetColumn());
     }
-    return out + "\n";
+    return out;
 }
 
 // LLDB's frames, outermost first, each eval-loop call followed by the Python frames it runs
-// (placed by the core: place_eval_calls).
+// (placed by the core). Frames sharing a CFA are one machine frame: the functions inlined
+// into a function come first (newer), and only the function's own frame can run a call.
 std::string native_stack(const Thread& t, lldb::SBThread thread, lldb::SBTarget target, const Options& o) {
-    // Machine frames: LLDB's frames with the same CFA, the functions inlined into one first.
     const uint32_t count = thread.IsValid() ? thread.GetNumFrames() : 0;
-    std::vector<NativeFrame> machine;
-    std::vector<uint32_t> last_of;  // per machine frame: LLDB's frame of the function itself
-    std::vector<bool> concrete(count, false);
+    std::vector<NativeLine> lines(count);
     for (uint32_t first = 0, last = 0; first < count; first = last + 1) {
         lldb::SBFrame frame = thread.GetFrameAtIndex(first);
         const lldb::addr_t cfa = frame.GetCFA();
         for (last = first; cfa != LLDB_INVALID_ADDRESS && last + 1 < count && thread.GetFrameAtIndex(last + 1).GetCFA() == cfa;) ++last;
-        concrete[last] = true;
-        last_of.push_back(last);
+        for (uint32_t i = first; i <= last; ++i) lines[i].text = native_line(thread.GetFrameAtIndex(i), target, i == last);
         const char* symbol = thread.GetFrameAtIndex(last).GetSymbol().GetName();  // lldb keeps the string
-        machine.push_back(cfa == LLDB_INVALID_ADDRESS ? NativeFrame{symbol ? symbol : ""}
-                                                      : NativeFrame{symbol ? symbol : "", frame.GetSP(), cfa});
+        lines[last].frame = cfa == LLDB_INVALID_ADDRESS ? NativeFrame{symbol ? symbol : ""}
+                                                        : NativeFrame{symbol ? symbol : "", frame.GetSP(), cfa};
     }
-    const auto calls = frames_by_eval_call(t.stack);  // newest first, each ending with its entry frame
-    const auto placed = place_eval_calls(machine, t.stack);
-    std::map<uint32_t, size_t> call_at;  // LLDB's frame -> the call placed after it
-    for (size_t m = 0; placed && m < machine.size(); ++m) {
-        if ((*placed)[m]) call_at[last_of[m]] = *(*placed)[m];
-    }
-    std::string out = "stackscope.Stack with native frames (most recent call last):\n";
-    if (!placed) {
-        out += "  (Python frames not placed: lldb's backtrace names " + std::to_string(eval_loop_frames(machine).size()) +
-               " eval-loop frames for " + std::to_string(calls.size()) + " eval-loop calls)\n";
-        for (size_t k = calls.size(); k-- > 0;) out += python_lines(calls[k], o);
-    }
-    for (uint32_t i = count; i-- > 0;) {
-        out += native_line(thread.GetFrameAtIndex(i), target, concrete[i]);
-        if (auto call = call_at.find(i); call != call_at.end()) out += python_lines(calls[call->second], o);
-    }
-    if (t.stack.error) out += "  Error while extracting stack: " + printable(*t.stack.error) + "\n";
-    return out;
+    return format_stack_with_natives(t.stack, lines, {{o.ascii, o.show_hidden}, "lldb"});
 }
 
 std::string render(const Snapshot& snapshot, const Options& o, lldb::SBTarget target, lldb::SBProcess process) {

@@ -194,8 +194,10 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
     cli_headers = headers(cli(run_cached, tool, "--format", "tree"))
     problems = []
     for (header, lines), thread, cli_header in zip(blocks(session.output("native")), snapshot["threads"], cli_headers):
-        python_lines = [line for line in lines if not line.startswith("╠ [native] ")]
-        if python_lines != expected_blocks[cli_header]:
+        if lines[:1] != ["stackscope.Stack with native frames (most recent call last):"]:
+            problems.append("%s: heading %r" % (header, lines[:1]))
+        python_lines = [line for line in lines[1:] if not line.startswith("╠ [native] ")]
+        if python_lines != expected_blocks[cli_header][1:]:  # the CLI's, but its heading
             problems.append("%s: Python lines differ from the CLI's" % header)
         runs, previous_native = [], None
         for line in lines:

@@ -159,7 +159,7 @@ def test_thread_json(lldb_run, snapshot, truth):
 
 
 NATIVE_HEADING = "stackscope.Stack with native frames (most recent call last):"
-FRAME_LINE = re.compile(r"^  frame #(\d+): 0x[0-9a-f]{16} (.*)$")
+FRAME_LINE = re.compile(r"^╠ \[native\] frame #(\d+): 0x[0-9a-f]{16} (.*)$")
 # A frame of the eval loop itself (not one inlined into it: those have no "+ offset").
 EVAL_LOOP_FRAME = re.compile(r"^[^`]*`(_PyEval_EvalFrameDefault|_TAIL_CALL_\w+)(\.[\w.]+)? \+ \d+( |$)")
 # What a stripped interpreter's eval loop may be called: a part of it without a symbol of its
@@ -181,9 +181,9 @@ def native_items(block):
         frame = FRAME_LINE.match(line)
         if frame:
             items.append(("native", int(frame.group(1)), frame.group(2)))
-        elif line.startswith("    ╠ "):
-            items.append(("python", line[len("    ╠ "):]))
-        elif line and not line.startswith("    ║ └ "):
+        elif line.startswith("╠ "):
+            items.append(("python", line[len("╠ "):]))
+        elif line and not line.startswith("║ └ "):
             items.append(("other", line))
     return items
 
@@ -266,6 +266,7 @@ def no_target_run(lldb, lldb_plugin, tmp_path_factory):
         Command("bad-option", "stackscope all-threads --bogus"),
         Command("bad-combination", "stackscope thread --json --flat"),
         Command("native-json", "stackscope all-threads --native --json"),
+        Command("native-flat", "stackscope thread --flat --native"),
         Command("two-threads", "stackscope thread 1 2"),
         Command("not-a-number", "stackscope thread abc"),
         Command("argument-to-all", "stackscope all-threads 3"),
@@ -307,6 +308,7 @@ def test_help_describes_subcommands_and_options(no_target_run):
     ("bad-option", "stackscope all-threads: unknown option '--bogus' (see 'help stackscope all-threads')"),
     ("bad-combination", "stackscope thread: --flat and --json cannot be combined"),
     ("native-json", "stackscope all-threads: --native and --json cannot be combined"),
+    ("native-flat", "stackscope thread: --native draws the tree: it cannot be combined with --flat"),
     ("two-threads", "stackscope thread: unexpected argument '2'"),
     ("not-a-number", "stackscope thread: 'abc' is not a thread index"),
     ("argument-to-all", "stackscope all-threads: unexpected argument '3'"),

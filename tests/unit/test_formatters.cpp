@@ -147,3 +147,44 @@ TEST_CASE("JSON names the debugger's thread only when a front-end set it", "[for
     snap.threads[0].debugger_thread = 3;
     CHECK(nlohmann::json::parse(format_snapshot_json(snap))["threads"][0]["debugger_thread"] == 3);
 }
+
+TEST_CASE("a stack with the debugger's native frames interleaved", "[format][eval_calls]") {
+    Stack stack;
+    Frame outer;
+    outer.function = outer.name = "main";
+    outer.filename = "/app.py";
+    outer.line = 3;
+    outer.entry = true;
+    outer.eval_stack_address = 0x1500;
+    Frame inner = outer;
+    inner.function = inner.name = "work";
+    inner.line = 7;
+    inner.entry = false;
+    inner.eval_stack_address = 0;
+    stack.frames = {outer, inner};
+    std::vector<NativeLine> natives = {
+        {"sem_wait in libc.so.6", {"sem_wait", 0x1000, 0x1100}},
+        {"_PyEval_EvalFrameDefault at ceval.c:1", {"_PyEval_EvalFrameDefault", 0x1100, 0x1800}},
+        {"main in python3", {"main", 0x1800, 0x2000}},
+    };
+    CHECK(format_stack_with_natives(stack, natives, {{}, "gdb"}) ==
+          "stackscope.Stack with native frames (most recent call last):\n"
+          "╠ [native] main in python3\n"
+          "╠ [native] _PyEval_EvalFrameDefault at ceval.c:1\n"
+          "╠ main in unknown module at /app.py:3\n"
+          "╠ work in unknown module at /app.py:7\n"
+          "╠ [native] sem_wait in libc.so.6\n");
+    natives[1].frame.symbol = "";  // neither a stack range nor a symbol: not placed
+    natives[1].frame.stack_low = natives[1].frame.stack_high = 0;
+    stack.error = "cut";
+    CHECK(format_stack_with_natives(stack, natives, {{true, false}, "lldb"}) ==
+          "stackscope.Stack with native frames (most recent call last):\n"
+          "  (Python frames not placed: lldb's backtrace names 0 eval-loop frames for 1 eval-loop calls)\n"
+          "+ main in unknown module at /app.py:3\n"
+          "+ work in unknown module at /app.py:7\n"
+          "+ [native] main in python3\n"
+          "+ [native] _PyEval_EvalFrameDefault at ceval.c:1\n"
+          "+ [native] sem_wait in libc.so.6\n"
+          "  Error while extracting stack:\n"
+          "    cut\n");
+}
