@@ -107,14 +107,17 @@ bool ObjectReader::is_class(uint64_t object) {
     return (memory_.read_value<uint64_t>(metaclass + layout_.type_flags) & layout_.type_flag_type_subclass) != 0;
 }
 
-std::string ObjectReader::class_name(uint64_t type) {
+const std::string& ObjectReader::class_name(uint64_t type) {
+    if (auto it = class_names_.find(type); it != class_names_.end()) return it->second;
+    std::string name;
     const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
     if ((flags & layout_.type_flag_heap_type) && layout_.heap_type_qualname != kAbsent) {
-        return read_str(memory_.read_pointer(type + layout_.heap_type_qualname), 1024);
+        name = read_str(memory_.read_pointer(type + layout_.heap_type_qualname), 1024);
+    } else {
+        name = read_tp_name(type);
+        if (const size_t dot = name.rfind('.'); dot != std::string::npos) name.erase(0, dot + 1);
     }
-    const std::string name = read_tp_name(type);
-    const size_t dot = name.rfind('.');
-    return dot == std::string::npos ? name : name.substr(dot + 1);
+    return class_names_.emplace(type, std::move(name)).first->second;
 }
 
 int64_t ObjectReader::read_int(uint64_t object) {

@@ -33,7 +33,7 @@ public:
     // Item `index` of a tuple; throws bad_data when not a tuple or out of range.
     uint64_t tuple_item(uint64_t tuple, uint64_t index);
     // A class's __qualname__ (heap types) or the last part of its tp_name (static types).
-    std::string class_name(uint64_t type);
+    const std::string& class_name(uint64_t type);
     // Whether `object` is a class (its type is `type` or a metaclass).
     bool is_class(uint64_t object);
 
@@ -60,6 +60,7 @@ private:
     RemoteMemory& memory_;
     const PythonLayout& layout_;
     std::unordered_map<uint64_t, std::string> type_names_;
+    std::unordered_map<uint64_t, std::string> class_names_;  // by type address
     std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
 };
 

@@ -20,11 +20,6 @@ struct Candidate {
     std::string file_path;
 };
 
-// The interpreter executable or libpython; extension modules (foo.cpython-312-...so) are not.
-bool names_python(const std::string& path) {
-    const std::string name = file_name_of(path);
-    return name.rfind("python", 0) == 0 || name.rfind("libpython", 0) == 0;
-}
 
 // Version from a file name such as libpython3.10.so.1.0 or python3.11.
 std::optional<std::pair<int, int>> version_from_path(const std::string& path) {
@@ -46,7 +41,7 @@ std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<s
         if (auto v = memory.target().lookup_symbol("Py_Version")) c.py_version_address = *v;
         out.push_back(c);
     }
-    MappedElfs elfs = open_mapped_elfs(memory.target(), names_python);
+    MappedElfs elfs = open_mapped_elfs(memory.target(), is_python_file);
     unavailable = elfs.unavailable;
     for (const MappedElf& m : elfs.files) {
         Candidate c;
@@ -75,7 +70,7 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
     uint64_t scanned = 0;
     std::vector<uint8_t> buffer(kChunk);
     for (const MemoryRegion& r : memory.target().regions()) {
-        if (!r.writable || !names_python(r.path)) continue;
+        if (!r.writable || !is_python_file(r.path)) continue;
         for (uint64_t at = r.start; at < r.end && scanned < kMaxScan; at += kChunk) {
             const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, r.end - at));
             const size_t got = memory.target().read(at, std::span(buffer.data(), want));
@@ -159,6 +154,11 @@ void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayou
 }
 
 }  // namespace
+
+bool is_python_file(const std::string& path) {
+    const std::string name = file_name_of(path);
+    return name.rfind("python", 0) == 0 || name.rfind("libpython", 0) == 0;
+}
 
 PythonRuntime discover_runtime(RemoteMemory& memory) {
     std::vector<std::string> unavailable;

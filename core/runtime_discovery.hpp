@@ -14,6 +14,10 @@ struct PythonRuntime {
     std::string found_in;   // where it was found, e.g. "/usr/lib/libpython3.12.so.1.0 (symbol _PyRuntime)"
 };
 
+// Whether a mapped file may hold the runtime: the interpreter executable or libpython
+// (extension modules such as foo.cpython-312-x86_64-linux-gnu.so do not).
+bool is_python_file(const std::string& path);
+
 // Throws Error(NotPython) when no valid, supported runtime is found.
 PythonRuntime discover_runtime(RemoteMemory& memory);
 

@@ -6,6 +6,7 @@
 //   from_callbacks(read, regions=None, threads=None, lookup_symbol=None,
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
+//   is_python_file(path) -> bool
 //   Thread.place_eval_calls(natives) -> [call index or None per native frame] or None
 //
 // Errors raise stackscope_core.Error (subclasses NotPythonError, PermissionDeniedError,
@@ -32,6 +33,7 @@
 #include "formatters.hpp"
 #include "hex.hpp"
 #include "live_process.hpp"
+#include "runtime_discovery.hpp"
 #include "snapshot.hpp"
 #include "source_files.hpp"
 
@@ -431,4 +433,6 @@ PYBIND11_MODULE(stackscope_core, m) {
             return "other";
         },
         py::arg("symbol"), "The role of a native function in running Python frames: entry, internal or other.");
+    m.def("is_python_file", &is_python_file, py::arg("path"),
+          "Whether a mapped file may hold the Python runtime (the interpreter or libpython), as the core decides.");
 }

@@ -330,7 +330,7 @@ def _looks_like_python():
     key = (inferior.num, inferior.pid)
     if _cache.get("python_key") != key:
         _cache.update(python_key=key, python=inferior.pid != 0 and any(
-            os.path.basename(o.filename or "").startswith(("python", "libpython")) for o in gdb.objfiles()))
+            core.is_python_file(o.filename or "") for o in gdb.objfiles()))
     return _cache["python"]
 
 
