@@ -2,9 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "error.hpp"
 
 namespace stackscope {
+
+namespace {
+constexpr uint64_t kPage = 4096;
+}
 
 CallbackTarget::CallbackTarget(TargetCallbacks callbacks) : callbacks_(std::move(callbacks)) {
     if (!callbacks_.read) throw Error(ErrorKind::Usage, "a callback target needs a read callback");
@@ -12,8 +18,18 @@ CallbackTarget::CallbackTarget(TargetCallbacks callbacks) : callbacks_(std::move
 }
 
 size_t CallbackTarget::read(uint64_t address, std::span<uint8_t> out) {
-    const size_t got = callbacks_.read(address, out);
-    return got > out.size() ? out.size() : got;
+    auto read_some = [this](uint64_t at, std::span<uint8_t> part) { return std::min(callbacks_.read(at, part), part.size()); };
+    const size_t got = read_some(address, out);
+    if (got > 0 || out.size() <= kPage - address % kPage) return got;
+    size_t done = 0;
+    while (done < out.size()) {
+        const uint64_t at = address + done;
+        const size_t chunk = static_cast<size_t>(std::min<uint64_t>(kPage - at % kPage, out.size() - done));
+        const size_t part = read_some(at, out.subspan(done, chunk));
+        done += part;
+        if (part < chunk) break;
+    }
+    return done;
 }
 
 std::vector<TargetThread> CallbackTarget::threads() const {

@@ -15,7 +15,9 @@
 namespace stackscope {
 
 struct TargetCallbacks {
-    // Copies up to out.size() bytes from the address; returns how many were readable from the start.
+    // Copies up to out.size() bytes from the address; returns how many were readable from the
+    // start. It may fail a whole read that touches unreadable memory (return 0), as debuggers
+    // do: the target then finds the readable prefix page by page.
     std::function<size_t(uint64_t address, std::span<uint8_t> out)> read;
     std::function<std::vector<MemoryRegion>()> regions;
     std::function<std::vector<TargetThread>()> threads;

@@ -42,8 +42,6 @@ using namespace stackscope;
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-
 // ---- errors ---------------------------------------------------------------------------
 
 struct ErrorClass {
@@ -99,8 +97,8 @@ py::object call_or_value(const py::object& source) {
     return PyCallable_Check(source.ptr()) ? source() : source;
 }
 
-// One call of the read callback; nullopt when it raised.
-std::optional<size_t> read_once(const py::object& read, uint64_t address, uint8_t* out, size_t size) {
+// One call of the read callback; 0 when it raised (CallbackTarget then retries page by page).
+size_t read_once(const py::object& read, uint64_t address, uint8_t* out, size_t size) {
     try {
         py::object data = read(address, size);
         if (data.is_none()) return 0;
@@ -109,28 +107,10 @@ std::optional<size_t> read_once(const py::object& read, uint64_t address, uint8_
         std::memcpy(out, info.ptr, got);
         return got;
     } catch (py::error_already_set&) {
-        return std::nullopt;
+        return 0;
     } catch (const std::exception&) {
-        return std::nullopt;
+        return 0;
     }
-}
-
-// Reads through the callback; a failed read of several pages is retried page by page, so
-// that the readable prefix is found (debuggers fail a whole read that touches a hole).
-size_t read_through(const py::object& read, uint64_t address, std::span<uint8_t> out) {
-    if (out.empty()) return 0;
-    if (auto got = read_once(read, address, out.data(), out.size())) return *got;
-    size_t done = 0;
-    while (done < out.size()) {
-        const uint64_t at = address + done;
-        const size_t chunk = static_cast<size_t>(std::min<uint64_t>(kPage - at % kPage, out.size() - done));
-        if (chunk == out.size()) return 0;  // that was the whole read, which failed
-        const auto got = read_once(read, at, out.data() + done, chunk);
-        if (!got) return done;
-        done += *got;
-        if (*got < chunk) return done;
-    }
-    return done;
 }
 
 std::vector<MemoryRegion> regions_from(const py::object& source) {
@@ -228,7 +208,7 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
                            py::object local_file, int pid, const std::string& source_root, bool sources) {
     if (!PyCallable_Check(read.ptr())) throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
     TargetCallbacks callbacks;
-    callbacks.read = [read](uint64_t address, std::span<uint8_t> out) { return read_through(read, address, out); };
+    callbacks.read = [read](uint64_t address, std::span<uint8_t> out) { return read_once(read, address, out.data(), out.size()); };
     if (!regions.is_none()) callbacks.regions = [regions] { return regions_from(regions); };
     if (!threads.is_none()) callbacks.threads = [threads] { return threads_from(threads); };
     if (!lookup_symbol.is_none()) {
