@@ -12,8 +12,6 @@ namespace {
 
 using namespace stackscope;
 
-constexpr uint64_t kPage = 4096;
-
 std::string path_of(const lldb::SBFileSpec& spec) {
     char buffer[4096];
     return spec.IsValid() && spec.GetPath(buffer, sizeof buffer) > 0 ? std::string(buffer) : std::string();
@@ -28,24 +26,16 @@ std::optional<uint64_t> find_symbol(lldb::SBTarget target, const std::string& na
     return std::nullopt;
 }
 
-// A page at a time through the process (its memory, or what the core holds), else through
-// the target: the modules' files, for the read-only pages a core made by gcore lacks.
+// Through the process (its memory, or what the core holds), else through the target: the
+// modules' files, for the read-only pages a core made by gcore lacks. A read that fails as a
+// whole is retried page by page by CallbackTarget.
 size_t read_via_lldb(lldb::SBTarget target, lldb::SBProcess process, uint64_t address, std::span<uint8_t> out) {
-    size_t done = 0;
-    while (done < out.size()) {
-        const uint64_t at = address + done;
-        const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size() - done, kPage - at % kPage));
-        lldb::SBError error;
-        size_t got = process.ReadMemory(at, out.data() + done, want, error);
-        if (error.Fail()) {
-            lldb::SBError file_error;
-            got = target.ReadMemory(target.ResolveLoadAddress(at), out.data() + done, want, file_error);
-            if (file_error.Fail()) got = 0;
-        }
-        done += std::min(got, want);
-        if (got < want) break;
-    }
-    return done;
+    lldb::SBError error;
+    const size_t got = process.ReadMemory(address, out.data(), out.size(), error);
+    if (error.Success()) return std::min(got, out.size());
+    lldb::SBError file_error;
+    const size_t from_file = target.ReadMemory(target.ResolveLoadAddress(address), out.data(), out.size(), file_error);
+    return file_error.Success() ? std::min(from_file, out.size()) : 0;
 }
 
 // The modules' loaded sections (for ELF files, their PT_LOAD segments) stand for the
