@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from harness import describe, kill_group, make_core, run_tool, spawn, stderr_is_one_line, wait_for_ready
+from harness import core_segment_containing, describe, kill_group, make_core, run_tool, spawn, stderr_is_one_line, wait_for_ready
 from interpreters import interpreter_params
 
 pytestmark = [
@@ -51,17 +51,13 @@ def patched_copy(core, address, offset, data, tmp_path):
     copy = tmp_path / "patched.core"
     shutil.copyfile(core, copy)
     with open(copy, "r+b") as out:
-        header = out.read(64)
-        phoff, = struct.unpack_from("<Q", header, 32)
-        phentsize, phnum = struct.unpack_from("<HH", header, 54)
-        for index in range(phnum):
-            out.seek(phoff + index * phentsize)
-            p_type, _, p_offset, vaddr, _, filesz, _, _ = struct.unpack("<IIQQQQQQ", out.read(56))
-            if p_type == 1 and vaddr <= address + offset < vaddr + filesz:
-                out.seek(p_offset + address + offset - vaddr)
-                out.write(data)
-                return copy
-    raise AssertionError("_PyRuntime at %#x is not in the core" % address)
+        segment = core_segment_containing(out, address + offset)
+        if segment is None:
+            raise AssertionError("_PyRuntime at %#x is not in the core" % address)
+        vaddr, file_offset, _ = segment
+        out.seek(file_offset + address + offset - vaddr)
+        out.write(data)
+    return copy
 
 
 def refused(tool, python, core):
