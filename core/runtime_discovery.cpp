@@ -73,7 +73,7 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
         if (!r.writable || !is_python_file(r.path)) continue;
         for (uint64_t at = r.start; at < r.end && scanned < kMaxScan; at += kChunk) {
             const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, r.end - at));
-            const size_t got = memory.target().read(at, std::span(buffer.data(), want));
+            const size_t got = memory.read_uncached(at, std::span(buffer.data(), want));
             scanned += want;
             for (size_t off = 0; off + 8 <= got; off += 8) {
                 if (std::memcmp(buffer.data() + off, "xdebugpy", 8) == 0) {
@@ -153,6 +153,21 @@ void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayou
     }
 }
 
+// A runtime known only by its address (a debugger's symbol, no file name, no Py_Version:
+// 3.8-3.10): the table whose reading of it validates and whose sys.hexversion agrees with it.
+std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime) {
+    for (int minor = 0; minor < 100; ++minor) {
+        auto layout = layout_for(3, minor);
+        if (!layout || layout->has_debug_offsets) continue;
+        layout->version.major = 3;
+        layout->version.minor = minor;
+        if (!validate(memory, runtime, *layout)) continue;
+        refine_version_from_sys(memory, runtime, *layout);
+        if (layout->version.micro >= 0) return layout;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 bool is_python_file(const std::string& path) {
@@ -168,6 +183,9 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
     std::optional<Error> first_error;
     for (const Candidate& c : candidates) {
         try {
+            if (c.file_path.empty() && !c.py_version_address) {
+                if (auto guessed = guess_layout(memory, c.address)) return PythonRuntime{c.address, *guessed, c.found_in};
+            }
             PythonLayout layout = layout_of(memory, c);
             if (validate(memory, c.address, layout)) {
                 if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout);

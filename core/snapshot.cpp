@@ -7,6 +7,7 @@
 
 #include "error.hpp"
 #include "frame_walker.hpp"
+#include "glibc_threads.hpp"
 #include "hex.hpp"
 #include "object_reader.hpp"
 #include "remote_memory.hpp"
@@ -37,29 +38,78 @@ uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp)
     }
 }
 
-// Kernel thread ids by pthread_t, for versions whose thread states record only the latter:
-// on x86-64 glibc a thread's pthread_t is its fs_base, which the target knows per thread.
-using TidByPthread = std::unordered_map<uint64_t, int>;
-
-TidByPthread tids_by_pthread(const Target& target) {
-    TidByPthread out;
-    for (const TargetThread& t : target.threads()) {
-        if (t.pthread_id) out.emplace(*t.pthread_id, t.tid);
+// Kernel thread ids of the thread states' pthread_t, for versions whose thread states do not
+// record the tid: from the target's threads (on x86-64 glibc a pthread_t is the thread's
+// fs_base), else from glibc's struct pthread itself (no registers: a running target).
+class ThreadIds {
+public:
+    ThreadIds(Target& target, const PythonLayout& l) {
+        if (l.tstate_native_thread_id != kAbsent) return;
+        for (const TargetThread& t : target.threads()) {
+            known_.insert(t.tid);
+            if (t.pthread_id) by_pthread_.emplace(*t.pthread_id, t.tid);
+        }
     }
-    return out;
+
+    std::optional<int> tid_of_pthread(RemoteMemory& mem, uint64_t pthread_id) {
+        if (auto tid = by_pthread_.find(pthread_id); tid != by_pthread_.end()) return tid->second;
+        if (!glibc_offset_) glibc_offset_ = glibc_pthread_tid_offset(mem);
+        if (!*glibc_offset_) return std::nullopt;
+        const auto tid = glibc_thread_tid(mem, pthread_id, **glibc_offset_);
+        if (!tid) return std::nullopt;
+        const int host = mem.target().host_tid(*tid);
+        // A stale descriptor may name a thread that is gone (or a reused id): trust only live ones.
+        if (!known_.empty() && !known_.count(host)) return std::nullopt;
+        return host;
+    }
+
+private:
+    std::unordered_map<uint64_t, int> by_pthread_;
+    std::unordered_set<int> known_;
+    std::optional<std::optional<uint64_t>> glibc_offset_;  // looked up once, when first needed
+};
+
+// One walk of a stopped thread; for a running one, walks until a walk's frame chain is still
+// the same when read again, within the attempts allowed.
+Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const SnapshotOptions& options,
+                 ExtractionStats& stats) {
+    if (!options.target_running) return walker.thread_stack(tstate);
+    Stack stack;
+    std::string problem;
+    const int attempts = std::max(1, options.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        if (attempt > 0) ++stats.stack_rereads;
+        mem.clear();
+        FrameWalker::FrameChain walked;
+        stack = walker.thread_stack(tstate, &walked);
+        if (stack.error) {
+            problem = *stack.error;
+            continue;
+        }
+        mem.clear();
+        try {
+            if (walker.frame_chain(tstate) == walked) return stack;
+            problem = "its frames changed during the read";
+        } catch (const Error& e) {
+            problem = e.what();
+        }
+    }
+    stack.error = "the stack changed while it was read (" + std::to_string(attempts) + " attempts; last: " + problem + ")";
+    return stack;
 }
 
-Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, const TidByPthread& tids, uint64_t tstate) {
+Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, ThreadIds& tids, uint64_t tstate,
+                   const SnapshotOptions& options, ExtractionStats& stats) {
     // An unreadable thread state ends the thread list (the caller records that once).
     Thread t;
     t.thread_state = tstate;
     t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
     if (l.tstate_native_thread_id != kAbsent) {
-        t.tid = static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id));
-    } else if (auto tid = tids.find(*t.pthread_id); tid != tids.end()) {
-        t.tid = tid->second;
+        t.tid = mem.target().host_tid(static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id)));
+    } else {
+        t.tid = tids.tid_of_pthread(mem, *t.pthread_id);
     }
-    t.stack = walker.thread_stack(tstate);
+    t.stack = read_stack(mem, walker, tstate, options, stats);
     return t;
 }
 
@@ -73,7 +123,8 @@ Thread broken_list(int64_t interpreter_id, const std::string& what) {
 
 // Appends the threads of one interpreter, oldest (usually main) first.
 void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      const TidByPthread& tids, uint64_t interp, std::vector<Thread>& out) {
+                      ThreadIds& tids, uint64_t interp, const SnapshotOptions& options, ExtractionStats& stats,
+                      std::vector<Thread>& out) {
     const PythonLayout& l = rt.layout;
     const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
     const uint64_t holder = gil_holder(mem, rt, interp);
@@ -87,7 +138,7 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
             if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
                 throw bad_data("the thread list loops or is too long at " + hex(tstate));
             }
-            Thread t = read_thread(mem, l, walker, tids, tstate);
+            Thread t = read_thread(mem, l, walker, tids, tstate, options, stats);
             t.interpreter_id = interp_id;
             t.holds_gil = holder != 0 && holder == tstate;
             if (t.pthread_id) {
@@ -105,13 +156,14 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
 
 }  // namespace
 
-Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
+Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
     RemoteMemory mem(target);
     const PythonRuntime rt = discover_runtime(mem);
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
     FrameWalker walker(objects);
-    const TidByPthread tids = l.tstate_native_thread_id == kAbsent ? tids_by_pthread(target) : TidByPthread{};
+    ThreadIds tids(target, l);
+    ExtractionStats stats;
 
     Snapshot snap;
     snap.python_version = l.version.str();
@@ -125,14 +177,15 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
             break;
         }
         try {
-            read_interpreter(mem, rt, objects, walker, tids, interp, snap.threads);
+            read_interpreter(mem, rt, objects, walker, tids, interp, options, stats, snap.threads);
             interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
             snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
             break;
         }
     }
-    if (stats) stats->target_reads = mem.target_reads();
+    stats.target_reads = mem.target_reads();
+    if (stats_out) *stats_out = stats;
     return snap;
 }
 
