@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
     int pid = 0;
     bool no_block = false;
     OutputOptions pid_out;
-    CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed)");
+    CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed; not with --no-block)");
     pid_cmd->add_option("PID", pid, "Process id")->required();
     pid_cmd->add_flag("--no-block", no_block,
                       "Read without stopping the process (no ptrace): a stack that changes while it is read is read "

@@ -107,6 +107,7 @@ def test_no_block_stress(tool, spinner, interp, schema):
     runs = STRESS_RUNS_FULL if interp.label in FULL_STRESS else STRESS_RUNS_SHORT
     validator = jsonschema.Draft202012Validator(schema)
     outcomes = {0: 0, 1: 0}
+    deep_spinner_reads = 0  # spinner threads read in full: those waiting for the GIL hold still
     with StateWatcher(spinner.pid) as watcher:
         for run in range(runs):
             result = run_tool(tool, ["pid", spinner.pid, "--no-block", "--format", "json"], timeout=20)
@@ -127,6 +128,9 @@ def test_no_block_stress(tool, spinner, interp, schema):
                 if thread["name"] and thread["name"].startswith("spinner-"):
                     assert names[:4] == ["_bootstrap", "_bootstrap_inner", "run", "spin"], names
                     assert len(names) <= 4 + STRESS_DEPTH + 1, names
+                    deep_spinner_reads += 1
     assert spinner.poll() is None, "the target died"
     assert watcher.stopped_or_traced() == []
-    assert outcomes[0] > 0, outcomes  # the retries do succeed, at least sometimes
+    # Exit 1 is allowed (the GIL holder may never hold still), but the threads that wait for the
+    # GIL must be read: a check that rejected every running read would fail here.
+    assert deep_spinner_reads >= runs, (deep_spinner_reads, outcomes)
