@@ -1,14 +1,18 @@
 """`stackscope pid --no-block`: read without stopping the target (no ptrace), stacks that
 change while read are retried and then reported; and the /proc/PID/mem read path."""
 import json
+import os
+import re
+import shutil
+import subprocess
 import threading
 import time
 
 import jsonschema
 import pytest
 
-from harness import clean_env, describe, kill_group, run_tool, spawn, task_status, wait_for_ready
-from interpreters import interpreter_params
+from harness import SCENARIO_DIR, clean_env, describe, kill_group, run_tool, spawn, task_status, wait_for_ready
+from test_asan import REPORT_MARKERS, SANITIZER_ENV
 
 pytestmark = pytest.mark.column("no-block")
 
@@ -73,21 +77,36 @@ def test_no_block_never_stops_or_traces(tool, scenario):
     assert watcher.stopped_or_traced() == []
 
 
-def test_proc_mem_read_path(tool, scenario):
+def read_syscalls(tool, pid, env, *options):
+    """Runs the tool under strace: (its JSON, {syscall: count} of the memory reads)."""
+    if not shutil.which("strace"):
+        pytest.skip("!!! STRACE MISSING (scripts/install-deps.sh installs it)")
+    result = subprocess.run(
+        ["strace", "-f", "-qq", "-c", "-e", "trace=process_vm_readv,pread64", "-o", "/dev/stderr", str(tool), "pid", str(pid),
+         "--format", "json"] + list(options),
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, describe(result)
+    counts = {m.group(2): int(m.group(1)) for m in re.finditer(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$",
+                                                                result.stderr, re.M)}
+    return json.loads(result.stdout), counts
+
+
+@pytest.mark.parametrize("options", [[], ["--no-block"]], ids=["stopped", "no-block"])
+def test_proc_mem_read_path(tool, scenario, options):
     """The /proc/PID/mem path (taken when process_vm_readv fails) reads the same, stopped and not."""
-    normal = json_of(run_tool(tool, ["pid", scenario.pid, "--format", "json"]))
-    env = clean_env(STACKSCOPE_TEST_PROC_MEM="1")
-    assert json_of(run_tool(tool, ["pid", scenario.pid, "--format", "json"], env=env)) == normal
-    assert json_of(run_tool(tool, ["pid", scenario.pid, "--no-block", "--format", "json"], env=env)) == normal
+    normal, normal_calls = read_syscalls(tool, scenario.pid, clean_env(), *options)
+    assert normal_calls.get("process_vm_readv", 0) > 10, normal_calls
+    forced, forced_calls = read_syscalls(tool, scenario.pid, clean_env(STACKSCOPE_TEST_PROC_MEM="1"), *options)
+    assert forced == normal
+    assert "process_vm_readv" not in forced_calls and forced_calls.get("pread64", 0) > 10, forced_calls
 
 
 @pytest.fixture
 def spinner(python, tmp_path):
     fifo = tmp_path / "ready.fifo"
-    import os
-
     os.mkfifo(fifo)
-    proc = spawn([python, "-u", __import__("harness").SCENARIO_DIR / "deep_spinner.py", fifo, STRESS_THREADS, STRESS_DEPTH])
+    proc = spawn([python, "-u", SCENARIO_DIR / "deep_spinner.py", fifo, STRESS_THREADS, STRESS_DEPTH])
     try:
         wait_for_ready(proc, fifo, 30)
         time.sleep(0.2)
@@ -138,8 +157,6 @@ def test_no_block_stress(tool, spinner, schema):
 @pytest.mark.timeout(600)
 def test_no_block_stress_sanitizers(asan_tool, spinner, schema):
     """The ASan/UBSan build, reading the spinning threads without stopping them."""
-    from test_asan import REPORT_MARKERS, SANITIZER_ENV
-
     for run in range(10):
         result = run_tool(asan_tool, ["pid", spinner.pid, "--no-block", "--format", "json"],
                           env=clean_env(**SANITIZER_ENV), timeout=60)
