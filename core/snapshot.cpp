@@ -58,7 +58,12 @@ public:
         const auto tid = glibc_thread_tid(mem, pthread_id, **glibc_offset_);
         if (!tid) return std::nullopt;
         const int host = mem.target().host_tid(*tid);
-        // A stale descriptor may name a thread that is gone (or a reused id): trust only live ones.
+        // A stale descriptor may name a thread that is gone (or a reused id): trust only live
+        // ones. A running target may have started it since the list was taken: look again, once.
+        if (!known_.empty() && !known_.count(host) && !relisted_) {
+            relisted_ = true;
+            for (const TargetThread& t : mem.target().threads()) known_.insert(t.tid);
+        }
         if (!known_.empty() && !known_.count(host)) return std::nullopt;
         return host;
     }
@@ -67,6 +72,7 @@ private:
     std::unordered_map<uint64_t, int> by_pthread_;
     std::unordered_set<int> known_;
     std::optional<std::optional<uint64_t>> glibc_offset_;  // looked up once, when first needed
+    bool relisted_ = false;
 };
 
 // One walk of a stopped thread; for a running one, walks until a walk's frame chain is still
@@ -100,12 +106,12 @@ Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const 
 
 Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, ThreadIds& tids, uint64_t tstate,
                    const SnapshotOptions& options, ExtractionStats& stats) {
-    // An unreadable thread state ends the thread list (the caller records that once).
     Thread t;
     t.thread_state = tstate;
     t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
     if (l.tstate_native_thread_id != kAbsent) {
-        t.tid = mem.target().host_tid(static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id)));
+        const int64_t native = mem.read_value<int64_t>(tstate + l.tstate_native_thread_id);
+        if (native > 0 && native <= INT32_MAX) t.tid = mem.target().host_tid(static_cast<int>(native));
     } else {
         t.tid = tids.tid_of_pthread(mem, *t.pthread_id);
     }
@@ -121,6 +127,49 @@ Thread broken_list(int64_t interpreter_id, const std::string& what) {
     return t;
 }
 
+struct ThreadList {
+    std::vector<uint64_t> states;  // newest first
+    std::optional<std::string> problem;  // why the rest of the list could not be read
+};
+
+// The interpreter's thread states; a list that breaks keeps the states before the break.
+ThreadList walk_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t interp) {
+    ThreadList list;
+    std::unordered_set<uint64_t> seen;
+    try {
+        for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
+             tstate = mem.read_pointer(tstate + l.tstate_next)) {
+            if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
+                throw bad_data("the thread list loops or is too long at " + hex(tstate));
+            }
+            if (mem.read_pointer(tstate + l.tstate_interp) != interp) {
+                throw bad_data("the thread state at " + hex(tstate) + " is not one of this interpreter's");
+            }
+            list.states.push_back(tstate);
+        }
+    } catch (const Error& e) {
+        list.problem = std::string("cannot read the rest of the thread list: ") + e.what();
+    }
+    return list;
+}
+
+// For a running target (threads start and exit meanwhile): walks until two walks agree.
+ThreadList read_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t interp, const SnapshotOptions& options) {
+    if (!options.target_running) return walk_thread_list(mem, l, interp);
+    ThreadList list;
+    const int attempts = std::max(1, options.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        mem.clear();
+        list = walk_thread_list(mem, l, interp);
+        mem.clear();
+        const ThreadList again = walk_thread_list(mem, l, interp);
+        if (!list.problem && !again.problem && again.states == list.states) return list;
+    }
+    list.problem = "the thread list changed while it was read (" + std::to_string(attempts) + " attempts" +
+                   (list.problem ? "; last: " + *list.problem : std::string()) + ")";
+    return list;
+}
+
 // Appends the threads of one interpreter, oldest (usually main) first.
 void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
                       ThreadIds& tids, uint64_t interp, const SnapshotOptions& options, ExtractionStats& stats,
@@ -129,29 +178,26 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
     const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
     const uint64_t holder = gil_holder(mem, rt, interp);
     const auto names = read_thread_names(objects, interp);
+    const ThreadList list = read_thread_list(mem, l, interp, options);
     std::vector<Thread> threads;
-    std::optional<Thread> broken;
-    std::unordered_set<uint64_t> seen;
-    try {
-        for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
-             tstate = mem.read_pointer(tstate + l.tstate_next)) {
-            if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
-                throw bad_data("the thread list loops or is too long at " + hex(tstate));
-            }
-            Thread t = read_thread(mem, l, walker, tids, tstate, options, stats);
-            t.interpreter_id = interp_id;
-            t.holds_gil = holder != 0 && holder == tstate;
-            if (t.pthread_id) {
-                if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
-            }
-            threads.push_back(std::move(t));
+    for (uint64_t tstate : list.states) {
+        Thread t;
+        try {
+            t = read_thread(mem, l, walker, tids, tstate, options, stats);
+        } catch (const Error& e) {
+            t = broken_list(interp_id, "cannot read the thread state at " + hex(tstate) + ": " + e.what());
+            t.thread_state = tstate;
         }
-    } catch (const Error& e) {
-        broken = broken_list(interp_id, std::string("cannot read the rest of the thread list: ") + e.what());
+        t.interpreter_id = interp_id;
+        t.holds_gil = holder != 0 && holder == tstate;
+        if (t.pthread_id) {
+            if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
+        }
+        threads.push_back(std::move(t));
     }
     // The interpreter keeps its newest thread first.
     out.insert(out.end(), std::make_move_iterator(threads.rbegin()), std::make_move_iterator(threads.rend()));
-    if (broken) out.push_back(std::move(*broken));
+    if (list.problem) out.push_back(broken_list(interp_id, *list.problem));
 }
 
 }  // namespace

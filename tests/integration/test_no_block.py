@@ -11,7 +11,8 @@ import time
 import jsonschema
 import pytest
 
-from harness import SCENARIO_DIR, clean_env, describe, kill_group, run_tool, spawn, task_status, wait_for_ready
+from harness import (SCENARIO_DIR, clean_env, describe, kill_group, run_tool, spawn, spawn_until_ready, task_status,
+                     wait_for_ready)
 from test_asan import REPORT_MARKERS, SANITIZER_ENV
 
 pytestmark = pytest.mark.column("no-block")
@@ -164,3 +165,22 @@ def test_no_block_stress_sanitizers(asan_tool, spinner, schema):
         assert not [m for m in REPORT_MARKERS if m in result.stderr], describe(result)
         jsonschema.Draft202012Validator(schema).validate(json.loads(result.stdout))
     assert spinner.poll() is None
+
+
+def test_no_block_threads_coming_and_going(tool, python, schema, tmp_path):
+    """Threads start and exit while their list is read without stopping anything: every run
+    ends with 0 or 1 and well-formed JSON, and the target runs on."""
+    fifo = tmp_path / "churn.fifo"
+    proc = spawn_until_ready([python, SCENARIO_DIR / "thread_churn.py", fifo], fifo)
+    try:
+        with StateWatcher(proc.pid) as watcher:
+            for run in range(50):
+                result = run_tool(tool, ["pid", proc.pid, "--no-block", "--format", "json"], timeout=20)
+                assert result.returncode in (0, 1), "run %d: %s" % (run, describe(result))
+                snapshot = json.loads(result.stdout)
+                jsonschema.Draft202012Validator(schema).validate(snapshot)
+                assert any(t["name"] == "MainThread" for t in snapshot["threads"]), describe(result)
+        assert proc.poll() is None, "the target died"
+        assert watcher.stopped_or_traced() == []
+    finally:
+        kill_group(proc)
