@@ -47,29 +47,35 @@ def replace_in_place(path, replacement):
     os.rename(staged, path)
 
 
+def copy_interpreter(python, prefix):
+    """Copies the executable (and its libpython) under prefix/bin (prefix/lib); returns the
+    executable, the copied files and the environment that makes the copy run with them."""
+    home, exec_home, libpython = interpreter_facts(python)
+    (prefix / "bin").mkdir(parents=True)
+    executable = prefix / "bin" / Path(os.path.realpath(python)).name
+    shutil.copy2(os.path.realpath(python), executable)
+    env = clean_env(PYTHONHOME="%s:%s" % (home, exec_home))
+    files = [executable]
+    if libpython:
+        (prefix / "lib").mkdir()
+        files.append(prefix / "lib" / libpython.name)
+        shutil.copy2(libpython, files[-1])
+        env["LD_LIBRARY_PATH"] = str(prefix / "lib")
+    return executable, files, env
+
+
 def test_files_replaced_in_place(tool, python, interp, tmp_path):
     """The interpreter (and its libpython) are replaced by another version's files while the
     target runs: the files it has mapped are read through map_files, not the new ones."""
-    prefix, exec_prefix, libpython = interpreter_facts(python)
-    copied = tmp_path / "prefix"
-    (copied / "bin").mkdir(parents=True)
-    executable = copied / "bin" / Path(os.path.realpath(python)).name
-    shutil.copy2(os.path.realpath(python), executable)
-    env = clean_env(PYTHONHOME="%s:%s" % (prefix, exec_prefix))
-    copied_lib = None
-    if libpython:
-        (copied / "lib").mkdir()
-        copied_lib = copied / "lib" / libpython.name
-        shutil.copy2(libpython, copied_lib)
-        env["LD_LIBRARY_PATH"] = str(copied / "lib")
+    executable, files, env = copy_interpreter(python, tmp_path / "prefix")
     scenario = ScenarioProcess(executable, tmp_path / "run", env=env).start()
     try:
         maps = Path("/proc/%d/maps" % scenario.pid).read_text()
-        for mapped in [executable] + ([copied_lib] if copied_lib else []):
+        for mapped in files:
             assert str(mapped) in maps, "the copy is not what runs: %s" % mapped
         before = tool_json(tool, scenario.pid)
         replacement = other_python_elf(interp)
-        for mapped in [executable] + ([copied_lib] if copied_lib else []):
+        for mapped in files:
             replace_in_place(mapped, replacement)
         maps = Path("/proc/%d/maps" % scenario.pid).read_text()
         assert "%s (deleted)" % executable in maps
@@ -119,17 +125,28 @@ def test_other_pid_namespace(tool, python, tmp_path, no_block):
 
 
 def test_files_in_the_targets_root(tool, python, tmp_path):
-    """The script exists only in the target's mount namespace: its source lines are read
-    through /proc/PID/root."""
-    hidden = tmp_path / "hidden"
+    """The interpreter, its libpython and the script exist only in the target's mount
+    namespace (a tmpfs mounted there): the ELF files are read through the mappings and the
+    source lines through /proc/PID/root."""
+    staging, hidden = tmp_path / "staging", tmp_path / "hidden"
     hidden.mkdir()
+    staged_executable, staged_files, env = copy_interpreter(python, staging)
     script = SCENARIO_DIR / "parked_threads.py"
-    prefix = ["unshare", "--mount", "sh", "-c", 'mount -t tmpfs tmpfs "$1" && cp "$2" "$1"/ && shift 2 && exec "$@"',
-              "sh", hidden, script]
-    scenario = ScenarioProcess(python, tmp_path / "run", script=hidden / script.name, command_prefix=prefix).start()
+    shutil.copy2(script, staging)
+    if "LD_LIBRARY_PATH" in env:
+        env["LD_LIBRARY_PATH"] = str(hidden / "lib")
+    prefix = ["unshare", "--mount", "sh", "-c", 'mount -t tmpfs tmpfs "$1" && cp -a "$2"/. "$1"/ && shift 2 && exec "$@"',
+              "sh", hidden, staging]
+    executable = hidden / staged_executable.relative_to(staging)
+    scenario = ScenarioProcess(executable, tmp_path / "run", script=hidden / script.name, command_prefix=prefix, env=env)
+    scenario.start()
     try:
-        assert not (hidden / script.name).exists(), "the mount leaked into this namespace"
+        shutil.rmtree(staging)  # nothing the target uses is left in this mount namespace
+        assert not (hidden / script.name).exists() and not executable.exists(), "the mount leaked into this namespace"
+        maps = Path("/proc/%d/maps" % scenario.pid).read_text()
+        assert all(str(hidden / f.relative_to(staging)) in maps for f in staged_files), maps
         snapshot = tool_json(tool, scenario.pid)
+        assert snapshot["python_version"] == scenario.truth["python_version"]
         lines = script.read_text().splitlines()
         frames = [f for t in snapshot["threads"] for f in t["frames"] if f["filename"] == str(hidden / script.name)]
         assert len(frames) > 10
