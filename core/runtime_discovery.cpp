@@ -88,6 +88,8 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
     return out;
 }
 
+std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime);
+
 PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
     uint8_t cookie[8] = {};
     const bool has_cookie = memory.read_some(c.address, cookie) == 8 && std::memcmp(cookie, "xdebugpy", 8) == 0;
@@ -99,6 +101,9 @@ PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
         if (memory.read_some(*c.py_version_address, std::span(reinterpret_cast<uint8_t*>(&hexversion), 4)) == 4) {
             version = PythonVersion::from_hex(hexversion);
         }
+    }
+    if (!version && c.file_path.empty()) {
+        if (auto guessed = guess_layout(memory, c.address)) return *guessed;
     }
     if (!version) {
         if (auto from_path = version_from_path(c.file_path)) {
@@ -183,9 +188,6 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
     std::optional<Error> first_error;
     for (const Candidate& c : candidates) {
         try {
-            if (c.file_path.empty() && !c.py_version_address) {
-                if (auto guessed = guess_layout(memory, c.address)) return PythonRuntime{c.address, *guessed, c.found_in};
-            }
             PythonLayout layout = layout_of(memory, c);
             if (validate(memory, c.address, layout)) {
                 if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout);
