@@ -54,7 +54,10 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
         std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden});
     }
     std::cout.flush();
-    if (debug_reads) std::cerr << "stackscope: " << stats.target_reads << " target read calls\n";
+    if (debug_reads) {
+        std::cerr << "stackscope: " << stats.target_reads << " target read calls, " << stats.stack_rereads
+                  << " stacks read again\n";
+    }
     if (snap.threads.empty()) {
         std::cerr << "stackscope: the interpreter has no threads\n";
     } else if (snap.partial()) {
@@ -93,14 +96,20 @@ void test_only_pause() {
     }
 }
 
-int run_pid(int pid, const OutputOptions& out, bool debug_reads) {
+// Tests force the /proc/PID/mem path that is otherwise taken only when process_vm_readv fails.
+bool test_only_proc_mem() {
+    const char* value = std::getenv("STACKSCOPE_TEST_PROC_MEM");
+    return value && std::string(value) == "1";
+}
+
+int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) {
     Snapshot snap;
     ExtractionStats stats;
     std::string source_root;
     {
         DeferTerminationSignals defer;
-        LiveProcess process(pid, LiveProcess::Options{});
-        snap = take_snapshot(process, &stats);
+        LiveProcess process(pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
+        snap = take_snapshot(process, &stats, SnapshotOptions{.target_running = no_block});
         source_root = process.source_root();
         test_only_pause();
         process.detach();
@@ -142,9 +151,13 @@ int main(int argc, char** argv) {
     app.add_flag("--debug-reads", debug_reads, "Print how many read calls reached the target (on stderr)");
 
     int pid = 0;
+    bool no_block = false;
     OutputOptions pid_out;
-    CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed)");
+    CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed; not with --no-block)");
     pid_cmd->add_option("PID", pid, "Process id")->required();
+    pid_cmd->add_flag("--no-block", no_block,
+                      "Read without stopping the process (no ptrace): a stack that changes while it is read is read "
+                      "again, up to 5 times, then reported as changed (exit 1)");
     add_output_options(pid_cmd, pid_out);
 
     std::string core_path, lib_search_path;
@@ -169,7 +182,7 @@ int main(int argc, char** argv) {
     }
 
     try {
-        if (pid_cmd->parsed()) return run_pid(pid, pid_out, debug_reads);
+        if (pid_cmd->parsed()) return run_pid(pid, no_block, pid_out, debug_reads);
         core_options.lib_search_path = split_path_list(lib_search_path);
         return run_core(core_path, core_options, core_out, debug_reads);
     } catch (const Error& e) {

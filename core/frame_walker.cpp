@@ -33,7 +33,21 @@ uint64_t FrameWalker::newest_frame(uint64_t thread_state) {
     return 0;
 }
 
-Stack FrameWalker::thread_stack(uint64_t thread_state) {
+FrameWalker::FrameChain FrameWalker::frame_chain(uint64_t thread_state) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    FrameChain chain;
+    std::unordered_set<uint64_t> visited;
+    for (uint64_t frame = newest_frame(thread_state); frame != 0; frame = mem.read_pointer(frame + l.frame_previous)) {
+        if (frame % 8 != 0 || !visited.insert(frame).second || visited.size() > kMaxFrames) {
+            throw bad_data("the frame chain is inconsistent at " + hex(frame));
+        }
+        chain.push_back({frame, mem.read_pointer(frame + l.frame_code)});
+    }
+    return chain;
+}
+
+Stack FrameWalker::thread_stack(uint64_t thread_state, FrameChain* chain) {
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     Stack stack;
@@ -45,6 +59,7 @@ Stack FrameWalker::thread_stack(uint64_t thread_state) {
             if (frame % 8 != 0) throw bad_data("misaligned frame pointer " + hex(frame));
             if (!visited.insert(frame).second) throw bad_data("the frame chain loops at " + hex(frame));
             if (visited.size() > kMaxFrames) throw bad_data("more than " + std::to_string(kMaxFrames) + " frames");
+            if (chain) chain->push_back({frame, mem.read_pointer(frame + l.frame_code)});
             if (l.shim_owner >= 0 && mem.read_value<uint8_t>(frame + l.frame_owner) >= l.shim_owner) {
                 // A C-stack shim: the Python frame just newer than it was entered from C.
                 if (newer_frame_described) {

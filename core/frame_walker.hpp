@@ -18,9 +18,22 @@ public:
 
     explicit FrameWalker(ObjectReader& objects) : objects_(objects) {}
 
+    // Each frame of a chain (newest first) with the executable word it held.
+    struct ChainLink {
+        uint64_t frame = 0;
+        uint64_t executable = 0;
+        bool operator==(const ChainLink&) const = default;
+    };
+    using FrameChain = std::vector<ChainLink>;
+
     // The thread's frames, outermost first. A read error ends the walk: the frames read so
-    // far are kept and the error is recorded in the stack.
-    Stack thread_stack(uint64_t thread_state);
+    // far are kept and the error is recorded in the stack. `chain`, when given, receives
+    // the links the walk followed.
+    Stack thread_stack(uint64_t thread_state, FrameChain* chain = nullptr);
+
+    // Only the links of the thread's frame chain (bounded, cycle-safe; throws on bad data):
+    // compared with a walk's chain, it tells whether a running thread's stack changed.
+    FrameChain frame_chain(uint64_t thread_state);
 
 private:
     struct FirstArgument {

@@ -53,9 +53,18 @@ bool is_zombie(int pid, int tid) {
     return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
 }
 
+// The ids of an NSpid line ("NSpid:\t4321\t7"): ours first, the target's innermost last.
+std::vector<int> namespace_ids(const std::string& status) {
+    std::vector<int> ids;
+    std::istringstream in(status_field(status, "NSpid"));
+    int id = 0;
+    while (in >> id) ids.push_back(id);
+    return ids;
+}
+
 }  // namespace
 
-LiveProcess::LiveProcess(int pid, Options options) : pid_(pid) {
+LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(options.use_process_vm_readv) {
     if (pid <= 0) throw Error(ErrorKind::Usage, "invalid pid " + std::to_string(pid));
     const std::string proc = "/proc/" + std::to_string(pid);
     const auto status = read_text_file(proc + "/status");
@@ -82,6 +91,23 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid) {
             throw;
         }
     }
+    if (namespace_ids(*status).size() > 1) host_tids_ = namespace_tids();
+}
+
+std::map<int, int> LiveProcess::namespace_tids() const {
+    std::map<int, int> out;
+    for (int tid : list_threads()) {
+        const auto status = read_text_file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/status");
+        if (!status) continue;
+        const std::vector<int> ids = namespace_ids(*status);
+        if (ids.size() > 1) out[ids.back()] = ids.front();
+    }
+    return out;
+}
+
+int LiveProcess::host_tid(int tid_in_target) const {
+    const auto it = host_tids_.find(tid_in_target);
+    return it == host_tids_.end() ? tid_in_target : it->second;
 }
 
 LiveProcess::~LiveProcess() {
@@ -216,9 +242,8 @@ std::vector<TargetThread> LiveProcess::threads() const {
 std::optional<std::string> LiveProcess::local_file(const std::string& mapped_path) const {
     if (mapped_path.empty() || mapped_path[0] != '/') return std::nullopt;
     const std::string proc = "/proc/" + std::to_string(pid_);
-    const std::string through_root = proc + "/root" + mapped_path;
-    if (file_exists(through_root)) return through_root;
-    // Deleted or replaced files are still reachable through the mapping itself.
+    // A mapped file is read through the mapping itself: that is always the inode the target
+    // has mapped, even when the file was deleted or replaced (a library upgraded in place).
     for (const MemoryRegion& r : regions_) {
         if (r.path != mapped_path) continue;
         char name[64];
@@ -226,6 +251,8 @@ std::optional<std::string> LiveProcess::local_file(const std::string& mapped_pat
                       static_cast<unsigned long long>(r.end));
         if (file_exists(proc + name)) return proc + name;
     }
+    const std::string through_root = proc + "/root" + mapped_path;
+    if (file_exists(through_root)) return through_root;
     return std::nullopt;
 }
 

@@ -16,6 +16,8 @@ class LiveProcess final : public Target {
 public:
     struct Options {
         bool stop_threads = true;
+        // false reads through /proc/PID/mem only (what is used when process_vm_readv fails).
+        bool use_process_vm_readv = true;
     };
 
     LiveProcess(int pid, Options options);
@@ -34,6 +36,7 @@ public:
     int pid() const override { return pid_; }
     std::optional<std::string> local_file(const std::string& mapped_path) const override;
     std::string source_root() const override;
+    int host_tid(int tid_in_target) const override;
 
 private:
     struct Attached {
@@ -45,12 +48,15 @@ private:
     // Waits (until `deadline`) for the seized thread's stop; false when it exited.
     bool wait_for_stop(int tid, Attached& state, std::chrono::steady_clock::time_point deadline);
     std::vector<int> list_threads() const;
+    // Thread ids in the target's own PID namespace -> ours, when the two differ (NSpid).
+    std::map<int, int> namespace_tids() const;
 
     int pid_;
     int mem_fd_ = -1;
     bool use_vm_readv_ = true;
     std::vector<MemoryRegion> regions_;
     std::map<int, Attached> attached_;
+    std::map<int, int> host_tids_;  // empty when the target shares our PID namespace
 };
 
 }  // namespace stackscope

@@ -72,6 +72,13 @@ size_t RemoteMemory::read_some(uint64_t address, std::span<uint8_t> out) {
     return done;
 }
 
+size_t RemoteMemory::read_uncached(uint64_t address, std::span<uint8_t> out) {
+    if (out.empty() || address >= kAddressLimit) return 0;
+    if (out.size() > kAddressLimit - address) out = out.first(kAddressLimit - address);
+    ++target_reads_;
+    return std::min(target_.read(address, out), out.size());
+}
+
 void RemoteMemory::read(uint64_t address, std::span<uint8_t> out) {
     if (read_some(address, out) != out.size()) {
         throw bad_data("cannot read " + std::to_string(out.size()) + " bytes at " + hex(address));

@@ -29,6 +29,10 @@ public:
     // Reads as much as is readable from the start; returns the count.
     size_t read_some(uint64_t address, std::span<uint8_t> out);
 
+    // Reads straight from the target, bypassing (and not filling) the cache, but counted:
+    // for scans over memory that is read once.
+    size_t read_uncached(uint64_t address, std::span<uint8_t> out);
+
     // Throws for sizes over kMaxReadBytes; allocates only once the last byte proved readable.
     std::vector<uint8_t> read_bytes(uint64_t address, size_t size);
 

@@ -73,7 +73,7 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
         if (!r.writable || !is_python_file(r.path)) continue;
         for (uint64_t at = r.start; at < r.end && scanned < kMaxScan; at += kChunk) {
             const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, r.end - at));
-            const size_t got = memory.target().read(at, std::span(buffer.data(), want));
+            const size_t got = memory.read_uncached(at, std::span(buffer.data(), want));
             scanned += want;
             for (size_t off = 0; off + 8 <= got; off += 8) {
                 if (std::memcmp(buffer.data() + off, "xdebugpy", 8) == 0) {
@@ -88,6 +88,8 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
     return out;
 }
 
+std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime);
+
 PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
     uint8_t cookie[8] = {};
     const bool has_cookie = memory.read_some(c.address, cookie) == 8 && std::memcmp(cookie, "xdebugpy", 8) == 0;
@@ -99,6 +101,9 @@ PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
         if (memory.read_some(*c.py_version_address, std::span(reinterpret_cast<uint8_t*>(&hexversion), 4)) == 4) {
             version = PythonVersion::from_hex(hexversion);
         }
+    }
+    if (!version && c.file_path.empty()) {
+        if (auto guessed = guess_layout(memory, c.address)) return *guessed;
     }
     if (!version) {
         if (auto from_path = version_from_path(c.file_path)) {
@@ -151,6 +156,21 @@ void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayou
     } catch (const Error&) {
         // the file name's version stands
     }
+}
+
+// A runtime known only by its address (a debugger's symbol, no file name, no Py_Version:
+// 3.8-3.10): the table whose reading of it validates and whose sys.hexversion agrees with it.
+std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime) {
+    for (int minor = 0; minor < 100; ++minor) {
+        auto layout = layout_for(3, minor);
+        if (!layout || layout->has_debug_offsets) continue;
+        layout->version.major = 3;
+        layout->version.minor = minor;
+        if (!validate(memory, runtime, *layout)) continue;
+        refine_version_from_sys(memory, runtime, *layout);
+        if (layout->version.micro >= 0) return layout;
+    }
+    return std::nullopt;
 }
 
 }  // namespace

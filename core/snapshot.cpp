@@ -7,6 +7,7 @@
 
 #include "error.hpp"
 #include "frame_walker.hpp"
+#include "glibc_threads.hpp"
 #include "hex.hpp"
 #include "object_reader.hpp"
 #include "remote_memory.hpp"
@@ -37,29 +38,84 @@ uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp)
     }
 }
 
-// Kernel thread ids by pthread_t, for versions whose thread states record only the latter:
-// on x86-64 glibc a thread's pthread_t is its fs_base, which the target knows per thread.
-using TidByPthread = std::unordered_map<uint64_t, int>;
-
-TidByPthread tids_by_pthread(const Target& target) {
-    TidByPthread out;
-    for (const TargetThread& t : target.threads()) {
-        if (t.pthread_id) out.emplace(*t.pthread_id, t.tid);
+// Kernel thread ids of the thread states' pthread_t, for versions whose thread states do not
+// record the tid: from the target's threads (on x86-64 glibc a pthread_t is the thread's
+// fs_base), else from glibc's struct pthread itself (no registers: a running target).
+class ThreadIds {
+public:
+    ThreadIds(Target& target, const PythonLayout& l) {
+        if (l.tstate_native_thread_id != kAbsent) return;
+        for (const TargetThread& t : target.threads()) {
+            known_.insert(t.tid);
+            if (t.pthread_id) by_pthread_.emplace(*t.pthread_id, t.tid);
+        }
     }
-    return out;
+
+    std::optional<int> tid_of_pthread(RemoteMemory& mem, uint64_t pthread_id) {
+        if (auto tid = by_pthread_.find(pthread_id); tid != by_pthread_.end()) return tid->second;
+        if (!glibc_offset_) glibc_offset_ = glibc_pthread_tid_offset(mem);
+        if (!*glibc_offset_) return std::nullopt;
+        const auto tid = glibc_thread_tid(mem, pthread_id, **glibc_offset_);
+        if (!tid) return std::nullopt;
+        const int host = mem.target().host_tid(*tid);
+        // A stale descriptor may name a thread that is gone (or a reused id): trust only live
+        // ones. A running target may have started it since the list was taken: look again, once.
+        if (!known_.empty() && !known_.count(host) && !relisted_) {
+            relisted_ = true;
+            for (const TargetThread& t : mem.target().threads()) known_.insert(t.tid);
+        }
+        if (!known_.empty() && !known_.count(host)) return std::nullopt;
+        return host;
+    }
+
+private:
+    std::unordered_map<uint64_t, int> by_pthread_;
+    std::unordered_set<int> known_;
+    std::optional<std::optional<uint64_t>> glibc_offset_;  // looked up once, when first needed
+    bool relisted_ = false;
+};
+
+// One walk of a stopped thread; for a running one, walks until a walk's frame chain is still
+// the same when read again, within the attempts allowed.
+Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const SnapshotOptions& options,
+                 ExtractionStats& stats) {
+    if (!options.target_running) return walker.thread_stack(tstate);
+    Stack stack;
+    std::string problem;
+    const int attempts = std::max(1, options.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        if (attempt > 0) ++stats.stack_rereads;
+        mem.clear();
+        FrameWalker::FrameChain walked;
+        stack = walker.thread_stack(tstate, &walked);
+        if (stack.error) {
+            problem = *stack.error;
+            continue;
+        }
+        mem.clear();
+        try {
+            if (walker.frame_chain(tstate) == walked) return stack;
+            problem = "its frames changed during the read";
+        } catch (const Error& e) {
+            problem = e.what();
+        }
+    }
+    stack.error = "the stack changed while it was read (" + std::to_string(attempts) + " attempts; last: " + problem + ")";
+    return stack;
 }
 
-Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, const TidByPthread& tids, uint64_t tstate) {
-    // An unreadable thread state ends the thread list (the caller records that once).
+Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, ThreadIds& tids, uint64_t tstate,
+                   const SnapshotOptions& options, ExtractionStats& stats) {
     Thread t;
     t.thread_state = tstate;
     t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
     if (l.tstate_native_thread_id != kAbsent) {
-        t.tid = static_cast<int>(mem.read_value<int64_t>(tstate + l.tstate_native_thread_id));
-    } else if (auto tid = tids.find(*t.pthread_id); tid != tids.end()) {
-        t.tid = tid->second;
+        const int64_t native = mem.read_value<int64_t>(tstate + l.tstate_native_thread_id);
+        if (native > 0 && native <= INT32_MAX) t.tid = mem.target().host_tid(static_cast<int>(native));
+    } else {
+        t.tid = tids.tid_of_pthread(mem, *t.pthread_id);
     }
-    t.stack = walker.thread_stack(tstate);
+    t.stack = read_stack(mem, walker, tstate, options, stats);
     return t;
 }
 
@@ -71,15 +127,14 @@ Thread broken_list(int64_t interpreter_id, const std::string& what) {
     return t;
 }
 
-// Appends the threads of one interpreter, oldest (usually main) first.
-void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      const TidByPthread& tids, uint64_t interp, std::vector<Thread>& out) {
-    const PythonLayout& l = rt.layout;
-    const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
-    const uint64_t holder = gil_holder(mem, rt, interp);
-    const auto names = read_thread_names(objects, interp);
-    std::vector<Thread> threads;
-    std::optional<Thread> broken;
+struct ThreadList {
+    std::vector<uint64_t> states;  // newest first
+    std::optional<std::string> problem;  // why the rest of the list could not be read
+};
+
+// The interpreter's thread states; a list that breaks keeps the states before the break.
+ThreadList walk_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t interp) {
+    ThreadList list;
     std::unordered_set<uint64_t> seen;
     try {
         for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
@@ -87,31 +142,74 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
             if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
                 throw bad_data("the thread list loops or is too long at " + hex(tstate));
             }
-            Thread t = read_thread(mem, l, walker, tids, tstate);
-            t.interpreter_id = interp_id;
-            t.holds_gil = holder != 0 && holder == tstate;
-            if (t.pthread_id) {
-                if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
+            if (mem.read_pointer(tstate + l.tstate_interp) != interp) {
+                throw bad_data("the thread state at " + hex(tstate) + " is not one of this interpreter's");
             }
-            threads.push_back(std::move(t));
+            list.states.push_back(tstate);
         }
     } catch (const Error& e) {
-        broken = broken_list(interp_id, std::string("cannot read the rest of the thread list: ") + e.what());
+        list.problem = std::string("cannot read the rest of the thread list: ") + e.what();
+    }
+    return list;
+}
+
+// For a running target (threads start and exit meanwhile): walks until two walks agree.
+ThreadList read_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t interp, const SnapshotOptions& options) {
+    if (!options.target_running) return walk_thread_list(mem, l, interp);
+    ThreadList list;
+    const int attempts = std::max(1, options.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        mem.clear();
+        list = walk_thread_list(mem, l, interp);
+        mem.clear();
+        const ThreadList again = walk_thread_list(mem, l, interp);
+        if (!list.problem && !again.problem && again.states == list.states) return list;
+    }
+    list.problem = "the thread list changed while it was read (" + std::to_string(attempts) + " attempts" +
+                   (list.problem ? "; last: " + *list.problem : std::string()) + ")";
+    return list;
+}
+
+// Appends the threads of one interpreter, oldest (usually main) first.
+void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
+                      ThreadIds& tids, uint64_t interp, const SnapshotOptions& options, ExtractionStats& stats,
+                      std::vector<Thread>& out) {
+    const PythonLayout& l = rt.layout;
+    const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
+    const uint64_t holder = gil_holder(mem, rt, interp);
+    const auto names = read_thread_names(objects, interp);
+    const ThreadList list = read_thread_list(mem, l, interp, options);
+    std::vector<Thread> threads;
+    for (uint64_t tstate : list.states) {
+        Thread t;
+        try {
+            t = read_thread(mem, l, walker, tids, tstate, options, stats);
+        } catch (const Error& e) {
+            t = broken_list(interp_id, "cannot read the thread state at " + hex(tstate) + ": " + e.what());
+            t.thread_state = tstate;
+        }
+        t.interpreter_id = interp_id;
+        t.holds_gil = holder != 0 && holder == tstate;
+        if (t.pthread_id) {
+            if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
+        }
+        threads.push_back(std::move(t));
     }
     // The interpreter keeps its newest thread first.
     out.insert(out.end(), std::make_move_iterator(threads.rbegin()), std::make_move_iterator(threads.rend()));
-    if (broken) out.push_back(std::move(*broken));
+    if (list.problem) out.push_back(broken_list(interp_id, *list.problem));
 }
 
 }  // namespace
 
-Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
+Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
     RemoteMemory mem(target);
     const PythonRuntime rt = discover_runtime(mem);
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
     FrameWalker walker(objects);
-    const TidByPthread tids = l.tstate_native_thread_id == kAbsent ? tids_by_pthread(target) : TidByPthread{};
+    ThreadIds tids(target, l);
+    ExtractionStats stats;
 
     Snapshot snap;
     snap.python_version = l.version.str();
@@ -125,14 +223,15 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
             break;
         }
         try {
-            read_interpreter(mem, rt, objects, walker, tids, interp, snap.threads);
+            read_interpreter(mem, rt, objects, walker, tids, interp, options, stats, snap.threads);
             interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
             snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
             break;
         }
     }
-    if (stats) stats->target_reads = mem.target_reads();
+    stats.target_reads = mem.target_reads();
+    if (stats_out) *stats_out = stats;
     return snap;
 }
 

@@ -7,11 +7,20 @@ namespace stackscope {
 
 struct ExtractionStats {
     uint64_t target_reads = 0;  // read calls sent to the target (after the page cache)
+    uint64_t stack_rereads = 0; // stacks read again because they changed while being read
+};
+
+struct SnapshotOptions {
+    // The target keeps running while it is read: each thread's frame chain is read again
+    // after its walk (with the page cache emptied), and a walk that failed or whose chain
+    // changed is retried, up to `attempts` walks, before the thread reports the change.
+    bool target_running = false;
+    int attempts = 5;
 };
 
 // Throws Error(NotPython) when the target has no supported Python runtime; per-thread
 // problems are recorded in the threads instead. Source lines are not read here (see
 // source_files.hpp): for a live target that is done after it has been resumed.
-Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr);
+Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr, const SnapshotOptions& options = {});
 
 }  // namespace stackscope

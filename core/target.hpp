@@ -47,6 +47,10 @@ public:
     // (debuggers); the default asks the ELF files instead.
     virtual std::optional<uint64_t> lookup_symbol(std::string_view /*name*/) const { return std::nullopt; }
 
+    // The id, as seen from here, of the thread the target itself calls `tid_in_target` (they
+    // differ for a process in another PID namespace); unchanged when unknown.
+    virtual int host_tid(int tid_in_target) const { return tid_in_target; }
+
     // Prefix under which the target's source files are read ("/proc/PID/root" live, "" for cores).
     virtual std::string source_root() const { return {}; }
 };

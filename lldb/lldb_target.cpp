@@ -4,7 +4,9 @@
 
 #include "callback_target.hpp"
 #include "error.hpp"
+#include "glibc_threads.hpp"
 #include "live_process.hpp"
+#include "remote_memory.hpp"
 
 namespace stackscope_lldb {
 
@@ -119,20 +121,15 @@ void fill_tids_from_glibc(Snapshot& snapshot, Target& target, lldb::SBTarget lld
     const bool needed = std::any_of(snapshot.threads.begin(), snapshot.threads.end(),
                                     [](const Thread& t) { return !t.tid && t.pthread_id; });
     if (!needed) return;
-    // glibc's descriptor of struct pthread's `tid` field: {size in bits, count, offset}.
-    const auto descriptor = find_symbol(lldb_target, "_thread_db_pthread_tid");
-    uint32_t field[3] = {};
-    if (!descriptor || target.read(*descriptor, std::span(reinterpret_cast<uint8_t*>(field), sizeof field)) != sizeof field ||
-        field[0] != 32) {
-        return;
-    }
+    // glibc's own description of struct pthread knows where the tid is (core/glibc_threads).
+    const std::unique_ptr<Target> with_symbols = with_lldb_symbols(target, lldb_target);
+    RemoteMemory memory(*with_symbols);
+    const auto tid_offset = glibc_pthread_tid_offset(memory);
+    if (!tid_offset) return;
     for (Thread& t : snapshot.threads) {
-        int32_t tid = 0;
         if (t.tid || !t.pthread_id) continue;
-        if (target.read(*t.pthread_id + field[2], std::span(reinterpret_cast<uint8_t*>(&tid), sizeof tid)) == sizeof tid &&
-            known_tids.count(tid)) {
-            t.tid = tid;
-        }
+        const auto tid = glibc_thread_tid(memory, *t.pthread_id, *tid_offset);
+        if (tid && known_tids.count(*tid)) t.tid = *tid;
     }
 }
 

@@ -122,10 +122,12 @@ def signal_main_thread(pid, signum):
 class ScenarioProcess:
     """A scenario program run by one interpreter, parked and with its truth."""
 
-    def __init__(self, interpreter, workdir, script="parked_threads.py"):
+    def __init__(self, interpreter, workdir, script="parked_threads.py", command_prefix=(), env=None):
         self.interpreter = Path(interpreter)
         self.workdir = Path(workdir)
         self.script = SCENARIO_DIR / script
+        self.command_prefix = list(command_prefix)  # e.g. unshare: the interpreter runs under it
+        self.env = env
         self.truth_path = self.workdir / "truth.json"
         self.ready_fifo = self.workdir / "ready.fifo"
         self.pong_path = self.workdir / "pong.txt"
@@ -141,8 +143,8 @@ class ScenarioProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.mkfifo(self.ready_fifo)
         with open(self.log_path, "wb") as log:
-            argv = [self.interpreter, self.script, self.truth_path, self.ready_fifo, self.pong_path]
-            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT)
+            argv = self.command_prefix + [self.interpreter, self.script, self.truth_path, self.ready_fifo, self.pong_path]
+            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env or clean_env())
         try:
             wait_for_ready(self.proc, self.ready_fifo, timeout, self.log)
             self.truth = json.loads(self.truth_path.read_text())

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -647,4 +649,73 @@ TEST_CASE("FrameWalker: a prev_instr 2^32 code units past the code has no line",
     const Stack s = img.walk(img.thread_state(img.frame(img.inner_code, (int64_t{1} << 32) + 10, 0, img.main_globals)));
     REQUIRE(s.frames.size() == 1);
     CHECK_FALSE(s.frames[0].line);
+}
+
+TEST_CASE("a running target's changing stack is read again, then reported", "[snapshot][running]") {
+    RuntimeImage img;
+    const stackscope::PythonLayout& l = img.layout;
+    uint8_t raw[8];
+    REQUIRE(img.target.read(img.main_ts + l.tstate_frame, raw) == 8);
+    uint64_t cframe = 0;
+    std::memcpy(&cframe, raw, 8);
+    uint64_t newest = 0;
+    REQUIRE(img.target.read(cframe + l.cframe_current_frame, raw) == 8);
+    std::memcpy(&newest, raw, 8);
+    uint64_t older = 0;
+    REQUIRE(img.target.read(newest + l.frame_previous, raw) == 8);
+    std::memcpy(&older, raw, 8);
+    // The main thread's cframe on a page of its own: only that thread's walk reads it.
+    const uint64_t own_page = 0x7e0000000000;
+    img.target.add_block(own_page, 4096);
+    img.target.put_u64(own_page + l.cframe_current_frame, newest);
+    img.target.put_u64(img.main_ts + l.tstate_frame, own_page);
+    const uint64_t top_slot = own_page + l.cframe_current_frame;
+
+    // Reads of the slot see the thread returning to `older` on the reads `changed` says.
+    size_t slot_reads = 0;
+    std::function<bool(size_t)> changed;
+    stackscope::TargetCallbacks callbacks;
+    callbacks.read = [&](uint64_t address, std::span<uint8_t> out) -> size_t {
+        const size_t got = img.target.read(address, out);
+        if (address <= top_slot && top_slot + 8 <= address + got && changed(++slot_reads)) {
+            std::memcpy(out.data() + (top_slot - address), &older, 8);
+        }
+        return got;
+    };
+    callbacks.lookup_symbol = [&](std::string_view name) { return img.target.lookup_symbol(name); };
+    callbacks.pid = img.target.pid();
+    const stackscope::SnapshotOptions running{.target_running = true, .attempts = 5};
+    stackscope::ExtractionStats stats;
+
+    SECTION("a stack that stays the same is read once") {
+        changed = [](size_t) { return false; };
+        stackscope::CallbackTarget target(callbacks);
+        const auto snap = stackscope::take_snapshot(target, &stats, running);
+        CHECK_FALSE(snap.partial());
+        CHECK(stats.stack_rereads == 0);
+    }
+    SECTION("a stack that changed between the walk and its check is walked again") {
+        changed = [](size_t n) { return n == 2; };  // the first check sees the thread elsewhere
+        stackscope::CallbackTarget target(callbacks);
+        const auto snap = stackscope::take_snapshot(target, &stats, running);
+        CHECK_FALSE(snap.partial());
+        CHECK(stats.stack_rereads == 1);
+        CHECK(snap.threads.at(0).stack.frames.size() == 3);
+    }
+    SECTION("a stack that never holds still is reported after the attempts") {
+        changed = [](size_t n) { return n % 2 == 0; };
+        stackscope::CallbackTarget target(callbacks);
+        const auto snap = stackscope::take_snapshot(target, &stats, running);
+        REQUIRE(snap.threads.at(0).stack.error);
+        CHECK(snap.threads.at(0).stack.error->find("the stack changed while it was read (5 attempts") == 0);
+        CHECK(stats.stack_rereads == 4);
+        CHECK_FALSE(snap.threads.at(1).stack.error);  // the other threads are read as usual
+    }
+    SECTION("a stopped target is walked once, changes or not") {
+        changed = [](size_t n) { return n % 2 == 0; };
+        stackscope::CallbackTarget target(callbacks);
+        const auto snap = stackscope::take_snapshot(target, &stats);
+        CHECK_FALSE(snap.partial());
+        CHECK(stats.stack_rereads == 0);
+    }
 }
