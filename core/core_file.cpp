@@ -39,10 +39,15 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
     }
     for (const ElfSegment& s : core_->segments()) {
         if (s.type != PT_LOAD) continue;
-        loads_.push_back({s.vaddr, s.file_size, s.mem_size, s.file_offset});
+        loads_.push_back({s.vaddr, s.file_size, s.mem_size, s.file_offset, (s.flags & PF_W) != 0});
     }
     if (loads_.empty()) throw Error(ErrorKind::InvalidInput, path + ": core file has no memory segments");
     parse_notes();
+    // NT_FILE does not say which mappings were writable; the PT_LOADs of those mappings do
+    // (the cookie scan for _PyRuntime looks only at writable data).
+    for (MemoryRegion& r : regions_) {
+        r.writable = std::any_of(loads_.begin(), loads_.end(), [&](const LoadSegment& l) { return l.writable && r.contains(l.vaddr); });
+    }
     // Anonymous memory: PT_LOADs not covered by a file mapping.
     for (const LoadSegment& l : loads_) {
         const bool file_backed = std::any_of(regions_.begin(), regions_.end(), [&](const MemoryRegion& r) {
@@ -52,7 +57,7 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
             MemoryRegion r;
             r.start = l.vaddr;
             r.end = l.vaddr + l.mem_size;
-            r.writable = true;
+            r.writable = l.writable;
             regions_.push_back(r);
         }
     }

@@ -31,6 +31,7 @@ public:
 private:
     struct LoadSegment {
         uint64_t vaddr, file_size, mem_size, offset;
+        bool writable;
     };
     size_t read_from_core(uint64_t address, std::span<uint8_t> out) const;
     size_t read_from_mapped_file(uint64_t address, std::span<uint8_t> out);

@@ -12,6 +12,7 @@
 #include "remote_memory.hpp"
 #include "runtime_discovery.hpp"
 #include "thread_names.hpp"
+#include "type_anchors.hpp"
 
 namespace stackscope {
 
@@ -111,6 +112,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
     FrameWalker walker(objects);
+    learn_builtin_types(objects, walker, rt.address);
     const TidByPthread tids = l.tstate_native_thread_id == kAbsent ? tids_by_pthread(target) : TidByPthread{};
 
     Snapshot snap;
