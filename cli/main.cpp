@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
     core_cmd->add_option("--executable", core_options.executable, "The Python executable, when it is not where the core says");
     core_cmd->add_option("--lib-search-path", lib_search_path,
                          "Directories (DIR[:DIR...]) searched by file name for the libraries the core names");
+    core_cmd->add_flag("--force", core_options.force,
+                       "Use the executable and libraries found even when their build id differs from the core's");
     add_output_options(core_cmd, core_out);
 
     try {

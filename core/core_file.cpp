@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "build_id.hpp"
 #include "error.hpp"
 #include "mapped_elf.hpp"
 
@@ -112,12 +113,12 @@ const ElfFile* CoreFile::open_mapped(const std::string& mapped_path) {
     auto it = mapped_files_.find(mapped_path);
     if (it != mapped_files_.end()) return it->second.get();
     if (missing_files_.count(mapped_path)) return nullptr;
-    const auto local = local_file(mapped_path);
-    if (!local) {
-        missing_files_[mapped_path] = "missing";
-        return nullptr;
-    }
     try {
+        const auto local = local_file(mapped_path);
+        if (!local) {
+            missing_files_[mapped_path] = "missing";
+            return nullptr;
+        }
         auto file = std::make_unique<ElfFile>(*local);
         const ElfFile* raw = file.get();
         mapped_files_[mapped_path] = std::move(file);
@@ -152,6 +153,40 @@ size_t CoreFile::read(uint64_t address, std::span<uint8_t> out) {
 }
 
 std::optional<std::string> CoreFile::local_file(const std::string& mapped_path) const {
+    auto local = relocated(mapped_path);
+    if (local && !options_.force) check_build_id(mapped_path, *local);
+    return local;
+}
+
+void CoreFile::check_build_id(const std::string& mapped_path, const std::string& local) const {
+    if (auto it = verified_files_.find(mapped_path); it != verified_files_.end() && it->second == local) return;
+    MappedImageIdentity recorded;
+    for (const MemoryRegion& r : regions_) {
+        if (r.path != mapped_path || r.file_offset != 0) continue;
+        recorded = mapped_image_identity([this](uint64_t address, std::span<uint8_t> out) { return read_from_core(address, out); },
+                                         r.start);
+        break;
+    }
+    // Without the header page in the core (or for a file that is no ELF image) there is nothing to compare.
+    if (!recorded.headers.empty()) {
+        const ElfFile file(local);
+        const auto found = file.build_id();
+        const std::string refused = local + " is not the file the core mapped at " + mapped_path + ": ";
+        if (recorded.build_id && found != recorded.build_id) {
+            throw Error(ErrorKind::InvalidInput, refused + "its build id is " + found.value_or("absent") + ", the core's is " +
+                                                     *recorded.build_id + " (--force uses it anyway)");
+        }
+        if (!recorded.build_id && (file.file_size() < recorded.headers.size() ||
+                                   std::memcmp(file.data(), recorded.headers.data(), recorded.headers.size()) != 0)) {
+            throw Error(ErrorKind::InvalidInput, refused + "its ELF headers differ from the core's copy of them (its build id is " +
+                                                     found.value_or("absent") +
+                                                     "; the core holds none for it) (--force uses it anyway)");
+        }
+    }
+    verified_files_[mapped_path] = local;
+}
+
+std::optional<std::string> CoreFile::relocated(const std::string& mapped_path) const {
     if (!options_.executable.empty() && entry_point_) {
         for (const MemoryRegion& r : regions_) {
             if (r.path == mapped_path && r.contains(entry_point_)) return options_.executable;

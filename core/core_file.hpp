@@ -16,6 +16,7 @@ namespace stackscope {
 struct CoreFileOptions {
     std::string executable;                     // replaces the executable named in the core
     std::vector<std::string> lib_search_path;   // directories searched (by file name) before the recorded paths
+    bool force = false;                         // use files whose build id differs from the core's record of them
 };
 
 class CoreFile final : public Target {
@@ -26,6 +27,8 @@ public:
     const std::vector<MemoryRegion>& regions() const override { return regions_; }
     std::vector<TargetThread> threads() const override { return threads_; }
     int pid() const override { return pid_; }
+    // Throws Error(InvalidInput) naming both build ids when the file found here is another
+    // build than the one the core mapped (unless options.force).
     std::optional<std::string> local_file(const std::string& mapped_path) const override;
 
 private:
@@ -37,6 +40,8 @@ private:
     size_t read_from_mapped_file(uint64_t address, std::span<uint8_t> out);
     void parse_notes();
     const ElfFile* open_mapped(const std::string& mapped_path);
+    std::optional<std::string> relocated(const std::string& mapped_path) const;
+    void check_build_id(const std::string& mapped_path, const std::string& local) const;
 
     std::string path_;
     CoreFileOptions options_;
@@ -48,6 +53,7 @@ private:
     uint64_t entry_point_ = 0;            // AT_ENTRY: identifies the executable's mapping
     std::map<std::string, std::unique_ptr<ElfFile>> mapped_files_;
     std::map<std::string, std::string> missing_files_;
+    mutable std::map<std::string, std::string> verified_files_;  // mapped path -> local file with its build id
 };
 
 }  // namespace stackscope

@@ -122,8 +122,9 @@ def signal_main_thread(pid, signum):
 class ScenarioProcess:
     """A scenario program run by one interpreter, parked and with its truth."""
 
-    def __init__(self, interpreter, workdir, script="parked_threads.py"):
+    def __init__(self, interpreter, workdir, script="parked_threads.py", env=None):
         self.interpreter = Path(interpreter)
+        self.env = env  # None: clean_env()
         self.workdir = Path(workdir)
         self.script = SCENARIO_DIR / script
         self.truth_path = self.workdir / "truth.json"
@@ -142,7 +143,7 @@ class ScenarioProcess:
         os.mkfifo(self.ready_fifo)
         with open(self.log_path, "wb") as log:
             argv = [self.interpreter, self.script, self.truth_path, self.ready_fifo, self.pong_path]
-            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env or clean_env())
         try:
             wait_for_ready(self.proc, self.ready_fifo, timeout, self.log)
             self.truth = json.loads(self.truth_path.read_text())
