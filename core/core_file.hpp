@@ -30,6 +30,8 @@ public:
     // Throws Error(InvalidInput) naming both build ids when the file found here is another
     // build than the one the core mapped (unless options.force).
     std::optional<std::string> local_file(const std::string& mapped_path) const override;
+    // From NT_PRPSINFO, AT_EXECFN and, for a core the kernel wrote for a signal, NT_PRSTATUS / NT_SIGINFO.
+    std::optional<ProcessInfo> process_info() const override { return process_; }
 
 private:
     struct LoadSegment {
@@ -39,6 +41,7 @@ private:
     size_t read_from_core(uint64_t address, std::span<uint8_t> out) const;
     size_t read_from_mapped_file(uint64_t address, std::span<uint8_t> out);
     void parse_notes();
+    std::string read_core_string(uint64_t address, size_t max_size) const;
     const ElfFile* open_mapped(const std::string& mapped_path);
     std::optional<std::string> relocated(const std::string& mapped_path) const;
     void check_build_id(const std::string& mapped_path, const std::string& local) const;
@@ -51,6 +54,7 @@ private:
     std::vector<TargetThread> threads_;
     int pid_ = 0;
     uint64_t entry_point_ = 0;            // AT_ENTRY: identifies the executable's mapping
+    ProcessInfo process_;
     std::map<std::string, std::unique_ptr<ElfFile>> mapped_files_;
     std::map<std::string, std::string> missing_files_;
     mutable std::map<std::string, std::string> verified_files_;  // mapped path -> local file with its build id

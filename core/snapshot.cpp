@@ -104,6 +104,17 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
     if (broken) out.push_back(std::move(*broken));
 }
 
+// The thread that received the fatal signal of a crash core is marked and listed first.
+void mark_crashed_thread(const Target& target, Snapshot& snap) {
+    snap.process = target.process_info();
+    if (!snap.process || !snap.process->fatal_signal) return;
+    const FatalSignal& fatal = *snap.process->fatal_signal;
+    for (Thread& t : snap.threads) {
+        if (t.tid == fatal.tid) t.crash = fatal;
+    }
+    std::stable_partition(snap.threads.begin(), snap.threads.end(), [](const Thread& t) { return t.crash.has_value(); });
+}
+
 }  // namespace
 
 Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
@@ -134,6 +145,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
             break;
         }
     }
+    mark_crashed_thread(target, snap);
     if (stats) stats->target_reads = mem.target_reads();
     return snap;
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "process_info.hpp"
+
 namespace stackscope {
 
 struct MemoryRegion {
@@ -46,6 +48,9 @@ public:
     // Address of a symbol, for targets that know symbols better than the mapped ELF files
     // (debuggers); the default asks the ELF files instead.
     virtual std::optional<uint64_t> lookup_symbol(std::string_view /*name*/) const { return std::nullopt; }
+
+    // What the target records about its process and what killed it (cores); nullopt when nothing.
+    virtual std::optional<ProcessInfo> process_info() const { return std::nullopt; }
 
     // Prefix under which the target's source files are read ("/proc/PID/root" live, "" for cores).
     virtual std::string source_root() const { return {}; }
