@@ -253,6 +253,19 @@ def stderr_is_one_line(result):
     return bool(text.strip()) and "\n" not in text
 
 
+def without_process_header(text):
+    """The tool's text output without the `Process ...` lines a core's output starts with
+    (the debugger front-ends leave the process to the debugger)."""
+    if not text.startswith("Process "):
+        return text
+    return text.split("\n\n", 1)[1] if "\n\n" in text else ""
+
+
+def without_process(snapshot):
+    """A copy of the tool's JSON without the `process` object of a core."""
+    return {key: value for key, value in snapshot.items() if key != "process"}
+
+
 def is_bootstrap(frame, truth):
     """Whether a truth frame is one of threading's thread bootstrap frames."""
     return frame["filename"] == truth["threading_file"] and frame["name"] in BOOTSTRAP_FUNCTIONS
