@@ -24,8 +24,10 @@ constexpr size_t kPrstatusPid = 32;
 constexpr size_t kPrstatusRegs = 112;
 constexpr size_t kRegFsBase = 21;
 constexpr size_t kPrstatusMinSize = kPrstatusRegs + 27 * 8;
-// struct elf_prpsinfo (x86-64): pr_pid at 24, pr_psargs[80] at 56.
+// struct elf_prpsinfo (x86-64): pr_uid at 16, pr_pid at 24, pr_ppid at 28, pr_psargs[80] at 56.
+constexpr size_t kPrpsinfoUid = 16;
 constexpr size_t kPrpsinfoPid = 24;
+constexpr size_t kPrpsinfoParentPid = 28;
 constexpr size_t kPrpsinfoArgs = 56;
 constexpr size_t kPrpsinfoArgsSize = 80;
 // siginfo_t: si_signo, si_errno, si_code, then at 16 si_addr (faults) or si_pid (kill, tgkill).
@@ -105,11 +107,15 @@ void CoreFile::parse_notes() {
         } else if (note.type == kNtSiginfo && fatal && fatal->tid == threads_.back().tid && fatal_siginfo.empty() &&
                    load<int32_t>(note.desc, 0) == fatal->number && note.desc.size() >= kSiginfoUnion + 8) {
             fatal_siginfo = note.desc;
-        } else if (note.type == NT_PRPSINFO && note.desc.size() >= kPrpsinfoArgs + kPrpsinfoArgsSize) {
+        } else if (note.type == NT_PRPSINFO && note.desc.size() >= kPrpsinfoParentPid + 4) {
             pid_ = load<int32_t>(note.desc, kPrpsinfoPid);
-            const char* args = reinterpret_cast<const char*>(note.desc.data() + kPrpsinfoArgs);
-            process_.command_line.assign(args, strnlen(args, kPrpsinfoArgsSize));
-            while (!process_.command_line.empty() && process_.command_line.back() == ' ') process_.command_line.pop_back();
+            process_.parent_pid = load<int32_t>(note.desc, kPrpsinfoParentPid);
+            process_.uid = load<uint32_t>(note.desc, kPrpsinfoUid);
+            if (note.desc.size() >= kPrpsinfoArgs + kPrpsinfoArgsSize) {
+                const char* args = reinterpret_cast<const char*>(note.desc.data() + kPrpsinfoArgs);
+                process_.command_line.assign(args, strnlen(args, kPrpsinfoArgsSize));
+                while (!process_.command_line.empty() && process_.command_line.back() == ' ') process_.command_line.pop_back();
+            }
         } else if (note.type == NT_AUXV) {
             for (size_t off = 0; off + 16 <= note.desc.size(); off += 16) {
                 const auto key = load<uint64_t>(note.desc, off);

@@ -37,6 +37,8 @@ Json signal_json(const FatalSignal& s) {
 Json process_json(const ProcessInfo& p) {
     return Json{
         {"pid", p.pid},
+        {"parent_pid", optional_json(p.parent_pid)},
+        {"uid", optional_json(p.uid)},
         {"command_line", p.command_line},
         {"executable", p.executable.empty() ? Json(nullptr) : Json(p.executable)},
         {"fatal_signal", p.fatal_signal ? signal_json(*p.fatal_signal) : Json(nullptr)},

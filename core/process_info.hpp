@@ -17,6 +17,8 @@ struct FatalSignal {
 
 struct ProcessInfo {
     int pid = 0;
+    std::optional<int> parent_pid;
+    std::optional<uint32_t> uid;
     std::string command_line;            // NT_PRPSINFO pr_psargs: argv joined by spaces, cut at 80 bytes by the kernel
     std::string executable;              // AT_EXECFN as the process named it, "" when unreadable
     std::optional<FatalSignal> fatal_signal;

@@ -88,6 +88,7 @@ def test_process_info(crash_json, crash):
     core, truth, argv, how, where = crash
     process = crash_json["process"]
     assert process["pid"] == crash_json["pid"] == truth["pid"]
+    assert (process["parent_pid"], process["uid"]) == (truth["parent_pid"], truth["uid"])
     assert process["executable"] == argv[0]
     assert process["command_line"] == " ".join(argv)[:PRPSINFO_ARGS].rstrip(" ")
 

@@ -87,6 +87,8 @@ def write_truth_and_crash(truth_path, how, expected_others):
     threads = {t.ident: t for t in threading.enumerate()}
     truth = {
         "pid": os.getpid(),
+        "parent_pid": os.getppid(),
+        "uid": os.getuid(),
         "crasher": {"ident": me, "native_id": threading.get_native_id(), "name": threading.current_thread().name},
         "threads": [{"ident": i, "name": threads[i].name, "native_id": threads[i].native_id, "frames": f} for i, f in stacks.items()],
     }
