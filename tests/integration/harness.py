@@ -178,6 +178,18 @@ class ScenarioProcess:
             kill_group(self.proc)
 
 
+def enable_core_dumps():
+    """preexec_fn of a child whose crash the kernel should dump (core_pattern `core`: in its cwd)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def kernel_core_pattern():
+    """The kernel's core_pattern; tests of kernel cores skip when it pipes cores elsewhere."""
+    return Path("/proc/sys/kernel/core_pattern").read_text().strip()
+
+
 def make_core(pid, prefix, timeout=180):
     """gcore the process; returns the core path."""
     proc = subprocess.run(

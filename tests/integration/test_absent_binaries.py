@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import ScenarioProcess, clean_env, describe, make_core, run_tool, stderr_is_one_line
+from harness import (SCENARIO_DIR, ScenarioProcess, clean_env, describe, enable_core_dumps, kernel_core_pattern, kill_group, make_core,
+                     run_tool, spawn, stderr_is_one_line)
 from test_snapshot import assert_frames_match, paired_threads
 
 pytestmark = pytest.mark.column("postmortem")
@@ -47,10 +49,9 @@ def needed_libpython(executable):
     return found[0] if found else None
 
 
-@pytest.fixture(scope="session")
-def relocated(python, interp, tmp_path_factory):
-    work = tmp_path_factory.mktemp("relocated-%s-" % interp.label)
-    prefix = work / "prefix"
+def copy_interpreter(python, prefix):
+    """Copies the interpreter (and its libpython) under prefix; returns the RelocatedCore to
+    fill in and the environment that runs the copy."""
     original = Path(os.path.realpath(python))
     prefixes = subprocess.run(
         [str(original), "-c", "import sys, sysconfig; print(sys.prefix); print(sys.exec_prefix); print(sysconfig.get_config_var('LIBDIR'))"],
@@ -68,7 +69,15 @@ def relocated(python, interp, tmp_path_factory):
         shutil.copy2(result.original_lib, prefix / "lib" / soname)
         result.mapped_lib = str(prefix / "lib" / soname)
         env["LD_LIBRARY_PATH"] = str(prefix / "lib")  # before the original's RUNPATH
-    scenario = ScenarioProcess(copy, work / "scenario", env=env).start()
+    return result, env
+
+
+@pytest.fixture(scope="session")
+def relocated(python, interp, tmp_path_factory):
+    work = tmp_path_factory.mktemp("relocated-%s-" % interp.label)
+    prefix = work / "prefix"
+    result, env = copy_interpreter(python, prefix)
+    scenario = ScenarioProcess(result.mapped_exe, work / "scenario", env=env).start()
     try:
         maps = Path("/proc/%d/maps" % scenario.pid).read_text()
         for mapped in filter(None, [result.mapped_exe, result.mapped_lib]):
@@ -78,6 +87,35 @@ def relocated(python, interp, tmp_path_factory):
     finally:
         scenario.stop()
         shutil.rmtree(prefix)
+    yield result
+    result.core.unlink()
+
+
+@pytest.fixture(scope="session")
+def relocated_crash(python, interp, tmp_path_factory):
+    """A kernel core of the crash scenario (SIGSEGV on a worker) run from a deleted copy."""
+    pattern = kernel_core_pattern()
+    if pattern.startswith("|"):
+        pytest.skip("!!! KERNEL CORES UNAVAILABLE: core_pattern pipes cores to %s" % pattern)
+    work = tmp_path_factory.mktemp("relocated-crash-%s-" % interp.label)
+    prefix = work / "prefix"
+    result, env = copy_interpreter(python, prefix)
+    argv = [result.mapped_exe, str(SCENARIO_DIR / "crash_threads.py"), str(work / "truth.json"), "segv", "thread"]
+    try:
+        with open(work / "scenario.log", "wb") as log:
+            proc = spawn(argv, cwd=str(work), env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=enable_core_dumps)
+        try:
+            returncode = proc.wait(timeout=120)
+        finally:
+            kill_group(proc)
+    finally:
+        shutil.rmtree(prefix)
+    log_text = (work / "scenario.log").read_text(errors="replace")[-2000:]
+    assert returncode == -signal.SIGSEGV, "scenario exited with %s: %s" % (returncode, log_text)
+    cores = [p for p in work.iterdir() if re.fullmatch(r"core(\.\d+)?", p.name)]
+    assert len(cores) == 1, "no core in %s: %s" % (work, log_text)
+    result.core = cores[0]
+    result.truth = json.loads((work / "truth.json").read_text())
     yield result
     result.core.unlink()
 
@@ -169,3 +207,21 @@ def test_other_build_forced(tool, relocated, other_build):
     path = other_build[0]
     result = run_tool(tool, ["core", relocated.core, "--format", "json", "--force"] + relocation_args(relocated, path))
     assert_matches_truth(result, relocated.truth)
+
+
+def test_crash_core_alone(tool, relocated_crash, interp):
+    """A kernel core of a crash, binaries gone: the crashed worker first, at its crash line."""
+    rel = relocated_crash
+    args = ["core", rel.core, "--format", "json"]
+    if interp.version < (3, 13):
+        result = run_tool(tool, args)
+        assert result.returncode == NOT_PYTHON and rel.runtime_file[1] in result.stderr, describe(result)
+        args += relocation_args(rel)
+    result = run_tool(tool, args)
+    assert result.returncode == 0, describe(result)
+    snapshot = json.loads(result.stdout)
+    crasher = snapshot["threads"][0]
+    assert (crasher["pthread_id"], crasher["crash"]["name"], crasher["crash"]["address"]) == (rel.truth["crasher"]["ident"], "SIGSEGV", 0)
+    truth_frames = next(t["frames"] for t in rel.truth["threads"] if t["ident"] == rel.truth["crasher"]["ident"])
+    assert [(f["name"], f["line"]) for f in crasher["frames"][:len(truth_frames)]] == [(f["name"], f["line"]) for f in truth_frames]
+    assert [t["error"] for t in snapshot["threads"] if t["error"]] == []

@@ -3,15 +3,13 @@ the faulting thread and its signal come first and are marked, the process is nam
 thread's stack, the crashing line included, equals the truth the scenario wrote."""
 import json
 import re
-import resource
 import signal
 import subprocess
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-from harness import SCENARIO_DIR, describe, kill_group, run_tool, spawn
+from harness import SCENARIO_DIR, describe, enable_core_dumps, kernel_core_pattern, kill_group, run_tool, spawn
 
 pytestmark = pytest.mark.column("crash")
 
@@ -22,10 +20,6 @@ SI_TKILL = -6
 SEGV_MAPERR = 1
 
 
-def enable_core_dumps():
-    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-
-
 @pytest.fixture(scope="session")
 def crash_cores():
     return {}
@@ -34,7 +28,7 @@ def crash_cores():
 @pytest.fixture(params=CASES, ids=["%s-%s" % case for case in CASES])
 def crash(request, python, interp, crash_cores, tmp_path_factory):
     """(core, truth, argv) of the scenario crashed in this way, made once per session."""
-    pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    pattern = kernel_core_pattern()
     if pattern.startswith("|"):
         pytest.skip("!!! KERNEL CORES UNAVAILABLE: core_pattern pipes cores to %s" % pattern)
     how, where = request.param
