@@ -1,4 +1,5 @@
-// Build ids read from a mapped image, and the words for fatal signals.
+// Build ids read from a mapped image, the words for fatal signals, and builtin types
+// recognised without their names (cores whose binaries are gone).
 #include <catch2/catch.hpp>
 #include <link.h>
 #include <signal.h>
@@ -7,7 +8,12 @@
 
 #include "build_id.hpp"
 #include "elf_file.hpp"
+#include "error.hpp"
+#include "hex.hpp"
+#include "object_reader.hpp"
 #include "process_info.hpp"
+#include "remote_memory.hpp"
+#include "synthetic_memory.hpp"
 
 using namespace stackscope;
 
@@ -75,4 +81,26 @@ TEST_CASE("signal names and causes", "[process_info]") {
     CHECK(signal_cause(abort_signal) == "sent by tgkill() from pid 42");
     FatalSignal odd{1, SIGSEGV, 99, std::nullopt, std::nullopt};
     CHECK(signal_cause(odd).empty());
+}
+
+TEST_CASE("ObjectReader: learned types need no names; unreadable static type names degrade visibly", "[object_reader]") {
+    auto layout = stackscope::layout_for(3, 13);
+    REQUIRE(layout);
+    stackscope_test::SyntheticTarget target;
+    stackscope_test::ObjectBuilder b(target, *layout);
+    const uint64_t str_type = b.type("str");
+    const uint64_t hello = b.str(str_type, "hello");
+    // As in a core without its binary: tp_name points into the missing .rodata.
+    target.put_u64(str_type + layout->type_name, 0x7000'0000'0000);
+    stackscope::RemoteMemory memory(target);
+    ObjectReader objects(memory, *layout);
+
+    CHECK_THROWS_AS(objects.read_str(hello), Error);
+    objects.set_known_type("str", str_type);
+    CHECK(objects.read_str(hello) == "hello");
+    CHECK_THROWS_AS(objects.is_instance_of(hello, "bytes"), Error);  // not learned, and the name is unreadable
+    CHECK(objects.class_name(str_type) == "<type at " + stackscope::hex(str_type) + ">");
+
+    const uint64_t other_type = b.type("str");  // a readable name, but not the learned str type
+    CHECK_FALSE(objects.is_instance_of(b.str(other_type, "x"), "str"));
 }
