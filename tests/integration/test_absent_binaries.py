@@ -133,7 +133,7 @@ def assert_matches_truth(result, truth):
     snapshot = json.loads(result.stdout)
 
     def line(f):
-        return "%s %s %s:%s" % (f["function"], f["name"], f["filename"], f["line"])
+        return "%s %s %s %s:%s" % (f["function"], f["name"], f["module"], f["filename"], f["line"])
 
     assert_frames_match(snapshot, truth, line, line)
     pairs = paired_threads(snapshot, truth)
