@@ -28,7 +28,7 @@ constexpr const char* kExitCodes =
     "  2  usage error\n"
     "  3  not a Python process, or an unsupported Python version\n"
     "  4  permission denied (or the process is already traced)\n"
-    "  5  unreadable or invalid input (no such process, not a core file, truncated core)\n";
+    "  5  unreadable or invalid input (no such process, not a core file, truncated core, a file of another build)\n";
 
 struct OutputOptions {
     std::string format = "tree";
@@ -163,11 +163,16 @@ int main(int argc, char** argv) {
     std::string core_path, lib_search_path;
     CoreFileOptions core_options;
     OutputOptions core_out;
-    CLI::App* core_cmd = app.add_subcommand("core", "Read a core file");
+    CLI::App* core_cmd = app.add_subcommand(
+        "core", "Read a core file (made by gcore or by the kernel). A crash core's output starts with the process and the "
+                "signal that killed it, and lists the thread that received it first. From Python 3.13 on the core alone "
+                "is enough; before, the interpreter's files are needed.");
     core_cmd->add_option("CORE", core_path, "Core file (e.g. made by gcore)")->required();
     core_cmd->add_option("--executable", core_options.executable, "The Python executable, when it is not where the core says");
     core_cmd->add_option("--lib-search-path", lib_search_path,
                          "Directories (DIR[:DIR...]) searched by file name for the libraries the core names");
+    core_cmd->add_flag("--force", core_options.force,
+                       "Use the executable and libraries found even when their build id differs from the core's");
     add_output_options(core_cmd, core_out);
 
     try {

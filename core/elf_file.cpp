@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "build_id.hpp"
 #include "error.hpp"
 
 namespace stackscope {
@@ -139,13 +140,7 @@ std::vector<ElfNote> ElfFile::notes() const {
 std::optional<std::string> ElfFile::build_id() const {
     for (const ElfNote& note : notes()) {
         if (note.type == NT_GNU_BUILD_ID && note.name == "GNU") {
-            static const char digits[] = "0123456789abcdef";
-            std::string id;
-            for (uint8_t b : note.desc) {
-                id += digits[b >> 4];
-                id += digits[b & 15];
-            }
-            return id;
+            return build_id_hex(note.desc);
         }
     }
     return std::nullopt;

@@ -19,7 +19,7 @@ std::string format_stack_flat(const Stack& stack, bool show_hidden) {
 }
 
 std::string format_snapshot_flat(const Snapshot& snapshot, bool show_hidden) {
-    std::string out;
+    std::string out = format_process_header(snapshot);
     for (size_t i = 0; i < snapshot.threads.size(); ++i) {
         if (i) out += "\n";
         out += format_thread_header(snapshot.threads[i]) + "\n";

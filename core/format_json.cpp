@@ -21,6 +21,30 @@ Json frame_json(const Frame& f) {
     };
 }
 
+Json signal_json(const FatalSignal& s) {
+    const std::string cause = signal_cause(s);
+    return Json{
+        {"tid", s.tid},
+        {"signal", s.number},
+        {"name", signal_name(s.number)},
+        {"code", s.code},
+        {"cause", cause.empty() ? Json(nullptr) : Json(cause)},
+        {"address", optional_json(s.address)},
+        {"sender_pid", optional_json(s.sender_pid)},
+    };
+}
+
+Json process_json(const ProcessInfo& p) {
+    return Json{
+        {"pid", p.pid},
+        {"parent_pid", optional_json(p.parent_pid)},
+        {"uid", optional_json(p.uid)},
+        {"command_line", p.command_line},
+        {"executable", p.executable.empty() ? Json(nullptr) : Json(p.executable)},
+        {"fatal_signal", p.fatal_signal ? signal_json(*p.fatal_signal) : Json(nullptr)},
+    };
+}
+
 Json thread_json(const Thread& t) {
     Json frames = Json::array();
     for (const Frame& f : t.stack.frames) frames.push_back(frame_json(f));
@@ -34,6 +58,7 @@ Json thread_json(const Thread& t) {
         {"frames", std::move(frames)},
     };
     if (t.debugger_thread) out["debugger_thread"] = *t.debugger_thread;
+    if (t.crash) out["crash"] = signal_json(*t.crash);
     return out;
 }
 
@@ -42,12 +67,13 @@ Json thread_json(const Thread& t) {
 std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
     Json threads = Json::array();
     for (const Thread& t : snapshot.threads) threads.push_back(thread_json(t));
-    const Json doc{
+    Json doc{
         {"schema_version", 1},
         {"python_version", snapshot.python_version},
         {"pid", snapshot.pid},
-        {"threads", std::move(threads)},
     };
+    if (snapshot.process) doc["process"] = process_json(*snapshot.process);
+    doc["threads"] = std::move(threads);
     // Remote strings may hold invalid UTF-8: replace rather than throw.
     return doc.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";
 }

@@ -33,6 +33,7 @@ std::string format_thread_details(const Thread& thread) {
     if (thread.name) out += " \"" + printable(*thread.name) + "\"";
     if (thread.interpreter_id != 0) out += " (interpreter " + std::to_string(thread.interpreter_id) + ")";
     if (thread.holds_gil) out += " (holds the GIL)";
+    if (thread.crash) out += " (crashed: " + format_signal(*thread.crash) + ")";
     return out;
 }
 
@@ -55,7 +56,7 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
 }
 
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options) {
-    std::string out;
+    std::string out = format_process_header(snapshot);
     for (size_t i = 0; i < snapshot.threads.size(); ++i) {
         if (i) out += "\n";
         out += format_thread_header(snapshot.threads[i]) + "\n";

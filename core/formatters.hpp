@@ -19,6 +19,11 @@ std::string format_thread_header(const Thread& thread);
 // What follows the thread's id in a header: ` "worker-1" (interpreter 2) (holds the GIL)`,
 // for front-ends that name threads their own way.
 std::string format_thread_details(const Thread& thread);
+// `SIGSEGV at 0x0`: a fatal signal in a few words.
+std::string format_signal(const FatalSignal& signal);
+// For a core: `Process 1234: python3 app.py` and, after a crash, `Killed by SIGSEGV at 0x0
+// (address not mapped) in thread 1240`, then a blank line; "" when the target told nothing.
+std::string format_process_header(const Snapshot& snapshot);
 // upstream stackscope's Stack format: `stackscope.Stack (most recent call last):` and frame lines.
 std::string format_stack_tree(const Stack& stack, const TreeOptions& options);
 // Every thread: header, stack, blank line between threads.

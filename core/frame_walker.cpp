@@ -47,6 +47,31 @@ FrameWalker::FrameChain FrameWalker::frame_chain(uint64_t thread_state) {
     return chain;
 }
 
+uint64_t FrameWalker::code_of(uint64_t frame) {
+    const PythonLayout& l = objects_.layout();
+    uint64_t code = objects_.memory().read_pointer(frame + l.frame_code);
+    if (l.code_reference == CodeReference::StackRef) code &= ~uint64_t{3};
+    return code;
+}
+
+std::vector<uint64_t> FrameWalker::frame_executables(uint64_t thread_state, size_t limit) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    std::vector<uint64_t> out;
+    std::unordered_set<uint64_t> visited;
+    try {
+        for (uint64_t frame = newest_frame(thread_state); frame != 0 && out.size() < limit && visited.size() < kMaxFrames;
+             frame = mem.read_pointer(frame + l.frame_previous)) {
+            if (frame % 8 != 0 || !visited.insert(frame).second) break;
+            if (l.shim_owner >= 0 && mem.read_value<uint8_t>(frame + l.frame_owner) >= l.shim_owner) continue;
+            if (const uint64_t code = code_of(frame)) out.push_back(code);
+        }
+    } catch (const Error&) {
+        // the anchors read so far stand
+    }
+    return out;
+}
+
 Stack FrameWalker::thread_stack(uint64_t thread_state, FrameChain* chain) {
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
@@ -83,8 +108,7 @@ Stack FrameWalker::thread_stack(uint64_t thread_state, FrameChain* chain) {
 std::optional<Frame> FrameWalker::describe_frame(uint64_t frame) {
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
-    uint64_t code = mem.read_pointer(frame + l.frame_code);
-    if (l.code_reference == CodeReference::StackRef) code &= ~uint64_t{3};
+    const uint64_t code = code_of(frame);
     // Every frame on a thread's chain has an executable, if only None for a shim; a zero
     // one means the frame's memory is zero-filled, as when a core lacks that stack.
     if (code == 0) throw bad_data("the frame at " + hex(frame) + " is zero-filled (its memory is missing from the core?)");

@@ -35,6 +35,11 @@ public:
     // compared with a walk's chain, it tells whether a running thread's stack changed.
     FrameChain frame_chain(uint64_t thread_state);
 
+    // The code references of the thread's newest `limit` Python frames (shims skipped),
+    // without checking their types: anchors for learning the builtin types (type_anchors.hpp).
+    // Stops quietly at the first unreadable frame.
+    std::vector<uint64_t> frame_executables(uint64_t thread_state, size_t limit);
+
 private:
     struct FirstArgument {
         bool is_class = false;            // named cls rather than self
@@ -51,6 +56,7 @@ private:
     };
 
     uint64_t newest_frame(uint64_t thread_state);
+    uint64_t code_of(uint64_t frame);
     std::optional<Frame> describe_frame(uint64_t frame);
     const CodeInfo& code_info(uint64_t code);
     std::optional<std::string> module_of(uint64_t globals);

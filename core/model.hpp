@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "process_info.hpp"
+
 namespace stackscope {
 
 struct Stack;
@@ -51,13 +53,15 @@ struct Thread {
     int64_t interpreter_id = 0;
     uint64_t thread_state = 0;    // PyThreadState address in the target
     std::optional<int> debugger_thread;  // the debugger's thread number, set by a debugger front-end
+    std::optional<FatalSignal> crash;    // the signal that killed the process arrived on this thread
     Stack stack;
 };
 
 struct Snapshot {
     std::string python_version;
     int pid = 0;
-    std::vector<Thread> threads;
+    std::optional<ProcessInfo> process;  // from a core: command line, executable, fatal signal
+    std::vector<Thread> threads;         // the crashed thread first
 
     bool partial() const {
         for (const Thread& t : threads) {

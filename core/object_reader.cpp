@@ -58,7 +58,27 @@ std::string ObjectReader::read_tp_name(uint64_t type) {
     return std::string(buf, len);
 }
 
-bool ObjectReader::is_instance_of(uint64_t object, std::string_view name) { return type_name(object) == name; }
+bool ObjectReader::is_instance_of(uint64_t object, std::string_view name) {
+    if (const auto known = known_type(name)) return type_of(object) == *known;
+    return type_name(object) == name;
+}
+
+void ObjectReader::set_known_type(std::string_view name, uint64_t type) {
+    for (auto& [known_name, address] : known_types_) {
+        if (known_name == name) {
+            address = type;
+            return;
+        }
+    }
+    known_types_.emplace_back(std::string(name), type);
+}
+
+std::optional<uint64_t> ObjectReader::known_type(std::string_view name) const {
+    for (const auto& [known_name, address] : known_types_) {
+        if (known_name == name) return address;
+    }
+    return std::nullopt;
+}
 
 std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
     if (!is_instance_of(object, "str")) throw bad_data("object at " + hex(object) + " is not a str");
@@ -114,8 +134,12 @@ const std::string& ObjectReader::class_name(uint64_t type) {
     if ((flags & layout_.type_flag_heap_type) && layout_.heap_type_qualname != kAbsent) {
         name = read_str(memory_.read_pointer(type + layout_.heap_type_qualname), 1024);
     } else {
-        name = read_tp_name(type);
-        if (const size_t dot = name.rfind('.'); dot != std::string::npos) name.erase(0, dot + 1);
+        try {
+            name = read_tp_name(type);
+            if (const size_t dot = name.rfind('.'); dot != std::string::npos) name.erase(0, dot + 1);
+        } catch (const Error&) {
+            name = "<type at " + hex(type) + ">";
+        }
     }
     return class_names_.emplace(type, std::move(name)).first->second;
 }

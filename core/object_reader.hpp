@@ -23,7 +23,13 @@ public:
     uint64_t type_of(uint64_t object);
     // tp_name of the object's type; throws bad_data when unreadable.
     const std::string& type_name(uint64_t object);
+    // Whether the object's type is the builtin type named `type_name` (exactly, not a
+    // subclass): by address when that type was learned (set_known_type), else by tp_name.
     bool is_instance_of(uint64_t object, std::string_view type_name);
+    // Records where a builtin type lives, found structurally (type_anchors.hpp): from then on
+    // it is recognised without reading its tp_name, which a core may lack with its binary.
+    void set_known_type(std::string_view type_name, uint64_t type);
+    std::optional<uint64_t> known_type(std::string_view type_name) const;
 
     // A str object as UTF-8; throws bad_data when `object` is not a readable str.
     std::string read_str(uint64_t object, size_t max_chars = 64 * 1024);
@@ -32,7 +38,8 @@ public:
 
     // Item `index` of a tuple; throws bad_data when not a tuple or out of range.
     uint64_t tuple_item(uint64_t tuple, uint64_t index);
-    // A class's __qualname__ (heap types) or the last part of its tp_name (static types).
+    // A class's __qualname__ (heap types) or the last part of its tp_name (static types);
+    // `<type at 0x...>` when a static type's name is unreadable (its binary is missing).
     const std::string& class_name(uint64_t type);
     // Whether `object` is a class (its type is `type` or a metaclass).
     bool is_class(uint64_t object);
@@ -60,6 +67,7 @@ private:
     RemoteMemory& memory_;
     const PythonLayout& layout_;
     std::unordered_map<uint64_t, std::string> type_names_;
+    std::vector<std::pair<std::string, uint64_t>> known_types_;  // builtin type name -> address
     std::unordered_map<uint64_t, std::string> class_names_;  // by type address
     std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
 };

@@ -182,23 +182,25 @@ bool is_python_file(const std::string& path) {
 
 PythonRuntime discover_runtime(RemoteMemory& memory) {
     std::vector<std::string> unavailable;
-    std::vector<Candidate> candidates = candidates_from_files(memory, unavailable);
-    if (candidates.empty()) candidates = candidates_from_cookie_scan(memory);
-
     std::optional<Error> first_error;
-    for (const Candidate& c : candidates) {
-        try {
-            PythonLayout layout = layout_of(memory, c);
-            if (validate(memory, c.address, layout)) {
-                if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout);
-                return PythonRuntime{c.address, layout, c.found_in};
+    // The files' symbols first; a 3.13+ runtime's cookie when no file tells (or, with a file
+    // from another build forced on a core, when what it tells is wrong).
+    for (const bool scan : {false, true}) {
+        const std::vector<Candidate> candidates = scan ? candidates_from_cookie_scan(memory) : candidates_from_files(memory, unavailable);
+        for (const Candidate& c : candidates) {
+            try {
+                PythonLayout layout = layout_of(memory, c);
+                if (validate(memory, c.address, layout)) {
+                    if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout);
+                    return PythonRuntime{c.address, layout, c.found_in};
+                }
+                if (!first_error) {
+                    first_error = Error(ErrorKind::NotPython, "the Python runtime at " + hex(c.address) + " in " + c.found_in +
+                                                                  " does not look initialised");
+                }
+            } catch (const Error& e) {
+                if (!first_error) first_error = e;
             }
-            if (!first_error) {
-                first_error = Error(ErrorKind::NotPython, "the Python runtime at " + hex(c.address) + " in " + c.found_in +
-                                                              " does not look initialised");
-            }
-        } catch (const Error& e) {
-            if (!first_error) first_error = e;
         }
     }
     if (first_error) throw *first_error;
@@ -206,7 +208,7 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
     if (!unavailable.empty()) {
         message += "; these files are needed but unavailable: " + unavailable.front();
         for (size_t i = 1; i < unavailable.size() && i < 4; ++i) message += ", " + unavailable[i];
-        message += " (use --executable / --lib-search-path)";
+        message += " (point --executable at the interpreter and --lib-search-path at the directory of its libraries)";
     }
     throw Error(ErrorKind::NotPython, message);
 }

@@ -13,6 +13,7 @@
 #include "remote_memory.hpp"
 #include "runtime_discovery.hpp"
 #include "thread_names.hpp"
+#include "type_anchors.hpp"
 
 namespace stackscope {
 
@@ -200,6 +201,17 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
     if (list.problem) out.push_back(broken_list(interp_id, *list.problem));
 }
 
+// The thread that received the fatal signal of a crash core is marked and listed first.
+void mark_crashed_thread(const Target& target, Snapshot& snap) {
+    snap.process = target.process_info();
+    if (!snap.process || !snap.process->fatal_signal) return;
+    const FatalSignal& fatal = *snap.process->fatal_signal;
+    for (Thread& t : snap.threads) {
+        if (t.tid == fatal.tid) t.crash = fatal;
+    }
+    std::stable_partition(snap.threads.begin(), snap.threads.end(), [](const Thread& t) { return t.crash.has_value(); });
+}
+
 }  // namespace
 
 Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
@@ -208,6 +220,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
     FrameWalker walker(objects);
+    learn_builtin_types(objects, walker, rt.address);
     ThreadIds tids(target, l);
     ExtractionStats stats;
 
@@ -230,6 +243,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
             break;
         }
     }
+    mark_crashed_thread(target, snap);
     stats.target_reads = mem.target_reads();
     if (stats_out) *stats_out = stats;
     return snap;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "process_info.hpp"
+
 namespace stackscope {
 
 struct MemoryRegion {
@@ -50,6 +52,9 @@ public:
     // The id, as seen from here, of the thread the target itself calls `tid_in_target` (they
     // differ for a process in another PID namespace); unchanged when unknown.
     virtual int host_tid(int tid_in_target) const { return tid_in_target; }
+
+    // What the target records about its process and what killed it (cores); nullopt when nothing.
+    virtual std::optional<ProcessInfo> process_info() const { return std::nullopt; }
 
     // Prefix under which the target's source files are read ("/proc/PID/root" live, "" for cores).
     virtual std::string source_root() const { return {}; }

@@ -124,10 +124,10 @@ class ScenarioProcess:
 
     def __init__(self, interpreter, workdir, script="parked_threads.py", command_prefix=(), env=None):
         self.interpreter = Path(interpreter)
+        self.env = env  # None: clean_env()
         self.workdir = Path(workdir)
         self.script = SCENARIO_DIR / script
         self.command_prefix = list(command_prefix)  # e.g. unshare: the interpreter runs under it
-        self.env = env
         self.truth_path = self.workdir / "truth.json"
         self.ready_fifo = self.workdir / "ready.fifo"
         self.pong_path = self.workdir / "pong.txt"
@@ -177,6 +177,18 @@ class ScenarioProcess:
     def stop(self):
         if self.proc is not None:
             kill_group(self.proc)
+
+
+def enable_core_dumps():
+    """preexec_fn of a child whose crash the kernel should dump (core_pattern `core`: in its cwd)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def kernel_core_pattern():
+    """The kernel's core_pattern; tests of kernel cores skip when it pipes cores elsewhere."""
+    return Path("/proc/sys/kernel/core_pattern").read_text().strip()
 
 
 def make_core(pid, prefix, timeout=180):
@@ -252,6 +264,19 @@ def describe(result):
 def stderr_is_one_line(result):
     text = result.stderr.rstrip("\n")
     return bool(text.strip()) and "\n" not in text
+
+
+def without_process_header(text):
+    """The tool's text output without the `Process ...` lines a core's output starts with
+    (the debugger front-ends leave the process to the debugger)."""
+    if not text.startswith("Process "):
+        return text
+    return text.split("\n\n", 1)[1] if "\n\n" in text else ""
+
+
+def without_process(snapshot):
+    """A copy of the tool's JSON without the `process` object of a core."""
+    return {key: value for key, value in snapshot.items() if key != "process"}
 
 
 def is_bootstrap(frame, truth):

@@ -25,7 +25,7 @@ from gdb_frontend import (
     GDB_HEADER, blocks, eval_call_groups, gdb_program, gdb_script, headers, parse_bt, run_gdb, run_session,
     without_headers,
 )
-from harness import clean_env, describe, kill_group, spawn
+from harness import clean_env, describe, kill_group, spawn, without_process, without_process_header
 from interpreters import interpreter_params
 from test_unsupported_runtime import patched_copy
 
@@ -70,12 +70,12 @@ def session(gdb_sessions, gdb, script, interp, mode, scenario, python, truth, ta
 def cli(run_cached, tool, *options):
     result = run_cached(tool, *options)
     assert result.returncode == 0, describe(result)
-    return result.stdout
+    return without_process_header(result.stdout)
 
 
 def with_debugger_threads(snapshot, session):
     numbers = session.thread_numbers()
-    expected = json.loads(json.dumps(snapshot))
+    expected = json.loads(json.dumps(without_process(snapshot)))
     for thread in expected["threads"]:
         thread["debugger_thread"] = numbers[thread["tid"]]
     return expected

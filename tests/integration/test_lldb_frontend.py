@@ -29,7 +29,7 @@ import subprocess
 
 import pytest
 
-from harness import clean_env, kill_group, spawn, wait_until_all_sleeping
+from harness import clean_env, kill_group, spawn, wait_until_all_sleeping, without_process, without_process_header
 from lldb_frontend import (HEADER_CLI, HEADER_LLDB, PLUGIN_ENV, Command, find_lldb, plugin_path, quote, run_lldb,
                            split_headers, thread_blocks)
 
@@ -94,7 +94,7 @@ def lldb_run(request, lldb_sessions, lldb, lldb_plugin, mode, scenario, python, 
 
 
 def with_debugger_threads(cli_json, run):
-    expected = copy.deepcopy(cli_json)
+    expected = copy.deepcopy(without_process(cli_json))
     for thread in expected["threads"]:
         if thread["tid"] in run.threads:
             thread["debugger_thread"] = run.threads[thread["tid"]]
@@ -122,7 +122,7 @@ def test_json_through_lldb_reads_equals_cli(lldb_run, snapshot):
 def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_options):
     cli = run_cached(tool, *cli_options)
     assert cli.returncode == 0, cli.stderr
-    cli_headers, cli_rest = split_headers(cli.stdout, HEADER_CLI)
+    cli_headers, cli_rest = split_headers(without_process_header(cli.stdout), HEADER_CLI)
     lldb_headers, lldb_rest = split_headers(lldb_run.result(key), HEADER_LLDB)
     assert lldb_rest == cli_rest
     expected = ["thread #%d (tid %s)%s:" % (lldb_run.threads[int(h.group(1))], h.group(1), h.group(2)) for h in cli_headers]

@@ -188,3 +188,29 @@ TEST_CASE("a stack with the debugger's native frames interleaved", "[format][eva
           "  Error while extracting stack:\n"
           "    cut\n");
 }
+
+TEST_CASE("a core's process header names the crashed thread, or says it runs no Python code", "[formatters]") {
+    Snapshot snap = sample();
+    CHECK(format_snapshot_tree(snap, TreeOptions{}).rfind("Thread 4321", 0) == 0);  // live: no header
+    ProcessInfo process;
+    process.pid = 42;
+    process.command_line = "python3 app.py";
+    snap.process = process;
+    CHECK(format_snapshot_flat(snap, false).rfind("Process 42: python3 app.py\n\nThread 4321", 0) == 0);
+
+    FatalSignal segv{4321, 11, 1, 0x10, std::nullopt};
+    snap.process->fatal_signal = segv;
+    snap.threads[0].crash = segv;
+    const std::string tree = format_snapshot_tree(snap, TreeOptions{});
+    CHECK(tree.rfind("Process 42: python3 app.py\n"
+                     "Killed by SIGSEGV at 0x10 (address not mapped) in thread 4321\n\n"
+                     "Thread 4321 \"worker-1\" (holds the GIL) (crashed: SIGSEGV at 0x10):\n",
+                     0) == 0);
+    const auto json = nlohmann::json::parse(format_snapshot_json(snap));
+    CHECK(json["process"]["fatal_signal"]["address"] == 0x10);
+    CHECK(json["threads"][0]["crash"]["name"] == "SIGSEGV");
+    CHECK_FALSE(json["threads"][1].contains("crash"));
+
+    snap.threads[0].crash.reset();
+    CHECK(format_snapshot_tree(snap, TreeOptions{}).find("in thread 4321, which runs no Python code\n") != std::string::npos);
+}
