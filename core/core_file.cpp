@@ -17,6 +17,8 @@ namespace {
 constexpr size_t kPrstatusPid = 32;
 constexpr size_t kPrstatusRegs = 112;
 constexpr size_t kRegFsBase = 21;
+constexpr size_t kRegRdi = 14;
+constexpr size_t kRegOrigRax = 15;
 constexpr size_t kPrstatusMinSize = kPrstatusRegs + 27 * 8;
 
 template <typename T>
@@ -66,6 +68,8 @@ void CoreFile::parse_notes() {
             TargetThread t;
             t.tid = load<int32_t>(note.desc, kPrstatusPid);
             t.pthread_id = load<uint64_t>(note.desc, kPrstatusRegs + 8 * kRegFsBase);
+            t.syscall = load<int64_t>(note.desc, kPrstatusRegs + 8 * kRegOrigRax);
+            t.syscall_arg0 = load<uint64_t>(note.desc, kPrstatusRegs + 8 * kRegRdi);
             threads_.push_back(t);
         } else if (note.type == NT_PRPSINFO && note.desc.size() >= 28) {
             pid_ = load<int32_t>(note.desc, 24);  // struct elf_prpsinfo: pr_pid after state/flags/uid/gid

@@ -7,10 +7,12 @@
 
 #include "error.hpp"
 #include "frame_walker.hpp"
+#include "handled_exception.hpp"
 #include "hex.hpp"
 #include "object_reader.hpp"
 #include "remote_memory.hpp"
 #include "runtime_discovery.hpp"
+#include "thread_activity.hpp"
 #include "thread_names.hpp"
 
 namespace stackscope {
@@ -20,33 +22,42 @@ namespace {
 constexpr size_t kMaxInterpreters = 1024;
 constexpr size_t kMaxThreads = 10000;
 
-// The thread state that holds the GIL of `interp`, 0 when it is free or unknown.
-uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {
-    const PythonLayout& l = rt.layout;
-    try {
-        uint64_t gil = 0;
-        switch (l.gil_location) {
-            case GilLocation::Runtime: gil = rt.address + l.runtime_gil; break;
-            case GilLocation::InterpreterPointer: gil = mem.read_pointer(interp + l.interp_gil); break;
-        }
-        if (gil == 0) return 0;
-        if (mem.read_value<int32_t>(gil + l.gil_locked) == 0) return 0;
-        return mem.read_pointer(gil + l.gil_last_holder);
-    } catch (const Error&) {
-        return 0;
-    }
-}
-
 // Kernel thread ids by pthread_t, for versions whose thread states record only the latter:
 // on x86-64 glibc a thread's pthread_t is its fs_base, which the target knows per thread.
 using TidByPthread = std::unordered_map<uint64_t, int>;
 
-TidByPthread tids_by_pthread(const Target& target) {
+TidByPthread tids_by_pthread(const std::vector<TargetThread>& kernel_threads) {
     TidByPthread out;
-    for (const TargetThread& t : target.threads()) {
+    for (const TargetThread& t : kernel_threads) {
         if (t.pthread_id) out.emplace(*t.pthread_id, t.tid);
     }
     return out;
+}
+
+// What the target knows about each thread, by kernel thread id.
+struct TargetThreads {
+    std::unordered_map<int, TargetThread> by_tid;
+    TidByPthread tids;  // only for versions whose thread states lack the kernel thread id
+};
+
+// Per-interpreter facts that say what its threads are doing.
+struct InterpreterActivity {
+    GilState gil;
+    bool gc_running = false;
+    uint64_t finalizing = 0;  // the runtime's finalizing thread state
+};
+
+void set_activity(Thread& t, ObjectReader& objects, const TargetThreads& targets, const InterpreterActivity& activity) {
+    if (t.tid) {
+        if (auto kernel = targets.by_tid.find(*t.tid); kernel != targets.by_tid.end()) {
+            set_kernel_activity(t, kernel->second, activity.gil, objects.layout());
+        }
+    }
+    // The collector runs on the thread that holds the GIL, or held it last when a finalizer
+    // it called has released it.
+    t.in_gc = activity.gc_running && activity.gil.last_holder == t.thread_state;
+    t.finalizing = activity.finalizing != 0 && activity.finalizing == t.thread_state;
+    t.handling = read_handled_exception(objects, t.thread_state);
 }
 
 Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, const TidByPthread& tids, uint64_t tstate) {
@@ -73,10 +84,14 @@ Thread broken_list(int64_t interpreter_id, const std::string& what) {
 
 // Appends the threads of one interpreter, oldest (usually main) first.
 void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      const TidByPthread& tids, uint64_t interp, std::vector<Thread>& out) {
+                      const TargetThreads& targets, uint64_t interp, std::vector<Thread>& out) {
     const PythonLayout& l = rt.layout;
     const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
-    const uint64_t holder = gil_holder(mem, rt, interp);
+    InterpreterActivity activity;
+    activity.gil = read_gil(mem, rt, interp);
+    activity.gc_running = gc_running(mem, rt, interp);
+    activity.finalizing = finalizing_thread(mem, rt);
+    const uint64_t holder = activity.gil.holder();
     const auto names = read_thread_names(objects, interp);
     std::vector<Thread> threads;
     std::optional<Thread> broken;
@@ -87,12 +102,13 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
             if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
                 throw bad_data("the thread list loops or is too long at " + hex(tstate));
             }
-            Thread t = read_thread(mem, l, walker, tids, tstate);
+            Thread t = read_thread(mem, l, walker, targets.tids, tstate);
             t.interpreter_id = interp_id;
             t.holds_gil = holder != 0 && holder == tstate;
             if (t.pthread_id) {
                 if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
             }
+            set_activity(t, objects, targets, activity);
             threads.push_back(std::move(t));
         }
     } catch (const Error& e) {
@@ -111,7 +127,10 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
     FrameWalker walker(objects);
-    const TidByPthread tids = l.tstate_native_thread_id == kAbsent ? tids_by_pthread(target) : TidByPthread{};
+    TargetThreads targets;
+    const std::vector<TargetThread> kernel_threads = target.threads();
+    for (const TargetThread& t : kernel_threads) targets.by_tid.emplace(t.tid, t);
+    if (l.tstate_native_thread_id == kAbsent) targets.tids = tids_by_pthread(kernel_threads);
 
     Snapshot snap;
     snap.python_version = l.version.str();
@@ -125,7 +144,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
             break;
         }
         try {
-            read_interpreter(mem, rt, objects, walker, tids, interp, snap.threads);
+            read_interpreter(mem, rt, objects, walker, targets, interp, snap.threads);
             interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
             snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
