@@ -14,4 +14,8 @@ struct ExtractionStats {
 // source_files.hpp): for a live target that is done after it has been resumed.
 Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr);
 
+// For a front-end that learned some threads' kernel ids after the snapshot (from glibc's
+// thread descriptors): says what those threads are doing, as take_snapshot does.
+void add_late_kernel_activity(Snapshot& snapshot, Target& target);
+
 }  // namespace stackscope
