@@ -44,6 +44,15 @@ class Scenario:
             assert time.monotonic() < deadline, "threads never parked: %s" % states
             time.sleep(0.02)
 
+    def wait_idle(self, tool, names):
+        """Until the named threads sit in their own waits: after being parked, a thread may still
+        be waiting for the spinners' GIL on its way into Event.wait()."""
+        for _ in range(100):
+            threads = by_tid(self.read(tool, "live"))
+            if all(threads[self.truth[name]]["activity"] == "idle" for name in names):
+                return
+            time.sleep(0.05)
+
     def read(self, tool, how, *options):
         """The tool's output (JSON unless options say otherwise) for the live process or a fresh core."""
         if how == "live":
@@ -87,6 +96,7 @@ def state(thread):
 def test_idle_threads_and_handled_exceptions(tool, interp, mode, state_scenarios, schema):
     scenario = state_scenarios("threads")
     scenario.wait_parked(["MainThread", "sleeper", "handler", "nested-handler"])
+    scenario.wait_idle(tool, ["MainThread", "sleeper", "handler", "nested-handler"])
     snapshot = scenario.read(tool, mode)
     jsonschema.Draft202012Validator(schema).validate(snapshot)
     threads = by_tid(snapshot)
@@ -126,6 +136,7 @@ def test_spinning_threads_run_or_wait_for_the_gil(tool, mode, state_scenarios):
 def test_text_headers_show_the_state(tool, interp, state_scenarios):
     scenario = state_scenarios("threads")
     scenario.wait_parked(["MainThread", "sleeper", "handler"])
+    scenario.wait_idle(tool, ["MainThread", "sleeper", "handler"])
     headers = {line.split()[1]: line for line in scenario.read(tool, "live", "--format", "tree").splitlines()
                if line.startswith("Thread ")}
     truth = scenario.truth
