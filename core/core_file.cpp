@@ -23,6 +23,8 @@ constexpr size_t kPrstatusCursig = 12;
 constexpr size_t kPrstatusPid = 32;
 constexpr size_t kPrstatusRegs = 112;
 constexpr size_t kRegFsBase = 21;
+constexpr size_t kRegRdi = 14;
+constexpr size_t kRegOrigRax = 15;
 constexpr size_t kPrstatusMinSize = kPrstatusRegs + 27 * 8;
 // struct elf_prpsinfo (x86-64): pr_uid at 16, pr_pid at 24, pr_ppid at 28, pr_psargs[80] at 56.
 constexpr size_t kPrpsinfoUid = 16;
@@ -96,6 +98,8 @@ void CoreFile::parse_notes() {
             TargetThread t;
             t.tid = load<int32_t>(note.desc, kPrstatusPid);
             t.pthread_id = load<uint64_t>(note.desc, kPrstatusRegs + 8 * kRegFsBase);
+            t.syscall = load<int64_t>(note.desc, kPrstatusRegs + 8 * kRegOrigRax);
+            t.syscall_arg0 = load<uint64_t>(note.desc, kPrstatusRegs + 8 * kRegRdi);
             threads_.push_back(t);
             const int cursig = load<int16_t>(note.desc, kPrstatusCursig);
             if (!fatal && cursig > 0) {

@@ -45,6 +45,21 @@ Json process_json(const ProcessInfo& p) {
     };
 }
 
+Json activity_json(ThreadActivity activity) {
+    switch (activity) {
+        case ThreadActivity::Unknown: break;
+        case ThreadActivity::Running: return "running";
+        case ThreadActivity::Idle: return "idle";
+        case ThreadActivity::WaitingForGil: return "waiting_for_gil";
+    }
+    return nullptr;
+}
+
+Json handling_json(const std::optional<HandledException>& handling) {
+    if (!handling) return nullptr;
+    return Json{{"type", handling->type}, {"message", optional_json(handling->message)}};
+}
+
 Json thread_json(const Thread& t) {
     Json frames = Json::array();
     for (const Frame& f : t.stack.frames) frames.push_back(frame_json(f));
@@ -54,6 +69,11 @@ Json thread_json(const Thread& t) {
         {"name", optional_json(t.name)},
         {"holds_gil", t.holds_gil},
         {"interpreter_id", t.interpreter_id},
+        {"activity", activity_json(t.activity)},
+        {"syscall", optional_json(t.syscall)},
+        {"in_gc", t.in_gc},
+        {"finalizing", t.finalizing},
+        {"handling", handling_json(t.handling)},
         {"error", optional_json(t.stack.error)},
         {"frames", std::move(frames)},
     };

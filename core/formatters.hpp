@@ -16,7 +16,9 @@ struct TreeOptions {
 // One thread's header line, e.g. `Thread 4321 "worker-1" (interpreter 2) (holds the GIL):`;
 // the interpreter is named only when it is not the main one.
 std::string format_thread_header(const Thread& thread);
-// What follows the thread's id in a header: ` "worker-1" (interpreter 2) (holds the GIL)`,
+// What follows the thread's id in a header: ` "worker-1" (interpreter 2) (holds the GIL)
+// (running)`, then `(idle in clock_nanosleep)` / `(waiting for the GIL)`, `(in garbage
+// collection)`, `(finalizing the interpreter)`, `(handling ValueError: boom)` as they apply;
 // for front-ends that name threads their own way.
 std::string format_thread_details(const Thread& thread);
 // `SIGSEGV at 0x0`: a fatal signal in a few words.

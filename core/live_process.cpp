@@ -19,6 +19,7 @@
 
 #include "error.hpp"
 #include "proc_maps.hpp"
+#include "proc_syscall.hpp"
 
 namespace stackscope {
 
@@ -60,6 +61,19 @@ std::vector<int> namespace_ids(const std::string& status) {
     int id = 0;
     while (in >> id) ids.push_back(id);
     return ids;
+}
+
+// The kernel's view of what the thread is doing (read while it is stopped, or as it is).
+TargetThread kernel_thread(int pid, int tid, std::optional<uint64_t> pthread_id) {
+    TargetThread t;
+    t.tid = tid;
+    t.pthread_id = pthread_id;
+    const auto text = read_text_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/syscall");
+    if (const auto syscall = text ? parse_proc_syscall(*text) : std::nullopt) {
+        t.syscall = syscall->number;
+        t.syscall_arg0 = syscall->arg0;
+    }
+    return t;
 }
 
 }  // namespace
@@ -232,10 +246,10 @@ size_t LiveProcess::read(uint64_t address, std::span<uint8_t> out) {
 std::vector<TargetThread> LiveProcess::threads() const {
     std::vector<TargetThread> out;
     if (!attached_.empty()) {
-        for (const auto& [tid, state] : attached_) out.push_back({tid, state.fs_base});
+        for (const auto& [tid, state] : attached_) out.push_back(kernel_thread(pid_, tid, state.fs_base));
         return out;
     }
-    for (int tid : list_threads()) out.push_back({tid, std::nullopt});
+    for (int tid : list_threads()) out.push_back(kernel_thread(pid_, tid, std::nullopt));
     return out;
 }
 

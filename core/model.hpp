@@ -45,6 +45,20 @@ struct Stack {
     std::optional<std::string> error;
 };
 
+// What a thread was doing when it was read, as the kernel saw it.
+enum class ThreadActivity {
+    Unknown,        // the target does not say (e.g. a debugger that lists threads itself)
+    Running,        // running user code (or stopped there)
+    Idle,           // blocked in a system call (Thread::syscall)
+    WaitingForGil,  // blocked on the GIL's condition variable or mutex
+};
+
+// The exception a thread's innermost `except` block (or __exit__) is handling: sys.exc_info().
+struct HandledException {
+    std::string type;                    // class name (__qualname__ for classes defined in Python)
+    std::optional<std::string> message;  // its single str or int argument, if it has one; bounded
+};
+
 struct Thread {
     std::optional<int> tid;
     std::optional<uint64_t> pthread_id;
@@ -54,6 +68,11 @@ struct Thread {
     uint64_t thread_state = 0;    // PyThreadState address in the target
     std::optional<int> debugger_thread;  // the debugger's thread number, set by a debugger front-end
     std::optional<FatalSignal> crash;    // the signal that killed the process arrived on this thread
+    ThreadActivity activity = ThreadActivity::Unknown;
+    std::optional<std::string> syscall;  // the call it is blocked in ("clock_nanosleep"; "syscall 999" unnamed)
+    bool in_gc = false;                  // the garbage collector runs on it
+    bool finalizing = false;             // it is finalizing the interpreter (Py_FinalizeEx)
+    std::optional<HandledException> handling;
     Stack stack;
 };
 

@@ -104,6 +104,8 @@ struct PythonLayout {
     // _PyRuntimeState
     Offset runtime_interpreters_head = kAbsent;
     Offset runtime_gil = kAbsent;              // embedded _gil_runtime_state (GilLocation::Runtime)
+    Offset runtime_finalizing = kAbsent;       // the PyThreadState* finalizing the runtime, or NULL
+    Offset runtime_gc = kAbsent;               // embedded _gc_runtime_state, when one serves the runtime (3.8)
 
     // PyInterpreterState
     Offset interp_next = kAbsent;
@@ -112,10 +114,15 @@ struct PythonLayout {
     Offset interp_modules = kAbsent;
     Offset interp_gil = kAbsent;               // pointer to _gil_runtime_state (GilLocation::InterpreterPointer)
     Offset interp_sysdict = kAbsent;           // the sys module's dict, for sys.hexversion
+    Offset interp_gc = kAbsent;                // embedded _gc_runtime_state, when each interpreter has one (3.9+)
+
+    // _gc_runtime_state
+    Offset gc_collecting = kAbsent;            // int: a collection is running
 
     // _gil_runtime_state
     Offset gil_locked = kAbsent;
     Offset gil_last_holder = kAbsent;
+    Offset gil_size = kAbsent;                 // sizeof: a futex inside it (cond, mutex) is a wait for the GIL
 
     // PyThreadState
     Offset tstate_next = kAbsent;
@@ -124,6 +131,12 @@ struct PythonLayout {
     Offset cframe_current_frame = kAbsent;
     Offset tstate_thread_id = kAbsent;
     Offset tstate_native_thread_id = kAbsent;
+    Offset tstate_exc_info = kAbsent;          // _PyErr_StackItem*: the innermost exception being handled
+
+    // _PyErr_StackItem
+    Offset err_item_type = kAbsent;            // exc_type (3.8-3.10; later only the value is kept)
+    Offset err_item_value = kAbsent;
+    Offset err_item_previous = kAbsent;
 
     // _PyInterpreterFrame (3.11+) / PyFrameObject (3.8-3.10)
     Offset frame_code = kAbsent;
@@ -163,6 +176,7 @@ struct PythonLayout {
     uint64_t type_flag_heap_type = uint64_t{1} << 9;      // Py_TPFLAGS_HEAPTYPE
     uint64_t type_flag_type_subclass = uint64_t{1} << 31; // Py_TPFLAGS_TYPE_SUBCLASS
     Offset cell_ref = kAbsent;                // PyCellObject.ob_ref
+    Offset exception_args = kAbsent;          // PyBaseExceptionObject.args
     Offset managed_dict = kAbsent;            // relative to the object (negative: the pre-header)
     Offset managed_values = kAbsent;          // 3.11: values pointer in the pre-header
     Offset module_dict = kAbsent;

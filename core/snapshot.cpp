@@ -8,10 +8,12 @@
 #include "error.hpp"
 #include "frame_walker.hpp"
 #include "glibc_threads.hpp"
+#include "handled_exception.hpp"
 #include "hex.hpp"
 #include "object_reader.hpp"
 #include "remote_memory.hpp"
 #include "runtime_discovery.hpp"
+#include "thread_activity.hpp"
 #include "thread_names.hpp"
 #include "type_anchors.hpp"
 
@@ -22,31 +24,14 @@ namespace {
 constexpr size_t kMaxInterpreters = 1024;
 constexpr size_t kMaxThreads = 10000;
 
-// The thread state that holds the GIL of `interp`, 0 when it is free or unknown.
-uint64_t gil_holder(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {
-    const PythonLayout& l = rt.layout;
-    try {
-        uint64_t gil = 0;
-        switch (l.gil_location) {
-            case GilLocation::Runtime: gil = rt.address + l.runtime_gil; break;
-            case GilLocation::InterpreterPointer: gil = mem.read_pointer(interp + l.interp_gil); break;
-        }
-        if (gil == 0) return 0;
-        if (mem.read_value<int32_t>(gil + l.gil_locked) == 0) return 0;
-        return mem.read_pointer(gil + l.gil_last_holder);
-    } catch (const Error&) {
-        return 0;
-    }
-}
-
 // Kernel thread ids of the thread states' pthread_t, for versions whose thread states do not
 // record the tid: from the target's threads (on x86-64 glibc a pthread_t is the thread's
 // fs_base), else from glibc's struct pthread itself (no registers: a running target).
 class ThreadIds {
 public:
-    ThreadIds(Target& target, const PythonLayout& l) {
+    ThreadIds(const std::vector<TargetThread>& kernel_threads, const PythonLayout& l) {
         if (l.tstate_native_thread_id != kAbsent) return;
-        for (const TargetThread& t : target.threads()) {
+        for (const TargetThread& t : kernel_threads) {
             known_.insert(t.tid);
             if (t.pthread_id) by_pthread_.emplace(*t.pthread_id, t.tid);
         }
@@ -171,13 +156,38 @@ ThreadList read_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t i
     return list;
 }
 
+// What the kernel says each thread is doing, by kernel thread id.
+using KernelThreads = std::unordered_map<int, TargetThread>;
+
+// Per-interpreter facts that say what its threads are doing.
+struct InterpreterActivity {
+    GilState gil;
+    bool gc_running = false;
+    uint64_t finalizing = 0;  // the runtime's finalizing thread state
+};
+
+void set_activity(Thread& t, ObjectReader& objects, const KernelThreads& kernel, const InterpreterActivity& activity) {
+    if (t.tid) {
+        if (auto k = kernel.find(*t.tid); k != kernel.end()) set_kernel_activity(t, k->second, activity.gil, objects.layout());
+    }
+    // The collector runs on the thread that holds the GIL, or held it last when a finalizer
+    // it called has released it.
+    t.in_gc = activity.gc_running && activity.gil.last_holder == t.thread_state;
+    t.finalizing = activity.finalizing != 0 && activity.finalizing == t.thread_state;
+    t.handling = read_handled_exception(objects, t.thread_state);
+}
+
 // Appends the threads of one interpreter, oldest (usually main) first.
 void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      ThreadIds& tids, uint64_t interp, const SnapshotOptions& options, ExtractionStats& stats,
-                      std::vector<Thread>& out) {
+                      ThreadIds& tids, const KernelThreads& kernel, uint64_t interp, const SnapshotOptions& options,
+                      ExtractionStats& stats, std::vector<Thread>& out) {
     const PythonLayout& l = rt.layout;
     const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
-    const uint64_t holder = gil_holder(mem, rt, interp);
+    InterpreterActivity activity;
+    activity.gil = read_gil(mem, rt, interp);
+    activity.gc_running = gc_running(mem, rt, interp);
+    activity.finalizing = finalizing_thread(mem, rt);
+    const uint64_t holder = activity.gil.holder();
     const auto names = read_thread_names(objects, interp);
     const ThreadList list = read_thread_list(mem, l, interp, options);
     std::vector<Thread> threads;
@@ -194,6 +204,7 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
         if (t.pthread_id) {
             if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
         }
+        set_activity(t, objects, kernel, activity);
         threads.push_back(std::move(t));
     }
     // The interpreter keeps its newest thread first.
@@ -214,6 +225,33 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
 
 }  // namespace
 
+void add_late_kernel_activity(Snapshot& snapshot, Target& target) {
+    const bool needed = std::any_of(snapshot.threads.begin(), snapshot.threads.end(),
+                                    [](const Thread& t) { return t.tid && t.activity == ThreadActivity::Unknown; });
+    if (!needed) return;
+    KernelThreads kernel;
+    for (const TargetThread& t : target.threads()) kernel.emplace(t.tid, t);
+    try {
+        RemoteMemory mem(target);
+        const PythonRuntime rt = discover_runtime(mem);
+        std::unordered_map<int64_t, GilState> gils;
+        std::unordered_set<uint64_t> seen;
+        for (uint64_t interp = mem.read_pointer(rt.address + rt.layout.runtime_interpreters_head);
+             interp != 0 && seen.insert(interp).second && seen.size() <= kMaxInterpreters;
+             interp = mem.read_pointer(interp + rt.layout.interp_next)) {
+            gils.emplace(mem.read_value<int64_t>(interp + rt.layout.interp_id), read_gil(mem, rt, interp));
+        }
+        for (Thread& t : snapshot.threads) {
+            const auto k = t.tid ? kernel.find(*t.tid) : kernel.end();
+            const auto gil = gils.find(t.interpreter_id);
+            if (t.activity != ThreadActivity::Unknown || k == kernel.end() || gil == gils.end()) continue;
+            set_kernel_activity(t, k->second, gil->second, rt.layout);
+        }
+    } catch (const Error&) {
+        // the snapshot stands as it is
+    }
+}
+
 Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
     RemoteMemory mem(target);
     const PythonRuntime rt = discover_runtime(mem);
@@ -221,7 +259,10 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     ObjectReader objects(mem, l);
     FrameWalker walker(objects);
     learn_builtin_types(objects, walker, rt.address);
-    ThreadIds tids(target, l);
+    const std::vector<TargetThread> kernel_threads = target.threads();
+    ThreadIds tids(kernel_threads, l);
+    KernelThreads kernel;
+    for (const TargetThread& t : kernel_threads) kernel.emplace(t.tid, t);
     ExtractionStats stats;
 
     Snapshot snap;
@@ -236,7 +277,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
             break;
         }
         try {
-            read_interpreter(mem, rt, objects, walker, tids, interp, options, stats, snap.threads);
+            read_interpreter(mem, rt, objects, walker, tids, kernel, interp, options, stats, snap.threads);
             interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
             snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));

@@ -27,6 +27,10 @@ struct MemoryRegion {
 struct TargetThread {
     int tid = 0;
     std::optional<uint64_t> pthread_id;  // fs_base on x86-64 glibc
+    // What the kernel says the thread was doing when it was stopped or dumped: the system
+    // call it is blocked in (orig_rax), -1 when it was running user code; nullopt when unknown.
+    std::optional<int64_t> syscall = std::nullopt;
+    uint64_t syscall_arg0 = 0;           // rdi: the call's first argument (a futex's address)
 };
 
 class Target {

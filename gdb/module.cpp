@@ -146,13 +146,42 @@ std::vector<TargetThread> to_target_threads(const ThreadList& list) {
     return out;
 }
 
+// [(tid, pthread_id or None[, syscall or None, syscall_arg0])]: the optional pair is the
+// kernel's view of the thread (orig_rax, rdi), which a debugger reads from its registers.
 std::vector<TargetThread> threads_from(const py::object& source) {
+    std::vector<TargetThread> out;
     try {
-        return to_target_threads(call_or_value(source).cast<ThreadList>());
+        for (const py::handle item : call_or_value(source)) {
+            const auto fields = py::reinterpret_borrow<py::sequence>(item);
+            TargetThread t;
+            t.tid = fields[0].cast<int>();
+            t.pthread_id = fields[1].cast<std::optional<uint64_t>>();
+            if (fields.size() >= 4) {
+                t.syscall = fields[2].cast<std::optional<int64_t>>();
+                t.syscall_arg0 = fields[3].cast<uint64_t>();
+            }
+            out.push_back(t);
+        }
     } catch (py::error_already_set&) {
+        return {};
     } catch (const py::cast_error&) {
+        return {};
     }
-    return {};
+    return out;
+}
+
+// The debugger's threads with what the kernel says about each (the debugger may not say).
+std::vector<TargetThread> with_kernel_view(std::vector<TargetThread> threads, const Target& process) {
+    const std::vector<TargetThread> kernel = process.threads();
+    for (TargetThread& t : threads) {
+        for (const TargetThread& k : kernel) {
+            if (k.tid == t.tid && !t.syscall) {
+                t.syscall = k.syscall;
+                t.syscall_arg0 = k.syscall_arg0;
+            }
+        }
+    }
+    return threads;
 }
 
 // ---- extraction -----------------------------------------------------------------------
@@ -171,7 +200,7 @@ SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>
             TargetCallbacks callbacks;
             callbacks.read = [&process](uint64_t address, std::span<uint8_t> out) { return process.read(address, out); };
             callbacks.regions = [&process] { return process.regions(); };
-            callbacks.threads = [list = to_target_threads(*threads)] { return list; };
+            callbacks.threads = [list = with_kernel_view(to_target_threads(*threads), process)] { return list; };
             callbacks.local_file = [&process](const std::string& path) { return process.local_file(path); };
             callbacks.pid = pid;
             callbacks.source_root = source_root;
@@ -350,6 +379,28 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("holds_gil", &Thread::holds_gil)
         .def_readonly("interpreter_id", &Thread::interpreter_id)
         .def_readonly("thread_state", &Thread::thread_state)
+        .def_property_readonly(
+            "activity",
+            [](const Thread& t) -> std::optional<std::string> {
+                switch (t.activity) {
+                    case ThreadActivity::Unknown: break;
+                    case ThreadActivity::Running: return "running";
+                    case ThreadActivity::Idle: return "idle";
+                    case ThreadActivity::WaitingForGil: return "waiting_for_gil";
+                }
+                return std::nullopt;
+            },
+            "running, idle (in `syscall`), waiting_for_gil, or None when unknown (as in JSON)")
+        .def_readonly("syscall", &Thread::syscall)
+        .def_readonly("in_gc", &Thread::in_gc)
+        .def_readonly("finalizing", &Thread::finalizing)
+        .def_property_readonly(
+            "handling",
+            [](const Thread& t) -> std::optional<std::pair<std::string, std::optional<std::string>>> {
+                if (!t.handling) return std::nullopt;
+                return std::make_pair(t.handling->type, t.handling->message);
+            },
+            "(type, message or None) of the exception the thread handles, or None")
         .def_readwrite("debugger_thread", &Thread::debugger_thread, "the debugger's thread number (emitted in JSON)")
         .def_property_readonly("error", [](const Thread& t) { return t.stack.error; })
         .def_property_readonly("frames", [](py::object self) { return references(self.cast<Thread&>().stack.frames, self); },
@@ -400,7 +451,7 @@ PYBIND11_MODULE(stackscope_core, m) {
           py::arg("lookup_symbol") = py::none(), py::arg("local_file") = py::none(), py::arg("pid") = 0,
           py::arg("source_root") = "", py::arg("sources") = true,
           "Read through callbacks: read(address, size) -> bytes (short or raising where unreadable); regions: "
-          "[(start, end, file_offset, path[, perms])]; threads: [(tid, pthread_id or None)] (each a list or a "
+          "[(start, end, file_offset, path[, perms])]; threads: [(tid, pthread_id or None[, orig_rax or None, rdi])] (each a list or a "
           "callable returning one); lookup_symbol(name) -> address or None; local_file(mapped_path) -> path or None.");
     m.def(
         "classify_native_function",

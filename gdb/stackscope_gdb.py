@@ -69,6 +69,27 @@ def _pthread_id(thread):
         return None
 
 
+def _kernel_view(thread):
+    """(orig_rax, rdi): the system call the thread is in (-1: none) and its first argument,
+    from gdb's registers; (None, 0) where gdb has no such registers (not x86-64 Linux)."""
+    selected = gdb.selected_thread()
+    try:
+        frame = gdb.selected_frame()
+    except gdb.error:
+        frame = None
+    try:
+        thread.switch()
+        newest = gdb.newest_frame()
+        return int(newest.read_register("orig_rax")), int(newest.read_register("rdi")) & (2**64 - 1)
+    except (gdb.error, ValueError):
+        return None, 0
+    finally:
+        if selected is not None and selected.is_valid():
+            selected.switch()
+            if frame is not None and frame.is_valid():
+                frame.select()
+
+
 def _core_path():
     """The core file gdb has open (gdb 13 does not publish it but in `info target`)."""
     corefile = getattr(gdb.selected_inferior(), "corefile", None)  # newer gdbs
@@ -115,6 +136,7 @@ def _extract(inferior, gdb_threads):
             return core.from_core(path, executable=gdb.current_progspace().filename or "",
                                   lib_search_path=[d for d in search.split(":") if d])
     read = inferior.read_memory  # through gdb: remote targets (and `set py-stackscope-memory gdb`)
+    threads = [thread + _kernel_view(t) for thread, t in zip(threads, gdb_threads)]
     return core.from_callbacks(read, regions=_regions, threads=threads, lookup_symbol=_lookup_symbol,
                                pid=inferior.pid, source_root="/proc/%d/root" % inferior.pid if kind == "native" else "")
 

@@ -1,6 +1,7 @@
 #include "lldb_target.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "callback_target.hpp"
 #include "error.hpp"
@@ -62,15 +63,30 @@ std::vector<MemoryRegion> module_regions(lldb::SBTarget target) {
     return out;
 }
 
-std::unique_ptr<Target> callback_target(lldb::SBTarget target, lldb::SBProcess process, std::string source_root) {
+// What the kernel says each thread of a process on this machine is doing (/proc); LLDB's
+// registers lack orig_rax, so a core read through LLDB leaves it unknown.
+std::map<int, TargetThread> kernel_view(int pid) {
+    std::map<int, TargetThread> out;
+    try {
+        for (const TargetThread& t : LiveProcess(pid, LiveProcess::Options{.stop_threads = false}).threads()) out[t.tid] = t;
+    } catch (const Error&) {
+    }
+    return out;
+}
+
+std::unique_ptr<Target> callback_target(lldb::SBTarget target, lldb::SBProcess process, std::string source_root, bool live_here) {
     TargetCallbacks callbacks;
     callbacks.read = [target, process](uint64_t address, std::span<uint8_t> out) {
         return read_via_lldb(target, process, address, out);
     };
     callbacks.regions = [target] { return module_regions(target); };
-    callbacks.threads = [process] {
+    callbacks.threads = [process, live_here]() mutable {
+        const auto kernel = live_here ? kernel_view(static_cast<int>(process.GetProcessID())) : std::map<int, TargetThread>{};
         std::vector<TargetThread> out;
-        for (const auto& [tid, index] : lldb_thread_numbers(process)) out.push_back({tid, std::nullopt});
+        for (const auto& [tid, index] : lldb_thread_numbers(process)) {
+            const auto known = kernel.find(tid);
+            out.push_back(known != kernel.end() ? known->second : TargetThread{tid, std::nullopt});
+        }
         return out;
     };
     callbacks.pid = static_cast<int>(process.GetProcessID());
@@ -92,7 +108,7 @@ std::unique_ptr<Target> open_target(lldb::SBTarget target, lldb::SBProcess proce
             // e.g. /proc/PID/maps is not readable: LLDB's own reads still work
         }
     }
-    return callback_target(target, process, live_here ? "/proc/" + std::to_string(pid) + "/root" : "");
+    return callback_target(target, process, live_here ? "/proc/" + std::to_string(pid) + "/root" : "", live_here);
 }
 
 std::unique_ptr<Target> with_lldb_symbols(Target& inner, lldb::SBTarget target) {

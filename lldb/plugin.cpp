@@ -98,6 +98,7 @@ Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process) {
     }
     const std::map<int, uint32_t> numbers = lldb_thread_numbers(process);
     fill_tids_from_glibc(snapshot, *memory, target, numbers);
+    add_late_kernel_activity(snapshot, *memory);
     for (Thread& t : snapshot.threads) {
         if (auto n = t.tid ? numbers.find(*t.tid) : numbers.end(); n != numbers.end()) t.debugger_thread = static_cast<int>(n->second);
     }

@@ -149,6 +149,9 @@ struct FieldTarget {
 
 const FieldTarget kFieldTargets[] = {
     {"runtime_state.interpreters_head", &PythonLayout::runtime_interpreters_head, ""},
+    {"runtime_state.finalizing", &PythonLayout::runtime_finalizing, ""},
+    {"interpreter_state.gc", &PythonLayout::interp_gc, ""},
+    {"gc.collecting", &PythonLayout::gc_collecting, ""},
     {"interpreter_state.id", &PythonLayout::interp_id, ""},
     {"interpreter_state.next", &PythonLayout::interp_next, ""},
     {"interpreter_state.threads_head", &PythonLayout::interp_threads_head, ""},

@@ -2,7 +2,7 @@
 // dict keys with dk_size and {hash, key, value} entries, instance dicts at tp_dictoffset,
 // signed digit counts, and no co_qualname. Each of those tables calls this, then sets what
 // moved. Offsets measured on 3.8.18 / 3.9.18 / 3.10.13 (shared/reference/offsets/out_3.X.txt;
-// GIL and cell fields from each libpython's DWARF).
+// GIL, cell, exc_info, _finalizing and gc fields from each libpython's DWARF).
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -30,6 +30,12 @@ void set_frame_object_layout(PythonLayout& l) {
     l.tstate_interp = 16;
     l.tstate_frame = 24;
     l.tstate_thread_id = 176;
+    l.tstate_exc_info = 144;
+    l.runtime_finalizing = 16;
+
+    l.err_item_type = 0;
+    l.err_item_value = 8;
+    l.err_item_previous = 24;
 
     l.frame_previous = 24;  // f_back
     l.frame_code = 32;
@@ -55,6 +61,7 @@ PythonLayout python_3_8_layout() {
     l.instruction = InstructionPointer::LastiBytes;
     l.line_table = LineTableFormat::Lnotab;
     l.runtime_gil = 1152;
+    l.runtime_gc = 344;
     l.interp_id = 16;
     l.interp_modules = 56;
     l.interp_sysdict = 72;
@@ -70,6 +77,7 @@ PythonLayout python_3_9_layout() {
     l.instruction = InstructionPointer::LastiBytes;
     l.line_table = LineTableFormat::Lnotab;
     l.runtime_gil = 352;
+    l.interp_gc = 616;
     l.interp_id = 24;
     l.interp_modules = 856;
     l.interp_sysdict = 872;
@@ -85,6 +93,7 @@ PythonLayout python_3_10_layout() {
     l.instruction = InstructionPointer::LastiUnits;
     l.line_table = LineTableFormat::Pep626;
     l.runtime_gil = 352;
+    l.interp_gc = 616;
     l.interp_id = 24;
     l.interp_modules = 856;
     l.interp_sysdict = 872;

@@ -21,6 +21,11 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.unicode_state = 32;
     l.dict_keys_ptr = 32;
     l.dict_values_ptr = 40;
+    l.exception_args = 24;
+    // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
+    // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).
+    l.gil_size = 208;
+    l.gc_collecting = 200;  // 3.8-3.13 (DWARF); 3.14+ tables set their own
 }
 
 }  // namespace stackscope

@@ -1,5 +1,6 @@
 // CPython 3.11: _PyCFrame, is_entry, no shim frames, GIL embedded in _PyRuntime.
 // Offsets measured on 3.11.7 (shared/reference/offsets/out_3.11.txt).
+// exc_info, _finalizing and gc fields: DWARF of the pyenv libpython (gdb ptype / offsets).
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -20,6 +21,8 @@ PythonLayout python_3_11_layout() {
 
     l.runtime_interpreters_head = 40;
     l.runtime_gil = 360;
+    l.runtime_finalizing = 24;
+    l.interp_gc = 648;
     l.gil_locked = 16;
     l.gil_last_holder = 8;
 
@@ -34,6 +37,9 @@ PythonLayout python_3_11_layout() {
     l.cframe_current_frame = 8;
     l.tstate_thread_id = 152;
     l.tstate_native_thread_id = 160;
+    l.tstate_exc_info = 120;
+    l.err_item_value = 0;
+    l.err_item_previous = 8;
 
     l.frame_code = 32;
     l.frame_previous = 48;

@@ -1,5 +1,5 @@
 // CPython 3.12: _PyCFrame, C-stack shim frames (owner 3), per-interpreter GIL pointer.
-// Offsets measured on 3.12.1 (shared/reference/offsets/out_3.12.txt; GIL fields from DWARF).
+// Offsets measured on 3.12.1 (shared/reference/offsets/out_3.12.txt; GIL, exc_info, _finalizing and gc fields from DWARF).
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -20,6 +20,7 @@ PythonLayout python_3_12_layout() {
     l.dict_values = DictValuesFormat::PlainArray;
 
     l.runtime_interpreters_head = 40;
+    l.runtime_finalizing = 24;
     l.gil_locked = 16;
     l.gil_last_holder = 8;
 
@@ -28,6 +29,7 @@ PythonLayout python_3_12_layout() {
     l.interp_threads_head = 72;
     l.interp_gil = 384;
     l.interp_modules = 944;
+    l.interp_gc = 112;
 
     l.tstate_next = 8;
     l.tstate_interp = 16;
@@ -35,6 +37,9 @@ PythonLayout python_3_12_layout() {
     l.cframe_current_frame = 0;
     l.tstate_thread_id = 136;
     l.tstate_native_thread_id = 144;
+    l.tstate_exc_info = 104;
+    l.err_item_value = 0;
+    l.err_item_previous = 8;
 
     l.frame_code = 0;
     l.frame_previous = 8;

@@ -1,6 +1,7 @@
 // CPython 3.13: tstate->current_frame, instr_ptr, shim frames, _Py_DebugOffsets.
 // The offsets below are the measured 3.13.0 values (shared/reference/offsets/out_3.13.txt);
 // those the runtime publishes in _Py_DebugOffsets are replaced by the target's own values.
+// exc_info, _finalizing and gc fields: DWARF of the pyenv libpython (gdb ptype / offsets).
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -22,6 +23,7 @@ PythonLayout python_3_13_layout() {
     l.has_debug_offsets = true;
 
     l.runtime_interpreters_head = 632;
+    l.runtime_finalizing = 608;
     l.gil_locked = 16;
     l.gil_last_holder = 8;
 
@@ -30,12 +32,16 @@ PythonLayout python_3_13_layout() {
     l.interp_id = 7272;
     l.interp_threads_head = 7344;
     l.interp_modules = 7656;
+    l.interp_gc = 7400;
 
     l.tstate_next = 8;
     l.tstate_interp = 16;
     l.tstate_frame = 72;
     l.tstate_thread_id = 152;
     l.tstate_native_thread_id = 160;
+    l.tstate_exc_info = 120;
+    l.err_item_value = 0;
+    l.err_item_previous = 8;
 
     l.frame_code = 0;
     l.frame_previous = 8;

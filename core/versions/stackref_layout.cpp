@@ -33,6 +33,8 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.tstate_frame = 72;
 
     l.frame_code = 0;
+    l.err_item_value = 0;
+    l.err_item_previous = 8;
     l.frame_previous = 8;
     l.frame_globals = 24;
     l.frame_instruction = 56;
@@ -64,6 +66,10 @@ PythonLayout python_3_14_layout() {
     PythonLayout l;
     set_stackref_era_layout(l);
     l.runtime_interpreters_head = 808;
+    l.runtime_finalizing = 784;
+    l.interp_gc = 7408;
+    l.gc_collecting = 192;
+    l.tstate_exc_info = 120;
     l.interp_next = 7272;
     l.interp_id = 7280;
     l.interp_threads_head = 7344;
@@ -80,6 +86,10 @@ PythonLayout python_3_15_layout() {
     PythonLayout l;
     set_stackref_era_layout(l);
     l.runtime_interpreters_head = 936;
+    l.runtime_finalizing = 912;
+    l.interp_gc = 7400;
+    l.gc_collecting = 112;
+    l.tstate_exc_info = 144;
     l.interp_next = 7264;
     l.interp_id = 7272;
     l.interp_threads_head = 7336;

@@ -214,3 +214,63 @@ TEST_CASE("a core's process header names the crashed thread, or says it runs no 
     snap.threads[0].crash.reset();
     CHECK(format_snapshot_tree(snap, TreeOptions{}).find("in thread 4321, which runs no Python code\n") != std::string::npos);
 }
+
+TEST_CASE("thread headers say what the thread is doing", "[format]") {
+    Thread t;
+    t.tid = 9;
+    t.name = "w";
+    CHECK(format_thread_header(t) == "Thread 9 \"w\":");  // the target did not say
+    t.activity = ThreadActivity::Running;
+    t.holds_gil = true;
+    CHECK(format_thread_header(t) == "Thread 9 \"w\" (holds the GIL) (running):");
+    t.holds_gil = false;
+    t.activity = ThreadActivity::Idle;
+    t.syscall = "clock_nanosleep";
+    CHECK(format_thread_header(t) == "Thread 9 \"w\" (idle in clock_nanosleep):");
+    t.activity = ThreadActivity::WaitingForGil;
+    t.syscall = "futex";
+    CHECK(format_thread_header(t) == "Thread 9 \"w\" (waiting for the GIL):");
+    t.activity = ThreadActivity::Idle;
+    t.in_gc = true;
+    t.finalizing = true;
+    t.handling = HandledException{"ValueError", "boom"};
+    CHECK(format_thread_details(t) ==
+          " \"w\" (idle in futex) (in garbage collection) (finalizing the interpreter) (handling ValueError: boom)");
+    t.in_gc = t.finalizing = false;
+    t.handling = HandledException{"Outer.Error", std::nullopt};
+    CHECK(format_thread_details(t) == " \"w\" (idle in futex) (handling Outer.Error)");
+    t.handling = HandledException{"KeyError", ""};
+    CHECK(format_thread_details(t) == " \"w\" (idle in futex) (handling KeyError)");
+    t.handling = HandledException{"E\x1b[2J", "line\nbreak"};
+    CHECK(format_thread_details(t) == " \"w\" (idle in futex) (handling E\\x1b[2J: line\\x0abreak)");
+}
+
+TEST_CASE("JSON carries the thread's activity and handled exception", "[format]") {
+    Snapshot snap = sample();
+    auto doc = nlohmann::json::parse(format_snapshot_json(snap));
+    const auto& unknown = doc["threads"][0];
+    CHECK(unknown["activity"].is_null());
+    CHECK(unknown["syscall"].is_null());
+    CHECK(unknown["in_gc"] == false);
+    CHECK(unknown["finalizing"] == false);
+    CHECK(unknown["handling"].is_null());
+    Thread& t = snap.threads[0];
+    t.activity = ThreadActivity::WaitingForGil;
+    t.syscall = "futex";
+    t.in_gc = true;
+    t.finalizing = true;
+    t.handling = HandledException{"ValueError", std::nullopt};
+    snap.threads[1].activity = ThreadActivity::Idle;
+    snap.threads[1].syscall = "read";
+    snap.threads[1].handling = HandledException{"OSError", "boom"};
+    doc = nlohmann::json::parse(format_snapshot_json(snap));
+    CHECK(doc["threads"][0]["activity"] == "waiting_for_gil");
+    CHECK(doc["threads"][0]["syscall"] == "futex");
+    CHECK(doc["threads"][0]["in_gc"] == true);
+    CHECK(doc["threads"][0]["finalizing"] == true);
+    CHECK(doc["threads"][0]["handling"] == nlohmann::json{{"type", "ValueError"}, {"message", nullptr}});
+    CHECK(doc["threads"][1]["activity"] == "idle");
+    CHECK(doc["threads"][1]["handling"]["message"] == "boom");
+    snap.threads[1].activity = ThreadActivity::Running;
+    CHECK(nlohmann::json::parse(format_snapshot_json(snap))["threads"][1]["activity"] == "running");
+}

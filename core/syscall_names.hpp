@@ -1,0 +1,14 @@
+#pragma once
+// Names of x86-64 Linux system calls, for saying which call a thread is blocked in.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace stackscope {
+
+inline constexpr int64_t kSyscallFutex = 202;
+
+// "clock_nanosleep" for 230; nullopt for a number the table does not know.
+std::optional<std::string_view> syscall_name(int64_t number);
+
+}  // namespace stackscope
