@@ -218,7 +218,11 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
     if (!snap.process || !snap.process->fatal_signal) return;
     const FatalSignal& fatal = *snap.process->fatal_signal;
     for (Thread& t : snap.threads) {
-        if (t.tid == fatal.tid) t.crash = fatal;
+        if (t.tid != fatal.tid) continue;
+        t.crash = fatal;
+        // It was being killed: neither running nor idle (an abort is "in" tgkill).
+        t.activity = ThreadActivity::Unknown;
+        t.syscall.reset();
     }
     std::stable_partition(snap.threads.begin(), snap.threads.end(), [](const Thread& t) { return t.crash.has_value(); });
 }

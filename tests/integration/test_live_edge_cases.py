@@ -17,6 +17,9 @@ pytestmark = pytest.mark.column("live-edge")
 
 
 def tool_json(tool, pid, *options):
+    # What the kernel says a thread is doing is part of the output: let threads that an
+    # earlier stopped read interrupted get back into their blocking calls first.
+    wait_until_all_sleeping(int(pid))
     result = run_tool(tool, ["pid", pid, "--format", "json"] + list(options))
     assert result.returncode == 0, describe(result)
     return json.loads(result.stdout)

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from harness import (SCENARIO_DIR, clean_env, describe, kill_group, run_tool, spawn, spawn_until_ready, task_status,
-                     wait_for_ready)
+                     wait_for_ready, wait_until_all_sleeping)
 from test_asan import REPORT_MARKERS, SANITIZER_ENV
 
 pytestmark = pytest.mark.column("no-block")
@@ -63,6 +63,7 @@ def test_no_block_equals_stopped_read(tool, scenario, schema):
     """On parked threads, reading without stopping gives exactly the stopped read (tids included:
     before 3.11 they come from glibc's struct pthread, there being no fs_base)."""
     stopped = json_of(run_tool(tool, ["pid", scenario.pid, "--format", "json"]))
+    wait_until_all_sleeping(scenario.pid)  # back in their blocking calls, as the kernel shows them
     running = json_of(run_tool(tool, ["pid", scenario.pid, "--no-block", "--format", "json"]))
     jsonschema.Draft202012Validator(schema).validate(running)
     assert running == stopped
@@ -82,6 +83,7 @@ def read_syscalls(tool, pid, env, *options):
     """Runs the tool under strace: (its JSON, {syscall: count} of the memory reads)."""
     if not shutil.which("strace"):
         pytest.skip("!!! STRACE MISSING (scripts/install-deps.sh installs it)")
+    wait_until_all_sleeping(pid)  # after an earlier stopped read, back in their blocking calls
     result = subprocess.run(
         ["strace", "-f", "-qq", "-c", "-e", "trace=process_vm_readv,pread64", "-o", "/dev/stderr", str(tool), "pid", str(pid),
          "--format", "json"] + list(options),
