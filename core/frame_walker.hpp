@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "model.hpp"
@@ -48,6 +49,9 @@ private:
     ObjectReader& objects_;
     std::unordered_map<uint64_t, CodeInfo> codes_;
     std::unordered_map<uint64_t, std::optional<std::string>> modules_;
+    // Every frame walked by this walker: no frame is on two threads' stacks, and garbage
+    // chains that merge are walked once (linear, not quadratic, in the frames in memory).
+    std::unordered_set<uint64_t> walked_frames_;
 };
 
 }  // namespace stackscope

@@ -71,21 +71,22 @@ Thread broken_list(int64_t interpreter_id, const std::string& what) {
     return t;
 }
 
-// Appends the threads of one interpreter, oldest (usually main) first.
+// Appends the threads of one interpreter, oldest (usually main) first. `seen` holds every
+// thread state listed so far, by any interpreter: a thread state is read once per snapshot,
+// so lists that share their elements (garbage memory) cannot make the walk quadratic.
 void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      const TidByPthread& tids, uint64_t interp, std::vector<Thread>& out) {
+                      const TidByPthread& tids, uint64_t interp, std::unordered_set<uint64_t>& seen, std::vector<Thread>& out) {
     const PythonLayout& l = rt.layout;
     const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
     const uint64_t holder = gil_holder(mem, rt, interp);
     const auto names = read_thread_names(objects, interp);
     std::vector<Thread> threads;
     std::optional<Thread> broken;
-    std::unordered_set<uint64_t> seen;
     try {
         for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
              tstate = mem.read_pointer(tstate + l.tstate_next)) {
             if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
-                throw bad_data("the thread list loops or is too long at " + hex(tstate));
+                throw bad_data("the thread list loops, is too long, or repeats another interpreter's at " + hex(tstate));
             }
             Thread t = read_thread(mem, l, walker, tids, tstate);
             t.interpreter_id = interp_id;
@@ -117,7 +118,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
     snap.python_version = l.version.str();
     snap.pid = target.pid();
 
-    std::unordered_set<uint64_t> seen;
+    std::unordered_set<uint64_t> seen, seen_thread_states;
     uint64_t interp = mem.read_pointer(rt.address + l.runtime_interpreters_head);
     while (interp != 0) {
         if (!seen.insert(interp).second || seen.size() > kMaxInterpreters) {
@@ -125,7 +126,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats) {
             break;
         }
         try {
-            read_interpreter(mem, rt, objects, walker, tids, interp, snap.threads);
+            read_interpreter(mem, rt, objects, walker, tids, interp, seen_thread_states, snap.threads);
             interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
             snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));

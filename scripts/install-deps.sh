@@ -10,6 +10,7 @@ packages=(
   patchelf binutils                     # scripts/get-debian-python.sh (3.14 / 3.15 from Debian unstable)
   pybind11-dev python3-dev              # the GDB front-end, for gdb's embedded Python 3.11
   lldb-16 liblldb-16-dev                # the LLDB front-end
+  clang-14 libclang-rt-14-dev           # the libFuzzer targets (tests/fuzz, build-fuzz/)
   python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-jsonschema
 )
 
