@@ -59,6 +59,7 @@ for target in "${targets[@]}"; do
     reproducer="$(grep -oE "Test unit written to [^ ]+" "$log" | tail -n 1 | sed 's/Test unit written to //' || true)"
     if [ -n "$reproducer" ]; then
         echo "fuzz: reproducer: $reproducer  (replay: $BUILD/tests/fuzz/fuzz_$target $reproducer)"
+        echo "fuzz: once fixed, commit it as tests/unit/fixtures/fuzz-regressions/$target/<name>"
     fi
 done
 if [ ${#failed[@]} -ne 0 ]; then
