@@ -83,6 +83,12 @@ Stack FrameWalker::thread_stack(uint64_t thread_state, FrameChain* chain) {
         for (uint64_t frame = newest_frame(thread_state); frame != 0; frame = mem.read_pointer(frame + l.frame_previous)) {
             if (frame % 8 != 0) throw bad_data("misaligned frame pointer " + hex(frame));
             if (!visited.insert(frame).second) throw bad_data("the frame chain loops at " + hex(frame));
+            if (exclusive_frames_) {
+                const auto [owner, fresh] = frame_owners_.emplace(frame, thread_state);
+                if (!fresh && owner->second != thread_state) {
+                    throw bad_data("the frame at " + hex(frame) + " is on another thread's stack too");
+                }
+            }
             if (visited.size() > kMaxFrames) throw bad_data("more than " + std::to_string(kMaxFrames) + " frames");
             if (chain) chain->push_back({frame, mem.read_pointer(frame + l.frame_code)});
             if (l.shim_owner >= 0 && mem.read_value<uint8_t>(frame + l.frame_owner) >= l.shim_owner) {
@@ -206,7 +212,10 @@ std::optional<FrameWalker::FirstArgument> FrameWalker::first_argument(uint64_t c
         const auto cell_count = mem.read_value<int64_t>(cellvars + l.var_size);
         for (int64_t i = 0; i < std::min<int64_t>(cell_count, 256); ++i) {
             if (objects_.read_str(objects_.tuple_item(cellvars, static_cast<uint64_t>(i)), 8) == name) {
-                arg.cell_index = mem.read_value<int32_t>(code + l.code_nlocals) + static_cast<int>(i);
+                // In 64 bits: a garbage co_nlocals near INT32_MAX must not overflow.
+                const int64_t slot = int64_t{mem.read_value<int32_t>(code + l.code_nlocals)} + i;
+                if (slot < 0 || slot > INT32_MAX) return std::nullopt;
+                arg.cell_index = static_cast<int>(slot);
             }
         }
         return arg;

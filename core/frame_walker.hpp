@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "model.hpp"
@@ -16,7 +17,10 @@ public:
     static constexpr size_t kMaxFrames = 10000;
     static constexpr size_t kMaxLineTable = 1 << 20;
 
-    explicit FrameWalker(ObjectReader& objects) : objects_(objects) {}
+    // `exclusive_frames`: a frame may be on one thread's stack only (true of a stopped target
+    // or a core; a running one may free a frame and reuse it on another thread mid-read).
+    explicit FrameWalker(ObjectReader& objects, bool exclusive_frames = true)
+        : objects_(objects), exclusive_frames_(exclusive_frames) {}
 
     // Each frame of a chain (newest first) with the executable word it held.
     struct ChainLink {
@@ -67,6 +71,10 @@ private:
     ObjectReader& objects_;
     std::unordered_map<uint64_t, CodeInfo> codes_;
     std::unordered_map<uint64_t, std::optional<std::string>> modules_;
+    // The thread state whose stack each walked frame is on: with exclusive frames, garbage
+    // chains that merge are walked once (linear, not quadratic, in the frames in memory).
+    bool exclusive_frames_;
+    std::unordered_map<uint64_t, uint64_t> frame_owners_;
 };
 
 }  // namespace stackscope

@@ -126,7 +126,7 @@ ThreadList walk_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t i
         for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
              tstate = mem.read_pointer(tstate + l.tstate_next)) {
             if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
-                throw bad_data("the thread list loops or is too long at " + hex(tstate));
+                throw bad_data("the thread list loops, is too long, or repeats another interpreter's at " + hex(tstate));
             }
             if (mem.read_pointer(tstate + l.tstate_interp) != interp) {
                 throw bad_data("the thread state at " + hex(tstate) + " is not one of this interpreter's");
@@ -177,10 +177,12 @@ void set_activity(Thread& t, ObjectReader& objects, const KernelThreads& kernel,
     t.handling = read_handled_exception(objects, t.thread_state);
 }
 
-// Appends the threads of one interpreter, oldest (usually main) first.
+// Appends the threads of one interpreter, oldest (usually main) first. `seen` holds every
+// thread state listed so far, by any interpreter: a thread state is read once per snapshot,
+// so lists that share their elements (garbage memory) cannot make the walk quadratic.
 void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      ThreadIds& tids, const KernelThreads& kernel, uint64_t interp, const SnapshotOptions& options,
-                      ExtractionStats& stats, std::vector<Thread>& out) {
+                      ThreadIds& tids, const KernelThreads& kernel, uint64_t interp, std::unordered_set<uint64_t>& seen,
+                      const SnapshotOptions& options, ExtractionStats& stats, std::vector<Thread>& out) {
     const PythonLayout& l = rt.layout;
     const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
     InterpreterActivity activity;
@@ -189,9 +191,13 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
     activity.finalizing = finalizing_thread(mem, rt);
     const uint64_t holder = activity.gil.holder();
     const auto names = read_thread_names(objects, interp);
-    const ThreadList list = read_thread_list(mem, l, interp, options);
+    ThreadList list = read_thread_list(mem, l, interp, options);
     std::vector<Thread> threads;
-    for (uint64_t tstate : list.states) {
+    for (const uint64_t tstate : list.states) {
+        if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
+            list.problem = "the thread list repeats another interpreter's, or there are too many threads, at " + hex(tstate);
+            break;
+        }
         Thread t;
         try {
             t = read_thread(mem, l, walker, tids, tstate, options, stats);
@@ -261,7 +267,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     const PythonRuntime rt = discover_runtime(mem);
     const PythonLayout& l = rt.layout;
     ObjectReader objects(mem, l);
-    FrameWalker walker(objects);
+    FrameWalker walker(objects, !options.target_running);
     learn_builtin_types(objects, walker, rt.address);
     const std::vector<TargetThread> kernel_threads = target.threads();
     ThreadIds tids(kernel_threads, l);
@@ -273,7 +279,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     snap.python_version = l.version.str();
     snap.pid = target.pid();
 
-    std::unordered_set<uint64_t> seen;
+    std::unordered_set<uint64_t> seen, seen_thread_states;
     uint64_t interp = mem.read_pointer(rt.address + l.runtime_interpreters_head);
     while (interp != 0) {
         if (!seen.insert(interp).second || seen.size() > kMaxInterpreters) {
@@ -281,7 +287,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
             break;
         }
         try {
-            read_interpreter(mem, rt, objects, walker, tids, kernel, interp, options, stats, snap.threads);
+            read_interpreter(mem, rt, objects, walker, tids, kernel, interp, seen_thread_states, options, stats, snap.threads);
             interp = mem.read_pointer(interp + l.interp_next);
         } catch (const Error& e) {
             snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one command that runs the whole test suite:
 #   install deps -> CPython 3.14/3.15 from Debian unstable -> build (normal + ASan/UBSan)
-#   -> unit tests (both) -> integration tests.
+#   -> unit tests (both) -> fuzz targets (clang build-fuzz/, each FUZZ_SECONDS) -> integration tests.
 # Extra arguments go to pytest, e.g. scripts/run-tests.sh -k live
-# Environment: JOBS (build parallelism, default 2), PYTEST_TIMEOUT (per test, seconds, default 300).
+# Environment: JOBS (build parallelism, default 2), PYTEST_TIMEOUT (per test, seconds, default 300),
+#              FUZZ_SECONDS (per fuzz target, default 60; JOBS targets run at a time).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -76,5 +77,9 @@ if [ "$asan_bin" = "$ROOT/build-asan/stackscope" ]; then
     run_stage unit-tests-asan env "${SANITIZER_ENV[@]}" \
         ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$JOBS" || true
 fi
+# libFuzzer needs clang: a separate build directory, everything built with ASan+UBSan.
+run_stage configure-fuzz env CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DSTACKSCOPE_FUZZ=ON -DSTACKSCOPE_WERROR=ON &&
+    run_stage build-fuzz cmake --build build-fuzz -j"$JOBS" &&
+    run_stage fuzz env FUZZ_PARALLEL="$JOBS" scripts/fuzz.sh || true
 run_stage integration-tests pytest_integration "$@" || true
 summary

@@ -52,6 +52,9 @@ public:
     void set_symbol(std::string name, uint64_t address) { symbols_[std::move(name)] = address; }
     void set_pid(int pid) { pid_ = pid; }
 
+    const std::map<uint64_t, std::vector<uint8_t>>& blocks() const { return blocks_; }
+    const std::map<std::string, uint64_t, std::less<>>& symbols() const { return symbols_; }
+
     uint64_t reads() const { return reads_; }
     const std::vector<std::pair<uint64_t, size_t>>& read_log() const { return read_log_; }
 

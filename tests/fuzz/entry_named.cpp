@@ -1,0 +1,15 @@
+#include "fuzz_inputs.hpp"
+
+namespace stackscope_fuzz {
+
+Entry entry_named(std::string_view target) {
+    if (target == "elf_core") return elf_core;
+    if (target == "lnotab") return lnotab;
+    if (target == "linetable310") return linetable310;
+    if (target == "locations") return locations;
+    if (target == "exception_table") return exception_table;
+    if (target == "frame_walker") return frame_walker;
+    return nullptr;
+}
+
+}  // namespace stackscope_fuzz

@@ -1,0 +1,54 @@
+// Fuzz entry point of the whole extraction over a memory image: runtime discovery, the
+// thread and frame walks, the object reader, and the renderers over what they produced.
+#include "callback_target.hpp"
+#include "error.hpp"
+#include "formatters.hpp"
+#include "fuzz_inputs.hpp"
+#include "memory_image.hpp"
+#include "snapshot.hpp"
+
+namespace stackscope_fuzz {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+Outcome snapshot_and_render(stackscope::Target& target) {
+    try {
+        const stackscope::Snapshot snapshot = stackscope::take_snapshot(target);
+        (void)stackscope::format_snapshot_tree(snapshot, {});
+        (void)stackscope::format_snapshot_tree(snapshot, {.ascii = true, .show_hidden = true});
+        (void)stackscope::format_snapshot_flat(snapshot, false);
+        (void)stackscope::format_snapshot_json(snapshot);
+        for (const stackscope::Thread& t : snapshot.threads) (void)stackscope::frames_by_eval_call(t.stack);
+        return Outcome::Value;
+    } catch (const stackscope::Error&) {
+        return Outcome::Error;
+    }
+}
+
+}  // namespace
+
+Outcome frame_walker(std::span<const uint8_t> data) {
+    auto image = MemoryImage::parse(data);
+    if (!image) return Outcome::TooShort;
+    const bool through_callbacks = image->flags & MemoryImage::kThroughCallbacks;
+    ImageTarget target(std::move(*image));
+    if (!through_callbacks) return snapshot_and_render(target);
+    // As a debugger serves memory: a read that crosses into an unreadable page fails whole.
+    stackscope::TargetCallbacks callbacks;
+    callbacks.read = [&](uint64_t address, std::span<uint8_t> out) -> size_t {
+        const size_t got = target.read(address, out);
+        const bool several_pages = !out.empty() && address / kPage != (address + out.size() - 1) / kPage;
+        return got < out.size() && several_pages ? 0 : got;
+    };
+    callbacks.regions = [&] { return target.regions(); };
+    callbacks.threads = [&] { return target.threads(); };
+    callbacks.lookup_symbol = [&](std::string_view name) { return target.lookup_symbol(name); };
+    callbacks.local_file = [](const std::string&) { return std::optional<std::string>(); };
+    callbacks.pid = target.pid();
+    stackscope::CallbackTarget callback_target(std::move(callbacks));
+    return snapshot_and_render(callback_target);
+}
+
+}  // namespace stackscope_fuzz

@@ -1,0 +1,38 @@
+#pragma once
+// The entry points of the fuzz targets: each runs one input kind through the core the way
+// the tool would. libFuzzer calls them (fuzz_main.cpp) and so does the unit test that replays
+// the seed corpora and every crash found (tests/unit/test_fuzz_inputs.cpp). They throw
+// nothing but what the core must never throw: a stackscope::Error is an expected outcome,
+// anything else (or a crash, a sanitizer report, a hang) is a bug.
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace stackscope_fuzz {
+
+enum class Outcome {
+    Value,     // the input was read
+    Error,     // the core rejected it with a stackscope::Error
+    TooShort,  // not enough bytes for the input's fixed header
+};
+
+// An ELF file or core, written to a memfd and opened by path (ElfFile, CoreFile, take_snapshot).
+Outcome elf_core(std::span<const uint8_t> data);
+// i32 first line, i64 byte offset, then a 3.8/3.9 co_lnotab.
+Outcome lnotab(std::span<const uint8_t> data);
+// i32 first line, i64 byte offset, then a 3.10 co_linetable.
+Outcome linetable310(std::span<const uint8_t> data);
+// i32 first line, u32 code unit, then a 3.11+ co_linetable.
+Outcome locations(std::span<const uint8_t> data);
+// A 3.11+ co_exceptiontable.
+Outcome exception_table(std::span<const uint8_t> data);
+// A memory image (memory_image.hpp) that take_snapshot reads and the formatters render.
+Outcome frame_walker(std::span<const uint8_t> data);
+
+using Entry = Outcome (*)(std::span<const uint8_t>);
+
+// The entry point of a target by its name (the names of the directories of tests/fuzz/corpus/),
+// nullptr for an unknown name.
+Entry entry_named(std::string_view target);
+
+}  // namespace stackscope_fuzz

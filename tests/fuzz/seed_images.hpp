@@ -1,0 +1,21 @@
+#pragma once
+// The memory images of the frame-walker seed corpus: small, complete CPython runtimes laid
+// out with tests/unit/synthetic_memory.hpp, each with two threads (one holding the GIL),
+// named threads (threading._active), methods, shim or entry frames, and real line tables.
+// tools/make_fuzz_seeds writes them to tests/fuzz/corpus/frame_walker/.
+#include <string>
+
+#include "memory_image.hpp"
+
+namespace stackscope_fuzz {
+
+// 3.10: PyFrameObject chains, f_lasti, PEP 626 line table, the self/cls class guess,
+// split-era dicts, tid from pthread_t; found by the _PyRuntime symbol.
+MemoryImage seed_image_310();
+// 3.12: _PyInterpreterFrame behind cframe, shim frames, managed dicts; found by symbol.
+MemoryImage seed_image_312();
+// 3.13: _Py_DebugOffsets (the bytes of `debug_offsets_file`, a dump of a real runtime's),
+// found by scanning the libpython mapping for its cookie.
+MemoryImage seed_image_313(const std::string& debug_offsets_file);
+
+}  // namespace stackscope_fuzz
