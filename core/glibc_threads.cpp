@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "error.hpp"
 #include "mapped_elf.hpp"
 
 namespace stackscope {
@@ -17,8 +18,12 @@ bool is_libc(const std::string& path) {
 
 std::optional<uint64_t> descriptor_address(Target& target) {
     if (auto address = target.lookup_symbol(kTidDescriptor)) return address;
-    for (const MappedElf& m : open_mapped_elfs(target, is_libc).files) {
-        if (auto sym = m.elf->symbol(kTidDescriptor)) return m.load_bias + sym->value;
+    try {
+        for (const MappedElf& m : open_mapped_elfs(target, is_libc).files) {
+            if (auto sym = m.elf->symbol(kTidDescriptor)) return m.load_bias + sym->value;
+        }
+    } catch (const Error&) {
+        // a libc the target refuses (another build than the core's): no descriptor, no tids
     }
     return std::nullopt;
 }
@@ -42,11 +47,6 @@ std::optional<int> glibc_thread_tid(RemoteMemory& memory, uint64_t pthread_id, u
     }
     if (tid <= 0) return std::nullopt;  // an exited thread's descriptor holds 0 or a negative tid
     return tid;
-}
-
-std::optional<int> glibc_thread_tid(RemoteMemory& memory, uint64_t pthread_id) {
-    const auto offset = glibc_pthread_tid_offset(memory);
-    return offset ? glibc_thread_tid(memory, pthread_id, *offset) : std::nullopt;
 }
 
 }  // namespace stackscope

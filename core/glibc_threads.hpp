@@ -14,9 +14,9 @@ namespace stackscope {
 // symbol lookup, else the libc the target has mapped. nullopt when neither has it.
 std::optional<uint64_t> glibc_pthread_tid_offset(RemoteMemory& memory);
 
-// The kernel thread id of the thread whose pthread_t is `pthread_id`, read from the target;
-// nullopt when the descriptor or the field cannot be read or holds no plausible tid.
+// The kernel thread id of the thread whose pthread_t is `pthread_id` (tid_offset from
+// glibc_pthread_tid_offset), read from the target; nullopt when the field cannot be read or
+// holds no plausible tid.
 std::optional<int> glibc_thread_tid(RemoteMemory& memory, uint64_t pthread_id, uint64_t tid_offset);
-std::optional<int> glibc_thread_tid(RemoteMemory& memory, uint64_t pthread_id);
 
 }  // namespace stackscope
