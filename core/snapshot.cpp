@@ -68,6 +68,7 @@ Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const 
     if (!options.target_running) return walker.thread_stack(tstate);
     Stack stack;
     std::string problem;
+    int same_error_in_a_row = 0;
     const int attempts = std::max(1, options.attempts);
     for (int attempt = 0; attempt < attempts; ++attempt) {
         if (attempt > 0) ++stats.stack_rereads;
@@ -75,6 +76,9 @@ Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const 
         FrameWalker::FrameChain walked;
         stack = walker.thread_stack(tstate, &walked);
         if (stack.error) {
+            // The same error three times in a row: the data is broken, not moving.
+            same_error_in_a_row = *stack.error == problem ? same_error_in_a_row + 1 : 1;
+            if (same_error_in_a_row == 3) return stack;
             problem = *stack.error;
             continue;
         }
@@ -126,7 +130,7 @@ ThreadList walk_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t i
         for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
              tstate = mem.read_pointer(tstate + l.tstate_next)) {
             if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
-                throw bad_data("the thread list loops, is too long, or repeats another interpreter's at " + hex(tstate));
+                throw bad_data("the thread list loops or is too long at " + hex(tstate));
             }
             if (mem.read_pointer(tstate + l.tstate_interp) != interp) {
                 throw bad_data("the thread state at " + hex(tstate) + " is not one of this interpreter's");
