@@ -97,6 +97,9 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
         throw Error(ErrorKind::PermissionDenied,
                     "process " + std::to_string(pid) + " is already traced by PID " + tracer);
     }
+    // Before stopping anything: nothing may throw between the stop and the object's completion.
+    in_other_pid_namespace_ = namespace_ids(*status).size() > 1;
+    if (in_other_pid_namespace_) host_tids_ = namespace_tids();
     if (options.stop_threads && !already_stopped) {
         try {
             stop_all_threads();
@@ -105,7 +108,6 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
             throw;
         }
     }
-    if (namespace_ids(*status).size() > 1) host_tids_ = namespace_tids();
 }
 
 std::map<int, int> LiveProcess::namespace_tids() const {
@@ -120,6 +122,8 @@ std::map<int, int> LiveProcess::namespace_tids() const {
 }
 
 int LiveProcess::host_tid(int tid_in_target) const {
+    if (!in_other_pid_namespace_) return tid_in_target;
+    if (!host_tids_.count(tid_in_target)) host_tids_ = namespace_tids();  // started since (a running read)
     const auto it = host_tids_.find(tid_in_target);
     return it == host_tids_.end() ? tid_in_target : it->second;
 }

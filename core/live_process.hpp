@@ -56,7 +56,8 @@ private:
     bool use_vm_readv_ = true;
     std::vector<MemoryRegion> regions_;
     std::map<int, Attached> attached_;
-    std::map<int, int> host_tids_;  // empty when the target shares our PID namespace
+    bool in_other_pid_namespace_ = false;
+    mutable std::map<int, int> host_tids_;  // the target's tids -> ours; refreshed when one is missing
 };
 
 }  // namespace stackscope
