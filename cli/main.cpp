@@ -156,8 +156,9 @@ int main(int argc, char** argv) {
     CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed; not with --no-block)");
     pid_cmd->add_option("PID", pid, "Process id")->required();
     pid_cmd->add_flag("--no-block", no_block,
-                      "Read without stopping the process (no ptrace): a stack that changes while it is read is read "
-                      "again, up to 5 times, then reported as changed (exit 1)");
+                      "Read without stopping the process (no ptrace): a stack that changes while it is read is walked "
+                      "again, up to " + std::to_string(SnapshotOptions{}.attempts) +
+                          " walks in all, then reported as changed (exit 1)");
     add_output_options(pid_cmd, pid_out);
 
     std::string core_path, lib_search_path;

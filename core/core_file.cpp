@@ -40,6 +40,21 @@ constexpr size_t kMaxExecfn = 4096;
 
 bool is_fault(int signal) { return signal == SIGSEGV || signal == SIGBUS || signal == SIGILL || signal == SIGFPE; }
 
+// Only these signals make the kernel write a core. A debugger's core of a process it stopped
+// with another one (gdb's generate-core-file after ^C: SIGINT) names no fatal signal.
+bool dumps_core(int signal) {
+    switch (signal) {
+        case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+        case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// si_pid is the sender only for these codes; others (timers, async I/O) put something else there.
+bool names_sender(int si_code) { return si_code == SI_USER || si_code == SI_QUEUE || si_code == SI_MESGQ || si_code == SI_TKILL; }
+
 template <typename T>
 T load(const std::vector<uint8_t>& bytes, size_t offset) {
     T value{};
@@ -87,8 +102,8 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
 
 void CoreFile::parse_notes() {
     // The kernel writes the thread that took the fatal signal first, with pr_cursig set (in
-    // every thread's note) and one NT_SIGINFO; gdb writes pr_cursig only for a thread stopped
-    // by a signal, and an NT_SIGINFO after each thread's NT_PRSTATUS.
+    // every thread's note) and one NT_SIGINFO; gdb writes the signal a thread was stopped by
+    // (none for `gcore PID`), and an NT_SIGINFO after each thread's NT_PRSTATUS.
     std::optional<FatalSignal> fatal;
     std::vector<uint8_t> fatal_siginfo;
     uint64_t execfn = 0;
@@ -102,7 +117,7 @@ void CoreFile::parse_notes() {
             t.syscall_arg0 = load<uint64_t>(note.desc, kPrstatusRegs + 8 * kRegRdi);
             threads_.push_back(t);
             const int cursig = load<int16_t>(note.desc, kPrstatusCursig);
-            if (!fatal && cursig > 0) {
+            if (!fatal && dumps_core(cursig)) {
                 fatal = FatalSignal{};
                 fatal->tid = t.tid;
                 fatal->number = cursig;
@@ -148,7 +163,7 @@ void CoreFile::parse_notes() {
     if (fatal && !fatal_siginfo.empty()) {
         fatal->code = load<int32_t>(fatal_siginfo, kSiginfoCode);
         if (is_fault(fatal->number) && fatal->code > 0) fatal->address = load<uint64_t>(fatal_siginfo, kSiginfoUnion);
-        else if (fatal->code <= 0) fatal->sender_pid = load<int32_t>(fatal_siginfo, kSiginfoUnion);
+        else if (names_sender(fatal->code)) fatal->sender_pid = load<int32_t>(fatal_siginfo, kSiginfoUnion);
     }
     process_.pid = pid_;
     process_.fatal_signal = fatal;
