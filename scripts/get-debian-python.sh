@@ -11,6 +11,7 @@
 #   the download; DESTDIR/debs keeps the .debs): the system's sources and lists are only read.
 # - DESTDIR/packages.txt records "name version" of every package used; the interpreter's path is the
 #   last line of stdout. A second run with a working interpreter (DESTDIR/.stamp) uses no network.
+# - DESTDIR/pristine/python3.X is the interpreter as Debian ships it, unpatched.
 # - --suite experimental: take python3.X*, libpython3.X* from experimental (libraries from unstable)
 #   for a version that unstable does not carry.
 # - --allow-unverified: only if the Release file cannot be verified with any keyring found (see
@@ -47,7 +48,8 @@ py="$root/usr/bin/python$ver"
 stamp="$dest/.stamp"
 
 # Idempotence: a stamp written after a successful run, and an interpreter that still runs.
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "python$ver $suite" ] && [ -x "$py" ] &&
+pristine="$dest/pristine/python$ver"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "python$ver $suite" ] && [ -x "$py" ] && [ -x "$pristine" ] &&
    "$py" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$ver'.split('.'))))" 2>/dev/null; then
   echo "$py"
   exit 0
@@ -256,6 +258,10 @@ triplet="$(basename "$(dirname "$(find "$root/usr/lib" -maxdepth 2 -name 'libc.s
 libdir="$root/usr/lib/$triplet"
 loader="$libdir/$(basename "$interp")"
 [ -e "$loader" ] || die "unpacked libc6 has no loader $(basename "$interp") in $libdir"
+# The file as Debian ships it, before patchelf re-lays it out (which depends on this checkout's
+# path): the core fixtures (corefiles/) were made from it and are relocated to it.
+mkdir -p "$dest/pristine"
+cp -p "$py" "$pristine"
 # --force-rpath writes DT_RPATH rather than DT_RUNPATH: DT_RPATH of the executable is also searched
 # for the dependencies of everything dlopen()ed later (extension modules such as _ssl and _ctypes),
 # while DT_RUNPATH would only cover the executable's own NEEDED libraries, leaving the extensions to

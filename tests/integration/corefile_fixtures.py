@@ -50,22 +50,29 @@ class Fixture:
         executable = Path(path).resolve()
         if self.provenance["origin"]["kind"] == "pyenv":
             prefix = executable.parent.parent
-            directories = [prefix / "lib"]
+            local_files = {relative: prefix / relative for relative in self.provenance["build_ids"]}
+            args = ["--executable", str(executable), "--lib-search-path", str(prefix / "lib")]
         else:
+            # The fixture ran Debian's own file through its loader (corefiles/make): relocate
+            # to that file (scripts/get-debian-python.sh keeps it unpatched) and the unpacked libraries.
             prefix = executable.parents[2]  # ROOT/usr/bin/python3.X -> ROOT, the fixture's prefix
-            directories = [prefix / "usr/lib/x86_64-linux-gnu", prefix / "lib/x86_64-linux-gnu"]
-        mismatched = self.mismatched_build_ids(prefix)
+            pristine = executable.parents[3] / "pristine"
+            local_files = {relative: (pristine if relative.startswith("usr/bin/") else prefix / Path(relative).parent)
+                           / Path(relative).name for relative in self.provenance["build_ids"]}
+            directories = [pristine, prefix / "usr/lib/x86_64-linux-gnu", prefix / "lib/x86_64-linux-gnu"]
+            args = ["--lib-search-path", ":".join(map(str, directories))]
+        mismatched = self.mismatched_build_ids(local_files)
         if mismatched:
             return None, "this machine's %s is not the build the fixture was made from (%s); " \
                 "regenerate it with corefiles/make %s" % (self.interpreter.label, mismatched, self.version)
-        return ["--executable", str(executable), "--lib-search-path", ":".join(map(str, directories))], None
+        return args, None
 
-    def mismatched_build_ids(self, local_prefix):
+    def mismatched_build_ids(self, local_files):
         wrong = []
         for relative, recorded in self.provenance["build_ids"].items():
             if "libc.so" in relative and self.provenance["origin"]["kind"] == "pyenv":
                 continue  # the system's libc, not part of the copied interpreter
-            local = Path(local_prefix) / relative
+            local = local_files[relative]
             actual = build_id(local) if local.exists() else None
             if actual != recorded:
                 wrong.append("%s: fixture %s, here %s" % (relative, recorded, actual))
