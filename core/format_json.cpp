@@ -45,16 +45,6 @@ Json process_json(const ProcessInfo& p) {
     };
 }
 
-Json activity_json(ThreadActivity activity) {
-    switch (activity) {
-        case ThreadActivity::Unknown: break;
-        case ThreadActivity::Running: return "running";
-        case ThreadActivity::Idle: return "idle";
-        case ThreadActivity::WaitingForGil: return "waiting_for_gil";
-    }
-    return nullptr;
-}
-
 Json handling_json(const std::optional<HandledException>& handling) {
     if (!handling) return nullptr;
     return Json{{"type", handling->type}, {"message", optional_json(handling->message)}};
@@ -69,7 +59,7 @@ Json thread_json(const Thread& t) {
         {"name", optional_json(t.name)},
         {"holds_gil", t.holds_gil},
         {"interpreter_id", t.interpreter_id},
-        {"activity", activity_json(t.activity)},
+        {"activity", optional_json(activity_name(t.activity))},
         {"syscall", optional_json(t.syscall)},
         {"in_gc", t.in_gc},
         {"finalizing", t.finalizing},
@@ -83,6 +73,16 @@ Json thread_json(const Thread& t) {
 }
 
 }  // namespace
+
+std::optional<std::string> activity_name(ThreadActivity activity) {
+    switch (activity) {
+        case ThreadActivity::Unknown: break;
+        case ThreadActivity::Running: return "running";
+        case ThreadActivity::Idle: return "idle";
+        case ThreadActivity::WaitingForGil: return "waiting_for_gil";
+    }
+    return std::nullopt;
+}
 
 std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
     Json threads = Json::array();

@@ -1,5 +1,6 @@
 #pragma once
 // Renderers of the model. They read only the model, never the target.
+#include <optional>
 #include <span>
 #include <string>
 
@@ -21,6 +22,8 @@ std::string format_thread_header(const Thread& thread);
 // collection)`, `(finalizing the interpreter)`, `(handling ValueError: boom)` as they apply;
 // for front-ends that name threads their own way.
 std::string format_thread_details(const Thread& thread);
+// The JSON name of a thread's activity: "running", "idle", "waiting_for_gil"; nullopt when unknown.
+std::optional<std::string> activity_name(ThreadActivity activity);
 // `SIGSEGV at 0x0`: a fatal signal in a few words.
 std::string format_signal(const FatalSignal& signal);
 // For a core: `Process 1234: python3 app.py` and, after a crash, `Killed by SIGSEGV at 0x0

@@ -381,15 +381,7 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("thread_state", &Thread::thread_state)
         .def_property_readonly(
             "activity",
-            [](const Thread& t) -> std::optional<std::string> {
-                switch (t.activity) {
-                    case ThreadActivity::Unknown: break;
-                    case ThreadActivity::Running: return "running";
-                    case ThreadActivity::Idle: return "idle";
-                    case ThreadActivity::WaitingForGil: return "waiting_for_gil";
-                }
-                return std::nullopt;
-            },
+            [](const Thread& t) { return activity_name(t.activity); },
             "running, idle (in `syscall`), waiting_for_gil, or None when unknown (as in JSON)")
         .def_readonly("syscall", &Thread::syscall)
         .def_readonly("in_gc", &Thread::in_gc)
