@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace stackscope {
 
@@ -194,6 +195,8 @@ struct PythonLayout {
 
 // The table for a CPython minor version, or nullopt when it is unsupported.
 std::optional<PythonLayout> layout_for(int major, int minor);
+// Every version this build knows, oldest first.
+std::vector<PythonLayout> all_layouts();
 
 // Overlays the offsets a 3.13+ runtime publishes in _Py_DebugOffsets (raw bytes read from
 // the start of _PyRuntime) onto `layout`. Throws Error(NotPython) for a layout it does not

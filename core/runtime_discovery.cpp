@@ -161,14 +161,10 @@ void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayou
 // A runtime known only by its address (a debugger's symbol, no file name, no Py_Version:
 // 3.8-3.10): the table whose reading of it validates and whose sys.hexversion agrees with it.
 std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime) {
-    for (int minor = 0; minor < 100; ++minor) {
-        auto layout = layout_for(3, minor);
-        if (!layout || layout->has_debug_offsets) continue;
-        layout->version.major = 3;
-        layout->version.minor = minor;
-        if (!validate(memory, runtime, *layout)) continue;
-        refine_version_from_sys(memory, runtime, *layout);
-        if (layout->version.micro >= 0) return layout;
+    for (PythonLayout& layout : all_layouts()) {
+        if (layout.has_debug_offsets || !validate(memory, runtime, layout)) continue;
+        refine_version_from_sys(memory, runtime, layout);
+        if (layout.version.micro >= 0) return layout;
     }
     return std::nullopt;
 }

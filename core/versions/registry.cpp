@@ -26,23 +26,39 @@ std::string PythonVersion::str() const {
     return buf;
 }
 
+namespace {
+
+struct KnownLayout {
+    int minor;  // of 3.X
+    PythonLayout (*make)();
+};
+
+constexpr KnownLayout kKnownLayouts[] = {
+    {8, python_3_8_layout},   {9, python_3_9_layout},   {10, python_3_10_layout}, {11, python_3_11_layout},
+    {12, python_3_12_layout}, {13, python_3_13_layout}, {14, python_3_14_layout}, {15, python_3_15_layout},
+};
+
+PythonLayout made(const KnownLayout& known) {
+    PythonLayout layout = known.make();
+    layout.version.major = 3;
+    layout.version.minor = known.minor;
+    return layout;
+}
+
+}  // namespace
+
 std::optional<PythonLayout> layout_for(int major, int minor) {
     if (major != 3) return std::nullopt;
-    PythonLayout layout;
-    switch (minor) {
-        case 8: layout = python_3_8_layout(); break;
-        case 9: layout = python_3_9_layout(); break;
-        case 10: layout = python_3_10_layout(); break;
-        case 11: layout = python_3_11_layout(); break;
-        case 12: layout = python_3_12_layout(); break;
-        case 13: layout = python_3_13_layout(); break;
-        case 14: layout = python_3_14_layout(); break;
-        case 15: layout = python_3_15_layout(); break;
-        default: return std::nullopt;
+    for (const KnownLayout& known : kKnownLayouts) {
+        if (known.minor == minor) return made(known);
     }
-    layout.version.major = major;
-    layout.version.minor = minor;
-    return layout;
+    return std::nullopt;
+}
+
+std::vector<PythonLayout> all_layouts() {
+    std::vector<PythonLayout> out;
+    for (const KnownLayout& known : kKnownLayouts) out.push_back(made(known));
+    return out;
 }
 
 }  // namespace stackscope
