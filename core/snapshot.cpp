@@ -68,7 +68,6 @@ Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const 
     if (!options.target_running) return walker.thread_stack(tstate);
     Stack stack;
     std::string problem;
-    int same_error_in_a_row = 0;
     const int attempts = std::max(1, options.attempts);
     for (int attempt = 0; attempt < attempts; ++attempt) {
         if (attempt > 0) ++stats.stack_rereads;
@@ -76,9 +75,8 @@ Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const 
         FrameWalker::FrameChain walked;
         stack = walker.thread_stack(tstate, &walked);
         if (stack.error) {
-            // The same error three times in a row: the data is broken, not moving.
-            same_error_in_a_row = *stack.error == problem ? same_error_in_a_row + 1 : 1;
-            if (same_error_in_a_row == 3) return stack;
+            // Even the same error on every walk may be a thread descheduled in the middle of
+            // pushing a frame: a running target's errors are all reported as a change.
             problem = *stack.error;
             continue;
         }
