@@ -11,7 +11,7 @@ constexpr int kMaxChain = 10000;
 constexpr size_t kMaxMessageChars = 200;
 
 bool holds_object(ObjectReader& objects, uint64_t object) {
-    return object != 0 && objects.type_name(object) != "NoneType";
+    return object != 0 && !objects.is_instance_of(object, "NoneType");
 }
 
 // str(exc) for the common case of one str (or int) argument; nullopt otherwise.
