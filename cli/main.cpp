@@ -12,6 +12,7 @@
 
 #include "core_file.hpp"
 #include "error.hpp"
+#include "exit_codes.hpp"
 #include "formatters.hpp"
 #include "live_process.hpp"
 #include "snapshot.hpp"
@@ -20,15 +21,7 @@
 namespace {
 
 using namespace stackscope;
-
-constexpr const char* kExitCodes =
-    "Exit codes:\n"
-    "  0  every thread was read\n"
-    "  1  partial: some thread or object could not be read (the output says which)\n"
-    "  2  usage error\n"
-    "  3  not a Python process, or an unsupported Python version\n"
-    "  4  permission denied (or the process is already traced)\n"
-    "  5  unreadable or invalid input (no such process, not a core file, truncated core, a file of another build)\n";
+using namespace stackscope::cli;
 
 struct OutputOptions {
     std::string format = "tree";
@@ -62,9 +55,9 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
         std::cerr << "stackscope: the interpreter has no threads\n";
     } else if (snap.partial()) {
         std::cerr << "stackscope: some threads could not be read completely (see their errors)\n";
-        return 1;
+        return kExitPartial;
     }
-    return 0;
+    return kExitComplete;
 }
 
 // Holds termination and job-control signals back while the target is stopped, so that the
@@ -90,6 +83,12 @@ private:
     sigset_t previous_;
 };
 
+// Tests make the command fail as a bug would (an unexpected C++ exception), to check exit 6.
+void test_only_internal_error() {
+    const char* value = std::getenv("STACKSCOPE_TEST_INTERNAL_ERROR");
+    if (value && std::string(value) == "1") throw std::logic_error("STACKSCOPE_TEST_INTERNAL_ERROR is set");
+}
+
 void test_only_pause() {
     if (const char* ms = std::getenv("STACKSCOPE_TEST_PAUSE_MS")) {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
@@ -113,6 +112,7 @@ int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) 
         source_root = process.source_root();
         test_only_pause();
         process.detach();
+        test_only_internal_error();
     }
     // Source files are named by the target and may be slow to read: only once it runs again.
     SourceFiles sources(source_root);
@@ -124,6 +124,7 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
     CoreFile core(path, core_options);
     ExtractionStats stats;
     Snapshot snap = take_snapshot(core, &stats);
+    test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);
     return emit(snap, out, stats, debug_reads);
@@ -144,7 +145,7 @@ std::vector<std::string> split_path_list(const std::string& list) {
 int main(int argc, char** argv) {
     CLI::App app{"stackscope: show what a Python program is doing, from outside the process.\n"
                  "Reads every thread's Python stack from a live process or a core file."};
-    app.footer(kExitCodes);
+    app.footer(kExitCodesHelp);
     app.require_subcommand(1);
     app.fallthrough();  // global options may follow the subcommand too
     bool debug_reads = false;
@@ -184,7 +185,7 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::cerr << "stackscope: " << e.what() << " (see stackscope --help)\n";
-        return static_cast<int>(ErrorKind::Usage);
+        return kExitUsage;
     }
 
     try {
@@ -192,13 +193,13 @@ int main(int argc, char** argv) {
         core_options.lib_search_path = split_path_list(lib_search_path);
         return run_core(core_path, core_options, core_out, debug_reads);
     } catch (const Error& e) {
-        std::cerr << "stackscope: " << e.what() << "\n";
-        return static_cast<int>(e.kind());
+        std::cerr << "stackscope: " << (e.kind() == ErrorKind::Internal ? "internal error: " : "") << e.what() << "\n";
+        return exit_code_of(e.kind());
     } catch (const std::exception& e) {
         std::cerr << "stackscope: internal error: " << e.what() << "\n";
-        return static_cast<int>(ErrorKind::Partial);
+        return kExitInternal;
     } catch (...) {
         std::cerr << "stackscope: internal error\n";
-        return static_cast<int>(ErrorKind::Partial);
+        return kExitInternal;
     }
 }

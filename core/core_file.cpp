@@ -66,18 +66,18 @@ T load(const std::vector<uint8_t>& bytes, size_t offset) {
 
 CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(path), options_(std::move(options)) {
     core_ = std::make_unique<ElfFile>(path);
-    if (core_->type() != ET_CORE) throw Error(ErrorKind::InvalidInput, path + ": not a core file");
+    if (core_->type() != ET_CORE) throw Error(ErrorKind::BadInput, path + ": not a core file");
     uint64_t expected_size = 0;
     for (const ElfSegment& s : core_->segments()) expected_size = std::max(expected_size, s.file_offset + s.file_size);
     if (expected_size > core_->file_size()) {
-        throw Error(ErrorKind::InvalidInput, path + ": the core file is truncated (" + std::to_string(core_->file_size()) +
+        throw Error(ErrorKind::BadInput, path + ": the core file is truncated (" + std::to_string(core_->file_size()) +
                                                  " of " + std::to_string(expected_size) + " bytes)");
     }
     for (const ElfSegment& s : core_->segments()) {
         if (s.type != PT_LOAD) continue;
         loads_.push_back({s.vaddr, s.file_size, s.mem_size, s.file_offset, (s.flags & PF_W) != 0});
     }
-    if (loads_.empty()) throw Error(ErrorKind::InvalidInput, path + ": core file has no memory segments");
+    if (loads_.empty()) throw Error(ErrorKind::BadInput, path + ": core file has no memory segments");
     parse_notes();
     // NT_FILE does not say which mappings were writable; the PT_LOADs of those mappings do
     // (the cookie scan for _PyRuntime looks only at writable data).
@@ -256,12 +256,12 @@ void CoreFile::check_build_id(const std::string& mapped_path, const std::string&
         const auto found = file.build_id();
         const std::string refused = local + " is not the file the core mapped at " + mapped_path + ": ";
         if (recorded.build_id && found != recorded.build_id) {
-            throw Error(ErrorKind::InvalidInput, refused + "its build id is " + found.value_or("absent") + ", the core's is " +
+            throw Error(ErrorKind::BadInput, refused + "its build id is " + found.value_or("absent") + ", the core's is " +
                                                      *recorded.build_id + " (--force uses it anyway)");
         }
         if (!recorded.build_id && (file.file_size() < recorded.headers.size() ||
                                    std::memcmp(file.data(), recorded.headers.data(), recorded.headers.size()) != 0)) {
-            throw Error(ErrorKind::InvalidInput, refused + "its ELF headers differ from the core's copy of them (its build id is " +
+            throw Error(ErrorKind::BadInput, refused + "its ELF headers differ from the core's copy of them (its build id is " +
                                                      found.value_or("absent") +
                                                      "; the core holds none for it) (--force uses it anyway)");
         }

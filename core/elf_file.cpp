@@ -25,7 +25,7 @@ void init_libelf() {
 }
 
 Error invalid(const std::string& path, const std::string& why) {
-    return Error(ErrorKind::InvalidInput, path + ": " + why);
+    return Error(ErrorKind::BadInput, path + ": " + why);
 }
 
 }  // namespace
@@ -35,7 +35,9 @@ ElfFile::ElfFile(const std::string& path) : path_(path) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
         const int err = errno;
-        throw Error(err == EACCES || err == EPERM ? ErrorKind::PermissionDenied : ErrorKind::InvalidInput,
+        throw Error(err == EACCES || err == EPERM ? ErrorKind::PermissionDenied
+                    : err == ENOENT                ? ErrorKind::NoSuchTarget
+                                                   : ErrorKind::BadInput,
                     path + ": " + std::strerror(err));
     }
     struct stat st {};
@@ -82,6 +84,12 @@ ElfFile::~ElfFile() {
 bool ElfFile::is_position_independent() const { return type_ == ET_DYN; }
 
 std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const {
+    return symbols(std::span(&name, 1)).front();
+}
+
+std::vector<std::optional<ElfSymbol>> ElfFile::symbols(std::span<const std::string_view> names) const {
+    std::vector<std::optional<ElfSymbol>> found(names.size());
+    size_t missing = names.size();
     for (const Elf64_Word wanted : {SHT_DYNSYM, SHT_SYMTAB}) {
         Elf_Scn* scn = nullptr;
         while ((scn = elf_nextscn(elf_, scn)) != nullptr) {
@@ -95,11 +103,16 @@ std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const {
                 if (!gelf_getsym(data, static_cast<int>(i), &sym)) break;
                 if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
                 const char* sym_name = elf_strptr(elf_, sh.sh_link, sym.st_name);
-                if (sym_name && name == sym_name) return ElfSymbol{sym.st_value, sym.st_size};
+                if (!sym_name) continue;
+                for (size_t n = 0; n < names.size(); ++n) {
+                    if (found[n] || names[n] != sym_name) continue;
+                    found[n] = ElfSymbol{sym.st_value, sym.st_size};
+                    if (--missing == 0) return found;
+                }
             }
         }
     }
-    return std::nullopt;
+    return found;
 }
 
 std::optional<ElfSection> ElfFile::section(std::string_view name) const {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,8 @@ public:
 
     // .dynsym first, then .symtab; defined symbols only.
     std::optional<ElfSymbol> symbol(std::string_view name) const;
+    // Several symbols in one pass over the tables: result i is names[i]'s.
+    std::vector<std::optional<ElfSymbol>> symbols(std::span<const std::string_view> names) const;
     std::optional<ElfSection> section(std::string_view name) const;
     const std::vector<ElfSegment>& segments() const { return segments_; }
     std::vector<ElfNote> notes() const;

@@ -14,7 +14,7 @@ std::string format_stack_flat(const Stack& stack, bool show_hidden) {
                printable(f.function) + "\n";
         if (f.source) out += "    " + printable(*f.source) + "\n";
     }
-    if (stack.error) out += "  Error while extracting stack: " + printable(*stack.error) + "\n";
+    if (stack.error) out += "  Error while extracting stack: " + printable(stack.error->message) + "\n";
     return out;
 }
 

@@ -64,9 +64,13 @@ Json thread_json(const Thread& t) {
         {"in_gc", t.in_gc},
         {"finalizing", t.finalizing},
         {"handling", handling_json(t.handling)},
-        {"error", optional_json(t.stack.error)},
+        {"error", t.stack.error ? Json(t.stack.error->message) : Json(nullptr)},
         {"frames", std::move(frames)},
     };
+    if (t.stack.error) {
+        out["error_detail"] = Json{{"kind", std::string(error_kind_name(t.stack.error->kind))},
+                                   {"address", optional_json(t.stack.error->address)}};
+    }
     if (t.debugger_thread) out["debugger_thread"] = *t.debugger_thread;
     if (t.crash) out["crash"] = signal_json(*t.crash);
     return out;

@@ -9,6 +9,22 @@ namespace stackscope {
 
 namespace {
 
+Stack frames_only(const Stack& stack) {
+    Stack out;
+    out.frames = stack.frames;
+    return out;
+}
+
+Stack error_only(const Stack& stack) {
+    Stack out;
+    out.error = stack.error;
+    return out;
+}
+
+}  // namespace
+
+namespace {
+
 // A tree without its `stackscope.Stack ...` heading line.
 std::string tree_body(const Stack& stack, const TreeOptions& options) {
     const std::string text = format_stack_tree(stack, options);
@@ -34,13 +50,13 @@ std::string format_stack_with_natives(const Stack& stack, std::span<const Native
         out += "  (Python frames not placed: " + options.debugger + "'s backtrace names " +
                std::to_string(eval_loop_frames(frames).size()) + " eval-loop frames for " + std::to_string(calls.size()) +
                " eval-loop calls)\n";
-        out += tree_body(Stack{stack.frames, std::nullopt}, options.tree);
+        out += tree_body(frames_only(stack), options.tree);
     }
     for (size_t i = natives.size(); i-- > 0;) {
         out += (options.tree.ascii ? "+ [native] " : "╠ [native] ") + printable(natives[i].text) + "\n";
         if (placed && (*placed)[i]) out += tree_body(call_stack(calls[*(*placed)[i]]), options.tree);
     }
-    return out + tree_body(Stack{{}, stack.error}, options.tree);
+    return out + tree_body(error_only(stack), options.tree);
 }
 
 }  // namespace stackscope

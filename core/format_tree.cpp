@@ -64,7 +64,7 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
             out += printable(*f.source) + "\n";
         }
     }
-    if (stack.error) out += "  Error while extracting stack:\n    " + printable(*stack.error) + "\n";
+    if (stack.error) out += "  Error while extracting stack:\n    " + printable(stack.error->message) + "\n";
     return out;
 }
 

@@ -10,21 +10,33 @@ namespace {
 constexpr int kMaxChain = 10000;
 constexpr size_t kMaxMessageChars = 200;
 
-bool holds_object(ObjectReader& objects, uint64_t object) {
-    return object != 0 && !objects.is_instance_of(object, "NoneType");
+// Exceptions are recognised by their type's flags, which need no type to be known by address.
+bool is_exception_class(ObjectReader& objects, uint64_t type) {
+    const PythonLayout& l = objects.layout();
+    return (objects.memory().read_value<uint64_t>(type + l.type_flags) & l.type_flag_base_exc_subclass) != 0;
+}
+
+// An exception instance (exc_value), not None or NULL.
+bool is_exception(ObjectReader& objects, uint64_t object) {
+    return object != 0 && is_exception_class(objects, objects.type_of(object));
+}
+
+// An exception class (exc_type, 3.8-3.10), not None or NULL.
+bool is_exception_type(ObjectReader& objects, uint64_t object) {
+    return object != 0 && objects.is_class(object) && is_exception_class(objects, object);
 }
 
 // str(exc) for the common case of one str (or int) argument; nullopt otherwise.
 std::optional<std::string> message_of(ObjectReader& objects, uint64_t exception) {
     const PythonLayout& l = objects.layout();
     const uint64_t args = objects.memory().read_pointer(exception + l.exception_args);
-    if (args == 0 || !objects.is_instance_of(args, "tuple")) return std::nullopt;
+    if (args == 0 || !objects.is_instance_of(args, BuiltinType::Tuple)) return std::nullopt;
     const auto count = objects.memory().read_value<int64_t>(args + l.var_size);
     if (count == 0) return std::string();
     if (count != 1) return std::nullopt;
     const uint64_t arg = objects.tuple_item(args, 0);
-    if (objects.is_instance_of(arg, "str")) return objects.read_str(arg, kMaxMessageChars);
-    if (objects.is_instance_of(arg, "int")) return std::to_string(objects.read_int(arg));
+    if (objects.is_instance_of(arg, BuiltinType::Str)) return objects.read_str(arg, kMaxMessageChars);
+    if (objects.is_instance_of(arg, BuiltinType::Int)) return std::to_string(objects.read_int(arg));
     return std::nullopt;
 }
 
@@ -47,15 +59,15 @@ HandledException describe(ObjectReader& objects, uint64_t type, uint64_t value) 
 
 std::optional<HandledException> read_handled_exception(ObjectReader& objects, uint64_t tstate) {
     const PythonLayout& l = objects.layout();
-    if (l.tstate_exc_info == kAbsent || l.err_item_value == kAbsent || l.err_item_previous == kAbsent) return std::nullopt;
     RemoteMemory& mem = objects.memory();
     try {
         uint64_t item = mem.read_pointer(tstate + l.tstate_exc_info);
         for (int depth = 0; item != 0 && depth < kMaxChain; ++depth) {
             const uint64_t value = mem.read_pointer(item + l.err_item_value);
-            const uint64_t type = l.err_item_type != kAbsent ? mem.read_pointer(item + l.err_item_type) : 0;
-            const bool has_value = holds_object(objects, value);
-            if (has_value || holds_object(objects, type)) return describe(objects, type, has_value ? value : 0);
+            const uint64_t type =
+                l.exception_state == ExceptionStateFormat::TypeValueTraceback ? mem.read_pointer(item + l.err_item_type) : 0;
+            const bool has_value = is_exception(objects, value);
+            if (has_value || is_exception_type(objects, type)) return describe(objects, type, has_value ? value : 0);
             item = mem.read_pointer(item + l.err_item_previous);
         }
     } catch (const Error&) {

@@ -82,7 +82,7 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
     if (pid <= 0) throw Error(ErrorKind::Usage, "invalid pid " + std::to_string(pid));
     const std::string proc = "/proc/" + std::to_string(pid);
     const auto status = read_text_file(proc + "/status");
-    if (!status) throw Error(ErrorKind::InvalidInput, "no process with pid " + std::to_string(pid));
+    if (!status) throw Error(ErrorKind::NoSuchTarget, "no process with pid " + std::to_string(pid));
     const auto maps = read_text_file(proc + "/maps");
     if (!maps) throw Error(ErrorKind::PermissionDenied, "cannot read " + proc + "/maps: " + std::strerror(errno));
     regions_ = parse_proc_maps(*maps);
@@ -176,7 +176,7 @@ void LiveProcess::stop_all_threads() {
         std::vector<int> fresh;
         const std::vector<int> tids = list_threads();
         if (tids.empty() && round == 0) {
-            throw Error(ErrorKind::InvalidInput, "process " + std::to_string(pid_) + " has no threads (it exited?)");
+            throw Error(ErrorKind::NoSuchTarget, "process " + std::to_string(pid_) + " has no threads (it exited?)");
         }
         for (int tid : tids) {
             if (attached_.count(tid)) continue;

@@ -2,15 +2,78 @@
 // What an extraction produces; formatters consume only this. The concepts mirror the
 // upstream in-process stackscope library: a Stack of Frames, each with its Contexts.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "error.hpp"
 #include "process_info.hpp"
 
 namespace stackscope {
 
 struct Stack;
+struct Context;
+
+// A value that holds one T on the heap and copies it deeply: lets the model nest (a Context
+// holds Stacks, whose Frames hold Contexts) with value semantics.
+template <typename T>
+class Boxed {
+public:
+    Boxed(T value) : value_(std::make_unique<T>(std::move(value))) {}  // NOLINT: implicit by design
+    Boxed(const Boxed& other) : value_(std::make_unique<T>(*other.value_)) {}
+    Boxed(Boxed&&) noexcept = default;
+    Boxed& operator=(const Boxed& other) {
+        if (this != &other) value_ = std::make_unique<T>(*other.value_);
+        return *this;
+    }
+    Boxed& operator=(Boxed&&) noexcept = default;
+    T& operator*() { return *value_; }
+    const T& operator*() const { return *value_; }
+    T* operator->() { return value_.get(); }
+    const T* operator->() const { return value_.get(); }
+
+private:
+    std::unique_ptr<T> value_;
+};
+
+// Why part of the model could not be read: what happened, where, in words.
+struct ExtractionError {
+    ErrorKind kind = ErrorKind::InconsistentData;
+    std::string message;
+    std::optional<uint64_t> address;  // the target address it is about, when known
+
+    static ExtractionError from(const Error& e) { return {e.kind(), e.what(), e.address()}; }
+};
+
+// What a Stack is the stack of (upstream's `Stack.root`).
+enum class StackRootKind {
+    Thread,          // a thread's frames
+    Generator,
+    Coroutine,
+    AsyncGenerator,
+    Task,            // an asyncio/Trio task: its coroutine's frames
+    Greenlet,
+    Object,          // any other object asked for
+};
+
+struct StackRoot {
+    StackRootKind kind = StackRootKind::Thread;
+    uint64_t address = 0;       // the object in the target (the PyThreadState for a thread)
+    std::string description;    // how it is shown ("<coroutine object coro_a at 0x...>"); "" for a thread
+};
+
+// What the innermost frame of a Stack waits on (upstream's `Stack.leaf`): a Future, an
+// object being awaited that is not a coroutine, ...
+struct StackLeaf {
+    uint64_t address = 0;
+    std::string type;           // type(obj).__name__
+    std::string description;    // its repr, bounded
+};
+
+// One child of a Context, in upstream's order: a nested Context or a Stack (a child task's).
+using ContextChild = std::variant<Boxed<Context>, Boxed<Stack>>;
 
 // An active `with` / `async with` block of a frame (filled in by later work).
 struct Context {
@@ -20,7 +83,8 @@ struct Context {
     bool is_async = false;
     bool is_exiting = false;
     std::string description;
-    std::vector<Context> children;
+    std::optional<Boxed<Stack>> inner_stack;  // e.g. a @contextmanager's generator
+    std::vector<ContextChild> children;
 };
 
 struct Frame {
@@ -40,9 +104,13 @@ struct Frame {
     std::vector<Context> contexts;
 };
 
+// Upstream's `Stack`: what it is the stack of, its frames, what the innermost one waits on,
+// and why it could not be read in full.
 struct Stack {
+    StackRoot root;
     std::vector<Frame> frames;    // outermost first
-    std::optional<std::string> error;
+    std::optional<StackLeaf> leaf;
+    std::optional<ExtractionError> error;
 };
 
 // What a thread was doing when it was read, as the kernel saw it.

@@ -42,46 +42,32 @@ uint64_t ObjectReader::type_of(uint64_t object) {
     return type;
 }
 
-const std::string& ObjectReader::type_name(uint64_t object) {
-    const uint64_t type = type_of(object);
-    auto it = type_names_.find(type);
-    if (it != type_names_.end()) return it->second;
-    return type_names_.emplace(type, read_tp_name(type)).first->second;
-}
-
 std::string ObjectReader::read_tp_name(uint64_t type) {
     const uint64_t name_ptr = memory_.read_pointer(type + layout_.type_name);
     char buf[kMaxTypeName];
     const size_t got = memory_.read_some(name_ptr, std::span(reinterpret_cast<uint8_t*>(buf), sizeof buf));
     const size_t len = strnlen(buf, got);
-    if (len == got) throw bad_data("unreadable type name at " + hex(name_ptr));
+    if (len == got) throw unreadable(name_ptr, "unreadable type name at " + hex(name_ptr));
     return std::string(buf, len);
 }
 
-bool ObjectReader::is_instance_of(uint64_t object, std::string_view name) {
-    if (const auto known = known_type(name)) return type_of(object) == *known;
-    return type_name(object) == name;
+TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) {
+    return types_.match(type_of(object), type);
 }
 
-void ObjectReader::set_known_type(std::string_view name, uint64_t type) {
-    for (auto& [known_name, address] : known_types_) {
-        if (known_name == name) {
-            address = type;
-            return;
-        }
+void ObjectReader::require(uint64_t object, BuiltinType type) {
+    switch (match(object, type)) {
+        case TypeMatch::Yes: return;
+        case TypeMatch::No:
+            throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)), object);
+        case TypeMatch::Unknown:
+            throw Error(ErrorKind::UnsupportedRuntime,
+                        "cannot tell " + std::string(builtin_type_name(type)) + " objects in this process: the type was not found");
     }
-    known_types_.emplace_back(std::string(name), type);
-}
-
-std::optional<uint64_t> ObjectReader::known_type(std::string_view name) const {
-    for (const auto& [known_name, address] : known_types_) {
-        if (known_name == name) return address;
-    }
-    return std::nullopt;
 }
 
 std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
-    if (!is_instance_of(object, "str")) throw bad_data("object at " + hex(object) + " is not a str");
+    require(object, BuiltinType::Str);
     const auto length = memory_.read_value<int64_t>(object + layout_.unicode_length);
     const auto state = memory_.read_value<uint32_t>(object + layout_.unicode_state);
     if (length < 0) throw bad_data("str at " + hex(object) + " has a negative length");
@@ -109,14 +95,14 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
 }
 
 std::vector<uint8_t> ObjectReader::read_bytes(uint64_t object, size_t max_size) {
-    if (!is_instance_of(object, "bytes")) throw bad_data("object at " + hex(object) + " is not bytes");
+    require(object, BuiltinType::Bytes);
     const auto size = memory_.read_value<int64_t>(object + layout_.bytes_size);
     if (size < 0 || static_cast<uint64_t>(size) > max_size) throw bad_data("bytes at " + hex(object) + " has an implausible size");
     return memory_.read_bytes(object + layout_.bytes_data, static_cast<size_t>(size));
 }
 
 uint64_t ObjectReader::tuple_item(uint64_t tuple, uint64_t index) {
-    if (!is_instance_of(tuple, "tuple")) throw bad_data("object at " + hex(tuple) + " is not a tuple");
+    require(tuple, BuiltinType::Tuple);
     const auto size = memory_.read_value<int64_t>(tuple + layout_.var_size);
     if (size < 0 || index >= static_cast<uint64_t>(size)) throw bad_data("tuple at " + hex(tuple) + " has no item " + std::to_string(index));
     return memory_.read_pointer(tuple + layout_.tuple_items + 8 * index);
@@ -131,21 +117,45 @@ const std::string& ObjectReader::class_name(uint64_t type) {
     if (auto it = class_names_.find(type); it != class_names_.end()) return it->second;
     std::string name;
     const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
-    if ((flags & layout_.type_flag_heap_type) && layout_.heap_type_qualname != kAbsent) {
+    if (flags & layout_.type_flag_heap_type) {
         name = read_str(memory_.read_pointer(type + layout_.heap_type_qualname), 1024);
     } else {
         try {
             name = read_tp_name(type);
             if (const size_t dot = name.rfind('.'); dot != std::string::npos) name.erase(0, dot + 1);
         } catch (const Error&) {
-            name = "<type at " + hex(type) + ">";
+            const std::string* known = static_type_name_from_builtins(type);
+            name = known ? *known : "<type at " + hex(type) + ">";
         }
     }
     return class_names_.emplace(type, std::move(name)).first->second;
 }
 
+// The builtins module names its classes and exceptions, with str keys that live in writable
+// memory: a core that lacks the binary's .rodata (and so every tp_name) still has them.
+const std::string* ObjectReader::static_type_name_from_builtins(uint64_t type) {
+    if (!static_type_names_loaded_ && modules_dict_) {
+        static_type_names_loaded_ = true;
+        try {
+            const auto builtins = dict_get(modules_dict_, "builtins");
+            if (!builtins) return nullptr;
+            for (const DictEntry& e : dict_items(memory_.read_pointer(*builtins + layout_.module_dict))) {
+                try {
+                    if (is_class(e.value)) static_type_names_.emplace(e.value, read_str(e.key, kMaxTypeName));
+                } catch (const Error&) {
+                    // not a class, or an unreadable one: no name from it
+                }
+            }
+        } catch (const Error&) {
+            // no names from an unreadable dict
+        }
+    }
+    auto it = static_type_names_.find(type);
+    return it == static_type_names_.end() ? nullptr : &it->second;
+}
+
 int64_t ObjectReader::read_int(uint64_t object) {
-    if (!is_instance_of(object, "int") && !is_instance_of(object, "bool")) throw bad_data("object at " + hex(object) + " is not an int");
+    if (!is_instance_of(object, BuiltinType::Bool)) require(object, BuiltinType::Int);
     uint64_t digit_count = 0;
     bool negative = false;
     if (layout_.int_format == IntFormat::LvTag) {
@@ -222,7 +232,7 @@ std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uin
 }
 
 std::vector<ObjectReader::DictEntry> ObjectReader::dict_items(uint64_t dict) {
-    if (!is_instance_of(dict, "dict")) throw bad_data("object at " + hex(dict) + " is not a dict");
+    require(dict, BuiltinType::Dict);
     const uint64_t keys = memory_.read_pointer(dict + layout_.dict_keys_ptr);
     const uint64_t values = memory_.read_pointer(dict + layout_.dict_values_ptr);
     if (keys == 0) throw bad_data("dict at " + hex(dict) + " has no keys");

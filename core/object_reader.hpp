@@ -8,28 +8,36 @@
 #include <unordered_map>
 #include <vector>
 
+#include "builtin_types.hpp"
 #include "python_layout.hpp"
 #include "remote_memory.hpp"
 
 namespace stackscope {
 
+// Caches, each for one extraction (the objects they describe are immutable): tp_name and
+// class names by type address, and the str objects seen as dict keys, by their text.
 class ObjectReader {
 public:
-    ObjectReader(RemoteMemory& memory, const PythonLayout& layout) : memory_(memory), layout_(layout) {}
+    ObjectReader(RemoteMemory& memory, const PythonLayout& layout, const BuiltinTypes& types)
+        : memory_(memory), layout_(layout), types_(types) {}
 
     RemoteMemory& memory() const { return memory_; }
     const PythonLayout& layout() const { return layout_; }
+    const BuiltinTypes& types() const { return types_; }
 
     uint64_t type_of(uint64_t object);
-    // tp_name of the object's type; throws bad_data when unreadable.
-    const std::string& type_name(uint64_t object);
-    // Whether the object's type is the builtin type named `type_name` (exactly, not a
-    // subclass): by address when that type was learned (set_known_type), else by tp_name.
-    bool is_instance_of(uint64_t object, std::string_view type_name);
-    // Records where a builtin type lives, found structurally (type_anchors.hpp): from then on
-    // it is recognised without reading its tp_name, which a core may lack with its binary.
-    void set_known_type(std::string_view type_name, uint64_t type);
-    std::optional<uint64_t> known_type(std::string_view type_name) const;
+    // Whether the object's type is the builtin `type` (exactly, not a subclass), by address;
+    // Unknown when that type's address was not learned.
+    TypeMatch match(uint64_t object, BuiltinType type);
+    // match() == Yes.
+    bool is_instance_of(uint64_t object, BuiltinType type) { return match(object, type) == TypeMatch::Yes; }
+    // Throws bad_data when the object is not of that type, and an UnsupportedRuntime error
+    // when the type is not known in this target.
+    void require(uint64_t object, BuiltinType type);
+
+    // The main interpreter's sys.modules: its builtins module names the static types whose
+    // tp_name is unreadable (read only when one is).
+    void set_modules_dict(uint64_t dict) { modules_dict_ = dict; }
 
     // A str object as UTF-8; throws bad_data when `object` is not a readable str.
     std::string read_str(uint64_t object, size_t max_chars = 64 * 1024);
@@ -60,14 +68,17 @@ public:
 
 private:
     std::string read_tp_name(uint64_t type);
+    const std::string* static_type_name_from_builtins(uint64_t type);
     // Entries of a keys object; `values` is the split-table values array or 0.
     std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values);
     std::optional<uint64_t> find_str_key(const std::vector<DictEntry>& entries, std::string_view key);
 
     RemoteMemory& memory_;
     const PythonLayout& layout_;
-    std::unordered_map<uint64_t, std::string> type_names_;
-    std::vector<std::pair<std::string, uint64_t>> known_types_;  // builtin type name -> address
+    const BuiltinTypes& types_;
+    uint64_t modules_dict_ = 0;
+    std::unordered_map<uint64_t, std::string> static_type_names_;  // from the builtins dict, once needed
+    bool static_type_names_loaded_ = false;
     std::unordered_map<uint64_t, std::string> class_names_;  // by type address
     std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
 };

@@ -13,6 +13,9 @@ namespace stackscope {
 using Offset = int64_t;
 inline constexpr Offset kAbsent = -1;
 
+// sizeof(_Py_CODEUNIT): bytecode offsets and instruction pointers count in these, in every version.
+inline constexpr int64_t kCodeUnitSize = 2;
+
 struct PythonVersion {
     int major = 0, minor = 0, micro = -1;  // micro -1: unknown (taken from a file name)
     int release_level = 0xf;  // 0xa alpha, 0xb beta, 0xc rc, 0xf final
@@ -84,6 +87,30 @@ enum class FunctionNameSource {
     SelfOrClsHeuristic,  // co_name, prefixed with the class of a first argument named self or cls (3.8-3.10)
 };
 
+// Where a thread's kernel id comes from.
+enum class ThreadIdSource {
+    PthreadDescriptor,  // only pthread_t is recorded: the tid is glibc's, from its struct pthread (3.8-3.10)
+    NativeThreadId,     // PyThreadState.native_thread_id (3.11+)
+};
+
+// What an _PyErr_StackItem (a thread's or generator's handled exception) holds.
+enum class ExceptionStateFormat {
+    TypeValueTraceback,  // exc_type, exc_value, exc_traceback (3.8-3.10)
+    ValueOnly,           // exc_value (3.11+)
+};
+
+// How a code object names its variables.
+enum class CodeVariablesFormat {
+    Separate,    // co_varnames, co_cellvars, co_freevars and co_nlocals (3.8-3.10)
+    LocalsPlus,  // co_localsplusnames with kinds, co_nlocalsplus (3.11+)
+};
+
+// Where the garbage collector's state lives.
+enum class GcStateLocation {
+    Runtime,      // one _gc_runtime_state in _PyRuntime (3.8)
+    Interpreter,  // one per interpreter (3.9+)
+};
+
 struct PythonLayout {
     PythonVersion version;
 
@@ -99,8 +126,13 @@ struct PythonLayout {
     IntFormat int_format = IntFormat::LvTag;
     InstanceDictFormat instance_dict = InstanceDictFormat::Managed313;
     FunctionNameSource function_name = FunctionNameSource::CodeQualname;
+    ThreadIdSource thread_id = ThreadIdSource::NativeThreadId;
+    ExceptionStateFormat exception_state = ExceptionStateFormat::ValueOnly;
+    CodeVariablesFormat code_variables = CodeVariablesFormat::LocalsPlus;
+    GcStateLocation gc_location = GcStateLocation::Interpreter;
     bool has_debug_offsets = false;    // _PyRuntime starts with _Py_DebugOffsets (3.13+)
     int shim_owner = -1;               // frame owner values at or above this are not Python frames
+    uint64_t stackref_tag_mask = 0;    // low bits of a _PyStackRef that are tags, not address (CodeReference::StackRef)
 
     // _PyRuntimeState
     Offset runtime_interpreters_head = kAbsent;
@@ -176,6 +208,7 @@ struct PythonLayout {
     Offset heap_type_qualname = kAbsent;      // PyHeapTypeObject.ht_qualname
     uint64_t type_flag_heap_type = uint64_t{1} << 9;      // Py_TPFLAGS_HEAPTYPE
     uint64_t type_flag_type_subclass = uint64_t{1} << 31; // Py_TPFLAGS_TYPE_SUBCLASS
+    uint64_t type_flag_base_exc_subclass = uint64_t{1} << 30; // Py_TPFLAGS_BASE_EXC_SUBCLASS
     Offset cell_ref = kAbsent;                // PyCellObject.ob_ref
     Offset exception_args = kAbsent;          // PyBaseExceptionObject.args
     Offset managed_dict = kAbsent;            // relative to the object (negative: the pre-header)
@@ -192,6 +225,11 @@ struct PythonLayout {
     Offset dict_keys_ptr = kAbsent;
     Offset dict_values_ptr = kAbsent;
 };
+
+// The fields a layout's era needs (by its behaviour enums) that it leaves at kAbsent: a
+// table (or a runtime's debug offsets) missing any of them would be read wrongly. Names are
+// the PythonLayout members'. Empty for every supported version (tests/unit/test_layouts.cpp).
+std::vector<std::string> missing_fields(const PythonLayout& layout);
 
 // The table for a CPython minor version, or nullopt when it is unsupported.
 std::optional<PythonLayout> layout_for(int major, int minor);

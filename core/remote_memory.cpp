@@ -81,16 +81,16 @@ size_t RemoteMemory::read_uncached(uint64_t address, std::span<uint8_t> out) {
 
 void RemoteMemory::read(uint64_t address, std::span<uint8_t> out) {
     if (read_some(address, out) != out.size()) {
-        throw bad_data("cannot read " + std::to_string(out.size()) + " bytes at " + hex(address));
+        throw unreadable(address, "cannot read " + std::to_string(out.size()) + " bytes at " + hex(address));
     }
 }
 
 std::vector<uint8_t> RemoteMemory::read_bytes(uint64_t address, size_t size) {
-    if (size > kMaxReadBytes) throw bad_data("refusing to read " + std::to_string(size) + " bytes at " + hex(address));
+    if (size > kMaxReadBytes) throw bad_data("refusing to read " + std::to_string(size) + " bytes at " + hex(address), address);
     if (size > kPageSize) {
         uint8_t last = 0;
         if (read_some(address + size - 1, std::span(&last, 1)) != 1) {
-            throw bad_data("cannot read " + std::to_string(size) + " bytes at " + hex(address));
+            throw unreadable(address + size - 1, "cannot read " + std::to_string(size) + " bytes at " + hex(address));
         }
     }
     std::vector<uint8_t> out(size);

@@ -18,6 +18,8 @@ struct Candidate {
     std::string found_in;
     std::optional<uint64_t> py_version_address;  // Py_Version in the same file
     std::string file_path;
+    std::shared_ptr<const ElfFile> file;
+    uint64_t load_bias = 0;
 };
 
 
@@ -43,9 +45,10 @@ std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<s
     }
     MappedElfs elfs = open_mapped_elfs(memory.target(), is_python_file);
     unavailable = elfs.unavailable;
-    for (const MappedElf& m : elfs.files) {
+    for (MappedElf& m : elfs.files) {
         Candidate c;
         c.file_path = m.mapped_path;
+        c.load_bias = m.load_bias;
         if (auto v = m.elf->symbol("Py_Version")) c.py_version_address = m.load_bias + v->value;
         if (auto sym = m.elf->symbol("_PyRuntime")) {
             c.address = m.load_bias + sym->value;
@@ -56,6 +59,7 @@ std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<s
         } else {
             continue;
         }
+        c.file = std::shared_ptr<const ElfFile>(std::move(m.elf));
         out.push_back(c);
     }
     return out;
@@ -113,10 +117,10 @@ PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
             version = v;
         }
     }
-    if (!version) throw Error(ErrorKind::NotPython, "cannot tell the Python version of the runtime in " + c.found_in);
+    if (!version) throw Error(ErrorKind::UnsupportedRuntime, "cannot tell the Python version of the runtime in " + c.found_in);
     auto layout = layout_for(version->major, version->minor);
     if (!layout) {
-        throw Error(ErrorKind::NotPython, "Python " + version->str() + " is not supported (found in " + c.found_in + ")");
+        throw Error(ErrorKind::UnsupportedRuntime, "Python " + version->str() + " is not supported (found in " + c.found_in + ")");
     }
     layout->version = *version;
     if (layout->has_debug_offsets) {
@@ -142,10 +146,12 @@ bool validate(RemoteMemory& memory, uint64_t runtime, const PythonLayout& l) {
 
 // A version taken from a file name lacks the micro version: the main interpreter's
 // sys.hexversion has it (3.8-3.10 publish no Py_Version).
-void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayout& layout) {
-    if (layout.interp_sysdict == kAbsent) return;
+void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayout& layout, const ElfFile* file,
+                             uint64_t load_bias) {
     try {
-        ObjectReader objects(memory, layout);
+        BuiltinTypes types;
+        resolve_builtin_types_by_symbol(types, memory.target(), file, load_bias);
+        ObjectReader objects(memory, layout, types);
         const uint64_t interp = memory.read_pointer(runtime + layout.runtime_interpreters_head);
         const uint64_t sysdict = memory.read_pointer(interp + layout.interp_sysdict);
         if (!sysdict) return;
@@ -163,7 +169,7 @@ void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayou
 std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime) {
     for (PythonLayout& layout : all_layouts()) {
         if (layout.has_debug_offsets || !validate(memory, runtime, layout)) continue;
-        refine_version_from_sys(memory, runtime, layout);
+        refine_version_from_sys(memory, runtime, layout, nullptr, 0);
         if (layout.version.micro >= 0) return layout;
     }
     return std::nullopt;
@@ -187,11 +193,11 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
             try {
                 PythonLayout layout = layout_of(memory, c);
                 if (validate(memory, c.address, layout)) {
-                    if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout);
-                    return PythonRuntime{c.address, layout, c.found_in};
+                    if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout, c.file.get(), c.load_bias);
+                    return PythonRuntime{c.address, layout, c.found_in, c.file, c.load_bias};
                 }
                 if (!first_error) {
-                    first_error = Error(ErrorKind::NotPython, "the Python runtime at " + hex(c.address) + " in " + c.found_in +
+                    first_error = Error(ErrorKind::UnsupportedRuntime, "the Python runtime at " + hex(c.address) + " in " + c.found_in +
                                                                   " does not look initialised");
                 }
             } catch (const Error& e) {
@@ -206,7 +212,7 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
         for (size_t i = 1; i < unavailable.size() && i < 4; ++i) message += ", " + unavailable[i];
         message += " (point --executable at the interpreter and --lib-search-path at the directory of its libraries)";
     }
-    throw Error(ErrorKind::NotPython, message);
+    throw Error(ErrorKind::UnsupportedRuntime, message);
 }
 
 }  // namespace stackscope

@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "error.hpp"
-#include "frame_walker.hpp"
+#include "extraction.hpp"
 #include "glibc_threads.hpp"
 #include "handled_exception.hpp"
 #include "hex.hpp"
@@ -15,7 +15,6 @@
 #include "runtime_discovery.hpp"
 #include "thread_activity.hpp"
 #include "thread_names.hpp"
-#include "type_anchors.hpp"
 
 namespace stackscope {
 
@@ -30,7 +29,7 @@ constexpr size_t kMaxThreads = 10000;
 class ThreadIds {
 public:
     ThreadIds(const std::vector<TargetThread>& kernel_threads, const PythonLayout& l) {
-        if (l.tstate_native_thread_id != kAbsent) return;
+        if (l.thread_id == ThreadIdSource::NativeThreadId) return;
         for (const TargetThread& t : kernel_threads) {
             known_.insert(t.tid);
             if (t.pthread_id) by_pthread_.emplace(*t.pthread_id, t.tid);
@@ -61,57 +60,11 @@ private:
     bool relisted_ = false;
 };
 
-// One walk of a stopped thread; for a running one, walks until a walk's frame chain is still
-// the same when read again, within the attempts allowed.
-Stack read_stack(RemoteMemory& mem, FrameWalker& walker, uint64_t tstate, const SnapshotOptions& options,
-                 ExtractionStats& stats) {
-    if (!options.target_running) return walker.thread_stack(tstate);
-    Stack stack;
-    std::string problem;
-    const int attempts = std::max(1, options.attempts);
-    for (int attempt = 0; attempt < attempts; ++attempt) {
-        if (attempt > 0) ++stats.stack_rereads;
-        mem.clear();
-        FrameWalker::FrameChain walked;
-        stack = walker.thread_stack(tstate, &walked);
-        if (stack.error) {
-            // Even the same error on every walk may be a thread descheduled in the middle of
-            // pushing a frame: a running target's errors are all reported as a change.
-            problem = *stack.error;
-            continue;
-        }
-        mem.clear();
-        try {
-            if (walker.frame_chain(tstate) == walked) return stack;
-            problem = "its frames changed during the read";
-        } catch (const Error& e) {
-            problem = e.what();
-        }
-    }
-    stack.error = "the stack changed while it was read (" + std::to_string(attempts) + " attempts; last: " + problem + ")";
-    return stack;
-}
-
-Thread read_thread(RemoteMemory& mem, const PythonLayout& l, FrameWalker& walker, ThreadIds& tids, uint64_t tstate,
-                   const SnapshotOptions& options, ExtractionStats& stats) {
-    Thread t;
-    t.thread_state = tstate;
-    t.pthread_id = mem.read_value<uint64_t>(tstate + l.tstate_thread_id);
-    if (l.tstate_native_thread_id != kAbsent) {
-        const int64_t native = mem.read_value<int64_t>(tstate + l.tstate_native_thread_id);
-        if (native > 0 && native <= INT32_MAX) t.tid = mem.target().host_tid(static_cast<int>(native));
-    } else {
-        t.tid = tids.tid_of_pthread(mem, *t.pthread_id);
-    }
-    t.stack = read_stack(mem, walker, tstate, options, stats);
-    return t;
-}
-
 // A thread entry standing for the part of a list that could not be read.
 Thread broken_list(int64_t interpreter_id, const std::string& what) {
     Thread t;
     t.interpreter_id = interpreter_id;
-    t.stack.error = what;
+    t.stack.error = ExtractionError{ErrorKind::InconsistentData, what, std::nullopt};
     return t;
 }
 
@@ -119,44 +72,6 @@ struct ThreadList {
     std::vector<uint64_t> states;  // newest first
     std::optional<std::string> problem;  // why the rest of the list could not be read
 };
-
-// The interpreter's thread states; a list that breaks keeps the states before the break.
-ThreadList walk_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t interp) {
-    ThreadList list;
-    std::unordered_set<uint64_t> seen;
-    try {
-        for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0;
-             tstate = mem.read_pointer(tstate + l.tstate_next)) {
-            if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
-                throw bad_data("the thread list loops or is too long at " + hex(tstate));
-            }
-            if (mem.read_pointer(tstate + l.tstate_interp) != interp) {
-                throw bad_data("the thread state at " + hex(tstate) + " is not one of this interpreter's");
-            }
-            list.states.push_back(tstate);
-        }
-    } catch (const Error& e) {
-        list.problem = std::string("cannot read the rest of the thread list: ") + e.what();
-    }
-    return list;
-}
-
-// For a running target (threads start and exit meanwhile): walks until two walks agree.
-ThreadList read_thread_list(RemoteMemory& mem, const PythonLayout& l, uint64_t interp, const SnapshotOptions& options) {
-    if (!options.target_running) return walk_thread_list(mem, l, interp);
-    ThreadList list;
-    const int attempts = std::max(1, options.attempts);
-    for (int attempt = 0; attempt < attempts; ++attempt) {
-        mem.clear();
-        list = walk_thread_list(mem, l, interp);
-        mem.clear();
-        const ThreadList again = walk_thread_list(mem, l, interp);
-        if (!list.problem && !again.problem && again.states == list.states) return list;
-    }
-    list.problem = "the thread list changed while it was read (" + std::to_string(attempts) + " attempts" +
-                   (list.problem ? "; last: " + *list.problem : std::string()) + ")";
-    return list;
-}
 
 // What the kernel says each thread is doing, by kernel thread id.
 using KernelThreads = std::unordered_map<int, TargetThread>;
@@ -168,43 +83,158 @@ struct InterpreterActivity {
     uint64_t finalizing = 0;  // the runtime's finalizing thread state
 };
 
-void set_activity(Thread& t, ObjectReader& objects, const KernelThreads& kernel, const InterpreterActivity& activity) {
+// Reads every interpreter's threads into a Snapshot, over one Extraction.
+class SnapshotReader {
+public:
+    SnapshotReader(Extraction& x, const SnapshotOptions& options, const std::vector<TargetThread>& kernel_threads)
+        : x_(x), l_(x.layout()), mem_(x.memory()), options_(options), tids_(kernel_threads, x.layout()) {
+        for (const TargetThread& t : kernel_threads) kernel_.emplace(t.tid, t);
+    }
+
+    void read_all(std::vector<Thread>& out);
+    const ExtractionStats& stats() const { return stats_; }
+
+private:
+    void read_interpreter(uint64_t interp, std::vector<Thread>& out);
+    ThreadList walk_thread_list(uint64_t interp);
+    ThreadList read_thread_list(uint64_t interp);
+    Thread read_thread(uint64_t tstate);
+    Stack read_stack(uint64_t tstate);
+    void set_activity(Thread& t, const InterpreterActivity& activity);
+
+    Extraction& x_;
+    const PythonLayout& l_;
+    RemoteMemory& mem_;
+    const SnapshotOptions& options_;
+    ThreadIds tids_;
+    KernelThreads kernel_;
+    ExtractionStats stats_;
+    // Every thread state listed so far, by any interpreter: a thread state is read once per
+    // snapshot, so lists that share their elements (garbage memory) cannot make the walk quadratic.
+    std::unordered_set<uint64_t> seen_thread_states_;
+};
+
+// One walk of a stopped thread; for a running one, walks until a walk's frame chain is still
+// the same when read again, within the attempts allowed.
+Stack SnapshotReader::read_stack(uint64_t tstate) {
+    ThreadStackWalker& walker = x_.thread_stacks();
+    if (!options_.target_running) return walker.stack(tstate);
+    Stack stack;
+    std::string problem;
+    const int attempts = std::max(1, options_.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        if (attempt > 0) ++stats_.stack_rereads;
+        x_.forget_reads();
+        ThreadStackWalker::FrameChain walked;
+        stack = walker.stack(tstate, &walked);
+        if (stack.error) {
+            // Even the same error on every walk may be a thread descheduled in the middle of
+            // pushing a frame: a running target's errors are all reported as a change.
+            problem = stack.error->message;
+            continue;
+        }
+        x_.forget_reads();
+        try {
+            if (walker.chain(tstate) == walked) return stack;
+            problem = "its frames changed during the read";
+        } catch (const Error& e) {
+            problem = e.what();
+        }
+    }
+    stack.error = ExtractionError{ErrorKind::InconsistentData,
+                                  "the stack changed while it was read (" + std::to_string(attempts) +
+                                      " attempts; last: " + problem + ")",
+                                  std::nullopt};
+    return stack;
+}
+
+Thread SnapshotReader::read_thread(uint64_t tstate) {
+    Thread t;
+    t.thread_state = tstate;
+    t.pthread_id = mem_.read_value<uint64_t>(tstate + l_.tstate_thread_id);
+    if (l_.thread_id == ThreadIdSource::NativeThreadId) {
+        const int64_t native = mem_.read_value<int64_t>(tstate + l_.tstate_native_thread_id);
+        if (native > 0 && native <= INT32_MAX) t.tid = mem_.target().host_tid(static_cast<int>(native));
+    } else {
+        t.tid = tids_.tid_of_pthread(mem_, *t.pthread_id);
+    }
+    t.stack = read_stack(tstate);
+    return t;
+}
+
+// The interpreter's thread states; a list that breaks keeps the states before the break.
+ThreadList SnapshotReader::walk_thread_list(uint64_t interp) {
+    ThreadList list;
+    std::unordered_set<uint64_t> seen;
+    try {
+        for (uint64_t tstate = mem_.read_pointer(interp + l_.interp_threads_head); tstate != 0;
+             tstate = mem_.read_pointer(tstate + l_.tstate_next)) {
+            if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
+                throw bad_data("the thread list loops or is too long at " + hex(tstate));
+            }
+            if (mem_.read_pointer(tstate + l_.tstate_interp) != interp) {
+                throw bad_data("the thread state at " + hex(tstate) + " is not one of this interpreter's");
+            }
+            list.states.push_back(tstate);
+        }
+    } catch (const Error& e) {
+        list.problem = std::string("cannot read the rest of the thread list: ") + e.what();
+    }
+    return list;
+}
+
+// For a running target (threads start and exit meanwhile): walks until two walks agree.
+ThreadList SnapshotReader::read_thread_list(uint64_t interp) {
+    if (!options_.target_running) return walk_thread_list(interp);
+    ThreadList list;
+    const int attempts = std::max(1, options_.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        x_.forget_reads();
+        list = walk_thread_list(interp);
+        x_.forget_reads();
+        const ThreadList again = walk_thread_list(interp);
+        if (!list.problem && !again.problem && again.states == list.states) return list;
+    }
+    list.problem = "the thread list changed while it was read (" + std::to_string(attempts) + " attempts" +
+                   (list.problem ? "; last: " + *list.problem : std::string()) + ")";
+    return list;
+}
+
+void SnapshotReader::set_activity(Thread& t, const InterpreterActivity& activity) {
     if (t.tid) {
-        if (auto k = kernel.find(*t.tid); k != kernel.end()) set_kernel_activity(t, k->second, activity.gil, objects.layout());
+        if (auto k = kernel_.find(*t.tid); k != kernel_.end()) set_kernel_activity(t, k->second, activity.gil, l_);
     }
     // The collector runs on the thread that holds the GIL, or held it last when a finalizer
     // it called has released it.
     t.in_gc = activity.gc_running && activity.gil.last_holder == t.thread_state;
     t.finalizing = activity.finalizing != 0 && activity.finalizing == t.thread_state;
-    t.handling = read_handled_exception(objects, t.thread_state);
+    t.handling = read_handled_exception(x_.objects(), t.thread_state);
 }
 
-// Appends the threads of one interpreter, oldest (usually main) first. `seen` holds every
-// thread state listed so far, by any interpreter: a thread state is read once per snapshot,
-// so lists that share their elements (garbage memory) cannot make the walk quadratic.
-void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& objects, FrameWalker& walker,
-                      ThreadIds& tids, const KernelThreads& kernel, uint64_t interp, std::unordered_set<uint64_t>& seen,
-                      const SnapshotOptions& options, ExtractionStats& stats, std::vector<Thread>& out) {
-    const PythonLayout& l = rt.layout;
-    const int64_t interp_id = mem.read_value<int64_t>(interp + l.interp_id);
+// Appends the threads of one interpreter, oldest (usually main) first.
+void SnapshotReader::read_interpreter(uint64_t interp, std::vector<Thread>& out) {
+    const PythonRuntime& rt = x_.runtime();
+    const int64_t interp_id = mem_.read_value<int64_t>(interp + l_.interp_id);
     InterpreterActivity activity;
-    activity.gil = read_gil(mem, rt, interp);
-    activity.gc_running = gc_running(mem, rt, interp);
-    activity.finalizing = finalizing_thread(mem, rt);
+    activity.gil = read_gil(mem_, rt, interp);
+    activity.gc_running = gc_running(mem_, rt, interp);
+    activity.finalizing = finalizing_thread(mem_, rt);
     const uint64_t holder = activity.gil.holder();
-    const auto names = read_thread_names(objects, interp);
-    ThreadList list = read_thread_list(mem, l, interp, options);
+    const auto names = read_thread_names(x_.objects(), interp);
+    ThreadList list = read_thread_list(interp);
     std::vector<Thread> threads;
     for (const uint64_t tstate : list.states) {
-        if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
+        if (!seen_thread_states_.insert(tstate).second || seen_thread_states_.size() > kMaxThreads) {
             list.problem = "the thread list repeats another interpreter's, or there are too many threads, at " + hex(tstate);
             break;
         }
         Thread t;
         try {
-            t = read_thread(mem, l, walker, tids, tstate, options, stats);
+            t = read_thread(tstate);
         } catch (const Error& e) {
             t = broken_list(interp_id, "cannot read the thread state at " + hex(tstate) + ": " + e.what());
+            t.stack.error->kind = e.kind();
+            t.stack.error->address = e.address();
             t.thread_state = tstate;
         }
         t.interpreter_id = interp_id;
@@ -212,12 +242,30 @@ void read_interpreter(RemoteMemory& mem, const PythonRuntime& rt, ObjectReader& 
         if (t.pthread_id) {
             if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
         }
-        set_activity(t, objects, kernel, activity);
+        set_activity(t, activity);
         threads.push_back(std::move(t));
     }
     // The interpreter keeps its newest thread first.
     out.insert(out.end(), std::make_move_iterator(threads.rbegin()), std::make_move_iterator(threads.rend()));
     if (list.problem) out.push_back(broken_list(interp_id, *list.problem));
+}
+
+void SnapshotReader::read_all(std::vector<Thread>& out) {
+    std::unordered_set<uint64_t> seen;
+    uint64_t interp = mem_.read_pointer(x_.runtime().address + l_.runtime_interpreters_head);
+    while (interp != 0) {
+        if (!seen.insert(interp).second || seen.size() > kMaxInterpreters) {
+            out.push_back(broken_list(-1, "the interpreter list loops or is too long at " + hex(interp)));
+            break;
+        }
+        try {
+            read_interpreter(interp, out);
+            interp = mem_.read_pointer(interp + l_.interp_next);
+        } catch (const Error& e) {
+            out.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
+            break;
+        }
+    }
 }
 
 // The thread that received the fatal signal of a crash core is marked and listed first.
@@ -265,40 +313,17 @@ void add_late_kernel_activity(Snapshot& snapshot, Target& target) {
 }
 
 Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
-    RemoteMemory mem(target);
-    const PythonRuntime rt = discover_runtime(mem);
-    const PythonLayout& l = rt.layout;
-    ObjectReader objects(mem, l);
-    FrameWalker walker(objects, !options.target_running);
-    learn_builtin_types(objects, walker, rt.address);
-    const std::vector<TargetThread> kernel_threads = target.threads();
-    ThreadIds tids(kernel_threads, l);
-    KernelThreads kernel;
-    for (const TargetThread& t : kernel_threads) kernel.emplace(t.tid, t);
-    ExtractionStats stats;
-
+    Extraction x(target, !options.target_running);
+    SnapshotReader reader(x, options, target.threads());
     Snapshot snap;
-    snap.python_version = l.version.str();
+    snap.python_version = x.layout().version.str();
     snap.pid = target.pid();
-
-    std::unordered_set<uint64_t> seen, seen_thread_states;
-    uint64_t interp = mem.read_pointer(rt.address + l.runtime_interpreters_head);
-    while (interp != 0) {
-        if (!seen.insert(interp).second || seen.size() > kMaxInterpreters) {
-            snap.threads.push_back(broken_list(-1, "the interpreter list loops or is too long at " + hex(interp)));
-            break;
-        }
-        try {
-            read_interpreter(mem, rt, objects, walker, tids, kernel, interp, seen_thread_states, options, stats, snap.threads);
-            interp = mem.read_pointer(interp + l.interp_next);
-        } catch (const Error& e) {
-            snap.threads.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
-            break;
-        }
-    }
+    reader.read_all(snap.threads);
     mark_crashed_thread(target, snap);
-    stats.target_reads = mem.target_reads();
-    if (stats_out) *stats_out = stats;
+    if (stats_out) {
+        *stats_out = reader.stats();
+        stats_out->target_reads = x.memory().target_reads();
+    }
     return snap;
 }
 

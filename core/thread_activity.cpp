@@ -31,18 +31,18 @@ void set_kernel_activity(Thread& thread, const TargetThread& kernel, const GilSt
     }
     const auto name = syscall_name(number);
     thread.syscall = name ? std::string(*name) : "syscall " + std::to_string(number);
-    const bool on_gil = gil.address != 0 && l.gil_size != kAbsent && kernel.syscall_arg0 >= gil.address &&
+    const bool on_gil = gil.address != 0 && kernel.syscall_arg0 >= gil.address &&
                         kernel.syscall_arg0 < gil.address + static_cast<uint64_t>(l.gil_size);
     thread.activity = number == kSyscallFutex && on_gil ? ThreadActivity::WaitingForGil : ThreadActivity::Idle;
 }
 
 bool gc_running(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {
     const PythonLayout& l = rt.layout;
-    if (l.gc_collecting == kAbsent) return false;
     uint64_t gc = 0;
-    if (l.interp_gc != kAbsent) gc = interp + l.interp_gc;
-    else if (l.runtime_gc != kAbsent) gc = rt.address + l.runtime_gc;
-    else return false;
+    switch (l.gc_location) {
+        case GcStateLocation::Runtime: gc = rt.address + l.runtime_gc; break;
+        case GcStateLocation::Interpreter: gc = interp + l.interp_gc; break;
+    }
     try {
         return mem.read_value<int32_t>(gc + l.gc_collecting) != 0;
     } catch (const Error&) {
@@ -51,7 +51,6 @@ bool gc_running(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {
 }
 
 uint64_t finalizing_thread(RemoteMemory& mem, const PythonRuntime& rt) {
-    if (rt.layout.runtime_finalizing == kAbsent) return 0;
     try {
         return mem.read_pointer(rt.address + rt.layout.runtime_finalizing);
     } catch (const Error&) {

@@ -38,9 +38,11 @@ std::optional<CodeTypes> types_around_code(ObjectReader& objects, uint64_t code)
         if (objects.type_of(metatype) != metatype) return std::nullopt;  // `type` is its own type
         t.str = objects.type_of(mem.read_pointer(code + l.code_name));
         if (objects.type_of(mem.read_pointer(code + l.code_filename)) != t.str) return std::nullopt;
-        if (l.code_qualname != kAbsent && objects.type_of(mem.read_pointer(code + l.code_qualname)) != t.str) return std::nullopt;
+        if (l.function_name == FunctionNameSource::CodeQualname && objects.type_of(mem.read_pointer(code + l.code_qualname)) != t.str) {
+            return std::nullopt;
+        }
         t.bytes = objects.type_of(mem.read_pointer(code + l.code_linetable));
-        const Offset names = l.code_localsplusnames != kAbsent ? l.code_localsplusnames : l.code_varnames;
+        const Offset names = l.code_variables == CodeVariablesFormat::LocalsPlus ? l.code_localsplusnames : l.code_varnames;
         t.tuple = objects.type_of(mem.read_pointer(code + names));
         const std::set<uint64_t> distinct{t.code, t.str, t.bytes, t.tuple, metatype};
         if (distinct.size() != 5) return std::nullopt;
@@ -55,7 +57,7 @@ std::optional<CodeTypes> types_around_code(ObjectReader& objects, uint64_t code)
 
 // Code-reference types of the frames of every thread, by how many frames have them, with
 // one code reference of each.
-std::map<uint64_t, std::pair<size_t, uint64_t>> code_type_votes(ObjectReader& objects, FrameWalker& walker, uint64_t runtime) {
+std::map<uint64_t, std::pair<size_t, uint64_t>> code_type_votes(ObjectReader& objects, ThreadStackWalker& walker, uint64_t runtime) {
     const PythonLayout& l = objects.layout();
     RemoteMemory& mem = objects.memory();
     std::map<uint64_t, std::pair<size_t, uint64_t>> votes;
@@ -67,7 +69,7 @@ std::map<uint64_t, std::pair<size_t, uint64_t>> code_type_votes(ObjectReader& ob
             size_t threads = 0;
             for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0 && threads < kMaxThreads;
                  tstate = mem.read_pointer(tstate + l.tstate_next), ++threads) {
-                for (const uint64_t code : walker.frame_executables(tstate, kFramesPerThread)) {
+                for (const uint64_t code : walker.newest_code_references(tstate, kFramesPerThread)) {
                     try {
                         auto& vote = votes[objects.type_of(code)];
                         if (vote.first++ == 0) vote.second = code;
@@ -83,44 +85,75 @@ std::map<uint64_t, std::pair<size_t, uint64_t>> code_type_votes(ObjectReader& ob
     return votes;
 }
 
-void learn_from_sys(ObjectReader& objects, uint64_t runtime, const CodeTypes& known) {
+void learn_if_unknown(BuiltinTypes& types, BuiltinType type, uint64_t address) {
+    if (!types.known(type)) types.set(type, address);
+}
+
+void learn_from_sys(ObjectReader& objects, BuiltinTypes& types, uint64_t runtime, const CodeTypes& known) {
     const PythonLayout& l = objects.layout();
     RemoteMemory& mem = objects.memory();
-    if (l.interp_sysdict == kAbsent) return;
     try {
         const uint64_t metatype = objects.type_of(known.code);
-        const uint64_t sysdict = mem.read_pointer(mem.read_pointer(runtime + l.runtime_interpreters_head) + l.interp_sysdict);
+        const uint64_t interp = mem.read_pointer(runtime + l.runtime_interpreters_head);
+        const uint64_t sysdict = mem.read_pointer(interp + l.interp_sysdict);
         const uint64_t dict = objects.type_of(sysdict);
         if (!is_static_type(objects, dict, metatype) || dict == known.str || dict == known.bytes || dict == known.tuple ||
             dict == known.code) {
             return;
         }
-        objects.set_known_type("dict", dict);
-        const auto hexversion = objects.dict_get(sysdict, "hexversion");
-        if (!hexversion) return;
-        const uint64_t integer = objects.type_of(*hexversion);
-        if (!is_static_type(objects, integer, metatype) || integer == dict || integer == known.str) return;
-        objects.set_known_type("int", integer);
+        learn_if_unknown(types, BuiltinType::Dict, dict);
+        if (const auto hexversion = objects.dict_get(sysdict, "hexversion")) {
+            const uint64_t integer = objects.type_of(*hexversion);
+            if (is_static_type(objects, integer, metatype) && integer != dict && integer != known.str) {
+                learn_if_unknown(types, BuiltinType::Int, integer);
+            }
+        }
+        const uint64_t modules = mem.read_pointer(interp + l.interp_modules);
+        if (const auto sys = modules ? objects.dict_get(modules, "sys") : std::nullopt) {
+            const uint64_t module = objects.type_of(*sys);
+            const std::set<uint64_t> taken{dict, known.str, known.bytes, known.tuple, known.code, metatype};
+            if (is_static_type(objects, module, metatype) && !taken.count(module)) learn_if_unknown(types, BuiltinType::Module, module);
+        }
     } catch (const Error&) {
-        // dict and int stay checked by name
+        // what is not learned stays unknown
     }
+}
+
+bool code_types_known(const BuiltinTypes& types) {
+    for (const BuiltinType t : {BuiltinType::Code, BuiltinType::Str, BuiltinType::Bytes, BuiltinType::Tuple, BuiltinType::Type}) {
+        if (!types.known(t)) return false;
+    }
+    return true;
 }
 
 }  // namespace
 
-void learn_builtin_types(ObjectReader& objects, FrameWalker& walker, uint64_t runtime) {
-    auto votes = code_type_votes(objects, walker, runtime);
+void learn_builtin_types(ObjectReader& objects, BuiltinTypes& types, ThreadStackWalker& walker, const PythonRuntime& runtime) {
+    resolve_builtin_types_by_symbol(types, objects.memory().target(), runtime.file.get(), runtime.load_bias);
+    const PythonLayout& l = runtime.layout;
+    try {
+        const uint64_t interp = objects.memory().read_pointer(runtime.address + l.runtime_interpreters_head);
+        if (interp) objects.set_modules_dict(objects.memory().read_pointer(interp + l.interp_modules));
+    } catch (const Error&) {
+        // static types whose names are unreadable stay nameless
+    }
+    if (code_types_known(types) && types.known(BuiltinType::Dict) && types.known(BuiltinType::Int) &&
+        types.known(BuiltinType::Module)) {
+        return;
+    }
+    auto votes = code_type_votes(objects, walker, runtime.address);
     std::vector<std::pair<size_t, uint64_t>> by_votes;  // (votes, sample code)
     for (const auto& [type, vote] : votes) by_votes.push_back(vote);
     std::sort(by_votes.rbegin(), by_votes.rend());
     for (const auto& [count, code] : by_votes) {
-        const auto types = types_around_code(objects, code);
-        if (!types) continue;
-        objects.set_known_type("code", types->code);
-        objects.set_known_type("str", types->str);
-        objects.set_known_type("bytes", types->bytes);
-        objects.set_known_type("tuple", types->tuple);
-        learn_from_sys(objects, runtime, *types);
+        const auto found = types_around_code(objects, code);
+        if (!found) continue;
+        learn_if_unknown(types, BuiltinType::Code, found->code);
+        learn_if_unknown(types, BuiltinType::Str, found->str);
+        learn_if_unknown(types, BuiltinType::Bytes, found->bytes);
+        learn_if_unknown(types, BuiltinType::Tuple, found->tuple);
+        learn_if_unknown(types, BuiltinType::Type, objects.type_of(found->code));
+        learn_from_sys(objects, types, runtime.address, *found);
         return;
     }
 }

@@ -1,19 +1,23 @@
 #pragma once
-// Where the builtin types the reader checks (code, str, bytes, tuple, dict, int) live,
-// learned from objects whose type is certain by construction rather than from the types'
-// names: a core whose binary is missing lacks the .rodata that holds static types' tp_name
-// strings, and a name can be borrowed by any class.
+// Where the builtin types the reader checks live (builtin_types.hpp): from the symbols of the
+// runtime's ELF file (or the debugger's) when there is one, else learned from objects whose
+// type is certain by construction rather than from the types' names: a core whose binary is
+// missing lacks the .rodata that holds static types' tp_name strings, and a name can be
+// borrowed by any class.
 #include <cstdint>
 
-#include "frame_walker.hpp"
+#include "builtin_types.hpp"
 #include "object_reader.hpp"
+#include "runtime_discovery.hpp"
+#include "thread_stack.hpp"
 
 namespace stackscope {
 
-// Anchors: a Python frame's code reference is a code object, whose co_name is a str, its
-// line table bytes and its names a tuple; the sys module's dict is a dict and sys.hexversion
-// an int. The types found are checked structurally (static types whose metatype is `type`)
-// and recorded in `objects`; types that cannot be learned keep being checked by name.
-void learn_builtin_types(ObjectReader& objects, FrameWalker& walker, uint64_t runtime);
+// Symbols first. Then anchors for what they did not give: a Python frame's code reference
+// is a code object, whose co_name is a str, its line table bytes and its names a tuple; the
+// sys module's dict is a dict, sys.hexversion an int and sys.modules['sys'] a module. The
+// types found are checked structurally (static types whose metatype is `type`). A type
+// neither gives stays unknown (TypeMatch::Unknown).
+void learn_builtin_types(ObjectReader& objects, BuiltinTypes& types, ThreadStackWalker& walker, const PythonRuntime& runtime);
 
 }  // namespace stackscope

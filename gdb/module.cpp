@@ -9,8 +9,10 @@
 //   is_python_file(path) -> bool
 //   Thread.place_eval_calls(natives) -> [call index or None per native frame] or None
 //
-// Errors raise stackscope_core.Error (subclasses NotPythonError, PermissionDeniedError,
-// InvalidInputError, UsageError, PartialError); each class has `exit_code`, the CLI's.
+// Errors raise stackscope_core.Error, or the subclass named after what happened:
+// NotPythonError, PermissionDeniedError, NoSuchTargetError, InvalidInputError, UsageError,
+// UnreadableMemoryError, InconsistentDataError, InternalError; each has `kind`
+// ("unsupported_runtime", ...: the core's name of the cause).
 // The module holds no state beyond its exception classes.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -48,12 +50,15 @@ struct ErrorClass {
     ErrorKind kind;
     const char* name;
 };
-constexpr std::array<ErrorClass, 5> kErrorClasses{{
-    {ErrorKind::NotPython, "NotPythonError"},
+constexpr std::array<ErrorClass, 8> kErrorClasses{{
+    {ErrorKind::UnsupportedRuntime, "NotPythonError"},
     {ErrorKind::PermissionDenied, "PermissionDeniedError"},
-    {ErrorKind::InvalidInput, "InvalidInputError"},
+    {ErrorKind::NoSuchTarget, "NoSuchTargetError"},
+    {ErrorKind::BadInput, "InvalidInputError"},
     {ErrorKind::Usage, "UsageError"},
-    {ErrorKind::Partial, "PartialError"},
+    {ErrorKind::UnreadableMemory, "UnreadableMemoryError"},
+    {ErrorKind::InconsistentData, "InconsistentDataError"},
+    {ErrorKind::Internal, "InternalError"},
 }};
 
 // Created once at import and never freed (they must outlive every translation).
@@ -76,11 +81,10 @@ void register_errors(py::module_& m) {
         const std::string qualified = std::string("stackscope_core.") + kErrorClasses[i].name;
         PyObject* type = PyErr_NewException(qualified.c_str(), g_error_base, nullptr);
         if (!type) throw py::error_already_set();
-        py::setattr(type, "exit_code", py::int_(static_cast<int>(kErrorClasses[i].kind)));
+        py::setattr(type, "kind", py::str(std::string(error_kind_name(kErrorClasses[i].kind))));
         g_error_types[i] = type;
         m.add_object(kErrorClasses[i].name, py::handle(type));
     }
-    py::setattr(g_error_base, "exit_code", py::int_(static_cast<int>(ErrorKind::Partial)));
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
@@ -394,7 +398,7 @@ PYBIND11_MODULE(stackscope_core, m) {
             },
             "(type, message or None) of the exception the thread handles, or None")
         .def_readwrite("debugger_thread", &Thread::debugger_thread, "the debugger's thread number (emitted in JSON)")
-        .def_property_readonly("error", [](const Thread& t) { return t.stack.error; })
+        .def_property_readonly("error", [](const Thread& t) { return t.stack.error ? std::optional(t.stack.error->message) : std::nullopt; })
         .def_property_readonly("frames", [](py::object self) { return references(self.cast<Thread&>().stack.frames, self); },
                                "outermost first")
         .def("header", &format_thread_header)

@@ -93,7 +93,7 @@ Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process) {
     try {
         snapshot = take_snapshot(*memory);
     } catch (const Error& e) {
-        if (e.kind() != ErrorKind::NotPython) throw;
+        if (e.kind() != ErrorKind::UnsupportedRuntime) throw;
         snapshot = take_snapshot(*with_lldb_symbols(*memory, target));  // where the core found no runtime itself
     }
     const std::map<int, uint32_t> numbers = lldb_thread_numbers(process);

@@ -225,14 +225,14 @@ std::optional<size_t> slot_of(const DebugOffsetsLayout& layout, std::string_view
 
 void apply_debug_offsets(PythonLayout& layout, std::span<const uint8_t> raw) {
     if (raw.size() < 24 || std::memcmp(raw.data(), "xdebugpy", 8) != 0) {
-        throw Error(ErrorKind::NotPython, "_PyRuntime does not start with the _Py_DebugOffsets cookie");
+        throw Error(ErrorKind::UnsupportedRuntime, "_PyRuntime does not start with the _Py_DebugOffsets cookie");
     }
     const uint64_t version_hex = word(raw, 1);
     const PythonVersion version = PythonVersion::from_hex(version_hex);
     const bool free_threaded = word(raw, 2) != 0;
     const DebugOffsetsLayout* known = debug_layout_for(version.minor);
     if (version.major != 3 || free_threaded || !known || version.minor != layout.version.minor) {
-        throw Error(ErrorKind::NotPython, "Python " + std::to_string(version.major) + "." + std::to_string(version.minor) +
+        throw Error(ErrorKind::UnsupportedRuntime, "Python " + std::to_string(version.major) + "." + std::to_string(version.minor) +
                                               (free_threaded ? "t" : "") + " (" + hex(version_hex) + ") is not supported");
     }
     if (raw.size() < known->slots.size() * 8) throw bad_data("_Py_DebugOffsets is shorter than its layout");

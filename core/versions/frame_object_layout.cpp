@@ -18,6 +18,9 @@ void set_frame_object_layout(PythonLayout& l) {
     l.int_format = IntFormat::SignedSize;
     l.instance_dict = InstanceDictFormat::DictOffset;
     l.function_name = FunctionNameSource::SelfOrClsHeuristic;
+    l.thread_id = ThreadIdSource::PthreadDescriptor;
+    l.exception_state = ExceptionStateFormat::TypeValueTraceback;
+    l.code_variables = CodeVariablesFormat::Separate;
 
     l.runtime_interpreters_head = 32;
     l.gil_locked = 16;
@@ -61,6 +64,7 @@ PythonLayout python_3_8_layout() {
     l.instruction = InstructionPointer::LastiBytes;
     l.line_table = LineTableFormat::Lnotab;
     l.runtime_gil = 1152;
+    l.gc_location = GcStateLocation::Runtime;
     l.runtime_gc = 344;
     l.interp_id = 16;
     l.interp_modules = 56;
@@ -77,6 +81,7 @@ PythonLayout python_3_9_layout() {
     l.instruction = InstructionPointer::LastiBytes;
     l.line_table = LineTableFormat::Lnotab;
     l.runtime_gil = 352;
+    l.gc_location = GcStateLocation::Interpreter;
     l.interp_gc = 616;
     l.interp_id = 24;
     l.interp_modules = 856;
@@ -93,6 +98,7 @@ PythonLayout python_3_10_layout() {
     l.instruction = InstructionPointer::LastiUnits;
     l.line_table = LineTableFormat::Pep626;
     l.runtime_gil = 352;
+    l.gc_location = GcStateLocation::Interpreter;
     l.interp_gc = 616;
     l.interp_id = 24;
     l.interp_modules = 856;

@@ -18,6 +18,10 @@ PythonLayout python_3_11_layout() {
     l.int_format = IntFormat::SignedSize;
     l.instance_dict = InstanceDictFormat::Managed311;
     l.dict_values = DictValuesFormat::PlainArray;
+    l.thread_id = ThreadIdSource::NativeThreadId;
+    l.exception_state = ExceptionStateFormat::ValueOnly;
+    l.code_variables = CodeVariablesFormat::LocalsPlus;
+    l.gc_location = GcStateLocation::Interpreter;
 
     l.runtime_interpreters_head = 40;
     l.runtime_gil = 360;

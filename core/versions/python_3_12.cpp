@@ -18,6 +18,10 @@ PythonLayout python_3_12_layout() {
     l.int_format = IntFormat::LvTag;
     l.instance_dict = InstanceDictFormat::Managed312;
     l.dict_values = DictValuesFormat::PlainArray;
+    l.thread_id = ThreadIdSource::NativeThreadId;
+    l.exception_state = ExceptionStateFormat::ValueOnly;
+    l.code_variables = CodeVariablesFormat::LocalsPlus;
+    l.gc_location = GcStateLocation::Interpreter;
 
     l.runtime_interpreters_head = 40;
     l.runtime_finalizing = 24;

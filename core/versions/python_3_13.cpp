@@ -20,6 +20,10 @@ PythonLayout python_3_13_layout() {
     l.int_format = IntFormat::LvTag;
     l.instance_dict = InstanceDictFormat::Managed313;
     l.dict_values = DictValuesFormat::PrefixedArray;
+    l.thread_id = ThreadIdSource::NativeThreadId;
+    l.exception_state = ExceptionStateFormat::ValueOnly;
+    l.code_variables = CodeVariablesFormat::LocalsPlus;
+    l.gc_location = GcStateLocation::Interpreter;
     l.has_debug_offsets = true;
 
     l.runtime_interpreters_head = 632;

@@ -15,6 +15,7 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.instruction = InstructionPointer::NextInstr;
     l.line_table = LineTableFormat::Locations;
     l.code_reference = CodeReference::StackRef;
+    l.stackref_tag_mask = 3;  // Py_TAG_BITS
     l.entry_rule = EntryFrameRule::ShimFrames;
     l.shim_owner = 3;  // FRAME_OWNED_BY_INTERPRETER, and CSTACK (4) where it exists
     l.gil_location = GilLocation::InterpreterPointer;
@@ -22,6 +23,10 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.int_format = IntFormat::LvTag;
     l.instance_dict = InstanceDictFormat::Managed313;
     l.dict_values = DictValuesFormat::PrefixedArray;
+    l.thread_id = ThreadIdSource::NativeThreadId;
+    l.exception_state = ExceptionStateFormat::ValueOnly;
+    l.code_variables = CodeVariablesFormat::LocalsPlus;
+    l.gc_location = GcStateLocation::Interpreter;
     l.has_debug_offsets = true;
 
     l.gil_locked = 16;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "exit_codes.hpp"  // the CLI's exit codes, so that tests compare the two
 #include "callback_target.hpp"
 #include "core_file.hpp"
 #include "error.hpp"
@@ -153,6 +154,6 @@ int main(int argc, char** argv) {
         return snap.partial() ? 1 : 0;
     } catch (const Error& e) {
         std::cerr << "callback_probe: " << e.what() << "\n";
-        return static_cast<int>(e.kind());
+        return stackscope::cli::exit_code_of(e.kind());
     }
 }

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "builtin_types.hpp"
 #include "python_layout.hpp"
 #include "target.hpp"
 
@@ -144,10 +145,15 @@ public:
         return at;
     }
 
-    // A type object whose tp_name is `name`.
+    // A type object whose tp_name is `name`. A builtin type's symbol ("PyCode_Type") names
+    // it too, as the interpreter's binary does (the first such type, like the binary's one).
     uint64_t type(std::string_view name) {
         const uint64_t at = alloc(400);
         t_.put_u64(at + l_.type_name, c_string(name));
+        if (const auto builtin = stackscope::builtin_type_named(name)) {
+            const std::string symbol(stackscope::builtin_type_symbol(*builtin));
+            if (!t_.lookup_symbol(symbol)) t_.set_symbol(symbol, at);
+        }
         return at;
     }
 

@@ -391,7 +391,7 @@ TEST_CASE("CoreFile: damaged or wrong input files", "[core_file]") {
             for (const auto& r : core.regions()) (void)core.read(r.start, buf);
             SUCCEED("opened; reads stayed in bounds");
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::InvalidInput);
+            CHECK(e.kind() == ErrorKind::BadInput);
         }
         ::unlink(truncated.c_str());
     }
@@ -405,7 +405,7 @@ TEST_CASE("CoreFile: damaged or wrong input files", "[core_file]") {
             CoreFile core(random, {});
             FAIL("random bytes were accepted as a core");
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::InvalidInput);
+            CHECK(e.kind() == ErrorKind::BadInput);
         }
         ::unlink(random.c_str());
     }
@@ -414,7 +414,7 @@ TEST_CASE("CoreFile: damaged or wrong input files", "[core_file]") {
             CoreFile core(f.exe, {});
             FAIL("an executable was accepted as a core");
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::InvalidInput);
+            CHECK(e.kind() == ErrorKind::BadInput);
             CHECK_THAT(e.what(), Catch::Contains("not a core file"));
         }
     }
@@ -433,7 +433,7 @@ TEST_CASE("CoreFile: damaged or wrong input files", "[core_file]") {
             std::vector<uint8_t> buf(64);
             CHECK(core.read(reinterpret_cast<uint64_t>(g_child_buffer), buf) == 0);
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::InvalidInput);
+            CHECK(e.kind() == ErrorKind::BadInput);
         }
         ::unlink(cut.c_str());
     }

@@ -95,7 +95,7 @@ TEST_CASE("unknown or free-threaded debug offsets are refused, not guessed", "[d
         try {
             apply_debug_offsets(copy, bytes);
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::NotPython);
+            CHECK(e.kind() == ErrorKind::UnsupportedRuntime);
             return e.what();
         }
         FAIL("accepted");

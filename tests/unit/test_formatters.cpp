@@ -38,7 +38,7 @@ Snapshot sample() {
     snap.threads.push_back(t);
     Thread broken;
     broken.tid = 4322;
-    broken.stack.error = "cannot read 8 bytes at 0x10";
+    broken.stack.error = stackscope::ExtractionError{stackscope::ErrorKind::UnreadableMemory, "cannot read 8 bytes at 0x10", 0x10};
     snap.threads.push_back(broken);
     return snap;
 }
@@ -176,7 +176,7 @@ TEST_CASE("a stack with the debugger's native frames interleaved", "[format][eva
           "╠ [native] sem_wait in libc.so.6\n");
     natives[1].frame.symbol = "";  // neither a stack range nor a symbol: not placed
     natives[1].frame.stack_low = natives[1].frame.stack_high = 0;
-    stack.error = "cut";
+    stack.error = stackscope::ExtractionError{stackscope::ErrorKind::InconsistentData, "cut", std::nullopt};
     CHECK(format_stack_with_natives(stack, natives, {{true, false}, "lldb"}) ==
           "stackscope.Stack with native frames (most recent call last):\n"
           "  (Python frames not placed: lldb's backtrace names 0 eval-loop frames for 1 eval-loop calls)\n"

@@ -1,4 +1,4 @@
-// Tests for core/frame_walker.hpp and core/snapshot.hpp over a synthetic CPython 3.12 memory
+// Tests for core/frame_reader.hpp, core/thread_stack.hpp and core/snapshot.hpp over a synthetic CPython 3.12 memory
 // image (tests/unit/synthetic_memory.hpp): type, str, bytes, dict and code objects, frame
 // chains with C-stack shim frames, thread states, and the runtime/interpreter structures.
 #include <catch2/catch.hpp>
@@ -16,7 +16,9 @@
 #include "callback_target.hpp"
 #include "error.hpp"
 #include "formatters.hpp"
-#include "frame_walker.hpp"
+#include "builtin_types.hpp"
+#include "frame_reader.hpp"
+#include "thread_stack.hpp"
 #include "object_reader.hpp"
 #include "python_layout.hpp"
 #include "remote_memory.hpp"
@@ -26,7 +28,8 @@
 
 using stackscope::Error;
 using stackscope::ErrorKind;
-using stackscope::FrameWalker;
+using stackscope::ChainGuard;
+using stackscope::ThreadStackWalker;
 using stackscope::ObjectReader;
 using stackscope::PythonLayout;
 using stackscope::RemoteMemory;
@@ -113,9 +116,12 @@ struct Image {
 
     Stack walk(uint64_t tstate, stackscope::SourceFiles* sources = nullptr) {
         RemoteMemory mem(target);
-        ObjectReader objects(mem, layout);
-        FrameWalker walker(objects);
-        Stack stack = walker.thread_stack(tstate);
+        stackscope::BuiltinTypes types;
+        stackscope::resolve_builtin_types_by_symbol(types, target, nullptr, 0);
+        ObjectReader objects(mem, layout, types);
+        stackscope::FrameReader frames(objects);
+        ThreadStackWalker walker(objects, frames);
+        Stack stack = walker.stack(tstate);
         if (sources) stackscope::add_source_lines(stack, *sources);
         return stack;
     }
@@ -129,7 +135,7 @@ std::vector<std::string> names(const Stack& s) {
 
 }  // namespace
 
-TEST_CASE("FrameWalker reads a 3.12 stack with shim frames", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker reads a 3.12 stack with shim frames", "[frame_walker]") {
     Image img;
     // Newest first: inner -> outer -> shim -> <module> -> shim (bottom of the eval loop).
     const uint64_t bottom_shim = img.shim(0);
@@ -172,7 +178,7 @@ TEST_CASE("FrameWalker reads a 3.12 stack with shim frames", "[frame_walker]") {
     CHECK_FALSE(i.source);  // no SourceFiles given
 }
 
-TEST_CASE("FrameWalker: lines at various instruction positions", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker: lines at various instruction positions", "[frame_walker]") {
     Image img;
     struct Case {
         int64_t unit;
@@ -195,7 +201,7 @@ TEST_CASE("FrameWalker: lines at various instruction positions", "[frame_walker]
     CHECK_FALSE(none.frames[0].line);  // a "no location" entry
 }
 
-TEST_CASE("FrameWalker: modules, hidden threading frames, empty stacks", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker: modules, hidden threading frames, empty stacks", "[frame_walker]") {
     Image img;
     SECTION("threading's run() is hidden, globals 0 gives no module") {
         const uint64_t run = img.frame(img.run_code, 1, 0, img.threading_globals);
@@ -239,7 +245,7 @@ TEST_CASE("FrameWalker: modules, hidden threading frames, empty stacks", "[frame
     }
 }
 
-TEST_CASE("FrameWalker reads source lines through SourceFiles", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker reads source lines through SourceFiles", "[frame_walker]") {
     char tmpl[] = "/tmp/stackscope-src-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     const std::string file = std::string(tmpl) + "/main.py";
@@ -257,7 +263,7 @@ TEST_CASE("FrameWalker reads source lines through SourceFiles", "[frame_walker]"
     CHECK(s.frames[0].source == "result = outer(  42 )");
 }
 
-TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker survives corrupt frame chains", "[frame_walker]") {
     Image img;
 
     SECTION("a chain that loops") {
@@ -267,7 +273,7 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
         img.target.put_u64(a + img.layout.frame_previous, c);  // a -> c -> b -> a
         const Stack s = img.walk(img.thread_state(c));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains("loops"));
+        CHECK_THAT(s.error->message, Catch::Contains("loops"));
         CHECK(names(s) == std::vector<std::string>{"<module>", "outer", "inner"});
     }
     SECTION("a frame that is its own previous") {
@@ -275,7 +281,7 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
         img.target.put_u64(a + img.layout.frame_previous, a);
         const Stack s = img.walk(img.thread_state(a));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains("loops"));
+        CHECK_THAT(s.error->message, Catch::Contains("loops"));
         CHECK(s.frames.size() == 1);
     }
     SECTION("a previous pointer into unmapped memory") {
@@ -283,7 +289,7 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
         const uint64_t b = img.frame(img.inner_code, 10, a, img.main_globals);
         const Stack s = img.walk(img.thread_state(b));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains("0x666"));
+        CHECK_THAT(s.error->message, Catch::Contains("0x666"));
         CHECK(names(s) == std::vector<std::string>{"outer", "inner"});
         CHECK(s.frames[0].line == 23);
     }
@@ -292,7 +298,7 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
         const uint64_t b = img.frame(img.inner_code, 10, a + 3, img.main_globals);
         const Stack s = img.walk(img.thread_state(b));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains("misaligned"));
+        CHECK_THAT(s.error->message, Catch::Contains("misaligned"));
         CHECK(names(s) == std::vector<std::string>{"inner"});
     }
     SECTION("code pointers that are not code objects are skipped") {
@@ -309,7 +315,7 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
         const uint64_t c = img.frame(img.inner_code, 10, zeros, img.main_globals);
         const Stack s = img.walk(img.thread_state(c));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains("zero-filled"));
+        CHECK_THAT(s.error->message, Catch::Contains("zero-filled"));
         CHECK(names(s) == std::vector<std::string>{"inner"});
     }
     SECTION("a code pointer into unmapped memory") {
@@ -342,7 +348,7 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
                                     img.b.bytes(img.bytes_type, lines.bytes), 4);
         const Stack s = img.walk(img.thread_state(img.frame(bad, 1, 0, img.main_globals)));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains("negative"));
+        CHECK_THAT(s.error->message, Catch::Contains("negative"));
         CHECK(s.frames.empty());
     }
     SECTION("a line table of the wrong type") {
@@ -350,10 +356,10 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
                                     img.b.str(img.str_type, "/f.py"), 1, img.b.str(img.str_type, "not bytes"), 4);
         const Stack s = img.walk(img.thread_state(img.frame(bad, 1, 0, img.main_globals)));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains("not bytes"));
+        CHECK_THAT(s.error->message, Catch::Contains("not of type bytes"));
     }
     SECTION("more than kMaxFrames frames") {
-        const size_t count = FrameWalker::kMaxFrames + 5;
+        const size_t count = ChainGuard::kMaxFrames + 5;
         // One block for all frames (alloc leaves gaps between blocks).
         const uint64_t stride = 80;
         const uint64_t base = 0x50000000;
@@ -366,13 +372,13 @@ TEST_CASE("FrameWalker survives corrupt frame chains", "[frame_walker]") {
         }
         const Stack s = img.walk(img.thread_state(base));
         REQUIRE(s.error);
-        CHECK_THAT(*s.error, Catch::Contains(std::to_string(FrameWalker::kMaxFrames)));
-        CHECK(s.frames.size() == FrameWalker::kMaxFrames);
+        CHECK_THAT(s.error->message, Catch::Contains(std::to_string(ChainGuard::kMaxFrames)));
+        CHECK(s.frames.size() == ChainGuard::kMaxFrames);
         CHECK(s.frames.back().address == base);  // newest kept, outermost first
         CHECK(s.frames.back().line == 21);
     }
     SECTION("exactly kMaxFrames frames is fine") {
-        const size_t count = FrameWalker::kMaxFrames;
+        const size_t count = ChainGuard::kMaxFrames;
         const uint64_t stride = 80;
         const uint64_t base = 0x50000000;
         img.target.add_block(base, count * stride);
@@ -528,7 +534,7 @@ TEST_CASE("take_snapshot through a CallbackTarget", "[snapshot][callback]") {
             const auto snap = stackscope::take_snapshot(target);
             CHECK(snap.partial());
         } catch (const Error& e) {
-            CHECK((e.kind() == ErrorKind::NotPython || e.kind() == ErrorKind::Partial));
+            CHECK((e.kind() == ErrorKind::UnsupportedRuntime || e.kind() == ErrorKind::InconsistentData));
         }
     }
     SECTION("short reads are never taken for more than was asked") {
@@ -579,7 +585,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
             (void)stackscope::take_snapshot(img.target);
             FAIL("3.7 accepted");
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::NotPython);
+            CHECK(e.kind() == ErrorKind::UnsupportedRuntime);
             CHECK_THAT(e.what(), Catch::Contains("Python 3.7.18 is not supported"));
         }
     }
@@ -590,7 +596,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
             (void)stackscope::take_snapshot(empty);
             FAIL("no runtime, yet a snapshot");
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::NotPython);
+            CHECK(e.kind() == ErrorKind::UnsupportedRuntime);
         }
     }
     SECTION("a runtime whose thread does not point back at its interpreter is NotPython") {
@@ -600,7 +606,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
             (void)stackscope::take_snapshot(img.target);
             FAIL("an inconsistent runtime was accepted");
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::NotPython);
+            CHECK(e.kind() == ErrorKind::UnsupportedRuntime);
         }
     }
     SECTION("a broken thread list keeps the threads read so far") {
@@ -630,7 +636,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         CHECK(snap.partial());
         CHECK(complete_threads(snap) == 3);
         REQUIRE(snap.threads.back().stack.error);
-        CHECK_THAT(*snap.threads.back().stack.error, Catch::Contains("interpreter list loops"));
+        CHECK_THAT(snap.threads.back().stack.error->message, Catch::Contains("interpreter list loops"));
     }
     SECTION("an unreadable next interpreter keeps the first interpreter's threads") {
         RuntimeImage img;
@@ -639,12 +645,12 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         CHECK(snap.partial());
         CHECK(complete_threads(snap) == 2);
         REQUIRE(snap.threads.back().stack.error);
-        CHECK_THAT(*snap.threads.back().stack.error, Catch::Contains("interpreter list"));
+        CHECK_THAT(snap.threads.back().stack.error->message, Catch::Contains("interpreter list"));
     }
 }
 
 // A garbage prev_instr 2^32 units past the code must not wrap onto a real line (it once gave line 32).
-TEST_CASE("FrameWalker: a prev_instr 2^32 code units past the code has no line", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker: a prev_instr 2^32 code units past the code has no line", "[frame_walker]") {
     Image img;
     const Stack s = img.walk(img.thread_state(img.frame(img.inner_code, (int64_t{1} << 32) + 10, 0, img.main_globals)));
     REQUIRE(s.frames.size() == 1);
@@ -707,7 +713,7 @@ TEST_CASE("a running target's changing stack is read again, then reported", "[sn
         stackscope::CallbackTarget target(callbacks);
         const auto snap = stackscope::take_snapshot(target, &stats, running);
         REQUIRE(snap.threads.at(0).stack.error);
-        CHECK(snap.threads.at(0).stack.error->find("the stack changed while it was read (5 attempts") == 0);
+        CHECK(snap.threads.at(0).stack.error->message.find("the stack changed while it was read (5 attempts") == 0);
         CHECK(stats.stack_rereads == 4);
         CHECK_FALSE(snap.threads.at(1).stack.error);  // the other threads are read as usual
     }

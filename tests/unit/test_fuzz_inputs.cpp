@@ -131,9 +131,9 @@ TEST_CASE("Merging thread lists and frame chains end with errors, read once per 
     size_t broken_lists = 0;
     for (const auto& t : snap.threads) {
         if (!t.stack.error) continue;
-        broken_lists += t.stack.error->find("is not one of this interpreter's") != std::string::npos ||
-                        t.stack.error->find("repeats another interpreter's") != std::string::npos ||
-                        t.stack.error->find("on another thread's stack too") != std::string::npos;
+        broken_lists += t.stack.error->message.find("is not one of this interpreter's") != std::string::npos ||
+                        t.stack.error->message.find("repeats another interpreter's") != std::string::npos ||
+                        t.stack.error->message.find("on another thread's stack too") != std::string::npos;
     }
     CHECK(broken_lists >= 10);
     CHECK(snap.threads.size() < 16384 / 8);

@@ -24,7 +24,10 @@ struct World {
         str_type = b.type("str");
         tuple_type = b.type("tuple");
         value_error = b.type("ValueError");
-        target.put_u64(value_error + layout.object_type, b.type("type"));
+        target.put<uint64_t>(value_error + layout.type_flags, layout.type_flag_base_exc_subclass);
+        const uint64_t metatype = b.type("type");
+        target.put<uint64_t>(metatype + layout.type_flags, layout.type_flag_type_subclass);
+        target.put_u64(value_error + layout.object_type, metatype);
         tstate = b.alloc(512);
     }
 
@@ -55,7 +58,9 @@ struct World {
     std::optional<HandledException> handled(uint64_t exc_info) {
         target.put_u64(tstate + layout.tstate_exc_info, exc_info);
         RemoteMemory mem(target);
-        ObjectReader objects(mem, layout);
+        BuiltinTypes types;
+        resolve_builtin_types_by_symbol(types, target, nullptr, 0);
+        ObjectReader objects(mem, layout, types);
         return read_handled_exception(objects, tstate);
     }
 };

@@ -93,14 +93,23 @@ TEST_CASE("ObjectReader: learned types need no names; unreadable static type nam
     // As in a core without its binary: tp_name points into the missing .rodata.
     target.put_u64(str_type + layout->type_name, 0x7000'0000'0000);
     stackscope::RemoteMemory memory(target);
-    ObjectReader objects(memory, *layout);
+    stackscope::BuiltinTypes types;
+    ObjectReader objects(memory, *layout, types);
 
-    CHECK_THROWS_AS(objects.read_str(hello), Error);
-    objects.set_known_type("str", str_type);
+    // Not learned: a known state, and reading a str says why it cannot.
+    CHECK(objects.match(hello, stackscope::BuiltinType::Str) == stackscope::TypeMatch::Unknown);
+    try {
+        (void)objects.read_str(hello);
+        FAIL("read_str of an unknown type did not throw");
+    } catch (const Error& e) {
+        CHECK(e.kind() == stackscope::ErrorKind::UnsupportedRuntime);
+    }
+    types.set(stackscope::BuiltinType::Str, str_type);
     CHECK(objects.read_str(hello) == "hello");
-    CHECK_THROWS_AS(objects.is_instance_of(hello, "bytes"), Error);  // not learned, and the name is unreadable
+    CHECK(objects.match(hello, stackscope::BuiltinType::Bytes) == stackscope::TypeMatch::Unknown);
     CHECK(objects.class_name(str_type) == "<type at " + stackscope::hex(str_type) + ">");
 
-    const uint64_t other_type = b.type("str");  // a readable name, but not the learned str type
-    CHECK_FALSE(objects.is_instance_of(b.str(other_type, "x"), "str"));
+    // A readable name, even the builtin's own, does not make a type the learned one.
+    const uint64_t other_type = b.type("str");
+    CHECK(objects.match(b.str(other_type, "x"), stackscope::BuiltinType::Str) == stackscope::TypeMatch::No);
 }

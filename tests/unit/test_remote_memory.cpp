@@ -133,13 +133,14 @@ TEST_CASE("RemoteMemory short reads at the end of readable memory", "[remote_mem
         CHECK(mem.read_some(0, out) == 0);
     }
 
-    SECTION("read and read_pointer throw a Partial error naming the address") {
+    SECTION("read and read_pointer throw an unreadable-memory error naming the address") {
         std::vector<uint8_t> out(200);
         try {
             mem.read(base + 2 * kPage, out);
             FAIL("read past the end did not throw");
         } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::Partial);
+            CHECK(e.kind() == ErrorKind::UnreadableMemory);
+            CHECK(e.address() == base + 2 * kPage);
             CHECK_THAT(e.what(), Catch::Contains("0x502000"));
         }
         CHECK_THROWS_AS(mem.read_pointer(base + 2 * kPage + 96), Error);  // 4 of 8 bytes readable
