@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "hex.hpp"
+#include "versions/object_encodings.hpp"
 
 namespace stackscope {
 
@@ -71,9 +72,10 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
     const auto length = memory_.read_value<int64_t>(object + layout_.unicode_length);
     const auto state = memory_.read_value<uint32_t>(object + layout_.unicode_state);
     if (length < 0) throw bad_data("str at " + hex(object) + " has a negative length");
-    const unsigned kind = (state >> 2) & 7;
-    const bool compact = state & 0x20;
-    const bool ascii = state & 0x40;
+    using encoding::StrState;
+    const unsigned kind = (state >> StrState::kind_shift) & StrState::kind_mask;
+    const bool compact = state & StrState::compact;
+    const bool ascii = state & StrState::ascii;
     if (kind != 1 && kind != 2 && kind != 4) throw bad_data("str at " + hex(object) + " has an invalid kind");
     uint64_t data = 0;
     if (compact && ascii) data = object + layout_.unicode_ascii_data;
@@ -158,25 +160,28 @@ int64_t ObjectReader::read_int(uint64_t object) {
     if (!is_instance_of(object, BuiltinType::Bool)) require(object, BuiltinType::Int);
     uint64_t digit_count = 0;
     bool negative = false;
+    using encoding::LongDigits;
     if (layout_.int_format == IntFormat::LvTag) {
         const auto tag = memory_.read_value<uint64_t>(object + layout_.var_size);
-        digit_count = tag >> 3;
-        negative = (tag & 3) == 2;
+        digit_count = tag >> LongDigits::tag_count_shift;
+        negative = (tag & LongDigits::tag_sign_mask) == LongDigits::tag_negative;
     } else {
         const auto size = memory_.read_value<int64_t>(object + layout_.var_size);
         negative = size < 0;
         digit_count = negative ? 0 - static_cast<uint64_t>(size) : static_cast<uint64_t>(size);
     }
     // 30-bit digits: three of them hold 63 bits when the top one is below 2^3.
+    static_assert(LongDigits::shift == 30);
     if (digit_count > 3) throw bad_data("int at " + hex(object) + " does not fit 64 bits");
     uint32_t digits[3] = {};
-    memory_.read(object + layout_.long_digits, std::span(reinterpret_cast<uint8_t*>(digits), 4 * digit_count));
+    memory_.read(object + layout_.long_digits,
+                 std::span(reinterpret_cast<uint8_t*>(digits), LongDigits::digit_size * digit_count));
     uint64_t value = 0;
     for (uint64_t i = 0; i < digit_count; ++i) {
-        if (digits[i] >= (uint32_t{1} << 30) || (i == 2 && digits[i] >= 8)) {
+        if (digits[i] >= (uint32_t{1} << LongDigits::shift) || (i == 2 && digits[i] >= 8)) {
             throw bad_data("int at " + hex(object) + " is corrupt or does not fit 64 bits");
         }
-        value |= uint64_t{digits[i]} << (30 * i);
+        value |= uint64_t{digits[i]} << (LongDigits::shift * i);
     }
     return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
 }
@@ -184,39 +189,41 @@ int64_t ObjectReader::read_int(uint64_t object) {
 std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uint64_t values) {
     uint64_t entries = 0, nentries = 0, entry_size = 0, key_offset = 0, value_offset = 0;
     if (layout_.dict_keys == DictKeysFormat::Kinds311) {
-        uint8_t raw[32];
+        using K = encoding::DictKeys311;
+        uint8_t raw[K::header_size];
         memory_.read(keys, raw);
-        const uint8_t log2_size = raw[8], log2_index_bytes = raw[9], kind = raw[10];
-        std::memcpy(&nentries, raw + 24, 8);
+        const uint8_t log2_size = raw[K::log2_size], log2_index_bytes = raw[K::log2_index_bytes], kind = raw[K::kind];
+        std::memcpy(&nentries, raw + K::nentries, 8);
         // Index entries are 1-8 bytes wide, and entries never outnumber the slots.
-        if (log2_size > 30 || log2_index_bytes < log2_size || log2_index_bytes > log2_size + 3 || kind > 2 ||
-            nentries > (uint64_t{1} << log2_size)) {
-            throw bad_data("dict keys at " + hex(keys) + " are corrupt");
+        if (log2_size > K::max_log2_size || log2_index_bytes < log2_size || log2_index_bytes > log2_size + 3 ||
+            kind > K::max_kind || nentries > (uint64_t{1} << log2_size)) {
+            throw bad_data("dict keys at " + hex(keys) + " are corrupt", keys);
         }
-        entries = keys + 32 + (uint64_t{1} << log2_index_bytes);
-        if (kind == 0) {
-            entry_size = 24, key_offset = 8, value_offset = 16;
+        entries = keys + K::indices + (uint64_t{1} << log2_index_bytes);
+        if (kind == K::kind_general) {
+            entry_size = K::general_entry_size, key_offset = K::general_key, value_offset = K::general_value;
         } else {
-            entry_size = 16, key_offset = 0, value_offset = 8;
+            entry_size = K::unicode_entry_size, key_offset = K::unicode_key, value_offset = K::unicode_value;
         }
     } else {
-        uint8_t raw[40];
+        using K = encoding::DictKeys310;
+        uint8_t raw[K::header_size];
         memory_.read(keys, raw);
         int64_t size = 0;
-        std::memcpy(&size, raw + 8, 8);
-        std::memcpy(&nentries, raw + 32, 8);
+        std::memcpy(&size, raw + K::size, 8);
+        std::memcpy(&nentries, raw + K::nentries, 8);
         if (size <= 0 || size > (int64_t{1} << 30) || nentries > static_cast<uint64_t>(size)) {
-            throw bad_data("dict keys at " + hex(keys) + " are corrupt");
+            throw bad_data("dict keys at " + hex(keys) + " are corrupt", keys);
         }
         const uint64_t width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
-        entries = keys + 40 + static_cast<uint64_t>(size) * width;
-        entry_size = 24, key_offset = 8, value_offset = 16;
+        entries = keys + K::indices + static_cast<uint64_t>(size) * width;
+        entry_size = K::entry_size, key_offset = K::key, value_offset = K::value;
     }
     if (nentries > kMaxDictEntries) throw bad_data("dict keys at " + hex(keys) + " have an implausible size");
     const std::vector<uint8_t> table = memory_.read_bytes(entries, static_cast<size_t>(nentries * entry_size));
     std::vector<uint8_t> split_values;
     if (values) {
-        const uint64_t base = values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? 8 : 0);
+        const uint64_t base = values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? encoding::kPrefixedValuesHeader : 0);
         split_values = memory_.read_bytes(base, static_cast<size_t>(nentries * 8));
     }
     std::vector<DictEntry> out;
@@ -296,7 +303,7 @@ std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_vie
                     const auto basic_size = memory_.read_value<int64_t>(type + l.type_basicsize);
                     if (basic_size <= 0 || basic_size > (1 << 16)) throw bad_data("type at " + hex(type) + " has an implausible size");
                     values = object + static_cast<uint64_t>(basic_size);
-                    if (memory_.read_value<uint8_t>(values + 3) == 0) values = 0;  // the `valid` byte
+                    if (memory_.read_value<uint8_t>(values + encoding::kInlineValuesValidByte) == 0) values = 0;
                 }
             }
             break;
