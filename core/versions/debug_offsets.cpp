@@ -10,6 +10,7 @@
 
 #include "error.hpp"
 #include "hex.hpp"
+#include "debug_offsets.hpp"
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -224,7 +225,7 @@ std::optional<size_t> slot_of(const DebugOffsetsLayout& layout, std::string_view
 }  // namespace
 
 void apply_debug_offsets(PythonLayout& layout, std::span<const uint8_t> raw) {
-    if (raw.size() < 24 || std::memcmp(raw.data(), "xdebugpy", 8) != 0) {
+    if (raw.size() < 24 || !starts_with_debug_offsets_cookie(raw)) {
         throw Error(ErrorKind::NotPython, "_PyRuntime does not start with the _Py_DebugOffsets cookie");
     }
     const uint64_t version_hex = word(raw, 1);
