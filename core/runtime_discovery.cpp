@@ -8,6 +8,7 @@
 #include "hex.hpp"
 #include "mapped_elf.hpp"
 #include "object_reader.hpp"
+#include "versions/debug_offsets.hpp"
 
 namespace stackscope {
 
@@ -65,7 +66,7 @@ std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<s
     return out;
 }
 
-// 3.13+ runtimes start with the "xdebugpy" cookie: find it in writable python mappings
+// 3.13+ runtimes start with the _Py_DebugOffsets cookie: find it in writable python mappings
 // when no file could tell where _PyRuntime is.
 std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
     std::vector<Candidate> out;
@@ -80,7 +81,7 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
             const size_t got = memory.read_uncached(at, std::span(buffer.data(), want));
             scanned += want;
             for (size_t off = 0; off + 8 <= got; off += 8) {
-                if (std::memcmp(buffer.data() + off, "xdebugpy", 8) == 0) {
+                if (starts_with_debug_offsets_cookie(std::span(buffer.data() + off, got - off))) {
                     Candidate c;
                     c.address = at + off;
                     c.found_in = r.path + " (debug offsets cookie)";
@@ -95,8 +96,8 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
 std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime);
 
 PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
-    uint8_t cookie[8] = {};
-    const bool has_cookie = memory.read_some(c.address, cookie) == 8 && std::memcmp(cookie, "xdebugpy", 8) == 0;
+    uint8_t cookie[kDebugOffsetsCookie.size()] = {};
+    const bool has_cookie = memory.read_some(c.address, cookie) == sizeof cookie && starts_with_debug_offsets_cookie(cookie);
     std::optional<PythonVersion> version;
     if (has_cookie) {
         version = PythonVersion::from_hex(memory.read_value<uint64_t>(c.address + 8));

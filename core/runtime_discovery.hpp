@@ -25,7 +25,7 @@ struct PythonRuntime {
 // (extension modules such as foo.cpython-312-x86_64-linux-gnu.so do not).
 bool is_python_file(const std::string& path);
 
-// Throws Error(NotPython) when no valid, supported runtime is found.
+// Throws Error(UnsupportedRuntime) when no valid, supported runtime is found.
 PythonRuntime discover_runtime(RemoteMemory& memory);
 
 }  // namespace stackscope

@@ -18,7 +18,7 @@ struct SnapshotOptions {
     int attempts = 5;
 };
 
-// Throws Error(NotPython) when the target has no supported Python runtime; per-thread
+// Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread
 // problems are recorded in the threads instead. Source lines are not read here (see
 // source_files.hpp): for a live target that is done after it has been resumed.
 Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr, const SnapshotOptions& options = {});

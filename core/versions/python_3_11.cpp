@@ -1,6 +1,7 @@
 // CPython 3.11: _PyCFrame, is_entry, no shim frames, GIL embedded in _PyRuntime.
 // Offsets measured on 3.11.7 (shared/reference/offsets/out_3.11.txt).
-// exc_info, _finalizing and gc fields: DWARF of the pyenv libpython (gdb ptype / offsets).
+// exc_info, _finalizing, gc, sysdict and ht_qualname fields: DWARF of the pyenv libpython
+// (gdb -batch -ex 'print (long)&((PyHeapTypeObject*)0)->ht_qualname' libpython3.X.so.1.0).
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -34,6 +35,7 @@ PythonLayout python_3_11_layout() {
     l.interp_id = 48;
     l.interp_threads_head = 16;
     l.interp_modules = 888;
+    l.interp_sysdict = 904;
 
     l.tstate_next = 8;
     l.tstate_interp = 16;
@@ -67,6 +69,7 @@ PythonLayout python_3_11_layout() {
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;
     l.managed_values = -32;
+    l.heap_type_qualname = 864;
     l.heap_type_cached_keys = 872;
 
     l.unicode_ascii_data = 48;

@@ -1,5 +1,6 @@
 // CPython 3.12: _PyCFrame, C-stack shim frames (owner 3), per-interpreter GIL pointer.
-// Offsets measured on 3.12.1 (shared/reference/offsets/out_3.12.txt; GIL, exc_info, _finalizing and gc fields from DWARF).
+// Offsets measured on 3.12.1 (shared/reference/offsets/out_3.12.txt; GIL, exc_info, _finalizing,
+// gc, sysdict and ht_qualname fields from the DWARF of the pyenv libpython).
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -33,6 +34,7 @@ PythonLayout python_3_12_layout() {
     l.interp_threads_head = 72;
     l.interp_gil = 384;
     l.interp_modules = 944;
+    l.interp_sysdict = 352;
     l.interp_gc = 112;
 
     l.tstate_next = 8;
@@ -65,6 +67,7 @@ PythonLayout python_3_12_layout() {
 
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;  // a dict, or values+1 tagged with bit 0
+    l.heap_type_qualname = 872;
     l.heap_type_cached_keys = 880;
 
     l.unicode_ascii_data = 40;

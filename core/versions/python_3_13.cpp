@@ -1,7 +1,8 @@
 // CPython 3.13: tstate->current_frame, instr_ptr, shim frames, _Py_DebugOffsets.
 // The offsets below are the measured 3.13.0 values (shared/reference/offsets/out_3.13.txt);
 // those the runtime publishes in _Py_DebugOffsets are replaced by the target's own values.
-// exc_info, _finalizing and gc fields: DWARF of the pyenv libpython (gdb ptype / offsets).
+// exc_info, _finalizing, gc, sysdict and ht_qualname fields: DWARF of the pyenv libpython
+// (gdb -batch -ex 'print (long)&((PyHeapTypeObject*)0)->ht_qualname' libpython3.X.so.1.0).
 #include "version_tables.hpp"
 
 namespace stackscope {
@@ -36,6 +37,7 @@ PythonLayout python_3_13_layout() {
     l.interp_id = 7272;
     l.interp_threads_head = 7344;
     l.interp_modules = 7656;
+    l.interp_sysdict = 7640;
     l.interp_gc = 7400;
 
     l.tstate_next = 8;
@@ -68,6 +70,7 @@ PythonLayout python_3_13_layout() {
     l.type_flag_managed_dict = 1 << 4;
     l.type_flag_inline_values = 1 << 2;
     l.managed_dict = -24;
+    l.heap_type_qualname = 872;
     l.heap_type_cached_keys = 880;
 
     l.unicode_ascii_data = 40;

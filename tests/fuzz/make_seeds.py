@@ -14,6 +14,7 @@ runs both). Needs gcc. Valid Python 3.8 syntax.
 """
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -70,8 +71,14 @@ def line_table_seeds():
             write("exception_table", file_name(version, c), bytes.fromhex(c["exception_table"]))
 
 
+def debug_offsets_cookie():
+    """The _Py_DebugOffsets cookie, as core/versions/debug_offsets.hpp (its one spelling) has it."""
+    with open(os.path.join(ROOT, "core", "versions", "debug_offsets.hpp")) as f:
+        return re.search(r'kDebugOffsetsCookie\{"([^"]{8})"\}', f.read()).group(1)
+
+
 TINY_ELF_SOURCE = r"""
-__attribute__((section(".PyRuntime"))) char _PyRuntime[64] = "xdebugpy";
+__attribute__((section(".PyRuntime"))) char _PyRuntime[64] = "%(cookie)s";
 const unsigned Py_Version = 0x030d00f0;
 void _start(void) { for (;;) __asm__ volatile("hlt"); }
 """
@@ -81,7 +88,7 @@ def tiny_elf():
     with tempfile.TemporaryDirectory() as tmp:
         src, out = os.path.join(tmp, "tiny.c"), os.path.join(tmp, "python3.13")
         with open(src, "w") as f:
-            f.write(TINY_ELF_SOURCE)
+            f.write(TINY_ELF_SOURCE % {"cookie": debug_offsets_cookie()})
         subprocess.check_call(["gcc", "-Os", "-g0", "-static", "-nostdlib", "-fno-asynchronous-unwind-tables",
                                "-Wl,-n", "-Wl,--build-id", "-o", out, src])
         subprocess.check_call(["strip", "--strip-debug", "-R", ".comment", out])

@@ -11,6 +11,7 @@
 
 #include "error.hpp"
 #include "python_layout.hpp"
+#include "versions/debug_offsets.hpp"
 
 using namespace stackscope;
 
@@ -134,4 +135,88 @@ TEST_CASE("implausible or short debug offsets are bad data", "[debug_offsets]") 
         raw.resize(700);
         CHECK_THROWS_WITH(apply_debug_offsets(*layout, raw), Catch::Contains("shorter"));
     }
+}
+
+namespace {
+
+// Slots of the 3.14 layout (Include/internal/pycore_debug_offsets.h of 3.14.10).
+constexpr size_t kRuntimeSize = 3, kInterpSize = 6, kInterpId = 7, kInterpGc = 11, kGilRuntimeState = 16,
+                 kGilLocked = 18, kThreadSize = 22, kCurrentFrame = 26, kCodeSize = 39, kFirstLineNo = 44;
+
+uint64_t slot(const std::vector<uint8_t>& raw, size_t index) {
+    uint64_t v = 0;
+    std::memcpy(&v, raw.data() + 8 * index, 8);
+    return v;
+}
+
+void set_slot(std::vector<uint8_t>& raw, size_t index, uint64_t value) { std::memcpy(raw.data() + 8 * index, &value, 8); }
+
+}  // namespace
+
+TEST_CASE("real dumps start with the cookie and pass every section and field check", "[debug_offsets]") {
+    const int minor = GENERATE(13, 14, 15);
+    CAPTURE(minor);
+    const std::vector<uint8_t> raw = fixture(minor);
+    CHECK(starts_with_debug_offsets_cookie(raw));
+    auto layout = layout_for(3, minor);
+    REQUIRE(layout);
+    CHECK_NOTHROW(apply_debug_offsets(*layout, raw));
+}
+
+TEST_CASE("each published field must fit, aligned, in its own section", "[debug_offsets]") {
+    std::vector<uint8_t> raw = fixture(14);
+    REQUIRE(slot(raw, kThreadSize) == 832);  // the slots above are the 3.14 ones
+    REQUIRE(slot(raw, kCurrentFrame) == 72);
+    REQUIRE(slot(raw, kFirstLineNo) == 68);
+    auto layout = layout_for(3, 14);
+    REQUIRE(layout);
+    const PythonLayout before = *layout;
+
+    auto refusal = [&]() -> std::string {
+        try {
+            apply_debug_offsets(*layout, raw);
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::InconsistentData);  // bad_data
+            return e.what();
+        }
+        FAIL("accepted");
+        return "";
+    };
+
+    SECTION("an offset at the end of its section") {
+        set_slot(raw, kInterpId, slot(raw, kInterpSize));  // aligned, and far below 1 MiB
+        CHECK_THAT(refusal(), Catch::Contains("interpreter_state.id is implausible") && Catch::Contains("do not fit in interpreter_state"));
+    }
+    SECTION("an int field just past its section") {
+        set_slot(raw, kFirstLineNo, slot(raw, kCodeSize));
+        CHECK_THAT(refusal(), Catch::Contains("code_object.firstlineno is implausible") && Catch::Contains("4 bytes from there"));
+    }
+    SECTION("a misaligned pointer field") {
+        set_slot(raw, kCurrentFrame, 73);
+        CHECK_THAT(refusal(), Catch::Contains("thread_state.current_frame is implausible (0x49): not 8-byte aligned"));
+    }
+    SECTION("an embedded struct that does not fit in its container") {
+        set_slot(raw, kInterpGc, slot(raw, kInterpSize) - 8);  // _gc_runtime_state is far larger
+        CHECK_THAT(refusal(), Catch::Contains("interpreter_state.gc is implausible"));
+    }
+    SECTION("a GIL field past the _gil_runtime_state it is relative to") {
+        set_slot(raw, kGilLocked, slot(raw, kGilRuntimeState) + 208);
+        CHECK_THAT(refusal(), Catch::Contains("gil_runtime_state_locked is implausible") && Catch::Contains("_gil_runtime_state"));
+    }
+    SECTION("a section size of zero") {
+        set_slot(raw, kThreadSize, 0);
+        CHECK_THAT(refusal(), Catch::Contains("section thread_state has an implausible size (0x0)"));
+    }
+    SECTION("a section size that is not a multiple of 8") {
+        set_slot(raw, kThreadSize, 833);
+        CHECK_THAT(refusal(), Catch::Contains("section thread_state has an implausible size"));
+    }
+    SECTION("a section size no struct comes close to") {
+        set_slot(raw, kRuntimeSize, uint64_t{1} << 40);
+        CHECK_THAT(refusal(), Catch::Contains("section runtime_state has an implausible size"));
+    }
+    // A refused dump leaves the table as it was.
+    CHECK(layout->interp_id == before.interp_id);
+    CHECK(layout->tstate_frame == before.tstate_frame);
+    CHECK(layout->version.micro == before.version.micro);
 }

@@ -1,0 +1,73 @@
+"""Scenario: threads parked inside `except` blocks, for the `handling` of each thread.
+
+Run by the interpreter under test (keep Python 3.8 syntax), as ScenarioProcess runs scenarios:
+    python handled_exceptions.py TRUTH_JSON READY_FIFO PONG_PATH
+
+Threads: "nested-class" handles Outer.Inner("boom") (a class nested in a class: its
+__qualname__ differs from its __name__), "builtin-key" handles the KeyError('missing') a dict
+lookup raised, "builtin-value" handles ValueError("boom"); each parks on an Event inside its
+`except` block.  The main thread parks on an Event and handles nothing.
+
+TRUTH_JSON gets {thread name: {"tid": native thread id, "handling": {"type", "message"} or
+null}}, each exception described in the thread that caught it (type(e).__qualname__, and its
+one argument when that is a str or int, else null), before READY_FIFO gets "ready".
+PONG_PATH is not used.
+"""
+import json
+import os
+import sys
+import threading
+
+
+class Outer:
+    class Inner(Exception):
+        pass
+
+
+def described(error):
+    args = error.args
+    message = args[0] if len(args) == 1 and isinstance(args[0], (str, int)) and not isinstance(args[0], bool) else None
+    return {"type": type(error).__qualname__, "message": message}
+
+
+def handle(raise_it, seen, parked):
+    try:
+        raise_it()
+    except Exception as error:
+        seen[threading.current_thread().name] = described(error)
+        parked.set()
+        threading.Event().wait()
+
+
+def raise_nested():
+    raise Outer.Inner("boom")
+
+
+def raise_key():
+    {}["missing"]
+
+
+def raise_value():
+    raise ValueError("boom")
+
+
+THREADS = {"nested-class": raise_nested, "builtin-key": raise_key, "builtin-value": raise_value}
+
+
+def main(truth_path, ready_fifo):
+    seen = {}
+    for name, raise_it in THREADS.items():
+        parked = threading.Event()
+        threading.Thread(target=handle, args=(raise_it, seen, parked), name=name, daemon=True).start()
+        parked.wait()
+    truth = {t.name: {"tid": t.native_id, "handling": seen.get(t.name)} for t in threading.enumerate()}
+    with open(truth_path + ".tmp", "w") as out:
+        json.dump(truth, out)
+    os.rename(truth_path + ".tmp", truth_path)
+    with open(ready_fifo, "w") as out:
+        out.write("ready\n")
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
