@@ -4,11 +4,11 @@ import subprocess
 
 import pytest
 
-from harness import describe, kill_group, make_core, run_tool, spawn, stderr_is_one_line
+from harness import clean_env, describe, kill_group, make_core, run_tool, spawn, stderr_is_one_line
 
 pytestmark = pytest.mark.column("errors")
 
-USAGE, NOT_PYTHON, PERMISSION, BAD_FILE = 2, 3, 4, 5
+USAGE, NOT_PYTHON, PERMISSION, BAD_FILE, INTERNAL = 2, 3, 4, 5, 6
 
 
 def assert_error(result, *codes):
@@ -84,3 +84,19 @@ def test_permission_denied(tool, scenario):
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
     )
     assert_error(result, PERMISSION)
+
+
+def tracer_of(pid):
+    with open("/proc/%d/status" % pid) as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    return int(fields["TracerPid"]), fields["State"].strip()
+
+
+def test_internal_error_exits_6(tool, target_args, scenario):
+    """A bug (an unexpected C++ exception, injected by a test-only variable) exits 6 with one
+    line that says so, and a live target is left detached and running."""
+    result = run_tool(tool, target_args, env=clean_env(STACKSCOPE_TEST_INTERNAL_ERROR="1"))
+    assert_error(result, INTERNAL)
+    assert "internal error" in result.stderr, describe(result)
+    tracer, state = tracer_of(scenario.pid)
+    assert tracer == 0 and not state.startswith(("t", "T")), (tracer, state)
