@@ -184,6 +184,10 @@ void LiveProcess::stop_all_threads() {
                 const int err = errno;
                 if (err == ESRCH) continue;                        // exited meanwhile
                 if (err == EPERM && is_zombie(pid_, tid)) continue;  // an exited main thread
+                // The kernel refuses to attach to a thread that is exiting (PF_EXITING) with
+                // EPERM too: once another thread of the process was attached, permission is
+                // not what is missing.
+                if (err == EPERM && !attached_.empty()) continue;
                 if (err == EPERM) {
                     throw Error(ErrorKind::PermissionDenied,
                                 "cannot attach to process " + std::to_string(pid_) +
