@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cerrno>
 #include <cstring>
 
@@ -87,9 +88,68 @@ std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const {
     return symbols(std::span(&name, 1)).front();
 }
 
+namespace {
+
+uint32_t gnu_hash(std::string_view name) {
+    uint32_t h = 5381;
+    for (const char c : name) h = h * 33 + static_cast<unsigned char>(c);
+    return h;
+}
+
+// A defined symbol of .dynsym through its .gnu.hash table, every index bounded by the
+// sections' sizes; nullopt when absent (or when the table is unusable).
+std::optional<ElfSymbol> gnu_hash_lookup(Elf* elf, Elf_Data* hash, Elf_Data* dynsym, size_t strtab, size_t sym_count,
+                                         std::string_view name) {
+    const size_t words = hash->d_size / 4;
+    const auto* w = static_cast<const uint32_t*>(hash->d_buf);
+    if (words < 4) return std::nullopt;
+    const uint64_t nbuckets = w[0], symoffset = w[1], bloom_words = w[2];
+    const uint64_t buckets_at = 4 + 2 * bloom_words;  // 64-bit bloom words
+    if (nbuckets == 0 || buckets_at + nbuckets > words) return std::nullopt;
+    const uint64_t chain_at = buckets_at + nbuckets;
+    const uint32_t h = gnu_hash(name);
+    for (uint64_t i = w[buckets_at + h % nbuckets]; i >= symoffset && i < sym_count; ++i) {
+        const uint64_t chain = chain_at + (i - symoffset);
+        if (chain >= words) return std::nullopt;
+        const uint32_t chain_hash = w[chain];
+        if ((chain_hash | 1) == (h | 1)) {
+            GElf_Sym sym;
+            if (!gelf_getsym(dynsym, static_cast<int>(i), &sym)) return std::nullopt;
+            const char* sym_name = elf_strptr(elf, strtab, sym.st_name);
+            if (sym_name && name == sym_name && sym.st_shndx != SHN_UNDEF && sym.st_value != 0) {
+                return ElfSymbol{sym.st_value, sym.st_size};
+            }
+        }
+        if (chain_hash & 1) break;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::vector<std::optional<ElfSymbol>> ElfFile::symbols(std::span<const std::string_view> names) const {
     std::vector<std::optional<ElfSymbol>> found(names.size());
     size_t missing = names.size();
+    // .gnu.hash first: a few probes per name instead of a pass over every dynamic symbol.
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf_, scn)) != nullptr) {
+        GElf_Shdr sh, dynsym_sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_GNU_HASH) continue;
+        Elf_Scn* dynsym_scn = elf_getscn(elf_, sh.sh_link);
+        if (!dynsym_scn || !gelf_getshdr(dynsym_scn, &dynsym_sh) || dynsym_sh.sh_type != SHT_DYNSYM || dynsym_sh.sh_entsize == 0) break;
+        Elf_Data* hash = elf_getdata(scn, nullptr);
+        Elf_Data* dynsym = elf_getdata(dynsym_scn, nullptr);
+        if (!hash || !dynsym || !hash->d_buf) break;
+        for (size_t n = 0; n < names.size(); ++n) {
+            found[n] = gnu_hash_lookup(elf_, hash, dynsym, dynsym_sh.sh_link, dynsym_sh.sh_size / dynsym_sh.sh_entsize, names[n]);
+            if (found[n]) --missing;
+        }
+        if (missing == 0) return found;
+        break;
+    }
+    // One hash lookup per symbol of the tables, not one comparison per name.
+    std::unordered_map<std::string_view, size_t> wanted_names;
+    for (size_t n = 0; n < names.size(); ++n) wanted_names.emplace(names[n], n);
     for (const Elf64_Word wanted : {SHT_DYNSYM, SHT_SYMTAB}) {
         Elf_Scn* scn = nullptr;
         while ((scn = elf_nextscn(elf_, scn)) != nullptr) {
@@ -104,11 +164,10 @@ std::vector<std::optional<ElfSymbol>> ElfFile::symbols(std::span<const std::stri
                 if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
                 const char* sym_name = elf_strptr(elf_, sh.sh_link, sym.st_name);
                 if (!sym_name) continue;
-                for (size_t n = 0; n < names.size(); ++n) {
-                    if (found[n] || names[n] != sym_name) continue;
-                    found[n] = ElfSymbol{sym.st_value, sym.st_size};
-                    if (--missing == 0) return found;
-                }
+                const auto n = wanted_names.find(sym_name);
+                if (n == wanted_names.end() || found[n->second]) continue;
+                found[n->second] = ElfSymbol{sym.st_value, sym.st_size};
+                if (--missing == 0) return found;
             }
         }
     }

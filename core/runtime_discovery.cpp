@@ -61,6 +61,12 @@ std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<s
             continue;
         }
         c.file = std::shared_ptr<const ElfFile>(std::move(m.elf));
+        // The debugger's _PyRuntime is this file's: the file's own symbols (the builtin
+        // types) are then read from it, not asked of the debugger one by one.
+        if (!out.empty() && !out.front().file && out.front().address == c.address) {
+            out.front().file = c.file;
+            out.front().load_bias = c.load_bias;
+        }
         out.push_back(c);
     }
     return out;
