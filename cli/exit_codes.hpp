@@ -1,7 +1,7 @@
 #pragma once
 // The CLI's exit codes: the one place that turns what happened (an ErrorKind) into how the
 // command exits. The table is also the --help footer and the README's.
-#include "error.hpp"
+#include "stackscope/error.hpp"
 
 namespace stackscope::cli {
 

@@ -10,13 +10,13 @@
 #include <sstream>
 #include <thread>
 
-#include "core_file.hpp"
-#include "error.hpp"
+#include "stackscope/core_file.hpp"
+#include "stackscope/error.hpp"
 #include "exit_codes.hpp"
-#include "formatters.hpp"
-#include "live_process.hpp"
-#include "snapshot.hpp"
-#include "source_files.hpp"
+#include "stackscope/formatters.hpp"
+#include "stackscope/live_process.hpp"
+#include "stackscope/snapshot.hpp"
+#include "stackscope/source_files.hpp"
 
 namespace {
 

@@ -28,16 +28,16 @@
 #include <utility>
 #include <vector>
 
-#include "callback_target.hpp"
-#include "core_file.hpp"
-#include "error.hpp"
-#include "eval_calls.hpp"
-#include "formatters.hpp"
-#include "hex.hpp"
-#include "live_process.hpp"
-#include "runtime_discovery.hpp"
-#include "snapshot.hpp"
-#include "source_files.hpp"
+#include "stackscope/callback_target.hpp"
+#include "stackscope/core_file.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/eval_calls.hpp"
+#include "stackscope/formatters.hpp"
+#include "stackscope/hex.hpp"
+#include "stackscope/live_process.hpp"
+#include "stackscope/debugger.hpp"
+#include "stackscope/snapshot.hpp"
+#include "stackscope/source_files.hpp"
 
 namespace py = pybind11;
 using namespace stackscope;

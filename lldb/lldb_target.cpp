@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
-#include "callback_target.hpp"
-#include "error.hpp"
-#include "glibc_threads.hpp"
-#include "live_process.hpp"
-#include "remote_memory.hpp"
+#include "stackscope/callback_target.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/live_process.hpp"
+#include "stackscope/debugger.hpp"
 
 namespace stackscope_lldb {
 
@@ -134,19 +134,11 @@ std::map<int, uint32_t> lldb_thread_numbers(lldb::SBProcess process) {
 
 void fill_tids_from_glibc(Snapshot& snapshot, Target& target, lldb::SBTarget lldb_target,
                           const std::map<int, uint32_t>& known_tids) {
-    const bool needed = std::any_of(snapshot.threads.begin(), snapshot.threads.end(),
-                                    [](const Thread& t) { return !t.tid && t.pthread_id; });
-    if (!needed) return;
-    // glibc's own description of struct pthread knows where the tid is (core/glibc_threads).
+    // glibc's own description of struct pthread knows where the tid is; lldb knows its symbols.
     const std::unique_ptr<Target> with_symbols = with_lldb_symbols(target, lldb_target);
-    RemoteMemory memory(*with_symbols);
-    const auto tid_offset = glibc_pthread_tid_offset(memory);
-    if (!tid_offset) return;
-    for (Thread& t : snapshot.threads) {
-        if (t.tid || !t.pthread_id) continue;
-        const auto tid = glibc_thread_tid(memory, *t.pthread_id, *tid_offset);
-        if (tid && known_tids.count(*tid)) t.tid = *tid;
-    }
+    std::set<int> live;
+    for (const auto& [tid, number] : known_tids) live.insert(tid);
+    fill_tids_from_pthreads(snapshot, *with_symbols, live);
 }
 
 }  // namespace stackscope_lldb

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "model.hpp"
-#include "target.hpp"
+#include "stackscope/model.hpp"
+#include "stackscope/target.hpp"
 
 namespace stackscope_lldb {
 

@@ -13,12 +13,12 @@
 #include <string_view>
 #include <vector>
 
-#include "error.hpp"
-#include "eval_calls.hpp"
-#include "formatters.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/eval_calls.hpp"
+#include "stackscope/formatters.hpp"
 #include "lldb_target.hpp"
-#include "snapshot.hpp"
-#include "source_files.hpp"
+#include "stackscope/snapshot.hpp"
+#include "stackscope/source_files.hpp"
 
 namespace lldb {
 __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger debugger);

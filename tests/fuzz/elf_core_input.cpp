@@ -8,11 +8,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "core_file.hpp"
-#include "elf_file.hpp"
-#include "error.hpp"
+#include "stackscope/core_file.hpp"
+#include "target/elf_file.hpp"
+#include "stackscope/error.hpp"
 #include "fuzz_inputs.hpp"
-#include "snapshot.hpp"
+#include "stackscope/snapshot.hpp"
 
 namespace stackscope_fuzz {
 

@@ -1,11 +1,11 @@
 // Fuzz entry point of the whole extraction over a memory image: runtime discovery, the
 // thread and frame walks, the object reader, and the renderers over what they produced.
-#include "callback_target.hpp"
-#include "error.hpp"
-#include "formatters.hpp"
+#include "stackscope/callback_target.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/formatters.hpp"
 #include "fuzz_inputs.hpp"
 #include "memory_image.hpp"
-#include "snapshot.hpp"
+#include "stackscope/snapshot.hpp"
 
 namespace stackscope_fuzz {
 

@@ -2,9 +2,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "error.hpp"
+#include "stackscope/error.hpp"
 #include "fuzz_inputs.hpp"
-#include "line_tables.hpp"
+#include "cpython/line_tables.hpp"
 
 namespace stackscope_fuzz {
 

@@ -72,8 +72,8 @@ def line_table_seeds():
 
 
 def debug_offsets_cookie():
-    """The _Py_DebugOffsets cookie, as core/versions/debug_offsets.hpp (its one spelling) has it."""
-    with open(os.path.join(ROOT, "core", "versions", "debug_offsets.hpp")) as f:
+    """The _Py_DebugOffsets cookie, as core/cpython/versions/debug_offsets.hpp (its one spelling) has it."""
+    with open(os.path.join(ROOT, "core", "cpython", "versions", "debug_offsets.hpp")) as f:
         return re.search(r'kDebugOffsetsCookie\{"([^"]{8})"\}', f.read()).group(1)
 
 

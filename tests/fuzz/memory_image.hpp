@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "target.hpp"
+#include "stackscope/target.hpp"
 
 namespace stackscope_fuzz {
 

@@ -4,7 +4,7 @@
 #include <iterator>
 #include <stdexcept>
 
-#include "python_layout.hpp"
+#include "cpython/python_layout.hpp"
 #include "synthetic_memory.hpp"
 
 namespace stackscope_fuzz {

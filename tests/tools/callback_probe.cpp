@@ -13,14 +13,14 @@
 #include <nlohmann/json.hpp>
 
 #include "exit_codes.hpp"  // the CLI's exit codes, so that tests compare the two
-#include "callback_target.hpp"
-#include "core_file.hpp"
-#include "error.hpp"
-#include "formatters.hpp"
-#include "live_process.hpp"
-#include "mapped_elf.hpp"
-#include "snapshot.hpp"
-#include "source_files.hpp"
+#include "stackscope/callback_target.hpp"
+#include "stackscope/core_file.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/formatters.hpp"
+#include "stackscope/live_process.hpp"
+#include "target/mapped_elf.hpp"
+#include "stackscope/snapshot.hpp"
+#include "stackscope/source_files.hpp"
 
 namespace {
 

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "builtin_types.hpp"
-#include "python_layout.hpp"
-#include "target.hpp"
+#include "cpython/builtin_types.hpp"
+#include "cpython/python_layout.hpp"
+#include "stackscope/target.hpp"
 
 namespace stackscope_test {
 

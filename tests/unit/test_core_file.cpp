@@ -25,9 +25,9 @@
 #include <string>
 #include <vector>
 
-#include "core_file.hpp"
-#include "elf_file.hpp"
-#include "error.hpp"
+#include "stackscope/core_file.hpp"
+#include "target/elf_file.hpp"
+#include "stackscope/error.hpp"
 
 extern char** environ;
 

@@ -9,9 +9,9 @@
 #include <iterator>
 #include <vector>
 
-#include "error.hpp"
-#include "python_layout.hpp"
-#include "versions/debug_offsets.hpp"
+#include "stackscope/error.hpp"
+#include "cpython/python_layout.hpp"
+#include "cpython/versions/debug_offsets.hpp"
 
 using namespace stackscope;
 

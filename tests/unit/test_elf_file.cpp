@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "elf_file.hpp"
-#include "error.hpp"
-#include "proc_maps.hpp"
+#include "target/elf_file.hpp"
+#include "stackscope/error.hpp"
+#include "target/proc_maps.hpp"
 
 using stackscope::ElfFile;
 using stackscope::Error;

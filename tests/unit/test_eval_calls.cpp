@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "eval_calls.hpp"
+#include "stackscope/eval_calls.hpp"
 
 using namespace stackscope;
 

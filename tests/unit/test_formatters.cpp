@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "formatters.hpp"
+#include "stackscope/formatters.hpp"
 
 using namespace stackscope;
 

@@ -13,17 +13,17 @@
 #include <string>
 #include <vector>
 
-#include "callback_target.hpp"
-#include "error.hpp"
-#include "formatters.hpp"
-#include "builtin_types.hpp"
-#include "frame_reader.hpp"
-#include "thread_stack.hpp"
-#include "object_reader.hpp"
-#include "python_layout.hpp"
-#include "remote_memory.hpp"
-#include "snapshot.hpp"
-#include "source_files.hpp"
+#include "stackscope/callback_target.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/formatters.hpp"
+#include "cpython/builtin_types.hpp"
+#include "cpython/frame_reader.hpp"
+#include "cpython/thread_stack.hpp"
+#include "cpython/object_reader.hpp"
+#include "cpython/python_layout.hpp"
+#include "target/remote_memory.hpp"
+#include "stackscope/snapshot.hpp"
+#include "stackscope/source_files.hpp"
 #include "synthetic_memory.hpp"
 
 using stackscope::Error;

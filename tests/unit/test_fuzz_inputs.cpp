@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "formatters.hpp"
+#include "stackscope/formatters.hpp"
 #include "fuzz_inputs.hpp"
 #include "memory_image.hpp"
 #include "seed_images.hpp"
-#include "snapshot.hpp"
+#include "stackscope/snapshot.hpp"
 
 namespace fs = std::filesystem;
 using stackscope_fuzz::Outcome;

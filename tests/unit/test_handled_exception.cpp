@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "handled_exception.hpp"
-#include "object_reader.hpp"
-#include "remote_memory.hpp"
+#include "cpython/handled_exception.hpp"
+#include "cpython/object_reader.hpp"
+#include "target/remote_memory.hpp"
 #include "synthetic_memory.hpp"
 
 using namespace stackscope;

@@ -1,10 +1,10 @@
-// Every version table sets every field its era's code paths read (core/versions/required_fields.cpp).
+// Every version table sets every field its era's code paths read (core/cpython/versions/required_fields.cpp).
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-#include "python_layout.hpp"
+#include "cpython/python_layout.hpp"
 
 TEST_CASE("every version table sets every field its era requires", "[layout]") {
     const auto layouts = stackscope::all_layouts();

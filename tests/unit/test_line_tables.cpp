@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "error.hpp"
-#include "line_tables.hpp"
+#include "stackscope/error.hpp"
+#include "cpython/line_tables.hpp"
 
 using stackscope::Error;
 using stackscope::ExceptionEntry;

@@ -6,13 +6,13 @@
 
 #include <cstring>
 
-#include "build_id.hpp"
-#include "elf_file.hpp"
-#include "error.hpp"
-#include "hex.hpp"
-#include "object_reader.hpp"
-#include "process_info.hpp"
-#include "remote_memory.hpp"
+#include "target/build_id.hpp"
+#include "target/elf_file.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/hex.hpp"
+#include "cpython/object_reader.hpp"
+#include "stackscope/process_info.hpp"
+#include "target/remote_memory.hpp"
 #include "synthetic_memory.hpp"
 
 using namespace stackscope;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "proc_maps.hpp"
+#include "target/proc_maps.hpp"
 
 using stackscope::MemoryRegion;
 using stackscope::parse_proc_maps;

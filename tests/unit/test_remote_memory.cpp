@@ -5,8 +5,8 @@
 #include <limits>
 #include <vector>
 
-#include "error.hpp"
-#include "remote_memory.hpp"
+#include "stackscope/error.hpp"
+#include "target/remote_memory.hpp"
 #include "synthetic_memory.hpp"
 
 using stackscope::Error;

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "proc_syscall.hpp"
-#include "syscall_names.hpp"
-#include "thread_activity.hpp"
+#include "target/proc_syscall.hpp"
+#include "target/syscall_names.hpp"
+#include "cpython/thread_activity.hpp"
 
 using namespace stackscope;
 

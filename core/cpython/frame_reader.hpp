@@ -1,0 +1,65 @@
+#pragma once
+// Reads one Python frame (an _PyInterpreterFrame, or a PyFrameObject before 3.11): the step
+// every chain walk shares, whether the chain is a thread's stack, a generator's, or a task's.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "stackscope/model.hpp"
+#include "cpython/object_reader.hpp"
+#include "cpython/read_cache.hpp"
+
+namespace stackscope {
+
+class FrameReader {
+public:
+    static constexpr size_t kMaxLineTable = 1 << 20;
+
+    explicit FrameReader(ObjectReader& objects)
+        : objects_(objects), mem_(objects.memory()), l_(objects.layout()), modules_(objects.memory()) {}
+
+    // The frame's code reference with its tag bits cleared (0 when it has none).
+    uint64_t code_of(uint64_t frame);
+    // The next older frame of the chain the frame is on (0 at its end).
+    uint64_t previous(uint64_t frame) { return mem_.read_pointer(frame + l_.frame_previous); }
+    // A C-stack shim frame (3.12+), which stands for the C call that entered the frame newer than it.
+    bool is_shim(uint64_t frame);
+
+    // The frame as the model shows it; nullopt when its executable is not a code object (not
+    // a Python frame). Throws Error when the frame cannot be read.
+    std::optional<Frame> read(uint64_t frame);
+
+private:
+    struct FirstArgument {
+        bool is_class = false;            // named cls rather than self
+        std::optional<int> cell_index;    // f_localsplus slot of its cell, when captured
+    };
+
+    struct CodeInfo {
+        std::optional<FirstArgument> first_argument;
+        std::string name;
+        std::string qualname;
+        std::string filename;
+        int first_line = 0;
+        std::vector<uint8_t> line_table;
+    };
+
+    const CodeInfo& code_info(uint64_t code);
+    std::optional<int64_t> code_unit_of(uint64_t frame, uint64_t code);
+    std::optional<std::string> module_of(uint64_t globals);
+    std::optional<FirstArgument> first_argument(uint64_t code);
+    std::optional<std::string> class_of_first_argument(uint64_t frame, const CodeInfo& info);
+    std::optional<int> line_at(const CodeInfo& info, int64_t code_unit);
+
+    ObjectReader& objects_;
+    RemoteMemory& mem_;
+    const PythonLayout& l_;
+    // Code objects are immutable: described once per extraction.
+    std::unordered_map<uint64_t, CodeInfo> codes_;
+    // A module's name comes from its globals dict, which is mutable: per read.
+    PerReadCache<uint64_t, std::optional<std::string>> modules_;
+};
+
+}  // namespace stackscope

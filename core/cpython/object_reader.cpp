@@ -1,0 +1,320 @@
+#include "cpython/object_reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "stackscope/error.hpp"
+#include "stackscope/hex.hpp"
+#include "cpython/versions/object_encodings.hpp"
+
+namespace stackscope {
+
+namespace {
+
+void append_utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xc0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xe0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x110000) {
+        out += static_cast<char>(0xf0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+        out += "\xef\xbf\xbd";  // U+FFFD
+    }
+}
+
+constexpr size_t kMaxTypeName = 256;
+constexpr uint64_t kMaxDictEntries = 1 << 20;
+
+}  // namespace
+
+uint64_t ObjectReader::type_of(uint64_t object) {
+    if (object == 0 || object % 8 != 0) throw bad_data("invalid object pointer " + hex(object));
+    const uint64_t type = memory_.read_pointer(object + layout_.object_type);
+    if (type == 0 || type % 8 != 0) throw bad_data("object at " + hex(object) + " has an invalid type pointer");
+    return type;
+}
+
+std::string ObjectReader::read_tp_name(uint64_t type) {
+    const uint64_t name_ptr = memory_.read_pointer(type + layout_.type_name);
+    char buf[kMaxTypeName];
+    const size_t got = memory_.read_some(name_ptr, std::span(reinterpret_cast<uint8_t*>(buf), sizeof buf));
+    const size_t len = strnlen(buf, got);
+    if (len == got) throw unreadable(name_ptr, "unreadable type name at " + hex(name_ptr));
+    return std::string(buf, len);
+}
+
+TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) {
+    return types_.match(type_of(object), type);
+}
+
+void ObjectReader::require(uint64_t object, BuiltinType type) {
+    switch (match(object, type)) {
+        case TypeMatch::Yes: return;
+        case TypeMatch::No:
+            throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)), object);
+        case TypeMatch::Unknown:
+            throw Error(ErrorKind::UnsupportedRuntime,
+                        "cannot tell " + std::string(builtin_type_name(type)) + " objects in this process: the type was not found");
+    }
+}
+
+std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
+    require(object, BuiltinType::Str);
+    const auto length = memory_.read_value<int64_t>(object + layout_.unicode_length);
+    const auto state = memory_.read_value<uint32_t>(object + layout_.unicode_state);
+    if (length < 0) throw bad_data("str at " + hex(object) + " has a negative length");
+    using encoding::StrState;
+    const unsigned kind = (state >> StrState::kind_shift) & StrState::kind_mask;
+    const bool compact = state & StrState::compact;
+    const bool ascii = state & StrState::ascii;
+    if (kind != 1 && kind != 2 && kind != 4) throw bad_data("str at " + hex(object) + " has an invalid kind");
+    uint64_t data = 0;
+    if (compact && ascii) data = object + layout_.unicode_ascii_data;
+    else if (compact) data = object + layout_.unicode_compact_data;
+    else data = memory_.read_pointer(object + layout_.unicode_compact_data);
+    const size_t count = std::min<size_t>(static_cast<size_t>(length), max_chars);
+    const std::vector<uint8_t> raw = memory_.read_bytes(data, count * kind);
+    std::string out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+        uint32_t cp = 0;
+        if (kind == 1) cp = raw[i];
+        else if (kind == 2) cp = raw[2 * i] | (raw[2 * i + 1] << 8);
+        else cp = raw[4 * i] | (raw[4 * i + 1] << 8) | (raw[4 * i + 2] << 16) | (uint32_t(raw[4 * i + 3]) << 24);
+        append_utf8(out, cp);
+    }
+    if (count < static_cast<size_t>(length)) out += "...";
+    return out;
+}
+
+std::vector<uint8_t> ObjectReader::read_bytes(uint64_t object, size_t max_size) {
+    require(object, BuiltinType::Bytes);
+    const auto size = memory_.read_value<int64_t>(object + layout_.bytes_size);
+    if (size < 0 || static_cast<uint64_t>(size) > max_size) throw bad_data("bytes at " + hex(object) + " has an implausible size");
+    return memory_.read_bytes(object + layout_.bytes_data, static_cast<size_t>(size));
+}
+
+uint64_t ObjectReader::tuple_item(uint64_t tuple, uint64_t index) {
+    require(tuple, BuiltinType::Tuple);
+    const auto size = memory_.read_value<int64_t>(tuple + layout_.var_size);
+    if (size < 0 || index >= static_cast<uint64_t>(size)) throw bad_data("tuple at " + hex(tuple) + " has no item " + std::to_string(index));
+    return memory_.read_pointer(tuple + layout_.tuple_items + 8 * index);
+}
+
+bool ObjectReader::is_class(uint64_t object) {
+    const uint64_t metaclass = type_of(object);
+    return (memory_.read_value<uint64_t>(metaclass + layout_.type_flags) & layout_.type_flag_type_subclass) != 0;
+}
+
+const std::string& ObjectReader::class_name(uint64_t type) {
+    if (auto it = class_names_.find(type); it != class_names_.end()) return it->second;
+    std::string name;
+    const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
+    if (flags & layout_.type_flag_heap_type) {
+        name = read_str(memory_.read_pointer(type + layout_.heap_type_qualname), 1024);
+    } else {
+        try {
+            name = read_tp_name(type);
+            if (const size_t dot = name.rfind('.'); dot != std::string::npos) name.erase(0, dot + 1);
+        } catch (const Error&) {
+            const std::string* known = static_type_name_from_builtins(type);
+            name = known ? *known : "<type at " + hex(type) + ">";
+        }
+    }
+    return class_names_.emplace(type, std::move(name)).first->second;
+}
+
+// The builtins module names its classes and exceptions, with str keys that live in writable
+// memory: a core that lacks the binary's .rodata (and so every tp_name) still has them.
+const std::string* ObjectReader::static_type_name_from_builtins(uint64_t type) {
+    if (!static_type_names_loaded_ && modules_dict_) {
+        static_type_names_loaded_ = true;
+        try {
+            const auto builtins = dict_get(modules_dict_, "builtins");
+            if (!builtins) return nullptr;
+            for (const DictEntry& e : dict_items(memory_.read_pointer(*builtins + layout_.module_dict))) {
+                try {
+                    if (is_class(e.value)) static_type_names_.emplace(e.value, read_str(e.key, kMaxTypeName));
+                } catch (const Error&) {
+                    // not a class, or an unreadable one: no name from it
+                }
+            }
+        } catch (const Error&) {
+            // no names from an unreadable dict
+        }
+    }
+    auto it = static_type_names_.find(type);
+    return it == static_type_names_.end() ? nullptr : &it->second;
+}
+
+int64_t ObjectReader::read_int(uint64_t object) {
+    if (!is_instance_of(object, BuiltinType::Bool)) require(object, BuiltinType::Int);
+    uint64_t digit_count = 0;
+    bool negative = false;
+    using encoding::LongDigits;
+    if (layout_.int_format == IntFormat::LvTag) {
+        const auto tag = memory_.read_value<uint64_t>(object + layout_.var_size);
+        digit_count = tag >> LongDigits::tag_count_shift;
+        negative = (tag & LongDigits::tag_sign_mask) == LongDigits::tag_negative;
+    } else {
+        const auto size = memory_.read_value<int64_t>(object + layout_.var_size);
+        negative = size < 0;
+        digit_count = negative ? 0 - static_cast<uint64_t>(size) : static_cast<uint64_t>(size);
+    }
+    // 30-bit digits: three of them hold 63 bits when the top one is below 2^3.
+    static_assert(LongDigits::shift == 30);
+    if (digit_count > 3) throw bad_data("int at " + hex(object) + " does not fit 64 bits");
+    uint32_t digits[3] = {};
+    memory_.read(object + layout_.long_digits,
+                 std::span(reinterpret_cast<uint8_t*>(digits), LongDigits::digit_size * digit_count));
+    uint64_t value = 0;
+    for (uint64_t i = 0; i < digit_count; ++i) {
+        if (digits[i] >= (uint32_t{1} << LongDigits::shift) || (i == 2 && digits[i] >= 8)) {
+            throw bad_data("int at " + hex(object) + " is corrupt or does not fit 64 bits");
+        }
+        value |= uint64_t{digits[i]} << (LongDigits::shift * i);
+    }
+    return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
+}
+
+std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uint64_t values) {
+    uint64_t entries = 0, nentries = 0, entry_size = 0, key_offset = 0, value_offset = 0;
+    if (layout_.dict_keys == DictKeysFormat::Kinds311) {
+        using K = encoding::DictKeys311;
+        uint8_t raw[K::header_size];
+        memory_.read(keys, raw);
+        const uint8_t log2_size = raw[K::log2_size], log2_index_bytes = raw[K::log2_index_bytes], kind = raw[K::kind];
+        std::memcpy(&nentries, raw + K::nentries, 8);
+        // Index entries are 1-8 bytes wide, and entries never outnumber the slots.
+        if (log2_size > K::max_log2_size || log2_index_bytes < log2_size || log2_index_bytes > log2_size + 3 ||
+            kind > K::max_kind || nentries > (uint64_t{1} << log2_size)) {
+            throw bad_data("dict keys at " + hex(keys) + " are corrupt", keys);
+        }
+        entries = keys + K::indices + (uint64_t{1} << log2_index_bytes);
+        if (kind == K::kind_general) {
+            entry_size = K::general_entry_size, key_offset = K::general_key, value_offset = K::general_value;
+        } else {
+            entry_size = K::unicode_entry_size, key_offset = K::unicode_key, value_offset = K::unicode_value;
+        }
+    } else {
+        using K = encoding::DictKeys310;
+        uint8_t raw[K::header_size];
+        memory_.read(keys, raw);
+        int64_t size = 0;
+        std::memcpy(&size, raw + K::size, 8);
+        std::memcpy(&nentries, raw + K::nentries, 8);
+        if (size <= 0 || size > (int64_t{1} << 30) || nentries > static_cast<uint64_t>(size)) {
+            throw bad_data("dict keys at " + hex(keys) + " are corrupt", keys);
+        }
+        const uint64_t width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffll ? 4 : 8;
+        entries = keys + K::indices + static_cast<uint64_t>(size) * width;
+        entry_size = K::entry_size, key_offset = K::key, value_offset = K::value;
+    }
+    if (nentries > kMaxDictEntries) throw bad_data("dict keys at " + hex(keys) + " have an implausible size");
+    const std::vector<uint8_t> table = memory_.read_bytes(entries, static_cast<size_t>(nentries * entry_size));
+    std::vector<uint8_t> split_values;
+    if (values) {
+        const uint64_t base = values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? encoding::kPrefixedValuesHeader : 0);
+        split_values = memory_.read_bytes(base, static_cast<size_t>(nentries * 8));
+    }
+    std::vector<DictEntry> out;
+    out.reserve(nentries);
+    for (uint64_t i = 0; i < nentries; ++i) {
+        DictEntry e;
+        std::memcpy(&e.key, table.data() + i * entry_size + key_offset, 8);
+        if (values) std::memcpy(&e.value, split_values.data() + i * 8, 8);
+        else std::memcpy(&e.value, table.data() + i * entry_size + value_offset, 8);
+        if (e.key && e.value) out.push_back(e);
+    }
+    return out;
+}
+
+std::vector<ObjectReader::DictEntry> ObjectReader::dict_items(uint64_t dict) {
+    require(dict, BuiltinType::Dict);
+    const uint64_t keys = memory_.read_pointer(dict + layout_.dict_keys_ptr);
+    const uint64_t values = memory_.read_pointer(dict + layout_.dict_values_ptr);
+    if (keys == 0) throw bad_data("dict at " + hex(dict) + " has no keys");
+    return keys_items(keys, values);
+}
+
+std::optional<uint64_t> ObjectReader::find_str_key(const std::vector<DictEntry>& entries, std::string_view key) {
+    const std::string wanted(key);
+    // Identifier keys are interned: compare pointers first, strings only when needed.
+    if (auto interned = interned_keys_.find(wanted); interned != interned_keys_.end()) {
+        for (const DictEntry& e : entries) {
+            if (e.key == interned->second) return e.value;
+        }
+    }
+    for (const DictEntry& e : entries) {
+        try {
+            if (read_str(e.key, wanted.size() + 1) == wanted) {
+                interned_keys_[wanted] = e.key;
+                return e.value;
+            }
+        } catch (const Error&) {
+            // not a str key
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<uint64_t> ObjectReader::dict_get(uint64_t dict, std::string_view key) {
+    return find_str_key(dict_items(dict), key);
+}
+
+std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_view name) {
+    const PythonLayout& l = layout_;
+    const uint64_t type = type_of(object);
+    const auto flags = memory_.read_value<uint64_t>(type + l.type_flags);
+    const bool managed = l.type_flag_managed_dict && (flags & l.type_flag_managed_dict);
+    uint64_t dict = 0, values = 0;
+    switch (l.instance_dict) {
+        case InstanceDictFormat::DictOffset: {
+            const auto offset = memory_.read_value<int64_t>(type + l.type_dictoffset);
+            if (offset > 0 && offset < (1 << 20)) dict = memory_.read_pointer(object + static_cast<uint64_t>(offset));
+            break;
+        }
+        case InstanceDictFormat::Managed311:
+            if (managed) {
+                dict = memory_.read_pointer(object + l.managed_dict);
+                if (!dict) values = memory_.read_pointer(object + l.managed_values);
+            }
+            break;
+        case InstanceDictFormat::Managed312:
+            if (managed) {
+                const uint64_t dict_or_values = memory_.read_pointer(object + l.managed_dict);
+                if (dict_or_values & 1) values = dict_or_values + 1;
+                else dict = dict_or_values;
+            }
+            break;
+        case InstanceDictFormat::Managed313:
+            if (managed) {
+                dict = memory_.read_pointer(object + l.managed_dict);
+                if (!dict && (flags & l.type_flag_inline_values)) {
+                    const auto basic_size = memory_.read_value<int64_t>(type + l.type_basicsize);
+                    if (basic_size <= 0 || basic_size > (1 << 16)) throw bad_data("type at " + hex(type) + " has an implausible size");
+                    values = object + static_cast<uint64_t>(basic_size);
+                    if (memory_.read_value<uint8_t>(values + encoding::kInlineValuesValidByte) == 0) values = 0;
+                }
+            }
+            break;
+    }
+    if (dict) return dict_get(dict, name);
+    if (values) {
+        const uint64_t keys = memory_.read_pointer(type + l.heap_type_cached_keys);
+        if (!keys) return std::nullopt;
+        return find_str_key(keys_items(keys, values), name);
+    }
+    return std::nullopt;
+}
+
+}  // namespace stackscope

@@ -1,0 +1,86 @@
+#pragma once
+// Reads CPython objects (str, bytes, dict, type names) out of target memory, with every
+// pointer and size treated as untrusted.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cpython/builtin_types.hpp"
+#include "cpython/python_layout.hpp"
+#include "target/remote_memory.hpp"
+
+namespace stackscope {
+
+// Caches, each for one extraction (the objects they describe are immutable): tp_name and
+// class names by type address, and the str objects seen as dict keys, by their text.
+class ObjectReader {
+public:
+    ObjectReader(RemoteMemory& memory, const PythonLayout& layout, const BuiltinTypes& types)
+        : memory_(memory), layout_(layout), types_(types) {}
+
+    RemoteMemory& memory() const { return memory_; }
+    const PythonLayout& layout() const { return layout_; }
+    const BuiltinTypes& types() const { return types_; }
+
+    uint64_t type_of(uint64_t object);
+    // Whether the object's type is the builtin `type` (exactly, not a subclass), by address;
+    // Unknown when that type's address was not learned.
+    TypeMatch match(uint64_t object, BuiltinType type);
+    // match() == Yes.
+    bool is_instance_of(uint64_t object, BuiltinType type) { return match(object, type) == TypeMatch::Yes; }
+    // Throws bad_data when the object is not of that type, and an UnsupportedRuntime error
+    // when the type is not known in this target.
+    void require(uint64_t object, BuiltinType type);
+
+    // The main interpreter's sys.modules: its builtins module names the static types whose
+    // tp_name is unreadable (read only when one is).
+    void set_modules_dict(uint64_t dict) { modules_dict_ = dict; }
+
+    // A str object as UTF-8; throws bad_data when `object` is not a readable str.
+    std::string read_str(uint64_t object, size_t max_chars = 64 * 1024);
+    // A bytes object's contents; throws bad_data when not a readable bytes object or too large.
+    std::vector<uint8_t> read_bytes(uint64_t object, size_t max_size = 4 << 20);
+
+    // Item `index` of a tuple; throws bad_data when not a tuple or out of range.
+    uint64_t tuple_item(uint64_t tuple, uint64_t index);
+    // A class's __qualname__ (heap types) or the last part of its tp_name (static types);
+    // `<type at 0x...>` when a static type's name is unreadable (its binary is missing).
+    const std::string& class_name(uint64_t type);
+    // Whether `object` is a class (its type is `type` or a metaclass).
+    bool is_class(uint64_t object);
+
+    // An int object's value; throws bad_data when not an int or when it does not fit 64 bits.
+    int64_t read_int(uint64_t object);
+
+    struct DictEntry {
+        uint64_t key = 0;
+        uint64_t value = 0;
+    };
+    // Every live (key, value) pair of a dict.
+    std::vector<DictEntry> dict_items(uint64_t dict);
+    // The value of a str key in a dict; nullopt when absent.
+    std::optional<uint64_t> dict_get(uint64_t dict, std::string_view key);
+    // An instance attribute stored in the object's __dict__ (managed or not); nullopt when absent.
+    std::optional<uint64_t> attribute(uint64_t object, std::string_view name);
+
+private:
+    std::string read_tp_name(uint64_t type);
+    const std::string* static_type_name_from_builtins(uint64_t type);
+    // Entries of a keys object; `values` is the split-table values array or 0.
+    std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values);
+    std::optional<uint64_t> find_str_key(const std::vector<DictEntry>& entries, std::string_view key);
+
+    RemoteMemory& memory_;
+    const PythonLayout& layout_;
+    const BuiltinTypes& types_;
+    uint64_t modules_dict_ = 0;
+    std::unordered_map<uint64_t, std::string> static_type_names_;  // from the builtins dict, once needed
+    bool static_type_names_loaded_ = false;
+    std::unordered_map<uint64_t, std::string> class_names_;  // by type address
+    std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
+};
+
+}  // namespace stackscope

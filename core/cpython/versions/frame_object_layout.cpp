@@ -1,0 +1,112 @@
+// What CPython 3.8, 3.9 and 3.10 share: PyFrameObject chains hanging off tstate->frame,
+// dict keys with dk_size and {hash, key, value} entries, instance dicts at tp_dictoffset,
+// signed digit counts, and no co_qualname. Each of those tables calls this, then sets what
+// moved. Offsets measured on 3.8.18 / 3.9.18 / 3.10.13 (shared/reference/offsets/out_3.X.txt;
+// GIL, cell, exc_info, _finalizing and gc fields from each libpython's DWARF).
+#include "cpython/versions/version_tables.hpp"
+
+namespace stackscope {
+
+void set_frame_object_layout(PythonLayout& l) {
+    set_gil_build_object_layout(l);
+    l.top_frame = TopFrameSource::ThreadStateFrame;
+    l.code_reference = CodeReference::Pointer;
+    l.entry_rule = EntryFrameRule::EveryFrame;
+    l.gil_location = GilLocation::Runtime;
+    l.dict_keys = DictKeysFormat::Split310;
+    l.dict_values = DictValuesFormat::PlainArray;
+    l.int_format = IntFormat::SignedSize;
+    l.instance_dict = InstanceDictFormat::DictOffset;
+    l.function_name = FunctionNameSource::SelfOrClsHeuristic;
+    l.thread_id = ThreadIdSource::PthreadDescriptor;
+    l.exception_state = ExceptionStateFormat::TypeValueTraceback;
+    l.code_variables = CodeVariablesFormat::Separate;
+
+    l.runtime_interpreters_head = 32;
+    l.gil_locked = 16;
+    l.gil_last_holder = 8;
+
+    l.interp_next = 0;
+    l.interp_threads_head = 8;
+
+    l.tstate_next = 8;
+    l.tstate_interp = 16;
+    l.tstate_frame = 24;
+    l.tstate_thread_id = 176;
+    l.tstate_exc_info = 144;
+    l.runtime_finalizing = 16;
+
+    l.err_item_type = 0;
+    l.err_item_value = 8;
+    l.err_item_previous = 24;
+
+    l.frame_previous = 24;  // f_back
+    l.frame_code = 32;
+    l.frame_globals = 48;
+
+    l.code_argcount = 16;
+    l.code_nlocals = 28;
+    l.code_firstlineno = 40;
+    l.code_varnames = 72;
+    l.code_cellvars = 88;
+    l.code_filename = 104;
+    l.code_name = 112;
+    l.code_linetable = 120;  // co_lnotab (3.8, 3.9) or co_linetable (3.10)
+
+    l.cell_ref = 16;
+    l.unicode_ascii_data = 48;
+    l.unicode_compact_data = 72;
+}
+
+PythonLayout python_3_8_layout() {
+    PythonLayout l;
+    set_frame_object_layout(l);
+    l.instruction = InstructionPointer::LastiBytes;
+    l.line_table = LineTableFormat::Lnotab;
+    l.runtime_gil = 1152;
+    l.gc_location = GcStateLocation::Runtime;
+    l.runtime_gc = 344;
+    l.interp_id = 16;
+    l.interp_modules = 56;
+    l.interp_sysdict = 72;
+    l.frame_instruction = 104;
+    l.frame_localsplus = 360;
+    l.heap_type_qualname = 864;
+    return l;
+}
+
+PythonLayout python_3_9_layout() {
+    PythonLayout l;
+    set_frame_object_layout(l);
+    l.instruction = InstructionPointer::LastiBytes;
+    l.line_table = LineTableFormat::Lnotab;
+    l.runtime_gil = 352;
+    l.gc_location = GcStateLocation::Interpreter;
+    l.interp_gc = 616;
+    l.interp_id = 24;
+    l.interp_modules = 856;
+    l.interp_sysdict = 872;
+    l.frame_instruction = 104;
+    l.frame_localsplus = 360;
+    l.heap_type_qualname = 856;
+    return l;
+}
+
+PythonLayout python_3_10_layout() {
+    PythonLayout l;
+    set_frame_object_layout(l);
+    l.instruction = InstructionPointer::LastiUnits;
+    l.line_table = LineTableFormat::Pep626;
+    l.runtime_gil = 352;
+    l.gc_location = GcStateLocation::Interpreter;
+    l.interp_gc = 616;
+    l.interp_id = 24;
+    l.interp_modules = 856;
+    l.interp_sysdict = 872;
+    l.frame_instruction = 96;
+    l.frame_localsplus = 352;
+    l.heap_type_qualname = 864;
+    return l;
+}
+
+}  // namespace stackscope

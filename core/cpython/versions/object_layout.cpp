@@ -1,0 +1,31 @@
+// Object layouts shared by every supported version of the default (GIL) build: the
+// PyObject header, type, str, bytes, int, dict and module fields that have not moved.
+// Measured on 3.8-3.14 (shared/reference/cpython-internals.md section 6).
+#include "cpython/versions/version_tables.hpp"
+
+namespace stackscope {
+
+void set_gil_build_object_layout(PythonLayout& l) {
+    l.object_type = 8;
+    l.var_size = 16;
+    l.type_name = 24;
+    l.type_basicsize = 32;
+    l.type_flags = 168;
+    l.type_dictoffset = 288;
+    l.module_dict = 16;
+    l.long_digits = 24;
+    l.tuple_items = 24;
+    l.bytes_size = 16;
+    l.bytes_data = 32;
+    l.unicode_length = 16;
+    l.unicode_state = 32;
+    l.dict_keys_ptr = 32;
+    l.dict_values_ptr = 40;
+    l.exception_args = 24;
+    // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
+    // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).
+    l.gil_size = 208;
+    l.gc_collecting = 200;  // 3.8-3.13 (DWARF); 3.14+ tables set their own
+}
+
+}  // namespace stackscope

@@ -1,0 +1,107 @@
+// Which PythonLayout fields each era needs: the behaviour enums say which code paths a
+// version takes, and each path reads these fields. A gap in a table then shows as a failed
+// unit test, not as a feature that silently switches off.
+#include <utility>
+#include <vector>
+
+#include "cpython/python_layout.hpp"
+
+namespace stackscope {
+
+namespace {
+
+using Field = std::pair<const char*, Offset PythonLayout::*>;
+
+#define STACKSCOPE_FIELD(name) Field{#name, &PythonLayout::name}
+
+// Every era, every code path.
+const std::vector<Field> kAlways = {
+    STACKSCOPE_FIELD(runtime_interpreters_head), STACKSCOPE_FIELD(runtime_finalizing),
+    STACKSCOPE_FIELD(interp_next), STACKSCOPE_FIELD(interp_id), STACKSCOPE_FIELD(interp_threads_head),
+    STACKSCOPE_FIELD(interp_modules), STACKSCOPE_FIELD(interp_sysdict),
+    STACKSCOPE_FIELD(gc_collecting), STACKSCOPE_FIELD(gil_locked), STACKSCOPE_FIELD(gil_last_holder),
+    STACKSCOPE_FIELD(gil_size),
+    STACKSCOPE_FIELD(tstate_next), STACKSCOPE_FIELD(tstate_interp), STACKSCOPE_FIELD(tstate_frame),
+    STACKSCOPE_FIELD(tstate_thread_id), STACKSCOPE_FIELD(tstate_exc_info),
+    STACKSCOPE_FIELD(err_item_value), STACKSCOPE_FIELD(err_item_previous),
+    STACKSCOPE_FIELD(frame_code), STACKSCOPE_FIELD(frame_previous), STACKSCOPE_FIELD(frame_globals),
+    STACKSCOPE_FIELD(frame_instruction), STACKSCOPE_FIELD(frame_localsplus),
+    STACKSCOPE_FIELD(code_filename), STACKSCOPE_FIELD(code_name), STACKSCOPE_FIELD(code_firstlineno),
+    STACKSCOPE_FIELD(code_linetable), STACKSCOPE_FIELD(code_argcount),
+    STACKSCOPE_FIELD(object_type), STACKSCOPE_FIELD(var_size), STACKSCOPE_FIELD(type_name),
+    STACKSCOPE_FIELD(type_flags), STACKSCOPE_FIELD(type_basicsize), STACKSCOPE_FIELD(heap_type_qualname),
+    STACKSCOPE_FIELD(exception_args), STACKSCOPE_FIELD(module_dict), STACKSCOPE_FIELD(long_digits),
+    STACKSCOPE_FIELD(tuple_items), STACKSCOPE_FIELD(bytes_size), STACKSCOPE_FIELD(bytes_data),
+    STACKSCOPE_FIELD(unicode_length), STACKSCOPE_FIELD(unicode_state), STACKSCOPE_FIELD(unicode_ascii_data),
+    STACKSCOPE_FIELD(unicode_compact_data), STACKSCOPE_FIELD(dict_keys_ptr), STACKSCOPE_FIELD(dict_values_ptr),
+};
+
+void add(std::vector<Field>& out, std::initializer_list<Field> fields) { out.insert(out.end(), fields); }
+
+std::vector<Field> required_fields(const PythonLayout& l) {
+    std::vector<Field> out = kAlways;
+    if (l.top_frame == TopFrameSource::CFrameCurrentFrame) add(out, {STACKSCOPE_FIELD(cframe_current_frame)});
+    switch (l.gil_location) {
+        case GilLocation::Runtime: add(out, {STACKSCOPE_FIELD(runtime_gil)}); break;
+        case GilLocation::InterpreterPointer: add(out, {STACKSCOPE_FIELD(interp_gil)}); break;
+    }
+    switch (l.gc_location) {
+        case GcStateLocation::Runtime: add(out, {STACKSCOPE_FIELD(runtime_gc)}); break;
+        case GcStateLocation::Interpreter: add(out, {STACKSCOPE_FIELD(interp_gc)}); break;
+    }
+    if (l.thread_id == ThreadIdSource::NativeThreadId) add(out, {STACKSCOPE_FIELD(tstate_native_thread_id)});
+    if (l.exception_state == ExceptionStateFormat::TypeValueTraceback) add(out, {STACKSCOPE_FIELD(err_item_type)});
+    switch (l.entry_rule) {
+        case EntryFrameRule::EveryFrame: break;
+        case EntryFrameRule::IsEntryFlag: add(out, {STACKSCOPE_FIELD(frame_is_entry)}); break;
+        case EntryFrameRule::ShimFrames: add(out, {STACKSCOPE_FIELD(frame_owner)}); break;
+    }
+    if (l.instruction == InstructionPointer::PrevInstr || l.instruction == InstructionPointer::NextInstr) {
+        add(out, {STACKSCOPE_FIELD(code_adaptive)});
+    }
+    if (l.line_table == LineTableFormat::Locations) add(out, {STACKSCOPE_FIELD(code_exceptiontable)});
+    switch (l.function_name) {
+        case FunctionNameSource::CodeQualname: add(out, {STACKSCOPE_FIELD(code_qualname)}); break;
+        case FunctionNameSource::SelfOrClsHeuristic: add(out, {STACKSCOPE_FIELD(cell_ref)}); break;
+    }
+    switch (l.code_variables) {
+        case CodeVariablesFormat::Separate:
+            add(out, {STACKSCOPE_FIELD(code_varnames), STACKSCOPE_FIELD(code_cellvars), STACKSCOPE_FIELD(code_nlocals)});
+            break;
+        case CodeVariablesFormat::LocalsPlus:
+            add(out, {STACKSCOPE_FIELD(code_localsplusnames), STACKSCOPE_FIELD(code_nlocalsplus)});
+            break;
+    }
+    switch (l.instance_dict) {
+        case InstanceDictFormat::DictOffset: add(out, {STACKSCOPE_FIELD(type_dictoffset)}); break;
+        case InstanceDictFormat::Managed311:
+            add(out, {STACKSCOPE_FIELD(managed_dict), STACKSCOPE_FIELD(managed_values), STACKSCOPE_FIELD(heap_type_cached_keys)});
+            break;
+        case InstanceDictFormat::Managed312:
+        case InstanceDictFormat::Managed313:
+            add(out, {STACKSCOPE_FIELD(managed_dict), STACKSCOPE_FIELD(heap_type_cached_keys)});
+            break;
+    }
+    return out;
+}
+
+#undef STACKSCOPE_FIELD
+
+}  // namespace
+
+std::vector<std::string> missing_fields(const PythonLayout& layout) {
+    std::vector<std::string> out;
+    for (const auto& [name, member] : required_fields(layout)) {
+        if (layout.*member == kAbsent) out.emplace_back(name);
+    }
+    if (layout.instance_dict != InstanceDictFormat::DictOffset && layout.type_flag_managed_dict == 0) {
+        out.emplace_back("type_flag_managed_dict");
+    }
+    if (layout.instance_dict == InstanceDictFormat::Managed313 && layout.type_flag_inline_values == 0) {
+        out.emplace_back("type_flag_inline_values");
+    }
+    if (layout.code_reference == CodeReference::StackRef && layout.stackref_tag_mask == 0) out.emplace_back("stackref_tag_mask");
+    return out;
+}
+
+}  // namespace stackscope

@@ -1,0 +1,17 @@
+#include "extract/extraction.hpp"
+
+#include "cpython/type_anchors.hpp"
+
+namespace stackscope {
+
+Extraction::Extraction(Target& target, bool exclusive_frames)
+    : target_(target),
+      memory_(target),
+      runtime_(discover_runtime(memory_)),
+      objects_(memory_, runtime_.layout, types_),
+      frames_(objects_),
+      thread_stacks_(objects_, frames_, exclusive_frames) {
+    learn_builtin_types(objects_, types_, thread_stacks_, runtime_);
+}
+
+}  // namespace stackscope

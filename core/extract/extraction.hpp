@@ -1,0 +1,55 @@
+#pragma once
+// One extraction: everything that reading a target once needs, built once and handed to every
+// reader, with the lifetime of each cache stated.
+//
+//   memory()         the page cache: one read of the target; forget_reads() drops it for a
+//                    target that runs, together with every PerReadCache (read_cache.hpp)
+//   runtime()        _PyRuntime and the version's layout: the whole extraction
+//   types()          the builtin types by address: the whole extraction (types never move)
+//   objects()        reads objects; caches type and class names and dict-key strings, which
+//                    are immutable: the whole extraction
+//   frames()         reads one frame; caches code objects (immutable): the whole extraction,
+//                    module names (from mutable dicts): one read
+//   thread_stacks()  walks threads' frame chains; remembers which thread each frame is on
+//                    (a frame is on one thread's stack only): the whole extraction
+#include "cpython/builtin_types.hpp"
+#include "cpython/frame_reader.hpp"
+#include "cpython/object_reader.hpp"
+#include "target/remote_memory.hpp"
+#include "cpython/runtime_discovery.hpp"
+#include "stackscope/target.hpp"
+#include "cpython/thread_stack.hpp"
+
+namespace stackscope {
+
+class Extraction {
+public:
+    // Finds the runtime (throws Error(UnsupportedRuntime) when there is none) and learns its
+    // builtin types. `exclusive_frames`: see ThreadStackWalker (false for a running target).
+    Extraction(Target& target, bool exclusive_frames);
+    Extraction(const Extraction&) = delete;
+    Extraction& operator=(const Extraction&) = delete;
+
+    Target& target() { return target_; }
+    RemoteMemory& memory() { return memory_; }
+    const PythonRuntime& runtime() const { return runtime_; }
+    const PythonLayout& layout() const { return runtime_.layout; }
+    const BuiltinTypes& types() const { return types_; }
+    ObjectReader& objects() { return objects_; }
+    FrameReader& frames() { return frames_; }
+    ThreadStackWalker& thread_stacks() { return thread_stacks_; }
+
+    // Forgets what was read from the target's memory, so that the next reads see it as it is now.
+    void forget_reads() { memory_.clear(); }
+
+private:
+    Target& target_;
+    RemoteMemory memory_;
+    PythonRuntime runtime_;
+    BuiltinTypes types_;
+    ObjectReader objects_;
+    FrameReader frames_;
+    ThreadStackWalker thread_stacks_;
+};
+
+}  // namespace stackscope

@@ -1,0 +1,330 @@
+#include "stackscope/snapshot.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "stackscope/error.hpp"
+#include "extract/extraction.hpp"
+#include "target/glibc_threads.hpp"
+#include "cpython/handled_exception.hpp"
+#include "stackscope/hex.hpp"
+#include "cpython/object_reader.hpp"
+#include "target/remote_memory.hpp"
+#include "cpython/runtime_discovery.hpp"
+#include "cpython/thread_activity.hpp"
+#include "cpython/thread_names.hpp"
+
+namespace stackscope {
+
+namespace {
+
+constexpr size_t kMaxInterpreters = 1024;
+constexpr size_t kMaxThreads = 10000;
+
+// Kernel thread ids of the thread states' pthread_t, for versions whose thread states do not
+// record the tid: from the target's threads (on x86-64 glibc a pthread_t is the thread's
+// fs_base), else from glibc's struct pthread itself (no registers: a running target).
+class ThreadIds {
+public:
+    ThreadIds(const std::vector<TargetThread>& kernel_threads, const PythonLayout& l) {
+        if (l.thread_id == ThreadIdSource::NativeThreadId) return;
+        for (const TargetThread& t : kernel_threads) {
+            known_.insert(t.tid);
+            if (t.pthread_id) by_pthread_.emplace(*t.pthread_id, t.tid);
+        }
+    }
+
+    std::optional<int> tid_of_pthread(RemoteMemory& mem, uint64_t pthread_id) {
+        if (auto tid = by_pthread_.find(pthread_id); tid != by_pthread_.end()) return tid->second;
+        if (!glibc_offset_) glibc_offset_ = glibc_pthread_tid_offset(mem);
+        if (!*glibc_offset_) return std::nullopt;
+        const auto tid = glibc_thread_tid(mem, pthread_id, **glibc_offset_);
+        if (!tid) return std::nullopt;
+        const int host = mem.target().host_tid(*tid);
+        // A stale descriptor may name a thread that is gone (or a reused id): trust only live
+        // ones. A running target may have started it since the list was taken: look again, once.
+        if (!known_.empty() && !known_.count(host) && !relisted_) {
+            relisted_ = true;
+            for (const TargetThread& t : mem.target().threads()) known_.insert(t.tid);
+        }
+        if (!known_.empty() && !known_.count(host)) return std::nullopt;
+        return host;
+    }
+
+private:
+    std::unordered_map<uint64_t, int> by_pthread_;
+    std::unordered_set<int> known_;
+    std::optional<std::optional<uint64_t>> glibc_offset_;  // looked up once, when first needed
+    bool relisted_ = false;
+};
+
+// A thread entry standing for the part of a list that could not be read.
+Thread broken_list(int64_t interpreter_id, const std::string& what) {
+    Thread t;
+    t.interpreter_id = interpreter_id;
+    t.stack.error = ExtractionError{ErrorKind::InconsistentData, what, std::nullopt};
+    return t;
+}
+
+struct ThreadList {
+    std::vector<uint64_t> states;  // newest first
+    std::optional<std::string> problem;  // why the rest of the list could not be read
+};
+
+// What the kernel says each thread is doing, by kernel thread id.
+using KernelThreads = std::unordered_map<int, TargetThread>;
+
+// Per-interpreter facts that say what its threads are doing.
+struct InterpreterActivity {
+    GilState gil;
+    bool gc_running = false;
+    uint64_t finalizing = 0;  // the runtime's finalizing thread state
+};
+
+// Reads every interpreter's threads into a Snapshot, over one Extraction.
+class SnapshotReader {
+public:
+    SnapshotReader(Extraction& x, const SnapshotOptions& options, const std::vector<TargetThread>& kernel_threads)
+        : x_(x), l_(x.layout()), mem_(x.memory()), options_(options), tids_(kernel_threads, x.layout()) {
+        for (const TargetThread& t : kernel_threads) kernel_.emplace(t.tid, t);
+    }
+
+    void read_all(std::vector<Thread>& out);
+    const ExtractionStats& stats() const { return stats_; }
+
+private:
+    void read_interpreter(uint64_t interp, std::vector<Thread>& out);
+    ThreadList walk_thread_list(uint64_t interp);
+    ThreadList read_thread_list(uint64_t interp);
+    Thread read_thread(uint64_t tstate);
+    Stack read_stack(uint64_t tstate);
+    void set_activity(Thread& t, const InterpreterActivity& activity);
+
+    Extraction& x_;
+    const PythonLayout& l_;
+    RemoteMemory& mem_;
+    const SnapshotOptions& options_;
+    ThreadIds tids_;
+    KernelThreads kernel_;
+    ExtractionStats stats_;
+    // Every thread state listed so far, by any interpreter: a thread state is read once per
+    // snapshot, so lists that share their elements (garbage memory) cannot make the walk quadratic.
+    std::unordered_set<uint64_t> seen_thread_states_;
+};
+
+// One walk of a stopped thread; for a running one, walks until a walk's frame chain is still
+// the same when read again, within the attempts allowed.
+Stack SnapshotReader::read_stack(uint64_t tstate) {
+    ThreadStackWalker& walker = x_.thread_stacks();
+    if (!options_.target_running) return walker.stack(tstate);
+    Stack stack;
+    std::string problem;
+    const int attempts = std::max(1, options_.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        if (attempt > 0) ++stats_.stack_rereads;
+        x_.forget_reads();
+        ThreadStackWalker::FrameChain walked;
+        stack = walker.stack(tstate, &walked);
+        if (stack.error) {
+            // Even the same error on every walk may be a thread descheduled in the middle of
+            // pushing a frame: a running target's errors are all reported as a change.
+            problem = stack.error->message;
+            continue;
+        }
+        x_.forget_reads();
+        try {
+            if (walker.chain(tstate) == walked) return stack;
+            problem = "its frames changed during the read";
+        } catch (const Error& e) {
+            problem = e.what();
+        }
+    }
+    stack.error = ExtractionError{ErrorKind::InconsistentData,
+                                  "the stack changed while it was read (" + std::to_string(attempts) +
+                                      " attempts; last: " + problem + ")",
+                                  std::nullopt};
+    return stack;
+}
+
+Thread SnapshotReader::read_thread(uint64_t tstate) {
+    Thread t;
+    t.thread_state = tstate;
+    t.pthread_id = mem_.read_value<uint64_t>(tstate + l_.tstate_thread_id);
+    if (l_.thread_id == ThreadIdSource::NativeThreadId) {
+        const int64_t native = mem_.read_value<int64_t>(tstate + l_.tstate_native_thread_id);
+        if (native > 0 && native <= INT32_MAX) t.tid = mem_.target().host_tid(static_cast<int>(native));
+    } else {
+        t.tid = tids_.tid_of_pthread(mem_, *t.pthread_id);
+    }
+    t.stack = read_stack(tstate);
+    return t;
+}
+
+// The interpreter's thread states; a list that breaks keeps the states before the break.
+ThreadList SnapshotReader::walk_thread_list(uint64_t interp) {
+    ThreadList list;
+    std::unordered_set<uint64_t> seen;
+    try {
+        for (uint64_t tstate = mem_.read_pointer(interp + l_.interp_threads_head); tstate != 0;
+             tstate = mem_.read_pointer(tstate + l_.tstate_next)) {
+            if (!seen.insert(tstate).second || seen.size() > kMaxThreads) {
+                throw bad_data("the thread list loops or is too long at " + hex(tstate));
+            }
+            if (mem_.read_pointer(tstate + l_.tstate_interp) != interp) {
+                throw bad_data("the thread state at " + hex(tstate) + " is not one of this interpreter's");
+            }
+            list.states.push_back(tstate);
+        }
+    } catch (const Error& e) {
+        list.problem = std::string("cannot read the rest of the thread list: ") + e.what();
+    }
+    return list;
+}
+
+// For a running target (threads start and exit meanwhile): walks until two walks agree.
+ThreadList SnapshotReader::read_thread_list(uint64_t interp) {
+    if (!options_.target_running) return walk_thread_list(interp);
+    ThreadList list;
+    const int attempts = std::max(1, options_.attempts);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        x_.forget_reads();
+        list = walk_thread_list(interp);
+        x_.forget_reads();
+        const ThreadList again = walk_thread_list(interp);
+        if (!list.problem && !again.problem && again.states == list.states) return list;
+    }
+    list.problem = "the thread list changed while it was read (" + std::to_string(attempts) + " attempts" +
+                   (list.problem ? "; last: " + *list.problem : std::string()) + ")";
+    return list;
+}
+
+void SnapshotReader::set_activity(Thread& t, const InterpreterActivity& activity) {
+    if (t.tid) {
+        if (auto k = kernel_.find(*t.tid); k != kernel_.end()) set_kernel_activity(t, k->second, activity.gil, l_);
+    }
+    // The collector runs on the thread that holds the GIL, or held it last when a finalizer
+    // it called has released it.
+    t.in_gc = activity.gc_running && activity.gil.last_holder == t.thread_state;
+    t.finalizing = activity.finalizing != 0 && activity.finalizing == t.thread_state;
+    t.handling = read_handled_exception(x_.objects(), t.thread_state);
+}
+
+// Appends the threads of one interpreter, oldest (usually main) first.
+void SnapshotReader::read_interpreter(uint64_t interp, std::vector<Thread>& out) {
+    const PythonRuntime& rt = x_.runtime();
+    const int64_t interp_id = mem_.read_value<int64_t>(interp + l_.interp_id);
+    InterpreterActivity activity;
+    activity.gil = read_gil(mem_, rt, interp);
+    activity.gc_running = gc_running(mem_, rt, interp);
+    activity.finalizing = finalizing_thread(mem_, rt);
+    const uint64_t holder = activity.gil.holder();
+    const auto names = read_thread_names(x_.objects(), interp);
+    ThreadList list = read_thread_list(interp);
+    std::vector<Thread> threads;
+    for (const uint64_t tstate : list.states) {
+        if (!seen_thread_states_.insert(tstate).second || seen_thread_states_.size() > kMaxThreads) {
+            list.problem = "the thread list repeats another interpreter's, or there are too many threads, at " + hex(tstate);
+            break;
+        }
+        Thread t;
+        try {
+            t = read_thread(tstate);
+        } catch (const Error& e) {
+            t = broken_list(interp_id, "cannot read the thread state at " + hex(tstate) + ": " + e.what());
+            t.stack.error->kind = e.kind();
+            t.stack.error->address = e.address();
+            t.thread_state = tstate;
+        }
+        t.interpreter_id = interp_id;
+        t.holds_gil = holder != 0 && holder == tstate;
+        if (t.pthread_id) {
+            if (auto name = names.find(*t.pthread_id); name != names.end()) t.name = name->second;
+        }
+        set_activity(t, activity);
+        threads.push_back(std::move(t));
+    }
+    // The interpreter keeps its newest thread first.
+    out.insert(out.end(), std::make_move_iterator(threads.rbegin()), std::make_move_iterator(threads.rend()));
+    if (list.problem) out.push_back(broken_list(interp_id, *list.problem));
+}
+
+void SnapshotReader::read_all(std::vector<Thread>& out) {
+    std::unordered_set<uint64_t> seen;
+    uint64_t interp = mem_.read_pointer(x_.runtime().address + l_.runtime_interpreters_head);
+    while (interp != 0) {
+        if (!seen.insert(interp).second || seen.size() > kMaxInterpreters) {
+            out.push_back(broken_list(-1, "the interpreter list loops or is too long at " + hex(interp)));
+            break;
+        }
+        try {
+            read_interpreter(interp, out);
+            interp = mem_.read_pointer(interp + l_.interp_next);
+        } catch (const Error& e) {
+            out.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
+            break;
+        }
+    }
+}
+
+// The thread that received the fatal signal of a crash core is marked and listed first.
+void mark_crashed_thread(const Target& target, Snapshot& snap) {
+    snap.process = target.process_info();
+    if (!snap.process || !snap.process->fatal_signal) return;
+    const FatalSignal& fatal = *snap.process->fatal_signal;
+    for (Thread& t : snap.threads) {
+        if (t.tid != fatal.tid) continue;
+        t.crash = fatal;
+        // It was being killed: neither running nor idle (an abort is "in" tgkill).
+        t.activity = ThreadActivity::Unknown;
+        t.syscall.reset();
+    }
+    std::stable_partition(snap.threads.begin(), snap.threads.end(), [](const Thread& t) { return t.crash.has_value(); });
+}
+
+}  // namespace
+
+void add_late_kernel_activity(Snapshot& snapshot, Target& target) {
+    const bool needed = std::any_of(snapshot.threads.begin(), snapshot.threads.end(),
+                                    [](const Thread& t) { return t.tid && t.activity == ThreadActivity::Unknown; });
+    if (!needed) return;
+    KernelThreads kernel;
+    for (const TargetThread& t : target.threads()) kernel.emplace(t.tid, t);
+    try {
+        RemoteMemory mem(target);
+        const PythonRuntime rt = discover_runtime(mem);
+        std::unordered_map<int64_t, GilState> gils;
+        std::unordered_set<uint64_t> seen;
+        for (uint64_t interp = mem.read_pointer(rt.address + rt.layout.runtime_interpreters_head);
+             interp != 0 && seen.insert(interp).second && seen.size() <= kMaxInterpreters;
+             interp = mem.read_pointer(interp + rt.layout.interp_next)) {
+            gils.emplace(mem.read_value<int64_t>(interp + rt.layout.interp_id), read_gil(mem, rt, interp));
+        }
+        for (Thread& t : snapshot.threads) {
+            const auto k = t.tid ? kernel.find(*t.tid) : kernel.end();
+            const auto gil = gils.find(t.interpreter_id);
+            if (t.activity != ThreadActivity::Unknown || k == kernel.end() || gil == gils.end()) continue;
+            set_kernel_activity(t, k->second, gil->second, rt.layout);
+        }
+    } catch (const Error&) {
+        // the snapshot stands as it is
+    }
+}
+
+Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
+    Extraction x(target, !options.target_running);
+    SnapshotReader reader(x, options, target.threads());
+    Snapshot snap;
+    snap.python_version = x.layout().version.str();
+    snap.pid = target.pid();
+    reader.read_all(snap.threads);
+    mark_crashed_thread(target, snap);
+    if (stats_out) {
+        *stats_out = reader.stats();
+        stats_out->target_reads = x.memory().target_reads();
+    }
+    return snap;
+}
+
+}  // namespace stackscope

@@ -1,0 +1,106 @@
+#include "stackscope/source_files.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace stackscope {
+
+namespace {
+
+constexpr size_t kMaxSourceSize = 16 << 20;
+
+std::string strip(const std::string& s) {
+    const char* space = " \t\r\n\f\v";
+    const size_t begin = s.find_first_not_of(space);
+    if (begin == std::string::npos) return "";
+    return s.substr(begin, s.find_last_not_of(space) - begin + 1);
+}
+
+// Reads a whole regular file from `fd`, at most kMaxSourceSize bytes; nullopt otherwise.
+std::optional<std::string> read_regular_file(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        static_cast<size_t>(st.st_size) > kMaxSourceSize) {
+        return std::nullopt;
+    }
+    std::string text(static_cast<size_t>(st.st_size), '\0');
+    size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+    }
+    text.resize(done);
+    return text;
+}
+
+}  // namespace
+
+SourceFiles::SourceFiles(std::string root) {
+    root_fd_ = ::open(root.empty() ? "/" : root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+SourceFiles::~SourceFiles() {
+    if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+int SourceFiles::open_in_root(const std::string& filename) const {
+    if (root_fd_ < 0) return -1;
+    // Resolve the target's path as if root_fd_ were "/": no "..", symlink or magic link
+    // leads out of it. O_NONBLOCK: a FIFO planted under a source file name cannot hang us.
+    open_how how{};
+    how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    const long fd = ::syscall(SYS_openat2, root_fd_, filename.c_str(), &how, sizeof how);
+    return fd < 0 ? -1 : static_cast<int>(fd);
+}
+
+const std::vector<std::string>* SourceFiles::lines_of(const std::string& filename) {
+    auto it = files_.find(filename);
+    if (it != files_.end()) return it->second ? &*it->second : nullptr;
+    std::optional<std::vector<std::string>> lines;
+    if (!filename.empty() && filename[0] == '/') {
+        const int fd = open_in_root(filename);
+        if (fd >= 0) {
+            if (auto text = read_regular_file(fd)) {
+                lines.emplace();
+                size_t start = 0;
+                while (start < text->size()) {
+                    size_t end = text->find('\n', start);
+                    if (end == std::string::npos) end = text->size();
+                    lines->push_back(text->substr(start, end - start));
+                    start = end + 1;
+                }
+            }
+            ::close(fd);
+        }
+    }
+    auto& slot = files_[filename] = std::move(lines);
+    return slot ? &*slot : nullptr;
+}
+
+std::optional<std::string> SourceFiles::line(const std::string& filename, int line_number) {
+    const auto* lines = lines_of(filename);
+    if (!lines || line_number <= 0 || static_cast<size_t>(line_number) > lines->size()) return std::nullopt;
+    std::string text = strip((*lines)[static_cast<size_t>(line_number) - 1]);
+    if (text.empty()) return std::nullopt;
+    return text;
+}
+
+void add_source_lines(Stack& stack, SourceFiles& sources) {
+    for (Frame& f : stack.frames) {
+        if (f.line) f.source = sources.line(f.filename, *f.line);
+    }
+}
+
+void add_source_lines(Snapshot& snapshot, SourceFiles& sources) {
+    for (Thread& t : snapshot.threads) add_source_lines(t.stack, sources);
+}
+
+}  // namespace stackscope

@@ -1,0 +1,105 @@
+#include <nlohmann/json.hpp>
+
+#include "stackscope/formatters.hpp"
+
+namespace stackscope {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+template <typename T>
+Json optional_json(const std::optional<T>& value) {
+    return value ? Json(*value) : Json(nullptr);
+}
+
+Json frame_json(const Frame& f) {
+    return Json{
+        {"function", f.function}, {"name", f.name},     {"module", optional_json(f.module)},
+        {"filename", f.filename}, {"line", optional_json(f.line)}, {"hidden", f.hidden},
+        {"entry", f.entry},       {"source", optional_json(f.source)},
+    };
+}
+
+Json signal_json(const FatalSignal& s) {
+    const std::string cause = signal_cause(s);
+    return Json{
+        {"tid", s.tid},
+        {"signal", s.number},
+        {"name", signal_name(s.number)},
+        {"code", s.code},
+        {"cause", cause.empty() ? Json(nullptr) : Json(cause)},
+        {"address", optional_json(s.address)},
+        {"sender_pid", optional_json(s.sender_pid)},
+    };
+}
+
+Json process_json(const ProcessInfo& p) {
+    return Json{
+        {"pid", p.pid},
+        {"parent_pid", optional_json(p.parent_pid)},
+        {"uid", optional_json(p.uid)},
+        {"command_line", p.command_line},
+        {"executable", p.executable.empty() ? Json(nullptr) : Json(p.executable)},
+        {"fatal_signal", p.fatal_signal ? signal_json(*p.fatal_signal) : Json(nullptr)},
+    };
+}
+
+Json handling_json(const std::optional<HandledException>& handling) {
+    if (!handling) return nullptr;
+    return Json{{"type", handling->type}, {"message", optional_json(handling->message)}};
+}
+
+Json thread_json(const Thread& t) {
+    Json frames = Json::array();
+    for (const Frame& f : t.stack.frames) frames.push_back(frame_json(f));
+    Json out{
+        {"tid", optional_json(t.tid)},
+        {"pthread_id", optional_json(t.pthread_id)},
+        {"name", optional_json(t.name)},
+        {"holds_gil", t.holds_gil},
+        {"interpreter_id", t.interpreter_id},
+        {"activity", optional_json(activity_name(t.activity))},
+        {"syscall", optional_json(t.syscall)},
+        {"in_gc", t.in_gc},
+        {"finalizing", t.finalizing},
+        {"handling", handling_json(t.handling)},
+        {"error", t.stack.error ? Json(t.stack.error->message) : Json(nullptr)},
+        {"frames", std::move(frames)},
+    };
+    if (t.stack.error) {
+        out["error_detail"] = Json{{"kind", std::string(error_kind_name(t.stack.error->kind))},
+                                   {"address", optional_json(t.stack.error->address)}};
+    }
+    if (t.debugger_thread) out["debugger_thread"] = *t.debugger_thread;
+    if (t.crash) out["crash"] = signal_json(*t.crash);
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> activity_name(ThreadActivity activity) {
+    switch (activity) {
+        case ThreadActivity::Unknown: break;
+        case ThreadActivity::Running: return "running";
+        case ThreadActivity::Idle: return "idle";
+        case ThreadActivity::WaitingForGil: return "waiting_for_gil";
+    }
+    return std::nullopt;
+}
+
+std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
+    Json threads = Json::array();
+    for (const Thread& t : snapshot.threads) threads.push_back(thread_json(t));
+    Json doc{
+        {"schema_version", 1},
+        {"python_version", snapshot.python_version},
+        {"pid", snapshot.pid},
+    };
+    if (snapshot.process) doc["process"] = process_json(*snapshot.process);
+    doc["threads"] = std::move(threads);
+    // Remote strings may hold invalid UTF-8: replace rather than throw.
+    return doc.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace stackscope

@@ -1,0 +1,81 @@
+#include "stackscope/formatters.hpp"
+
+#include <cstdio>
+
+#include "stackscope/hex.hpp"
+#include "render/printable.hpp"
+
+namespace stackscope {
+
+namespace {
+
+struct Glyphs {
+    const char* start_frame;
+    const char* continue_frame;
+    const char* start_code;
+};
+
+constexpr Glyphs kUnicode{"╠ ", "║ ", "└ "};
+constexpr Glyphs kAscii{"+ ", "| ", "` "};
+
+}  // namespace
+
+std::string format_thread_header(const Thread& thread) {
+    std::string out = "Thread ";
+    if (thread.tid) out += std::to_string(*thread.tid);
+    else if (thread.pthread_id) out += hex(*thread.pthread_id);
+    else out += "?";
+    return out + format_thread_details(thread) + ":";
+}
+
+std::string format_thread_details(const Thread& thread) {
+    std::string out;
+    if (thread.name) out += " \"" + printable(*thread.name) + "\"";
+    if (thread.interpreter_id != 0) out += " (interpreter " + std::to_string(thread.interpreter_id) + ")";
+    if (thread.holds_gil) out += " (holds the GIL)";
+    if (thread.crash) out += " (crashed: " + format_signal(*thread.crash) + ")";
+    switch (thread.activity) {
+        case ThreadActivity::Unknown: break;
+        case ThreadActivity::Running: out += " (running)"; break;
+        case ThreadActivity::Idle: out += " (idle in " + printable(thread.syscall.value_or("a system call")) + ")"; break;
+        case ThreadActivity::WaitingForGil: out += " (waiting for the GIL)"; break;
+    }
+    if (thread.in_gc) out += " (in garbage collection)";
+    if (thread.finalizing) out += " (finalizing the interpreter)";
+    if (thread.handling) {
+        out += " (handling " + printable(thread.handling->type);
+        if (thread.handling->message && !thread.handling->message->empty()) out += ": " + printable(*thread.handling->message);
+        out += ")";
+    }
+    return out;
+}
+
+std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
+    const Glyphs& g = options.ascii ? kAscii : kUnicode;
+    std::string out = "stackscope.Stack (most recent call last):\n";
+    for (const Frame& f : stack.frames) {
+        if (f.hidden && !options.show_hidden) continue;
+        out += g.start_frame;
+        out += printable(f.function) + " in " + printable(f.module.value_or("unknown module")) + " at " +
+               printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?") + "\n";
+        if (f.source) {
+            out += g.continue_frame;
+            out += g.start_code;
+            out += printable(*f.source) + "\n";
+        }
+    }
+    if (stack.error) out += "  Error while extracting stack:\n    " + printable(stack.error->message) + "\n";
+    return out;
+}
+
+std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options) {
+    std::string out = format_process_header(snapshot);
+    for (size_t i = 0; i < snapshot.threads.size(); ++i) {
+        if (i) out += "\n";
+        out += format_thread_header(snapshot.threads[i]) + "\n";
+        out += format_stack_tree(snapshot.threads[i].stack, options);
+    }
+    return out;
+}
+
+}  // namespace stackscope

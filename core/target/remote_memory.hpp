@@ -1,0 +1,72 @@
+#pragma once
+// Page-cached, bounds-checked reads of target memory. One instance lives for one
+// extraction; it counts the reads it sends to the target.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "stackscope/target.hpp"
+
+namespace stackscope {
+
+class RemoteMemory {
+public:
+    static constexpr uint64_t kPageSize = 4096;
+    // Above every x86-64 user address (5-level paging included): anything higher is garbage.
+    static constexpr uint64_t kAddressLimit = uint64_t{1} << 57;
+    static constexpr size_t kMaxReadBytes = 64 << 20;
+
+    explicit RemoteMemory(Target& target) : target_(target) {}
+
+    Target& target() const { return target_; }
+
+    // Reads exactly out.size() bytes or throws a bad_data Error naming the address.
+    void read(uint64_t address, std::span<uint8_t> out);
+    // Reads as much as is readable from the start; returns the count.
+    size_t read_some(uint64_t address, std::span<uint8_t> out);
+
+    // Reads straight from the target, bypassing (and not filling) the cache, but counted:
+    // for scans over memory that is read once.
+    size_t read_uncached(uint64_t address, std::span<uint8_t> out);
+
+    // Throws for sizes over kMaxReadBytes; allocates only once the last byte proved readable.
+    std::vector<uint8_t> read_bytes(uint64_t address, size_t size);
+
+    template <typename T>
+    T read_value(uint64_t address) {
+        T value;
+        uint8_t raw[sizeof(T)];
+        read(address, raw);
+        std::memcpy(&value, raw, sizeof(T));
+        return value;
+    }
+    uint64_t read_pointer(uint64_t address) { return read_value<uint64_t>(address); }
+
+    uint64_t target_reads() const { return target_reads_; }
+    // Forgets every page read so far: the next reads see what the target holds now. Caches
+    // of what was read from mutable memory (read_cache.hpp) follow it by `generation`.
+    void clear() {
+        pages_.clear();
+        ++generation_;
+    }
+    uint64_t generation() const { return generation_; }
+
+private:
+    struct Page {
+        std::unique_ptr<uint8_t[]> bytes;
+        size_t valid = 0;  // readable prefix of the page
+    };
+    const Page& page(uint64_t page_address);
+    void fill_run(uint64_t first_page, size_t page_count);
+
+    Target& target_;
+    std::unordered_map<uint64_t, Page> pages_;
+    uint64_t target_reads_ = 0;
+    uint64_t generation_ = 0;
+};
+
+}  // namespace stackscope

@@ -1,0 +1,62 @@
+#pragma once
+// Renderers of the model. They read only the model, never the target.
+#include <optional>
+#include <span>
+#include <string>
+
+#include "stackscope/eval_calls.hpp"
+#include "stackscope/model.hpp"
+
+namespace stackscope {
+
+struct TreeOptions {
+    bool ascii = false;
+    bool show_hidden = false;
+};
+
+// One thread's header line, e.g. `Thread 4321 "worker-1" (interpreter 2) (holds the GIL):`;
+// the interpreter is named only when it is not the main one.
+std::string format_thread_header(const Thread& thread);
+// What follows the thread's id in a header: ` "worker-1" (interpreter 2) (holds the GIL)
+// (running)`, then `(idle in clock_nanosleep)` / `(waiting for the GIL)`, `(in garbage
+// collection)`, `(finalizing the interpreter)`, `(handling ValueError: boom)` as they apply;
+// for front-ends that name threads their own way.
+std::string format_thread_details(const Thread& thread);
+// The JSON name of a thread's activity: "running", "idle", "waiting_for_gil"; nullopt when unknown.
+std::optional<std::string> activity_name(ThreadActivity activity);
+// `SIGSEGV at 0x0`: a fatal signal in a few words.
+std::string format_signal(const FatalSignal& signal);
+// For a core: `Process 1234: python3 app.py` and, after a crash, `Killed by SIGSEGV at 0x0
+// (address not mapped) in thread 1240`, then a blank line; "" when the target told nothing.
+std::string format_process_header(const Snapshot& snapshot);
+// upstream stackscope's Stack format: `stackscope.Stack (most recent call last):` and frame lines.
+std::string format_stack_tree(const Stack& stack, const TreeOptions& options);
+// Every thread: header, stack, blank line between threads.
+std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options);
+
+// A Python-traceback-like listing: `File "f", line N, in function` and the source line.
+std::string format_stack_flat(const Stack& stack, bool show_hidden);
+std::string format_snapshot_flat(const Snapshot& snapshot, bool show_hidden);
+
+// A debugger's native frame: its line as the debugger shows it (without `[native]`), and
+// where it sits on the stack, for placing the Python frames.
+struct NativeLine {
+    std::string text;
+    NativeFrame frame;  // its symbol must outlive the call
+};
+
+struct NativeTreeOptions {
+    TreeOptions tree;
+    std::string debugger;  // "gdb", "lldb": named when the Python frames cannot be placed
+};
+
+// The stack as a tree with the debugger's native frames (`natives`, newest first)
+// interleaved, outermost first: each eval-loop call's Python frames follow the native frame
+// that runs it (place_eval_calls). Where they cannot be placed, a note and the Python frames
+// come first.
+std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives, const NativeTreeOptions& options);
+
+// JSON following docs/schema-v1.json.
+std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2);
+
+}  // namespace stackscope

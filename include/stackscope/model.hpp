@@ -1,0 +1,161 @@
+#pragma once
+// What an extraction produces; formatters consume only this. The concepts mirror the
+// upstream in-process stackscope library: a Stack of Frames, each with its Contexts.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "stackscope/error.hpp"
+#include "stackscope/process_info.hpp"
+
+namespace stackscope {
+
+struct Stack;
+struct Context;
+
+// A value that holds one T on the heap and copies it deeply: lets the model nest (a Context
+// holds Stacks, whose Frames hold Contexts) with value semantics.
+template <typename T>
+class Boxed {
+public:
+    Boxed(T value) : value_(std::make_unique<T>(std::move(value))) {}  // NOLINT: implicit by design
+    Boxed(const Boxed& other) : value_(std::make_unique<T>(*other.value_)) {}
+    Boxed(Boxed&&) noexcept = default;
+    Boxed& operator=(const Boxed& other) {
+        if (this != &other) value_ = std::make_unique<T>(*other.value_);
+        return *this;
+    }
+    Boxed& operator=(Boxed&&) noexcept = default;
+    T& operator*() { return *value_; }
+    const T& operator*() const { return *value_; }
+    T* operator->() { return value_.get(); }
+    const T* operator->() const { return value_.get(); }
+
+private:
+    std::unique_ptr<T> value_;
+};
+
+// Why part of the model could not be read: what happened, where, in words.
+struct ExtractionError {
+    ErrorKind kind = ErrorKind::InconsistentData;
+    std::string message;
+    std::optional<uint64_t> address;  // the target address it is about, when known
+
+    static ExtractionError from(const Error& e) { return {e.kind(), e.what(), e.address()}; }
+};
+
+// What a Stack is the stack of (upstream's `Stack.root`).
+enum class StackRootKind {
+    Thread,          // a thread's frames
+    Generator,
+    Coroutine,
+    AsyncGenerator,
+    Task,            // an asyncio/Trio task: its coroutine's frames
+    Greenlet,
+    Object,          // any other object asked for
+};
+
+struct StackRoot {
+    StackRootKind kind = StackRootKind::Thread;
+    uint64_t address = 0;       // the object in the target (the PyThreadState for a thread)
+    std::string description;    // how it is shown ("<coroutine object coro_a at 0x...>"); "" for a thread
+};
+
+// What the innermost frame of a Stack waits on (upstream's `Stack.leaf`): a Future, an
+// object being awaited that is not a coroutine, ...
+struct StackLeaf {
+    uint64_t address = 0;
+    std::string type;           // type(obj).__name__
+    std::string description;    // its repr, bounded
+};
+
+// One child of a Context, in upstream's order: a nested Context or a Stack (a child task's).
+using ContextChild = std::variant<Boxed<Context>, Boxed<Stack>>;
+
+// An active `with` / `async with` block of a frame (filled in by later work).
+struct Context {
+    std::string varname;          // the `as` target, "" when none
+    std::string type_name;        // the manager's type
+    std::optional<int> start_line;
+    bool is_async = false;
+    bool is_exiting = false;
+    std::string description;
+    std::optional<Boxed<Stack>> inner_stack;  // e.g. a @contextmanager's generator
+    std::vector<ContextChild> children;
+};
+
+struct Frame {
+    std::string function;         // qualified display name
+    std::string name;             // co_name
+    std::optional<std::string> module;
+    std::string filename;
+    std::optional<int> line;
+    std::optional<std::string> source;  // stripped source line
+    bool hidden = false;
+    bool entry = false;           // first Python frame of a C-level eval-loop invocation
+    uint64_t address = 0;         // the frame struct in the target
+    // For an entry frame: an address inside the C stack frame of the eval-loop call that runs
+    // it (3.12+: that call's entry shim frame), so that a debugger can find that native frame
+    // by its stack range without symbols; 0 when unknown.
+    uint64_t eval_stack_address = 0;
+    std::vector<Context> contexts;
+};
+
+// Upstream's `Stack`: what it is the stack of, its frames, what the innermost one waits on,
+// and why it could not be read in full.
+struct Stack {
+    StackRoot root;
+    std::vector<Frame> frames;    // outermost first
+    std::optional<StackLeaf> leaf;
+    std::optional<ExtractionError> error;
+};
+
+// What a thread was doing when it was read, as the kernel saw it.
+enum class ThreadActivity {
+    Unknown,        // the target does not say (e.g. a debugger that lists threads itself)
+    Running,        // running user code (or stopped there)
+    Idle,           // blocked in a system call (Thread::syscall)
+    WaitingForGil,  // blocked on the GIL's condition variable or mutex
+};
+
+// The exception a thread's innermost `except` block (or __exit__) is handling: sys.exc_info().
+struct HandledException {
+    std::string type;                    // class name (__qualname__ for classes defined in Python)
+    std::optional<std::string> message;  // its single str or int argument, if it has one; bounded
+};
+
+struct Thread {
+    std::optional<int> tid;
+    std::optional<uint64_t> pthread_id;
+    std::optional<std::string> name;
+    bool holds_gil = false;
+    int64_t interpreter_id = 0;
+    uint64_t thread_state = 0;    // PyThreadState address in the target
+    std::optional<int> debugger_thread;  // the debugger's thread number, set by a debugger front-end
+    std::optional<FatalSignal> crash;    // the signal that killed the process arrived on this thread
+    ThreadActivity activity = ThreadActivity::Unknown;
+    std::optional<std::string> syscall;  // the call it is blocked in ("clock_nanosleep"; "syscall 999" unnamed)
+    bool in_gc = false;                  // the garbage collector runs on it
+    bool finalizing = false;             // it is finalizing the interpreter (Py_FinalizeEx)
+    std::optional<HandledException> handling;
+    Stack stack;
+};
+
+struct Snapshot {
+    std::string python_version;
+    int pid = 0;
+    std::optional<ProcessInfo> process;  // from a core: command line, executable, fatal signal
+    std::vector<Thread> threads;         // the crashed thread first
+
+    bool partial() const {
+        for (const Thread& t : threads) {
+            if (t.stack.error) return true;
+        }
+        return false;
+    }
+};
+
+}  // namespace stackscope

@@ -1,0 +1,30 @@
+#pragma once
+// The entry point of the core: one consistent extraction of every Python thread.
+#include "stackscope/model.hpp"
+#include "stackscope/target.hpp"
+
+namespace stackscope {
+
+struct ExtractionStats {
+    uint64_t target_reads = 0;  // read calls sent to the target (after the page cache)
+    uint64_t stack_rereads = 0; // stacks read again because they changed while being read
+};
+
+struct SnapshotOptions {
+    // The target keeps running while it is read: each thread's frame chain is read again
+    // after its walk (with the page cache emptied), and a walk that failed or whose chain
+    // changed is retried, up to `attempts` walks, before the thread reports the change.
+    bool target_running = false;
+    int attempts = 5;
+};
+
+// Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread
+// problems are recorded in the threads instead. Source lines are not read here (see
+// source_files.hpp): for a live target that is done after it has been resumed.
+Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr, const SnapshotOptions& options = {});
+
+// For a front-end that learned some threads' kernel ids after the snapshot (from glibc's
+// thread descriptors): says what those threads are doing, as take_snapshot does.
+void add_late_kernel_activity(Snapshot& snapshot, Target& target);
+
+}  // namespace stackscope
