@@ -12,6 +12,7 @@ packages=(
   lldb-16 liblldb-16-dev                # the LLDB front-end
   strace util-linux                     # tests: which read path was taken; unshare (namespaces); bench/: syscalls per frame
   clang-14 libclang-rt-14-dev           # the libFuzzer targets (tests/fuzz, build-fuzz/)
+  clang-format-14                       # scripts/check-format.sh
   python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-jsonschema
 )
 

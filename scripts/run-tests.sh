@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command that runs the whole test suite:
-#   install deps -> CPython 3.14/3.15 from Debian unstable -> build (normal + ASan/UBSan)
+#   install deps -> CPython 3.14/3.15 from Debian unstable -> the format check -> build (normal + ASan/UBSan)
 #   -> unit tests (both) -> fuzz targets (clang build-fuzz/, each FUZZ_SECONDS) -> integration tests.
 # Extra arguments go to pytest, e.g. scripts/run-tests.sh -k live
 # Environment: JOBS (build parallelism, default 2), PYTEST_TIMEOUT (per test, seconds, default 300),
@@ -65,6 +65,7 @@ if [ -x scripts/install-deps.sh ]; then
     require_stage install-deps scripts/install-deps.sh
 fi
 run_stage debian-python fetch_debian_pythons || true
+run_stage format scripts/check-format.sh || true
 require_stage configure cmake -S . -B build -DSTACKSCOPE_WERROR=ON
 require_stage build cmake --build build -j"$JOBS"
 # A failed ASan build fails the run but the other stages still run (without a stale ASan binary).
