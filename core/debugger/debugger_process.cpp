@@ -50,19 +50,28 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
     std::vector<TargetThread> kernel;
     if (inner) kernel = inner->threads();
     else if (process.kind == DebuggerTargetKind::LocalLive) kernel = proc_threads(process.pid);
+    DebuggerTarget out;
+    out.direct = inner != nullptr;
     if (!inner) inner = through_debugger(process);
 
-    DebuggerTarget out;
     if (process.threads) out.threads = process.threads(kernel.empty());
     // A debugger that lists no threads leaves the target's own.
     std::vector<TargetThread> threads = out.threads.empty() ? kernel : merge_kernel_view(out.threads, kernel);
-    out.target = std::make_unique<OverlayTarget>(std::move(inner), std::move(threads), process.lookup_symbol);
+    out.target = std::make_unique<OverlayTarget>(std::move(inner), std::move(threads),
+                                                 out.direct ? SymbolLookup() : process.lookup_symbol);
     return out;
 }
 
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources) {
     DebuggerTarget opened = open_debugger_target(process, memory);
-    Snapshot snapshot = take_snapshot(*opened.target);
+    Snapshot snapshot;
+    try {
+        snapshot = take_snapshot(*opened.target);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::UnsupportedRuntime || !opened.direct || !process.lookup_symbol) throw;
+        opened.target->set_symbols(process.lookup_symbol);
+        snapshot = take_snapshot(*opened.target);
+    }
     number_threads(snapshot, opened.threads);
     if (sources) {
         SourceFiles files(opened.target->source_root());

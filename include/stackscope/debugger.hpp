@@ -89,23 +89,29 @@ struct DebuggerProcess {
     // threads, lookup_symbol, pid and source_root are set by open_debugger_target.
     TargetCallbacks callbacks;
     // The debugger's symbols, asked when the target knows no address for a name; may be empty.
+    // Read directly, the target's own files answer first: see read_debugger_snapshot.
     SymbolLookup lookup_symbol;
 };
 
 struct DebuggerTarget {
     std::unique_ptr<OverlayTarget> target;
     std::vector<DebuggerThread> threads;  // as the debugger listed them
+    bool direct = false;  // a LiveProcess or CoreFile inside, not the debugger's callbacks
 };
 
 // The target that reads `process`: with MemoryPath::Auto a LocalLive process is read as a
 // LiveProcess that stops nothing (the debugger has it stopped; any Error opening it falls back
 // to the debugger), a Core with a core_path as a CoreFile; anything else through the callbacks.
-// Always an OverlayTarget: the debugger's threads (merge_kernel_view) and symbols.
-// Throws Error (from CoreFile, or Usage without a read callback where one is needed).
+// Always an OverlayTarget with the debugger's threads (merge_kernel_view); with its symbols
+// when read through the debugger (not `direct`). Throws Error (from CoreFile, or Usage without
+// a read callback where one is needed).
 DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath memory);
 
 // open_debugger_target, take_snapshot, number_threads and (with `sources`) the source lines.
-// Throws Error(UnsupportedRuntime) when the process runs no supported Python.
+// A target read directly is read first without the debugger's symbols (asking a debugger is
+// slow: gdb's took a quarter of a read), and again with them only when no runtime was found
+// (separate debug files the debugger found, say). Throws Error(UnsupportedRuntime) when the
+// process runs no supported Python.
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources = true);
 
 }  // namespace stackscope

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -176,7 +177,8 @@ TEST_CASE("a debugger's process is read through it where nothing faster works", 
         const DebuggerTarget opened = open_debugger_target(process, MemoryPath::Auto);
         CHECK(opened.target->regions().size() == 1);
         CHECK(opened.target->source_root() == "/proc/2147483632/root");
-        CHECK(opened.target->lookup_symbol("_PyRuntime") == 0x1500u);
+        CHECK(!opened.direct);
+        CHECK(opened.target->lookup_symbol("_PyRuntime") == 0x1500u);  // the debugger's symbols at once
         REQUIRE(opened.threads.size() == 1);
         CHECK(asked_registers == std::vector<bool>{true});  // no /proc to tell
         CHECK(opened.target->threads().at(0).syscall == 230);
@@ -195,6 +197,19 @@ TEST_CASE("a debugger's process is read through it where nothing faster works", 
         CHECK(opened.target->source_root() == "/proc/" + std::to_string(process.pid) + "/root");
         REQUIRE(opened.target->threads().size() == 1);
         CHECK(opened.target->threads()[0].tid == tid);
+        CHECK(opened.direct);
+        CHECK(opened.target->lookup_symbol("_PyRuntime") == std::nullopt);  // the files answer first
+    }
+    SECTION("read directly, the debugger's symbols are asked when no runtime was found without them") {
+        process.kind = DebuggerTargetKind::LocalLive;
+        process.pid = static_cast<int>(::getpid());  // runs no Python
+        std::vector<std::string> asked;
+        process.lookup_symbol = [&asked](std::string_view name) -> std::optional<uint64_t> {
+            asked.emplace_back(name);
+            return std::nullopt;
+        };
+        CHECK_THROWS_AS(read_debugger_snapshot(process, MemoryPath::Auto, false), Error);
+        CHECK(std::count(asked.begin(), asked.end(), "_PyRuntime") == 1);
     }
     SECTION("another target is read through the debugger, with its registers") {
         process.kind = DebuggerTargetKind::Other;

@@ -32,6 +32,8 @@ public:
     std::string source_root() const override { return inner_->source_root(); }
 
     Target& inner() { return *inner_; }
+    // Replaces the symbol lookup asked after the inner target's.
+    void set_symbols(SymbolLookup symbols) { symbols_ = std::move(symbols); }
 
 private:
     std::unique_ptr<Target> inner_;
