@@ -30,7 +30,8 @@ std::unique_ptr<Target> through_debugger(const DebuggerProcess& process) {
     callbacks.threads = nullptr;        // the overlay's
     callbacks.lookup_symbol = nullptr;  // the overlay's
     callbacks.pid = process.pid;
-    callbacks.source_root = process.kind == DebuggerTargetKind::LocalLive ? "/proc/" + std::to_string(process.pid) + "/root" : "";
+    callbacks.source_root =
+        process.kind == DebuggerTargetKind::LocalLive ? "/proc/" + std::to_string(process.pid) + "/root" : "";
     return std::make_unique<CallbackTarget>(std::move(callbacks));
 }
 

@@ -18,7 +18,8 @@ KernelView kernel_view_from_registers(uint64_t orig_rax, uint64_t rdi) {
     return KernelView{static_cast<int64_t>(orig_rax), rdi};
 }
 
-std::vector<TargetThread> merge_kernel_view(const std::vector<DebuggerThread>& threads, const std::vector<TargetThread>& kernel) {
+std::vector<TargetThread> merge_kernel_view(const std::vector<DebuggerThread>& threads,
+                                            const std::vector<TargetThread>& kernel) {
     std::unordered_map<int, const TargetThread*> by_tid;
     for (const TargetThread& k : kernel) by_tid.emplace(k.tid, &k);
     std::vector<TargetThread> out;

@@ -53,7 +53,8 @@ KernelView kernel_view_from_registers(uint64_t orig_rax, uint64_t rdi);
 // The debugger's threads as the core's TargetThreads, each with the kernel's view of it from,
 // in this order: the debugger's registers, `kernel` (/proc, or the core's own notes, by tid),
 // else unknown. A pthread_t the debugger lacks is taken from `kernel` too.
-std::vector<TargetThread> merge_kernel_view(const std::vector<DebuggerThread>& threads, const std::vector<TargetThread>& kernel);
+std::vector<TargetThread> merge_kernel_view(const std::vector<DebuggerThread>& threads,
+                                            const std::vector<TargetThread>& kernel);
 
 // Sets each snapshot thread's debugger_thread: the debugger's thread with its tid, else the one
 // with its pthread_t; unset when neither matches.
@@ -96,7 +97,7 @@ struct DebuggerProcess {
 struct DebuggerTarget {
     std::unique_ptr<OverlayTarget> target;
     std::vector<DebuggerThread> threads;  // as the debugger listed them
-    bool direct = false;  // a LiveProcess or CoreFile inside, not the debugger's callbacks
+    bool direct = false;                  // a LiveProcess or CoreFile inside, not the debugger's callbacks
 };
 
 // The target that reads `process`: with MemoryPath::Auto a LocalLive process is read as a

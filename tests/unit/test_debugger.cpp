@@ -30,7 +30,9 @@ public:
     const std::vector<MemoryRegion>& regions() const override { return regions_; }
     std::vector<TargetThread> threads() const override { return {TargetThread{7, 0x700}}; }
     int pid() const override { return 42; }
-    std::optional<std::string> local_file(const std::string& mapped_path) const override { return "/here" + mapped_path; }
+    std::optional<std::string> local_file(const std::string& mapped_path) const override {
+        return "/here" + mapped_path;
+    }
     std::optional<uint64_t> lookup_symbol(std::string_view name) const override {
         return name == "inner_symbol" ? std::optional<uint64_t>(0x1000) : std::nullopt;
     }
@@ -62,11 +64,12 @@ Thread snapshot_thread(std::optional<int> tid, std::optional<uint64_t> pthread_i
 
 TEST_CASE("an overlay target passes everything but threads and extra symbols through", "[debugger]") {
     std::vector<TargetThread> threads{TargetThread{1, std::nullopt}, TargetThread{2, 0x200}};
-    OverlayTarget overlay(std::make_unique<InnerTarget>(), threads, [](std::string_view name) -> std::optional<uint64_t> {
-        if (name == "inner_symbol") return 0xbad;  // the inner target's answer wins
-        if (name == "debugger_symbol") return 0x2000;
-        return std::nullopt;
-    });
+    OverlayTarget overlay(std::make_unique<InnerTarget>(), threads,
+                          [](std::string_view name) -> std::optional<uint64_t> {
+                              if (name == "inner_symbol") return 0xbad;  // the inner target's answer wins
+                              if (name == "debugger_symbol") return 0x2000;
+                              return std::nullopt;
+                          });
     uint8_t byte = 0;
     CHECK(overlay.read(0x1234, std::span(&byte, 1)) == 1);
     CHECK(byte == 0x34);
@@ -104,7 +107,7 @@ TEST_CASE("the kernel's view: registers, then the kernel's threads, then unknown
     CHECK(merged[0].syscall == 202);  // the registers win
     CHECK(merged[0].syscall_arg0 == 0xf00u);
     CHECK(merged[0].pthread_id == 0x1000u);  // the debugger had none
-    CHECK(merged[1].syscall == -1);  // from the kernel
+    CHECK(merged[1].syscall == -1);          // from the kernel
     CHECK(merged[1].pthread_id == 0x1100u);
     CHECK(merged[2].syscall == 7);
     CHECK(merged[2].syscall_arg0 == 0x70u);
@@ -118,10 +121,11 @@ TEST_CASE("the kernel's view: registers, then the kernel's threads, then unknown
 
 TEST_CASE("debugger threads are numbered by tid, else by pthread_t", "[debugger]") {
     Snapshot snapshot;
-    snapshot.threads = {snapshot_thread(10, 0xa0), snapshot_thread(std::nullopt, 0xb0), snapshot_thread(std::nullopt, 0xc0),
-                        snapshot_thread(30, std::nullopt)};
+    snapshot.threads = {snapshot_thread(10, 0xa0), snapshot_thread(std::nullopt, 0xb0),
+                        snapshot_thread(std::nullopt, 0xc0), snapshot_thread(30, std::nullopt)};
     snapshot.threads[3].debugger_thread = 99;  // stale: numbered again
-    number_threads(snapshot, {debugger_thread(1, 10, 0xb0), debugger_thread(2, 20, 0xb0), debugger_thread(3, 21, 0xa0)});
+    number_threads(snapshot,
+                   {debugger_thread(1, 10, 0xb0), debugger_thread(2, 20, 0xb0), debugger_thread(3, 21, 0xa0)});
     CHECK(snapshot.threads[0].debugger_thread == 1);  // by tid, although thread 3 has its pthread_t
     CHECK(snapshot.threads[1].debugger_thread == 1);  // the first with its pthread_t
     CHECK(snapshot.threads[2].debugger_thread == std::nullopt);

@@ -25,7 +25,9 @@ public:
     const std::vector<MemoryRegion>& regions() const override { return inner_->regions(); }
     std::vector<TargetThread> threads() const override { return threads_; }
     int pid() const override { return inner_->pid(); }
-    std::optional<std::string> local_file(const std::string& mapped_path) const override { return inner_->local_file(mapped_path); }
+    std::optional<std::string> local_file(const std::string& mapped_path) const override {
+        return inner_->local_file(mapped_path);
+    }
     std::optional<uint64_t> lookup_symbol(std::string_view name) const override;
     int host_tid(int tid_in_target) const override { return inner_->host_tid(tid_in_target); }
     std::optional<ProcessInfo> process_info() const override { return inner_->process_info(); }
