@@ -389,7 +389,10 @@ class _FrameFilter:
     def enabled(self):
         try:
             return self.wanted and _looks_like_python()
-        except Exception:
+        except gdb.error:
+            return False
+        except Exception as error:
+            _filter_bug(error)
             return False
 
     @enabled.setter

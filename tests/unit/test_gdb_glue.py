@@ -274,8 +274,18 @@ class FrameFilter(unittest.TestCase):
         def broken():
             raise RuntimeError("objfiles")
 
+        def no_objfiles():
+            raise FAKE.error("No symbol table is loaded.")
+
+        glue._looks_like_python = no_objfiles
+        self.assertFalse(self.filter.enabled)
+        self.assertEqual(glue.frame_filter_errors, 0)
         glue._looks_like_python = broken
         self.assertFalse(self.filter.enabled)
+        self.assertFalse(self.filter.enabled)
+        self.assertEqual(glue.frame_filter_errors, 2)
+        self.assertEqual(len(FAKE.written), 1)
+        self.assertIn("RuntimeError: objfiles", FAKE.written[0][0])
         glue._looks_like_python = lambda: True
         self.assertTrue(self.filter.enabled)
         self.filter.enabled = False
