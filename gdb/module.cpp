@@ -5,6 +5,9 @@
 //   from_core(path, executable="", lib_search_path=[], sources=True)      -> Snapshot
 //   from_callbacks(read, regions=None, threads=None, lookup_symbol=None,
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
+//   from_debugger(kind, pid, threads, read, regions=None, lookup_symbol=None, core_path="",
+//                 executable="", lib_search_path=[], memory="auto", sources=True)  -> Snapshot
+//   pthread_from_handle(bytes), kernel_view(orig_rax, rdi), native_frames([(symbol, sp)])
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
 //   is_python_file(path) -> bool
 //   Thread.place_eval_calls(natives) -> [call index or None per native frame] or None
@@ -144,12 +147,6 @@ std::vector<MemoryRegion> regions_from(const py::object& source) {
 
 using ThreadList = std::vector<std::pair<int, std::optional<uint64_t>>>;
 
-std::vector<TargetThread> to_target_threads(const ThreadList& list) {
-    std::vector<TargetThread> out;
-    for (const auto& [tid, pthread_id] : list) out.push_back(TargetThread{tid, pthread_id});
-    return out;
-}
-
 // [(tid, pthread_id or None[, syscall or None, syscall_arg0])]: the optional pair is the
 // kernel's view of the thread (orig_rax, rdi), which a debugger reads from its registers.
 std::vector<TargetThread> threads_from(const py::object& source) {
@@ -174,18 +171,44 @@ std::vector<TargetThread> threads_from(const py::object& source) {
     return out;
 }
 
-// The debugger's threads with what the kernel says about each (the debugger may not say).
-std::vector<TargetThread> with_kernel_view(std::vector<TargetThread> threads, const Target& process) {
-    const std::vector<TargetThread> kernel = process.threads();
-    for (TargetThread& t : threads) {
-        for (const TargetThread& k : kernel) {
-            if (k.tid == t.tid && !t.syscall) {
-                t.syscall = k.syscall;
-                t.syscall_arg0 = k.syscall_arg0;
-            }
+// lookup_symbol(name) -> address or None, as a SymbolLookup (empty for None).
+SymbolLookup symbols_from(const py::object& lookup_symbol) {
+    if (lookup_symbol.is_none()) return nullptr;
+    return [lookup_symbol](std::string_view name) -> std::optional<uint64_t> {
+        try {
+            py::object address = lookup_symbol(std::string(name));
+            if (!address.is_none()) return address.cast<uint64_t>();
+        } catch (py::error_already_set&) {
+        } catch (const py::cast_error&) {
         }
+        return std::nullopt;
+    };
+}
+
+// A Python int as the 64-bit value a register holds (negative ints in two's complement).
+uint64_t register_value(const py::handle& value) {
+    const unsigned long long bits = PyLong_AsUnsignedLongLongMask(value.ptr());
+    if (bits == static_cast<unsigned long long>(-1) && PyErr_Occurred()) throw py::error_already_set();
+    return bits;
+}
+
+// A debugger's thread, (number, tid, handle bytes or None[, orig_rax or None, rdi or None]):
+// the handle is decoded by pthread_from_handle, the registers by kernel_view_from_registers.
+DebuggerThread debugger_thread_from(const py::handle& item) {
+    const auto fields = py::reinterpret_borrow<py::sequence>(item);
+    DebuggerThread t;
+    t.number = fields[0].cast<int>();
+    t.tid = fields[1].cast<int>();
+    if (!fields[2].is_none()) {
+        const std::string handle = fields[2].cast<py::bytes>();
+        t.pthread_id = pthread_from_handle(std::span(reinterpret_cast<const uint8_t*>(handle.data()), handle.size()));
     }
-    return threads;
+    if (fields.size() >= 5 && !fields[3].is_none() && !fields[4].is_none()) {
+        const KernelView view = kernel_view_from_registers(register_value(fields[3]), register_value(fields[4]));
+        t.syscall = view.syscall;
+        t.syscall_arg0 = view.syscall_arg0;
+    }
+    return t;
 }
 
 // ---- extraction -----------------------------------------------------------------------
@@ -197,22 +220,18 @@ SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>
     std::string source_root;
     {
         py::gil_scoped_release release;
-        LiveProcess process(pid, LiveProcess::Options{stop_threads});
+        auto owned = std::make_unique<LiveProcess>(pid, LiveProcess::Options{stop_threads});
+        LiveProcess& process = *owned;
         source_root = process.source_root();
+        std::unique_ptr<Target> target = std::move(owned);
         if (threads) {
             // The caller (a debugger that traces the process) knows the threads better.
-            TargetCallbacks callbacks;
-            callbacks.read = [&process](uint64_t address, std::span<uint8_t> out) { return process.read(address, out); };
-            callbacks.regions = [&process] { return process.regions(); };
-            callbacks.threads = [list = with_kernel_view(to_target_threads(*threads), process)] { return list; };
-            callbacks.local_file = [&process](const std::string& path) { return process.local_file(path); };
-            callbacks.pid = pid;
-            callbacks.source_root = source_root;
-            CallbackTarget target(std::move(callbacks));
-            *snap = take_snapshot(target);
-        } else {
-            *snap = take_snapshot(process);
+            std::vector<DebuggerThread> listed;
+            for (const auto& [tid, pthread_id] : *threads) listed.push_back(DebuggerThread{0, tid, pthread_id});
+            std::vector<TargetThread> merged = merge_kernel_view(listed, process.threads());
+            target = std::make_unique<OverlayTarget>(std::move(target), std::move(merged), nullptr);
         }
+        *snap = take_snapshot(*target);
         process.detach();
         // Source files are named by the target and may be slow to read: only once it runs again.
         if (sources) {
@@ -244,17 +263,7 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
     callbacks.read = [read](uint64_t address, std::span<uint8_t> out) { return read_once(read, address, out.data(), out.size()); };
     if (!regions.is_none()) callbacks.regions = [regions] { return regions_from(regions); };
     if (!threads.is_none()) callbacks.threads = [threads] { return threads_from(threads); };
-    if (!lookup_symbol.is_none()) {
-        callbacks.lookup_symbol = [lookup_symbol](std::string_view name) -> std::optional<uint64_t> {
-            try {
-                py::object address = lookup_symbol(std::string(name));
-                if (!address.is_none()) return address.cast<uint64_t>();
-            } catch (py::error_already_set&) {
-            } catch (const py::cast_error&) {
-            }
-            return std::nullopt;
-        };
-    }
+    callbacks.lookup_symbol = symbols_from(lookup_symbol);
     if (!local_file.is_none()) {
         callbacks.local_file = [local_file](const std::string& mapped) -> std::optional<std::string> {
             try {
@@ -275,6 +284,33 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
         add_source_lines(*snap, files);
     }
     return snap;
+}
+
+// The debugger's process, read the fastest way its kind allows (read_debugger_snapshot). The
+// callbacks are Python and run with the GIL held; threads(with_registers) -> [(number, tid,
+// handle or None[, orig_rax or None, rdi or None])].
+SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, py::object read, py::object regions,
+                          py::object lookup_symbol, const std::string& core_path, const std::string& executable,
+                          const std::vector<std::string>& lib_search_path, const std::string& memory, bool sources) {
+    if (!PyCallable_Check(read.ptr())) throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
+    if (memory != "auto" && memory != "debugger") throw Error(ErrorKind::Usage, "memory must be \"auto\" or \"debugger\"");
+    DebuggerProcess process;
+    process.kind = kind == "native" ? DebuggerTargetKind::LocalLive : kind == "core" ? DebuggerTargetKind::Core : DebuggerTargetKind::Other;
+    process.pid = pid;
+    if (!threads.is_none()) {
+        process.threads = [threads](bool with_registers) {
+            std::vector<DebuggerThread> out;
+            for (const py::handle item : threads(with_registers)) out.push_back(debugger_thread_from(item));
+            return out;
+        };
+    }
+    process.core_path = core_path;
+    process.core_options = CoreFileOptions{executable, lib_search_path};
+    process.callbacks.read = [read](uint64_t address, std::span<uint8_t> out) { return read_once(read, address, out.data(), out.size()); };
+    if (!regions.is_none()) process.callbacks.regions = [regions] { return regions_from(regions); };
+    process.lookup_symbol = symbols_from(lookup_symbol);
+    return std::make_shared<Snapshot>(
+        read_debugger_snapshot(process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources));
 }
 
 // ---- rendering ------------------------------------------------------------------------
@@ -333,17 +369,22 @@ std::string debugger_header(const Thread& t) {
 }
 
 // Sets each thread's debugger_thread from the debugger's threads [(number, lwp, pthread_id or
-// None)]: by kernel thread id, else by pthread_t.
+// None)]: by kernel thread id, else by pthread_t (number_threads).
 void map_debugger_threads(Snapshot& snap, const std::vector<std::tuple<int, int, std::optional<uint64_t>>>& threads) {
-    for (Thread& t : snap.threads) {
-        t.debugger_thread.reset();
-        for (const auto& [number, lwp, pthread_id] : threads) {
-            if (t.tid && *t.tid == lwp) t.debugger_thread = number;
-        }
-        for (const auto& [number, lwp, pthread_id] : threads) {
-            if (!t.debugger_thread && t.pthread_id && pthread_id && *pthread_id == *t.pthread_id) t.debugger_thread = number;
-        }
-    }
+    std::vector<DebuggerThread> listed;
+    for (const auto& [number, lwp, pthread_id] : threads) listed.push_back(DebuggerThread{number, lwp, pthread_id});
+    number_threads(snap, listed);
+}
+
+// A debugger's frames (newest first) as (symbol or None, stack_pointer or None) -> the
+// NativeTuples place_eval_calls and tree(native=...) take (native_stacks).
+std::vector<NativeTuple> natives_from(const std::vector<std::pair<std::optional<std::string>, std::optional<uint64_t>>>& frames) {
+    std::vector<std::optional<uint64_t>> sps;
+    for (const auto& frame : frames) sps.push_back(frame.second);
+    const std::vector<std::pair<uint64_t, uint64_t>> stacks = native_stacks(sps);
+    std::vector<NativeTuple> out;
+    for (size_t i = 0; i < frames.size(); ++i) out.emplace_back(frames[i].first, stacks[i].first, stacks[i].second);
+    return out;
 }
 
 // Elements of a vector owned by `parent`, as Python objects that keep `parent` alive.
@@ -428,6 +469,8 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("pid", &Snapshot::pid)
         .def_property_readonly("threads", [](py::object self) { return references(self.cast<Snapshot&>().threads, self); })
         .def_property_readonly("partial", &Snapshot::partial)
+        .def("threads_numbered", &threads_numbered, py::arg("number"),
+             "Indices of the threads whose debugger_thread is `number`.")
         .def("map_debugger_threads", &map_debugger_threads, py::arg("threads"),
              "Set debugger_thread from [(number, lwp, pthread_id or None)]: by LWP, else by pthread_t.")
         .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
@@ -449,6 +492,33 @@ PYBIND11_MODULE(stackscope_core, m) {
           "Read through callbacks: read(address, size) -> bytes (short or raising where unreadable); regions: "
           "[(start, end, file_offset, path[, perms])]; threads: [(tid, pthread_id or None[, orig_rax or None, rdi])] (each a list or a "
           "callable returning one); lookup_symbol(name) -> address or None; local_file(mapped_path) -> path or None.");
+    m.def("from_debugger", &from_debugger, py::arg("kind"), py::arg("pid"), py::arg("threads"), py::arg("read"),
+          py::arg("regions") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("core_path") = "",
+          py::arg("executable") = "", py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("memory") = "auto",
+          py::arg("sources") = true,
+          "Read the process a debugger debugs, the fastest way `kind` allows (\"native\": a live process here, read "
+          "directly; \"core\": core_path, read as a core file; else, or with memory=\"debugger\", through read, "
+          "regions and the threads' registers). threads(with_registers) -> [(number, tid, handle or None[, orig_rax, rdi])]; "
+          "lookup_symbol(name) -> address or None is asked after the target's own symbols. Each thread's debugger_thread "
+          "is set: by tid, else by pthread_t.");
+    m.def(
+        "pthread_from_handle",
+        [](const py::bytes& handle) {
+            const std::string bytes = handle;
+            return pthread_from_handle(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+        },
+        py::arg("handle"), "A debugger's thread handle (the pthread_t's bytes) as a pthread_t, or None.");
+    m.def(
+        "kernel_view",
+        [](const py::int_& orig_rax, const py::int_& rdi) {
+            const KernelView view = kernel_view_from_registers(register_value(orig_rax), register_value(rdi));
+            return std::make_pair(view.syscall, view.syscall_arg0);
+        },
+        py::arg("orig_rax"), py::arg("rdi"),
+        "(syscall, arg0) from a stopped thread's registers: the system call it is in (-1: none) and its first argument.");
+    m.def("native_frames", &natives_from, py::arg("frames"),
+          "[(symbol or None, stack_pointer or None)], newest first -> [(symbol, stack_low, stack_high)] as place_eval_calls "
+          "takes them: a frame's stack is [its sp, its caller's sp); 0, 0 when unknown.");
     m.def(
         "classify_native_function",
         [](const std::string& symbol) {

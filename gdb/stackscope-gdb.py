@@ -13,7 +13,8 @@ _here = _os.path.dirname(_os.path.abspath(_sys._getframe(0).f_code.co_filename))
 if _here not in _sys.path:
     _sys.path.insert(0, _here)
 try:
-    import stackscope_gdb  # noqa: F401  (registers the commands and the frame filter)
+    import stackscope_gdb
 except ImportError as _error:
     raise _gdb.GdbError("stackscope: cannot load the stackscope modules from %s into gdb's Python %d.%d: %s"
                         % (_here, _sys.version_info[0], _sys.version_info[1], _error))
+stackscope_gdb.register()  # the commands, the parameter and the frame filter (once)

@@ -1,6 +1,16 @@
-"""stackscope for gdb (loaded by stackscope-gdb.py): `py-stackscope` and Python frames in
-`bt`.  All CPython knowledge is in the core (stackscope_core, beside this file); this glue
-maps gdb's inferior, threads and frames onto it."""
+"""stackscope for gdb (loaded by stackscope-gdb.py, which calls register()): `py-stackscope`
+and Python frames in `bt`.  All CPython knowledge, and how the inferior is read, is in the
+core (stackscope_core, beside this file); this glue holds the commands, their options and
+gdb's API: it describes gdb's inferior and threads, and lists gdb's frames.
+
+Importing it registers nothing; register() adds the parameter, the commands, the frame
+filter and the cache's event handlers (once), so that its logic can be tested outside gdb
+with a stand-in `gdb` module (tests/unit/test_gdb_glue.py).
+
+Counters (supported, read by the tests): `extractions`, how many times an inferior was read
+(once per stop: see _cache); `frame_filter_errors`, how many times the `bt` frame filter met a
+bug (in the core or this glue) and showed gdb's own frames instead; the first is reported in
+one warning line."""
 import itertools
 import os
 import re
@@ -13,6 +23,7 @@ import stackscope_core as core
 OPTIONS = ("-flat", "-json", "-ascii", "-hidden", "-native")
 MAX_NATIVE_FRAMES = 100000
 extractions = 0  # how many times the inferior was read (once per stop: see _cache)
+frame_filter_errors = 0  # bugs the frame filter swallowed (the first one is reported)
 
 
 def _stack_pointer(frame):
@@ -23,20 +34,16 @@ def _stack_pointer(frame):
 
 
 def _natives(frames):
-    """gdb's frames (newest first) as Thread.place_eval_calls takes them: (symbol, stack_low,
-    stack_high), a frame's stack being [its sp, its caller's sp); 0, 0 when unknown."""
-    sps = [_stack_pointer(f) for f in frames] + [(1 << 64) - 1]  # above the oldest frame: all memory
-    stacks = [(low, high) if None not in (low, high) else (0, 0) for low, high in zip(sps, sps[1:])]
-    return [(f.name(),) + stack for f, stack in zip(frames, stacks)]
+    """gdb's frames (newest first) as Thread.place_eval_calls takes them (the core's
+    native_frames: (symbol, stack_low, stack_high))."""
+    return core.native_frames([(f.name(), _stack_pointer(f)) for f in frames])
 
 
 # The one extraction per stop and inferior ("key", "snapshot") and whether the inferior looks
 # like Python ("python_key", "python"): dropped when the inferior resumes, its memory is
-# written, or its objfiles change.
+# written, or its objfiles change (register() connects the events).
 _cache = {}
-for _registry in ("cont", "exited", "new_objfile", "clear_objfiles", "memory_changed", "inferior_call"):
-    if hasattr(gdb.events, _registry):
-        getattr(gdb.events, _registry).connect(lambda *_event: _cache.clear())
+CACHE_EVENTS = ("cont", "exited", "new_objfile", "clear_objfiles", "memory_changed", "inferior_call")
 
 
 class _MemoryParameter(gdb.Parameter):
@@ -54,24 +61,24 @@ itself; anything else (remote targets) through gdb.  gdb: always through gdb (sl
         return ""
 
 
-_memory = _MemoryParameter()
+_memory = None  # the _MemoryParameter, once registered
 
 
 def _fail(message):
     raise gdb.GdbError("py-stackscope: " + message)
 
 
-def _pthread_id(thread):
+def _handle(thread):
+    """gdb's handle of the thread (its pthread_t's bytes, decoded by the core), or None."""
     try:
-        handle = thread.handle()
-        return int.from_bytes(handle, "little") if len(handle) == 8 else None
+        return bytes(thread.handle())
     except Exception:
         return None
 
 
-def _kernel_view(thread):
-    """(orig_rax, rdi): the system call the thread is in (-1: none) and its first argument,
-    from gdb's registers; (None, 0) where gdb has no such registers (not x86-64 Linux)."""
+def _registers(thread):
+    """(orig_rax, rdi) as gdb reads them (the core's kernel_view decodes them); (None, None)
+    where gdb has no such registers (not x86-64 Linux)."""
     selected = gdb.selected_thread()
     try:
         frame = gdb.selected_frame()
@@ -80,9 +87,9 @@ def _kernel_view(thread):
     try:
         thread.switch()
         newest = gdb.newest_frame()
-        return int(newest.read_register("orig_rax")), int(newest.read_register("rdi")) & (2**64 - 1)
+        return int(newest.read_register("orig_rax")), int(newest.read_register("rdi"))
     except (gdb.error, ValueError):
-        return None, 0
+        return None, None
     finally:
         if selected is not None and selected.is_valid():
             selected.switch()
@@ -121,35 +128,34 @@ def _lookup_symbol(name):
 
 
 def _extract(inferior, gdb_threads):
-    """A Snapshot of the inferior, read the fastest way its target allows."""
-    threads = [(t.ptid[1], _pthread_id(t)) for t in gdb_threads]
-    kind = getattr(getattr(inferior, "connection", None), "type", None)
-    if _memory.value == "auto" and kind == "native":
-        try:
-            return core.from_pid(inferior.pid, stop_threads=False, threads=threads)
-        except core.PermissionDeniedError:
-            pass  # read through gdb below
-    elif _memory.value == "auto" and kind == "core":
-        path = _core_path()
-        if path:
-            search = gdb.parameter("solib-search-path") or ""
-            return core.from_core(path, executable=gdb.current_progspace().filename or "",
-                                  lib_search_path=[d for d in search.split(":") if d])
-    read = inferior.read_memory  # through gdb: remote targets (and `set py-stackscope-memory gdb`)
-    threads = [thread + _kernel_view(t) for thread, t in zip(threads, gdb_threads)]
-    return core.from_callbacks(read, regions=_regions, threads=threads, lookup_symbol=_lookup_symbol,
-                               pid=inferior.pid, source_root="/proc/%d/root" % inferior.pid if kind == "native" else "")
+    """A Snapshot of the inferior, read the fastest way its target allows (the core decides:
+    a live local process and a core file directly, anything else through gdb)."""
+    kind = getattr(getattr(inferior, "connection", None), "type", None) or ""
+    memory = "debugger" if _memory is not None and _memory.value == "gdb" else "auto"
+
+    def threads(with_registers):
+        return [(t.num, t.ptid[1], _handle(t)) + (_registers(t) if with_registers else ()) for t in gdb_threads]
+
+    core_path, executable, search = "", "", ""
+    if kind == "core" and memory == "auto":
+        core_path = _core_path() or ""
+        executable = gdb.current_progspace().filename or ""
+        search = gdb.parameter("solib-search-path") or ""
+    return core.from_debugger(kind, inferior.pid, threads, inferior.read_memory, regions=_regions,
+                              lookup_symbol=_lookup_symbol, core_path=core_path, executable=executable,
+                              lib_search_path=[d for d in search.split(":") if d], memory=memory)
 
 
-def snapshot():
-    """The inferior's Snapshot for this stop; gdb.GdbError (one line) when there is none."""
+def _read():
+    """The inferior's Snapshot for this stop, or the core.Error reading it raised (both
+    cached); gdb.GdbError (one line) when there is nothing to read."""
     inferior = gdb.selected_inferior()
     if inferior.pid == 0:
         _fail("no process (run or attach to a Python program, or load a core file with its executable)")
     gdb_threads = inferior.threads()
     if any(t.is_running() for t in gdb_threads):
         _fail("the inferior is running: interrupt it first")
-    key = (inferior.num, inferior.pid, _memory.value)
+    key = (inferior.num, inferior.pid, _memory.value if _memory is not None else "auto")
     if _cache.get("key") != key:
         global extractions
         extractions += 1
@@ -157,10 +163,13 @@ def snapshot():
             snap = _extract(inferior, gdb_threads)
         except core.Error as error:
             snap = error
-        else:
-            snap.map_debugger_threads([(t.num, t.ptid[1], _pthread_id(t)) for t in gdb_threads])
         _cache.update(key=key, snapshot=snap)
-    result = _cache["snapshot"]
+    return _cache["snapshot"]
+
+
+def snapshot():
+    """The inferior's Snapshot for this stop; gdb.GdbError (one line) when there is none."""
+    result = _read()
     if isinstance(result, core.NotPythonError):
         message = str(result)
         _fail(message if "not supported" in message else "not a Python process (%s)" % message)
@@ -228,7 +237,7 @@ def _run(argument, one_thread):
     indices = list(range(len(snap.threads)))
     if one_thread:
         number = number if number is not None else gdb.selected_thread().num
-        indices = [i for i in indices if snap.threads[i].debugger_thread == number]
+        indices = snap.threads_numbered(number)
         if not indices and _gdb_thread(number) is None:
             _fail("no thread %d in the inferior (see info threads)" % number)
         if not indices:
@@ -356,21 +365,34 @@ def _looks_like_python():
     return _cache["python"]
 
 
+def _filter_bug(error):
+    """A bug the frame filter swallowed: counted; the first one is reported in one line."""
+    global frame_filter_errors
+    frame_filter_errors += 1
+    if frame_filter_errors == 1:
+        gdb.write("warning: py-stackscope: the bt frame filter failed, bt shows gdb's frames only "
+                  "(a bug in stackscope, please report it): %s: %s\n" % (type(error).__name__, error), gdb.STDERR)
+
+
 class _FrameFilter:
     """Python frames inside `bt` (and MI stack listings).  Never raises; enabled only for
-    inferiors that look like Python, so that gdb prints every other backtrace itself."""
+    inferiors that look like Python, so that gdb prints every other backtrace itself.  What
+    gdb or the target cannot give (no snapshot, not a Python process, an unwinding error)
+    leaves gdb's frames as they are; a bug is counted in frame_filter_errors and reported once."""
 
     def __init__(self):
         self.name = "stackscope"
         self.priority = 100
         self.wanted = True
-        gdb.frame_filters[self.name] = self
 
     @property
     def enabled(self):
         try:
             return self.wanted and _looks_like_python()
-        except Exception:
+        except gdb.error:
+            return False
+        except Exception as error:
+            _filter_bug(error)
             return False
 
     @enabled.setter
@@ -380,16 +402,23 @@ class _FrameFilter:
     def filter(self, frames):
         head, placed = [], None
         try:
+            result = _read()
+            if isinstance(result, core.InternalError):
+                raise result
+            if isinstance(result, core.Error):
+                return frames  # not a Python process (any more), or unreadable: gdb's own bt
             lwp = gdb.selected_thread().ptid[1]
-            thread = next((t for t in snapshot().threads if t.tid == lwp), None)
+            thread = next((t for t in result.threads if t.tid == lwp), None)
             if thread is None:
                 return frames
             for decorator in itertools.islice(frames, MAX_NATIVE_FRAMES):  # gdb unwinds them for bt anyway
                 head.append(decorator)
             calls, python = thread.eval_calls(), thread.frames
             placed = thread.place_eval_calls(_natives([decorator.inferior_frame() for decorator in head]))
-        except Exception:
-            pass
+        except (gdb.error, gdb.GdbError):
+            pass  # gdb could not unwind or read, or there is nothing to read: not a bug
+        except Exception as error:
+            _filter_bug(error)
         if placed is None:
             return itertools.chain(head, frames)
         decorated = (_EvalFrame(decorator, [python[i] for i in calls[call]]) if call is not None else _Unnamed(decorator)
@@ -397,6 +426,22 @@ class _FrameFilter:
         return itertools.chain(decorated, frames)
 
 
-_StackscopeCommand()
-_ThreadCommand()
-_FrameFilter()
+def register():
+    """Adds the parameter, the commands, the frame filter and the cache's event handlers to
+    gdb; only the first call does anything.  Returns the frame filter."""
+    global _memory
+    if _registered:
+        return _registered[0]
+    for name in CACHE_EVENTS:
+        if hasattr(gdb.events, name):
+            getattr(gdb.events, name).connect(lambda *_event: _cache.clear())
+    _memory = _MemoryParameter()
+    _StackscopeCommand()
+    _ThreadCommand()
+    frame_filter = _FrameFilter()
+    gdb.frame_filters[frame_filter.name] = frame_filter
+    _registered.append(frame_filter)
+    return frame_filter
+
+
+_registered = []

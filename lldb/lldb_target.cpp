@@ -1,13 +1,9 @@
 #include "lldb_target.hpp"
 
 #include <algorithm>
-#include <map>
-#include <set>
-
-#include "stackscope/callback_target.hpp"
-#include "stackscope/error.hpp"
-#include "stackscope/live_process.hpp"
-#include "stackscope/debugger.hpp"
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace stackscope_lldb {
 
@@ -63,82 +59,33 @@ std::vector<MemoryRegion> module_regions(lldb::SBTarget target) {
     return out;
 }
 
-// What the kernel says each thread of a process on this machine is doing (/proc); LLDB's
-// registers lack orig_rax, so a core read through LLDB leaves it unknown.
-std::map<int, TargetThread> kernel_view(int pid) {
-    std::map<int, TargetThread> out;
-    try {
-        for (const TargetThread& t : LiveProcess(pid, LiveProcess::Options{.stop_threads = false}).threads()) out[t.tid] = t;
-    } catch (const Error&) {
+// LLDB's threads by index id and tid. LLDB 16 shows neither fs_base (the pthread_t) nor
+// orig_rax, so neither is known here: the core finds tids through glibc's struct pthread.
+std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process) {
+    std::vector<DebuggerThread> out;
+    for (uint32_t i = 0; i < process.GetNumThreads(); ++i) {
+        lldb::SBThread thread = process.GetThreadAtIndex(i);
+        out.push_back(DebuggerThread{static_cast<int>(thread.GetIndexID()), static_cast<int>(thread.GetThreadID()), std::nullopt});
     }
     return out;
-}
-
-std::unique_ptr<Target> callback_target(lldb::SBTarget target, lldb::SBProcess process, std::string source_root, bool live_here) {
-    TargetCallbacks callbacks;
-    callbacks.read = [target, process](uint64_t address, std::span<uint8_t> out) {
-        return read_via_lldb(target, process, address, out);
-    };
-    callbacks.regions = [target] { return module_regions(target); };
-    callbacks.threads = [process, live_here]() mutable {
-        const auto kernel = live_here ? kernel_view(static_cast<int>(process.GetProcessID())) : std::map<int, TargetThread>{};
-        std::vector<TargetThread> out;
-        for (const auto& [tid, index] : lldb_thread_numbers(process)) {
-            const auto known = kernel.find(tid);
-            out.push_back(known != kernel.end() ? known->second : TargetThread{tid, std::nullopt});
-        }
-        return out;
-    };
-    callbacks.pid = static_cast<int>(process.GetProcessID());
-    callbacks.source_root = std::move(source_root);
-    return std::make_unique<CallbackTarget>(std::move(callbacks));
 }
 
 }  // namespace
 
-std::unique_ptr<Target> open_target(lldb::SBTarget target, lldb::SBProcess process, bool via_lldb) {
+DebuggerProcess describe_process(lldb::SBTarget target, lldb::SBProcess process) {
     const char* plugin = process.GetPluginName();
     const char* platform = target.GetPlatform().GetName();
     const bool live_here = plugin && std::string_view(plugin) == "gdb-remote" && platform && std::string_view(platform) == "host";
-    const int pid = static_cast<int>(process.GetProcessID());
-    if (live_here && !via_lldb) {
-        try {
-            return std::make_unique<LiveProcess>(pid, LiveProcess::Options{.stop_threads = false});
-        } catch (const Error&) {
-            // e.g. /proc/PID/maps is not readable: LLDB's own reads still work
-        }
-    }
-    return callback_target(target, process, live_here ? "/proc/" + std::to_string(pid) + "/root" : "", live_here);
-}
-
-std::unique_ptr<Target> with_lldb_symbols(Target& inner, lldb::SBTarget target) {
-    TargetCallbacks callbacks;
-    callbacks.read = [&inner](uint64_t address, std::span<uint8_t> out) { return inner.read(address, out); };
-    callbacks.regions = [&inner] { return inner.regions(); };
-    callbacks.threads = [&inner] { return inner.threads(); };
-    callbacks.lookup_symbol = [target](std::string_view name) { return find_symbol(target, std::string(name)); };
-    callbacks.local_file = [&inner](const std::string& path) { return inner.local_file(path); };
-    callbacks.pid = inner.pid();
-    callbacks.source_root = inner.source_root();
-    return std::make_unique<CallbackTarget>(std::move(callbacks));
-}
-
-std::map<int, uint32_t> lldb_thread_numbers(lldb::SBProcess process) {
-    std::map<int, uint32_t> out;
-    for (uint32_t i = 0; i < process.GetNumThreads(); ++i) {
-        lldb::SBThread thread = process.GetThreadAtIndex(i);
-        out[static_cast<int>(thread.GetThreadID())] = thread.GetIndexID();
-    }
+    DebuggerProcess out;
+    out.kind = live_here ? DebuggerTargetKind::LocalLive : DebuggerTargetKind::Other;
+    out.pid = static_cast<int>(process.GetProcessID());
+    out.threads = [process](bool /*with_registers: LLDB 16 has no orig_rax*/) { return lldb_threads(process); };
+    out.callbacks.read = [target, process](uint64_t address, std::span<uint8_t> bytes) {
+        return read_via_lldb(target, process, address, bytes);
+    };
+    out.callbacks.regions = [target] { return module_regions(target); };
+    out.lookup_symbol = [target](std::string_view name) { return find_symbol(target, std::string(name)); };
     return out;
-}
-
-void fill_tids_from_glibc(Snapshot& snapshot, Target& target, lldb::SBTarget lldb_target,
-                          const std::map<int, uint32_t>& known_tids) {
-    // glibc's own description of struct pthread knows where the tid is; lldb knows its symbols.
-    const std::unique_ptr<Target> with_symbols = with_lldb_symbols(target, lldb_target);
-    std::set<int> live;
-    for (const auto& [tid, number] : known_tids) live.insert(tid);
-    fill_tids_from_pthreads(snapshot, *with_symbols, live);
 }
 
 }  // namespace stackscope_lldb

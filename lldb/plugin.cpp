@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +16,6 @@
 #include "stackscope/eval_calls.hpp"
 #include "stackscope/formatters.hpp"
 #include "lldb_target.hpp"
-#include "stackscope/snapshot.hpp"
-#include "stackscope/source_files.hpp"
 
 namespace lldb {
 __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger debugger);
@@ -88,23 +85,8 @@ std::string parse(char** argv, bool one_thread, Options& o) {
 
 Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process) {
     const char* reads = std::getenv("STACKSCOPE_LLDB_READS");
-    std::unique_ptr<Target> memory = open_target(target, process, reads && std::string_view(reads) == "lldb");
-    Snapshot snapshot;
-    try {
-        snapshot = take_snapshot(*memory);
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::UnsupportedRuntime) throw;
-        snapshot = take_snapshot(*with_lldb_symbols(*memory, target));  // where the core found no runtime itself
-    }
-    const std::map<int, uint32_t> numbers = lldb_thread_numbers(process);
-    fill_tids_from_glibc(snapshot, *memory, target, numbers);
-    add_late_kernel_activity(snapshot, *memory);
-    for (Thread& t : snapshot.threads) {
-        if (auto n = t.tid ? numbers.find(*t.tid) : numbers.end(); n != numbers.end()) t.debugger_thread = static_cast<int>(n->second);
-    }
-    SourceFiles sources(memory->source_root());
-    add_source_lines(snapshot, sources);
-    return snapshot;
+    const MemoryPath memory = reads && std::string_view(reads) == "lldb" ? MemoryPath::Debugger : MemoryPath::Auto;
+    return read_debugger_snapshot(describe_process(target, process), memory);
 }
 
 std::string header(const Thread& t) {
@@ -212,7 +194,10 @@ private:
         }
         Snapshot snapshot = read_snapshot(target, process);
         if (one_thread_) {
-            std::erase_if(snapshot.threads, [&](const Thread& t) { return t.tid != static_cast<int>(selected.GetThreadID()); });
+            const std::vector<size_t> chosen = threads_numbered(snapshot, static_cast<int>(selected.GetIndexID()));
+            std::vector<Thread> kept;
+            for (size_t index : chosen) kept.push_back(std::move(snapshot.threads[index]));
+            snapshot.threads = std::move(kept);
             if (snapshot.threads.empty()) {
                 return fail(result, "thread #" + std::to_string(selected.GetIndexID()) + " (tid " + std::to_string(selected.GetThreadID()) +
                                         ") is not a Python thread (see 'stackscope all-threads')");

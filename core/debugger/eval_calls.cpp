@@ -29,6 +29,17 @@ std::vector<std::vector<const Frame*>> frames_by_eval_call(const Stack& stack) {
     return calls;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> native_stacks(std::span<const std::optional<uint64_t>> stack_pointers) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    out.reserve(stack_pointers.size());
+    for (size_t i = 0; i < stack_pointers.size(); ++i) {
+        const std::optional<uint64_t> low = stack_pointers[i];
+        const std::optional<uint64_t> high = i + 1 < stack_pointers.size() ? stack_pointers[i + 1] : std::optional<uint64_t>(UINT64_MAX);
+        out.emplace_back(low && high ? std::make_pair(*low, *high) : std::make_pair(uint64_t{0}, uint64_t{0}));
+    }
+    return out;
+}
+
 std::vector<size_t> eval_loop_frames(std::span<const NativeFrame> natives) {
     auto role = [natives](size_t i) {
         return i < natives.size() ? classify_native_function(natives[i].symbol) : NativeFrameRole::Other;

@@ -285,33 +285,6 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
 
 }  // namespace
 
-void add_late_kernel_activity(Snapshot& snapshot, Target& target) {
-    const bool needed = std::any_of(snapshot.threads.begin(), snapshot.threads.end(),
-                                    [](const Thread& t) { return t.tid && t.activity == ThreadActivity::Unknown; });
-    if (!needed) return;
-    KernelThreads kernel;
-    for (const TargetThread& t : target.threads()) kernel.emplace(t.tid, t);
-    try {
-        RemoteMemory mem(target);
-        const PythonRuntime rt = discover_runtime(mem);
-        std::unordered_map<int64_t, GilState> gils;
-        std::unordered_set<uint64_t> seen;
-        for (uint64_t interp = mem.read_pointer(rt.address + rt.layout.runtime_interpreters_head);
-             interp != 0 && seen.insert(interp).second && seen.size() <= kMaxInterpreters;
-             interp = mem.read_pointer(interp + rt.layout.interp_next)) {
-            gils.emplace(mem.read_value<int64_t>(interp + rt.layout.interp_id), read_gil(mem, rt, interp));
-        }
-        for (Thread& t : snapshot.threads) {
-            const auto k = t.tid ? kernel.find(*t.tid) : kernel.end();
-            const auto gil = gils.find(t.interpreter_id);
-            if (t.activity != ThreadActivity::Unknown || k == kernel.end() || gil == gils.end()) continue;
-            set_kernel_activity(t, k->second, gil->second, rt.layout);
-        }
-    } catch (const Error&) {
-        // the snapshot stands as it is
-    }
-}
-
 Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
     Extraction x(target, !options.target_running);
     SnapshotReader reader(x, options, target.threads());

@@ -1,12 +1,20 @@
 #pragma once
-// What the debugger front-ends (gdb, lldb) need from the core beyond a snapshot.
+// What the debugger front-ends (gdb, lldb) share: how a debugger's process is read (which
+// memory path, whose threads, whose symbols), how the debugger's threads are matched with
+// the snapshot's, and what their registers and thread handles mean. A front-end describes
+// its process (DebuggerProcess) and keeps only its commands, options and debugger API.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
-#include <set>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "stackscope/callback_target.hpp"
+#include "stackscope/core_file.hpp"
+#include "stackscope/debugger/overlay_target.hpp"
 #include "stackscope/model.hpp"
 #include "stackscope/target.hpp"
 
@@ -16,10 +24,95 @@ namespace stackscope {
 // (extension modules such as foo.cpython-312-x86_64-linux-gnu.so do not).
 bool is_python_file(const std::string& path);
 
-// For threads whose thread state records only a pthread_t (3.8-3.10) and whose tid the
-// snapshot could not learn: their tids from glibc's own struct pthread (its descriptor of
-// the tid field, found through `target`'s symbols or its libc), kept only when `live_tids`
-// (the debugger's threads) has them.
-void fill_tids_from_pthreads(Snapshot& snapshot, Target& target, const std::set<int>& live_tids);
+// ---- threads ------------------------------------------------------------------------------
+
+// One of the debugger's threads.
+struct DebuggerThread {
+    int number = 0;                      // the debugger's thread number (gdb's num, lldb's index id)
+    int tid = 0;                         // kernel thread id (LWP), as seen from here
+    std::optional<uint64_t> pthread_id;  // its pthread_t, when the debugger knows it
+    // The kernel's view from the debugger's registers (kernel_view_from_registers); nullopt
+    // when it did not read them.
+    std::optional<int64_t> syscall = std::nullopt;
+    uint64_t syscall_arg0 = 0;
+};
+
+// A pthread_t from a debugger's thread handle (gdb's InferiorThread.handle(): the pthread_t's
+// bytes, little-endian on x86-64); nullopt unless it has 8 bytes.
+std::optional<uint64_t> pthread_from_handle(std::span<const uint8_t> handle);
+
+struct KernelView {
+    int64_t syscall = -1;  // the system call the thread is blocked in; -1: none (user code)
+    uint64_t syscall_arg0 = 0;
+};
+
+// What a stopped thread's registers say it was doing: orig_rax (the system call, all ones for
+// none; a debugger may show it signed or unsigned) and rdi (its first argument), as 64-bit values.
+KernelView kernel_view_from_registers(uint64_t orig_rax, uint64_t rdi);
+
+// The debugger's threads as the core's TargetThreads, each with the kernel's view of it from,
+// in this order: the debugger's registers, `kernel` (/proc, or the core's own notes, by tid),
+// else unknown. A pthread_t the debugger lacks is taken from `kernel` too.
+std::vector<TargetThread> merge_kernel_view(const std::vector<DebuggerThread>& threads,
+                                            const std::vector<TargetThread>& kernel);
+
+// Sets each snapshot thread's debugger_thread: the debugger's thread with its tid, else the one
+// with its pthread_t; unset when neither matches.
+void number_threads(Snapshot& snapshot, const std::vector<DebuggerThread>& threads);
+
+// Indices of the snapshot's threads whose debugger_thread is `number` (at most one, unless
+// the debugger numbers two threads alike).
+std::vector<size_t> threads_numbered(const Snapshot& snapshot, int number);
+
+// ---- the process ----------------------------------------------------------------------------
+
+enum class DebuggerTargetKind {
+    LocalLive,  // a live process on this machine (the debugger has it stopped)
+    Core,       // a core file
+    Other,      // anything else (a remote target): only the debugger can read it
+};
+
+enum class MemoryPath {
+    Auto,      // directly where possible (a live process here, a core file the debugger names)
+    Debugger,  // always through the debugger's callbacks (slower)
+};
+
+struct DebuggerProcess {
+    DebuggerTargetKind kind = DebuggerTargetKind::Other;
+    int pid = 0;
+    // The debugger's threads. `with_registers`: also each one's kernel view from its registers,
+    // asked only when nothing else can tell (neither /proc nor a core file is read).
+    std::function<std::vector<DebuggerThread>(bool with_registers)> threads;
+    // Core: the core file, when the debugger says which (else it is read through the debugger).
+    std::string core_path;
+    CoreFileOptions core_options;
+    // Reading through the debugger: `read` is required; `regions` and `local_file` are used;
+    // threads, lookup_symbol, pid and source_root are set by open_debugger_target.
+    TargetCallbacks callbacks;
+    // The debugger's symbols, asked when the target knows no address for a name; may be empty.
+    // Read directly, the target's own files answer first: see read_debugger_snapshot.
+    SymbolLookup lookup_symbol;
+};
+
+struct DebuggerTarget {
+    std::unique_ptr<OverlayTarget> target;
+    std::vector<DebuggerThread> threads;  // as the debugger listed them
+    bool direct = false;                  // a LiveProcess or CoreFile inside, not the debugger's callbacks
+};
+
+// The target that reads `process`: with MemoryPath::Auto a LocalLive process is read as a
+// LiveProcess that stops nothing (the debugger has it stopped; any Error opening it falls back
+// to the debugger), a Core with a core_path as a CoreFile; anything else through the callbacks.
+// Always an OverlayTarget with the debugger's threads (merge_kernel_view); with its symbols
+// when read through the debugger (not `direct`). Throws Error (from CoreFile, or Usage without
+// a read callback where one is needed).
+DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath memory);
+
+// open_debugger_target, take_snapshot, number_threads and (with `sources`) the source lines.
+// A target read directly is read first without the debugger's symbols (asking a debugger is
+// slow: gdb's took a quarter of a read), and again with them only when no runtime was found
+// (separate debug files the debugger found, say). Throws Error(UnsupportedRuntime) when the
+// process runs no supported Python.
+Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources = true);
 
 }  // namespace stackscope

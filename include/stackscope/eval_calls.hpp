@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "stackscope/model.hpp"
@@ -32,6 +33,11 @@ struct NativeFrame {
     uint64_t stack_low = 0;   // its stack: [sp, the caller's sp or its CFA); 0, 0 when unknown
     uint64_t stack_high = 0;
 };
+
+// The stacks [low, high) of a debugger's frames (newest first) from their stack pointers
+// (nullopt when unknown): a frame's stack runs from its sp to its caller's sp, the oldest
+// frame's to the top of memory; 0, 0 when either pointer is unknown.
+std::vector<std::pair<uint64_t, uint64_t>> native_stacks(std::span<const std::optional<uint64_t>> stack_pointers);
 
 // The native frames (newest first) that run one eval-loop call each, by symbol: every
 // eval-loop entry frame, with the internal frames just above it (newer); a run of internal

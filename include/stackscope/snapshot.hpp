@@ -23,8 +23,4 @@ struct SnapshotOptions {
 // source_files.hpp): for a live target that is done after it has been resumed.
 Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr, const SnapshotOptions& options = {});
 
-// For a front-end that learned some threads' kernel ids after the snapshot (from glibc's
-// thread descriptors): says what those threads are doing, as take_snapshot does.
-void add_late_kernel_activity(Snapshot& snapshot, Target& target);
-
 }  // namespace stackscope

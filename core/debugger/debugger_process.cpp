@@ -1,0 +1,84 @@
+#include <string>
+
+#include "stackscope/debugger.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/live_process.hpp"
+#include "stackscope/snapshot.hpp"
+#include "stackscope/source_files.hpp"
+
+namespace stackscope {
+
+namespace {
+
+// A live process on this machine as the debugger holds it: read, never stopped by us.
+std::unique_ptr<Target> open_live(int pid) {
+    return std::make_unique<LiveProcess>(pid, LiveProcess::Options{.stop_threads = false});
+}
+
+// What /proc says each thread of a live process here is doing: for when the process is read
+// through the debugger (an unreadable /proc/PID/maps, or MemoryPath::Debugger).
+std::vector<TargetThread> proc_threads(int pid) {
+    try {
+        return open_live(pid)->threads();
+    } catch (const Error&) {
+        return {};
+    }
+}
+
+std::unique_ptr<Target> through_debugger(const DebuggerProcess& process) {
+    TargetCallbacks callbacks = process.callbacks;
+    callbacks.threads = nullptr;        // the overlay's
+    callbacks.lookup_symbol = nullptr;  // the overlay's
+    callbacks.pid = process.pid;
+    callbacks.source_root =
+        process.kind == DebuggerTargetKind::LocalLive ? "/proc/" + std::to_string(process.pid) + "/root" : "";
+    return std::make_unique<CallbackTarget>(std::move(callbacks));
+}
+
+}  // namespace
+
+DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath memory) {
+    std::unique_ptr<Target> inner;
+    if (memory == MemoryPath::Auto && process.kind == DebuggerTargetKind::LocalLive) {
+        try {
+            inner = open_live(process.pid);
+        } catch (const Error&) {
+            // e.g. /proc/PID/maps is not readable: the debugger's own reads still work
+        }
+    } else if (memory == MemoryPath::Auto && process.kind == DebuggerTargetKind::Core && !process.core_path.empty()) {
+        inner = std::make_unique<CoreFile>(process.core_path, process.core_options);
+    }
+    std::vector<TargetThread> kernel;
+    if (inner) kernel = inner->threads();
+    else if (process.kind == DebuggerTargetKind::LocalLive) kernel = proc_threads(process.pid);
+    DebuggerTarget out;
+    out.direct = inner != nullptr;
+    if (!inner) inner = through_debugger(process);
+
+    if (process.threads) out.threads = process.threads(kernel.empty());
+    // A debugger that lists no threads leaves the target's own.
+    std::vector<TargetThread> threads = out.threads.empty() ? kernel : merge_kernel_view(out.threads, kernel);
+    out.target = std::make_unique<OverlayTarget>(std::move(inner), std::move(threads),
+                                                 out.direct ? SymbolLookup() : process.lookup_symbol);
+    return out;
+}
+
+Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources) {
+    DebuggerTarget opened = open_debugger_target(process, memory);
+    Snapshot snapshot;
+    try {
+        snapshot = take_snapshot(*opened.target);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::UnsupportedRuntime || !opened.direct || !process.lookup_symbol) throw;
+        opened.target->set_symbols(process.lookup_symbol);
+        snapshot = take_snapshot(*opened.target);
+    }
+    number_threads(snapshot, opened.threads);
+    if (sources) {
+        SourceFiles files(opened.target->source_root());
+        add_source_lines(snapshot, files);
+    }
+    return snapshot;
+}
+
+}  // namespace stackscope

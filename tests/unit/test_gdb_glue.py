@@ -1,0 +1,297 @@
+"""The GDB front-end's glue (gdb/stackscope_gdb.py) outside gdb: plain python3.11 (the Python
+gdb embeds, so that the real stackscope_core loads) with a stand-in `gdb` module.
+
+Registration (nothing at import; register() adds the parameter, the commands, the frame
+filter and the cache's event handlers, once), how the inferior is described to the core
+(from_debugger), and the frame filter: it never raises, leaves what is not a bug alone, and
+counts a bug it swallows in frame_filter_errors, reporting the first in one warning line.
+
+Run by ctest (tests/unit/CMakeLists.txt: gdb_glue) with PYTHONPATH=build/gdb."""
+import shlex
+import sys
+import types
+import unittest
+
+
+class FakeGdb(types.ModuleType):
+    """What the glue uses of gdb's module, recording what is registered and written."""
+
+    def __init__(self):
+        super().__init__("gdb")
+        fake = self
+
+        class error(RuntimeError):
+            pass
+
+        class GdbError(Exception):
+            pass
+
+        class Command:
+            def __init__(self, name, command_class, completer_class=None, prefix=False):
+                fake.commands.append(name)
+
+        class Parameter:
+            def __init__(self, name, command_class, parameter_class, enum_sequence=None):
+                fake.parameters.append(name)
+                self.value = None
+
+        class Registry:
+            def __init__(self):
+                self.handlers = []
+
+            def connect(self, handler):
+                self.handlers.append(handler)
+
+        self.error, self.GdbError, self.MemoryError = error, GdbError, type("MemoryError", (error,), {})
+        self.Command, self.Parameter = Command, Parameter
+        self.COMMAND_DATA, self.COMMAND_STACK, self.PARAM_ENUM, self.STDOUT, self.STDERR = 1, 2, 3, 0, 2
+        self.events = types.SimpleNamespace(**{name: Registry() for name in (
+            "cont", "exited", "new_objfile", "clear_objfiles", "memory_changed", "inferior_call", "stop")})
+        self.commands, self.parameters, self.frame_filters, self.written = [], [], {}, []
+        self.string_to_argv = shlex.split
+        self.inferior = None
+        self.info_target = ""
+        self.solib_search_path = ""
+        self.progspace = types.SimpleNamespace(filename="/usr/bin/python3.11")
+
+    def write(self, text, stream=0):
+        self.written.append((text, stream))
+
+    def selected_inferior(self):
+        return self.inferior
+
+    def selected_thread(self):
+        return self.inferior.threads()[0]
+
+    def execute(self, command, to_string=False):
+        if command == "info target":
+            return self.info_target
+        raise self.error("not in this test: " + command)
+
+    def parameter(self, name):
+        return self.solib_search_path if name == "solib-search-path" else None
+
+    def current_progspace(self):
+        return self.progspace
+
+
+class FrameDecorator:
+    def __init__(self, base):
+        self._base = base
+
+    def inferior_frame(self):
+        return self._base.inferior_frame()
+
+    def function(self):
+        return self._base.function()
+
+    def elided(self):
+        return None
+
+
+class FakeThread:
+    def __init__(self, num, lwp, handle=None, registers=None):
+        self.num, self.ptid, self._handle, self._registers = num, (1000, lwp, 0), handle, registers
+
+    def is_running(self):
+        return False
+
+    def handle(self):
+        if self._handle is None:
+            raise RuntimeError("no libthread_db")
+        return self._handle
+
+    def is_valid(self):
+        return True
+
+    def switch(self):
+        FAKE.current_thread = self
+
+
+class FakeInferior:
+    def __init__(self, kind, threads, pid=4321):
+        self.num, self.pid, self._threads = 1, pid, threads
+        self.connection = types.SimpleNamespace(type=kind)
+
+    def threads(self):
+        return self._threads
+
+    def read_memory(self, address, size):
+        return b"\0" * size
+
+
+FAKE = FakeGdb()
+sys.modules["gdb"] = FAKE
+decorators = types.ModuleType("gdb.FrameDecorator")
+decorators.FrameDecorator = FrameDecorator
+sys.modules["gdb.FrameDecorator"] = decorators
+FAKE.FrameDecorator = decorators
+
+import stackscope_core as core  # noqa: E402  (the real core, built for this Python)
+import stackscope_gdb as glue  # noqa: E402
+
+AT_IMPORT = (list(FAKE.commands), list(FAKE.parameters), dict(FAKE.frame_filters),
+             sum(len(r.handlers) for r in vars(FAKE.events).values()))
+
+
+class Registration(unittest.TestCase):
+    def test_import_registers_nothing_and_register_everything_once(self):
+        self.assertEqual(AT_IMPORT, ([], [], {}, 0))
+        frame_filter = glue.register()
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread"])
+        self.assertEqual(FAKE.parameters, ["py-stackscope-memory"])
+        self.assertIs(FAKE.frame_filters["stackscope"], frame_filter)
+        self.assertEqual(glue._memory.value, "auto")
+        for name, registry in vars(FAKE.events).items():
+            self.assertEqual(len(registry.handlers), 1 if name in glue.CACHE_EVENTS else 0, name)
+        # Sourcing stackscope-gdb.py again registers nothing more.
+        self.assertIs(glue.register(), frame_filter)
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread"])
+        self.assertEqual(len(FAKE.events.cont.handlers), 1)
+        # The events drop the cached extraction.
+        glue._cache["key"] = "a stop"
+        FAKE.events.cont.handlers[0](object())
+        self.assertEqual(glue._cache, {})
+
+
+class Extraction(unittest.TestCase):
+    def setUp(self):
+        glue.register()
+        self.calls = []
+        self.original = core.from_debugger
+        core.from_debugger = lambda *args, **kwargs: self.calls.append((args, kwargs)) or "snapshot"
+        glue._cache.clear()
+        glue._memory.value = "auto"
+
+    def tearDown(self):
+        core.from_debugger = self.original
+        glue._cache.clear()
+        glue._memory.value = "auto"
+
+    def test_a_core_is_named_to_the_core_with_its_executable_and_search_path(self):
+        FAKE.inferior = FakeInferior("core", [FakeThread(1, 11, handle=b"\x00\x07\x60\xf7\xff\x7f\x00\x00")])
+        FAKE.info_target = "Local core dump file:\n\t`/tmp/core.4321', file type elf64-x86-64.\n"
+        FAKE.solib_search_path = "/a::/b"
+        before = glue.extractions
+        self.assertEqual(glue.snapshot(), "snapshot")
+        self.assertEqual(glue.snapshot(), "snapshot")  # cached: one extraction per stop
+        self.assertEqual(glue.extractions, before + 1)
+        (args, kwargs), = self.calls
+        self.assertEqual(args[:2], ("core", 4321))
+        self.assertEqual(kwargs["core_path"], "/tmp/core.4321")
+        self.assertEqual(kwargs["executable"], "/usr/bin/python3.11")
+        self.assertEqual(kwargs["lib_search_path"], ["/a", "/b"])
+        self.assertEqual(kwargs["memory"], "auto")
+        threads = args[2]
+        self.assertEqual(threads(False), [(1, 11, b"\x00\x07\x60\xf7\xff\x7f\x00\x00")])
+
+    def test_through_gdb_the_threads_carry_their_raw_registers(self):
+        class Frame:
+            def read_register(self, name):
+                return {"orig_rax": -1, "rdi": -2}[name]
+
+            def is_valid(self):
+                return True
+
+            def select(self):
+                pass
+
+        FAKE.newest_frame = FAKE.selected_frame = lambda: Frame()
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11), FakeThread(2, 12, handle=b"\1\2")])
+        glue._memory.value = "gdb"
+        glue.snapshot()
+        (args, kwargs), = self.calls
+        self.assertEqual(kwargs["memory"], "debugger")
+        self.assertEqual(kwargs["core_path"], "")
+        self.assertEqual(args[2](True), [(1, 11, None, -1, -2), (2, 12, b"\1\2", -1, -2)])
+        # ... which the core decodes (and a 2-byte handle is no pthread_t):
+        self.assertEqual(core.kernel_view(-1, -2), (-1, 2**64 - 2))
+        self.assertIsNone(core.pthread_from_handle(b"\1\2"))
+        self.assertEqual(core.pthread_from_handle(b"\x00\x07\x60\xf7\xff\x7f\x00\x00"), 0x7FFFF7600700)
+
+    def test_a_core_error_is_one_line(self):
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        core.from_debugger = lambda *args, **kwargs: (_ for _ in ()).throw(core.NotPythonError("no Python runtime found"))
+        with self.assertRaises(FAKE.GdbError) as raised:
+            glue.snapshot()
+        self.assertEqual(str(raised.exception), "py-stackscope: not a Python process (no Python runtime found)")
+
+
+class FrameFilter(unittest.TestCase):
+    """The frame filter never raises; a bug it swallows is counted and reported once."""
+
+    def setUp(self):
+        self.filter = glue.register()
+        self.original_read = glue._read
+        self.original_python = glue._looks_like_python
+        FAKE.written.clear()
+        glue.frame_filter_errors = 0
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+
+    def tearDown(self):
+        glue._read = self.original_read
+        glue._looks_like_python = self.original_python
+        glue.frame_filter_errors = 0
+
+    def run_filter(self, read):
+        glue._read = read
+        frames = ["frame 0", "frame 1"]
+        return list(self.filter.filter(iter(frames)))
+
+    def test_a_bug_is_counted_and_reported_once(self):
+        def bug():
+            raise TypeError("a bug in the glue")
+
+        for _ in range(3):
+            self.assertEqual(self.run_filter(bug), ["frame 0", "frame 1"])
+        self.assertEqual(glue.frame_filter_errors, 3)
+        self.assertEqual(len(FAKE.written), 1, FAKE.written)
+        text, stream = FAKE.written[0]
+        self.assertEqual(stream, FAKE.STDERR)
+        self.assertEqual(text.count("\n"), 1)
+        self.assertTrue(text.startswith("warning: py-stackscope: the bt frame filter failed"), text)
+        self.assertIn("TypeError: a bug in the glue", text)
+
+    def test_an_internal_error_of_the_core_is_a_bug(self):
+        self.assertEqual(self.run_filter(lambda: core.InternalError("the core's bug")), ["frame 0", "frame 1"])
+        self.assertEqual(glue.frame_filter_errors, 1)
+        self.assertIn("InternalError: the core's bug", FAKE.written[0][0])
+
+    def test_what_is_not_a_bug_is_not_counted(self):
+        def no_process():
+            raise FAKE.GdbError("py-stackscope: no process")
+
+        def unreadable():
+            raise FAKE.MemoryError("Cannot access memory at address 0x0")
+
+        for read in (no_process, unreadable, lambda: core.NotPythonError("no runtime"),
+                     lambda: core.UnreadableMemoryError("at 0x10")):
+            self.assertEqual(self.run_filter(read), ["frame 0", "frame 1"])
+        self.assertEqual(glue.frame_filter_errors, 0)
+        self.assertEqual(FAKE.written, [])
+
+    def test_enabled_never_raises(self):
+        def broken():
+            raise RuntimeError("objfiles")
+
+        def no_objfiles():
+            raise FAKE.error("No symbol table is loaded.")
+
+        glue._looks_like_python = no_objfiles
+        self.assertFalse(self.filter.enabled)
+        self.assertEqual(glue.frame_filter_errors, 0)
+        glue._looks_like_python = broken
+        self.assertFalse(self.filter.enabled)
+        self.assertFalse(self.filter.enabled)
+        self.assertEqual(glue.frame_filter_errors, 2)
+        self.assertEqual(len(FAKE.written), 1)
+        self.assertIn("RuntimeError: objfiles", FAKE.written[0][0])
+        glue._looks_like_python = lambda: True
+        self.assertTrue(self.filter.enabled)
+        self.filter.enabled = False
+        self.assertFalse(self.filter.enabled)
+        self.filter.enabled = True
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
