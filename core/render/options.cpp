@@ -181,10 +181,12 @@ std::string apply_options(Surface surface, std::span<const GivenOption> given, O
             return typed + " takes no value";
         }
         if (target->set_value) {
+            OutputOptions set = options;
+            if (std::string bad = target->set_value(set, value); !bad.empty()) return as_typed + ": " + bad;
             const auto first = std::find_if(values.begin(), values.end(), [&](const Set& s) { return s.option == target; });
             if (first != values.end() && first->value != value) return first->typed + " and " + as_typed + " cannot be combined";
-            if (std::string bad = target->set_value(options, value); !bad.empty()) return as_typed + ": " + bad;
             if (first == values.end()) values.push_back({target, value, as_typed});
+            options = set;
         } else {
             options.*(target->flag) = true;
         }

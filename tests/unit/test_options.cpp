@@ -125,6 +125,7 @@ TEST_CASE("options: unknown options, values and dashes", "[options]") {
     CHECK(parse(Surface::Gdb, "-format").error == "-format needs a value: tree|flat|json");
     CHECK(parse(Surface::Gdb, "-format -json").error == "-format needs a value: tree|flat|json");
     CHECK(parse(Surface::Lldb, "--format xml").error == "--format xml: expected tree, flat or json");
+    CHECK(parse(Surface::Lldb, "--flat --format xml").error == "--format xml: expected tree, flat or json");
     CHECK(parse(Surface::Lldb, "--ascii=yes").error == "--ascii takes no value");
     CHECK(parse(Surface::Lldb, "--json=1").error == "--json takes no value");
     OutputOptions cli;
