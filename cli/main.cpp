@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "exit_codes.hpp"
 #include "stackscope/formatters.hpp"
 #include "stackscope/live_process.hpp"
+#include "stackscope/options.hpp"
 #include "stackscope/snapshot.hpp"
 #include "stackscope/source_files.hpp"
 
@@ -23,25 +25,36 @@ namespace {
 using namespace stackscope;
 using namespace stackscope::cli;
 
-struct OutputOptions {
-    std::string format = "tree";
-    bool ascii = false;
-    bool show_hidden = false;
-};
+// The output options of the table (stackscope/options.hpp) as CLI11 options of `cmd`. CLI11
+// only collects them: apply_output_options() gives them meaning and checks how they combine,
+// as gdb and lldb do.
+void add_output_options(CLI::App* cmd) {
+    for (const OptionSpec& option : output_options()) {
+        if (find_option(Surface::Cli, option.name) != &option) continue;
+        const std::string name = "--" + std::string(option.name);
+        CLI::Option* added = option.value.empty() ? cmd->add_flag(name) : cmd->add_option(name)->type_name(std::string(option.value));
+        added->description(option_description(Surface::Cli, option))->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    }
+}
 
-void add_output_options(CLI::App* cmd, OutputOptions& out) {
-    cmd->add_option("--format", out.format,
-                    "Output format: tree (upstream stackscope's), flat (like a Python traceback) or json (docs/schema-v1.json)")
-        ->check(CLI::IsMember({"tree", "flat", "json"}))
-        ->capture_default_str();
-    cmd->add_flag("--ascii", out.ascii, "Draw the tree with ASCII characters only");
-    cmd->add_flag("--show-hidden", out.show_hidden, "Show hidden frames (threading's bootstrap frames) in tree and flat output");
+// The table's options `cmd` was given, in order, applied; a usage error (one line) or "".
+std::string apply_output_options(const CLI::App* cmd, OutputOptions& out) {
+    std::vector<GivenOption> given;
+    std::map<const CLI::Option*, size_t> taken;  // values of each option used so far
+    for (const CLI::Option* option : cmd->parse_order()) {
+        const std::string name = option->get_name().substr(2);
+        const OptionSpec* spec = find_option(Surface::Cli, name);
+        if (!spec) continue;  // not an output option (--no-block, --executable, ...)
+        size_t& index = taken[option];
+        given.push_back({name, spec->value.empty() || index >= option->results().size() ? "" : option->results()[index++]});
+    }
+    return apply_options(Surface::Cli, given, out);
 }
 
 int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads) {
-    if (out.format == "json") {
+    if (out.format == OutputFormat::Json) {
         std::cout << format_snapshot_json(snap);
-    } else if (out.format == "flat") {
+    } else if (out.format == OutputFormat::Flat) {
         std::cout << format_snapshot_flat(snap, out.show_hidden);
     } else {
         std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden});
@@ -153,18 +166,16 @@ int main(int argc, char** argv) {
 
     int pid = 0;
     bool no_block = false;
-    OutputOptions pid_out;
     CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed; not with --no-block)");
     pid_cmd->add_option("PID", pid, "Process id")->required();
     pid_cmd->add_flag("--no-block", no_block,
                       "Read without stopping the process (no ptrace): a stack that changes while it is read is walked "
                       "again, up to " + std::to_string(SnapshotOptions{}.attempts) +
                           " walks in all, then reported as changed (exit 1)");
-    add_output_options(pid_cmd, pid_out);
+    add_output_options(pid_cmd);
 
     std::string core_path, lib_search_path;
     CoreFileOptions core_options;
-    OutputOptions core_out;
     CLI::App* core_cmd = app.add_subcommand(
         "core", "Read a core file (made by gcore or by the kernel). A crash core's output starts with the process and the "
                 "signal that killed it, and lists the thread that received it first. From Python 3.13 on the core alone "
@@ -175,7 +186,7 @@ int main(int argc, char** argv) {
                          "Directories (DIR[:DIR...]) searched by file name for the libraries the core names");
     core_cmd->add_flag("--force", core_options.force,
                        "Use the executable and libraries found even when their build id differs from the core's");
-    add_output_options(core_cmd, core_out);
+    add_output_options(core_cmd);
 
     try {
         app.parse(argc, argv);
@@ -188,10 +199,16 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
 
+    OutputOptions out;
+    if (const std::string bad = apply_output_options(pid_cmd->parsed() ? pid_cmd : core_cmd, out); !bad.empty()) {
+        std::cerr << "stackscope: " << bad << " (see stackscope --help)\n";
+        return kExitUsage;
+    }
+
     try {
-        if (pid_cmd->parsed()) return run_pid(pid, no_block, pid_out, debug_reads);
+        if (pid_cmd->parsed()) return run_pid(pid, no_block, out, debug_reads);
         core_options.lib_search_path = split_path_list(lib_search_path);
-        return run_core(core_path, core_options, core_out, debug_reads);
+        return run_core(core_path, core_options, out, debug_reads);
     } catch (const Error& e) {
         std::cerr << "stackscope: " << (e.kind() == ErrorKind::Internal ? "internal error: " : "") << e.what() << "\n";
         return exit_code_of(e.kind());

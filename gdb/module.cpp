@@ -11,6 +11,9 @@
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
 //   is_python_file(path) -> bool
 //   Thread.place_eval_calls(natives) -> [call index or None per native frame] or None
+//   parse_options(surface, words) -> (OutputOptions, [positional words]); UsageError
+//   options_usage(surface), options_help(surface, width=79), option_completions(surface, words, partial)
+//     (surface: "cli", "gdb" or "lldb"; the option table of stackscope/options.hpp)
 //
 // Errors raise stackscope_core.Error, or the subclass named after what happened:
 // NotPythonError, PermissionDeniedError, NoSuchTargetError, InvalidInputError, UsageError,
@@ -38,6 +41,7 @@
 #include "stackscope/formatters.hpp"
 #include "stackscope/hex.hpp"
 #include "stackscope/live_process.hpp"
+#include "stackscope/options.hpp"
 #include "stackscope/debugger.hpp"
 #include "stackscope/snapshot.hpp"
 #include "stackscope/source_files.hpp"
@@ -95,6 +99,45 @@ void register_errors(py::module_& m) {
             PyErr_SetString(error_type(e.kind()), e.what());
         }
     });
+}
+
+// ---- options --------------------------------------------------------------------------
+
+Surface surface_of(const std::string& name) {
+    if (name == "cli") return Surface::Cli;
+    if (name == "gdb") return Surface::Gdb;
+    if (name == "lldb") return Surface::Lldb;
+    throw Error(ErrorKind::Usage, "no surface '" + name + "' (cli, gdb or lldb)");
+}
+
+// The option table (stackscope/options.hpp), for py-stackscope's parsing, help and completion.
+void register_options(py::module_& m) {
+    py::class_<OutputOptions>(m, "OutputOptions", "What py-stackscope's options ask of the output.")
+        .def_property_readonly("format", [](const OutputOptions& o) { return std::string(format_name(o.format)); },
+                               "tree, flat or json")
+        .def_readonly("ascii", &OutputOptions::ascii)
+        .def_readonly("show_hidden", &OutputOptions::show_hidden)
+        .def_readonly("native", &OutputOptions::native);
+    m.def(
+        "parse_options",
+        [](const std::string& surface, const std::vector<std::string>& words) {
+            ParsedOptions parsed = parse_options(surface_of(surface), words);
+            if (!parsed.error.empty()) throw Error(ErrorKind::Usage, parsed.error);
+            return std::make_pair(parsed.options, parsed.positional);
+        },
+        py::arg("surface"), py::arg("words"),
+        "(OutputOptions, [the words that are not options]) of a command's words; UsageError (one line) when they are wrong.");
+    m.def("options_usage", [](const std::string& surface) { return options_usage(surface_of(surface)); }, py::arg("surface"),
+          "The options for a usage line: [-format tree|flat|json | -flat | -json] [-ascii] ...");
+    m.def("options_help", [](const std::string& surface, size_t width) { return options_help(surface_of(surface), width); },
+          py::arg("surface"), py::arg("width") = 79, "One line (wrapped) per option: its name, value and help.");
+    m.def(
+        "option_completions",
+        [](const std::string& surface, const std::vector<std::string>& words, const std::string& partial) {
+            return option_completions(surface_of(surface), words, partial);
+        },
+        py::arg("surface"), py::arg("words"), py::arg("partial"),
+        "The option words (or an option's values) that may complete `partial` after `words`.");
 }
 
 // ---- callbacks ------------------------------------------------------------------------
@@ -400,6 +443,7 @@ py::list references(std::vector<T>& items, py::handle parent) {
 PYBIND11_MODULE(stackscope_core, m) {
     m.doc() = "stackscope's core: Python stacks of a live process, a core file or a debugger's memory, read from outside.";
     register_errors(m);
+    register_options(m);
 
     py::class_<Frame>(m, "Frame", "One Python frame.")
         .def_readonly("function", &Frame::function, "qualified display name")

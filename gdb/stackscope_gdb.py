@@ -20,7 +20,6 @@ from gdb.FrameDecorator import FrameDecorator
 
 import stackscope_core as core
 
-OPTIONS = ("-flat", "-json", "-ascii", "-hidden", "-native")
 MAX_NATIVE_FRAMES = 100000
 extractions = 0  # how many times the inferior was read (once per stop: see _cache)
 frame_filter_errors = 0  # bugs the frame filter swallowed (the first one is reported)
@@ -216,18 +215,18 @@ def _native_frames(thread):
 
 
 def _parse(argument, allow_number):
-    options, number = set(), None
-    for word in gdb.string_to_argv(argument):
-        if word in OPTIONS:
-            options.add(word)
-        elif allow_number and number is None and word.isdigit():
+    """(OutputOptions, thread number or None): the options are the core's table, as the CLI's
+    and lldb's (stackscope_core.parse_options)."""
+    try:
+        options, positional = core.parse_options("gdb", gdb.string_to_argv(argument))
+    except core.UsageError as error:
+        _fail("%s (see help py-stackscope)" % error)
+    number = None
+    for word in positional:
+        if allow_number and number is None and word.isdigit():
             number = int(word)
         else:
-            _fail("unknown argument %r (options: %s)" % (word, " ".join(OPTIONS)))
-    if "-json" in options and len(options) > 1:
-        _fail("-json takes no other option")
-    if "-flat" in options and "-native" in options:
-        _fail("-native draws the tree, not -flat")
+            _fail("unexpected argument %r (see help py-stackscope)" % word)
     return options, number
 
 
@@ -242,51 +241,56 @@ def _run(argument, one_thread):
             _fail("no thread %d in the inferior (see info threads)" % number)
         if not indices:
             _fail("thread %d (LWP %d) runs no Python code" % (number, _gdb_thread(number).ptid[1]))
-    elif not indices and "-json" not in options:
+    elif not indices and options.format != "json":
         _fail("the interpreter has no threads")
     gdb.write(_render(snap, indices, options))
 
 
 def _render(snap, indices, options):
-    if "-json" in options:
+    if options.format == "json":
         return snap.json(threads=indices)
-    hidden, blocks = "-hidden" in options, []
+    blocks = []
     for index in indices:
         thread = snap.threads[index]
-        if "-flat" in options:
-            body = thread.flat(show_hidden=hidden)
+        if options.format == "flat":
+            body = thread.flat(show_hidden=options.show_hidden)
         else:
-            native = _native_frames(thread) if "-native" in options else None
-            body = thread.tree(ascii="-ascii" in options, show_hidden=hidden, native=native)
+            native = _native_frames(thread) if options.native else None
+            body = thread.tree(ascii=options.ascii, show_hidden=options.show_hidden, native=native)
         blocks.append(thread.debugger_header() + "\n" + body)
     return "\n".join(blocks)
 
 
 def _complete(text, word, extra=()):
     """Candidates for the last word of `text`; gdb replaces only `word` (it breaks at '-')."""
-    token = "" if text.endswith(" ") or not text else text.split()[-1]
-    used = set(text.split())
+    words = text.split()
+    token = "" if text.endswith(" ") or not text else words.pop()
     cut = len(token) - len(word or "")
-    return [c[cut:] for c in list(OPTIONS) + list(extra) if c.startswith(token) and c not in used]
+    candidates = core.option_completions("gdb", words, token)
+    if all(c.startswith("-") for c in candidates):  # not an option's value (-format's)
+        candidates += [c for c in extra if c.startswith(token) and c not in words]
+    return [c[cut:] for c in candidates]
+
+
+_USAGE = core.options_usage("gdb")
 
 
 class _StackscopeCommand(gdb.Command):
-    """Show the Python stack of every thread of the inferior, read by stackscope.
+    __doc__ = """Show the Python stack of every thread of the inferior, read by stackscope.
 
-Usage: py-stackscope [-flat | -json] [-ascii] [-hidden] [-native]
+Usage: py-stackscope %s
        py-stackscope thread [N] [options]    (one thread; N is gdb's thread number, default the selected one)
 
 Each thread is headed with gdb's thread number and LWP: Thread 2 (LWP 4321) "worker":
-  -flat    list frames like a Python traceback instead of stackscope's tree
-  -json    JSON (stackscope's schema, plus debugger_thread: gdb's thread number)
-  -ascii   draw the tree with ASCII characters only
-  -hidden  show hidden frames (threading's bootstrap frames)
-  -native  interleave native frames with the Python frames, in one tree
+%s-json adds debugger_thread (gdb's thread number) to each thread of stackscope's JSON;
+-native lists gdb's frames in the tree, each followed by the Python frames it runs.
+The options are the CLI's (one dash here, two there), and combine as they do there.
 
 `bt` shows each thread's Python frames under the _PyEval_EvalFrameDefault frame running
 them (frame filter "stackscope": disable frame-filter global stackscope).
 `set py-stackscope-memory gdb` reads memory through gdb even where direct reads work.
-Works on live processes and core files (load a core with its executable: gdb PYTHON CORE)."""
+Works on live processes and core files (load a core with its executable: gdb PYTHON CORE).""" % (
+        _USAGE, core.options_help("gdb"))
 
     def __init__(self):
         super().__init__("py-stackscope", gdb.COMMAND_STACK, prefix=True)
@@ -299,10 +303,10 @@ Works on live processes and core files (load a core with its executable: gdb PYT
 
 
 class _ThreadCommand(gdb.Command):
-    """Show the Python stack of one thread (default: the selected one), read by stackscope.
+    __doc__ = """Show the Python stack of one thread (default: the selected one), read by stackscope.
 
-Usage: py-stackscope thread [N] [-flat | -json] [-ascii] [-hidden] [-native]
-N is gdb's thread number (see `info threads`); options as for py-stackscope."""
+Usage: py-stackscope thread [N] %s
+N is gdb's thread number (see `info threads`); options as for py-stackscope.""" % _USAGE
 
     def __init__(self):
         super().__init__("py-stackscope thread", gdb.COMMAND_STACK)

@@ -1,7 +1,8 @@
 // stackscope's LLDB front-end: `stackscope all-threads` and `stackscope thread [N]` render
 // what the core reads from the process or core file LLDB debugs. All CPython knowledge is
-// in the core; this file parses arguments, names threads the way LLDB does and lists LLDB's
-// native frames with the Python frames the core places among them (--native).
+// in the core, and the options are its table's (stackscope/options.hpp); this file checks
+// the thread argument, names threads the way LLDB does and lists LLDB's native frames with
+// the Python frames the core places among them (--native).
 #include <lldb/API/LLDB.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "stackscope/error.hpp"
 #include "stackscope/eval_calls.hpp"
 #include "stackscope/formatters.hpp"
+#include "stackscope/options.hpp"
 #include "lldb_target.hpp"
 
 namespace lldb {
@@ -27,7 +29,8 @@ namespace {
 
 using namespace stackscope;
 
-// Help texts: lines stay under 80 columns, or lldb's help wraps them.
+// Help texts: lines stay under 80 columns, or lldb's help wraps them. The options' usage and
+// help come from the option table (stackscope/options.hpp), as the CLI's and gdb's do.
 constexpr const char* kHelp = "Show the Python stacks of the debugged process or core (stackscope).";
 constexpr const char* kHelpLong =
     "Reads every Python thread's stack from outside the interpreter (CPython\n"
@@ -36,50 +39,40 @@ constexpr const char* kHelpLong =
     "headed with lldb's thread index and tid: thread #2 (tid 4321) \"worker\":\n"
     "See 'help stackscope all-threads' for the options.\n";
 constexpr const char* kAllHelp = "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
-constexpr const char* kAllSyntax = "stackscope all-threads [--flat | --json | --native] [--ascii] [--show-hidden]";
 constexpr const char* kThreadHelp = "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
-constexpr const char* kThreadSyntax = "stackscope thread [N] [--flat | --json | --native] [--ascii] [--show-hidden]";
-constexpr const char* kOptionsHelp =
-    "Options:\n"
-    "  --flat         Print each stack like a Python traceback, not as a tree.\n"
-    "  --json         Print JSON (stackscope's docs/schema-v1.json); each\n"
-    "                 thread's \"debugger_thread\" is its lldb thread index.\n"
-    "  --ascii        Draw the tree with ASCII characters only.\n"
-    "  --show-hidden  Show hidden frames (threading's thread bootstrap frames).\n"
-    "  --native       Show lldb's frames in the tree too, as [native] lines,\n"
-    "                 outermost first: the Python frames each call of the eval\n"
-    "                 loop runs follow its frame (_PyEval_EvalFrameDefault).\n"
-    "Live processes are read directly (process_vm_readv), cores and other\n"
-    "targets through LLDB. STACKSCOPE_LLDB_READS=lldb in lldb's environment makes it read\n"
-    "through LLDB's SB API instead (slower for live processes).\n";
+
+std::string options_help_long() {
+    return "Options:\n" + options_help(Surface::Lldb) +
+           "JSON follows stackscope's docs/schema-v1.json; each thread's\n"
+           "\"debugger_thread\" is its lldb thread index. --native shows lldb's frames\n"
+           "as [native] lines, outermost first: the Python frames each call of the\n"
+           "eval loop runs follow its frame (_PyEval_EvalFrameDefault).\n"
+           "Live processes are read directly (process_vm_readv), cores and other\n"
+           "targets through LLDB. STACKSCOPE_LLDB_READS=lldb in lldb's environment\n"
+           "makes it read through LLDB's SB API instead (slower for live processes).\n";
+}
 
 struct Options {
-    bool flat = false, json = false, ascii = false, show_hidden = false, native = false;
+    OutputOptions output;
     std::optional<uint32_t> thread;
 };
 
 // What is wrong with the arguments; empty when nothing is.
 std::string parse(char** argv, bool one_thread, Options& o) {
-    for (; argv && *argv; ++argv) {
-        std::string_view arg = *argv;
-        if (arg == "--flat") o.flat = true;
-        else if (arg == "--json") o.json = true;
-        else if (arg == "--ascii") o.ascii = true;
-        else if (arg == "--show-hidden") o.show_hidden = true;
-        else if (arg == "--native") o.native = true;
-        else if (arg.starts_with("-")) return "unknown option '" + std::string(arg) + "'";
-        else if (!one_thread || o.thread) return "unexpected argument '" + std::string(arg) + "'";
-        else {
-            if (arg.starts_with("#")) arg.remove_prefix(1);
-            if (arg.empty() || arg.size() > 9 || arg.find_first_not_of("0123456789") != std::string_view::npos) {
-                return "'" + std::string(*argv) + "' is not a thread index (see 'thread list')";
-            }
-            o.thread = static_cast<uint32_t>(std::stoul(std::string(arg)));
+    std::vector<std::string> words;
+    for (; argv && *argv; ++argv) words.emplace_back(*argv);
+    ParsedOptions parsed = parse_options(Surface::Lldb, words);
+    if (!parsed.error.empty()) return parsed.error;
+    o.output = parsed.options;
+    for (const std::string& word : parsed.positional) {
+        if (!one_thread || o.thread) return "unexpected argument '" + word + "'";
+        std::string_view arg = word;
+        if (arg.starts_with("#")) arg.remove_prefix(1);
+        if (arg.empty() || arg.size() > 9 || arg.find_first_not_of("0123456789") != std::string_view::npos) {
+            return "'" + word + "' is not a thread index (see 'thread list')";
         }
+        o.thread = static_cast<uint32_t>(std::stoul(std::string(arg)));
     }
-    if (o.flat && o.json) return "--flat and --json cannot be combined";
-    if (o.native && o.json) return "--native and --json cannot be combined";
-    if (o.native && o.flat) return "--native draws the tree: it cannot be combined with --flat";
     return {};
 }
 
@@ -130,20 +123,21 @@ std::string native_stack(const Thread& t, lldb::SBThread thread, lldb::SBTarget 
         lines[last].frame = cfa == LLDB_INVALID_ADDRESS ? NativeFrame{symbol ? symbol : ""}
                                                         : NativeFrame{symbol ? symbol : "", frame.GetSP(), cfa};
     }
-    return format_stack_with_natives(t.stack, lines, {{o.ascii, o.show_hidden}, "lldb"});
+    return format_stack_with_natives(t.stack, lines, {{o.output.ascii, o.output.show_hidden}, "lldb"});
 }
 
 std::string render(const Snapshot& snapshot, const Options& o, lldb::SBTarget target, lldb::SBProcess process) {
-    if (o.json) return format_snapshot_json(snapshot);
+    if (o.output.format == OutputFormat::Json) return format_snapshot_json(snapshot);
     std::string out;
     for (const Thread& t : snapshot.threads) {
         if (!out.empty()) out += "\n";
         out += header(t);
-        if (o.native) {
+        if (o.output.native) {
             lldb::SBThread thread = t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();
             out += native_stack(t, thread, target, o);
         } else {
-            out += o.flat ? format_stack_flat(t.stack, o.show_hidden) : format_stack_tree(t.stack, {o.ascii, o.show_hidden});
+            out += o.output.format == OutputFormat::Flat ? format_stack_flat(t.stack, o.output.show_hidden)
+                                                         : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden});
         }
     }
     return out;
@@ -225,10 +219,13 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
         if (!top.IsValid()) return false;
         top.SetHelpLong(kHelpLong);
         // LLDB keeps the command objects for the rest of the session. Enter does not repeat them.
-        lldb::SBCommand all = top.AddCommand("all-threads", new Command("all-threads", false), kAllHelp, kAllSyntax, "");
-        lldb::SBCommand one = top.AddCommand("thread", new Command("thread", true), kThreadHelp, kThreadSyntax, "");
-        all.SetHelpLong(kOptionsHelp);
-        one.SetHelpLong(kOptionsHelp);
+        static const std::string all_syntax = "stackscope all-threads " + options_usage(Surface::Lldb);
+        static const std::string thread_syntax = "stackscope thread [N] " + options_usage(Surface::Lldb);
+        static const std::string options = options_help_long();
+        lldb::SBCommand all = top.AddCommand("all-threads", new Command("all-threads", false), kAllHelp, all_syntax.c_str(), "");
+        lldb::SBCommand one = top.AddCommand("thread", new Command("thread", true), kThreadHelp, thread_syntax.c_str(), "");
+        all.SetHelpLong(options.c_str());
+        one.SetHelpLong(options.c_str());
         return all.IsValid() && one.IsValid();
     } catch (...) {
         return false;

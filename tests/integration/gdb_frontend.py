@@ -31,13 +31,20 @@ COMMANDS = [
     ("tree", "py-stackscope"),
     ("flat", "py-stackscope -flat"),
     ("json", "py-stackscope -json"),
-    ("ascii_hidden", "py-stackscope -ascii -hidden"),
-    ("native", "py-stackscope -native -hidden"),
+    ("ascii_hidden", "py-stackscope -ascii -show-hidden"),
+    ("native", "py-stackscope -native -show-hidden"),
+    ("json_hidden", "py-stackscope -json -show-hidden"),
+    ("json_ascii", "py-stackscope -json -ascii"),
+    ("format_json", "py-stackscope -format json"),
+    ("format_flat", "py-stackscope -format=flat -ascii"),
     ("thread_json", "py-stackscope thread {thread} -json"),
     ("thread_tree", "py-stackscope thread {thread}"),
     ("selected_thread", "py-stackscope thread"),
     ("no_such_thread", "py-stackscope thread 9999"),
     ("bad_option", "py-stackscope -bogus"),
+    ("two_dashes", "py-stackscope --json"),
+    ("two_formats", "py-stackscope -flat -json"),
+    ("native_json", "py-stackscope thread -json -native"),
 ]
 
 DRIVER = r'''

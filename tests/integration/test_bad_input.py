@@ -62,8 +62,10 @@ def test_dead_pid(tool):
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["pid"], ["pid", "not-a-pid"], ["frobnicate"], ["pid", "1", "--format", "xml"], ["core"]],
-    ids=["no-args", "pid-missing", "pid-not-number", "unknown-command", "bad-format", "core-missing"],
+    [[], ["pid"], ["pid", "not-a-pid"], ["frobnicate"], ["pid", "1", "--format", "xml"], ["pid", "1", "--flat", "--json"],
+     ["pid", "1", "--format", "tree", "--format", "json"], ["pid", "1", "--native"], ["core"]],
+    ids=["no-args", "pid-missing", "pid-not-number", "unknown-command", "bad-format", "two-formats", "format-twice",
+         "native-not-on-cli", "core-missing"],
 )
 def test_usage_error(tool, args):
     assert_error(run_tool(tool, args), USAGE)

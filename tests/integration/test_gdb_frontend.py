@@ -106,6 +106,26 @@ def test_ascii_hidden_equals_cli_without_headers(session, run_cached, tool):
     assert without_headers(session.output("ascii_hidden")) == without_headers(expected)
 
 
+def test_format_flat_equals_cli_without_headers(session, run_cached, tool):
+    """-format=flat -ascii: the value form of -format, and -ascii accepted and ignored outside the tree."""
+    expected = cli(run_cached, tool, "--format=flat", "--ascii")
+    assert without_headers(session.output("format_flat")) == without_headers(expected)
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("json_hidden", ("--format", "json", "--show-hidden")),
+    ("json_ascii", ("--json", "--ascii")),
+    ("format_json", ("--format", "json")),
+])
+def test_json_with_options_equals_cli(session, run_cached, tool, key, cli_options):
+    """Every combination the CLI accepts works in gdb, with the CLI's output: -json with
+    -show-hidden or -ascii (which JSON ignores), -format json."""
+    result = run_cached(tool, *cli_options)
+    assert result.returncode == 0, describe(result)
+    expected = with_debugger_threads(json.loads(result.stdout), session)
+    assert json.loads(session.output(key)) == expected
+
+
 def test_headers_name_gdb_threads(session, run_cached, tool, snapshot):
     """`Thread N (LWP tid)` + what the CLI's header says after its thread id."""
     numbers = session.thread_numbers()
@@ -134,7 +154,12 @@ def test_thread_subcommand(session, snapshot):
 
 def test_thread_subcommand_errors(session):
     assert session.error("no_such_thread") == "py-stackscope: no thread 9999 in the inferior (see info threads)"
-    assert session.error("bad_option").startswith("py-stackscope: unknown argument '-bogus'")
+    assert session.error("bad_option") == "py-stackscope: unknown option '-bogus' (see help py-stackscope)"
+    assert session.error("two_dashes") == (
+        "py-stackscope: unknown option '--json' (gdb's options take one dash: -json) (see help py-stackscope)")
+    assert session.error("two_formats") == "py-stackscope: -flat and -json cannot be combined (see help py-stackscope)"
+    assert session.error("native_json") == ("py-stackscope: -native works with tree output only: it cannot be "
+                                            "combined with -json (see help py-stackscope)")
 
 
 EVAL_LOOP = re.compile(r"^(_PyEval_EvalFrameDefault|_TAIL_CALL_)")
@@ -188,7 +213,7 @@ def test_bt_plain_once_filter_disabled(session):
 
 
 def test_native_interleaves_frames(session, snapshot, run_cached, tool):
-    """-native -hidden: the Python frames (as the CLI shows them with --show-hidden) each
+    """-native -show-hidden: the Python frames (as the CLI shows them with --show-hidden) each
     follow the native _PyEval_EvalFrameDefault frame that runs them."""
     expected_blocks = dict(blocks(cli(run_cached, tool, "--format", "tree", "--show-hidden")))
     cli_headers = headers(cli(run_cached, tool, "--format", "tree"))
@@ -284,19 +309,30 @@ def test_not_a_python_process(gdb, script, sleeper):
     assert filtered.strip().startswith(plain.strip()), "bt changed for a non-Python inferior:\n%s\n%s" % (plain, filtered)
 
 
+GDB_OPTIONS = ("-format", "-flat", "-json", "-ascii", "-show-hidden", "-native")
+
+
 def test_help_and_completion(gdb, script, sleeper):
     rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
-        "source %s" % script, "help py-stackscope", "echo @@complete\\n",
-        "complete py-stackscope -", "complete py-stackscope -json -a", "complete py-stackscope thread "))
-    help_text, completions = out.split("@@complete\n", 1)
-    assert "Usage: py-stackscope [-flat | -json] [-ascii] [-hidden] [-native]" in help_text
+        "source %s" % script, "help py-stackscope", "echo @@thread-help\\n", "help py-stackscope thread",
+        "echo @@complete\\n", "complete py-stackscope -", "complete py-stackscope -json -a",
+        "complete py-stackscope thread ", "complete py-stackscope -format "))
+    help_text, rest = out.split("@@thread-help\n", 1)
+    thread_help, completions = rest.split("@@complete\n", 1)
+    usage = "[-format tree|flat|json | -flat | -json] [-ascii] [-show-hidden] [-native]"
+    assert "Usage: py-stackscope " + usage in help_text
+    assert "Usage: py-stackscope thread [N] " + usage in thread_help
     assert "py-stackscope thread -- " in help_text
+    listed = [line.split()[0] for line in help_text.splitlines() if line.startswith("  -")]
+    assert listed == list(GDB_OPTIONS), help_text  # each option once, with its help
     completions = completions.splitlines()
-    for option in ("-flat", "-json", "-ascii", "-hidden", "-native"):
+    for option in GDB_OPTIONS:
         assert "py-stackscope " + option in completions
         assert "py-stackscope thread " + option in completions
     assert "py-stackscope -json -ascii" in completions
     assert "py-stackscope thread 1" in completions
+    assert [c for c in completions if c.startswith("py-stackscope -format ")] == [
+        "py-stackscope -format flat", "py-stackscope -format json", "py-stackscope -format tree"]
     assert "Traceback" not in out + err, err
 
 

@@ -36,7 +36,7 @@ from lldb_frontend import (HEADER_CLI, HEADER_LLDB, PLUGIN_ENV, Command, find_ll
 pytestmark = pytest.mark.column("lldb")
 
 THREAD = "event-waiter"  # the thread `stackscope thread N` is asked for
-OPTIONS = ["--flat", "--json", "--ascii", "--show-hidden", "--native"]
+OPTIONS = ["--format", "--flat", "--json", "--ascii", "--show-hidden", "--native"]
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +69,10 @@ def session_commands(truth):
         Command("flat", "stackscope all-threads --flat"),
         Command("ascii", "stackscope all-threads --ascii"),
         Command("show-hidden", "stackscope all-threads --show-hidden"),
+        Command("format-flat", "stackscope all-threads --format=flat --ascii"),
+        Command("json-hidden", "stackscope all-threads --json --show-hidden"),
+        Command("json-ascii", "stackscope all-threads --json --ascii"),
+        Command("format-json", "stackscope all-threads --format json"),
         Command("thread", "stackscope thread {index_of_tid:%d}" % waiter),
         Command("thread-json", "stackscope thread {index_of_tid:%d} --json" % waiter),
         Command("selected", "stackscope thread"),
@@ -124,6 +128,7 @@ def test_json_through_lldb_reads_equals_cli(lldb_run, snapshot, mode):
     ("flat", ("--format", "flat")),
     ("ascii", ("--format", "tree", "--ascii")),
     ("show-hidden", ("--format", "tree", "--show-hidden")),
+    ("format-flat", ("--flat", "--ascii")),
 ])
 def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_options, mode):
     cli = run_cached(tool, *cli_options)
@@ -135,6 +140,19 @@ def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_option
                                            KERNEL_VIEW.sub("", h.group(2)) if mode == "core" else h.group(2))
                 for h in cli_headers]
     assert [h.group(0) for h in lldb_headers] == expected
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("json-hidden", ("--format", "json", "--show-hidden")),
+    ("json-ascii", ("--json", "--ascii")),
+    ("format-json", ("--format", "json")),
+])
+def test_json_with_options_equals_cli(lldb_run, run_cached, tool, key, cli_options, mode):
+    """Every combination the CLI accepts works in lldb, with the CLI's output: --json with
+    --show-hidden or --ascii (which JSON ignores), --format json."""
+    cli = run_cached(tool, *cli_options)
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(lldb_run.result(key)) == with_debugger_threads(json.loads(cli.stdout), lldb_run, mode)
 
 
 def without_trailing_blanks(lines):
@@ -275,6 +293,10 @@ def no_target_run(lldb, lldb_plugin, tmp_path_factory):
         Command("bad-combination", "stackscope thread --json --flat"),
         Command("native-json", "stackscope all-threads --native --json"),
         Command("native-flat", "stackscope thread --flat --native"),
+        Command("native-format-json", "stackscope thread --native --format json"),
+        Command("one-dash", "stackscope all-threads -json"),
+        Command("bad-format", "stackscope all-threads --format xml"),
+        Command("no-format", "stackscope all-threads --format"),
         Command("two-threads", "stackscope thread 1 2"),
         Command("not-a-number", "stackscope thread abc"),
         Command("argument-to-all", "stackscope all-threads 3"),
@@ -303,10 +325,12 @@ def sleep_run(lldb, lldb_plugin, tmp_path_factory):
 def test_help_describes_subcommands_and_options(no_target_run):
     top = no_target_run.result("help")
     assert "all-threads" in top and "thread" in top and "Python" in top, top
-    for key, usage in (("help-all", "stackscope all-threads"), ("help-thread", "stackscope thread [N]")):
+    options = "[--format tree|flat|json | --flat | --json] [--ascii] [--show-hidden] [--native]"
+    for key, usage in (("help-all", "stackscope all-threads "), ("help-thread", "stackscope thread [N] ")):
         text = no_target_run.result(key)
-        assert usage in text, text
-        assert [o for o in OPTIONS if o not in text] == [], text
+        assert usage + options in text, text
+        listed = [line.split()[0] for line in text.splitlines() if line.startswith("  --")]
+        assert listed == OPTIONS, text  # each option once, with its help
     for placeholder in ("tasks", "object", "--locals"):  # these come with the core issues that add them
         assert placeholder not in top + no_target_run.result("help-all"), placeholder
 
@@ -314,9 +338,14 @@ def test_help_describes_subcommands_and_options(no_target_run):
 @pytest.mark.parametrize("key, message", [
     ("no-process", "stackscope all-threads: no process"),
     ("bad-option", "stackscope all-threads: unknown option '--bogus' (see 'help stackscope all-threads')"),
-    ("bad-combination", "stackscope thread: --flat and --json cannot be combined"),
-    ("native-json", "stackscope all-threads: --native and --json cannot be combined"),
-    ("native-flat", "stackscope thread: --native draws the tree: it cannot be combined with --flat"),
+    ("bad-combination", "stackscope thread: --json and --flat cannot be combined (see 'help stackscope thread')"),
+    ("native-json", "stackscope all-threads: --native works with tree output only: it cannot be combined with --json"),
+    ("native-flat", "stackscope thread: --native works with tree output only: it cannot be combined with --flat"),
+    ("native-format-json", "stackscope thread: --native works with tree output only: it cannot be combined with "
+                           "--format json"),
+    ("one-dash", "stackscope all-threads: unknown option '-json' (lldb's options take two dashes: --json)"),
+    ("bad-format", "stackscope all-threads: --format xml: expected tree, flat or json"),
+    ("no-format", "stackscope all-threads: --format needs a value: tree|flat|json"),
     ("two-threads", "stackscope thread: unexpected argument '2'"),
     ("not-a-number", "stackscope thread: 'abc' is not a thread index"),
     ("argument-to-all", "stackscope all-threads: unexpected argument '3'"),

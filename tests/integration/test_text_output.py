@@ -1,4 +1,5 @@
 """The tree text output shows the expected frame lines for one thread."""
+import json
 import linecache
 import re
 
@@ -92,3 +93,16 @@ def test_flat_output(run_cached, tool, snapshot, truth):
             if source:
                 expected.append("    " + source)
     assert block[2:] == expected + ([""] if block[-1:] == [""] else [])
+
+
+def test_format_aliases_and_ignored_options(run_cached, tool, snapshot):
+    """--flat and --json are short for --format flat / json; --ascii and --show-hidden are
+    accepted with JSON and change nothing (the option table's rule, as in gdb and lldb)."""
+    flat = run_cached(tool, "--format", "flat")
+    assert run_cached(tool, "--flat").stdout == flat.stdout
+    assert run_cached(tool, "--flat", "--ascii").stdout == flat.stdout
+    for options in (("--json",), ("--json", "--show-hidden"), ("--ascii", "--format", "json"),
+                    ("--format=json", "--json", "--ascii", "--show-hidden")):
+        result = run_cached(tool, *options)
+        assert result.returncode == 0, describe(result)
+        assert json.loads(result.stdout) == snapshot, options
