@@ -26,24 +26,8 @@ from harness import clean_env, kill_group, spawn_until_ready  # noqa: E402
 from interpreters import pyenv_root  # noqa: E402
 from pybt import find_gdb_script  # noqa: E402
 
-DRIVER = r'''
-import json, time
-import gdb
-PYBT_SCRIPT, STACKSCOPE_SCRIPT, OUT = %r, %r, %r
-gdb.execute("set pagination off")
-gdb.execute("source " + PYBT_SCRIPT)
-gdb.execute("source " + STACKSCOPE_SCRIPT)
-result = {}
-for key, command in (("py-stackscope", "py-stackscope"), ("py-stackscope (again, cached)", "py-stackscope"),
-                     ("thread apply all py-bt", "thread apply all py-bt")):
-    started = time.perf_counter()
-    try:
-        output, error = gdb.execute(command, to_string=True), None
-    except gdb.error as e:
-        output, error = "", str(e)
-    result[key] = {"seconds": time.perf_counter() - started, "output": output, "error": error}
-json.dump(result, open(OUT, "w"))
-'''
+# Runs inside gdb (`-x`), its parameters in STACKSCOPE_BENCH_* environment variables.
+DRIVER = ROOT / "bench" / "drivers" / "gdb_w1_session.py"
 
 
 def main():
@@ -68,10 +52,10 @@ def main():
             if pybt_script is None:
                 sys.exit("gdb_w1: no python-gdb.py for %s (tried %s)" % (python, ", ".join(tried)))
             cli = measure_cli(args.cli, proc.pid, work)
-            (work / "driver.py").write_text(DRIVER % (str(pybt_script), str(args.script), str(work / "result.json")))
             subprocess.run(["gdb", "-nx", "-batch", "-iex", "set auto-load python-scripts off",
-                            "-iex", "set debuginfod enabled off", "-p", str(proc.pid), "-x", str(work / "driver.py")],
-                           env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True, timeout=1800)
+                            "-iex", "set debuginfod enabled off", "-p", str(proc.pid), "-x", str(DRIVER)],
+                           env=clean_env(STACKSCOPE_BENCH_PYBT_SCRIPT=str(pybt_script), STACKSCOPE_BENCH_GDB_SCRIPT=str(args.script),
+                                         STACKSCOPE_BENCH_OUT=str(work / "result.json")), stdin=subprocess.DEVNULL, capture_output=True, timeout=1800)
             result = json.loads((work / "result.json").read_text())
         finally:
             kill_group(proc)

@@ -34,48 +34,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-LLDB_TIMER = r'''
-import json, os, time, lldb
-
-def __lldb_init_module(debugger, internal_dict):
-    plan = json.load(open(os.path.splitext(os.path.abspath(__file__))[0] + ".json"))
-    interpreter = debugger.GetCommandInterpreter()
-    results = {}
-    for label, env in plan["variants"]:
-        os.environ.pop("STACKSCOPE_LLDB_READS", None)
-        os.environ.update(env)
-        times, output = [], ""
-        for _ in range(plan["repeat"]):
-            result = lldb.SBCommandReturnObject()
-            started = time.perf_counter()
-            interpreter.HandleCommand("stackscope all-threads", result)
-            times.append(time.perf_counter() - started)
-            if not result.Succeeded():
-                raise RuntimeError(result.GetError())
-            output = result.GetOutput()
-        results[label] = {"times": times, "output": output}
-    os.environ.pop("STACKSCOPE_LLDB_READS", None)
-    json.dump(results, open(plan["out"], "w"))
-'''
-
-GDB_TIMER = r'''
-import json, time, gdb
-plan = json.load(open(PLAN))
-results = {}
-for label, setting in plan["variants"]:
-    try:
-        if setting:
-            gdb.execute("set py-stackscope-memory " + setting)
-    except gdb.error:
-        continue  # this gdb front-end has no such setting
-    times, output = [], ""
-    for _ in range(plan["repeat"]):
-        started = time.perf_counter()
-        output = gdb.execute("py-stackscope", to_string=True)
-        times.append(time.perf_counter() - started)
-    results[label] = {"times": times, "output": output}
-json.dump(results, open(plan["out"], "w"))
-'''
+# Run inside the debuggers, each with its plan in the JSON file named by $STACKSCOPE_BENCH_PLAN.
+LLDB_TIMER = REPO / "bench" / "drivers" / "lldb_timer.py"
+GDB_TIMER = REPO / "bench" / "drivers" / "gdb_timer.py"
 
 
 def clean_env(**extra):
@@ -138,17 +99,16 @@ def time_cli(binary, pid, runs):
 
 
 def time_lldb(lldb, plugin, pid, repeat, workdir):
-    driver = workdir / "stackscope_lldb_bench.py"
-    driver.write_text(LLDB_TIMER)
     out = workdir / "lldb.out.json"
     plan = {"repeat": repeat, "out": str(out),
             "variants": [["lldb", {}], ["lldb-sbapi", {"STACKSCOPE_LLDB_READS": "lldb"}]]}
-    (workdir / "stackscope_lldb_bench.json").write_text(json.dumps(plan))
+    plan_path = workdir / "lldb.plan.json"
+    plan_path.write_text(json.dumps(plan))
     wait_until_sleeping(pid)
     started = time.perf_counter()
     proc = subprocess.run([lldb, "--no-lldbinit", "--batch", "-o", 'plugin load "%s"' % plugin, "-o", "process attach -p %d" % pid,
-                           "-o", 'command script import "%s"' % driver, "-o", "process detach"],
-                          env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+                           "-o", 'command script import "%s"' % LLDB_TIMER, "-o", "process detach"],
+                          env=clean_env(STACKSCOPE_BENCH_PLAN=str(plan_path)), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
     session = time.perf_counter() - started
     if not out.exists():
         raise SystemExit("lldb failed (exit %d):\n%s%s" % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
@@ -159,13 +119,11 @@ def time_gdb(gdb, script, pid, repeat, workdir):
     out = workdir / "gdb.out.json"
     plan_path = workdir / "gdb.plan.json"
     plan_path.write_text(json.dumps({"repeat": repeat, "out": str(out), "variants": [["gdb", None], ["gdb-reads", "gdb"]]}))
-    timer = workdir / "gdb_timer.py"
-    timer.write_text("PLAN = %r\n" % str(plan_path) + GDB_TIMER)
     wait_until_sleeping(pid)
     started = time.perf_counter()
     proc = subprocess.run([gdb, "-nx", "-batch", "-iex", "set auto-load python-scripts off", "-iex", "set debuginfod enabled off",
-                           "-p", str(pid), "-ex", "source %s" % script, "-ex", "source %s" % timer],
-                          env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+                           "-p", str(pid), "-ex", "source %s" % script, "-ex", "source %s" % GDB_TIMER],
+                          env=clean_env(STACKSCOPE_BENCH_PLAN=str(plan_path)), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
     session = time.perf_counter() - started
     if not out.exists():
         raise SystemExit("gdb failed (exit %d):\n%s%s" % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))

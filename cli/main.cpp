@@ -96,12 +96,17 @@ private:
     sigset_t previous_;
 };
 
+#ifdef STACKSCOPE_TEST_HOOKS
+// Test hooks, compiled only into build/stackscope-test-hooks (cmake -DSTACKSCOPE_TEST_HOOKS=ON),
+// never into the stackscope that is installed: its environment cannot change what it does.
+
 // Tests make the command fail as a bug would (an unexpected C++ exception), to check exit 6.
 void test_only_internal_error() {
     const char* value = std::getenv("STACKSCOPE_TEST_INTERNAL_ERROR");
     if (value && std::string(value) == "1") throw std::logic_error("STACKSCOPE_TEST_INTERNAL_ERROR is set");
 }
 
+// Tests hold the target stopped (or, with --no-block, the read open) to watch it from outside.
 void test_only_pause() {
     if (const char* ms = std::getenv("STACKSCOPE_TEST_PAUSE_MS")) {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
@@ -113,6 +118,11 @@ bool test_only_proc_mem() {
     const char* value = std::getenv("STACKSCOPE_TEST_PROC_MEM");
     return value && std::string(value) == "1";
 }
+#else
+void test_only_internal_error() {}
+void test_only_pause() {}
+bool test_only_proc_mem() { return false; }
+#endif
 
 int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) {
     Snapshot snap;

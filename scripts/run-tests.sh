@@ -66,11 +66,13 @@ if [ -x scripts/install-deps.sh ]; then
 fi
 run_stage debian-python fetch_debian_pythons || true
 run_stage format scripts/check-format.sh || true
-require_stage configure cmake -S . -B build -DSTACKSCOPE_WERROR=ON
+# STACKSCOPE_TEST_HOOKS adds build/stackscope-test-hooks (the tests' STACKSCOPE_TEST_* variables);
+# build/stackscope, the one that is installed, is the same either way and has no hooks.
+require_stage configure cmake -S . -B build -DSTACKSCOPE_WERROR=ON -DSTACKSCOPE_TEST_HOOKS=ON
 require_stage build cmake --build build -j"$JOBS"
 # A failed ASan build fails the run but the other stages still run (without a stale ASan binary).
 asan_bin="$ROOT/build-asan/stackscope"
-run_stage configure-asan cmake -S . -B build-asan -DSTACKSCOPE_SANITIZE=ON -DSTACKSCOPE_WERROR=ON &&
+run_stage configure-asan cmake -S . -B build-asan -DSTACKSCOPE_SANITIZE=ON -DSTACKSCOPE_WERROR=ON -DSTACKSCOPE_TEST_HOOKS=ON &&
     run_stage build-asan cmake --build build-asan -j"$JOBS" || asan_bin=/nonexistent/asan-build-failed
 
 run_stage unit-tests ctest --test-dir build --output-on-failure --no-tests=error -j"$JOBS" || true

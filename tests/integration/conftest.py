@@ -55,6 +55,17 @@ def tool():
 
 
 @pytest.fixture(scope="session")
+def hooks_tool(tool):
+    """The CLI with the test hooks (STACKSCOPE_TEST_* variables) compiled in: $STACKSCOPE_TEST_HOOKS_BIN,
+    else stackscope-test-hooks beside the tool (cmake -DSTACKSCOPE_TEST_HOOKS=ON); tool never has them."""
+    path = Path(os.environ.get("STACKSCOPE_TEST_HOOKS_BIN") or tool.parent / "stackscope-test-hooks")
+    if not os.access(str(path), os.X_OK):
+        pytest.skip("!!! TEST-HOOKS BINARY MISSING: %s is not an executable (configure with -DSTACKSCOPE_TEST_HOOKS=ON "
+                    "or set $STACKSCOPE_TEST_HOOKS_BIN)" % path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def asan_tool():
     return executable("STACKSCOPE_ASAN_BIN", "build-asan/stackscope", "ASAN BINARY")
 

@@ -47,49 +47,8 @@ COMMANDS = [
     ("native_json", "py-stackscope thread -json -native"),
 ]
 
-DRIVER = r'''
-import json, time
-import gdb
-
-SCRIPT, OUT, DETAIL_LWP, COMMANDS = %r, %r, %r, %r
-result = {"commands": {}, "threads": [], "bt": {}, "bt_disabled": None, "seconds": {}}
-
-
-def run(key, command):
-    started = time.perf_counter()
-    try:
-        result["commands"][key] = {"output": gdb.execute(command, to_string=True), "error": None}
-    except gdb.error as error:
-        result["commands"][key] = {"output": None, "error": str(error)}
-    result["seconds"][key] = time.perf_counter() - started
-
-
-gdb.execute("set pagination off")
-gdb.execute("source " + SCRIPT)
-threads = list(reversed(gdb.selected_inferior().threads()))  # oldest first
-result["threads"] = [{"num": t.num, "lwp": t.ptid[1]} for t in threads]
-import stackscope_core
-result["anchors"] = hasattr(stackscope_core.Frame, "eval_stack_address")  # a core that gives them
-result["selected"] = gdb.selected_thread().num
-detail = next((t.num for t in threads if t.ptid[1] == DETAIL_LWP), threads[0].num)
-result["detail_thread"] = detail
-for key, command in COMMANDS:
-    run(key, command.format(thread=detail))
-for thread in threads:
-    thread.switch()
-    run("bt", "bt")
-    result["bt"][str(thread.ptid[1])] = result["commands"].pop("bt")
-gdb.execute("thread %%d" %% detail, to_string=True)
-gdb.execute("disable frame-filter global stackscope")
-run("bt_disabled", "bt")
-gdb.execute("enable frame-filter global stackscope")
-import stackscope_gdb
-result["extractions"] = stackscope_gdb.extractions  # every command so far ran in one stop
-gdb.execute("set py-stackscope-memory gdb")
-run("json_via_gdb", "py-stackscope -json")
-with open(OUT, "w") as out:
-    json.dump(result, out)
-'''
+# Runs inside gdb (`-x`), its parameters in the JSON file named by $STACKSCOPE_GDB_SESSION_PLAN.
+DRIVER = Path(__file__).resolve().parent / "drivers" / "gdb_session.py"
 
 
 def gdb_program():
@@ -107,11 +66,11 @@ def gdb_script():
     return path
 
 
-def run_gdb(gdb, arguments, timeout=300):
-    """gdb -batch -nx ARGUMENTS, PYTHON* removed: (returncode, stdout, stderr, seconds)."""
+def run_gdb(gdb, arguments, timeout=300, env=None):
+    """gdb -batch -nx ARGUMENTS, PYTHON* removed, `env` added: (returncode, stdout, stderr, seconds)."""
     started = time.monotonic()
     proc = subprocess.run(
-        [gdb] + GDB_ARGS + [str(a) for a in arguments], env=clean_env(), stdin=subprocess.DEVNULL,
+        [gdb] + GDB_ARGS + [str(a) for a in arguments], env=clean_env(**(env or {})), stdin=subprocess.DEVNULL,
         capture_output=True, text=True, errors="replace", timeout=timeout,
     )
     return proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
@@ -157,15 +116,15 @@ def run_session(gdb, script, target, workdir, detail_lwp, pid=None):
     stopped are reported and given a SIGCONT so the shared scenario stays usable."""
     workdir = Path(workdir)
     out = workdir / "result.json"
-    driver = workdir / "driver.py"
-    driver.write_text(DRIVER % (str(script), str(out), detail_lwp, COMMANDS))
+    plan = workdir / "plan.json"
+    plan.write_text(json.dumps({"script": str(script), "out": str(out), "detail_lwp": detail_lwp, "commands": COMMANDS}))
     if out.exists():
         out.unlink()
-    argv = list(target) + ["-x", driver]
+    argv = list(target) + ["-x", DRIVER]
     if pid is not None:
         wait_until_all_sleeping(pid)
     try:
-        returncode, stdout, stderr, seconds = run_gdb(gdb, argv)
+        returncode, stdout, stderr, seconds = run_gdb(gdb, argv, env={"STACKSCOPE_GDB_SESSION_PLAN": str(plan)})
     except subprocess.TimeoutExpired as timed_out:
         returncode, stdout, stderr, seconds = "timeout", str(timed_out.stdout or ""), str(timed_out.stderr or ""), 300.0
     left_behind = []

@@ -23,50 +23,9 @@ from pybt import traced_or_stopped
 PLUGIN_ENV = "STACKSCOPE_LLDB_PLUGIN"
 PLUGIN_DEFAULT = REPO_ROOT / "build" / "lldb" / "libstackscope_lldb.so"
 
-# Runs inside lldb's Python (`command script import`): the plan is <this file>.json, the
-# results go to <this file>.out.json. A command's "env" is set only while it runs.
-DRIVER = r'''
-import json
-import os
-import re
-
-import lldb
-
-
-def index_of_tid(process, match):
-    thread = process.GetThreadByID(int(match.group(1)))
-    return str(thread.GetIndexID()) if thread.IsValid() else "no-such-tid"
-
-
-def __lldb_init_module(debugger, internal_dict):
-    base = os.path.splitext(os.path.abspath(__file__))[0]
-    with open(base + ".json") as plan_file:
-        plan = json.load(plan_file)
-    interpreter = debugger.GetCommandInterpreter()
-    process = debugger.GetSelectedTarget().GetProcess()
-    results = {}
-    for step in plan["commands"]:
-        command = re.sub(r"\{index_of_tid:(\d+)\}", lambda m: index_of_tid(process, m), step["command"])
-        saved = {name: os.environ.get(name) for name in step.get("env", {})}
-        os.environ.update(step.get("env", {}))
-        result = lldb.SBCommandReturnObject()
-        try:
-            interpreter.HandleCommand(command, result)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-        results[step["key"]] = {"command": command, "output": result.GetOutput() or "",
-                                "error": result.GetError() or "", "succeeded": result.Succeeded()}
-    threads, selected = {}, None
-    if process.IsValid():
-        threads = {str(t.GetThreadID()): t.GetIndexID() for t in process}
-        selected = process.GetSelectedThread().GetIndexID()
-    with open(base + ".out.json", "w") as out:
-        json.dump({"results": results, "threads": threads, "selected": selected}, out)
-'''
+# Runs inside lldb's Python (`command script import`), its plan in the JSON file named by
+# $STACKSCOPE_LLDB_SESSION_PLAN. A command's "env" is set only while it runs.
+DRIVER = Path(__file__).resolve().parent / "drivers" / "lldb_session.py"
 
 
 def find_lldb():
@@ -116,23 +75,23 @@ def quote(path):
 def run_lldb(lldb, plugin, workdir, name, setup, commands, live_pid=None, timeout=240):
     """Run one lldb session: `plugin load`, `setup`, the commands; detach from a live pid."""
     workdir = Path(workdir)
-    module = "stackscope_lldb_session_%s" % re.sub(r"\W", "_", name)
-    driver = workdir / (module + ".py")
-    driver.write_text(DRIVER)
-    (workdir / (module + ".json")).write_text(json.dumps({"commands": [c.__dict__ for c in commands]}))
-    out_path = workdir / (module + ".out.json")
+    base = "stackscope_lldb_session_%s" % re.sub(r"\W", "_", name)
+    out_path = workdir / (base + ".out.json")
+    plan = workdir / (base + ".json")
+    plan.write_text(json.dumps({"commands": [c.__dict__ for c in commands], "out": str(out_path)}))
     if out_path.exists():
         out_path.unlink()
     argv = [lldb, "--no-lldbinit", "--batch", "-o", "plugin load %s" % quote(plugin)]
     for command in setup:
         argv += ["-o", command]
-    argv += ["-o", "command script import %s" % quote(driver)]
+    argv += ["-o", "command script import %s" % quote(DRIVER)]
     if live_pid is not None:
         argv += ["-o", "process detach"]
         wait_until_all_sleeping(live_pid)
     started = time.monotonic()
     # Its own session, so that a timeout kills lldb-server too.
-    proc = subprocess.Popen([str(a) for a in argv], env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([str(a) for a in argv], env=clean_env(STACKSCOPE_LLDB_SESSION_PLAN=str(plan)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
     try:
         output, _ = proc.communicate(timeout=timeout)

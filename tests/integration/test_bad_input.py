@@ -94,11 +94,22 @@ def tracer_of(pid):
     return int(fields["TracerPid"]), fields["State"].strip()
 
 
-def test_internal_error_exits_6(tool, target_args, scenario):
+def test_internal_error_exits_6(hooks_tool, target_args, scenario):
     """A bug (an unexpected C++ exception, injected by a test-only variable) exits 6 with one
     line that says so, and a live target is left detached and running."""
-    result = run_tool(tool, target_args, env=clean_env(STACKSCOPE_TEST_INTERNAL_ERROR="1"))
+    result = run_tool(hooks_tool, target_args, env=clean_env(STACKSCOPE_TEST_INTERNAL_ERROR="1"))
     assert_error(result, INTERNAL)
     assert "internal error" in result.stderr, describe(result)
     tracer, state = tracer_of(scenario.pid)
     assert tracer == 0 and not state.startswith(("t", "T")), (tracer, state)
+
+
+TEST_HOOKS = {"STACKSCOPE_TEST_INTERNAL_ERROR": "1", "STACKSCOPE_TEST_PAUSE_MS": "60000", "STACKSCOPE_TEST_PROC_MEM": "1"}
+
+
+def test_shipped_binary_has_no_test_hooks(tool, target_args):
+    """The stackscope that is installed does not know the test hooks' variables: set, they change
+    nothing (no exit 6, no pause); only stackscope-test-hooks reads them."""
+    assert b"STACKSCOPE_TEST_" not in tool.read_bytes(), "%s has test hooks compiled in" % tool
+    result = run_tool(tool, target_args + ["--format", "json"], env=clean_env(**TEST_HOOKS), timeout=30)
+    assert result.returncode == 0, describe(result)

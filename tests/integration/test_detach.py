@@ -34,12 +34,12 @@ def untraced_and_running(pid):
     ]
 
 
-def test_sigterm_while_target_stopped(tool, fresh_scenario, tmp_path):
+def test_sigterm_while_target_stopped(hooks_tool, fresh_scenario, tmp_path):
     pid = fresh_scenario.pid
     stderr_path = tmp_path / "stackscope.stderr"
     with open(stderr_path, "wb") as stderr:
         cli = spawn(
-            [tool, "pid", pid], env=clean_env(STACKSCOPE_TEST_PAUSE_MS="5000"),
+            [hooks_tool, "pid", pid], env=clean_env(STACKSCOPE_TEST_PAUSE_MS="5000"),
             stdout=subprocess.DEVNULL, stderr=stderr,
         )
     try:
@@ -76,9 +76,9 @@ def test_already_stopped_target_is_read_and_left_stopped(tool, fresh_scenario):
     assert fresh_scenario.ping()
 
 
-def test_already_traced_target_is_refused(tool, fresh_scenario):
+def test_already_traced_target_is_refused(tool, hooks_tool, fresh_scenario):
     pid = fresh_scenario.pid
-    first = spawn([tool, "pid", pid], env=clean_env(STACKSCOPE_TEST_PAUSE_MS="3000"),
+    first = spawn([hooks_tool, "pid", pid], env=clean_env(STACKSCOPE_TEST_PAUSE_MS="3000"),
                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: any(s["TracerPid"] for s in task_status(pid).values()), 10, "the first tool to attach")

@@ -136,6 +136,7 @@ def test_files_in_the_targets_root(tool, python, tmp_path):
     staged_executable, staged_files, env = copy_interpreter(python, staging)
     script = SCENARIO_DIR / "parked_threads.py"
     shutil.copy2(script, staging)
+    shutil.copy2(SCENARIO_DIR / "scenario_support.py", staging)  # the helper it imports, beside it
     if "LD_LIBRARY_PATH" in env:
         env["LD_LIBRARY_PATH"] = str(hidden / "lib")
     prefix = ["unshare", "--mount", "sh", "-c", 'mount -t tmpfs tmpfs "$1" && cp -a "$2"/. "$1"/ && shift 2 && exec "$@"',

@@ -70,10 +70,10 @@ def test_no_block_equals_stopped_read(tool, scenario, schema):
     assert all(t["tid"] for t in running["threads"]), running
 
 
-def test_no_block_never_stops_or_traces(tool, scenario):
+def test_no_block_never_stops_or_traces(hooks_tool, scenario):
     env = clean_env(STACKSCOPE_TEST_PAUSE_MS="700")  # held inside the read, where a stop would show
     with StateWatcher(scenario.pid) as watcher:
-        result = run_tool(tool, ["pid", scenario.pid, "--no-block", "--format", "json"], env=env)
+        result = run_tool(hooks_tool, ["pid", scenario.pid, "--no-block", "--format", "json"], env=env)
     assert result.returncode == 0, describe(result)
     assert watcher.polls > 20
     assert watcher.stopped_or_traced() == []
@@ -96,11 +96,11 @@ def read_syscalls(tool, pid, env, *options):
 
 
 @pytest.mark.parametrize("options", [[], ["--no-block"]], ids=["stopped", "no-block"])
-def test_proc_mem_read_path(tool, scenario, options):
+def test_proc_mem_read_path(tool, hooks_tool, scenario, options):
     """The /proc/PID/mem path (taken when process_vm_readv fails) reads the same, stopped and not."""
     normal, normal_calls = read_syscalls(tool, scenario.pid, clean_env(), *options)
     assert normal_calls.get("process_vm_readv", 0) > 10, normal_calls
-    forced, forced_calls = read_syscalls(tool, scenario.pid, clean_env(STACKSCOPE_TEST_PROC_MEM="1"), *options)
+    forced, forced_calls = read_syscalls(hooks_tool, scenario.pid, clean_env(STACKSCOPE_TEST_PROC_MEM="1"), *options)
     assert forced == normal
     assert "process_vm_readv" not in forced_calls and forced_calls.get("pread64", 0) > 10, forced_calls
 

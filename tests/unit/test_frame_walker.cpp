@@ -1,5 +1,5 @@
 // Tests for core/frame_reader.hpp, core/thread_stack.hpp and core/snapshot.hpp over a synthetic CPython 3.12 memory
-// image (tests/unit/synthetic_memory.hpp): type, str, bytes, dict and code objects, frame
+// image (tests/support/synthetic_memory.hpp): type, str, bytes, dict and code objects, frame
 // chains with C-stack shim frames, thread states, and the runtime/interpreter structures.
 #include <catch2/catch.hpp>
 

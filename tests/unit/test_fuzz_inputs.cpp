@@ -1,4 +1,4 @@
-// Replays the fuzz targets' inputs (tests/fuzz/fuzz_inputs.hpp) through the same entry points
+// Replays the fuzz targets' inputs (tests/support/fuzz_inputs.hpp) through the same entry points
 // libFuzzer calls: the committed seed corpora, and every input a fuzzer found to crash, hang
 // or trip a sanitizer (fixtures/fuzz-regressions/<target>/). Each must give a value or a
 // stackscope::Error; under the ASan build a regression of the fix is a sanitizer report.

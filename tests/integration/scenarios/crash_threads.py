@@ -14,19 +14,16 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import park_tags, tagged_lines  # noqa: E402
+
 CRASH_LINES = {}  # how -> line number, from this file's source
 PARK_LINES = {}
 
 
 def load_tags():
-    with open(__file__) as source:
-        for number, text in enumerate(source, start=1):
-            code, _, comment = text.partition("#")
-            comment = comment.strip()
-            if code.strip() and comment.startswith("CRASH:"):
-                CRASH_LINES[comment.split(":", 1)[1].strip()] = number
-            if code.strip() and comment.startswith("PARK:"):
-                PARK_LINES[number] = comment.split(":", 1)[1].strip()
+    CRASH_LINES.update((how, number) for number, how in tagged_lines(__file__, "CRASH").items())
+    PARK_LINES.update(park_tags(__file__))
 
 
 def recurse(depth, then):

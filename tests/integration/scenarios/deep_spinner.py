@@ -4,10 +4,13 @@ Usage: python deep_spinner.py READY_FIFO THREADS DEPTH
 
 Each of THREADS threads recurses to DEPTH and unwinds again, forever; the main thread sleeps.
 (keep Python 3.8 syntax)"""
-import signal
+import os
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import end_after_lifetime, signal_ready  # noqa: E402
 
 
 def descend(depth):
@@ -21,12 +24,11 @@ def spin(depth):
 
 
 def main():
-    signal.alarm(1800)  # ends a scenario whose harness died without killing it
+    end_after_lifetime()
     threads, depth = int(sys.argv[2]), int(sys.argv[3])
     for index in range(threads):
         threading.Thread(target=spin, args=(depth,), name="spinner-%d" % index, daemon=True).start()
-    with open(sys.argv[1], "w") as fifo:
-        fifo.write("ready\n")
+    signal_ready(sys.argv[1])
     while True:
         time.sleep(3600)
 

@@ -1,8 +1,12 @@
 """Scenario: one thread spins in pure Python (so it holds the GIL almost always), the main
 thread sleeps. Usage: python gil_spinner.py READY_FIFO"""
+import os
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import signal_ready  # noqa: E402
 
 
 def spin():
@@ -13,8 +17,7 @@ def spin():
 
 def main():
     threading.Thread(target=spin, name="spinner", daemon=True).start()
-    with open(sys.argv[1], "w") as fifo:
-        fifo.write("ready\n")
+    signal_ready(sys.argv[1])
     time.sleep(100000)
 
 

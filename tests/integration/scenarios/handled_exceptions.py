@@ -13,10 +13,12 @@ null}}, each exception described in the thread that caught it (type(e).__qualnam
 one argument when that is a str or int, else null), before READY_FIFO gets "ready".
 PONG_PATH is not used.
 """
-import json
 import os
 import sys
 import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import signal_ready, write_json  # noqa: E402
 
 
 class Outer:
@@ -61,11 +63,8 @@ def main(truth_path, ready_fifo):
         threading.Thread(target=handle, args=(raise_it, seen, parked), name=name, daemon=True).start()
         parked.wait()
     truth = {t.name: {"tid": t.native_id, "handling": seen.get(t.name)} for t in threading.enumerate()}
-    with open(truth_path + ".tmp", "w") as out:
-        json.dump(truth, out)
-    os.rename(truth_path + ".tmp", truth_path)
-    with open(ready_fifo, "w") as out:
-        out.write("ready\n")
+    write_json(truth_path, truth)
+    signal_ready(ready_fifo)
     threading.Event().wait()
 
 

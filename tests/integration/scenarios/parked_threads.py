@@ -9,24 +9,16 @@ substituting its own park line for its own innermost frame, writes TRUTH_JSON
 and then writes "ready" to READY_FIFO.  SIGUSR1 appends "pong" to PONG_FILE
 (a liveness probe that does not change any thread's stack).
 """
-import json
 import os
-import signal
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import end_after_lifetime, install_pong_handler, park_tags, signal_ready, write_json  # noqa: E402
+
 MAIN_DEPTH = 50
-LIFETIME_SECONDS = 1800  # SIGALRM ends a scenario whose harness died without killing it
 PARK_TAGS = {}  # line number -> tag, filled from this file's source
-
-
-def load_park_tags():
-    with open(__file__) as source:
-        for number, text in enumerate(source, start=1):
-            code, _, comment = text.partition("#")
-            if code.strip() and comment.strip().startswith("PARK:"):
-                PARK_TAGS[number] = comment.split(":", 1)[1].strip()
 
 
 def recurse(depth, park):
@@ -194,27 +186,16 @@ def write_truth_and_park(truth_path, ready_fifo):
         "threading_file": threading.__file__,
         "threads": [thread_record(threads[ident], frames) for ident, frames in stacks.items()],
     }
-    with open(truth_path + ".tmp", "w") as out:
-        json.dump(truth, out, indent=1)
-    os.rename(truth_path + ".tmp", truth_path)
-    with open(ready_fifo, "w") as fifo:
-        fifo.write("ready\n")
+    write_json(truth_path, truth, indent=1)
+    signal_ready(ready_fifo)
     time.sleep(100000)  # PARK: main
-
-
-def install_pong_handler(pong_path):
-    def on_sigusr1(signum, frame):
-        with open(pong_path, "a") as out:
-            out.write("pong\n")
-
-    signal.signal(signal.SIGUSR1, on_sigusr1)
 
 
 def main():
     truth_path, ready_fifo, pong_path = sys.argv[1:4]
-    load_park_tags()
+    PARK_TAGS.update(park_tags(__file__))
     install_pong_handler(pong_path)
-    signal.alarm(LIFETIME_SECONDS)
+    end_after_lifetime()
     threading.current_thread().name = "main-renamed"  # names come from the target's threading registry
     for name, depth, park in WORKERS:
         threading.Thread(target=recurse, args=(depth, park), name=name, daemon=True).start()

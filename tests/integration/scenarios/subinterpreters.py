@@ -38,13 +38,14 @@ interpreter's first thread state, which belongs to the creating thread.
 import importlib
 import json
 import os
-import signal
 import sys
 import threading
 import time
 import traceback
 
-LIFETIME_SECONDS = 1800  # SIGALRM ends a scenario whose harness died without killing it
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import end_after_lifetime, install_pong_handler, park_tags, signal_ready, write_json  # noqa: E402
+
 PARK_TIMEOUT = 30.0
 MAIN_DEPTH = 3
 SUB_DEPTH = 2
@@ -84,11 +85,7 @@ def current_interpreter_id():
 
 
 def load_park_tags():
-    with open(__file__) as source:
-        for number, text in enumerate(source, start=1):
-            code, _, comment = text.partition("#")
-            if code.strip() and comment.strip().startswith("PARK:"):
-                PARK_TAGS[number] = comment.split(":", 1)[1].strip()
+    PARK_TAGS.update(park_tags(__file__))
 
 
 def park_line(tag):
@@ -205,12 +202,6 @@ def thread_records(interpreter_id, stacks):
     ]
 
 
-def write_json(path, data):
-    with open(path + ".tmp", "w") as out:
-        json.dump(data, out, indent=1)
-    os.rename(path + ".tmp", path)
-
-
 def wait_for_file(path, timeout=PARK_TIMEOUT):
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
@@ -237,7 +228,7 @@ def write_sub_truth_and_park(truth_path):
     interpreter_id = current_interpreter_id()
     stacks = parked_stacks(1)
     stacks[threading.get_ident()] = (threading.get_native_id(), own_stack(write_sub_truth_and_park.__code__, "sub-main"))
-    write_json(truth_path, {"interpreter_id": interpreter_id, "threads": thread_records(interpreter_id, stacks)})
+    write_json(truth_path, {"interpreter_id": interpreter_id, "threads": thread_records(interpreter_id, stacks)}, indent=1)
     time.sleep(100000)  # PARK: sub-main
 
 
@@ -258,25 +249,16 @@ def write_truth_and_park(truth_path, ready_fifo):
         "sub_interpreter_id": sub_truth["interpreter_id"],
         "threads": thread_records(interpreter_id, stacks) + sub_truth["threads"],
     }
-    write_json(truth_path, truth)
-    with open(ready_fifo, "w") as fifo:
-        fifo.write("ready\n")
+    write_json(truth_path, truth, indent=1)
+    signal_ready(ready_fifo)
     time.sleep(100000)  # PARK: main
-
-
-def install_pong_handler(pong_path):
-    def on_sigusr1(signum, frame):
-        with open(pong_path, "a") as out:
-            out.write("pong\n")
-
-    signal.signal(signal.SIGUSR1, on_sigusr1)
 
 
 def main():
     truth_path, ready_fifo, pong_path = sys.argv[1:4]
     load_park_tags()
     install_pong_handler(pong_path)
-    signal.alarm(LIFETIME_SECONDS)
+    end_after_lifetime()
     threading.current_thread().name = "main-renamed"
     threading.Thread(target=recurse, args=(2, park_main_worker), name="main-worker", daemon=True).start()
     threading.Thread(target=run_subinterpreter, args=(truth_path + ".sub.json",), name="sub-runner", daemon=True).start()

@@ -1,7 +1,11 @@
 """Scenario: threads start and exit all the time. Usage: python thread_churn.py READY_FIFO"""
+import os
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import signal_ready  # noqa: E402
 
 
 def short_life(depth):
@@ -23,8 +27,7 @@ def churn():
 
 def main():
     threading.Thread(target=churn, name="churner", daemon=True).start()
-    with open(sys.argv[1], "w") as fifo:
-        fifo.write("ready\n")
+    signal_ready(sys.argv[1])
     while True:
         time.sleep(1)
 

@@ -14,24 +14,19 @@ module global parks in time.sleep.
 TRUTH_JSON gets {thread name: native thread id} before READY_FIFO gets "ready".
 """
 import gc
-import json
 import os
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
+from scenario_support import signal_ready, write_json  # noqa: E402
+
 
 def write_truth(path, extra=()):
     truth = {t.name: t.native_id for t in threading.enumerate()}
     truth.update(extra)
-    with open(path + ".tmp", "w") as out:
-        json.dump(truth, out)
-    os.rename(path + ".tmp", path)
-
-
-def signal_ready(fifo):
-    with open(fifo, "w") as out:
-        out.write("ready\n")
+    write_json(path, truth)
 
 
 def sleep_forever():

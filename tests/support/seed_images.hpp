@@ -1,8 +1,8 @@
 #pragma once
 // The memory images of the frame-walker seed corpus: small, complete CPython runtimes laid
-// out with tests/unit/synthetic_memory.hpp, each with two threads (one holding the GIL),
+// out with tests/support/synthetic_memory.hpp, each with two threads (one holding the GIL),
 // named threads (threading._active), methods, shim or entry frames, and real line tables.
-// tools/make_fuzz_seeds writes them to tests/fuzz/corpus/frame_walker/.
+// tests/fuzz/make_fuzz_seeds writes them to tests/fuzz/corpus/frame_walker/.
 #include <string>
 
 #include "memory_image.hpp"

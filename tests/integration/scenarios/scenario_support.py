@@ -1,0 +1,57 @@
+"""What the scenario programs share: tagged source lines, the SIGUSR1 liveness probe, the ready
+FIFO, atomically written JSON and the lifetime alarm.
+
+Nothing here is on a parked thread's stack: the stacks the tests compare stay each scenario's
+own. A scenario imports this module from its own directory (it puts that directory on
+sys.path first, so that it runs from any cwd, under -I, and inside a subinterpreter).
+Standard library only; keep Python 3.8 syntax.
+"""
+import json
+import os
+import signal
+
+LIFETIME_SECONDS = 1800  # SIGALRM ends a scenario whose harness died without killing it
+
+
+def tagged_lines(path, marker):
+    """{line number: tag} of the code lines of `path` tagged `# <marker>: <tag>`."""
+    tags = {}
+    with open(path) as source:
+        for number, text in enumerate(source, start=1):
+            code, _, comment = text.partition("#")
+            comment = comment.strip()
+            if code.strip() and comment.startswith(marker + ":"):
+                tags[number] = comment.split(":", 1)[1].strip()
+    return tags
+
+
+def park_tags(path):
+    """{line number: tag} of the lines of `path` where a thread parks (`# PARK: <tag>`)."""
+    return tagged_lines(path, "PARK")
+
+
+def install_pong_handler(pong_path):
+    """SIGUSR1 appends "pong" to pong_path: a liveness probe that changes no thread's stack."""
+
+    def on_sigusr1(signum, frame):
+        with open(pong_path, "a") as out:
+            out.write("pong\n")
+
+    signal.signal(signal.SIGUSR1, on_sigusr1)
+
+
+def end_after_lifetime(seconds=LIFETIME_SECONDS):
+    signal.alarm(seconds)
+
+
+def write_json(path, data, indent=None):
+    """Writes data to path through a rename, so a reader never sees half of it."""
+    with open(path + ".tmp", "w") as out:
+        json.dump(data, out, indent=indent)
+    os.rename(path + ".tmp", path)
+
+
+def signal_ready(fifo):
+    """Writes "ready" to the harness's FIFO (blocks until the harness opens it)."""
+    with open(fifo, "w") as out:
+        out.write("ready\n")
