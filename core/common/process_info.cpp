@@ -10,28 +10,28 @@ namespace {
 // si_code values that do not depend on the signal (asm-generic/siginfo.h).
 constexpr int kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTkill = -6;
 
+// What a fault's si_code says, per signal (asm-generic/siginfo.h).
+struct FaultCause {
+    int signal;
+    int code;
+    const char* text;
+};
+constexpr FaultCause kFaultCauses[] = {
+    {SIGSEGV, SEGV_MAPERR, "address not mapped"},
+    {SIGSEGV, SEGV_ACCERR, "invalid permissions for mapped object"},
+    {SIGBUS, BUS_ADRALN, "invalid address alignment"},
+    {SIGBUS, BUS_ADRERR, "nonexistent physical address"},
+    {SIGBUS, BUS_OBJERR, "object-specific hardware error"},
+    {SIGILL, ILL_ILLOPC, "illegal opcode"},
+    {SIGILL, ILL_PRVOPC, "privileged opcode"},
+    {SIGFPE, FPE_INTDIV, "integer divide by zero"},
+    {SIGFPE, FPE_INTOVF, "integer overflow"},
+    {SIGFPE, FPE_FLTDIV, "floating-point divide by zero"},
+};
+
 std::string fault_cause(int number, int code) {
-    switch (number) {
-        case SIGSEGV:
-            if (code == SEGV_MAPERR) return "address not mapped";
-            if (code == SEGV_ACCERR) return "invalid permissions for mapped object";
-            break;
-        case SIGBUS:
-            if (code == BUS_ADRALN) return "invalid address alignment";
-            if (code == BUS_ADRERR) return "nonexistent physical address";
-            if (code == BUS_OBJERR) return "object-specific hardware error";
-            break;
-        case SIGILL:
-            if (code == ILL_ILLOPC) return "illegal opcode";
-            if (code == ILL_PRVOPC) return "privileged opcode";
-            break;
-        case SIGFPE:
-            if (code == FPE_INTDIV) return "integer divide by zero";
-            if (code == FPE_INTOVF) return "integer overflow";
-            if (code == FPE_FLTDIV) return "floating-point divide by zero";
-            break;
-        default:
-            break;
+    for (const FaultCause& cause : kFaultCauses) {
+        if (cause.signal == number && cause.code == code) return cause.text;
     }
     return {};
 }

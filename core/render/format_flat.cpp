@@ -1,5 +1,6 @@
 // A listing per thread in the shape of a Python traceback, for people and tools used to
 // reading those (and for grep): `File "f", line N, in function` then the source line.
+#include "render/snapshot_text.hpp"
 #include "stackscope/formatters.hpp"
 
 #include "render/printable.hpp"
@@ -19,13 +20,7 @@ std::string format_stack_flat(const Stack& stack, bool show_hidden) {
 }
 
 std::string format_snapshot_flat(const Snapshot& snapshot, bool show_hidden) {
-    std::string out = format_process_header(snapshot);
-    for (size_t i = 0; i < snapshot.threads.size(); ++i) {
-        if (i) out += "\n";
-        out += format_thread_header(snapshot.threads[i]) + "\n";
-        out += format_stack_flat(snapshot.threads[i].stack, show_hidden);
-    }
-    return out;
+    return format_snapshot_text(snapshot, [&](const Stack& stack) { return format_stack_flat(stack, show_hidden); });
 }
 
 }  // namespace stackscope

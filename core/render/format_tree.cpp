@@ -1,3 +1,4 @@
+#include "render/snapshot_text.hpp"
 #include "stackscope/formatters.hpp"
 
 #include <cstdio>
@@ -69,13 +70,7 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
 }
 
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options) {
-    std::string out = format_process_header(snapshot);
-    for (size_t i = 0; i < snapshot.threads.size(); ++i) {
-        if (i) out += "\n";
-        out += format_thread_header(snapshot.threads[i]) + "\n";
-        out += format_stack_tree(snapshot.threads[i].stack, options);
-    }
-    return out;
+    return format_snapshot_text(snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); });
 }
 
 }  // namespace stackscope

@@ -27,6 +27,16 @@ std::string set_format(OutputOptions& options, std::string_view value) {
 // surfaces that have it and the formats it affects decide how every surface parses, checks,
 // documents and completes it. A flag points at its bool; a value option at a setter that
 // parses its value.
+// `--flat` and `--json`, everywhere: short for `--format flat|json`.
+constexpr OptionSpec format_alias(std::string_view format) {
+    return {.name = format,
+            .surfaces = kEverywhere,
+            .formats = kAllFormats,
+            .outside = OutsideFormats::Ignored,
+            .alias_of = "format",
+            .alias_value = format};
+}
+
 constexpr OptionSpec kOptions[] = {
     {.name = "format",
      .value = "tree|flat|json",
@@ -36,18 +46,8 @@ constexpr OptionSpec kOptions[] = {
      .formats = kAllFormats,
      .outside = OutsideFormats::Ignored,
      .set_value = set_format},
-    {.name = "flat",
-     .surfaces = kEverywhere,
-     .formats = kAllFormats,
-     .outside = OutsideFormats::Ignored,
-     .alias_of = "format",
-     .alias_value = "flat"},
-    {.name = "json",
-     .surfaces = kEverywhere,
-     .formats = kAllFormats,
-     .outside = OutsideFormats::Ignored,
-     .alias_of = "format",
-     .alias_value = "json"},
+    format_alias("flat"),
+    format_alias("json"),
     {.name = "ascii",
      .help = "Draw the tree with ASCII characters only",
      .surfaces = kEverywhere,
@@ -126,23 +126,17 @@ std::string wrap(std::string line, std::string_view text, size_t indent, size_t 
 }  // namespace
 
 std::string_view format_name(OutputFormat format) {
-    switch (format) {
-        case OutputFormat::Tree: return "tree";
-        case OutputFormat::Flat: return "flat";
-        case OutputFormat::Json: return "json";
-    }
-    return "tree";
+    constexpr std::string_view kNames[] = {"tree", "flat", "json"};  // in OutputFormat's order
+    const auto index = static_cast<size_t>(format);
+    return index < std::size(kNames) ? kNames[index] : kNames[0];
 }
 
 std::string_view option_dashes(Surface surface) { return surface == Surface::Gdb ? "-" : "--"; }
 
 std::string_view surface_name(Surface surface) {
-    switch (surface) {
-        case Surface::Cli: return "the CLI";
-        case Surface::Gdb: return "gdb";
-        case Surface::Lldb: return "lldb";
-    }
-    return "the CLI";
+    constexpr std::string_view kNames[] = {"the CLI", "gdb", "lldb"};  // in Surface's order
+    const auto index = static_cast<size_t>(surface);
+    return index < std::size(kNames) ? kNames[index] : kNames[0];
 }
 
 std::span<const OptionSpec> output_options() { return kOptions; }

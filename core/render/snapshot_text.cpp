@@ -1,0 +1,17 @@
+#include "render/snapshot_text.hpp"
+
+#include "stackscope/formatters.hpp"
+
+namespace stackscope {
+
+std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text) {
+    std::string out = format_process_header(snapshot);
+    for (size_t i = 0; i < snapshot.threads.size(); ++i) {
+        if (i) out += "\n";
+        out += format_thread_header(snapshot.threads[i]) + "\n";
+        out += stack_text(snapshot.threads[i].stack);
+    }
+    return out;
+}
+
+}  // namespace stackscope
