@@ -6,13 +6,13 @@
 namespace stackscope::cli {
 
 enum ExitCode : int {
-    kExitComplete = 0,     // every thread was read
-    kExitPartial = 1,      // some thread or object could not be read (the output says which)
+    kExitComplete = 0,  // every thread was read
+    kExitPartial = 1,   // some thread or object could not be read (the output says which)
     kExitUsage = 2,
-    kExitNotPython = 3,    // not a Python process, or an unsupported Python version
-    kExitPermission = 4,   // permission denied, or the process is already traced
-    kExitBadInput = 5,     // no such process or file, not a core file, truncated, another build's file
-    kExitInternal = 6,     // a bug in stackscope
+    kExitNotPython = 3,   // not a Python process, or an unsupported Python version
+    kExitPermission = 4,  // permission denied, or the process is already traced
+    kExitBadInput = 5,    // no such process or file, not a core file, truncated, another build's file
+    kExitInternal = 6,    // a bug in stackscope
 };
 
 inline constexpr const char* kExitCodesHelp =

@@ -32,8 +32,10 @@ void add_output_options(CLI::App* cmd) {
     for (const OptionSpec& option : output_options()) {
         if (find_option(Surface::Cli, option.name) != &option) continue;
         const std::string name = "--" + std::string(option.name);
-        CLI::Option* added = option.value.empty() ? cmd->add_flag(name) : cmd->add_option(name)->type_name(std::string(option.value));
-        added->description(option_description(Surface::Cli, option))->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        CLI::Option* added =
+            option.value.empty() ? cmd->add_flag(name) : cmd->add_option(name)->type_name(std::string(option.value));
+        added->description(option_description(Surface::Cli, option))
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
 }
 
@@ -46,7 +48,8 @@ std::string apply_output_options(const CLI::App* cmd, OutputOptions& out) {
         const OptionSpec* spec = find_option(Surface::Cli, name);
         if (!spec) continue;  // not an output option (--no-block, --executable, ...)
         size_t& index = taken[option];
-        given.push_back({name, spec->value.empty() || index >= option->results().size() ? "" : option->results()[index++]});
+        given.push_back(
+            {name, spec->value.empty() || index >= option->results().size() ? "" : option->results()[index++]});
     }
     return apply_options(Surface::Cli, given, out);
 }
@@ -130,7 +133,8 @@ int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) 
     std::string source_root;
     {
         DeferTerminationSignals defer;
-        LiveProcess process(pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
+        LiveProcess process(
+            pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
         snap = take_snapshot(process, &stats, SnapshotOptions{.target_running = no_block});
         source_root = process.source_root();
         test_only_pause();
@@ -166,8 +170,9 @@ std::vector<std::string> split_path_list(const std::string& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"stackscope: show what a Python program is doing, from outside the process.\n"
-                 "Reads every thread's Python stack from a live process or a core file."};
+    CLI::App app{
+        "stackscope: show what a Python program is doing, from outside the process.\n"
+        "Reads every thread's Python stack from a live process or a core file."};
     app.footer(kExitCodesHelp);
     app.require_subcommand(1);
     app.fallthrough();  // global options may follow the subcommand too
@@ -176,22 +181,26 @@ int main(int argc, char** argv) {
 
     int pid = 0;
     bool no_block = false;
-    CLI::App* pid_cmd = app.add_subcommand("pid", "Read a live process (its threads are stopped while it is read, then resumed; not with --no-block)");
+    CLI::App* pid_cmd = app.add_subcommand(
+        "pid", "Read a live process (its threads are stopped while it is read, then resumed; not with --no-block)");
     pid_cmd->add_option("PID", pid, "Process id")->required();
     pid_cmd->add_flag("--no-block", no_block,
                       "Read without stopping the process (no ptrace): a stack that changes while it is read is walked "
-                      "again, up to " + std::to_string(SnapshotOptions{}.attempts) +
+                      "again, up to " +
+                          std::to_string(SnapshotOptions{}.attempts) +
                           " walks in all, then reported as changed (exit 1)");
     add_output_options(pid_cmd);
 
     std::string core_path, lib_search_path;
     CoreFileOptions core_options;
     CLI::App* core_cmd = app.add_subcommand(
-        "core", "Read a core file (made by gcore or by the kernel). A crash core's output starts with the process and the "
-                "signal that killed it, and lists the thread that received it first. From Python 3.13 on the core alone "
-                "is enough; before, the interpreter's files are needed.");
+        "core",
+        "Read a core file (made by gcore or by the kernel). A crash core's output starts with the process and the "
+        "signal that killed it, and lists the thread that received it first. From Python 3.13 on the core alone "
+        "is enough; before, the interpreter's files are needed.");
     core_cmd->add_option("CORE", core_path, "Core file (e.g. made by gcore)")->required();
-    core_cmd->add_option("--executable", core_options.executable, "The Python executable, when it is not where the core says");
+    core_cmd->add_option("--executable", core_options.executable,
+                         "The Python executable, when it is not where the core says");
     core_cmd->add_option("--lib-search-path", lib_search_path,
                          "Directories (DIR[:DIR...]) searched by file name for the libraries the core names");
     core_cmd->add_flag("--force", core_options.force,

@@ -113,8 +113,8 @@ Surface surface_of(const std::string& name) {
 // The option table (stackscope/options.hpp), for py-stackscope's parsing, help and completion.
 void register_options(py::module_& m) {
     py::class_<OutputOptions>(m, "OutputOptions", "What py-stackscope's options ask of the output.")
-        .def_property_readonly("format", [](const OutputOptions& o) { return std::string(format_name(o.format)); },
-                               "tree, flat or json")
+        .def_property_readonly(
+            "format", [](const OutputOptions& o) { return std::string(format_name(o.format)); }, "tree, flat or json")
         .def_readonly("ascii", &OutputOptions::ascii)
         .def_readonly("show_hidden", &OutputOptions::show_hidden)
         .def_readonly("native", &OutputOptions::native);
@@ -126,11 +126,15 @@ void register_options(py::module_& m) {
             return std::make_pair(parsed.options, parsed.positional);
         },
         py::arg("surface"), py::arg("words"),
-        "(OutputOptions, [the words that are not options]) of a command's words; UsageError (one line) when they are wrong.");
-    m.def("options_usage", [](const std::string& surface) { return options_usage(surface_of(surface)); }, py::arg("surface"),
-          "The options for a usage line: [-format tree|flat|json | -flat | -json] [-ascii] ...");
-    m.def("options_help", [](const std::string& surface, size_t width) { return options_help(surface_of(surface), width); },
-          py::arg("surface"), py::arg("width") = 79, "One line (wrapped) per option: its name, value and help.");
+        "(OutputOptions, [the words that are not options]) of a command's words; UsageError (one line) when they are "
+        "wrong.");
+    m.def(
+        "options_usage", [](const std::string& surface) { return options_usage(surface_of(surface)); },
+        py::arg("surface"), "The options for a usage line: [-format tree|flat|json | -flat | -json] [-ascii] ...");
+    m.def(
+        "options_help",
+        [](const std::string& surface, size_t width) { return options_help(surface_of(surface), width); },
+        py::arg("surface"), py::arg("width") = 79, "One line (wrapped) per option: its name, value and help.");
     m.def(
         "option_completions",
         [](const std::string& surface, const std::vector<std::string>& words, const std::string& partial) {
@@ -143,9 +147,7 @@ void register_options(py::module_& m) {
 // ---- callbacks ------------------------------------------------------------------------
 
 // A callable, or a plain value standing for a callable that returns it.
-py::object call_or_value(const py::object& source) {
-    return PyCallable_Check(source.ptr()) ? source() : source;
-}
+py::object call_or_value(const py::object& source) { return PyCallable_Check(source.ptr()) ? source() : source; }
 
 // One call of the read callback; 0 when it raised (CallbackTarget then retries page by page).
 size_t read_once(const py::object& read, uint64_t address, uint8_t* out, size_t size) {
@@ -183,8 +185,7 @@ std::vector<MemoryRegion> regions_from(const py::object& source) {
             out.push_back(std::move(r));
         }
     } catch (py::error_already_set&) {
-    } catch (const py::cast_error&) {
-    }
+    } catch (const py::cast_error&) {}
     return out;
 }
 
@@ -222,8 +223,7 @@ SymbolLookup symbols_from(const py::object& lookup_symbol) {
             py::object address = lookup_symbol(std::string(name));
             if (!address.is_none()) return address.cast<uint64_t>();
         } catch (py::error_already_set&) {
-        } catch (const py::cast_error&) {
-        }
+        } catch (const py::cast_error&) {}
         return std::nullopt;
     };
 }
@@ -285,8 +285,8 @@ SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>
     return snap;
 }
 
-SnapshotPtr from_core(const std::string& path, const std::string& executable, const std::vector<std::string>& lib_search_path,
-                      bool sources) {
+SnapshotPtr from_core(const std::string& path, const std::string& executable,
+                      const std::vector<std::string>& lib_search_path, bool sources) {
     auto snap = std::make_shared<Snapshot>();
     py::gil_scoped_release release;
     CoreFile core(path, CoreFileOptions{executable, lib_search_path});
@@ -301,9 +301,12 @@ SnapshotPtr from_core(const std::string& path, const std::string& executable, co
 // The callbacks run with the GIL held (they are Python code).
 SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threads, py::object lookup_symbol,
                            py::object local_file, int pid, const std::string& source_root, bool sources) {
-    if (!PyCallable_Check(read.ptr())) throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
+    if (!PyCallable_Check(read.ptr()))
+        throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
     TargetCallbacks callbacks;
-    callbacks.read = [read](uint64_t address, std::span<uint8_t> out) { return read_once(read, address, out.data(), out.size()); };
+    callbacks.read = [read](uint64_t address, std::span<uint8_t> out) {
+        return read_once(read, address, out.data(), out.size());
+    };
     if (!regions.is_none()) callbacks.regions = [regions] { return regions_from(regions); };
     if (!threads.is_none()) callbacks.threads = [threads] { return threads_from(threads); };
     callbacks.lookup_symbol = symbols_from(lookup_symbol);
@@ -313,8 +316,7 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
                 py::object path = local_file(mapped);
                 if (!path.is_none()) return path.cast<std::string>();
             } catch (py::error_already_set&) {
-            } catch (const py::cast_error&) {
-            }
+            } catch (const py::cast_error&) {}
             return std::nullopt;
         };
     }
@@ -335,10 +337,14 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
 SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, py::object read, py::object regions,
                           py::object lookup_symbol, const std::string& core_path, const std::string& executable,
                           const std::vector<std::string>& lib_search_path, const std::string& memory, bool sources) {
-    if (!PyCallable_Check(read.ptr())) throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
-    if (memory != "auto" && memory != "debugger") throw Error(ErrorKind::Usage, "memory must be \"auto\" or \"debugger\"");
+    if (!PyCallable_Check(read.ptr()))
+        throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
+    if (memory != "auto" && memory != "debugger")
+        throw Error(ErrorKind::Usage, "memory must be \"auto\" or \"debugger\"");
     DebuggerProcess process;
-    process.kind = kind == "native" ? DebuggerTargetKind::LocalLive : kind == "core" ? DebuggerTargetKind::Core : DebuggerTargetKind::Other;
+    process.kind = kind == "native" ? DebuggerTargetKind::LocalLive
+                   : kind == "core" ? DebuggerTargetKind::Core
+                                    : DebuggerTargetKind::Other;
     process.pid = pid;
     if (!threads.is_none()) {
         process.threads = [threads](bool with_registers) {
@@ -349,7 +355,9 @@ SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, 
     }
     process.core_path = core_path;
     process.core_options = CoreFileOptions{executable, lib_search_path};
-    process.callbacks.read = [read](uint64_t address, std::span<uint8_t> out) { return read_once(read, address, out.data(), out.size()); };
+    process.callbacks.read = [read](uint64_t address, std::span<uint8_t> out) {
+        return read_once(read, address, out.data(), out.size());
+    };
     if (!regions.is_none()) process.callbacks.regions = [regions] { return regions_from(regions); };
     process.lookup_symbol = symbols_from(lookup_symbol);
     return std::make_shared<Snapshot>(
@@ -367,7 +375,8 @@ NativeFrame native_frame(const NativeTuple& native) {
     return NativeFrame{symbol ? std::string_view(*symbol) : std::string_view(), low, high};
 }
 
-std::optional<std::vector<std::optional<size_t>>> place_calls(const Thread& thread, const std::vector<NativeTuple>& natives) {
+std::optional<std::vector<std::optional<size_t>>> place_calls(const Thread& thread,
+                                                              const std::vector<NativeTuple>& natives) {
     std::vector<NativeFrame> frames;
     for (const NativeTuple& native : natives) frames.push_back(native_frame(native));
     return place_eval_calls(frames, thread.stack);
@@ -421,7 +430,8 @@ void map_debugger_threads(Snapshot& snap, const std::vector<std::tuple<int, int,
 
 // A debugger's frames (newest first) as (symbol or None, stack_pointer or None) -> the
 // NativeTuples place_eval_calls and tree(native=...) take (native_stacks).
-std::vector<NativeTuple> natives_from(const std::vector<std::pair<std::optional<std::string>, std::optional<uint64_t>>>& frames) {
+std::vector<NativeTuple> natives_from(
+    const std::vector<std::pair<std::optional<std::string>, std::optional<uint64_t>>>& frames) {
     std::vector<std::optional<uint64_t>> sps;
     for (const auto& frame : frames) sps.push_back(frame.second);
     const std::vector<std::pair<uint64_t, uint64_t>> stacks = native_stacks(sps);
@@ -441,7 +451,8 @@ py::list references(std::vector<T>& items, py::handle parent) {
 }  // namespace
 
 PYBIND11_MODULE(stackscope_core, m) {
-    m.doc() = "stackscope's core: Python stacks of a live process, a core file or a debugger's memory, read from outside.";
+    m.doc() =
+        "stackscope's core: Python stacks of a live process, a core file or a debugger's memory, read from outside.";
     register_errors(m);
     register_options(m);
 
@@ -469,8 +480,7 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("interpreter_id", &Thread::interpreter_id)
         .def_readonly("thread_state", &Thread::thread_state)
         .def_property_readonly(
-            "activity",
-            [](const Thread& t) { return activity_name(t.activity); },
+            "activity", [](const Thread& t) { return activity_name(t.activity); },
             "running, idle (in `syscall`), waiting_for_gil, or None when unknown (as in JSON)")
         .def_readonly("syscall", &Thread::syscall)
         .def_readonly("in_gc", &Thread::in_gc)
@@ -483,9 +493,12 @@ PYBIND11_MODULE(stackscope_core, m) {
             },
             "(type, message or None) of the exception the thread handles, or None")
         .def_readwrite("debugger_thread", &Thread::debugger_thread, "the debugger's thread number (emitted in JSON)")
-        .def_property_readonly("error", [](const Thread& t) { return t.stack.error ? std::optional(t.stack.error->message) : std::nullopt; })
-        .def_property_readonly("frames", [](py::object self) { return references(self.cast<Thread&>().stack.frames, self); },
-                               "outermost first")
+        .def_property_readonly(
+            "error",
+            [](const Thread& t) { return t.stack.error ? std::optional(t.stack.error->message) : std::nullopt; })
+        .def_property_readonly(
+            "frames", [](py::object self) { return references(self.cast<Thread&>().stack.frames, self); },
+            "outermost first")
         .def("header", &format_thread_header)
         .def("debugger_header", &debugger_header, "`Thread N (LWP tid)` + details, N being debugger_thread")
         .def("details", &format_thread_details, "what follows the thread's id in a header")
@@ -499,19 +512,23 @@ PYBIND11_MODULE(stackscope_core, m) {
             py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("native") = py::none(),
             "The stack as a tree; `native`, the debugger's frames newest first as (description, (symbol or None, "
             "stack_low, stack_high)), interleaves them where place_eval_calls places the Python frames.")
-        .def("flat", [](const Thread& t, bool show_hidden) { return format_stack_flat(t.stack, show_hidden); },
-             py::arg("show_hidden") = false)
+        .def(
+            "flat", [](const Thread& t, bool show_hidden) { return format_stack_flat(t.stack, show_hidden); },
+            py::arg("show_hidden") = false)
         .def("eval_calls", &eval_call_indices,
              "Indices of frames grouped by the eval-loop call running them: newest call first, newest frame first.")
         .def("place_eval_calls", &place_calls, py::arg("natives"),
-             "natives: the debugger's frames, newest first, as (symbol or None, stack_low, stack_high) ([sp, caller's sp); "
-             "0, 0 when unknown). For each, the index into eval_calls() of the call it runs, or None; None when the calls "
+             "natives: the debugger's frames, newest first, as (symbol or None, stack_low, stack_high) ([sp, caller's "
+             "sp); "
+             "0, 0 when unknown). For each, the index into eval_calls() of the call it runs, or None; None when the "
+             "calls "
              "cannot be placed.");
 
     py::class_<Snapshot, SnapshotPtr>(m, "Snapshot", "One extraction of every Python thread.")
         .def_readonly("python_version", &Snapshot::python_version)
         .def_readonly("pid", &Snapshot::pid)
-        .def_property_readonly("threads", [](py::object self) { return references(self.cast<Snapshot&>().threads, self); })
+        .def_property_readonly("threads",
+                               [](py::object self) { return references(self.cast<Snapshot&>().threads, self); })
         .def_property_readonly("partial", &Snapshot::partial)
         .def("threads_numbered", &threads_numbered, py::arg("number"),
              "Indices of the threads whose debugger_thread is `number`.")
@@ -519,10 +536,15 @@ PYBIND11_MODULE(stackscope_core, m) {
              "Set debugger_thread from [(number, lwp, pthread_id or None)]: by LWP, else by pthread_t.")
         .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
              "JSON per docs/schema-v1.json; `threads` selects threads by index.")
-        .def("tree", [](const Snapshot& s, bool ascii, bool show_hidden) { return format_snapshot_tree(s, TreeOptions{ascii, show_hidden}); },
-             py::arg("ascii") = false, py::arg("show_hidden") = false)
-        .def("flat", [](const Snapshot& s, bool show_hidden) { return format_snapshot_flat(s, show_hidden); },
-             py::arg("show_hidden") = false);
+        .def(
+            "tree",
+            [](const Snapshot& s, bool ascii, bool show_hidden) {
+                return format_snapshot_tree(s, TreeOptions{ascii, show_hidden});
+            },
+            py::arg("ascii") = false, py::arg("show_hidden") = false)
+        .def(
+            "flat", [](const Snapshot& s, bool show_hidden) { return format_snapshot_flat(s, show_hidden); },
+            py::arg("show_hidden") = false);
 
     m.def("from_pid", &from_pid, py::arg("pid"), py::arg("stop_threads") = true, py::arg("threads") = py::none(),
           py::arg("sources") = true,
@@ -530,21 +552,24 @@ PYBIND11_MODULE(stackscope_core, m) {
           "pass `threads`, [(tid, pthread_id or None)], to name the threads.");
     m.def("from_core", &from_core, py::arg("path"), py::arg("executable") = "",
           py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("sources") = true, "Read a core file.");
-    m.def("from_callbacks", &from_callbacks, py::arg("read"), py::arg("regions") = py::none(), py::arg("threads") = py::none(),
-          py::arg("lookup_symbol") = py::none(), py::arg("local_file") = py::none(), py::arg("pid") = 0,
-          py::arg("source_root") = "", py::arg("sources") = true,
+    m.def("from_callbacks", &from_callbacks, py::arg("read"), py::arg("regions") = py::none(),
+          py::arg("threads") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("local_file") = py::none(),
+          py::arg("pid") = 0, py::arg("source_root") = "", py::arg("sources") = true,
           "Read through callbacks: read(address, size) -> bytes (short or raising where unreadable); regions: "
-          "[(start, end, file_offset, path[, perms])]; threads: [(tid, pthread_id or None[, orig_rax or None, rdi])] (each a list or a "
+          "[(start, end, file_offset, path[, perms])]; threads: [(tid, pthread_id or None[, orig_rax or None, rdi])] "
+          "(each a list or a "
           "callable returning one); lookup_symbol(name) -> address or None; local_file(mapped_path) -> path or None.");
-    m.def("from_debugger", &from_debugger, py::arg("kind"), py::arg("pid"), py::arg("threads"), py::arg("read"),
-          py::arg("regions") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("core_path") = "",
-          py::arg("executable") = "", py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("memory") = "auto",
-          py::arg("sources") = true,
-          "Read the process a debugger debugs, the fastest way `kind` allows (\"native\": a live process here, read "
-          "directly; \"core\": core_path, read as a core file; else, or with memory=\"debugger\", through read, "
-          "regions and the threads' registers). threads(with_registers) -> [(number, tid, handle or None[, orig_rax, rdi])]; "
-          "lookup_symbol(name) -> address or None is asked after the target's own symbols. Each thread's debugger_thread "
-          "is set: by tid, else by pthread_t.");
+    m.def(
+        "from_debugger", &from_debugger, py::arg("kind"), py::arg("pid"), py::arg("threads"), py::arg("read"),
+        py::arg("regions") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("core_path") = "",
+        py::arg("executable") = "", py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("memory") = "auto",
+        py::arg("sources") = true,
+        "Read the process a debugger debugs, the fastest way `kind` allows (\"native\": a live process here, read "
+        "directly; \"core\": core_path, read as a core file; else, or with memory=\"debugger\", through read, "
+        "regions and the threads' registers). threads(with_registers) -> [(number, tid, handle or None[, orig_rax, "
+        "rdi])]; "
+        "lookup_symbol(name) -> address or None is asked after the target's own symbols. Each thread's debugger_thread "
+        "is set: by tid, else by pthread_t.");
     m.def(
         "pthread_from_handle",
         [](const py::bytes& handle) {
@@ -559,9 +584,11 @@ PYBIND11_MODULE(stackscope_core, m) {
             return std::make_pair(view.syscall, view.syscall_arg0);
         },
         py::arg("orig_rax"), py::arg("rdi"),
-        "(syscall, arg0) from a stopped thread's registers: the system call it is in (-1: none) and its first argument.");
+        "(syscall, arg0) from a stopped thread's registers: the system call it is in (-1: none) and its first "
+        "argument.");
     m.def("native_frames", &natives_from, py::arg("frames"),
-          "[(symbol or None, stack_pointer or None)], newest first -> [(symbol, stack_low, stack_high)] as place_eval_calls "
+          "[(symbol or None, stack_pointer or None)], newest first -> [(symbol, stack_low, stack_high)] as "
+          "place_eval_calls "
           "takes them: a frame's stack is [its sp, its caller's sp); 0, 0 when unknown.");
     m.def(
         "classify_native_function",

@@ -51,7 +51,8 @@ std::vector<MemoryRegion> module_regions(lldb::SBTarget target) {
             if (start == LLDB_INVALID_ADDRESS || section.GetByteSize() == 0) continue;
             const uint32_t permissions = section.GetPermissions();
             out.push_back({start, start + section.GetByteSize(), section.GetFileOffset(), path,
-                           (permissions & lldb::ePermissionsReadable) != 0, (permissions & lldb::ePermissionsWritable) != 0,
+                           (permissions & lldb::ePermissionsReadable) != 0,
+                           (permissions & lldb::ePermissionsWritable) != 0,
                            (permissions & lldb::ePermissionsExecutable) != 0});
         }
     }
@@ -65,7 +66,8 @@ std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process) {
     std::vector<DebuggerThread> out;
     for (uint32_t i = 0; i < process.GetNumThreads(); ++i) {
         lldb::SBThread thread = process.GetThreadAtIndex(i);
-        out.push_back(DebuggerThread{static_cast<int>(thread.GetIndexID()), static_cast<int>(thread.GetThreadID()), std::nullopt});
+        out.push_back(DebuggerThread{static_cast<int>(thread.GetIndexID()), static_cast<int>(thread.GetThreadID()),
+                                     std::nullopt});
     }
     return out;
 }
@@ -75,7 +77,8 @@ std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process) {
 DebuggerProcess describe_process(lldb::SBTarget target, lldb::SBProcess process) {
     const char* plugin = process.GetPluginName();
     const char* platform = target.GetPlatform().GetName();
-    const bool live_here = plugin && std::string_view(plugin) == "gdb-remote" && platform && std::string_view(platform) == "host";
+    const bool live_here =
+        plugin && std::string_view(plugin) == "gdb-remote" && platform && std::string_view(platform) == "host";
     DebuggerProcess out;
     out.kind = live_here ? DebuggerTargetKind::LocalLive : DebuggerTargetKind::Other;
     out.pid = static_cast<int>(process.GetProcessID());

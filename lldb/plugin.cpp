@@ -38,8 +38,10 @@ constexpr const char* kHelpLong =
     "stackscope tree, a Python traceback (--flat) or JSON (--json). Threads are\n"
     "headed with lldb's thread index and tid: thread #2 (tid 4321) \"worker\":\n"
     "See 'help stackscope all-threads' for the options.\n";
-constexpr const char* kAllHelp = "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
-constexpr const char* kThreadHelp = "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
+constexpr const char* kAllHelp =
+    "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
+constexpr const char* kThreadHelp =
+    "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
 
 std::string options_help_long() {
     return "Options:\n" + options_help(Surface::Lldb) +
@@ -95,11 +97,12 @@ std::string native_line(lldb::SBFrame frame, lldb::SBTarget target, bool concret
     const char* module = frame.GetModule().GetFileSpec().GetFilename();
     const char* function = concrete ? frame.GetFunction().GetDisplayName() : frame.GetDisplayFunctionName();
     if (!function || !*function) function = concrete ? frame.GetSymbol().GetDisplayName() : frame.GetFunctionName();
-    std::string out = "frame #" + std::to_string(frame.GetFrameID()) + ": " + pc + " " + (module ? module : "???") + "`" +
-                      (function && *function ? function : "???");
+    std::string out = "frame #" + std::to_string(frame.GetFrameID()) + ": " + pc + " " + (module ? module : "???") +
+                      "`" + (function && *function ? function : "???");
     const lldb::addr_t start = frame.GetSymbol().GetStartAddress().GetLoadAddress(target);
     if (!concrete) out += " [inlined]";
-    else if (start != LLDB_INVALID_ADDRESS && frame.GetPC() >= start) out += " + " + std::to_string(frame.GetPC() - start);
+    else if (start != LLDB_INVALID_ADDRESS && frame.GetPC() >= start)
+        out += " + " + std::to_string(frame.GetPC() - start);
     lldb::SBLineEntry line = frame.GetLineEntry();
     if (line.IsValid() && line.GetLine() != 0 && line.GetFileSpec().GetFilename()) {
         out += std::string(" at ") + line.GetFileSpec().GetFilename() + ":" + std::to_string(line.GetLine());
@@ -117,8 +120,11 @@ std::string native_stack(const Thread& t, lldb::SBThread thread, lldb::SBTarget 
     for (uint32_t first = 0, last = 0; first < count; first = last + 1) {
         lldb::SBFrame frame = thread.GetFrameAtIndex(first);
         const lldb::addr_t cfa = frame.GetCFA();
-        for (last = first; cfa != LLDB_INVALID_ADDRESS && last + 1 < count && thread.GetFrameAtIndex(last + 1).GetCFA() == cfa;) ++last;
-        for (uint32_t i = first; i <= last; ++i) lines[i].text = native_line(thread.GetFrameAtIndex(i), target, i == last);
+        for (last = first;
+             cfa != LLDB_INVALID_ADDRESS && last + 1 < count && thread.GetFrameAtIndex(last + 1).GetCFA() == cfa;)
+            ++last;
+        for (uint32_t i = first; i <= last; ++i)
+            lines[i].text = native_line(thread.GetFrameAtIndex(i), target, i == last);
         const char* symbol = thread.GetFrameAtIndex(last).GetSymbol().GetName();  // lldb keeps the string
         lines[last].frame = cfa == LLDB_INVALID_ADDRESS ? NativeFrame{symbol ? symbol : ""}
                                                         : NativeFrame{symbol ? symbol : "", frame.GetSP(), cfa};
@@ -133,11 +139,13 @@ std::string render(const Snapshot& snapshot, const Options& o, lldb::SBTarget ta
         if (!out.empty()) out += "\n";
         out += header(t);
         if (o.output.native) {
-            lldb::SBThread thread = t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();
+            lldb::SBThread thread =
+                t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();
             out += native_stack(t, thread, target, o);
         } else {
-            out += o.output.format == OutputFormat::Flat ? format_stack_flat(t.stack, o.output.show_hidden)
-                                                         : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden});
+            out += o.output.format == OutputFormat::Flat
+                       ? format_stack_flat(t.stack, o.output.show_hidden)
+                       : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden});
         }
     }
     return out;
@@ -174,17 +182,20 @@ private:
         lldb::SBTarget target = debugger.GetSelectedTarget();
         lldb::SBProcess process = target.GetProcess();
         if (!process.IsValid()) {
-            return fail(result, "no process: attach to one (process attach -p PID) or load a core (target create EXE --core CORE)");
+            return fail(
+                result,
+                "no process: attach to one (process attach -p PID) or load a core (target create EXE --core CORE)");
         }
         const lldb::StateType state = process.GetState();
         if (state != lldb::eStateStopped && state != lldb::eStateCrashed && state != lldb::eStateSuspended) {
             return fail(result, "the process is not stopped (stop it with 'process interrupt')");
         }
         lldb::SBThread selected = !one_thread_ ? lldb::SBThread()
-                                  : o.thread  ? process.GetThreadByIndexID(*o.thread)
-                                              : process.GetSelectedThread();
+                                  : o.thread   ? process.GetThreadByIndexID(*o.thread)
+                                               : process.GetSelectedThread();
         if (one_thread_ && !selected.IsValid()) {
-            return fail(result, o.thread ? "no thread #" + std::to_string(*o.thread) + " (see 'thread list')" : "no thread is selected");
+            return fail(result, o.thread ? "no thread #" + std::to_string(*o.thread) + " (see 'thread list')"
+                                         : "no thread is selected");
         }
         Snapshot snapshot = read_snapshot(target, process);
         if (one_thread_) {
@@ -193,13 +204,15 @@ private:
             for (size_t index : chosen) kept.push_back(std::move(snapshot.threads[index]));
             snapshot.threads = std::move(kept);
             if (snapshot.threads.empty()) {
-                return fail(result, "thread #" + std::to_string(selected.GetIndexID()) + " (tid " + std::to_string(selected.GetThreadID()) +
+                return fail(result, "thread #" + std::to_string(selected.GetIndexID()) + " (tid " +
+                                        std::to_string(selected.GetThreadID()) +
                                         ") is not a Python thread (see 'stackscope all-threads')");
             }
         }
         result.Printf("%s", render(snapshot, o, target, process).c_str());
         if (snapshot.threads.empty()) result.AppendWarning("stackscope: the interpreter has no threads");
-        if (snapshot.partial()) result.AppendWarning("stackscope: some threads could not be read completely (see their errors)");
+        if (snapshot.partial())
+            result.AppendWarning("stackscope: some threads could not be read completely (see their errors)");
         result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
     }
 
@@ -222,8 +235,10 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
         static const std::string all_syntax = "stackscope all-threads " + options_usage(Surface::Lldb);
         static const std::string thread_syntax = "stackscope thread [N] " + options_usage(Surface::Lldb);
         static const std::string options = options_help_long();
-        lldb::SBCommand all = top.AddCommand("all-threads", new Command("all-threads", false), kAllHelp, all_syntax.c_str(), "");
-        lldb::SBCommand one = top.AddCommand("thread", new Command("thread", true), kThreadHelp, thread_syntax.c_str(), "");
+        lldb::SBCommand all =
+            top.AddCommand("all-threads", new Command("all-threads", false), kAllHelp, all_syntax.c_str(), "");
+        lldb::SBCommand one =
+            top.AddCommand("thread", new Command("thread", true), kThreadHelp, thread_syntax.c_str(), "");
         all.SetHelpLong(options.c_str());
         one.SetHelpLong(options.c_str());
         return all.IsValid() && one.IsValid();

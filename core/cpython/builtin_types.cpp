@@ -50,7 +50,8 @@ static_assert(in_enum_order(), "kBuiltinTypes must list the types in enum order"
 
 }  // namespace
 
-void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file, uint64_t load_bias) {
+void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file,
+                                     uint64_t load_bias) {
     std::array<std::string_view, kBuiltinTypeCount> symbols{};
     for (size_t i = 0; i < kBuiltinTypeCount; ++i) symbols[i] = kBuiltinTypes[i].symbol;
     if (file) {

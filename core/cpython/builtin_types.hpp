@@ -89,6 +89,7 @@ class Target;
 
 // Sets each builtin type that the runtime's ELF file (at `load_bias`) defines a symbol for;
 // without a file, asks the target (a debugger knows symbols). Symbols are exact: no guess.
-void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file, uint64_t load_bias);
+void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file,
+                                     uint64_t load_bias);
 
 }  // namespace stackscope

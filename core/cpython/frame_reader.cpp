@@ -33,7 +33,8 @@ std::optional<Frame> FrameReader::read(uint64_t frame) {
     const uint64_t code = code_of(frame);
     // Every frame on a thread's chain has an executable, if only None for a shim; a zero
     // one means the frame's memory is zero-filled, as when a core lacks that stack.
-    if (code == 0) throw bad_data("the frame at " + hex(frame) + " is zero-filled (its memory is missing from the core?)");
+    if (code == 0)
+        throw bad_data("the frame at " + hex(frame) + " is zero-filled (its memory is missing from the core?)");
     switch (objects_.match(code, BuiltinType::Code)) {
         case TypeMatch::Yes: break;
         case TypeMatch::No: return std::nullopt;
@@ -75,14 +76,14 @@ std::optional<int64_t> FrameReader::code_unit_of(uint64_t frame, uint64_t code) 
             const int32_t lasti = mem_.read_value<int32_t>(frame + l.frame_instruction);
             return lasti < 0 ? -1 : lasti / kCodeUnitSize;
         }
-        case InstructionPointer::LastiUnits:
-            return std::max(-1, mem_.read_value<int32_t>(frame + l.frame_instruction));
+        case InstructionPointer::LastiUnits: return std::max(-1, mem_.read_value<int32_t>(frame + l.frame_instruction));
         case InstructionPointer::PrevInstr:
         case InstructionPointer::NextInstr: {
             const uint64_t pointer = mem_.read_pointer(frame + l.frame_instruction);
             const uint64_t first = code + static_cast<uint64_t>(l.code_adaptive);
             constexpr auto unit = static_cast<uint64_t>(kCodeUnitSize);
-            if (pointer >= first && (pointer - first) / unit <= UINT32_MAX) return static_cast<int64_t>((pointer - first) / unit);
+            if (pointer >= first && (pointer - first) / unit <= UINT32_MAX)
+                return static_cast<int64_t>((pointer - first) / unit);
             if (pointer < first && first - pointer <= unit) return -1;
             return std::nullopt;
         }
@@ -93,8 +94,7 @@ std::optional<int64_t> FrameReader::code_unit_of(uint64_t frame, uint64_t code) 
 std::optional<int> FrameReader::line_at(const CodeInfo& info, int64_t code_unit) {
     if (code_unit < 0) return info.first_line;
     switch (l_.line_table) {
-        case LineTableFormat::Lnotab:
-            return lnotab_line(info.line_table, info.first_line, code_unit * kCodeUnitSize);
+        case LineTableFormat::Lnotab: return lnotab_line(info.line_table, info.first_line, code_unit * kCodeUnitSize);
         case LineTableFormat::Pep626:
             return linetable310_line(info.line_table, info.first_line, code_unit * kCodeUnitSize);
         case LineTableFormat::Locations:
@@ -110,7 +110,8 @@ const FrameReader::CodeInfo& FrameReader::code_info(uint64_t code) {
     RemoteMemory& mem = mem_;
     CodeInfo info;
     info.name = objects_.read_str(mem.read_pointer(code + l.code_name));
-    if (l.function_name == FunctionNameSource::CodeQualname) info.qualname = objects_.read_str(mem.read_pointer(code + l.code_qualname));
+    if (l.function_name == FunctionNameSource::CodeQualname)
+        info.qualname = objects_.read_str(mem.read_pointer(code + l.code_qualname));
     else info.first_argument = first_argument(code);
     info.filename = objects_.read_str(mem.read_pointer(code + l.code_filename));
     info.first_line = mem.read_value<int32_t>(code + l.code_firstlineno);

@@ -33,8 +33,8 @@ public:
 
 private:
     struct FirstArgument {
-        bool is_class = false;            // named cls rather than self
-        std::optional<int> cell_index;    // f_localsplus slot of its cell, when captured
+        bool is_class = false;          // named cls rather than self
+        std::optional<int> cell_index;  // f_localsplus slot of its cell, when captured
     };
 
     struct CodeInfo {

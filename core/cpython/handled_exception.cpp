@@ -64,14 +64,14 @@ std::optional<HandledException> read_handled_exception(ObjectReader& objects, ui
         uint64_t item = mem.read_pointer(tstate + l.tstate_exc_info);
         for (int depth = 0; item != 0 && depth < kMaxChain; ++depth) {
             const uint64_t value = mem.read_pointer(item + l.err_item_value);
-            const uint64_t type =
-                l.exception_state == ExceptionStateFormat::TypeValueTraceback ? mem.read_pointer(item + l.err_item_type) : 0;
+            const uint64_t type = l.exception_state == ExceptionStateFormat::TypeValueTraceback
+                                      ? mem.read_pointer(item + l.err_item_type)
+                                      : 0;
             const bool has_value = is_exception(objects, value);
             if (has_value || is_exception_type(objects, type)) return describe(objects, type, has_value ? value : 0);
             item = mem.read_pointer(item + l.err_item_previous);
         }
-    } catch (const Error&) {
-    }
+    } catch (const Error&) {}
     return std::nullopt;
 }
 

@@ -52,18 +52,17 @@ std::string ObjectReader::read_tp_name(uint64_t type) {
     return std::string(buf, len);
 }
 
-TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) {
-    return types_.match(type_of(object), type);
-}
+TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) { return types_.match(type_of(object), type); }
 
 void ObjectReader::require(uint64_t object, BuiltinType type) {
     switch (match(object, type)) {
         case TypeMatch::Yes: return;
         case TypeMatch::No:
-            throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)), object);
+            throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)),
+                           object);
         case TypeMatch::Unknown:
-            throw Error(ErrorKind::UnsupportedRuntime,
-                        "cannot tell " + std::string(builtin_type_name(type)) + " objects in this process: the type was not found");
+            throw Error(ErrorKind::UnsupportedRuntime, "cannot tell " + std::string(builtin_type_name(type)) +
+                                                           " objects in this process: the type was not found");
     }
 }
 
@@ -99,14 +98,16 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
 std::vector<uint8_t> ObjectReader::read_bytes(uint64_t object, size_t max_size) {
     require(object, BuiltinType::Bytes);
     const auto size = memory_.read_value<int64_t>(object + layout_.bytes_size);
-    if (size < 0 || static_cast<uint64_t>(size) > max_size) throw bad_data("bytes at " + hex(object) + " has an implausible size");
+    if (size < 0 || static_cast<uint64_t>(size) > max_size)
+        throw bad_data("bytes at " + hex(object) + " has an implausible size");
     return memory_.read_bytes(object + layout_.bytes_data, static_cast<size_t>(size));
 }
 
 uint64_t ObjectReader::tuple_item(uint64_t tuple, uint64_t index) {
     require(tuple, BuiltinType::Tuple);
     const auto size = memory_.read_value<int64_t>(tuple + layout_.var_size);
-    if (size < 0 || index >= static_cast<uint64_t>(size)) throw bad_data("tuple at " + hex(tuple) + " has no item " + std::to_string(index));
+    if (size < 0 || index >= static_cast<uint64_t>(size))
+        throw bad_data("tuple at " + hex(tuple) + " has no item " + std::to_string(index));
     return memory_.read_pointer(tuple + layout_.tuple_items + 8 * index);
 }
 
@@ -223,7 +224,8 @@ std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uin
     const std::vector<uint8_t> table = memory_.read_bytes(entries, static_cast<size_t>(nentries * entry_size));
     std::vector<uint8_t> split_values;
     if (values) {
-        const uint64_t base = values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? encoding::kPrefixedValuesHeader : 0);
+        const uint64_t base =
+            values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? encoding::kPrefixedValuesHeader : 0);
         split_values = memory_.read_bytes(base, static_cast<size_t>(nentries * 8));
     }
     std::vector<DictEntry> out;
@@ -301,7 +303,8 @@ std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_vie
                 dict = memory_.read_pointer(object + l.managed_dict);
                 if (!dict && (flags & l.type_flag_inline_values)) {
                     const auto basic_size = memory_.read_value<int64_t>(type + l.type_basicsize);
-                    if (basic_size <= 0 || basic_size > (1 << 16)) throw bad_data("type at " + hex(type) + " has an implausible size");
+                    if (basic_size <= 0 || basic_size > (1 << 16))
+                        throw bad_data("type at " + hex(type) + " has an implausible size");
                     values = object + static_cast<uint64_t>(basic_size);
                     if (memory_.read_value<uint8_t>(values + encoding::kInlineValuesValidByte) == 0) values = 0;
                 }

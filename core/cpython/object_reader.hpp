@@ -79,7 +79,7 @@ private:
     uint64_t modules_dict_ = 0;
     std::unordered_map<uint64_t, std::string> static_type_names_;  // from the builtins dict, once needed
     bool static_type_names_loaded_ = false;
-    std::unordered_map<uint64_t, std::string> class_names_;  // by type address
+    std::unordered_map<uint64_t, std::string> class_names_;    // by type address
     std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
 };
 

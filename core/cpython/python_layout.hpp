@@ -18,7 +18,7 @@ inline constexpr int64_t kCodeUnitSize = 2;
 
 struct PythonVersion {
     int major = 0, minor = 0, micro = -1;  // micro -1: unknown (taken from a file name)
-    int release_level = 0xf;  // 0xa alpha, 0xb beta, 0xc rc, 0xf final
+    int release_level = 0xf;               // 0xa alpha, 0xb beta, 0xc rc, 0xf final
     int serial = 0;
 
     static PythonVersion from_hex(uint64_t hexversion);
@@ -34,10 +34,10 @@ enum class TopFrameSource {
 
 // What the frame's instruction field means.
 enum class InstructionPointer {
-    LastiBytes,    // int f_lasti in bytes (3.8, 3.9)
-    LastiUnits,    // int f_lasti in code units (3.10)
-    PrevInstr,     // pointer to the last executed code unit (3.11, 3.12)
-    NextInstr,     // pointer to the current instruction (3.13+)
+    LastiBytes,  // int f_lasti in bytes (3.8, 3.9)
+    LastiUnits,  // int f_lasti in code units (3.10)
+    PrevInstr,   // pointer to the last executed code unit (3.11, 3.12)
+    NextInstr,   // pointer to the current instruction (3.13+)
 };
 
 enum class LineTableFormat { Lnotab, Pep626, Locations };
@@ -59,13 +59,13 @@ enum class GilLocation {
 };
 
 enum class DictKeysFormat {
-    Split310,   // dk_size/dk_nentries/indices @40, {hash,key,value} entries (3.8-3.10)
-    Kinds311,   // dk_log2_size/dk_kind/indices @32 (3.11+)
+    Split310,  // dk_size/dk_nentries/indices @40, {hash,key,value} entries (3.8-3.10)
+    Kinds311,  // dk_log2_size/dk_kind/indices @32 (3.11+)
 };
 
 enum class DictValuesFormat {
-    PlainArray,    // PyObject *values[] (3.11, 3.12)
-    PrefixedArray, // 8-byte header, then values (3.13+)
+    PlainArray,     // PyObject *values[] (3.11, 3.12)
+    PrefixedArray,  // 8-byte header, then values (3.13+)
 };
 
 enum class IntFormat {
@@ -130,44 +130,44 @@ struct PythonLayout {
     ExceptionStateFormat exception_state = ExceptionStateFormat::ValueOnly;
     CodeVariablesFormat code_variables = CodeVariablesFormat::LocalsPlus;
     GcStateLocation gc_location = GcStateLocation::Interpreter;
-    bool has_debug_offsets = false;    // _PyRuntime starts with _Py_DebugOffsets (3.13+)
-    int shim_owner = -1;               // frame owner values at or above this are not Python frames
-    uint64_t stackref_tag_mask = 0;    // low bits of a _PyStackRef that are tags, not address (CodeReference::StackRef)
+    bool has_debug_offsets = false;  // _PyRuntime starts with _Py_DebugOffsets (3.13+)
+    int shim_owner = -1;             // frame owner values at or above this are not Python frames
+    uint64_t stackref_tag_mask = 0;  // low bits of a _PyStackRef that are tags, not address (CodeReference::StackRef)
 
     // _PyRuntimeState
     Offset runtime_interpreters_head = kAbsent;
-    Offset runtime_gil = kAbsent;              // embedded _gil_runtime_state (GilLocation::Runtime)
-    Offset runtime_finalizing = kAbsent;       // the PyThreadState* finalizing the runtime, or NULL
-    Offset runtime_gc = kAbsent;               // embedded _gc_runtime_state, when one serves the runtime (3.8)
+    Offset runtime_gil = kAbsent;         // embedded _gil_runtime_state (GilLocation::Runtime)
+    Offset runtime_finalizing = kAbsent;  // the PyThreadState* finalizing the runtime, or NULL
+    Offset runtime_gc = kAbsent;          // embedded _gc_runtime_state, when one serves the runtime (3.8)
 
     // PyInterpreterState
     Offset interp_next = kAbsent;
     Offset interp_id = kAbsent;
     Offset interp_threads_head = kAbsent;
     Offset interp_modules = kAbsent;
-    Offset interp_gil = kAbsent;               // pointer to _gil_runtime_state (GilLocation::InterpreterPointer)
-    Offset interp_sysdict = kAbsent;           // the sys module's dict, for sys.hexversion
-    Offset interp_gc = kAbsent;                // embedded _gc_runtime_state, when each interpreter has one (3.9+)
+    Offset interp_gil = kAbsent;      // pointer to _gil_runtime_state (GilLocation::InterpreterPointer)
+    Offset interp_sysdict = kAbsent;  // the sys module's dict, for sys.hexversion
+    Offset interp_gc = kAbsent;       // embedded _gc_runtime_state, when each interpreter has one (3.9+)
 
     // _gc_runtime_state
-    Offset gc_collecting = kAbsent;            // int: a collection is running
+    Offset gc_collecting = kAbsent;  // int: a collection is running
 
     // _gil_runtime_state
     Offset gil_locked = kAbsent;
     Offset gil_last_holder = kAbsent;
-    Offset gil_size = kAbsent;                 // sizeof: a futex inside it (cond, mutex) is a wait for the GIL
+    Offset gil_size = kAbsent;  // sizeof: a futex inside it (cond, mutex) is a wait for the GIL
 
     // PyThreadState
     Offset tstate_next = kAbsent;
     Offset tstate_interp = kAbsent;
-    Offset tstate_frame = kAbsent;             // frame, cframe or current_frame, per top_frame
+    Offset tstate_frame = kAbsent;  // frame, cframe or current_frame, per top_frame
     Offset cframe_current_frame = kAbsent;
     Offset tstate_thread_id = kAbsent;
     Offset tstate_native_thread_id = kAbsent;
-    Offset tstate_exc_info = kAbsent;          // _PyErr_StackItem*: the innermost exception being handled
+    Offset tstate_exc_info = kAbsent;  // _PyErr_StackItem*: the innermost exception being handled
 
     // _PyErr_StackItem
-    Offset err_item_type = kAbsent;            // exc_type (3.8-3.10; later only the value is kept)
+    Offset err_item_type = kAbsent;  // exc_type (3.8-3.10; later only the value is kept)
     Offset err_item_value = kAbsent;
     Offset err_item_previous = kAbsent;
 
@@ -175,7 +175,7 @@ struct PythonLayout {
     Offset frame_code = kAbsent;
     Offset frame_previous = kAbsent;
     Offset frame_globals = kAbsent;
-    Offset frame_instruction = kAbsent;        // prev_instr / instr_ptr / f_lasti
+    Offset frame_instruction = kAbsent;  // prev_instr / instr_ptr / f_lasti
     Offset frame_owner = kAbsent;
     Offset frame_is_entry = kAbsent;
     Offset frame_localsplus = kAbsent;
@@ -187,11 +187,11 @@ struct PythonLayout {
     Offset code_firstlineno = kAbsent;
     Offset code_linetable = kAbsent;
     Offset code_exceptiontable = kAbsent;
-    Offset code_adaptive = kAbsent;            // inline bytecode (3.11+)
+    Offset code_adaptive = kAbsent;  // inline bytecode (3.11+)
     Offset code_nlocalsplus = kAbsent;
     Offset code_argcount = kAbsent;
     Offset code_localsplusnames = kAbsent;
-    Offset code_nlocals = kAbsent;             // 3.8-3.10: locals, then cells, in f_localsplus
+    Offset code_nlocals = kAbsent;  // 3.8-3.10: locals, then cells, in f_localsplus
     Offset code_varnames = kAbsent;
     Offset code_cellvars = kAbsent;
 
@@ -202,17 +202,17 @@ struct PythonLayout {
     Offset type_flags = kAbsent;
     Offset type_basicsize = kAbsent;
     Offset type_dictoffset = kAbsent;
-    uint64_t type_flag_managed_dict = 0;      // Py_TPFLAGS_MANAGED_DICT
-    uint64_t type_flag_inline_values = 0;     // Py_TPFLAGS_INLINE_VALUES
-    Offset heap_type_cached_keys = kAbsent;   // PyHeapTypeObject.ht_cached_keys
-    Offset heap_type_qualname = kAbsent;      // PyHeapTypeObject.ht_qualname
-    uint64_t type_flag_heap_type = uint64_t{1} << 9;      // Py_TPFLAGS_HEAPTYPE
-    uint64_t type_flag_type_subclass = uint64_t{1} << 31; // Py_TPFLAGS_TYPE_SUBCLASS
-    uint64_t type_flag_base_exc_subclass = uint64_t{1} << 30; // Py_TPFLAGS_BASE_EXC_SUBCLASS
-    Offset cell_ref = kAbsent;                // PyCellObject.ob_ref
-    Offset exception_args = kAbsent;          // PyBaseExceptionObject.args
-    Offset managed_dict = kAbsent;            // relative to the object (negative: the pre-header)
-    Offset managed_values = kAbsent;          // 3.11: values pointer in the pre-header
+    uint64_t type_flag_managed_dict = 0;                       // Py_TPFLAGS_MANAGED_DICT
+    uint64_t type_flag_inline_values = 0;                      // Py_TPFLAGS_INLINE_VALUES
+    Offset heap_type_cached_keys = kAbsent;                    // PyHeapTypeObject.ht_cached_keys
+    Offset heap_type_qualname = kAbsent;                       // PyHeapTypeObject.ht_qualname
+    uint64_t type_flag_heap_type = uint64_t{1} << 9;           // Py_TPFLAGS_HEAPTYPE
+    uint64_t type_flag_type_subclass = uint64_t{1} << 31;      // Py_TPFLAGS_TYPE_SUBCLASS
+    uint64_t type_flag_base_exc_subclass = uint64_t{1} << 30;  // Py_TPFLAGS_BASE_EXC_SUBCLASS
+    Offset cell_ref = kAbsent;                                 // PyCellObject.ob_ref
+    Offset exception_args = kAbsent;                           // PyBaseExceptionObject.args
+    Offset managed_dict = kAbsent;                             // relative to the object (negative: the pre-header)
+    Offset managed_values = kAbsent;                           // 3.11: values pointer in the pre-header
     Offset module_dict = kAbsent;
     Offset long_digits = kAbsent;
     Offset tuple_items = kAbsent;
@@ -220,8 +220,8 @@ struct PythonLayout {
     Offset bytes_data = kAbsent;
     Offset unicode_length = kAbsent;
     Offset unicode_state = kAbsent;
-    Offset unicode_ascii_data = kAbsent;      // sizeof(PyASCIIObject)
-    Offset unicode_compact_data = kAbsent;    // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
+    Offset unicode_ascii_data = kAbsent;    // sizeof(PyASCIIObject)
+    Offset unicode_compact_data = kAbsent;  // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
     Offset dict_keys_ptr = kAbsent;
     Offset dict_values_ptr = kAbsent;
 };

@@ -23,13 +23,14 @@ struct Candidate {
     uint64_t load_bias = 0;
 };
 
-
 // Version from a file name such as libpython3.10.so.1.0 or python3.11.
 std::optional<std::pair<int, int>> version_from_path(const std::string& path) {
     const std::string name = file_name_of(path);
     for (size_t at = name.find("python"); at != std::string::npos; at = name.find("python", at + 1)) {
         const char* p = name.c_str() + at + 6;
-        if (!std::isdigit(static_cast<unsigned char>(p[0])) || p[1] != '.' || !std::isdigit(static_cast<unsigned char>(p[2]))) continue;
+        if (!std::isdigit(static_cast<unsigned char>(p[0])) || p[1] != '.' ||
+            !std::isdigit(static_cast<unsigned char>(p[2])))
+            continue;
         return std::make_pair(p[0] - '0', std::atoi(p + 2));
     }
     return std::nullopt;
@@ -103,7 +104,8 @@ std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime)
 
 PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
     uint8_t cookie[kDebugOffsetsCookie.size()] = {};
-    const bool has_cookie = memory.read_some(c.address, cookie) == sizeof cookie && starts_with_debug_offsets_cookie(cookie);
+    const bool has_cookie =
+        memory.read_some(c.address, cookie) == sizeof cookie && starts_with_debug_offsets_cookie(cookie);
     std::optional<PythonVersion> version;
     if (has_cookie) {
         version = PythonVersion::from_hex(memory.read_value<uint64_t>(c.address + 8));
@@ -124,10 +126,12 @@ PythonLayout layout_of(RemoteMemory& memory, const Candidate& c) {
             version = v;
         }
     }
-    if (!version) throw Error(ErrorKind::UnsupportedRuntime, "cannot tell the Python version of the runtime in " + c.found_in);
+    if (!version)
+        throw Error(ErrorKind::UnsupportedRuntime, "cannot tell the Python version of the runtime in " + c.found_in);
     auto layout = layout_for(version->major, version->minor);
     if (!layout) {
-        throw Error(ErrorKind::UnsupportedRuntime, "Python " + version->str() + " is not supported (found in " + c.found_in + ")");
+        throw Error(ErrorKind::UnsupportedRuntime,
+                    "Python " + version->str() + " is not supported (found in " + c.found_in + ")");
     }
     layout->version = *version;
     if (layout->has_debug_offsets) {
@@ -195,17 +199,20 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
     // The files' symbols first; a 3.13+ runtime's cookie when no file tells (or, with a file
     // from another build forced on a core, when what it tells is wrong).
     for (const bool scan : {false, true}) {
-        const std::vector<Candidate> candidates = scan ? candidates_from_cookie_scan(memory) : candidates_from_files(memory, unavailable);
+        const std::vector<Candidate> candidates =
+            scan ? candidates_from_cookie_scan(memory) : candidates_from_files(memory, unavailable);
         for (const Candidate& c : candidates) {
             try {
                 PythonLayout layout = layout_of(memory, c);
                 if (validate(memory, c.address, layout)) {
-                    if (layout.version.micro < 0) refine_version_from_sys(memory, c.address, layout, c.file.get(), c.load_bias);
+                    if (layout.version.micro < 0)
+                        refine_version_from_sys(memory, c.address, layout, c.file.get(), c.load_bias);
                     return PythonRuntime{c.address, layout, c.found_in, c.file, c.load_bias};
                 }
                 if (!first_error) {
-                    first_error = Error(ErrorKind::UnsupportedRuntime, "the Python runtime at " + hex(c.address) + " in " + c.found_in +
-                                                                  " does not look initialised");
+                    first_error =
+                        Error(ErrorKind::UnsupportedRuntime, "the Python runtime at " + hex(c.address) + " in " +
+                                                                 c.found_in + " does not look initialised");
                 }
             } catch (const Error& e) {
                 if (!first_error) first_error = e;

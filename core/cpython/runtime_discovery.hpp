@@ -13,15 +13,14 @@
 namespace stackscope {
 
 struct PythonRuntime {
-    uint64_t address = 0;   // &_PyRuntime
+    uint64_t address = 0;  // &_PyRuntime
     PythonLayout layout;
-    std::string found_in;   // where it was found, e.g. "/usr/lib/libpython3.12.so.1.0 (symbol _PyRuntime)"
+    std::string found_in;  // where it was found, e.g. "/usr/lib/libpython3.12.so.1.0 (symbol _PyRuntime)"
     // The ELF file whose symbol or section gave the runtime, and its load bias: its other
     // symbols (the builtin types) are where it says; null when no file was read.
     std::shared_ptr<const ElfFile> file;
     uint64_t load_bias = 0;
 };
-
 
 // Throws Error(UnsupportedRuntime) when no valid, supported runtime is found.
 PythonRuntime discover_runtime(RemoteMemory& memory);

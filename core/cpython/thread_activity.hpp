@@ -12,7 +12,7 @@ namespace stackscope {
 
 // The GIL of one interpreter, as read from its _gil_runtime_state.
 struct GilState {
-    uint64_t address = 0;      // 0: unknown
+    uint64_t address = 0;  // 0: unknown
     bool locked = false;
     uint64_t last_holder = 0;  // the PyThreadState that took it last (still set after a release)
 

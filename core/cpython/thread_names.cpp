@@ -19,7 +19,8 @@ std::unordered_map<uint64_t, std::string> read_thread_names(ObjectReader& object
             for (const auto& entry : active ? objects.dict_items(*active) : std::vector<ObjectReader::DictEntry>{}) {
                 try {
                     const auto ident = static_cast<uint64_t>(objects.read_int(entry.key));
-                    if (auto name = objects.attribute(entry.value, "_name")) names[ident] = objects.read_str(*name, 1024);
+                    if (auto name = objects.attribute(entry.value, "_name"))
+                        names[ident] = objects.read_str(*name, 1024);
                 } catch (const Error&) {
                     // one unreadable entry does not hide the others
                 }
@@ -31,7 +32,8 @@ std::unordered_map<uint64_t, std::string> read_thread_names(ObjectReader& object
         if (const auto main = objects.dict_get(globals, "_main_thread")) {
             const auto ident = objects.attribute(*main, "_ident");
             const auto name = objects.attribute(*main, "_name");
-            if (ident && name) names.try_emplace(static_cast<uint64_t>(objects.read_int(*ident)), objects.read_str(*name, 1024));
+            if (ident && name)
+                names.try_emplace(static_cast<uint64_t>(objects.read_int(*ident)), objects.read_str(*name, 1024));
         }
     } catch (const Error&) {
         // names are a nicety: a broken registry leaves them unknown

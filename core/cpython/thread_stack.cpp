@@ -8,8 +8,7 @@ namespace stackscope {
 uint64_t ThreadStackWalker::newest_frame(uint64_t thread_state) {
     switch (l_.top_frame) {
         case TopFrameSource::ThreadStateFrame:
-        case TopFrameSource::ThreadStateCurrentFrame:
-            return mem_.read_pointer(thread_state + l_.tstate_frame);
+        case TopFrameSource::ThreadStateCurrentFrame: return mem_.read_pointer(thread_state + l_.tstate_frame);
         case TopFrameSource::CFrameCurrentFrame: {
             const uint64_t cframe = mem_.read_pointer(thread_state + l_.tstate_frame);
             return cframe ? mem_.read_pointer(cframe + l_.cframe_current_frame) : 0;
@@ -36,7 +35,8 @@ std::vector<uint64_t> ThreadStackWalker::newest_code_references(uint64_t thread_
     std::vector<uint64_t> out;
     ChainGuard guard;
     try {
-        for (uint64_t frame = newest_frame(thread_state); frame != 0 && out.size() < limit; frame = frames_.previous(frame)) {
+        for (uint64_t frame = newest_frame(thread_state); frame != 0 && out.size() < limit;
+             frame = frames_.previous(frame)) {
             if (!guard.try_enter(frame)) break;
             if (frames_.is_shim(frame)) continue;
             if (const uint64_t code = frames_.code_of(frame)) out.push_back(code);

@@ -38,11 +38,13 @@ std::optional<CodeTypes> types_around_code(ObjectReader& objects, uint64_t code)
         if (objects.type_of(metatype) != metatype) return std::nullopt;  // `type` is its own type
         t.str = objects.type_of(mem.read_pointer(code + l.code_name));
         if (objects.type_of(mem.read_pointer(code + l.code_filename)) != t.str) return std::nullopt;
-        if (l.function_name == FunctionNameSource::CodeQualname && objects.type_of(mem.read_pointer(code + l.code_qualname)) != t.str) {
+        if (l.function_name == FunctionNameSource::CodeQualname &&
+            objects.type_of(mem.read_pointer(code + l.code_qualname)) != t.str) {
             return std::nullopt;
         }
         t.bytes = objects.type_of(mem.read_pointer(code + l.code_linetable));
-        const Offset names = l.code_variables == CodeVariablesFormat::LocalsPlus ? l.code_localsplusnames : l.code_varnames;
+        const Offset names =
+            l.code_variables == CodeVariablesFormat::LocalsPlus ? l.code_localsplusnames : l.code_varnames;
         t.tuple = objects.type_of(mem.read_pointer(code + names));
         const std::set<uint64_t> distinct{t.code, t.str, t.bytes, t.tuple, metatype};
         if (distinct.size() != 5) return std::nullopt;
@@ -57,18 +59,19 @@ std::optional<CodeTypes> types_around_code(ObjectReader& objects, uint64_t code)
 
 // Code-reference types of the frames of every thread, by how many frames have them, with
 // one code reference of each.
-std::map<uint64_t, std::pair<size_t, uint64_t>> code_type_votes(ObjectReader& objects, ThreadStackWalker& walker, uint64_t runtime) {
+std::map<uint64_t, std::pair<size_t, uint64_t>> code_type_votes(ObjectReader& objects, ThreadStackWalker& walker,
+                                                                uint64_t runtime) {
     const PythonLayout& l = objects.layout();
     RemoteMemory& mem = objects.memory();
     std::map<uint64_t, std::pair<size_t, uint64_t>> votes;
     std::unordered_set<uint64_t> seen;
     try {
-        for (uint64_t interp = mem.read_pointer(runtime + l.runtime_interpreters_head); interp != 0 && seen.size() < kMaxInterpreters;
-             interp = mem.read_pointer(interp + l.interp_next)) {
+        for (uint64_t interp = mem.read_pointer(runtime + l.runtime_interpreters_head);
+             interp != 0 && seen.size() < kMaxInterpreters; interp = mem.read_pointer(interp + l.interp_next)) {
             if (!seen.insert(interp).second) break;
             size_t threads = 0;
-            for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head); tstate != 0 && threads < kMaxThreads;
-                 tstate = mem.read_pointer(tstate + l.tstate_next), ++threads) {
+            for (uint64_t tstate = mem.read_pointer(interp + l.interp_threads_head);
+                 tstate != 0 && threads < kMaxThreads; tstate = mem.read_pointer(tstate + l.tstate_next), ++threads) {
                 for (const uint64_t code : walker.newest_code_references(tstate, kFramesPerThread)) {
                     try {
                         auto& vote = votes[objects.type_of(code)];
@@ -97,8 +100,8 @@ void learn_from_sys(ObjectReader& objects, BuiltinTypes& types, uint64_t runtime
         const uint64_t interp = mem.read_pointer(runtime + l.runtime_interpreters_head);
         const uint64_t sysdict = mem.read_pointer(interp + l.interp_sysdict);
         const uint64_t dict = objects.type_of(sysdict);
-        if (!is_static_type(objects, dict, metatype) || dict == known.str || dict == known.bytes || dict == known.tuple ||
-            dict == known.code) {
+        if (!is_static_type(objects, dict, metatype) || dict == known.str || dict == known.bytes ||
+            dict == known.tuple || dict == known.code) {
             return;
         }
         learn_if_unknown(types, BuiltinType::Dict, dict);
@@ -112,7 +115,8 @@ void learn_from_sys(ObjectReader& objects, BuiltinTypes& types, uint64_t runtime
         if (const auto sys = modules ? objects.dict_get(modules, "sys") : std::nullopt) {
             const uint64_t module = objects.type_of(*sys);
             const std::set<uint64_t> taken{dict, known.str, known.bytes, known.tuple, known.code, metatype};
-            if (is_static_type(objects, module, metatype) && !taken.count(module)) learn_if_unknown(types, BuiltinType::Module, module);
+            if (is_static_type(objects, module, metatype) && !taken.count(module))
+                learn_if_unknown(types, BuiltinType::Module, module);
         }
     } catch (const Error&) {
         // what is not learned stays unknown
@@ -120,7 +124,8 @@ void learn_from_sys(ObjectReader& objects, BuiltinTypes& types, uint64_t runtime
 }
 
 bool code_types_known(const BuiltinTypes& types) {
-    for (const BuiltinType t : {BuiltinType::Code, BuiltinType::Str, BuiltinType::Bytes, BuiltinType::Tuple, BuiltinType::Type}) {
+    for (const BuiltinType t :
+         {BuiltinType::Code, BuiltinType::Str, BuiltinType::Bytes, BuiltinType::Tuple, BuiltinType::Type}) {
         if (!types.known(t)) return false;
     }
     return true;
@@ -128,7 +133,8 @@ bool code_types_known(const BuiltinTypes& types) {
 
 }  // namespace
 
-void learn_builtin_types(ObjectReader& objects, BuiltinTypes& types, ThreadStackWalker& walker, const PythonRuntime& runtime) {
+void learn_builtin_types(ObjectReader& objects, BuiltinTypes& types, ThreadStackWalker& walker,
+                         const PythonRuntime& runtime) {
     resolve_builtin_types_by_symbol(types, objects.memory().target(), runtime.file.get(), runtime.load_bias);
     const PythonLayout& l = runtime.layout;
     try {

@@ -18,6 +18,7 @@ namespace stackscope {
 // sys module's dict is a dict, sys.hexversion an int and sys.modules['sys'] a module. The
 // types found are checked structurally (static types whose metatype is `type`). A type
 // neither gives stays unknown (TypeMatch::Unknown).
-void learn_builtin_types(ObjectReader& objects, BuiltinTypes& types, ThreadStackWalker& walker, const PythonRuntime& runtime);
+void learn_builtin_types(ObjectReader& objects, BuiltinTypes& types, ThreadStackWalker& walker,
+                         const PythonRuntime& runtime);
 
 }  // namespace stackscope

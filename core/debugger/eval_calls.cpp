@@ -34,7 +34,8 @@ std::vector<std::pair<uint64_t, uint64_t>> native_stacks(std::span<const std::op
     out.reserve(stack_pointers.size());
     for (size_t i = 0; i < stack_pointers.size(); ++i) {
         const std::optional<uint64_t> low = stack_pointers[i];
-        const std::optional<uint64_t> high = i + 1 < stack_pointers.size() ? stack_pointers[i + 1] : std::optional<uint64_t>(UINT64_MAX);
+        const std::optional<uint64_t> high =
+            i + 1 < stack_pointers.size() ? stack_pointers[i + 1] : std::optional<uint64_t>(UINT64_MAX);
         out.emplace_back(low && high ? std::make_pair(*low, *high) : std::make_pair(uint64_t{0}, uint64_t{0}));
     }
     return out;
@@ -50,7 +51,8 @@ std::vector<size_t> eval_loop_frames(std::span<const NativeFrame> natives) {
         // each Python frame in its own call). Internal frames belong to the entry frame below
         // them; a run of them without one is a call of its own, counted on its oldest frame.
         const bool ends_run = role(i + 1) == NativeFrameRole::Other;
-        if (role(i) == NativeFrameRole::EvalLoopEntry || (role(i) == NativeFrameRole::EvalLoopInternal && ends_run)) out.push_back(i);
+        if (role(i) == NativeFrameRole::EvalLoopEntry || (role(i) == NativeFrameRole::EvalLoopInternal && ends_run))
+            out.push_back(i);
     }
     return out;
 }
@@ -61,7 +63,8 @@ using Placement = std::vector<std::optional<size_t>>;
 
 // Each call in the native frame whose stack holds its entry frame's eval_stack_address (3.12+:
 // the call's shim frame is on its C stack): needs no symbols (stripped interpreters).
-std::optional<Placement> place_by_stack(std::span<const NativeFrame> natives, const std::vector<std::vector<const Frame*>>& calls) {
+std::optional<Placement> place_by_stack(std::span<const NativeFrame> natives,
+                                        const std::vector<std::vector<const Frame*>>& calls) {
     Placement out(natives.size());
     for (size_t k = 0; k < calls.size(); ++k) {
         const uint64_t anchor = calls[k].back()->eval_stack_address;

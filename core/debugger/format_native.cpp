@@ -40,7 +40,8 @@ Stack call_stack(const std::vector<const Frame*>& call) {
 
 }  // namespace
 
-std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives, const NativeTreeOptions& options) {
+std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives,
+                                      const NativeTreeOptions& options) {
     std::vector<NativeFrame> frames;
     for (const NativeLine& n : natives) frames.push_back(n.frame);
     const auto calls = frames_by_eval_call(stack);
@@ -48,8 +49,8 @@ std::string format_stack_with_natives(const Stack& stack, std::span<const Native
     std::string out = "stackscope.Stack with native frames (most recent call last):\n";
     if (!placed) {
         out += "  (Python frames not placed: " + options.debugger + "'s backtrace names " +
-               std::to_string(eval_loop_frames(frames).size()) + " eval-loop frames for " + std::to_string(calls.size()) +
-               " eval-loop calls)\n";
+               std::to_string(eval_loop_frames(frames).size()) + " eval-loop frames for " +
+               std::to_string(calls.size()) + " eval-loop calls)\n";
         out += tree_body(frames_only(stack), options.tree);
     }
     for (size_t i = natives.size(); i-- > 0;) {

@@ -69,7 +69,7 @@ Thread broken_list(int64_t interpreter_id, const std::string& what) {
 }
 
 struct ThreadList {
-    std::vector<uint64_t> states;  // newest first
+    std::vector<uint64_t> states;        // newest first
     std::optional<std::string> problem;  // why the rest of the list could not be read
 };
 
@@ -141,10 +141,10 @@ Stack SnapshotReader::read_stack(uint64_t tstate) {
             problem = e.what();
         }
     }
-    stack.error = ExtractionError{ErrorKind::InconsistentData,
-                                  "the stack changed while it was read (" + std::to_string(attempts) +
-                                      " attempts; last: " + problem + ")",
-                                  std::nullopt};
+    stack.error = ExtractionError{
+        ErrorKind::InconsistentData,
+        "the stack changed while it was read (" + std::to_string(attempts) + " attempts; last: " + problem + ")",
+        std::nullopt};
     return stack;
 }
 
@@ -225,7 +225,8 @@ void SnapshotReader::read_interpreter(uint64_t interp, std::vector<Thread>& out)
     std::vector<Thread> threads;
     for (const uint64_t tstate : list.states) {
         if (!seen_thread_states_.insert(tstate).second || seen_thread_states_.size() > kMaxThreads) {
-            list.problem = "the thread list repeats another interpreter's, or there are too many threads, at " + hex(tstate);
+            list.problem =
+                "the thread list repeats another interpreter's, or there are too many threads, at " + hex(tstate);
             break;
         }
         Thread t;
@@ -280,7 +281,8 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
         t.activity = ThreadActivity::Unknown;
         t.syscall.reset();
     }
-    std::stable_partition(snap.threads.begin(), snap.threads.end(), [](const Thread& t) { return t.crash.has_value(); });
+    std::stable_partition(snap.threads.begin(), snap.threads.end(),
+                          [](const Thread& t) { return t.crash.has_value(); });
 }
 
 }  // namespace

@@ -15,9 +15,14 @@ Json optional_json(const std::optional<T>& value) {
 
 Json frame_json(const Frame& f) {
     return Json{
-        {"function", f.function}, {"name", f.name},     {"module", optional_json(f.module)},
-        {"filename", f.filename}, {"line", optional_json(f.line)}, {"hidden", f.hidden},
-        {"entry", f.entry},       {"source", optional_json(f.source)},
+        {"function", f.function},
+        {"name", f.name},
+        {"module", optional_json(f.module)},
+        {"filename", f.filename},
+        {"line", optional_json(f.line)},
+        {"hidden", f.hidden},
+        {"entry", f.entry},
+        {"source", optional_json(f.source)},
     };
 }
 

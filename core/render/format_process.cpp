@@ -20,7 +20,8 @@ std::string format_process_header(const Snapshot& snapshot) {
     if (p.fatal_signal) {
         const FatalSignal& s = *p.fatal_signal;
         const std::string cause = signal_cause(s);
-        out += "Killed by " + format_signal(s) + (cause.empty() ? "" : " (" + cause + ")") + " in thread " + std::to_string(s.tid);
+        out += "Killed by " + format_signal(s) + (cause.empty() ? "" : " (" + cause + ")") + " in thread " +
+               std::to_string(s.tid);
         bool python_thread = false;
         for (const Thread& t : snapshot.threads) python_thread |= t.crash.has_value();
         out += python_thread ? "\n" : ", which runs no Python code\n";

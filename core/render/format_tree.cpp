@@ -38,14 +38,17 @@ std::string format_thread_details(const Thread& thread) {
     switch (thread.activity) {
         case ThreadActivity::Unknown: break;
         case ThreadActivity::Running: out += " (running)"; break;
-        case ThreadActivity::Idle: out += " (idle in " + printable(thread.syscall.value_or("a system call")) + ")"; break;
+        case ThreadActivity::Idle:
+            out += " (idle in " + printable(thread.syscall.value_or("a system call")) + ")";
+            break;
         case ThreadActivity::WaitingForGil: out += " (waiting for the GIL)"; break;
     }
     if (thread.in_gc) out += " (in garbage collection)";
     if (thread.finalizing) out += " (finalizing the interpreter)";
     if (thread.handling) {
         out += " (handling " + printable(thread.handling->type);
-        if (thread.handling->message && !thread.handling->message->empty()) out += ": " + printable(*thread.handling->message);
+        if (thread.handling->message && !thread.handling->message->empty())
+            out += ": " + printable(*thread.handling->message);
         out += ")";
     }
     return out;

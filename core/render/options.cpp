@@ -154,7 +154,7 @@ std::string apply_options(Surface surface, std::span<const GivenOption> given, O
         std::string value;
         std::string typed;  // as given: `--json`, `--format json`
     };
-    std::vector<Set> values;                 // the first word that set each value option
+    std::vector<Set> values;                                      // the first word that set each value option
     std::vector<std::pair<const OptionSpec*, std::string>> used;  // every option given, as typed
     for (const GivenOption& g : given) {
         const OptionSpec* option = find_option(surface, g.name);
@@ -177,8 +177,10 @@ std::string apply_options(Surface surface, std::span<const GivenOption> given, O
         if (target->set_value) {
             OutputOptions set = options;
             if (std::string bad = target->set_value(set, value); !bad.empty()) return as_typed + ": " + bad;
-            const auto first = std::find_if(values.begin(), values.end(), [&](const Set& s) { return s.option == target; });
-            if (first != values.end() && first->value != value) return first->typed + " and " + as_typed + " cannot be combined";
+            const auto first =
+                std::find_if(values.begin(), values.end(), [&](const Set& s) { return s.option == target; });
+            if (first != values.end() && first->value != value)
+                return first->typed + " and " + as_typed + " cannot be combined";
             if (first == values.end()) values.push_back({target, value, as_typed});
             options = set;
         } else {
@@ -186,11 +188,14 @@ std::string apply_options(Surface surface, std::span<const GivenOption> given, O
         }
         used.emplace_back(option, as_typed);
     }
-    const auto format = std::find_if(values.begin(), values.end(), [](const Set& s) { return s.option->name == "format"; });
+    const auto format =
+        std::find_if(values.begin(), values.end(), [](const Set& s) { return s.option->name == "format"; });
     for (const auto& [option, typed] : used) {
         if (option->outside == OutsideFormats::Refused && !(option->formats & format_bit(options.format))) {
-            return typed + " works with " + format_names(option->formats) + " output only: it cannot be combined with " +
-                   (format != values.end() ? format->typed : spelled(surface, "format ") + std::string(format_name(options.format)));
+            return typed + " works with " + format_names(option->formats) +
+                   " output only: it cannot be combined with " +
+                   (format != values.end() ? format->typed
+                                           : spelled(surface, "format ") + std::string(format_name(options.format)));
         }
     }
     return {};
@@ -218,7 +223,8 @@ ParsedOptions parse_options(Surface surface, std::span<const std::string> words)
             }
             return out;
         }
-        GivenOption option{name, equals == std::string_view::npos ? std::string() : std::string(body.substr(equals + 1))};
+        GivenOption option{name,
+                           equals == std::string_view::npos ? std::string() : std::string(body.substr(equals + 1))};
         const OptionSpec* spec = find_option(surface, name);
         if (spec && !spec->value.empty() && equals == std::string_view::npos && i + 1 < words.size() &&
             !(words[i + 1].size() > 1 && words[i + 1][0] == '-')) {
@@ -234,7 +240,8 @@ std::string options_usage(Surface surface) {
     std::string out;
     for (const OptionSpec& option : kOptions) {
         if (!on(surface, option) || !option.alias_of.empty()) continue;
-        std::string part = spelled(surface, option.name) + (option.value.empty() ? "" : " " + std::string(option.value));
+        std::string part =
+            spelled(surface, option.name) + (option.value.empty() ? "" : " " + std::string(option.value));
         for (const OptionSpec& alias : kOptions) {
             if (on(surface, alias) && alias.alias_of == option.name) part += " | " + spelled(surface, alias.name);
         }
@@ -250,8 +257,9 @@ std::string option_description(Surface surface, const OptionSpec& option) {
     std::string out(option.help);
     if (option.formats != kAllFormats) {
         out += " (" + format_names(option.formats) +
-               (option.outside == OutsideFormats::Refused ? " only"
-                                                          : "; ignored by " + format_names(kAllFormats & ~option.formats)) +
+               (option.outside == OutsideFormats::Refused
+                    ? " only"
+                    : "; ignored by " + format_names(kAllFormats & ~option.formats)) +
                ")";
     }
     return out;
@@ -262,17 +270,21 @@ std::string options_help(Surface surface, size_t width) {
     size_t column = 0;
     for (const OptionSpec& option : kOptions) {
         if (!on(surface, option)) continue;
-        rows.emplace_back("  " + spelled(surface, option.name) + (option.value.empty() ? "" : " " + std::string(option.value)), &option);
+        rows.emplace_back(
+            "  " + spelled(surface, option.name) + (option.value.empty() ? "" : " " + std::string(option.value)),
+            &option);
         column = std::max(column, rows.back().first.size() + 2);
     }
     std::string out;
     for (const auto& [label, option] : rows) {
-        out += wrap(label + std::string(column - label.size(), ' '), option_description(surface, *option), column, width);
+        out +=
+            wrap(label + std::string(column - label.size(), ' '), option_description(surface, *option), column, width);
     }
     return out;
 }
 
-std::vector<std::string> option_completions(Surface surface, std::span<const std::string> words, std::string_view partial) {
+std::vector<std::string> option_completions(Surface surface, std::span<const std::string> words,
+                                            std::string_view partial) {
     std::vector<std::string> out;
     const std::string_view dashes = option_dashes(surface);
     const auto value_option = [&](std::string_view word) -> const OptionSpec* {
@@ -291,14 +303,16 @@ std::vector<std::string> option_completions(Surface surface, std::span<const std
     if (const size_t equals = partial.find('='); equals != std::string_view::npos) {
         if (const OptionSpec* option = value_option(partial.substr(0, equals))) {
             for (std::string_view choice : choices(*option)) {
-                if (choice.starts_with(partial.substr(equals + 1))) out.push_back(std::string(partial.substr(0, equals + 1)) + std::string(choice));
+                if (choice.starts_with(partial.substr(equals + 1)))
+                    out.push_back(std::string(partial.substr(0, equals + 1)) + std::string(choice));
             }
         }
         return out;
     }
     for (const OptionSpec& option : kOptions) {
         const std::string word = spelled(surface, option.name);
-        if (on(surface, option) && word.starts_with(partial) && std::find(words.begin(), words.end(), word) == words.end()) {
+        if (on(surface, option) && word.starts_with(partial) &&
+            std::find(words.begin(), words.end(), word) == words.end()) {
             out.push_back(word);
         }
     }

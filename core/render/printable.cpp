@@ -24,5 +24,4 @@ std::string printable(const std::string& text) {
     return out;
 }
 
-
 }  // namespace stackscope

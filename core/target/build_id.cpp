@@ -25,9 +25,11 @@ std::optional<std::string> build_id_in_notes(std::span<const uint8_t> notes) {
         std::memcpy(&header, notes.data() + at, sizeof header);
         const size_t name_at = at + sizeof header;
         const size_t desc_at = name_at + align4(header.n_namesz);
-        if (header.n_namesz > notes.size() || header.n_descsz > notes.size() || desc_at + header.n_descsz > notes.size()) break;
-        if (header.n_type == NT_GNU_BUILD_ID && header.n_namesz == 4 && std::memcmp(notes.data() + name_at, "GNU", 4) == 0 &&
-            header.n_descsz > 0) {
+        if (header.n_namesz > notes.size() || header.n_descsz > notes.size() ||
+            desc_at + header.n_descsz > notes.size())
+            break;
+        if (header.n_type == NT_GNU_BUILD_ID && header.n_namesz == 4 &&
+            std::memcmp(notes.data() + name_at, "GNU", 4) == 0 && header.n_descsz > 0) {
             return build_id_hex(notes.subspan(desc_at, header.n_descsz));
         }
         at = desc_at + align4(header.n_descsz);
@@ -50,8 +52,9 @@ std::string build_id_hex(std::span<const uint8_t> id) {
 MappedImageIdentity mapped_image_identity(const ImageReader& read, uint64_t base) {
     MappedImageIdentity out;
     Elf64_Ehdr ehdr;
-    if (!read_struct(read, base, ehdr) || std::memcmp(ehdr.e_ident, ELFMAG, SELFMAG) != 0 || ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
-        ehdr.e_phentsize != sizeof(Elf64_Phdr) || ehdr.e_phnum > kMaxProgramHeaders || ehdr.e_phoff != sizeof ehdr) {
+    if (!read_struct(read, base, ehdr) || std::memcmp(ehdr.e_ident, ELFMAG, SELFMAG) != 0 ||
+        ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_phentsize != sizeof(Elf64_Phdr) ||
+        ehdr.e_phnum > kMaxProgramHeaders || ehdr.e_phoff != sizeof ehdr) {
         return out;
     }
     std::vector<uint8_t> headers(sizeof ehdr + ehdr.e_phnum * sizeof(Elf64_Phdr));

@@ -18,7 +18,9 @@ CallbackTarget::CallbackTarget(TargetCallbacks callbacks) : callbacks_(std::move
 }
 
 size_t CallbackTarget::read(uint64_t address, std::span<uint8_t> out) {
-    auto read_some = [this](uint64_t at, std::span<uint8_t> part) { return std::min(callbacks_.read(at, part), part.size()); };
+    auto read_some = [this](uint64_t at, std::span<uint8_t> part) {
+        return std::min(callbacks_.read(at, part), part.size());
+    };
     const size_t got = read_some(address, out);
     if (got > 0 || out.size() <= kPage - address % kPage) return got;
     size_t done = 0;

@@ -46,16 +46,24 @@ bool is_fault(int signal) { return signal == SIGSEGV || signal == SIGBUS || sign
 // with another one (gdb's generate-core-file after ^C: SIGINT) names no fatal signal.
 bool dumps_core(int signal) {
     switch (signal) {
-        case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
-        case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
-            return true;
-        default:
-            return false;
+        case SIGQUIT:
+        case SIGILL:
+        case SIGTRAP:
+        case SIGABRT:
+        case SIGBUS:
+        case SIGFPE:
+        case SIGSEGV:
+        case SIGXCPU:
+        case SIGXFSZ:
+        case SIGSYS: return true;
+        default: return false;
     }
 }
 
 // si_pid is the sender only for these codes; others (timers, async I/O) put something else there.
-bool names_sender(int si_code) { return si_code == SI_USER || si_code == SI_QUEUE || si_code == SI_MESGQ || si_code == SI_TKILL; }
+bool names_sender(int si_code) {
+    return si_code == SI_USER || si_code == SI_QUEUE || si_code == SI_MESGQ || si_code == SI_TKILL;
+}
 
 template <typename T>
 T load(const std::vector<uint8_t>& bytes, size_t offset) {
@@ -75,7 +83,7 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
     for (const ElfSegment& s : core_->segments()) expected_size = std::max(expected_size, s.file_offset + s.file_size);
     if (expected_size > core_->file_size()) {
         throw Error(ErrorKind::BadInput, path + ": the core file is truncated (" + std::to_string(core_->file_size()) +
-                                                 " of " + std::to_string(expected_size) + " bytes)");
+                                             " of " + std::to_string(expected_size) + " bytes)");
     }
     for (const ElfSegment& s : core_->segments()) {
         if (s.type != PT_LOAD) continue;
@@ -86,7 +94,8 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
     // NT_FILE does not say which mappings were writable; the PT_LOADs of those mappings do
     // (the cookie scan for _PyRuntime looks only at writable data).
     for (MemoryRegion& r : regions_) {
-        r.writable = std::any_of(loads_.begin(), loads_.end(), [&](const LoadSegment& l) { return l.writable && r.contains(l.vaddr); });
+        r.writable = std::any_of(loads_.begin(), loads_.end(),
+                                 [&](const LoadSegment& l) { return l.writable && r.contains(l.vaddr); });
     }
     // Anonymous memory: PT_LOADs not covered by a file mapping.
     for (const LoadSegment& l : loads_) {
@@ -101,7 +110,8 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
             regions_.push_back(r);
         }
     }
-    std::sort(regions_.begin(), regions_.end(), [](const MemoryRegion& a, const MemoryRegion& b) { return a.start < b.start; });
+    std::sort(regions_.begin(), regions_.end(),
+              [](const MemoryRegion& a, const MemoryRegion& b) { return a.start < b.start; });
 }
 
 void CoreFile::parse_notes() {
@@ -125,7 +135,8 @@ void CoreFile::parse_notes() {
                 fatal = FatalSignal{};
                 fatal->tid = t.tid;
                 fatal->number = cursig;
-                if (load<int32_t>(note.desc, kPrstatusSigno) == cursig) fatal->code = load<int32_t>(note.desc, kPrstatusCode);
+                if (load<int32_t>(note.desc, kPrstatusSigno) == cursig)
+                    fatal->code = load<int32_t>(note.desc, kPrstatusCode);
             }
         } else if (note.type == kNtSiginfo && fatal && fatal->tid == threads_.back().tid && fatal_siginfo.empty() &&
                    load<int32_t>(note.desc, 0) == fatal->number && note.desc.size() >= kSiginfoUnion + 8) {
@@ -137,7 +148,8 @@ void CoreFile::parse_notes() {
             if (note.desc.size() >= kPrpsinfoArgs + kPrpsinfoArgsSize) {
                 const char* args = reinterpret_cast<const char*>(note.desc.data() + kPrpsinfoArgs);
                 process_.command_line.assign(args, strnlen(args, kPrpsinfoArgsSize));
-                while (!process_.command_line.empty() && process_.command_line.back() == ' ') process_.command_line.pop_back();
+                while (!process_.command_line.empty() && process_.command_line.back() == ' ')
+                    process_.command_line.pop_back();
             }
         } else if (note.type == NT_AUXV) {
             for (size_t off = 0; off + 16 <= note.desc.size(); off += 16) {
@@ -178,7 +190,8 @@ std::string CoreFile::read_core_string(uint64_t address, size_t max_size) const 
     std::string out;
     char buffer[256];
     while (out.size() < max_size) {
-        const size_t got = read_from_core(address + out.size(), std::span(reinterpret_cast<uint8_t*>(buffer), sizeof buffer));
+        const size_t got =
+            read_from_core(address + out.size(), std::span(reinterpret_cast<uint8_t*>(buffer), sizeof buffer));
         if (got == 0) return {};  // cut off: better nothing than a wrong name
         const size_t len = strnlen(buffer, got);
         out.append(buffer, len);
@@ -250,8 +263,8 @@ void CoreFile::check_build_id(const std::string& mapped_path, const std::string&
     MappedImageIdentity recorded;
     for (const MemoryRegion& r : regions_) {
         if (r.path != mapped_path || r.file_offset != 0) continue;
-        recorded = mapped_image_identity([this](uint64_t address, std::span<uint8_t> out) { return read_from_core(address, out); },
-                                         r.start);
+        recorded = mapped_image_identity(
+            [this](uint64_t address, std::span<uint8_t> out) { return read_from_core(address, out); }, r.start);
         break;
     }
     // Without the header page in the core (or for a file that is no ELF image) there is nothing to compare.
@@ -260,14 +273,14 @@ void CoreFile::check_build_id(const std::string& mapped_path, const std::string&
         const auto found = file.build_id();
         const std::string refused = local + " is not the file the core mapped at " + mapped_path + ": ";
         if (recorded.build_id && found != recorded.build_id) {
-            throw Error(ErrorKind::BadInput, refused + "its build id is " + found.value_or("absent") + ", the core's is " +
-                                                     *recorded.build_id + " (--force uses it anyway)");
+            throw Error(ErrorKind::BadInput, refused + "its build id is " + found.value_or("absent") +
+                                                 ", the core's is " + *recorded.build_id + " (--force uses it anyway)");
         }
         if (!recorded.build_id && (file.file_size() < recorded.headers.size() ||
                                    std::memcmp(file.data(), recorded.headers.data(), recorded.headers.size()) != 0)) {
-            throw Error(ErrorKind::BadInput, refused + "its ELF headers differ from the core's copy of them (its build id is " +
-                                                     found.value_or("absent") +
-                                                     "; the core holds none for it) (--force uses it anyway)");
+            throw Error(ErrorKind::BadInput,
+                        refused + "its ELF headers differ from the core's copy of them (its build id is " +
+                            found.value_or("absent") + "; the core holds none for it) (--force uses it anyway)");
         }
     }
     verified_files_[mapped_path] = local;

@@ -25,9 +25,7 @@ void init_libelf() {
     (void)initialised;
 }
 
-Error invalid(const std::string& path, const std::string& why) {
-    return Error(ErrorKind::BadInput, path + ": " + why);
-}
+Error invalid(const std::string& path, const std::string& why) { return Error(ErrorKind::BadInput, path + ": " + why); }
 
 }  // namespace
 
@@ -37,8 +35,8 @@ ElfFile::ElfFile(const std::string& path) : path_(path) {
     if (fd_ < 0) {
         const int err = errno;
         throw Error(err == EACCES || err == EPERM ? ErrorKind::PermissionDenied
-                    : err == ENOENT                ? ErrorKind::NoSuchTarget
-                                                   : ErrorKind::BadInput,
+                    : err == ENOENT               ? ErrorKind::NoSuchTarget
+                                                  : ErrorKind::BadInput,
                     path + ": " + std::strerror(err));
     }
     struct stat st {};
@@ -84,9 +82,7 @@ ElfFile::~ElfFile() {
 
 bool ElfFile::is_position_independent() const { return type_ == ET_DYN; }
 
-std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const {
-    return symbols(std::span(&name, 1)).front();
-}
+std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const { return symbols(std::span(&name, 1)).front(); }
 
 namespace {
 
@@ -136,12 +132,15 @@ std::vector<std::optional<ElfSymbol>> ElfFile::symbols(std::span<const std::stri
         GElf_Shdr sh, dynsym_sh;
         if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_GNU_HASH) continue;
         Elf_Scn* dynsym_scn = elf_getscn(elf_, sh.sh_link);
-        if (!dynsym_scn || !gelf_getshdr(dynsym_scn, &dynsym_sh) || dynsym_sh.sh_type != SHT_DYNSYM || dynsym_sh.sh_entsize == 0) break;
+        if (!dynsym_scn || !gelf_getshdr(dynsym_scn, &dynsym_sh) || dynsym_sh.sh_type != SHT_DYNSYM ||
+            dynsym_sh.sh_entsize == 0)
+            break;
         Elf_Data* hash = elf_getdata(scn, nullptr);
         Elf_Data* dynsym = elf_getdata(dynsym_scn, nullptr);
         if (!hash || !dynsym || !hash->d_buf) break;
         for (size_t n = 0; n < names.size(); ++n) {
-            found[n] = gnu_hash_lookup(elf_, hash, dynsym, dynsym_sh.sh_link, dynsym_sh.sh_size / dynsym_sh.sh_entsize, names[n]);
+            found[n] = gnu_hash_lookup(elf_, hash, dynsym, dynsym_sh.sh_link, dynsym_sh.sh_size / dynsym_sh.sh_entsize,
+                                       names[n]);
             if (found[n]) --missing;
         }
         if (missing == 0) return found;

@@ -34,7 +34,8 @@ std::optional<uint64_t> glibc_pthread_tid_offset(RemoteMemory& memory) {
     const auto address = descriptor_address(memory.target());
     if (!address) return std::nullopt;
     uint32_t field[3] = {};  // size in bits, element count, offset
-    if (memory.read_some(*address, std::span(reinterpret_cast<uint8_t*>(field), sizeof field)) != sizeof field) return std::nullopt;
+    if (memory.read_some(*address, std::span(reinterpret_cast<uint8_t*>(field), sizeof field)) != sizeof field)
+        return std::nullopt;
     if (field[0] != 32 || field[2] > 64 * 1024) return std::nullopt;
     return field[2];
 }
@@ -42,7 +43,8 @@ std::optional<uint64_t> glibc_pthread_tid_offset(RemoteMemory& memory) {
 std::optional<int> glibc_thread_tid(RemoteMemory& memory, uint64_t pthread_id, uint64_t tid_offset) {
     if (pthread_id == 0 || pthread_id >= RemoteMemory::kAddressLimit) return std::nullopt;
     int32_t tid = 0;
-    if (memory.read_some(pthread_id + tid_offset, std::span(reinterpret_cast<uint8_t*>(&tid), sizeof tid)) != sizeof tid) {
+    if (memory.read_some(pthread_id + tid_offset, std::span(reinterpret_cast<uint8_t*>(&tid), sizeof tid)) !=
+        sizeof tid) {
         return std::nullopt;
     }
     if (tid <= 0) return std::nullopt;  // an exited thread's descriptor holds 0 or a negative tid

@@ -87,7 +87,8 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
     if (!maps) throw Error(ErrorKind::PermissionDenied, "cannot read " + proc + "/maps: " + std::strerror(errno));
     regions_ = parse_proc_maps(*maps);
     if (regions_.empty()) {
-        throw Error(ErrorKind::PermissionDenied, "process " + std::to_string(pid) + " has no readable memory map (a kernel thread, or no permission)");
+        throw Error(ErrorKind::PermissionDenied, "process " + std::to_string(pid) +
+                                                     " has no readable memory map (a kernel thread, or no permission)");
     }
     // An already-stopped process (SIGSTOP, job control) is read as it is and left stopped.
     const bool already_stopped = status_field(*status, "State").rfind("T", 0) == 0;
@@ -113,7 +114,8 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
 std::map<int, int> LiveProcess::namespace_tids() const {
     std::map<int, int> out;
     for (int tid : list_threads()) {
-        const auto status = read_text_file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/status");
+        const auto status =
+            read_text_file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/status");
         if (!status) continue;
         const std::vector<int> ids = namespace_ids(*status);
         if (ids.size() > 1) out[ids.back()] = ids.front();
@@ -182,16 +184,17 @@ void LiveProcess::stop_all_threads() {
             if (attached_.count(tid)) continue;
             if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
                 const int err = errno;
-                if (err == ESRCH) continue;                        // exited meanwhile
+                if (err == ESRCH) continue;                          // exited meanwhile
                 if (err == EPERM && is_zombie(pid_, tid)) continue;  // an exited main thread
                 // The kernel refuses to attach to a thread that is exiting (PF_EXITING) with
                 // EPERM too: once another thread of the process was attached, permission is
                 // not what is missing.
                 if (err == EPERM && !attached_.empty()) continue;
                 if (err == EPERM) {
-                    throw Error(ErrorKind::PermissionDenied,
-                                "cannot attach to process " + std::to_string(pid_) +
-                                    ": permission denied (run as root or the process owner; check kernel.yama.ptrace_scope)");
+                    throw Error(
+                        ErrorKind::PermissionDenied,
+                        "cannot attach to process " + std::to_string(pid_) +
+                            ": permission denied (run as root or the process owner; check kernel.yama.ptrace_scope)");
                 }
                 throw Error(ErrorKind::PermissionDenied,
                             "cannot attach to thread " + std::to_string(tid) + ": " + std::strerror(err));
@@ -207,7 +210,7 @@ void LiveProcess::stop_all_threads() {
                 attached_.erase(tid);  // it exited; nothing to detach
                 continue;
             }
-            user_regs_struct regs {};
+            user_regs_struct regs{};
             if (state.stopped && ::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) state.fs_base = regs.fs_base;
         }
     }
@@ -220,8 +223,7 @@ void LiveProcess::detach() noexcept {
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
             try {
                 wait_for_stop(tid, state, deadline);
-            } catch (...) {
-            }
+            } catch (...) {}
         }
         ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(state.pending_signal)));
     }

@@ -11,8 +11,8 @@
 namespace stackscope {
 
 struct MappedElf {
-    std::string mapped_path;   // as the target names it
-    uint64_t load_bias = 0;    // add to link-time addresses
+    std::string mapped_path;  // as the target names it
+    uint64_t load_bias = 0;   // add to link-time addresses
     std::unique_ptr<ElfFile> elf;
 };
 

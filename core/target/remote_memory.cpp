@@ -86,7 +86,8 @@ void RemoteMemory::read(uint64_t address, std::span<uint8_t> out) {
 }
 
 std::vector<uint8_t> RemoteMemory::read_bytes(uint64_t address, size_t size) {
-    if (size > kMaxReadBytes) throw bad_data("refusing to read " + std::to_string(size) + " bytes at " + hex(address), address);
+    if (size > kMaxReadBytes)
+        throw bad_data("refusing to read " + std::to_string(size) + " bytes at " + hex(address), address);
     if (size > kPageSize) {
         uint8_t last = 0;
         if (read_some(address + size - 1, std::span(&last, 1)) != 1) {

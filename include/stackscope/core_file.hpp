@@ -15,9 +15,9 @@ namespace stackscope {
 class ElfFile;
 
 struct CoreFileOptions {
-    std::string executable;                     // replaces the executable named in the core
-    std::vector<std::string> lib_search_path;   // directories searched (by file name) before the recorded paths
-    bool force = false;                         // use files whose build id differs from the core's record of them
+    std::string executable;                    // replaces the executable named in the core
+    std::vector<std::string> lib_search_path;  // directories searched (by file name) before the recorded paths
+    bool force = false;                        // use files whose build id differs from the core's record of them
 };
 
 class CoreFile final : public Target {
@@ -54,10 +54,10 @@ private:
     CoreFileOptions options_;
     std::unique_ptr<ElfFile> core_;
     std::vector<LoadSegment> loads_;
-    std::vector<MemoryRegion> regions_;   // file-backed mappings from NT_FILE plus anonymous PT_LOADs
+    std::vector<MemoryRegion> regions_;  // file-backed mappings from NT_FILE plus anonymous PT_LOADs
     std::vector<TargetThread> threads_;
     int pid_ = 0;
-    uint64_t entry_point_ = 0;            // AT_ENTRY: identifies the executable's mapping
+    uint64_t entry_point_ = 0;  // AT_ENTRY: identifies the executable's mapping
     ProcessInfo process_;
     std::map<std::string, std::unique_ptr<ElfFile>> mapped_files_;
     std::map<std::string, std::string> missing_files_;

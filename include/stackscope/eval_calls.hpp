@@ -50,6 +50,7 @@ std::vector<size_t> eval_loop_frames(std::span<const NativeFrame> natives);
 // lists the Python frames unplaced). Placed by the stack, where every call's entry frame has
 // an eval_stack_address and each lies in a different native frame's stack; else by symbol,
 // in order, when eval_loop_frames finds as many frames as there are calls.
-std::optional<std::vector<std::optional<size_t>>> place_eval_calls(std::span<const NativeFrame> natives, const Stack& stack);
+std::optional<std::vector<std::optional<size_t>>> place_eval_calls(std::span<const NativeFrame> natives,
+                                                                   const Stack& stack);
 
 }  // namespace stackscope

@@ -54,7 +54,8 @@ struct NativeTreeOptions {
 // interleaved, outermost first: each eval-loop call's Python frames follow the native frame
 // that runs it (place_eval_calls). Where they cannot be placed, a note and the Python frames
 // come first.
-std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives, const NativeTreeOptions& options);
+std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives,
+                                      const NativeTreeOptions& options);
 
 // JSON following docs/schema-v1.json.
 std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2);

@@ -40,7 +40,7 @@ public:
 
 private:
     struct Attached {
-        bool stopped = false;    // false: seized, but it did not stop in time (e.g. in D state)
+        bool stopped = false;  // false: seized, but it did not stop in time (e.g. in D state)
         std::optional<uint64_t> fs_base;
         int pending_signal = 0;  // a signal that arrived while stopping; re-delivered on detach
     };

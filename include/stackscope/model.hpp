@@ -49,27 +49,27 @@ struct ExtractionError {
 
 // What a Stack is the stack of (upstream's `Stack.root`).
 enum class StackRootKind {
-    Thread,          // a thread's frames
+    Thread,  // a thread's frames
     Generator,
     Coroutine,
     AsyncGenerator,
-    Task,            // an asyncio/Trio task: its coroutine's frames
+    Task,  // an asyncio/Trio task: its coroutine's frames
     Greenlet,
-    Object,          // any other object asked for
+    Object,  // any other object asked for
 };
 
 struct StackRoot {
     StackRootKind kind = StackRootKind::Thread;
-    uint64_t address = 0;       // the object in the target (the PyThreadState for a thread)
-    std::string description;    // how it is shown ("<coroutine object coro_a at 0x...>"); "" for a thread
+    uint64_t address = 0;     // the object in the target (the PyThreadState for a thread)
+    std::string description;  // how it is shown ("<coroutine object coro_a at 0x...>"); "" for a thread
 };
 
 // What the innermost frame of a Stack waits on (upstream's `Stack.leaf`): a Future, an
 // object being awaited that is not a coroutine, ...
 struct StackLeaf {
     uint64_t address = 0;
-    std::string type;           // type(obj).__name__
-    std::string description;    // its repr, bounded
+    std::string type;         // type(obj).__name__
+    std::string description;  // its repr, bounded
 };
 
 // One child of a Context, in upstream's order: a nested Context or a Stack (a child task's).
@@ -77,8 +77,8 @@ using ContextChild = std::variant<Boxed<Context>, Boxed<Stack>>;
 
 // An active `with` / `async with` block of a frame (filled in by later work).
 struct Context {
-    std::string varname;          // the `as` target, "" when none
-    std::string type_name;        // the manager's type
+    std::string varname;    // the `as` target, "" when none
+    std::string type_name;  // the manager's type
     std::optional<int> start_line;
     bool is_async = false;
     bool is_exiting = false;
@@ -88,15 +88,15 @@ struct Context {
 };
 
 struct Frame {
-    std::string function;         // qualified display name
-    std::string name;             // co_name
+    std::string function;  // qualified display name
+    std::string name;      // co_name
     std::optional<std::string> module;
     std::string filename;
     std::optional<int> line;
     std::optional<std::string> source;  // stripped source line
     bool hidden = false;
-    bool entry = false;           // first Python frame of a C-level eval-loop invocation
-    uint64_t address = 0;         // the frame struct in the target
+    bool entry = false;    // first Python frame of a C-level eval-loop invocation
+    uint64_t address = 0;  // the frame struct in the target
     // For an entry frame: an address inside the C stack frame of the eval-loop call that runs
     // it (3.12+: that call's entry shim frame), so that a debugger can find that native frame
     // by its stack range without symbols; 0 when unknown.
@@ -108,7 +108,7 @@ struct Frame {
 // and why it could not be read in full.
 struct Stack {
     StackRoot root;
-    std::vector<Frame> frames;    // outermost first
+    std::vector<Frame> frames;  // outermost first
     std::optional<StackLeaf> leaf;
     std::optional<ExtractionError> error;
 };
@@ -133,7 +133,7 @@ struct Thread {
     std::optional<std::string> name;
     bool holds_gil = false;
     int64_t interpreter_id = 0;
-    uint64_t thread_state = 0;    // PyThreadState address in the target
+    uint64_t thread_state = 0;           // PyThreadState address in the target
     std::optional<int> debugger_thread;  // the debugger's thread number, set by a debugger front-end
     std::optional<FatalSignal> crash;    // the signal that killed the process arrived on this thread
     ThreadActivity activity = ThreadActivity::Unknown;

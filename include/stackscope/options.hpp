@@ -44,7 +44,8 @@ inline constexpr SurfaceSet kEverywhere = kOnCli | kOnDebuggers;
 
 using FormatSet = unsigned;
 constexpr FormatSet format_bit(OutputFormat format) { return 1u << static_cast<unsigned>(format); }
-inline constexpr FormatSet kAllFormats = format_bit(OutputFormat::Tree) | format_bit(OutputFormat::Flat) | format_bit(OutputFormat::Json);
+inline constexpr FormatSet kAllFormats =
+    format_bit(OutputFormat::Tree) | format_bit(OutputFormat::Flat) | format_bit(OutputFormat::Json);
 
 // What an option given with a format it does not affect does.
 enum class OutsideFormats {
@@ -55,16 +56,16 @@ enum class OutsideFormats {
 // One option. A flag sets `flag`; a value option (`value` non-empty) hands its value to
 // `set_value`; an alias (`alias_of`) is short for another option with `alias_value`.
 struct OptionSpec {
-    std::string_view name;        // without dashes: "show-hidden"
-    std::string_view value = {};  // a value option's value as help shows it: its choices, "tree|flat|json", or a
-                                  // placeholder in capitals ("ADDR") for a free value; "" for a flag or an alias
-    std::string_view help = {};   // one line, without the formats it affects (help adds them); "" for an alias
-    SurfaceSet surfaces;          // where it exists
-    FormatSet formats;            // the formats it affects
-    OutsideFormats outside;       // given with any other format
+    std::string_view name;           // without dashes: "show-hidden"
+    std::string_view value = {};     // a value option's value as help shows it: its choices, "tree|flat|json", or a
+                                     // placeholder in capitals ("ADDR") for a free value; "" for a flag or an alias
+    std::string_view help = {};      // one line, without the formats it affects (help adds them); "" for an alias
+    SurfaceSet surfaces;             // where it exists
+    FormatSet formats;               // the formats it affects
+    OutsideFormats outside;          // given with any other format
     std::string_view alias_of = {};  // `json` is short for `format json`
     std::string_view alias_value = {};
-    bool OutputOptions::* flag = nullptr;
+    bool OutputOptions::*flag = nullptr;
     // Sets the value; an error ("expected tree, flat or json"), or "" when it was set.
     std::string (*set_value)(OutputOptions& options, std::string_view value) = nullptr;
 };
@@ -106,6 +107,7 @@ std::string option_description(Surface surface, const OptionSpec& option);
 std::string options_help(Surface surface, size_t width = 79);
 // The words that may complete `partial` after `words` (gdb's completion): the value choices
 // after an option that takes one, else the options not given yet.
-std::vector<std::string> option_completions(Surface surface, std::span<const std::string> words, std::string_view partial);
+std::vector<std::string> option_completions(Surface surface, std::span<const std::string> words,
+                                            std::string_view partial);
 
 }  // namespace stackscope

@@ -9,18 +9,18 @@ namespace stackscope {
 // The signal that made the kernel dump the process, on the thread that received it.
 struct FatalSignal {
     int tid = 0;
-    int number = 0;                      // si_signo
-    int code = 0;                        // si_code
-    std::optional<uint64_t> address;     // si_addr, for the faults that have one (SIGSEGV, SIGBUS, SIGILL, SIGFPE)
-    std::optional<int> sender_pid;       // si_pid, for a signal sent by kill()/tgkill()
+    int number = 0;                   // si_signo
+    int code = 0;                     // si_code
+    std::optional<uint64_t> address;  // si_addr, for the faults that have one (SIGSEGV, SIGBUS, SIGILL, SIGFPE)
+    std::optional<int> sender_pid;    // si_pid, for a signal sent by kill()/tgkill()
 };
 
 struct ProcessInfo {
     int pid = 0;
     std::optional<int> parent_pid;
     std::optional<uint32_t> uid;
-    std::string command_line;            // NT_PRPSINFO pr_psargs: argv joined by spaces, cut at 80 bytes by the kernel
-    std::string executable;              // AT_EXECFN as the process named it, "" when unreadable
+    std::string command_line;  // NT_PRPSINFO pr_psargs: argv joined by spaces, cut at 80 bytes by the kernel
+    std::string executable;    // AT_EXECFN as the process named it, "" when unreadable
     std::optional<FatalSignal> fatal_signal;
 };
 

@@ -30,7 +30,7 @@ struct TargetThread {
     // What the kernel says the thread was doing when it was stopped or dumped: the system
     // call it is blocked in (orig_rax), -1 when it was running user code; nullopt when unknown.
     std::optional<int64_t> syscall = std::nullopt;
-    uint64_t syscall_arg0 = 0;           // rdi: the call's first argument (a futex's address)
+    uint64_t syscall_arg0 = 0;  // rdi: the call's first argument (a futex's address)
 };
 
 class Target {

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
     const std::string dir = argv[2];
     auto write = [&](const std::string& name, const stackscope_fuzz::MemoryImage& image) {
         const auto bytes = image.serialize();
-        std::ofstream(dir + "/" + name, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        std::ofstream(dir + "/" + name, std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
         std::printf("%s/%s: %zu bytes\n", dir.c_str(), name.c_str(), bytes.size());
     };
     write("python310.img", stackscope_fuzz::seed_image_310());

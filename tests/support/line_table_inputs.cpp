@@ -60,8 +60,7 @@ Outcome locations(std::span<const uint8_t> data) {
         // A table that fails in full may still answer for a unit before the bad entry.
         try {
             (void)stackscope::location_line(data, first_line, code_unit);
-        } catch (const stackscope::Error&) {
-        }
+        } catch (const stackscope::Error&) {}
         return Outcome::Error;
     }
     // The one-unit lookup must agree with the full decode.

@@ -38,7 +38,8 @@ MemoryImage image_of(const SyntheticTarget& t) {
 class Objects {
 public:
     Objects(SyntheticTarget& t, const PythonLayout& l) : t_(t), l_(l), b_(t, l) {
-        for (const char* name : {"code", "str", "bytes", "dict", "tuple", "int", "module", "frame"}) types_[name] = b_.type(name);
+        for (const char* name : {"code", "str", "bytes", "dict", "tuple", "int", "module", "frame"})
+            types_[name] = b_.type(name);
     }
     ObjectBuilder& b() { return b_; }
     uint64_t type(const std::string& name) { return types_.at(name); }
@@ -110,7 +111,8 @@ public:
             return instance(thread_type, dict({{"_name", str(name)}, {"_ident", integer(ident)}}));
         };
         const uint64_t main = thread("MainThread", main_ident);
-        const uint64_t active = dict_of({{integer(main_ident), main}, {integer(worker_ident), thread("worker-1", worker_ident)}});
+        const uint64_t active =
+            dict_of({{integer(main_ident), main}, {integer(worker_ident), thread("worker-1", worker_ident)}});
         const uint64_t globals = dict({{"__name__", str("threading")}, {"_active", active}, {"_main_thread", main}});
         const uint64_t module = b_.alloc(64);
         t_.put_u64(module + l_.object_type, type("module"));
@@ -130,7 +132,8 @@ struct RuntimeParts {
     uint64_t runtime, interp, gil;
 };
 
-RuntimeParts runtime(SyntheticTarget& t, ObjectBuilder& b, const PythonLayout& l, size_t runtime_size, size_t interp_size) {
+RuntimeParts runtime(SyntheticTarget& t, ObjectBuilder& b, const PythonLayout& l, size_t runtime_size,
+                     size_t interp_size) {
     RuntimeParts p{};
     p.runtime = b.alloc(runtime_size);
     p.interp = b.alloc(interp_size);
@@ -144,7 +147,8 @@ RuntimeParts runtime(SyntheticTarget& t, ObjectBuilder& b, const PythonLayout& l
     return p;
 }
 
-void link_threads(SyntheticTarget& t, const PythonLayout& l, const RuntimeParts& p, uint64_t main_ts, uint64_t worker_ts) {
+void link_threads(SyntheticTarget& t, const PythonLayout& l, const RuntimeParts& p, uint64_t main_ts,
+                  uint64_t worker_ts) {
     t.put_u64(p.interp + l.interp_threads_head, worker_ts);
     t.put_u64(worker_ts + l.tstate_next, main_ts);
     t.put<int32_t>(p.gil + l.gil_locked, 1);
@@ -156,7 +160,8 @@ MemoryImage interpreter_frame_image(const PythonLayout& l, SyntheticTarget& t, O
     ObjectBuilder& b = o.b();
     auto code = [&](std::string_view name, std::string_view qualname, std::string_view file, int first_line,
                     const LocationTable& lines, size_t units) {
-        return b.code(o.type("code"), o.str(name), o.str(qualname), o.str(file), first_line, o.bytes(lines.bytes), units);
+        return b.code(o.type("code"), o.str(name), o.str(qualname), o.str(file), first_line, o.bytes(lines.bytes),
+                      units);
     };
     LocationTable main_lines, outer_lines, inner_lines, run_lines;
     main_lines.one_line(2, 0).no_column(3, 9).short_form(2).none(1);
@@ -228,7 +233,8 @@ MemoryImage seed_image_313(const std::string& debug_offsets_file) {
     t.write(p.runtime, debug_offsets);
     t.put_u64(interpreters_head, p.interp);
     MemoryImage image = interpreter_frame_image(l, t, o, p);
-    image.blocks.at(p.runtime).path = "/usr/lib/x86_64-linux-gnu/libpython3.13.so.1.0";  // no symbol: found by its cookie
+    image.blocks.at(p.runtime).path =
+        "/usr/lib/x86_64-linux-gnu/libpython3.13.so.1.0";  // no symbol: found by its cookie
     return image;
 }
 

@@ -162,7 +162,8 @@ public:
         const uint64_t at = alloc(static_cast<size_t>(l_.unicode_ascii_data) + s.size() + 1);
         t_.put_u64(at + 0, 1);  // refcount
         t_.put_u64(at + l_.object_type, str_type);
-        t_.put<int64_t>(at + l_.unicode_length, length_override >= 0 ? length_override : static_cast<int64_t>(s.size()));
+        t_.put<int64_t>(at + l_.unicode_length,
+                        length_override >= 0 ? length_override : static_cast<int64_t>(s.size()));
         t_.put<uint32_t>(at + l_.unicode_state, 0x20 | 0x40 | (1 << 2));
         t_.write(at + l_.unicode_ascii_data, s);
         return at;
@@ -203,8 +204,8 @@ public:
     };
 
     // A code object whose instructions (code_units 2-byte units) follow it at code_adaptive.
-    Code code(uint64_t code_type, uint64_t name, uint64_t qualname, uint64_t filename, int first_line, uint64_t linetable,
-              size_t code_units) {
+    Code code(uint64_t code_type, uint64_t name, uint64_t qualname, uint64_t filename, int first_line,
+              uint64_t linetable, size_t code_units) {
         const uint64_t at = alloc(static_cast<size_t>(l_.code_adaptive) + 2 * code_units + 8);
         t_.put_u64(at + l_.object_type, code_type);
         t_.put_u64(at + l_.code_name, name);
@@ -221,7 +222,8 @@ public:
         write_frame(at, code, previous, globals, instruction, owner);
         return at;
     }
-    void write_frame(uint64_t at, uint64_t code, uint64_t previous, uint64_t globals, uint64_t instruction, uint8_t owner) {
+    void write_frame(uint64_t at, uint64_t code, uint64_t previous, uint64_t globals, uint64_t instruction,
+                     uint8_t owner) {
         t_.put_u64(at + l_.frame_code, code);
         t_.put_u64(at + l_.frame_previous, previous);
         t_.put_u64(at + l_.frame_globals, globals);

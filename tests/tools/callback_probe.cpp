@@ -27,10 +27,10 @@ namespace {
 using namespace stackscope;
 
 struct Injection {
-    uint64_t fail_every = 0;    // every Nth read returns nothing
-    uint64_t short_every = 0;   // every Nth read returns `short_by` bytes less
+    uint64_t fail_every = 0;   // every Nth read returns nothing
+    uint64_t short_every = 0;  // every Nth read returns `short_by` bytes less
     uint64_t short_by = 0;
-    uint64_t fail_after = 0;    // every read after the first N returns nothing
+    uint64_t fail_after = 0;                // every read after the first N returns nothing
     uint64_t fail_start = 0, fail_end = 0;  // reads touching [start, end) return nothing
 };
 
@@ -42,7 +42,8 @@ struct Counters {
 // What a debugger's symbol lookup answers: symbols of the ELF files the target maps.
 class ElfSymbols {
 public:
-    explicit ElfSymbols(const Target& target) : elfs_(open_mapped_elfs(target, [](const std::string&) { return true; })) {}
+    explicit ElfSymbols(const Target& target)
+        : elfs_(open_mapped_elfs(target, [](const std::string&) { return true; })) {}
     std::optional<uint64_t> find(std::string_view name) const {
         for (const MappedElf& m : elfs_.files) {
             if (auto sym = m.elf->symbol(name)) return m.load_bias + sym->value;
@@ -64,7 +65,8 @@ TargetCallbacks forwarding_callbacks(Target& inner, const std::string& without, 
         }
         if (inject.fail_every && n % inject.fail_every == 0) return 0;
         if (inject.fail_after && n > inject.fail_after) return 0;
-        if (inject.fail_end > inject.fail_start && address < inject.fail_end && inject.fail_start < address + out.size()) {
+        if (inject.fail_end > inject.fail_start && address < inject.fail_end &&
+            inject.fail_start < address + out.size()) {
             return 0;
         }
         size_t got = inner.read(address, out);
@@ -95,7 +97,8 @@ int main(int argc, char** argv) {
     app.fallthrough();
     std::string without = "none", stats_path, fail_range;
     Injection inject;
-    app.add_option("--without", without, "Withhold callbacks: none, regions (read + symbols) or symbols (read + regions)")
+    app.add_option("--without", without,
+                   "Withhold callbacks: none, regions (read + symbols) or symbols (read + regions)")
         ->check(CLI::IsMember({"none", "regions", "symbols"}));
     app.add_option("--fail-every", inject.fail_every, "Fail every Nth read");
     app.add_option("--short-every", inject.short_every, "Shorten every Nth read by --short-by bytes");
@@ -145,9 +148,9 @@ int main(int argc, char** argv) {
                 threads.push_back({{"tid", t.tid ? nlohmann::json(*t.tid) : nlohmann::json()}, {"frames", frames}});
             }
             std::ofstream(stats_path) << nlohmann::json{{"callback_reads", counters.reads},
-                                                         {"target_reads", stats.target_reads},
-                                                         {"pages_touched", counters.pages.size()},
-                                                         {"threads", threads}}
+                                                        {"target_reads", stats.target_reads},
+                                                        {"pages_touched", counters.pages.size()},
+                                                        {"threads", threads}}
                                              .dump()
                                       << "\n";
         }

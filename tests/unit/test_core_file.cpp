@@ -81,7 +81,8 @@ void* child_thread(void* arg) {
 
 [[noreturn]] void child_main(int fd) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test run
-    std::snprintf(g_child_buffer, sizeof g_child_buffer, "written by child %d after fork", static_cast<int>(::getpid()));
+    std::snprintf(g_child_buffer, sizeof g_child_buffer, "written by child %d after fork",
+                  static_cast<int>(::getpid()));
     char line[64];
     int n = std::snprintf(line, sizeof line, "%ld %llu\n", static_cast<long>(::syscall(SYS_gettid)),
                           static_cast<unsigned long long>(::pthread_self()));
@@ -191,8 +192,8 @@ struct CoreFixture {
         tasks = task_ids(pid);
         const std::string prefix = dir + "/c";
         // ulimit -f: never let a surprise fill the disk (the normal core is a few MB).
-        const std::string command = "ulimit -f 1048576; " + env_without_python() + " timeout 60 gcore -o '" + prefix + "' " + std::to_string(pid) +
-                                    " > '" + dir + "/gcore.log' 2>&1";
+        const std::string command = "ulimit -f 1048576; " + env_without_python() + " timeout 60 gcore -o '" + prefix +
+                                    "' " + std::to_string(pid) + " > '" + dir + "/gcore.log' 2>&1";
         const int rc = std::system(command.c_str());
         core_path = prefix + "." + std::to_string(pid);
         if (rc != 0 || ::access(core_path.c_str(), R_OK) != 0) {
@@ -268,8 +269,8 @@ TEST_CASE("CoreFile: regions name the executable and cover known addresses", "[c
     CoreFixture& f = fixture();
     const auto& regions = core->regions();
     REQUIRE(!regions.empty());
-    CHECK(std::is_sorted(regions.begin(), regions.end(),
-                         [](const auto& a, const auto& b) { return a.start < b.start; }));
+    CHECK(
+        std::is_sorted(regions.begin(), regions.end(), [](const auto& a, const auto& b) { return a.start < b.start; }));
 
     const auto code = reinterpret_cast<uint64_t>(&stackscope_test_core_marker_function);
     bool exe_has_code = false, exe_offset_zero = false;

@@ -129,7 +129,8 @@ TEST_CASE("implausible or short debug offsets are bad data", "[debug_offsets]") 
     SECTION("a GIL field below its base") {
         const uint64_t zero = 0;
         std::memcpy(raw.data() + 8 * 18, &zero, 8);  // gil_runtime_state_locked
-        CHECK_THROWS_WITH(apply_debug_offsets(*layout, raw), Catch::Contains("gil_runtime_state_locked is implausible"));
+        CHECK_THROWS_WITH(apply_debug_offsets(*layout, raw),
+                          Catch::Contains("gil_runtime_state_locked is implausible"));
     }
     SECTION("shorter than the layout") {
         raw.resize(700);
@@ -149,7 +150,9 @@ uint64_t slot(const std::vector<uint8_t>& raw, size_t index) {
     return v;
 }
 
-void set_slot(std::vector<uint8_t>& raw, size_t index, uint64_t value) { std::memcpy(raw.data() + 8 * index, &value, 8); }
+void set_slot(std::vector<uint8_t>& raw, size_t index, uint64_t value) {
+    std::memcpy(raw.data() + 8 * index, &value, 8);
+}
 
 }  // namespace
 
@@ -185,11 +188,13 @@ TEST_CASE("each published field must fit, aligned, in its own section", "[debug_
 
     SECTION("an offset at the end of its section") {
         set_slot(raw, kInterpId, slot(raw, kInterpSize));  // aligned, and far below 1 MiB
-        CHECK_THAT(refusal(), Catch::Contains("interpreter_state.id is implausible") && Catch::Contains("do not fit in interpreter_state"));
+        CHECK_THAT(refusal(), Catch::Contains("interpreter_state.id is implausible") &&
+                                  Catch::Contains("do not fit in interpreter_state"));
     }
     SECTION("an int field just past its section") {
         set_slot(raw, kFirstLineNo, slot(raw, kCodeSize));
-        CHECK_THAT(refusal(), Catch::Contains("code_object.firstlineno is implausible") && Catch::Contains("4 bytes from there"));
+        CHECK_THAT(refusal(),
+                   Catch::Contains("code_object.firstlineno is implausible") && Catch::Contains("4 bytes from there"));
     }
     SECTION("a misaligned pointer field") {
         set_slot(raw, kCurrentFrame, 73);
@@ -201,7 +206,8 @@ TEST_CASE("each published field must fit, aligned, in its own section", "[debug_
     }
     SECTION("a GIL field past the _gil_runtime_state it is relative to") {
         set_slot(raw, kGilLocked, slot(raw, kGilRuntimeState) + 208);
-        CHECK_THAT(refusal(), Catch::Contains("gil_runtime_state_locked is implausible") && Catch::Contains("_gil_runtime_state"));
+        CHECK_THAT(refusal(),
+                   Catch::Contains("gil_runtime_state_locked is implausible") && Catch::Contains("_gil_runtime_state"));
     }
     SECTION("a section size of zero") {
         set_slot(raw, kThreadSize, 0);

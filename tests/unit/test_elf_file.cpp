@@ -123,8 +123,8 @@ std::vector<ReadelfSegment> readelf_segments(const std::string& path) {
         s.file_size = std::stoull(m[4], nullptr, 16);
         s.mem_size = std::stoull(m[5], nullptr, 16);
         const std::string flags = m[6];
-        s.flags = (flags.find('R') != std::string::npos ? PF_R : 0) | (flags.find('W') != std::string::npos ? PF_W : 0) |
-                  (flags.find('E') != std::string::npos ? PF_X : 0);
+        s.flags = (flags.find('R') != std::string::npos ? PF_R : 0) |
+                  (flags.find('W') != std::string::npos ? PF_W : 0) | (flags.find('E') != std::string::npos ? PF_X : 0);
         s.align = std::stoull(m[7], nullptr, 16);
         out.push_back(s);
     }
@@ -141,10 +141,17 @@ std::optional<std::string> readelf_build_id(const std::string& path) {
 
 std::optional<uint32_t> segment_type_code(const std::string& name) {
     static const std::map<std::string, uint32_t> codes = {
-        {"NULL", PT_NULL},       {"LOAD", PT_LOAD},         {"DYNAMIC", PT_DYNAMIC},
-        {"INTERP", PT_INTERP},   {"NOTE", PT_NOTE},         {"PHDR", PT_PHDR},
-        {"TLS", PT_TLS},         {"GNU_EH_FRAME", PT_GNU_EH_FRAME}, {"GNU_STACK", PT_GNU_STACK},
-        {"GNU_RELRO", PT_GNU_RELRO}, {"GNU_PROPERTY", 0x6474e553},
+        {"NULL", PT_NULL},
+        {"LOAD", PT_LOAD},
+        {"DYNAMIC", PT_DYNAMIC},
+        {"INTERP", PT_INTERP},
+        {"NOTE", PT_NOTE},
+        {"PHDR", PT_PHDR},
+        {"TLS", PT_TLS},
+        {"GNU_EH_FRAME", PT_GNU_EH_FRAME},
+        {"GNU_STACK", PT_GNU_STACK},
+        {"GNU_RELRO", PT_GNU_RELRO},
+        {"GNU_PROPERTY", 0x6474e553},
     };
     auto it = codes.find(name);
     if (it == codes.end()) return std::nullopt;
@@ -185,7 +192,8 @@ void check_sections_match_readelf(const ElfFile& elf) {
 }
 
 // Checks an evenly spread sample of a table's symbols (plus `must_have`) against readelf.
-void check_symbols_match_readelf(const ElfFile& elf, const std::string& table, const std::vector<std::string>& must_have) {
+void check_symbols_match_readelf(const ElfFile& elf, const std::string& table,
+                                 const std::vector<std::string>& must_have) {
     const auto expected = readelf_symbols(elf.path(), table);
     REQUIRE(expected.size() > 20);
     const size_t step = std::max<size_t>(1, expected.size() / 150);
@@ -257,7 +265,9 @@ TEST_CASE("ElfFile reads the system libc like readelf does", "[elf]") {
     REQUIRE(::stat(kLibc, &st) == 0);
     CHECK(elf.file_size() == static_cast<uint64_t>(st.st_size));
     REQUIRE(elf.data() != nullptr);
-    CHECK(std::string(reinterpret_cast<const char*>(elf.data()), 4) == "\x7f" "ELF");
+    CHECK(std::string(reinterpret_cast<const char*>(elf.data()), 4) ==
+          "\x7f"
+          "ELF");
 
     SECTION("dynamic symbols") {
         check_symbols_match_readelf(elf, "dynsym", {"malloc", "free", "printf"});
@@ -283,7 +293,8 @@ TEST_CASE("ElfFile reads the system libc like readelf does", "[elf]") {
         REQUIRE(got);
         CHECK(*got == *expected);
         bool abi_tag = false;
-        for (const auto& note : elf.notes()) abi_tag |= note.type == NT_GNU_ABI_TAG && note.name == "GNU" && note.desc.size() == 16;
+        for (const auto& note : elf.notes())
+            abi_tag |= note.type == NT_GNU_ABI_TAG && note.name == "GNU" && note.desc.size() == 16;
         CHECK(abi_tag);
     }
     SECTION("read_at") {
@@ -301,15 +312,16 @@ TEST_CASE("ElfFile reads the system libc like readelf does", "[elf]") {
 TEST_CASE("ElfFile on a program compiled at test time", "[elf]") {
     TempDir dir;
     const std::string src = dir.path + "/tiny.cpp";
-    write_file(src,
-               "extern \"C\" {\n"
-               "extern const char stackscope_marker[37];\n"
-               "__attribute__((used)) const char stackscope_marker[37] = \"stackscope-marker-0123456789abcdefgh\";\n"
-               "extern const char stackscope_tag[16];\n"
-               "__attribute__((used, section(\".stackscope_test\"))) const char stackscope_tag[16] = \"tagged-section!\";\n"
-               "__attribute__((used, noinline)) static int hidden_helper(int x) { return x + 7; }\n"
-               "int main() { return hidden_helper(stackscope_marker[0]) == 0; }\n"
-               "}\n");
+    write_file(
+        src,
+        "extern \"C\" {\n"
+        "extern const char stackscope_marker[37];\n"
+        "__attribute__((used)) const char stackscope_marker[37] = \"stackscope-marker-0123456789abcdefgh\";\n"
+        "extern const char stackscope_tag[16];\n"
+        "__attribute__((used, section(\".stackscope_test\"))) const char stackscope_tag[16] = \"tagged-section!\";\n"
+        "__attribute__((used, noinline)) static int hidden_helper(int x) { return x + 7; }\n"
+        "int main() { return hidden_helper(stackscope_marker[0]) == 0; }\n"
+        "}\n");
     const std::string build_id = "0123456789abcdef0123456789abcdef01234567";
     const std::string exe = dir.path + "/tiny";
     const std::string compile = "c++ -O1 -no-pie -fno-pie -o '" + exe + "' '" + src + "' -Wl,--build-id=0x" + build_id +
@@ -438,7 +450,9 @@ TEST_CASE("ElfFile rejects files that are not 64-bit ELF", "[elf]") {
         expect_invalid(dir.path + "/text", "not a 64-bit ELF");
     }
     SECTION("a file too small to hold an ELF header") {
-        write_file(dir.path + "/small", std::string("\x7f" "ELF\x02\x01\x01", 7));
+        write_file(dir.path + "/small", std::string("\x7f"
+                                                    "ELF\x02\x01\x01",
+                                                    7));
         expect_invalid(dir.path + "/small", "too small");
     }
     SECTION("an empty file") {
@@ -449,7 +463,10 @@ TEST_CASE("ElfFile rejects files that are not 64-bit ELF", "[elf]") {
     SECTION("a missing file") { expect_invalid(dir.path + "/missing", "No such file or directory"); }
     SECTION("a 32-bit ELF header") {
         std::string header(64, '\0');
-        header.replace(0, 7, std::string("\x7f" "ELF\x01\x01\x01", 7));
+        header.replace(0, 7,
+                       std::string("\x7f"
+                                   "ELF\x01\x01\x01",
+                                   7));
         header[16] = 2;  // ET_EXEC
         header[18] = 3;  // EM_386
         header[20] = 1;  // EV_CURRENT
@@ -471,8 +488,8 @@ TEST_CASE("ElfFile on a truncated copy of libc does not crash", "[elf]") {
         ElfFile elf(path);
         CHECK(elf.file_size() == 8192);
         CHECK_FALSE(elf.symbol("malloc"));  // .dynsym lies past the end
-        CHECK_FALSE(elf.section(".text"));   // so do the section headers
-        (void)elf.build_id();                // the notes are in the first page: fine either way
+        CHECK_FALSE(elf.section(".text"));  // so do the section headers
+        (void)elf.build_id();               // the notes are in the first page: fine either way
         CHECK(elf.first_load_vaddr() == 0);
     } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::BadInput);

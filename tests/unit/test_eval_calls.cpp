@@ -89,12 +89,13 @@ TEST_CASE("Python frames grouped by eval-loop call", "[eval_calls]") {
 }
 
 // Two eval-loop calls (3.11+: a call runs several frames; the newest call is a callback).
-const Stack kTwoCalls = stack_of({frame("main", true, 0x1f00), frame("a", false), frame("cb", true, 0x1200), frame("leaf", false)});
+const Stack kTwoCalls =
+    stack_of({frame("main", true, 0x1f00), frame("a", false), frame("cb", true, 0x1200), frame("leaf", false)});
 
 TEST_CASE("eval-loop calls placed by stack address, without symbols", "[eval_calls]") {
     const std::vector<NativeFrame> natives = {
-        {"sem_wait", 0x1000, 0x1100}, {"", 0x1100, 0x1400}, {"PyObject_Call", 0x1400, 0x1500},
-        {"", 0x1500, 0x2000}, {"main", 0x2000, UINT64_MAX},
+        {"sem_wait", 0x1000, 0x1100}, {"", 0x1100, 0x1400},         {"PyObject_Call", 0x1400, 0x1500},
+        {"", 0x1500, 0x2000},         {"main", 0x2000, UINT64_MAX},
     };
     CHECK(show(place_eval_calls(natives, kTwoCalls)) == show(placed({_, 0, _, 1, _})));
     // The stack wins over symbols that disagree (a stripped eval loop named by a neighbour).
@@ -106,20 +107,24 @@ TEST_CASE("eval-loop calls placed by stack address, without symbols", "[eval_cal
 
 TEST_CASE("eval-loop calls placed by symbol where stack addresses do not place them all", "[eval_calls]") {
     const std::vector<NativeFrame> natives = {
-        {"sem_wait", 0x1000, 0x1100}, {"_PyEval_EvalFrameDefault", 0x1100, 0x1400}, {"PyObject_Call", 0x1400, 0x1500},
-        {"_PyEval_EvalFrameDefault", 0x1500, 0x2000}, {"main", 0x2000, UINT64_MAX},
+        {"sem_wait", 0x1000, 0x1100},      {"_PyEval_EvalFrameDefault", 0x1100, 0x1400},
+        {"PyObject_Call", 0x1400, 0x1500}, {"_PyEval_EvalFrameDefault", 0x1500, 0x2000},
+        {"main", 0x2000, UINT64_MAX},
     };
     const Placement want = placed({_, 0, _, 1, _});
     // No addresses (3.11-), or one call's missing.
-    CHECK(show(place_eval_calls(natives, stack_of({frame("main", true), frame("a", false), frame("cb", true), frame("leaf", false)}))) ==
-          show(want));
+    CHECK(show(place_eval_calls(natives, stack_of({frame("main", true), frame("a", false), frame("cb", true),
+                                                   frame("leaf", false)}))) == show(want));
     CHECK(show(place_eval_calls(natives, stack_of({frame("main", true), frame("cb", true, 0x1200)}))) == show(want));
     // Stack ranges unknown, or an address in no unwound frame.
-    CHECK(show(place_eval_calls(named({"sem_wait", "_PyEval_EvalFrameDefault", "PyObject_Call", "_PyEval_EvalFrameDefault", "main"}),
-                                kTwoCalls)) == show(want));
-    CHECK(show(place_eval_calls(natives, stack_of({frame("main", true, 0x800), frame("cb", true, 0x1200)}))) == show(want));
+    CHECK(show(place_eval_calls(
+              named({"sem_wait", "_PyEval_EvalFrameDefault", "PyObject_Call", "_PyEval_EvalFrameDefault", "main"}),
+              kTwoCalls)) == show(want));
+    CHECK(show(place_eval_calls(natives, stack_of({frame("main", true, 0x800), frame("cb", true, 0x1200)}))) ==
+          show(want));
     // Two calls in one frame's range: the ranges are wrong.
-    CHECK(show(place_eval_calls(natives, stack_of({frame("main", true, 0x1210), frame("cb", true, 0x1200)}))) == show(want));
+    CHECK(show(place_eval_calls(natives, stack_of({frame("main", true, 0x1210), frame("cb", true, 0x1200)}))) ==
+          show(want));
     // An incomplete stack (its oldest entry frame unread): the last group has no address.
     CHECK(show(place_eval_calls(natives, stack_of({frame("cut", false), frame("cb", true, 0x1200)}))) == show(want));
 }
@@ -139,17 +144,20 @@ TEST_CASE("3.14 tail-calling builds: opcode handlers belong to the entry frame b
 }
 
 TEST_CASE("clones of the eval loop (.cold parts) are the eval loop", "[eval_calls]") {
-    const auto natives = named({"sem_wait", "_PyEval_EvalFrameDefault.cold", "_PyFunction_Vectorcall", "_PyEval_EvalFrameDefault", "main"});
+    const auto natives = named(
+        {"sem_wait", "_PyEval_EvalFrameDefault.cold", "_PyFunction_Vectorcall", "_PyEval_EvalFrameDefault", "main"});
     CHECK(show(place_eval_calls(natives, kTwoCalls)) == show(placed({_, 0, _, 1, _})));
 }
 
 TEST_CASE("eval-loop calls not placed when the symbols name another number of calls", "[eval_calls]") {
     // More eval-loop frames than calls, frames without symbols.
-    CHECK_FALSE(place_eval_calls(named({"", "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault"}),
-                                 kTwoCalls));
+    CHECK_FALSE(place_eval_calls(
+        named({"", "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault"}), kTwoCalls));
     // A stripped interpreter naming only a part of its eval loop (Debian's 3.14: not .cold).
-    CHECK_FALSE(place_eval_calls(named({"sem_wait", "", "PyObject_Call", "_PyEval_EvalFrameDefault", "main"}), kTwoCalls));
-    CHECK(eval_loop_frames(named({"sem_wait", "", "PyObject_Call", "_PyEval_EvalFrameDefault", "main"})) == std::vector<size_t>{3});
+    CHECK_FALSE(
+        place_eval_calls(named({"sem_wait", "", "PyObject_Call", "_PyEval_EvalFrameDefault", "main"}), kTwoCalls));
+    CHECK(eval_loop_frames(named({"sem_wait", "", "PyObject_Call", "_PyEval_EvalFrameDefault", "main"})) ==
+          std::vector<size_t>{3});
     // No native frames at all.
     CHECK_FALSE(place_eval_calls({}, kTwoCalls));
 }
@@ -158,13 +166,14 @@ TEST_CASE("3.8-3.10: every Python frame is its own eval-loop call", "[eval_calls
     const Stack stack = stack_of({frame("main", true), frame("f", true), frame("g", true)});
     // Entry frames right after one another are calls of their own (an LTO build inlines the
     // calls between them).
-    const auto natives = named({"sem_wait", "_PyEval_EvalFrameDefault", "_PyFunction_Vectorcall", "_PyEval_EvalFrameDefault",
-                                "_PyEval_EvalFrameDefault", "_PyEval_EvalCode", "main"});
+    const auto natives = named({"sem_wait", "_PyEval_EvalFrameDefault", "_PyFunction_Vectorcall",
+                                "_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault", "_PyEval_EvalCode", "main"});
     CHECK(eval_loop_frames(natives) == std::vector<size_t>{1, 3, 4});
     CHECK(show(place_eval_calls(natives, stack)) == show(placed({_, 0, _, 1, 2, _, _})));
 }
 
 TEST_CASE("an empty stack places nothing, and every native frame runs no call", "[eval_calls]") {
-    CHECK(show(place_eval_calls(named({"sem_wait", "_PyEval_EvalFrameDefault", "main"}), Stack{})) == show(placed({_, _, _})));
+    CHECK(show(place_eval_calls(named({"sem_wait", "_PyEval_EvalFrameDefault", "main"}), Stack{})) ==
+          show(placed({_, _, _})));
     CHECK(show(place_eval_calls({}, Stack{})) == show(placed({})));
 }

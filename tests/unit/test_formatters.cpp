@@ -38,7 +38,8 @@ Snapshot sample() {
     snap.threads.push_back(t);
     Thread broken;
     broken.tid = 4322;
-    broken.stack.error = stackscope::ExtractionError{stackscope::ErrorKind::UnreadableMemory, "cannot read 8 bytes at 0x10", 0x10};
+    broken.stack.error =
+        stackscope::ExtractionError{stackscope::ErrorKind::UnreadableMemory, "cannot read 8 bytes at 0x10", 0x10};
     snap.threads.push_back(broken);
     return snap;
 }
@@ -212,7 +213,8 @@ TEST_CASE("a core's process header names the crashed thread, or says it runs no 
     CHECK_FALSE(json["threads"][1].contains("crash"));
 
     snap.threads[0].crash.reset();
-    CHECK(format_snapshot_tree(snap, TreeOptions{}).find("in thread 4321, which runs no Python code\n") != std::string::npos);
+    CHECK(format_snapshot_tree(snap, TreeOptions{}).find("in thread 4321, which runs no Python code\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("thread headers say what the thread is doing", "[format]") {

@@ -26,14 +26,14 @@
 #include "stackscope/source_files.hpp"
 #include "synthetic_memory.hpp"
 
+using stackscope::ChainGuard;
 using stackscope::Error;
 using stackscope::ErrorKind;
-using stackscope::ChainGuard;
-using stackscope::ThreadStackWalker;
 using stackscope::ObjectReader;
 using stackscope::PythonLayout;
 using stackscope::RemoteMemory;
 using stackscope::Stack;
+using stackscope::ThreadStackWalker;
 using stackscope_test::LocationTable;
 using stackscope_test::ObjectBuilder;
 using stackscope_test::SyntheticTarget;
@@ -91,8 +91,8 @@ struct Image {
         run_code = code("run", "Thread.run", "/usr/lib/python3.12/threading.py", 990, run_lines, 4);
     }
 
-    ObjectBuilder::Code code(const std::string& name, const std::string& qualname, const std::string& file, int first_line,
-                             const LocationTable& lines, size_t units) {
+    ObjectBuilder::Code code(const std::string& name, const std::string& qualname, const std::string& file,
+                             int first_line, const LocationTable& lines, size_t units) {
         return b.code(code_type, b.str(str_type, name), b.str(str_type, qualname), b.str(str_type, file), first_line,
                       b.bytes(bytes_type, lines.bytes), units);
     }
@@ -186,8 +186,7 @@ TEST_CASE("ThreadStackWalker: lines at various instruction positions", "[frame_w
     };
     const std::vector<Case> cases = {
         {-1, 30},  // prev_instr before the first instruction: first line
-        {0, 30}, {1, 30}, {2, 35}, {9, 35}, {10, 32}, {11, 232}, {12, 232},
-        {13, std::nullopt},  // past the table
+        {0, 30},  {1, 30}, {2, 35}, {9, 35}, {10, 32}, {11, 232}, {12, 232}, {13, std::nullopt},  // past the table
     };
     for (const Case& c : cases) {
         INFO("code unit " << c.unit);
@@ -251,7 +250,8 @@ TEST_CASE("ThreadStackWalker reads source lines through SourceFiles", "[frame_wa
     const std::string file = std::string(tmpl) + "/main.py";
     {
         std::ofstream out(file);
-        for (int i = 1; i <= 12; ++i) out << (i == 10 ? "    result = outer(  42 )  \n" : "# line " + std::to_string(i) + "\n");
+        for (int i = 1; i <= 12; ++i)
+            out << (i == 10 ? "    result = outer(  42 )  \n" : "# line " + std::to_string(i) + "\n");
     }
     Image img(file);
     stackscope::SourceFiles sources("");
@@ -330,8 +330,8 @@ TEST_CASE("ThreadStackWalker survives corrupt frame chains", "[frame_walker]") {
         const uint64_t bad_name = img.b.str(img.str_type, "short", int64_t{1} << 40);
         LocationTable lines;
         lines.one_line(4, 0);
-        const auto bad = img.b.code(img.code_type, bad_name, img.b.str(img.str_type, "q"), img.b.str(img.str_type, "/f.py"),
-                                    1, img.b.bytes(img.bytes_type, lines.bytes), 4);
+        const auto bad = img.b.code(img.code_type, bad_name, img.b.str(img.str_type, "q"),
+                                    img.b.str(img.str_type, "/f.py"), 1, img.b.bytes(img.bytes_type, lines.bytes), 4);
         const uint64_t a = img.frame(img.main_code, 3, 0, img.main_globals);
         const uint64_t b = img.frame(bad, 1, a, img.main_globals);
         const uint64_t c = img.frame(img.inner_code, 10, b, img.main_globals);
@@ -344,8 +344,8 @@ TEST_CASE("ThreadStackWalker survives corrupt frame chains", "[frame_walker]") {
         img.target.put<int64_t>(bad_file + img.layout.unicode_length, -5);
         LocationTable lines;
         lines.one_line(4, 0);
-        const auto bad = img.b.code(img.code_type, img.b.str(img.str_type, "f"), img.b.str(img.str_type, "f"), bad_file, 1,
-                                    img.b.bytes(img.bytes_type, lines.bytes), 4);
+        const auto bad = img.b.code(img.code_type, img.b.str(img.str_type, "f"), img.b.str(img.str_type, "f"), bad_file,
+                                    1, img.b.bytes(img.bytes_type, lines.bytes), 4);
         const Stack s = img.walk(img.thread_state(img.frame(bad, 1, 0, img.main_globals)));
         REQUIRE(s.error);
         CHECK_THAT(s.error->message, Catch::Contains("negative"));
@@ -367,8 +367,8 @@ TEST_CASE("ThreadStackWalker survives corrupt frame chains", "[frame_walker]") {
         for (size_t i = 0; i < count; ++i) {
             const uint64_t at = base + i * stride;
             const uint64_t previous = i + 1 < count ? at + stride : 0;
-            img.b.write_frame(at, img.outer_code.address, previous, img.main_globals, img.b.prev_instr(img.outer_code, 2),
-                              kOwnedByThread);
+            img.b.write_frame(at, img.outer_code.address, previous, img.main_globals,
+                              img.b.prev_instr(img.outer_code, 2), kOwnedByThread);
         }
         const Stack s = img.walk(img.thread_state(base));
         REQUIRE(s.error);
@@ -522,7 +522,8 @@ TEST_CASE("take_snapshot through a CallbackTarget", "[snapshot][callback]") {
         callbacks.threads = [] { return std::vector<stackscope::TargetThread>{{4242, 0x7f0011112222u}}; };
         stackscope::CallbackTarget target(callbacks);
         CHECK(target.threads().size() == 1);
-        CHECK(stackscope::format_snapshot_json(stackscope::take_snapshot(target)) == direct);  // 3.12 records tids itself
+        CHECK(stackscope::format_snapshot_json(stackscope::take_snapshot(target)) ==
+              direct);  // 3.12 records tids itself
     }
     SECTION("failing reads give an error, never a crash") {
         callbacks.read = [&](uint64_t address, std::span<uint8_t> out) -> size_t {

@@ -44,7 +44,8 @@ Bytes from_hex(const std::string& hex) {
     REQUIRE(hex.size() % 2 == 0);
     Bytes out;
     out.reserve(hex.size() / 2);
-    for (size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i < hex.size(); i += 2)
+        out.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
     return out;
 }
 
@@ -92,8 +93,8 @@ std::vector<Pos> expand_positions(const json& runs, size_t units) {
 
 std::string describe(const json& co) {
     return co["name"].get<std::string>() + " (firstlineno " + std::to_string(co["firstlineno"].get<int>()) +
-           ", code_len " + std::to_string(co["code_len"].get<int>()) + ", table " + co["table"].get<std::string>().substr(0, 64) +
-           "...)";
+           ", code_len " + std::to_string(co["code_len"].get<int>()) + ", table " +
+           co["table"].get<std::string>().substr(0, 64) + "...)";
 }
 
 // Largest/smallest line step seen in the truth, to make sure the fixtures keep
@@ -129,12 +130,14 @@ std::string first_lnotab_mismatch(const json& co) {
         for (int64_t off : {int64_t(2 * u), int64_t(2 * u + 1)}) {
             const int got = stackscope::lnotab_line(table, first, off);
             if (got != *truth[u])
-                return "offset " + std::to_string(off) + ": expected " + std::to_string(*truth[u]) + ", got " + std::to_string(got);
+                return "offset " + std::to_string(off) + ": expected " + std::to_string(*truth[u]) + ", got " +
+                       std::to_string(got);
         }
     }
     const int neg = stackscope::lnotab_line(table, first, -1);
     if (neg != co["negative_offset_line"].get<int>())
-        return "offset -1: expected " + std::to_string(co["negative_offset_line"].get<int>()) + ", got " + std::to_string(neg);
+        return "offset -1: expected " + std::to_string(co["negative_offset_line"].get<int>()) + ", got " +
+               std::to_string(neg);
     return "";
 }
 
@@ -154,8 +157,8 @@ std::string first_linetable310_mismatch(const json& co) {
     for (int64_t off : {int64_t(-1), int64_t(-2), int64_t(-1000)}) {
         const auto got = stackscope::linetable310_line(table, first, off);
         if (got != co["negative_offset_line"].get<int>())
-            return "offset " + std::to_string(off) + ": expected " + std::to_string(co["negative_offset_line"].get<int>()) +
-                   ", got " + show(got);
+            return "offset " + std::to_string(off) + ": expected " +
+                   std::to_string(co["negative_offset_line"].get<int>()) + ", got " + show(got);
     }
     // Past the end of the code there is no line.
     const auto past = stackscope::linetable310_line(table, first, co["code_len"].get<int64_t>());
@@ -189,7 +192,8 @@ std::string first_locations_mismatch(const json& co) {
         const Pos got{loc.line, loc.end_line, loc.column, loc.end_column};
         for (uint32_t u = loc.start; u < loc.end; ++u) {
             if (!(got == truth_pos[u]))
-                return "code unit " + std::to_string(u) + ": co_positions " + show(truth_pos[u]) + ", decoded " + show(got);
+                return "code unit " + std::to_string(u) + ": co_positions " + show(truth_pos[u]) + ", decoded " +
+                       show(got);
         }
     }
     for (uint32_t u = 0; u < units; ++u) {
@@ -214,8 +218,8 @@ std::string first_exception_mismatch(const json& co) {
         if (e.start != t[0].get<uint32_t>() || e.end != t[1].get<uint32_t>() || e.target != t[2].get<uint32_t>() ||
             e.depth != t[3].get<uint32_t>() || e.lasti != (t[4].get<int>() != 0)) {
             std::ostringstream os;
-            os << "entry " << i << ": dis " << t.dump() << ", decoded [" << e.start << "," << e.end << "," << e.target << ","
-               << e.depth << "," << (e.lasti ? 1 : 0) << "]";
+            os << "entry " << i << ": dis " << t.dump() << ", decoded [" << e.start << "," << e.end << "," << e.target
+               << "," << e.depth << "," << (e.lasti ? 1 : 0) << "]";
             return os.str();
         }
     }
@@ -386,20 +390,40 @@ TEST_CASE("decode_locations hand-written forms", "[line_tables]") {
     SECTION("every entry kind") {
         const Bytes t{
             // short form code 3, 2 units: column 3*8 + 5 = 29, end column 29 + 4
-            loc_head(3, 2), 0x54,
+            loc_head(3, 2),
+            0x54,
             // one-line form, line +2 (code 12), 1 unit, columns 200..255 (single bytes, no +1 bias)
-            loc_head(12, 1), 200, 255,
+            loc_head(12, 1),
+            200,
+            255,
             // one-line form, line +0 (code 10), column 0 is a real column
-            loc_head(10, 1), 0, 0,
+            loc_head(10, 1),
+            0,
+            0,
             // no-column form, line -3 (svarint 7)
-            loc_head(13, 8), 0x07,
+            loc_head(13, 8),
+            0x07,
             // no location
             loc_head(15, 3),
             // long form: line +5000 (svarint 10000 = 16 | 28<<6 | 2<<12), end line +64 (0x40 0x01),
             // column 0 -> None, end column 4096 (raw 4097 = 1 | 0<<6 | 1<<12)
-            loc_head(14, 4), 0x50, 0x5C, 0x02, 0x40, 0x01, 0x00, 0x41, 0x40, 0x01,
+            loc_head(14, 4),
+            0x50,
+            0x5C,
+            0x02,
+            0x40,
+            0x01,
+            0x00,
+            0x41,
+            0x40,
+            0x01,
             // long form: line delta 0, end line delta 0, column 63 (raw 64), end column 62 (raw 63)
-            loc_head(14, 1), 0x00, 0x00, 0x40, 0x01, 0x3F,
+            loc_head(14, 1),
+            0x00,
+            0x00,
+            0x40,
+            0x01,
+            0x3F,
         };
         const auto locs = stackscope::decode_locations(t, 100);
         REQUIRE(locs.size() == 7);
@@ -495,16 +519,16 @@ TEST_CASE("decode_locations hand-written forms", "[line_tables]") {
 
 TEST_CASE("malformed location tables throw stackscope::Error", "[line_tables]") {
     const std::vector<Bytes> bad = {
-        {0x00},                                 // entry without its start bit
-        {loc_head(0, 1), 0x10, 0x05},           // second entry without start bit
-        {loc_head(3, 1)},                       // short form missing its second byte
-        {loc_head(11, 1), 4},                   // one-line form missing end column
-        {loc_head(11, 1)},                      // one-line form missing both columns
-        {loc_head(13, 1)},                      // no-column form missing its delta
-        {loc_head(13, 1), 0x40},                // varint continues past the end
-        {loc_head(14, 1), 0x02, 0x00, 0x01},    // long form missing end column
-        {loc_head(14, 1), 0x02},                // long form missing three varints
-        {loc_head(14, 1), 0x42, 0x40},          // long form truncated inside a varint
+        {0x00},                                                       // entry without its start bit
+        {loc_head(0, 1), 0x10, 0x05},                                 // second entry without start bit
+        {loc_head(3, 1)},                                             // short form missing its second byte
+        {loc_head(11, 1), 4},                                         // one-line form missing end column
+        {loc_head(11, 1)},                                            // one-line form missing both columns
+        {loc_head(13, 1)},                                            // no-column form missing its delta
+        {loc_head(13, 1), 0x40},                                      // varint continues past the end
+        {loc_head(14, 1), 0x02, 0x00, 0x01},                          // long form missing end column
+        {loc_head(14, 1), 0x02},                                      // long form missing three varints
+        {loc_head(14, 1), 0x42, 0x40},                                // long form truncated inside a varint
         {loc_head(13, 1), 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x00},  // over-long varint
     };
     for (const Bytes& t : bad) {
@@ -520,11 +544,27 @@ TEST_CASE("decode_exception_table hand-written cases", "[line_tables]") {
     SECTION("big-endian varints, depth and lasti") {
         const Bytes t{
             // start 4, length 6, target 20, depth 0 lasti 0
-            0x84, 0x06, 0x14, 0x00,
+            0x84,
+            0x06,
+            0x14,
+            0x00,
             // start 100 (1<<6 | 36), length 5, target 200 (3<<6 | 8), depth 2 lasti 1
-            0xC1, 0x24, 0x05, 0x43, 0x08, 0x05,
+            0xC1,
+            0x24,
+            0x05,
+            0x43,
+            0x08,
+            0x05,
             // start 4096 (1<<12), length 63, target 262143 (3 chunks of 63), depth 63 lasti 0 (126 = 1<<6 | 62)
-            0xC1, 0x40, 0x00, 0x3F, 0x7F, 0x7F, 0x3F, 0x41, 0x3E,
+            0xC1,
+            0x40,
+            0x00,
+            0x3F,
+            0x7F,
+            0x7F,
+            0x3F,
+            0x41,
+            0x3E,
         };
         const auto e = stackscope::decode_exception_table(t);
         REQUIRE(e.size() == 3);
@@ -546,12 +586,12 @@ TEST_CASE("decode_exception_table hand-written cases", "[line_tables]") {
     }
     SECTION("malformed tables throw") {
         const std::vector<Bytes> bad = {
-            {0x04, 0x06, 0x14, 0x00},                    // entry without its start bit
-            {0x84, 0x06, 0x14, 0x00, 0x04, 0x06, 0x14, 0x00},  // second entry without start bit
-            {0x84},                                      // start only
-            {0x84, 0x06},                                // no target
-            {0x84, 0x06, 0x14},                          // no depth/lasti
-            {0x84, 0x06, 0x14, 0x40},                    // varint runs off the end
+            {0x04, 0x06, 0x14, 0x00},                                      // entry without its start bit
+            {0x84, 0x06, 0x14, 0x00, 0x04, 0x06, 0x14, 0x00},              // second entry without start bit
+            {0x84},                                                        // start only
+            {0x84, 0x06},                                                  // no target
+            {0x84, 0x06, 0x14},                                            // no depth/lasti
+            {0x84, 0x06, 0x14, 0x40},                                      // varint runs off the end
             {0xC0, 0x40, 0x40, 0x40, 0x40, 0x40, 0x00, 0x01, 0x01, 0x00},  // over-long varint
             // start 0xFFFFFFFF-ish + length wraps around uint32
             {0xC3, 0x7F, 0x7F, 0x7F, 0x7F, 0x3F, 0x02, 0x00, 0x00},

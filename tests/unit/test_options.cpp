@@ -22,7 +22,9 @@ std::vector<std::string> spelled(Surface surface, const std::vector<std::string>
     std::vector<std::string> out;
     for (const std::string& word : words) {
         const bool value = word == "tree" || word == "flat" || word == "json";
-        out.push_back(value && !out.empty() && out.back().ends_with("format") ? word : std::string(option_dashes(surface)) + word);
+        out.push_back(value && !out.empty() && out.back().ends_with("format")
+                          ? word
+                          : std::string(option_dashes(surface)) + word);
     }
     return out;
 }
@@ -65,7 +67,8 @@ std::vector<GivenOption> given(const std::vector<std::string>& words) {
 
 }  // namespace
 
-TEST_CASE("options: every combination the CLI accepts is accepted by gdb and lldb, with the same meaning", "[options]") {
+TEST_CASE("options: every combination the CLI accepts is accepted by gdb and lldb, with the same meaning",
+          "[options]") {
     for (const auto& words : cli_combinations()) {
         OutputOptions cli;
         const std::vector<GivenOption> options = given(words);
@@ -107,7 +110,8 @@ TEST_CASE("options: the refusals are two formats and native outside the tree", "
     CHECK(parse(Surface::Lldb, "--json --flat").error == "--json and --flat cannot be combined");
     CHECK(parse(Surface::Lldb, "--format flat --json").error == "--format flat and --json cannot be combined");
     CHECK(parse(Surface::Gdb, "-format tree -format json").error == "-format tree and -format json cannot be combined");
-    CHECK(parse(Surface::Gdb, "-native -json").error == "-native works with tree output only: it cannot be combined with -json");
+    CHECK(parse(Surface::Gdb, "-native -json").error ==
+          "-native works with tree output only: it cannot be combined with -json");
     CHECK(parse(Surface::Lldb, "--flat --native").error ==
           "--native works with tree output only: it cannot be combined with --flat");
     CHECK(parse(Surface::Gdb, "-native -format json").error ==
@@ -148,7 +152,8 @@ TEST_CASE("options: usage and help list each option once per surface", "[options
         }
         std::vector<std::string> expected;
         for (const OptionSpec& option : output_options()) {
-            if (find_option(surface, option.name) == &option) expected.push_back(std::string(option_dashes(surface)) + std::string(option.name));
+            if (find_option(surface, option.name) == &option)
+                expected.push_back(std::string(option_dashes(surface)) + std::string(option.name));
         }
         CHECK(labels == expected);
     }
@@ -161,9 +166,11 @@ TEST_CASE("options: usage and help list each option once per surface", "[options
 
 TEST_CASE("options: completion words for gdb", "[options]") {
     using Words = std::vector<std::string>;
-    CHECK(option_completions(Surface::Gdb, Words{}, "-") == Words{"-format", "-flat", "-json", "-ascii", "-show-hidden", "-native"});
+    CHECK(option_completions(Surface::Gdb, Words{}, "-") ==
+          Words{"-format", "-flat", "-json", "-ascii", "-show-hidden", "-native"});
     CHECK(option_completions(Surface::Gdb, Words{"-json"}, "-a") == Words{"-ascii"});
-    CHECK(option_completions(Surface::Gdb, Words{"-ascii"}, "-") == Words{"-format", "-flat", "-json", "-show-hidden", "-native"});
+    CHECK(option_completions(Surface::Gdb, Words{"-ascii"}, "-") ==
+          Words{"-format", "-flat", "-json", "-show-hidden", "-native"});
     CHECK(option_completions(Surface::Gdb, Words{"-format"}, "") == Words{"tree", "flat", "json"});
     CHECK(option_completions(Surface::Gdb, Words{"-format"}, "j") == Words{"json"});
     CHECK(option_completions(Surface::Gdb, Words{}, "-format=f") == Words{"-format=flat"});

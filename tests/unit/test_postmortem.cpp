@@ -32,7 +32,8 @@ uint64_t own_image_base() {
             // The first object is the executable: its lowest PT_LOAD maps file offset 0.
             for (int i = 0; i < info->dlpi_phnum; ++i) {
                 const auto& ph = info->dlpi_phdr[i];
-                if (ph.p_type == PT_LOAD && ph.p_offset == 0) *static_cast<uint64_t*>(data) = info->dlpi_addr + ph.p_vaddr;
+                if (ph.p_type == PT_LOAD && ph.p_offset == 0)
+                    *static_cast<uint64_t*>(data) = info->dlpi_addr + ph.p_vaddr;
             }
             return 1;
         },
@@ -83,7 +84,8 @@ TEST_CASE("signal names and causes", "[process_info]") {
     CHECK(signal_cause(odd).empty());
 }
 
-TEST_CASE("ObjectReader: learned types need no names; unreadable static type names degrade visibly", "[object_reader]") {
+TEST_CASE("ObjectReader: learned types need no names; unreadable static type names degrade visibly",
+          "[object_reader]") {
     auto layout = stackscope::layout_for(3, 13);
     REQUIRE(layout);
     stackscope_test::SyntheticTarget target;

@@ -144,10 +144,9 @@ TEST_CASE("RemoteMemory short reads at the end of readable memory", "[remote_mem
             CHECK_THAT(e.what(), Catch::Contains("0x502000"));
         }
         CHECK_THROWS_AS(mem.read_pointer(base + 2 * kPage + 96), Error);  // 4 of 8 bytes readable
-        CHECK(mem.read_value<uint32_t>(base + 2 * kPage + 96) == uint32_t(pattern(base + 2 * kPage + 96)) +
-                                                                      (uint32_t(pattern(base + 2 * kPage + 97)) << 8) +
-                                                                      (uint32_t(pattern(base + 2 * kPage + 98)) << 16) +
-                                                                      (uint32_t(pattern(base + 2 * kPage + 99)) << 24));
+        CHECK(mem.read_value<uint32_t>(base + 2 * kPage + 96) ==
+              uint32_t(pattern(base + 2 * kPage + 96)) + (uint32_t(pattern(base + 2 * kPage + 97)) << 8) +
+                  (uint32_t(pattern(base + 2 * kPage + 98)) << 16) + (uint32_t(pattern(base + 2 * kPage + 99)) << 24));
         CHECK_THROWS_AS(mem.read_bytes(0x10, 1), Error);
     }
 

@@ -13,7 +13,8 @@ TEST_CASE("/proc/PID/task/TID/syscall is parsed", "[activity]") {
     const auto user = parse_proc_syscall("-1 0x7ffd5a3c1e48 0x7f3a1c2b3c4d\n");
     REQUIRE(user);
     CHECK(user->number == -1);
-    const auto futex = parse_proc_syscall("202 0x7f3a1c0d8a80 0x189 0x0 0x0 0x0 0xffffffff 0x7f3a1b7fd9b0 0x7f3a1c27c9e6\n");
+    const auto futex =
+        parse_proc_syscall("202 0x7f3a1c0d8a80 0x189 0x0 0x0 0x0 0xffffffff 0x7f3a1b7fd9b0 0x7f3a1c27c9e6\n");
     REQUIRE(futex);
     CHECK(futex->number == 202);
     CHECK(futex->arg0 == 0x7f3a1c0d8a80);

@@ -9,11 +9,11 @@ namespace stackscope::encoding {
 
 // PyDictKeysObject, DictKeysFormat::Kinds311 (3.11+).
 struct DictKeys311 {
-    static constexpr uint64_t log2_size = 8;          // uint8_t dk_log2_size
-    static constexpr uint64_t log2_index_bytes = 9;   // uint8_t dk_log2_index_bytes
-    static constexpr uint64_t kind = 10;              // uint8_t dk_kind: 0 general, 1 unicode, 2 split
-    static constexpr uint64_t nentries = 24;          // Py_ssize_t dk_nentries
-    static constexpr uint64_t indices = 32;           // dk_indices[]: 1 << log2_index_bytes bytes
+    static constexpr uint64_t log2_size = 8;         // uint8_t dk_log2_size
+    static constexpr uint64_t log2_index_bytes = 9;  // uint8_t dk_log2_index_bytes
+    static constexpr uint64_t kind = 10;             // uint8_t dk_kind: 0 general, 1 unicode, 2 split
+    static constexpr uint64_t nentries = 24;         // Py_ssize_t dk_nentries
+    static constexpr uint64_t indices = 32;          // dk_indices[]: 1 << log2_index_bytes bytes
     static constexpr uint64_t header_size = 32;
     static constexpr uint8_t kind_general = 0;
     static constexpr uint8_t max_kind = 2;
@@ -40,14 +40,14 @@ inline constexpr uint64_t kInlineValuesValidByte = 3;
 // PyASCIIObject.state bits that every version 3.8-3.15 places alike.
 struct StrState {
     static constexpr unsigned kind_shift = 2;
-    static constexpr uint32_t kind_mask = 7;     // 1, 2 or 4 bytes per character
+    static constexpr uint32_t kind_mask = 7;  // 1, 2 or 4 bytes per character
     static constexpr uint32_t compact = 0x20;
     static constexpr uint32_t ascii = 0x40;
 };
 
 // PyLongObject digits: 30 bits each in 32-bit words.
 struct LongDigits {
-    static constexpr unsigned shift = 30;        // PyLong_SHIFT
+    static constexpr unsigned shift = 30;  // PyLong_SHIFT
     static constexpr uint64_t digit_size = 4;
     // IntFormat::LvTag: lv_tag = digit count << 3 | sign (0 positive, 1 zero, 2 negative).
     static constexpr unsigned tag_count_shift = 3;

@@ -12,28 +12,57 @@ namespace {
 
 using Field = std::pair<const char*, Offset PythonLayout::*>;
 
-#define STACKSCOPE_FIELD(name) Field{#name, &PythonLayout::name}
+#define STACKSCOPE_FIELD(name) \
+    Field { #name, &PythonLayout::name }
 
 // Every era, every code path.
 const std::vector<Field> kAlways = {
-    STACKSCOPE_FIELD(runtime_interpreters_head), STACKSCOPE_FIELD(runtime_finalizing),
-    STACKSCOPE_FIELD(interp_next), STACKSCOPE_FIELD(interp_id), STACKSCOPE_FIELD(interp_threads_head),
-    STACKSCOPE_FIELD(interp_modules), STACKSCOPE_FIELD(interp_sysdict),
-    STACKSCOPE_FIELD(gc_collecting), STACKSCOPE_FIELD(gil_locked), STACKSCOPE_FIELD(gil_last_holder),
+    STACKSCOPE_FIELD(runtime_interpreters_head),
+    STACKSCOPE_FIELD(runtime_finalizing),
+    STACKSCOPE_FIELD(interp_next),
+    STACKSCOPE_FIELD(interp_id),
+    STACKSCOPE_FIELD(interp_threads_head),
+    STACKSCOPE_FIELD(interp_modules),
+    STACKSCOPE_FIELD(interp_sysdict),
+    STACKSCOPE_FIELD(gc_collecting),
+    STACKSCOPE_FIELD(gil_locked),
+    STACKSCOPE_FIELD(gil_last_holder),
     STACKSCOPE_FIELD(gil_size),
-    STACKSCOPE_FIELD(tstate_next), STACKSCOPE_FIELD(tstate_interp), STACKSCOPE_FIELD(tstate_frame),
-    STACKSCOPE_FIELD(tstate_thread_id), STACKSCOPE_FIELD(tstate_exc_info),
-    STACKSCOPE_FIELD(err_item_value), STACKSCOPE_FIELD(err_item_previous),
-    STACKSCOPE_FIELD(frame_code), STACKSCOPE_FIELD(frame_previous), STACKSCOPE_FIELD(frame_globals),
-    STACKSCOPE_FIELD(frame_instruction), STACKSCOPE_FIELD(frame_localsplus),
-    STACKSCOPE_FIELD(code_filename), STACKSCOPE_FIELD(code_name), STACKSCOPE_FIELD(code_firstlineno),
-    STACKSCOPE_FIELD(code_linetable), STACKSCOPE_FIELD(code_argcount),
-    STACKSCOPE_FIELD(object_type), STACKSCOPE_FIELD(var_size), STACKSCOPE_FIELD(type_name),
-    STACKSCOPE_FIELD(type_flags), STACKSCOPE_FIELD(type_basicsize), STACKSCOPE_FIELD(heap_type_qualname),
-    STACKSCOPE_FIELD(exception_args), STACKSCOPE_FIELD(module_dict), STACKSCOPE_FIELD(long_digits),
-    STACKSCOPE_FIELD(tuple_items), STACKSCOPE_FIELD(bytes_size), STACKSCOPE_FIELD(bytes_data),
-    STACKSCOPE_FIELD(unicode_length), STACKSCOPE_FIELD(unicode_state), STACKSCOPE_FIELD(unicode_ascii_data),
-    STACKSCOPE_FIELD(unicode_compact_data), STACKSCOPE_FIELD(dict_keys_ptr), STACKSCOPE_FIELD(dict_values_ptr),
+    STACKSCOPE_FIELD(tstate_next),
+    STACKSCOPE_FIELD(tstate_interp),
+    STACKSCOPE_FIELD(tstate_frame),
+    STACKSCOPE_FIELD(tstate_thread_id),
+    STACKSCOPE_FIELD(tstate_exc_info),
+    STACKSCOPE_FIELD(err_item_value),
+    STACKSCOPE_FIELD(err_item_previous),
+    STACKSCOPE_FIELD(frame_code),
+    STACKSCOPE_FIELD(frame_previous),
+    STACKSCOPE_FIELD(frame_globals),
+    STACKSCOPE_FIELD(frame_instruction),
+    STACKSCOPE_FIELD(frame_localsplus),
+    STACKSCOPE_FIELD(code_filename),
+    STACKSCOPE_FIELD(code_name),
+    STACKSCOPE_FIELD(code_firstlineno),
+    STACKSCOPE_FIELD(code_linetable),
+    STACKSCOPE_FIELD(code_argcount),
+    STACKSCOPE_FIELD(object_type),
+    STACKSCOPE_FIELD(var_size),
+    STACKSCOPE_FIELD(type_name),
+    STACKSCOPE_FIELD(type_flags),
+    STACKSCOPE_FIELD(type_basicsize),
+    STACKSCOPE_FIELD(heap_type_qualname),
+    STACKSCOPE_FIELD(exception_args),
+    STACKSCOPE_FIELD(module_dict),
+    STACKSCOPE_FIELD(long_digits),
+    STACKSCOPE_FIELD(tuple_items),
+    STACKSCOPE_FIELD(bytes_size),
+    STACKSCOPE_FIELD(bytes_data),
+    STACKSCOPE_FIELD(unicode_length),
+    STACKSCOPE_FIELD(unicode_state),
+    STACKSCOPE_FIELD(unicode_ascii_data),
+    STACKSCOPE_FIELD(unicode_compact_data),
+    STACKSCOPE_FIELD(dict_keys_ptr),
+    STACKSCOPE_FIELD(dict_values_ptr),
 };
 
 void add(std::vector<Field>& out, std::initializer_list<Field> fields) { out.insert(out.end(), fields); }
@@ -66,7 +95,8 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     }
     switch (l.code_variables) {
         case CodeVariablesFormat::Separate:
-            add(out, {STACKSCOPE_FIELD(code_varnames), STACKSCOPE_FIELD(code_cellvars), STACKSCOPE_FIELD(code_nlocals)});
+            add(out,
+                {STACKSCOPE_FIELD(code_varnames), STACKSCOPE_FIELD(code_cellvars), STACKSCOPE_FIELD(code_nlocals)});
             break;
         case CodeVariablesFormat::LocalsPlus:
             add(out, {STACKSCOPE_FIELD(code_localsplusnames), STACKSCOPE_FIELD(code_nlocalsplus)});
@@ -75,7 +105,8 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     switch (l.instance_dict) {
         case InstanceDictFormat::DictOffset: add(out, {STACKSCOPE_FIELD(type_dictoffset)}); break;
         case InstanceDictFormat::Managed311:
-            add(out, {STACKSCOPE_FIELD(managed_dict), STACKSCOPE_FIELD(managed_values), STACKSCOPE_FIELD(heap_type_cached_keys)});
+            add(out, {STACKSCOPE_FIELD(managed_dict), STACKSCOPE_FIELD(managed_values),
+                      STACKSCOPE_FIELD(heap_type_cached_keys)});
             break;
         case InstanceDictFormat::Managed312:
         case InstanceDictFormat::Managed313:
@@ -100,7 +131,8 @@ std::vector<std::string> missing_fields(const PythonLayout& layout) {
     if (layout.instance_dict == InstanceDictFormat::Managed313 && layout.type_flag_inline_values == 0) {
         out.emplace_back("type_flag_inline_values");
     }
-    if (layout.code_reference == CodeReference::StackRef && layout.stackref_tag_mask == 0) out.emplace_back("stackref_tag_mask");
+    if (layout.code_reference == CodeReference::StackRef && layout.stackref_tag_mask == 0)
+        out.emplace_back("stackref_tag_mask");
     return out;
 }
 
