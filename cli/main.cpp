@@ -33,7 +33,9 @@ void add_output_options(CLI::App* cmd) {
         if (find_option(Surface::Cli, option.name) != &option) continue;
         const std::string name = "--" + std::string(option.name);
         CLI::Option* added =
-            option.value.empty() ? cmd->add_flag(name) : cmd->add_option(name)->type_name(std::string(option.value));
+            // A flag takes no value (`--flat=false` is refused), as in gdb and lldb.
+            option.value.empty() ? cmd->add_flag(name)->disable_flag_override()
+                                 : cmd->add_option(name)->type_name(std::string(option.value));
         added->description(option_description(Surface::Cli, option))
             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
@@ -138,8 +140,8 @@ int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) 
         snap = take_snapshot(process, &stats, SnapshotOptions{.target_running = no_block});
         source_root = process.source_root();
         test_only_pause();
+        test_only_internal_error();  // while the target is stopped: the destructor must still detach
         process.detach();
-        test_only_internal_error();
     }
     // Source files are named by the target and may be slow to read: only once it runs again.
     SourceFiles sources(source_root);

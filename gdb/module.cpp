@@ -97,6 +97,13 @@ void register_errors(py::module_& m) {
             if (p) std::rethrow_exception(p);
         } catch (const Error& e) {
             PyErr_SetString(error_type(e.kind()), e.what());
+        } catch (const py::builtin_exception&) {
+            throw;  // pybind11's own (cast errors, ...): it translates them
+        } catch (const py::error_already_set&) {
+            throw;
+        } catch (const std::exception& e) {
+            // A bug in the core, not a failure of the target: one InternalError, never a traceback.
+            PyErr_SetString(error_type(ErrorKind::Internal), (std::string("internal error: ") + e.what()).c_str());
         }
     });
 }

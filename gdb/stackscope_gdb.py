@@ -419,15 +419,16 @@ class _FrameFilter:
                 head.append(decorator)
             calls, python = thread.eval_calls(), thread.frames
             placed = thread.place_eval_calls(_natives([decorator.inferior_frame() for decorator in head]))
+            if placed is not None:
+                # Built here, inside the try: nothing of the filter runs later while gdb iterates.
+                decorated = [_EvalFrame(decorator, [python[i] for i in calls[call]])
+                             if call is not None else _Unnamed(decorator) for decorator, call in zip(head, placed)]
+                return itertools.chain(decorated, frames)
         except (gdb.error, gdb.GdbError):
             pass  # gdb could not unwind or read, or there is nothing to read: not a bug
         except Exception as error:
             _filter_bug(error)
-        if placed is None:
-            return itertools.chain(head, frames)
-        decorated = (_EvalFrame(decorator, [python[i] for i in calls[call]]) if call is not None else _Unnamed(decorator)
-                     for decorator, call in zip(head, placed))
-        return itertools.chain(decorated, frames)
+        return itertools.chain(head, frames)
 
 
 def register():

@@ -1,5 +1,7 @@
 #include "cpython/builtin_types.hpp"
 
+#include <vector>
+
 #include "target/elf_file.hpp"
 #include "stackscope/target.hpp"
 
@@ -50,19 +52,23 @@ static_assert(in_enum_order(), "kBuiltinTypes must list the types in enum order"
 
 }  // namespace
 
-void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file,
-                                     uint64_t load_bias) {
-    std::array<std::string_view, kBuiltinTypeCount> symbols{};
-    for (size_t i = 0; i < kBuiltinTypeCount; ++i) symbols[i] = kBuiltinTypes[i].symbol;
+void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file, uint64_t load_bias,
+                                     std::span<const BuiltinType> only) {
+    std::vector<BuiltinType> wanted(only.begin(), only.end());
+    if (wanted.empty()) {
+        for (const BuiltinTypeInfo& info : kBuiltinTypes) wanted.push_back(info.type);
+    }
+    std::vector<std::string_view> symbols;
+    for (const BuiltinType type : wanted) symbols.push_back(builtin_type_symbol(type));
     if (file) {
         const auto found = file->symbols(symbols);
-        for (size_t i = 0; i < kBuiltinTypeCount; ++i) {
-            if (found[i]) types.set(kBuiltinTypes[i].type, load_bias + found[i]->value);
+        for (size_t i = 0; i < wanted.size(); ++i) {
+            if (found[i]) types.set(wanted[i], load_bias + found[i]->value);
         }
         return;
     }
-    for (size_t i = 0; i < kBuiltinTypeCount; ++i) {
-        if (const auto address = target.lookup_symbol(symbols[i])) types.set(kBuiltinTypes[i].type, *address);
+    for (size_t i = 0; i < wanted.size(); ++i) {
+        if (const auto address = target.lookup_symbol(symbols[i])) types.set(wanted[i], *address);
     }
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -53,10 +54,6 @@ enum class TypeMatch { Yes, No, Unknown };
 // Where each builtin type lives in one target. Lifetime: one extraction (types never move).
 class BuiltinTypes {
 public:
-    std::optional<uint64_t> address(BuiltinType type) const {
-        const uint64_t a = addresses_[static_cast<size_t>(type)];
-        return a ? std::optional(a) : std::nullopt;
-    }
     bool known(BuiltinType type) const { return addresses_[static_cast<size_t>(type)] != 0; }
     void set(BuiltinType type, uint64_t address) { addresses_[static_cast<size_t>(type)] = address; }
     // Whether an object whose type is `object_type` is an instance of `type` (exactly).
@@ -66,30 +63,17 @@ public:
         return object_type == a ? TypeMatch::Yes : TypeMatch::No;
     }
 
-    // Names of static types (builtin classes, exceptions) by address, from the builtins
-    // module's dict: for a core without the binary that holds their tp_name strings.
-    void set_static_type_names(std::unordered_map<uint64_t, std::string> names) {
-        static_type_names_ = std::move(names);
-        static_type_names_loaded_ = true;
-    }
-    bool static_type_names_loaded() const { return static_type_names_loaded_; }
-    const std::string* static_type_name(uint64_t type) const {
-        auto it = static_type_names_.find(type);
-        return it == static_type_names_.end() ? nullptr : &it->second;
-    }
-
 private:
     std::array<uint64_t, kBuiltinTypeCount> addresses_{};
-    std::unordered_map<uint64_t, std::string> static_type_names_;
-    bool static_type_names_loaded_ = false;
 };
 
 class ElfFile;
 class Target;
 
-// Sets each builtin type that the runtime's ELF file (at `load_bias`) defines a symbol for;
-// without a file, asks the target (a debugger knows symbols). Symbols are exact: no guess.
-void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file,
-                                     uint64_t load_bias);
+// Sets each builtin type (of `only`, or all when empty) that the runtime's ELF file (at
+// `load_bias`) defines a symbol for; without a file, asks the target (a debugger knows
+// symbols). Symbols are exact: no guess.
+void resolve_builtin_types_by_symbol(BuiltinTypes& types, const Target& target, const ElfFile* file, uint64_t load_bias,
+                                     std::span<const BuiltinType> only = {});
 
 }  // namespace stackscope

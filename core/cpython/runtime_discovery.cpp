@@ -45,7 +45,7 @@ std::vector<Candidate> candidates_from_files(RemoteMemory& memory, std::vector<s
         if (auto v = memory.target().lookup_symbol("Py_Version")) c.py_version_address = *v;
         out.push_back(c);
     }
-    MappedElfs elfs = open_mapped_elfs(memory.target(), is_python_file);
+    MappedElfs elfs = open_mapped_elfs(memory.target(), may_hold_runtime);
     unavailable = elfs.unavailable;
     for (MappedElf& m : elfs.files) {
         Candidate c;
@@ -82,7 +82,7 @@ std::vector<Candidate> candidates_from_cookie_scan(RemoteMemory& memory) {
     uint64_t scanned = 0;
     std::vector<uint8_t> buffer(kChunk);
     for (const MemoryRegion& r : memory.target().regions()) {
-        if (!r.writable || !is_python_file(r.path)) continue;
+        if (!r.writable || !may_hold_runtime(r.path)) continue;
         for (uint64_t at = r.start; at < r.end && scanned < kMaxScan; at += kChunk) {
             const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, r.end - at));
             const size_t got = memory.read_uncached(at, std::span(buffer.data(), want));
@@ -157,11 +157,16 @@ bool validate(RemoteMemory& memory, uint64_t runtime, const PythonLayout& l) {
 
 // A version taken from a file name lacks the micro version: the main interpreter's
 // sys.hexversion has it (3.8-3.10 publish no Py_Version).
-void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayout& layout, const ElfFile* file,
-                             uint64_t load_bias) {
+// The builtin types sys.hexversion is read through (dict, str keys, int), by symbol.
+BuiltinTypes types_for_sys(RemoteMemory& memory, const ElfFile* file, uint64_t load_bias) {
+    BuiltinTypes types;
+    constexpr BuiltinType kNeeded[] = {BuiltinType::Dict, BuiltinType::Str, BuiltinType::Int};
+    resolve_builtin_types_by_symbol(types, memory.target(), file, load_bias, kNeeded);
+    return types;
+}
+
+void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayout& layout, const BuiltinTypes& types) {
     try {
-        BuiltinTypes types;
-        resolve_builtin_types_by_symbol(types, memory.target(), file, load_bias);
         ObjectReader objects(memory, layout, types);
         const uint64_t interp = memory.read_pointer(runtime + layout.runtime_interpreters_head);
         const uint64_t sysdict = memory.read_pointer(interp + layout.interp_sysdict);
@@ -178,9 +183,11 @@ void refine_version_from_sys(RemoteMemory& memory, uint64_t runtime, PythonLayou
 // A runtime known only by its address (a debugger's symbol, no file name, no Py_Version:
 // 3.8-3.10): the table whose reading of it validates and whose sys.hexversion agrees with it.
 std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime) {
+    std::optional<BuiltinTypes> types;  // asked of the debugger once, when a layout validates
     for (PythonLayout& layout : all_layouts()) {
         if (layout.has_debug_offsets || !validate(memory, runtime, layout)) continue;
-        refine_version_from_sys(memory, runtime, layout, nullptr, 0);
+        if (!types) types = types_for_sys(memory, nullptr, 0);
+        refine_version_from_sys(memory, runtime, layout, *types);
         if (layout.version.micro >= 0) return layout;
     }
     return std::nullopt;
@@ -188,7 +195,7 @@ std::optional<PythonLayout> guess_layout(RemoteMemory& memory, uint64_t runtime)
 
 }  // namespace
 
-bool is_python_file(const std::string& path) {
+bool may_hold_runtime(const std::string& path) {
     const std::string name = file_name_of(path);
     return name.rfind("python", 0) == 0 || name.rfind("libpython", 0) == 0;
 }
@@ -206,7 +213,8 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
                 PythonLayout layout = layout_of(memory, c);
                 if (validate(memory, c.address, layout)) {
                     if (layout.version.micro < 0)
-                        refine_version_from_sys(memory, c.address, layout, c.file.get(), c.load_bias);
+                        refine_version_from_sys(memory, c.address, layout,
+                                                types_for_sys(memory, c.file.get(), c.load_bias));
                     return PythonRuntime{c.address, layout, c.found_in, c.file, c.load_bias};
                 }
                 if (!first_error) {

@@ -7,7 +7,6 @@
 #include "target/elf_file.hpp"
 
 #include "cpython/python_layout.hpp"
-#include "stackscope/debugger.hpp"  // is_python_file
 #include "target/remote_memory.hpp"
 
 namespace stackscope {
@@ -21,6 +20,10 @@ struct PythonRuntime {
     std::shared_ptr<const ElfFile> file;
     uint64_t load_bias = 0;
 };
+
+// Whether a mapped file may hold the runtime: the interpreter executable or libpython
+// (extension modules such as foo.cpython-312-x86_64-linux-gnu.so do not).
+bool may_hold_runtime(const std::string& path);
 
 // Throws Error(UnsupportedRuntime) when no valid, supported runtime is found.
 PythonRuntime discover_runtime(RemoteMemory& memory);

@@ -5,6 +5,7 @@
 #include "stackscope/live_process.hpp"
 #include "stackscope/snapshot.hpp"
 #include "stackscope/source_files.hpp"
+#include "cpython/runtime_discovery.hpp"
 
 namespace stackscope {
 
@@ -80,5 +81,7 @@ Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memor
     }
     return snapshot;
 }
+
+bool is_python_file(const std::string& path) { return may_hold_runtime(path); }
 
 }  // namespace stackscope

@@ -61,16 +61,26 @@ private:
 };
 
 // A thread entry standing for the part of a list that could not be read.
-Thread broken_list(int64_t interpreter_id, const std::string& what) {
+Thread broken_list(int64_t interpreter_id, ExtractionError why) {
     Thread t;
     t.interpreter_id = interpreter_id;
-    t.stack.error = ExtractionError{ErrorKind::InconsistentData, what, std::nullopt};
+    t.stack.error = std::move(why);
     return t;
 }
 
+// Data that makes no sense, found by a walk itself (a loop, a foreign element).
+ExtractionError inconsistent(const std::string& what, std::optional<uint64_t> address = std::nullopt) {
+    return ExtractionError{ErrorKind::InconsistentData, what, address};
+}
+
+// An Error met while reading, with `context` before its message; its kind and address stay.
+ExtractionError failed(const std::string& context, const Error& e) {
+    return ExtractionError{e.kind(), context + e.what(), e.address()};
+}
+
 struct ThreadList {
-    std::vector<uint64_t> states;        // newest first
-    std::optional<std::string> problem;  // why the rest of the list could not be read
+    std::vector<uint64_t> states;            // newest first
+    std::optional<ExtractionError> problem;  // why the rest of the list could not be read
 };
 
 // What the kernel says each thread is doing, by kernel thread id.
@@ -178,7 +188,7 @@ ThreadList SnapshotReader::walk_thread_list(uint64_t interp) {
             list.states.push_back(tstate);
         }
     } catch (const Error& e) {
-        list.problem = std::string("cannot read the rest of the thread list: ") + e.what();
+        list.problem = failed("cannot read the rest of the thread list: ", e);
     }
     return list;
 }
@@ -195,8 +205,8 @@ ThreadList SnapshotReader::read_thread_list(uint64_t interp) {
         const ThreadList again = walk_thread_list(interp);
         if (!list.problem && !again.problem && again.states == list.states) return list;
     }
-    list.problem = "the thread list changed while it was read (" + std::to_string(attempts) + " attempts" +
-                   (list.problem ? "; last: " + *list.problem : std::string()) + ")";
+    list.problem = inconsistent("the thread list changed while it was read (" + std::to_string(attempts) + " attempts" +
+                                (list.problem ? "; last: " + list.problem->message : std::string()) + ")");
     return list;
 }
 
@@ -225,17 +235,16 @@ void SnapshotReader::read_interpreter(uint64_t interp, std::vector<Thread>& out)
     std::vector<Thread> threads;
     for (const uint64_t tstate : list.states) {
         if (!seen_thread_states_.insert(tstate).second || seen_thread_states_.size() > kMaxThreads) {
-            list.problem =
-                "the thread list repeats another interpreter's, or there are too many threads, at " + hex(tstate);
+            list.problem = inconsistent(
+                "the thread list repeats another interpreter's, or there are too many threads, at " + hex(tstate),
+                tstate);
             break;
         }
         Thread t;
         try {
             t = read_thread(tstate);
         } catch (const Error& e) {
-            t = broken_list(interp_id, "cannot read the thread state at " + hex(tstate) + ": " + e.what());
-            t.stack.error->kind = e.kind();
-            t.stack.error->address = e.address();
+            t = broken_list(interp_id, failed("cannot read the thread state at " + hex(tstate) + ": ", e));
             t.thread_state = tstate;
         }
         t.interpreter_id = interp_id;
@@ -248,7 +257,7 @@ void SnapshotReader::read_interpreter(uint64_t interp, std::vector<Thread>& out)
     }
     // The interpreter keeps its newest thread first.
     out.insert(out.end(), std::make_move_iterator(threads.rbegin()), std::make_move_iterator(threads.rend()));
-    if (list.problem) out.push_back(broken_list(interp_id, *list.problem));
+    if (list.problem) out.push_back(broken_list(interp_id, std::move(*list.problem)));
 }
 
 void SnapshotReader::read_all(std::vector<Thread>& out) {
@@ -256,14 +265,15 @@ void SnapshotReader::read_all(std::vector<Thread>& out) {
     uint64_t interp = mem_.read_pointer(x_.runtime().address + l_.runtime_interpreters_head);
     while (interp != 0) {
         if (!seen.insert(interp).second || seen.size() > kMaxInterpreters) {
-            out.push_back(broken_list(-1, "the interpreter list loops or is too long at " + hex(interp)));
+            out.push_back(
+                broken_list(-1, inconsistent("the interpreter list loops or is too long at " + hex(interp), interp)));
             break;
         }
         try {
             read_interpreter(interp, out);
             interp = mem_.read_pointer(interp + l_.interp_next);
         } catch (const Error& e) {
-            out.push_back(broken_list(-1, std::string("cannot read the interpreter list: ") + e.what()));
+            out.push_back(broken_list(-1, failed("cannot read the interpreter list: ", e)));
             break;
         }
     }

@@ -41,7 +41,8 @@ struct ElfNote {
 
 class ElfFile {
 public:
-    // Opens `path`; throws Error(InvalidInput) when it is not a readable 64-bit ELF file.
+    // Opens `path`; throws Error(BadInput) when it is not a 64-bit ELF file, NoSuchTarget
+    // when it is absent and PermissionDenied when it may not be read.
     explicit ElfFile(const std::string& path);
     ~ElfFile();
     ElfFile(const ElfFile&) = delete;

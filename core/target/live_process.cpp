@@ -188,8 +188,18 @@ void LiveProcess::stop_all_threads() {
                 if (err == EPERM && is_zombie(pid_, tid)) continue;  // an exited main thread
                 // The kernel refuses to attach to a thread that is exiting (PF_EXITING) with
                 // EPERM too: once another thread of the process was attached, permission is
-                // not what is missing.
-                if (err == EPERM && !attached_.empty()) continue;
+                // not what is missing, unless another tracer holds this one thread.
+                if (err == EPERM && !attached_.empty()) {
+                    const std::string task = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid);
+                    const auto status = read_text_file(task + "/status");
+                    const std::string tracer = status ? status_field(*status, "TracerPid") : "";
+                    if (!tracer.empty() && tracer != "0") {
+                        throw Error(ErrorKind::PermissionDenied, "thread " + std::to_string(tid) + " of process " +
+                                                                     std::to_string(pid_) +
+                                                                     " is already traced by PID " + tracer);
+                    }
+                    continue;
+                }
                 if (err == EPERM) {
                     throw Error(
                         ErrorKind::PermissionDenied,

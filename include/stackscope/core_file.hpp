@@ -31,7 +31,7 @@ public:
     const std::vector<MemoryRegion>& regions() const override { return regions_; }
     std::vector<TargetThread> threads() const override { return threads_; }
     int pid() const override { return pid_; }
-    // Throws Error(InvalidInput) naming both build ids when the file found here is another
+    // Throws Error(BadInput) naming both build ids when the file found here is another
     // build than the one the core mapped (unless options.force).
     std::optional<std::string> local_file(const std::string& mapped_path) const override;
     // From NT_PRPSINFO, AT_EXECFN and, for a core the kernel wrote for a signal, NT_PRSTATUS / NT_SIGINFO.

@@ -63,9 +63,10 @@ def test_dead_pid(tool):
 @pytest.mark.parametrize(
     "args",
     [[], ["pid"], ["pid", "not-a-pid"], ["frobnicate"], ["pid", "1", "--format", "xml"], ["pid", "1", "--flat", "--json"],
-     ["pid", "1", "--format", "tree", "--format", "json"], ["pid", "1", "--native"], ["core"]],
+     ["pid", "1", "--format", "tree", "--format", "json"], ["pid", "1", "--native"], ["core"],
+     ["pid", "1", "--flat=false"], ["pid", "1", "--ascii=no", "--json"]],
     ids=["no-args", "pid-missing", "pid-not-number", "unknown-command", "bad-format", "two-formats", "format-twice",
-         "native-not-on-cli", "core-missing"],
+         "native-not-on-cli", "core-missing", "flag-with-value", "flag-with-value-2"],
 )
 def test_usage_error(tool, args):
     assert_error(run_tool(tool, args), USAGE)

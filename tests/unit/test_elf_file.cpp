@@ -109,8 +109,8 @@ struct ReadelfSegment {
 std::vector<ReadelfSegment> readelf_segments(const std::string& path) {
     const std::string text = run("readelf -lW '" + path + "' 2>/dev/null");
     std::vector<ReadelfSegment> out;
-    static const std::regex row(
-        R"(^\s*([A-Z_0-9+x]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+([RWE ]+?)\s+0x([0-9a-f]+)\s*$)");
+    static const std::regex row(R"(^\s*([A-Z_0-9+x]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+)"
+                                R"(0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+([RWE ]+?)\s+0x([0-9a-f]+)\s*$)");
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {

@@ -33,7 +33,6 @@ public:
     std::optional<ProcessInfo> process_info() const override { return inner_->process_info(); }
     std::string source_root() const override { return inner_->source_root(); }
 
-    Target& inner() { return *inner_; }
     // Replaces the symbol lookup asked after the inner target's.
     void set_symbols(SymbolLookup symbols) { symbols_ = std::move(symbols); }
 

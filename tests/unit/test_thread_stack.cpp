@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -135,7 +136,7 @@ std::vector<std::string> names(const Stack& s) {
 
 }  // namespace
 
-TEST_CASE("ThreadStackWalker reads a 3.12 stack with shim frames", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker reads a 3.12 stack with shim frames", "[thread_stack]") {
     Image img;
     // Newest first: inner -> outer -> shim -> <module> -> shim (bottom of the eval loop).
     const uint64_t bottom_shim = img.shim(0);
@@ -178,7 +179,7 @@ TEST_CASE("ThreadStackWalker reads a 3.12 stack with shim frames", "[frame_walke
     CHECK_FALSE(i.source);  // no SourceFiles given
 }
 
-TEST_CASE("ThreadStackWalker: lines at various instruction positions", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker: lines at various instruction positions", "[thread_stack]") {
     Image img;
     struct Case {
         int64_t unit;
@@ -200,7 +201,7 @@ TEST_CASE("ThreadStackWalker: lines at various instruction positions", "[frame_w
     CHECK_FALSE(none.frames[0].line);  // a "no location" entry
 }
 
-TEST_CASE("ThreadStackWalker: modules, hidden threading frames, empty stacks", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker: modules, hidden threading frames, empty stacks", "[thread_stack]") {
     Image img;
     SECTION("threading's run() is hidden, globals 0 gives no module") {
         const uint64_t run = img.frame(img.run_code, 1, 0, img.threading_globals);
@@ -244,7 +245,7 @@ TEST_CASE("ThreadStackWalker: modules, hidden threading frames, empty stacks", "
     }
 }
 
-TEST_CASE("ThreadStackWalker reads source lines through SourceFiles", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker reads source lines through SourceFiles", "[thread_stack]") {
     char tmpl[] = "/tmp/stackscope-src-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     const std::string file = std::string(tmpl) + "/main.py";
@@ -263,7 +264,7 @@ TEST_CASE("ThreadStackWalker reads source lines through SourceFiles", "[frame_wa
     CHECK(s.frames[0].source == "result = outer(  42 )");
 }
 
-TEST_CASE("ThreadStackWalker survives corrupt frame chains", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker survives corrupt frame chains", "[thread_stack]") {
     Image img;
 
     SECTION("a chain that loops") {
@@ -580,7 +581,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         RuntimeImage img(0x030c00c2);
         CHECK(stackscope::take_snapshot(img.target).python_version == "3.12.0rc2");
     }
-    SECTION("an unsupported version is NotPython") {
+    SECTION("an unsupported version is an unsupported runtime") {
         RuntimeImage img(0x030712f0);
         try {
             (void)stackscope::take_snapshot(img.target);
@@ -590,7 +591,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
             CHECK_THAT(e.what(), Catch::Contains("Python 3.7.18 is not supported"));
         }
     }
-    SECTION("no runtime symbol is NotPython") {
+    SECTION("no runtime symbol is an unsupported runtime") {
         SyntheticTarget empty;
         empty.add_block(0x1000, 4096);
         try {
@@ -600,7 +601,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
             CHECK(e.kind() == ErrorKind::UnsupportedRuntime);
         }
     }
-    SECTION("a runtime whose thread does not point back at its interpreter is NotPython") {
+    SECTION("a runtime whose thread does not point back at its interpreter is an unsupported runtime") {
         RuntimeImage img;
         img.target.put_u64(img.worker_ts + img.layout.tstate_interp, img.interp2);
         try {
@@ -622,6 +623,15 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         }
         CHECK(worker);
         CHECK(broken);
+        // The error says what happened and where: memory that could not be read, at the pointer.
+        const auto with_error = std::find_if(snap.threads.begin(), snap.threads.end(),
+                                             [](const stackscope::Thread& t) { return t.stack.error.has_value(); });
+        REQUIRE(with_error != snap.threads.end());
+        const auto& error = *with_error->stack.error;
+        CHECK(error.kind == ErrorKind::UnreadableMemory);
+        CHECK(error.address == 0x6660000 + static_cast<uint64_t>(img.layout.tstate_interp));
+        CHECK(stackscope::format_snapshot_json(snap).find(R"("error_detail":{"kind":"unreadable_memory")") !=
+              std::string::npos);
     }
     SECTION("a looping thread list ends with an error, not a hang") {
         RuntimeImage img;
@@ -638,6 +648,8 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         CHECK(complete_threads(snap) == 3);
         REQUIRE(snap.threads.back().stack.error);
         CHECK_THAT(snap.threads.back().stack.error->message, Catch::Contains("interpreter list loops"));
+        CHECK(snap.threads.back().stack.error->kind == ErrorKind::InconsistentData);
+        CHECK(snap.threads.back().stack.error->address == img.interp);
     }
     SECTION("an unreadable next interpreter keeps the first interpreter's threads") {
         RuntimeImage img;
@@ -651,7 +663,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
 }
 
 // A garbage prev_instr 2^32 units past the code must not wrap onto a real line (it once gave line 32).
-TEST_CASE("ThreadStackWalker: a prev_instr 2^32 code units past the code has no line", "[frame_walker]") {
+TEST_CASE("ThreadStackWalker: a prev_instr 2^32 code units past the code has no line", "[thread_stack]") {
     Image img;
     const Stack s = img.walk(img.thread_state(img.frame(img.inner_code, (int64_t{1} << 32) + 10, 0, img.main_globals)));
     REQUIRE(s.frames.size() == 1);
