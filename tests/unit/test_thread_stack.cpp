@@ -630,7 +630,7 @@ TEST_CASE("take_snapshot: versions and broken runtimes", "[snapshot]") {
         const auto& error = *with_error->stack.error;
         CHECK(error.kind == ErrorKind::UnreadableMemory);
         CHECK(error.address == 0x6660000 + static_cast<uint64_t>(img.layout.tstate_interp));
-        CHECK(stackscope::format_snapshot_json(snap).find(R"("error_detail":{"kind":"unreadable_memory")") !=
+        CHECK(stackscope::format_snapshot_json(snap, -1).find(R"("error_detail":{"kind":"unreadable_memory")") !=
               std::string::npos);
     }
     SECTION("a looping thread list ends with an error, not a hang") {
