@@ -1,6 +1,8 @@
 // stackscope: Python stacks of a live process or a core file, read from outside.
 #include <CLI/CLI.hpp>
 
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -41,6 +43,17 @@ void add_output_options(CLI::App* cmd) {
     }
 }
 
+// --object ADDR, repeatable: the objects to show instead of the threads.
+void add_object_option(CLI::App* cmd, std::vector<std::string>& addresses) {
+    cmd->add_option("--object", addresses,
+                    "Show the stack of the object at ADDR (0x-hex or decimal, as id() prints it) instead of the "
+                    "threads: a generator, coroutine or async generator and what it awaits, an asyncio Task or "
+                    "Future, a threading.Thread. Repeatable; an object that cannot be read gets an error (exit 1)")
+        ->type_name("ADDR")
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
 // The table's options `cmd` was given, in order, applied; a usage error (one line) or "".
 std::string apply_output_options(const CLI::App* cmd, OutputOptions& out) {
     std::vector<GivenOption> given;
@@ -69,7 +82,12 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
         std::cerr << "stackscope: " << stats.target_reads << " target read calls, " << stats.stack_rereads
                   << " stacks read again\n";
     }
-    if (snap.threads.empty()) {
+    if (snap.objects_asked) {
+        if (snap.partial()) {
+            std::cerr << "stackscope: some objects could not be read completely (see their errors)\n";
+            return kExitPartial;
+        }
+    } else if (snap.threads.empty()) {
         std::cerr << "stackscope: the interpreter has no threads\n";
     } else if (snap.partial()) {
         std::cerr << "stackscope: some threads could not be read completely (see their errors)\n";
@@ -129,7 +147,25 @@ void test_only_pause() {}
 bool test_only_proc_mem() { return false; }
 #endif
 
-int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) {
+// An --object address: 0x-hex or decimal (what id() prints).
+std::string parse_address(const std::string& text, uint64_t& out) {
+    const bool is_hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const std::string digits = is_hex ? text.substr(2) : text;
+    const int base = is_hex ? 16 : 10;
+    if (digits.empty() || digits.size() > 20) return "--object: '" + text + "' is not an address";
+    for (const char c : digits) {
+        if (!(is_hex ? std::isxdigit(static_cast<unsigned char>(c)) : std::isdigit(static_cast<unsigned char>(c))))
+            return "--object: '" + text + "' is not an address (0x-hex or decimal)";
+    }
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long value = std::strtoull(digits.c_str(), &end, base);
+    if (errno == ERANGE || *end != '\0') return "--object: '" + text + "' is out of range";
+    out = value;
+    return "";
+}
+
+int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const OutputOptions& out, bool debug_reads) {
     Snapshot snap;
     ExtractionStats stats;
     std::string source_root;
@@ -137,7 +173,7 @@ int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) 
         DeferTerminationSignals defer;
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
-        snap = take_snapshot(process, &stats, SnapshotOptions{.target_running = no_block});
+        snap = take_snapshot(process, &stats, SnapshotOptions{.target_running = no_block, .objects = objects});
         source_root = process.source_root();
         test_only_pause();
         test_only_internal_error();  // while the target is stopped: the destructor must still detach
@@ -149,10 +185,11 @@ int run_pid(int pid, bool no_block, const OutputOptions& out, bool debug_reads) 
     return emit(snap, out, stats, debug_reads);
 }
 
-int run_core(const std::string& path, const CoreFileOptions& core_options, const OutputOptions& out, bool debug_reads) {
+int run_core(const std::string& path, const CoreFileOptions& core_options, const std::vector<uint64_t>& objects,
+             const OutputOptions& out, bool debug_reads) {
     CoreFile core(path, core_options);
     ExtractionStats stats;
-    Snapshot snap = take_snapshot(core, &stats);
+    Snapshot snap = take_snapshot(core, &stats, SnapshotOptions{.objects = objects});
     test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);
@@ -191,6 +228,8 @@ int main(int argc, char** argv) {
                       "again, up to " +
                           std::to_string(SnapshotOptions{}.attempts) +
                           " walks in all, then reported as changed (exit 1)");
+    std::vector<std::string> object_args;
+    add_object_option(pid_cmd, object_args);
     add_output_options(pid_cmd);
 
     std::string core_path, lib_search_path;
@@ -207,6 +246,7 @@ int main(int argc, char** argv) {
                          "Directories (DIR[:DIR...]) searched by file name for the libraries the core names");
     core_cmd->add_flag("--force", core_options.force,
                        "Use the executable and libraries found even when their build id differs from the core's");
+    add_object_option(core_cmd, object_args);
     add_output_options(core_cmd);
 
     try {
@@ -226,10 +266,20 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
 
+    std::vector<uint64_t> objects;
+    for (const std::string& text : object_args) {
+        uint64_t address = 0;
+        if (const std::string bad = parse_address(text, address); !bad.empty()) {
+            std::cerr << "stackscope: " << bad << " (see stackscope --help)\n";
+            return kExitUsage;
+        }
+        objects.push_back(address);
+    }
+
     try {
-        if (pid_cmd->parsed()) return run_pid(pid, no_block, out, debug_reads);
+        if (pid_cmd->parsed()) return run_pid(pid, no_block, objects, out, debug_reads);
         core_options.lib_search_path = split_path_list(lib_search_path);
-        return run_core(core_path, core_options, out, debug_reads);
+        return run_core(core_path, core_options, objects, out, debug_reads);
     } catch (const Error& e) {
         std::cerr << "stackscope: " << (e.kind() == ErrorKind::Internal ? "internal error: " : "") << e.what() << "\n";
         return exit_code_of(e.kind());

@@ -40,6 +40,9 @@ constexpr std::array<BuiltinTypeInfo, kBuiltinTypeCount> kBuiltinTypes{{
     {BuiltinType::Generator, "generator", "PyGen_Type"},
     {BuiltinType::Coroutine, "coroutine", "PyCoro_Type"},
     {BuiltinType::AsyncGenerator, "async_generator", "PyAsyncGen_Type"},
+    {BuiltinType::AsyncGenASend, "async_generator_asend", "_PyAsyncGenASend_Type"},
+    {BuiltinType::AsyncGenAThrow, "async_generator_athrow", "_PyAsyncGenAThrow_Type"},
+    {BuiltinType::CoroutineWrapper, "coroutine_wrapper", "_PyCoroWrapper_Type"},
 }};
 
 constexpr bool in_enum_order() {

@@ -37,8 +37,11 @@ enum class BuiltinType : uint8_t {
     Generator,
     Coroutine,
     AsyncGenerator,
+    AsyncGenASend,     // what agen.asend() and agen.__anext__() return
+    AsyncGenAThrow,    // what agen.athrow() and agen.aclose() return
+    CoroutineWrapper,  // what coro.__await__() returns
 };
-inline constexpr size_t kBuiltinTypeCount = static_cast<size_t>(BuiltinType::AsyncGenerator) + 1;
+inline constexpr size_t kBuiltinTypeCount = static_cast<size_t>(BuiltinType::CoroutineWrapper) + 1;
 
 // type(obj).__name__ of its instances: "code", "NoneType", "builtin_function_or_method", ...
 std::string_view builtin_type_name(BuiltinType type);

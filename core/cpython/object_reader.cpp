@@ -157,6 +157,51 @@ const std::string* ObjectReader::static_type_name_from_builtins(uint64_t type) {
     return it == static_type_names_.end() ? nullptr : &it->second;
 }
 
+bool ObjectReader::is_subclass(uint64_t type, uint64_t base) {
+    if (type == base) return true;
+    constexpr uint64_t kMaxMro = 256;
+    const uint64_t mro = memory_.read_pointer(type + layout_.type_mro);
+    if (!mro) return false;
+    const auto size = memory_.read_value<int64_t>(mro + layout_.var_size);
+    for (uint64_t i = 0; size > 0 && i < std::min<uint64_t>(static_cast<uint64_t>(size), kMaxMro); ++i) {
+        if (tuple_item(mro, i) == base) return true;
+    }
+    return false;
+}
+
+std::string ObjectReader::repr_name(uint64_t type) {
+    const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
+    if (!(flags & layout_.type_flag_heap_type)) {
+        try {
+            return read_tp_name(type);
+        } catch (const Error&) {
+            return class_name(type);
+        }
+    }
+    std::string module;
+    try {
+        if (const uint64_t dict = memory_.read_pointer(type + layout_.type_dict)) {
+            if (const auto value = dict_get(dict, "__module__")) module = read_str(*value, 1024);
+        }
+    } catch (const Error&) {
+        // shown without its module
+    }
+    const std::string& name = class_name(type);
+    return module.empty() || module == "builtins" ? name : module + "." + name;
+}
+
+std::string ObjectReader::default_repr(uint64_t object) {
+    return "<" + repr_name(type_of(object)) + " object at " + hex(object) + ">";
+}
+
+std::optional<uint64_t> ObjectReader::module_global(std::string_view module, std::string_view name) {
+    if (!modules_dict_) return std::nullopt;
+    const auto found = dict_get(modules_dict_, module);
+    if (!found) return std::nullopt;
+    const uint64_t dict = memory_.read_pointer(*found + layout_.module_dict);
+    return dict ? dict_get(dict, name) : std::nullopt;
+}
+
 int64_t ObjectReader::read_int(uint64_t object) {
     if (!is_instance_of(object, BuiltinType::Bool)) require(object, BuiltinType::Int);
     uint64_t digit_count = 0;

@@ -50,6 +50,15 @@ public:
     const std::string& class_name(uint64_t type);
     // Whether `object` is a class (its type is `type` or a metaclass).
     bool is_class(uint64_t object);
+    // Whether `type` is `base` or a subclass of it (by its __mro__).
+    bool is_subclass(uint64_t type, uint64_t base);
+    // The class name object.__repr__ shows: `module.Qualname` for a class defined in Python
+    // (without `builtins.`), a static type's tp_name (`_asyncio.FutureIter`, `list_iterator`).
+    std::string repr_name(uint64_t type);
+    // `<module.Type object at 0x...>`, as object.__repr__ shows it.
+    std::string default_repr(uint64_t object);
+    // sys.modules[module].<name> of the main interpreter; nullopt when either is absent.
+    std::optional<uint64_t> module_global(std::string_view module, std::string_view name);
 
     // An int object's value; throws bad_data when not an int or when it does not fit 64 bits.
     int64_t read_int(uint64_t object);

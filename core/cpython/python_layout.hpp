@@ -111,6 +111,44 @@ enum class GcStateLocation {
     Interpreter,  // one per interpreter (3.9+)
 };
 
+// How a generator (coroutine, async generator) holds its frame.
+enum class GeneratorFrameFormat {
+    FramePointer,  // gi_frame: a PyFrameObject*, NULL once finished (3.8-3.10)
+    Embedded,      // gi_iframe: the _PyInterpreterFrame inside the generator (3.11+)
+};
+
+// Where a generator's state (not started, suspended, running, finished) is read.
+enum class GeneratorStateSource {
+    RunningFlag,  // gi_running; not started while f_lasti is -1; finished when gi_frame is NULL (3.8, 3.9)
+    FrameState,   // the frame's f_state; finished when gi_frame is NULL (3.10)
+    GenState,     // gi_frame_state (3.11+)
+};
+
+// How a suspended generator's awaited object (CPython's _PyGen_yf) is recognised.
+enum class YieldFromRule {
+    NextOpcode,          // the instruction after f_lasti is YIELD_FROM (3.8-3.10)
+    ResumeOparg,         // the unit after prev_instr is a RESUME whose oparg is 2 or more (3.11, 3.12)
+    SuspendedYieldFrom,  // gi_frame_state is FRAME_SUSPENDED_YIELD_FROM (3.13+)
+};
+
+// Where the top of a suspended frame's value stack is.
+enum class ValueStackTop {
+    TopPointer,       // PyObject **f_stacktop (3.8, 3.9)
+    Depth,            // f_valuestack + int f_stackdepth (3.10)
+    LocalsPlusIndex,  // int stacktop, counted in localsplus slots (3.11-3.13)
+    StackPointer,     // _PyStackRef *stackpointer (3.14+)
+};
+
+// The numeric generator states of one version (gi_frame_state, or 3.10's f_state).
+struct GeneratorStates {
+    int created = -2;
+    int suspended = -1;
+    int suspended_yield_from = -100;         // none before 3.13
+    int suspended_yield_from_locked = -100;  // 3.15: held by a thread that examines it
+    int executing = 0;
+    int completed = 1;  // this or above: finished
+};
+
 struct PythonLayout {
     PythonVersion version;
 
@@ -133,6 +171,14 @@ struct PythonLayout {
     bool has_debug_offsets = false;  // _PyRuntime starts with _Py_DebugOffsets (3.13+)
     int shim_owner = -1;             // frame owner values at or above this are not Python frames
     uint64_t stackref_tag_mask = 0;  // low bits of a _PyStackRef that are tags, not address (CodeReference::StackRef)
+    GeneratorFrameFormat generator_frame = GeneratorFrameFormat::Embedded;
+    GeneratorStateSource generator_state = GeneratorStateSource::GenState;
+    YieldFromRule yield_from = YieldFromRule::SuspendedYieldFrom;
+    ValueStackTop value_stack_top = ValueStackTop::StackPointer;
+    GeneratorStates generator_states;
+    int opcode_yield_from = -1;       // YIELD_FROM (YieldFromRule::NextOpcode)
+    std::vector<int> opcodes_resume;  // RESUME and its specialised/instrumented forms (ResumeOparg)
+    int awaited_stack_slot = 1;       // the awaited object's value-stack slot, counted from the top
 
     // _PyRuntimeState
     Offset runtime_interpreters_head = kAbsent;
@@ -179,6 +225,18 @@ struct PythonLayout {
     Offset frame_owner = kAbsent;
     Offset frame_is_entry = kAbsent;
     Offset frame_localsplus = kAbsent;
+    Offset frame_stack_top = kAbsent;   // f_stacktop, f_stackdepth, stacktop or stackpointer (value_stack_top)
+    Offset frame_valuestack = kAbsent;  // f_valuestack (ValueStackTop::Depth)
+    Offset frame_state = kAbsent;       // f_state (GeneratorStateSource::FrameState)
+
+    // PyGenObject (PyCoroObject, PyAsyncGenObject share its head)
+    Offset gen_frame = kAbsent;        // gi_frame pointer or embedded gi_iframe (generator_frame)
+    Offset gen_running = kAbsent;      // char gi_running (GeneratorStateSource::RunningFlag)
+    Offset gen_frame_state = kAbsent;  // int8 gi_frame_state (GeneratorStateSource::GenState)
+    Offset gen_qualname = kAbsent;
+    // The object wrapped by async_generator_asend / athrow, coroutine_wrapper and asyncio's
+    // FutureIter: the first field after the object header in each.
+    Offset wrapper_target = kAbsent;
 
     // PyCodeObject
     Offset code_filename = kAbsent;
@@ -194,6 +252,8 @@ struct PythonLayout {
     Offset code_nlocals = kAbsent;  // 3.8-3.10: locals, then cells, in f_localsplus
     Offset code_varnames = kAbsent;
     Offset code_cellvars = kAbsent;
+    Offset code_flags = kAbsent;
+    Offset code_bytecode = kAbsent;  // co_code, a bytes object (3.8-3.10)
 
     // Objects (set for every version by versions/object_layout.cpp, then per version)
     Offset object_type = kAbsent;
@@ -202,6 +262,8 @@ struct PythonLayout {
     Offset type_flags = kAbsent;
     Offset type_basicsize = kAbsent;
     Offset type_dictoffset = kAbsent;
+    Offset type_dict = kAbsent;                                // tp_dict
+    Offset type_mro = kAbsent;                                 // tp_mro, a tuple
     uint64_t type_flag_managed_dict = 0;                       // Py_TPFLAGS_MANAGED_DICT
     uint64_t type_flag_inline_values = 0;                      // Py_TPFLAGS_INLINE_VALUES
     Offset heap_type_cached_keys = kAbsent;                    // PyHeapTypeObject.ht_cached_keys
@@ -224,6 +286,11 @@ struct PythonLayout {
     Offset unicode_compact_data = kAbsent;  // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
     Offset dict_keys_ptr = kAbsent;
     Offset dict_values_ptr = kAbsent;
+
+    // asyncio's C Future and Task (_asyncio.Future / _asyncio.Task)
+    Offset future_state = kAbsent;  // fut_state: PENDING 0, CANCELLED 1, FINISHED 2
+    Offset task_coro = kAbsent;
+    Offset task_name = kAbsent;  // a str, or from 3.12 an int N for an automatic "Task-N"
 };
 
 // The fields a layout's era needs (by its behaviour enums) that it leaves at kAbsent: a

@@ -49,7 +49,7 @@ std::vector<uint64_t> ThreadStackWalker::newest_code_references(uint64_t thread_
 
 Stack ThreadStackWalker::stack(uint64_t thread_state, FrameChain* chain) {
     Stack stack;
-    stack.root = StackRoot{StackRootKind::Thread, thread_state, ""};
+    stack.root = StackRoot{StackRootKind::Thread, thread_state, "", std::nullopt, std::nullopt};
     std::vector<Frame> newest_first;
     ChainGuard guard;
     bool newer_frame_described = false;  // the frame just newer than this one is newest_first.back()

@@ -64,15 +64,17 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
     return out;
 }
 
-Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources) {
+Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources,
+                                std::span<const uint64_t> objects) {
     DebuggerTarget opened = open_debugger_target(process, memory);
+    const SnapshotOptions options{.target_running = false, .attempts = 1, .objects = {objects.begin(), objects.end()}};
     Snapshot snapshot;
     try {
-        snapshot = take_snapshot(*opened.target);
+        snapshot = take_snapshot(*opened.target, nullptr, options);
     } catch (const Error& e) {
         if (e.kind() != ErrorKind::UnsupportedRuntime || !opened.direct || !process.lookup_symbol) throw;
         opened.target->set_symbols(process.lookup_symbol);
-        snapshot = take_snapshot(*opened.target);
+        snapshot = take_snapshot(*opened.target, nullptr, options);
     }
     number_threads(snapshot, opened.threads);
     if (sources) {

@@ -7,6 +7,7 @@
 
 #include "stackscope/error.hpp"
 #include "extract/extraction.hpp"
+#include "extract/object_stacks.hpp"
 #include "target/glibc_threads.hpp"
 #include "cpython/handled_exception.hpp"
 #include "stackscope/hex.hpp"
@@ -305,6 +306,12 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     snap.pid = target.pid();
     reader.read_all(snap.threads);
     mark_crashed_thread(target, snap);
+    if (!options.objects.empty()) {
+        ObjectStackReader objects(x, snap.threads);
+        for (const uint64_t address : options.objects) snap.objects.push_back(objects.read(address));
+        snap.objects_asked = true;
+        snap.threads.clear();
+    }
     if (stats_out) {
         *stats_out = reader.stats();
         stats_out->target_reads = x.memory().target_reads();

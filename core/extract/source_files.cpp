@@ -101,6 +101,7 @@ void add_source_lines(Stack& stack, SourceFiles& sources) {
 
 void add_source_lines(Snapshot& snapshot, SourceFiles& sources) {
     for (Thread& t : snapshot.threads) add_source_lines(t.stack, sources);
+    for (ObjectStack& o : snapshot.objects) add_source_lines(o.stack, sources);
 }
 
 }  // namespace stackscope

@@ -8,13 +8,14 @@
 namespace stackscope {
 
 std::string format_stack_flat(const Stack& stack, bool show_hidden) {
-    std::string out = "Traceback (most recent call last):\n";
+    std::string out = "Traceback" + stack_subject(stack.root) + " (most recent call last):\n";
     for (const Frame& f : stack.frames) {
         if (f.hidden && !show_hidden) continue;
         out += "  File \"" + printable(f.filename) + "\", line " + (f.line ? std::to_string(*f.line) : "?") + ", in " +
                printable(f.function) + "\n";
         if (f.source) out += "    " + printable(*f.source) + "\n";
     }
+    if (stack.leaf) out += "  Target of innermost frame: " + printable(stack.leaf->description) + "\n";
     if (stack.error) out += "  Error while extracting stack: " + printable(stack.error->message) + "\n";
     return out;
 }

@@ -55,9 +55,48 @@ Json handling_json(const std::optional<HandledException>& handling) {
     return Json{{"type", handling->type}, {"message", optional_json(handling->message)}};
 }
 
-Json thread_json(const Thread& t) {
+Json frames_json(const Stack& stack) {
     Json frames = Json::array();
-    for (const Frame& f : t.stack.frames) frames.push_back(frame_json(f));
+    for (const Frame& f : stack.frames) frames.push_back(frame_json(f));
+    return frames;
+}
+
+Json error_detail_json(const ExtractionError& error) {
+    return Json{{"kind", std::string(error_kind_name(error.kind))}, {"address", optional_json(error.address)}};
+}
+
+Json state_json(const std::optional<GeneratorState>& state) {
+    if (!state) return nullptr;
+    switch (*state) {
+        case GeneratorState::Created: return "created";
+        case GeneratorState::Suspended: return "suspended";
+        case GeneratorState::Running: return "running";
+        case GeneratorState::Finished: return "finished";
+    }
+    return nullptr;
+}
+
+Json object_json(const ObjectStack& o) {
+    const Stack& s = o.stack;
+    Json thread = nullptr;
+    if (s.root.thread_state)
+        thread = Json{{"tid", optional_json(s.root.thread_tid)}, {"thread_state", *s.root.thread_state}};
+    Json out{
+        {"address", o.address},
+        {"type", optional_json(o.type)},
+        {"description", s.root.description.empty() ? Json(nullptr) : Json(s.root.description)},
+        {"thread", std::move(thread)},
+        {"state", state_json(o.state)},
+        {"frames", frames_json(s)},
+        {"leaf", s.leaf ? Json{{"type", s.leaf->type}, {"repr", s.leaf->description}} : Json(nullptr)},
+        {"error", s.error ? Json(s.error->message) : Json(nullptr)},
+    };
+    if (s.error) out["error_detail"] = error_detail_json(*s.error);
+    return out;
+}
+
+Json thread_json(const Thread& t) {
+    Json frames = frames_json(t.stack);
     Json out{
         {"tid", optional_json(t.tid)},
         {"pthread_id", optional_json(t.pthread_id)},
@@ -72,10 +111,7 @@ Json thread_json(const Thread& t) {
         {"error", t.stack.error ? Json(t.stack.error->message) : Json(nullptr)},
         {"frames", std::move(frames)},
     };
-    if (t.stack.error) {
-        out["error_detail"] = Json{{"kind", std::string(error_kind_name(t.stack.error->kind))},
-                                   {"address", optional_json(t.stack.error->address)}};
-    }
+    if (t.stack.error) out["error_detail"] = error_detail_json(*t.stack.error);
     if (t.debugger_thread) out["debugger_thread"] = *t.debugger_thread;
     if (t.crash) out["crash"] = signal_json(*t.crash);
     return out;
@@ -103,6 +139,11 @@ std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
     };
     if (snapshot.process) doc["process"] = process_json(*snapshot.process);
     doc["threads"] = std::move(threads);
+    if (snapshot.objects_asked) {
+        Json objects = Json::array();
+        for (const ObjectStack& o : snapshot.objects) objects.push_back(object_json(o));
+        doc["objects"] = std::move(objects);
+    }
     // Remote strings may hold invalid UTF-8: replace rather than throw.
     return doc.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";
 }

@@ -14,10 +14,11 @@ struct Glyphs {
     const char* start_frame;
     const char* continue_frame;
     const char* start_code;
+    const char* leaf;
 };
 
-constexpr Glyphs kUnicode{"╠ ", "║ ", "└ "};
-constexpr Glyphs kAscii{"+ ", "| ", "` "};
+constexpr Glyphs kUnicode{"╠ ", "║ ", "└ ", "╚ "};
+constexpr Glyphs kAscii{"+ ", "| ", "` ", "+ "};
 
 }  // namespace
 
@@ -56,7 +57,7 @@ std::string format_thread_details(const Thread& thread) {
 
 std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
     const Glyphs& g = options.ascii ? kAscii : kUnicode;
-    std::string out = "stackscope.Stack (most recent call last):\n";
+    std::string out = "stackscope.Stack" + stack_subject(stack.root) + " (most recent call last):\n";
     for (const Frame& f : stack.frames) {
         if (f.hidden && !options.show_hidden) continue;
         out += g.start_frame;
@@ -68,6 +69,7 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
             out += printable(*f.source) + "\n";
         }
     }
+    if (stack.leaf) out += g.leaf + printable(stack.leaf->description) + "\n";
     if (stack.error) out += "  Error while extracting stack:\n    " + printable(stack.error->message) + "\n";
     return out;
 }

@@ -24,4 +24,11 @@ std::string printable(const std::string& text) {
     return out;
 }
 
+std::string stack_subject(const StackRoot& root) {
+    if (root.description.empty()) return "";
+    std::string out = " of " + printable(root.description);
+    if (root.thread_tid) out += ", running in thread " + std::to_string(*root.thread_tid);
+    return out;
+}
+
 }  // namespace stackscope

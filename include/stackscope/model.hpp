@@ -62,6 +62,9 @@ struct StackRoot {
     StackRootKind kind = StackRootKind::Thread;
     uint64_t address = 0;     // the object in the target (the PyThreadState for a thread)
     std::string description;  // how it is shown ("<coroutine object coro_a at 0x...>"); "" for a thread
+    // The thread an object's frames are running on (a running coroutine, a threading.Thread).
+    std::optional<uint64_t> thread_state;
+    std::optional<int> thread_tid;
 };
 
 // What the innermost frame of a Stack waits on (upstream's `Stack.leaf`): a Future, an
@@ -144,15 +147,38 @@ struct Thread {
     Stack stack;
 };
 
+// Where a generator, coroutine or async generator is in its life.
+enum class GeneratorState {
+    Created,    // not started: its one frame, at its first line
+    Suspended,  // at a yield / await
+    Running,    // its frame is executing on a thread
+    Finished,   // returned or raised: no frame
+};
+
+// An object asked for by address (`--object`) and its stack, as upstream's
+// `stackscope.extract(obj)` gives it: a generator or coroutine and what it awaits, down to the
+// leaf; a Task's coroutine; a Future as the leaf; a threading.Thread's stack.
+struct ObjectStack {
+    uint64_t address = 0;                 // as asked
+    std::optional<std::string> type;      // type(obj).__name__; nullopt when it is not a readable object
+    std::optional<GeneratorState> state;  // for a generator, coroutine or async generator (or what wraps one)
+    Stack stack;  // root: how the object is shown (its repr, or close to it) and the thread it runs on
+};
+
 struct Snapshot {
     std::string python_version;
     int pid = 0;
     std::optional<ProcessInfo> process;  // from a core: command line, executable, fatal signal
-    std::vector<Thread> threads;         // the crashed thread first
+    std::vector<Thread> threads;         // the crashed thread first; none when objects were asked for
+    std::vector<ObjectStack> objects;    // the objects asked for, in order
+    bool objects_asked = false;          // the snapshot shows objects, not threads
 
     bool partial() const {
         for (const Thread& t : threads) {
             if (t.stack.error) return true;
+        }
+        for (const ObjectStack& o : objects) {
+            if (o.stack.error) return true;
         }
         return false;
     }

@@ -16,6 +16,8 @@ struct SnapshotOptions {
     // changed is retried, up to `attempts` walks, before the thread reports the change.
     bool target_running = false;
     int attempts = 5;
+    // Objects to read by address (--object): the snapshot then shows them instead of threads.
+    std::vector<uint64_t> objects;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread

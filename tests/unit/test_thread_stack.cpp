@@ -703,7 +703,7 @@ TEST_CASE("a running target's changing stack is read again, then reported", "[sn
     };
     callbacks.lookup_symbol = [&](std::string_view name) { return img.target.lookup_symbol(name); };
     callbacks.pid = img.target.pid();
-    const stackscope::SnapshotOptions running{.target_running = true, .attempts = 5};
+    const stackscope::SnapshotOptions running{.target_running = true, .attempts = 5, .objects = {}};
     stackscope::ExtractionStats stats;
 
     SECTION("a stack that stays the same is read once") {

@@ -52,6 +52,13 @@ void set_frame_object_layout(PythonLayout& l) {
     l.code_filename = 104;
     l.code_name = 112;
     l.code_linetable = 120;  // co_lnotab (3.8, 3.9) or co_linetable (3.10)
+    l.code_flags = 36;
+    l.code_bytecode = 48;
+
+    l.generator_frame = GeneratorFrameFormat::FramePointer;
+    l.yield_from = YieldFromRule::NextOpcode;
+    l.opcode_yield_from = 72;  // YIELD_FROM
+    l.gen_frame = 16;
 
     l.cell_ref = 16;
     l.unicode_ascii_data = 48;
@@ -72,6 +79,14 @@ PythonLayout python_3_8_layout() {
     l.frame_instruction = 104;
     l.frame_localsplus = 360;
     l.heap_type_qualname = 864;
+    l.generator_state = GeneratorStateSource::RunningFlag;
+    l.value_stack_top = ValueStackTop::TopPointer;
+    l.frame_stack_top = 72;
+    l.gen_running = 24;
+    l.gen_qualname = 56;
+    l.future_state = 72;
+    l.task_coro = 112;
+    l.task_name = 120;
     return l;
 }
 
@@ -89,6 +104,14 @@ PythonLayout python_3_9_layout() {
     l.frame_instruction = 104;
     l.frame_localsplus = 360;
     l.heap_type_qualname = 856;
+    l.generator_state = GeneratorStateSource::RunningFlag;
+    l.value_stack_top = ValueStackTop::TopPointer;
+    l.frame_stack_top = 72;
+    l.gen_running = 24;
+    l.gen_qualname = 56;
+    l.future_state = 80;
+    l.task_coro = 152;
+    l.task_name = 160;
     return l;
 }
 
@@ -106,6 +129,15 @@ PythonLayout python_3_10_layout() {
     l.frame_instruction = 96;
     l.frame_localsplus = 352;
     l.heap_type_qualname = 864;
+    l.generator_state = GeneratorStateSource::FrameState;
+    l.frame_state = 108;  // f_state: CREATED -2, SUSPENDED -1, EXECUTING 0, RETURNED 1 ...
+    l.value_stack_top = ValueStackTop::Depth;
+    l.frame_valuestack = 64;
+    l.frame_stack_top = 80;
+    l.gen_qualname = 48;
+    l.future_state = 88;
+    l.task_coro = 160;
+    l.task_name = 168;
     return l;
 }
 

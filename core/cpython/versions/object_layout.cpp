@@ -12,6 +12,9 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.type_basicsize = 32;
     l.type_flags = 168;
     l.type_dictoffset = 288;
+    l.type_dict = 264;
+    l.type_mro = 344;
+    l.wrapper_target = 16;  // ags_gen, agt_gen, cw_coroutine, FutureIter's future
     l.module_dict = 16;
     l.long_digits = 24;
     l.tuple_items = 24;

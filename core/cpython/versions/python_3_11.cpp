@@ -54,6 +54,19 @@ PythonLayout python_3_11_layout() {
     l.frame_is_entry = 68;
     l.frame_owner = 69;
     l.frame_localsplus = 72;
+    l.frame_stack_top = 64;
+
+    l.generator_frame = GeneratorFrameFormat::Embedded;
+    l.generator_state = GeneratorStateSource::GenState;
+    l.yield_from = YieldFromRule::ResumeOparg;
+    l.opcodes_resume = {151, 150};  // RESUME, RESUME_QUICK
+    l.value_stack_top = ValueStackTop::LocalsPlusIndex;
+    l.gen_frame = 80;
+    l.gen_frame_state = 75;
+    l.gen_qualname = 40;
+    l.future_state = 88;
+    l.task_coro = 136;
+    l.task_name = 144;
 
     l.code_exceptiontable = 40;
     l.code_argcount = 56;
@@ -65,6 +78,7 @@ PythonLayout python_3_11_layout() {
     l.code_qualname = 128;
     l.code_linetable = 136;
     l.code_adaptive = 184;
+    l.code_flags = 48;
 
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;

@@ -53,6 +53,19 @@ PythonLayout python_3_12_layout() {
     l.frame_instruction = 56;
     l.frame_owner = 70;
     l.frame_localsplus = 72;
+    l.frame_stack_top = 64;
+
+    l.generator_frame = GeneratorFrameFormat::Embedded;
+    l.generator_state = GeneratorStateSource::GenState;
+    l.yield_from = YieldFromRule::ResumeOparg;
+    l.opcodes_resume = {151, 240};  // RESUME, INSTRUMENTED_RESUME
+    l.value_stack_top = ValueStackTop::LocalsPlusIndex;
+    l.gen_frame = 72;
+    l.gen_frame_state = 67;
+    l.gen_qualname = 32;
+    l.future_state = 88;
+    l.task_coro = 136;
+    l.task_name = 144;
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
@@ -64,6 +77,7 @@ PythonLayout python_3_12_layout() {
     l.code_qualname = 128;
     l.code_linetable = 136;
     l.code_adaptive = 192;
+    l.code_flags = 48;
 
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;  // a dict, or values+1 tagged with bit 0

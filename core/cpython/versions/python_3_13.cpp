@@ -55,6 +55,19 @@ PythonLayout python_3_13_layout() {
     l.frame_instruction = 56;
     l.frame_owner = 70;
     l.frame_localsplus = 72;
+    l.frame_stack_top = 64;
+
+    l.generator_frame = GeneratorFrameFormat::Embedded;
+    l.generator_state = GeneratorStateSource::GenState;
+    l.generator_states = GeneratorStates{.created = -3, .suspended = -2, .suspended_yield_from = -1};
+    l.yield_from = YieldFromRule::SuspendedYieldFrom;
+    l.value_stack_top = ValueStackTop::LocalsPlusIndex;
+    l.gen_frame = 72;
+    l.gen_frame_state = 67;
+    l.gen_qualname = 32;
+    l.future_state = 96;
+    l.task_coro = 120;
+    l.task_name = 128;
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
@@ -66,6 +79,7 @@ PythonLayout python_3_13_layout() {
     l.code_qualname = 128;
     l.code_linetable = 136;
     l.code_adaptive = 200;
+    l.code_flags = 48;
 
     l.type_flag_managed_dict = 1 << 4;
     l.type_flag_inline_values = 1 << 2;

@@ -63,6 +63,16 @@ const std::vector<Field> kAlways = {
     STACKSCOPE_FIELD(unicode_compact_data),
     STACKSCOPE_FIELD(dict_keys_ptr),
     STACKSCOPE_FIELD(dict_values_ptr),
+    STACKSCOPE_FIELD(type_dict),
+    STACKSCOPE_FIELD(type_mro),
+    STACKSCOPE_FIELD(code_flags),
+    STACKSCOPE_FIELD(frame_stack_top),
+    STACKSCOPE_FIELD(gen_frame),
+    STACKSCOPE_FIELD(gen_qualname),
+    STACKSCOPE_FIELD(wrapper_target),
+    STACKSCOPE_FIELD(future_state),
+    STACKSCOPE_FIELD(task_coro),
+    STACKSCOPE_FIELD(task_name),
 };
 
 void add(std::vector<Field>& out, std::initializer_list<Field> fields) { out.insert(out.end(), fields); }
@@ -102,6 +112,13 @@ std::vector<Field> required_fields(const PythonLayout& l) {
             add(out, {STACKSCOPE_FIELD(code_localsplusnames), STACKSCOPE_FIELD(code_nlocalsplus)});
             break;
     }
+    switch (l.generator_state) {
+        case GeneratorStateSource::RunningFlag: add(out, {STACKSCOPE_FIELD(gen_running)}); break;
+        case GeneratorStateSource::FrameState: add(out, {STACKSCOPE_FIELD(frame_state)}); break;
+        case GeneratorStateSource::GenState: add(out, {STACKSCOPE_FIELD(gen_frame_state)}); break;
+    }
+    if (l.yield_from == YieldFromRule::NextOpcode) add(out, {STACKSCOPE_FIELD(code_bytecode)});
+    if (l.value_stack_top == ValueStackTop::Depth) add(out, {STACKSCOPE_FIELD(frame_valuestack)});
     switch (l.instance_dict) {
         case InstanceDictFormat::DictOffset: add(out, {STACKSCOPE_FIELD(type_dictoffset)}); break;
         case InstanceDictFormat::Managed311:
@@ -132,6 +149,12 @@ std::vector<std::string> missing_fields(const PythonLayout& layout) {
         out.emplace_back("type_flag_inline_values");
     }
     if (layout.code_reference == CodeReference::StackRef && layout.stackref_tag_mask == 0)
+        out.emplace_back("stackref_tag_mask");
+    if (layout.yield_from == YieldFromRule::NextOpcode && layout.opcode_yield_from < 0)
+        out.emplace_back("opcode_yield_from");
+    if (layout.yield_from == YieldFromRule::ResumeOparg && layout.opcodes_resume.empty())
+        out.emplace_back("opcodes_resume");
+    if (layout.value_stack_top == ValueStackTop::StackPointer && layout.stackref_tag_mask == 0)
         out.emplace_back("stackref_tag_mask");
     return out;
 }

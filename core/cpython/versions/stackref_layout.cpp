@@ -45,6 +45,19 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.frame_instruction = 56;
     l.frame_owner = 74;
     l.frame_localsplus = 80;
+    l.frame_stack_top = 64;  // stackpointer
+
+    l.generator_frame = GeneratorFrameFormat::Embedded;
+    l.generator_state = GeneratorStateSource::GenState;
+    l.generator_states = GeneratorStates{.created = -3, .suspended = -2, .suspended_yield_from = -1};
+    l.yield_from = YieldFromRule::SuspendedYieldFrom;
+    l.value_stack_top = ValueStackTop::StackPointer;
+    l.gen_frame = 72;
+    l.gen_frame_state = 67;
+    l.gen_qualname = 32;
+    l.future_state = 104;
+    l.task_coro = 128;
+    l.task_name = 136;
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
@@ -56,6 +69,7 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.code_qualname = 128;
     l.code_linetable = 136;
     l.code_adaptive = 208;
+    l.code_flags = 48;
 
     l.type_flag_managed_dict = 1 << 4;
     l.type_flag_inline_values = 1 << 2;
@@ -104,6 +118,15 @@ PythonLayout python_3_15_layout() {
     l.tstate_native_thread_id = 184;
     l.heap_type_qualname = 880;
     l.heap_type_cached_keys = 888;
+    // Renumbered, with no COMPLETED state: a finished generator is CLEARED.
+    l.generator_states = GeneratorStates{.created = 0,
+                                         .suspended = 1,
+                                         .suspended_yield_from = 2,
+                                         .suspended_yield_from_locked = 3,
+                                         .executing = 4,
+                                         .completed = 5};
+    // `yield from` / `await` keep two items: the awaited object under a NULL (or an index).
+    l.awaited_stack_slot = 2;
     return l;
 }
 

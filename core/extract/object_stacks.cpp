@@ -1,0 +1,221 @@
+#include "extract/object_stacks.hpp"
+
+#include <algorithm>
+
+#include "stackscope/error.hpp"
+#include "stackscope/hex.hpp"
+
+namespace stackscope {
+
+namespace {
+
+// Links of one await chain; a real one is a few dozen deep (each link is a Python frame).
+constexpr size_t kMaxAwaitLinks = 10000;
+
+StackRootKind root_kind(GeneratorKind kind) {
+    switch (kind) {
+        case GeneratorKind::Generator: return StackRootKind::Generator;
+        case GeneratorKind::Coroutine: return StackRootKind::Coroutine;
+        case GeneratorKind::AsyncGenerator: return StackRootKind::AsyncGenerator;
+    }
+    return StackRootKind::Object;
+}
+
+}  // namespace
+
+ObjectStack ObjectStackReader::read(uint64_t address) {
+    ObjectStack out;
+    out.address = address;
+    out.stack.root = StackRoot{StackRootKind::Object, address, "", std::nullopt, std::nullopt};
+    try {
+        out.type = objects_.class_name(objects_.type_of(address));
+    } catch (const Error& e) {
+        out.stack.error = ExtractionError{e.kind(), "no readable object at " + hex(address) + ": " + e.what(),
+                                          e.address()};
+        return out;
+    }
+    try {
+        read_root(address, out);
+    } catch (const Error& e) {
+        out.stack.error = ExtractionError::from(e);
+    }
+    return out;
+}
+
+void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
+    StackRoot& root = out.stack.root;
+    if (const auto kind = generators_.kind_of(address)) {
+        const GeneratorInfo info = generators_.read(address, *kind);
+        root.kind = root_kind(*kind);
+        root.description =
+            "<" + std::string(generator_kind_name(*kind)) + " object " + info.qualname + " at " + hex(address) + ">";
+        follow(address, out, true);
+        return;
+    }
+    if (is_wrapper(address)) {
+        root.description = objects_.default_repr(address);
+        follow(address, out, true);
+        return;
+    }
+    if (const auto future = futures_.read(address)) {
+        root.description = AsyncioFutures::describe(*future);
+        if (!future->is_task) {
+            out.stack.leaf = StackLeaf{address, future->class_name, root.description};
+            return;
+        }
+        root.kind = StackRootKind::Task;
+        const uint64_t coro = future->task_coro;
+        if (coro && !objects_.is_instance_of(coro, BuiltinType::NoneType)) follow(coro, out, false);
+        return;
+    }
+    if (read_thread_object(address, out)) return;
+    throw Error(ErrorKind::BadInput, "the object at " + hex(address) + " is a " + out.type.value_or("?") +
+                                         ", not a generator, coroutine, async generator, Task, Future or Thread",
+                address);
+}
+
+// A threading.Thread: the stack of the thread whose pthread_t is its ident.
+bool ObjectStackReader::read_thread_object(uint64_t address, ObjectStack& out) {
+    const auto thread_class = objects_.module_global("threading", "Thread");
+    if (!thread_class || !objects_.is_subclass(objects_.type_of(address), *thread_class)) return false;
+    std::string name = "?";
+    if (const auto value = objects_.attribute(address, "_name")) name = objects_.read_str(*value, 1024);
+    std::optional<int64_t> ident;
+    if (const auto value = objects_.attribute(address, "_ident")) {
+        if (!objects_.is_instance_of(*value, BuiltinType::NoneType)) ident = objects_.read_int(*value);
+    }
+    bool daemon = false;
+    try {
+        if (const auto value = objects_.attribute(address, "_daemonic")) daemon = objects_.read_int(*value) != 0;
+    } catch (const Error&) {
+        // shown as not a daemon
+    }
+    const Thread* running = nullptr;
+    for (const Thread& t : threads_) {
+        if (ident && t.pthread_id && static_cast<int64_t>(*t.pthread_id) == *ident) running = &t;
+    }
+    const char* status = !ident ? "initial" : running ? "started" : "stopped";
+    std::string description = "<" + *out.type + "(" + name + ", " + status + (daemon ? " daemon" : "");
+    if (ident) description += " " + std::to_string(static_cast<uint64_t>(*ident));
+    out.stack.root = StackRoot{StackRootKind::Thread, address, description + ")>", std::nullopt, std::nullopt};
+    if (running) {
+        out.stack.root.thread_state = running->thread_state;
+        out.stack.root.thread_tid = running->tid;
+        out.stack.frames = running->stack.frames;
+        out.stack.error = running->stack.error;
+    }
+    return true;
+}
+
+void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_state) {
+    std::unordered_set<uint64_t> visited;
+    bool first = record_state;
+    for (uint64_t current = object; current != 0;) {
+        if (!visited.insert(current).second) throw bad_data("the await chain loops at " + hex(current), current);
+        if (visited.size() > kMaxAwaitLinks)
+            throw bad_data("the await chain is longer than " + std::to_string(kMaxAwaitLinks) + " links", current);
+        if (const auto kind = generators_.kind_of(current)) {
+            const GeneratorInfo info = generators_.read(current, *kind);
+            if (first) out.state = info.state;
+            first = false;
+            switch (info.state) {
+                case GeneratorState::Finished: return;
+                case GeneratorState::Running: attach_running_frames(info.frame, out); return;
+                case GeneratorState::Created:
+                case GeneratorState::Suspended: break;
+            }
+            auto frame = x_.frames().read(info.frame);
+            if (!frame) throw bad_data("the frame of the generator at " + hex(current) + " runs no code object", current);
+            out.stack.frames.push_back(std::move(*frame));
+            current = info.awaiting;
+            continue;
+        }
+        if (is_wrapper(current)) {
+            const uint64_t wrapped = objects_.memory().read_pointer(current + objects_.layout().wrapper_target);
+            if (wrapped == 0) {
+                set_leaf(current, out);
+                return;
+            }
+            current = wrapped;
+            continue;
+        }
+        set_leaf(current, out);
+        return;
+    }
+}
+
+// async_generator_asend / athrow and coroutine_wrapper: each stands for the generator it wraps.
+bool ObjectStackReader::is_wrapper(uint64_t object) {
+    bool unknown = false;
+    for (const BuiltinType type :
+         {BuiltinType::AsyncGenASend, BuiltinType::AsyncGenAThrow, BuiltinType::CoroutineWrapper}) {
+        switch (objects_.match(object, type)) {
+            case TypeMatch::Yes: return true;
+            case TypeMatch::No: break;
+            case TypeMatch::Unknown: unknown = true; break;
+        }
+    }
+    if (!unknown) return false;
+    // Types not learned (a core without its binaries): a static type whose first field holds a
+    // generator is one of these.
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    const uint64_t type = objects_.type_of(object);
+    if (mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) return false;
+    const uint64_t wrapped = mem.read_pointer(object + l.wrapper_target);
+    try {
+        return wrapped != 0 && generators_.kind_of(wrapped).has_value();
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+// asyncio's FutureIter ({object header; FutureObj *future}), shown as the Future it iterates.
+// Its type is not exported (and a heap type from 3.12): it is recognised by its shape.
+std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    const uint64_t type = objects_.type_of(object);
+    if (mem.read_value<int64_t>(type + l.type_basicsize) != l.wrapper_target + 8) return std::nullopt;
+    if ((mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) &&
+        objects_.class_name(type) != "FutureIter") {
+        return std::nullopt;
+    }
+    const uint64_t future = mem.read_pointer(object + l.wrapper_target);
+    if (future == 0) return std::nullopt;
+    try {
+        return futures_.read(future);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+void ObjectStackReader::set_leaf(uint64_t object, ObjectStack& out) {
+    if (const auto iterated = future_iterated_by(object)) {
+        const uint64_t future = objects_.memory().read_pointer(object + objects_.layout().wrapper_target);
+        out.stack.leaf = StackLeaf{future, iterated->class_name, AsyncioFutures::describe(*iterated)};
+        return;
+    }
+    if (const auto future = futures_.read(object)) {
+        out.stack.leaf = StackLeaf{object, future->class_name, AsyncioFutures::describe(*future)};
+        return;
+    }
+    out.stack.leaf = StackLeaf{object, objects_.class_name(objects_.type_of(object)), objects_.default_repr(object)};
+}
+
+// A running generator's frames are those of the thread that runs it, from its own frame in.
+void ObjectStackReader::attach_running_frames(uint64_t frame, ObjectStack& out) {
+    for (const Thread& t : threads_) {
+        const auto& frames = t.stack.frames;
+        const auto at = std::find_if(frames.begin(), frames.end(), [&](const Frame& f) { return f.address == frame; });
+        if (at == frames.end()) continue;
+        out.stack.frames.insert(out.stack.frames.end(), at, frames.end());
+        out.stack.root.thread_state = t.thread_state;
+        out.stack.root.thread_tid = t.tid;
+        return;
+    }
+    throw Error(ErrorKind::InconsistentData,
+                "the generator is running, but no thread's stack holds its frame at " + hex(frame), frame);
+}
+
+}  // namespace stackscope

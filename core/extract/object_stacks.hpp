@@ -1,0 +1,45 @@
+#pragma once
+// The stacks of objects asked for by address (`--object`), as upstream's
+// `stackscope.extract(obj)` gives them: a generator, coroutine or async generator and the
+// chain of what it awaits, down to the leaf; a Task's coroutine; a Future as the leaf; a
+// threading.Thread's stack.
+#include <cstdint>
+#include <unordered_set>
+#include <vector>
+
+#include "cpython/asyncio_futures.hpp"
+#include "cpython/generator_reader.hpp"
+#include "extract/extraction.hpp"
+#include "stackscope/model.hpp"
+
+namespace stackscope {
+
+class ObjectStackReader {
+public:
+    // `threads`: the snapshot's, read first: a running generator's frames and a Thread's stack
+    // are theirs.
+    ObjectStackReader(Extraction& x, const std::vector<Thread>& threads)
+        : x_(x), objects_(x.objects()), generators_(x.objects()), futures_(x.objects()), threads_(threads) {}
+
+    // Never throws for a bad object: the ObjectStack says what went wrong.
+    ObjectStack read(uint64_t address);
+
+private:
+    void read_root(uint64_t address, ObjectStack& out);
+    bool read_thread_object(uint64_t address, ObjectStack& out);
+    // Follows the await chain from `object` onto out.stack; throws Error at a broken link.
+    // `record_state`: out.state is the first generator's.
+    void follow(uint64_t object, ObjectStack& out, bool record_state);
+    bool is_wrapper(uint64_t object);
+    std::optional<FutureInfo> future_iterated_by(uint64_t object);
+    void attach_running_frames(uint64_t frame, ObjectStack& out);
+    void set_leaf(uint64_t object, ObjectStack& out);
+
+    Extraction& x_;
+    ObjectReader& objects_;
+    GeneratorReader generators_;
+    AsyncioFutures futures_;
+    const std::vector<Thread>& threads_;
+};
+
+}  // namespace stackscope
