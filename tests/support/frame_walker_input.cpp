@@ -13,14 +13,19 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 
-Outcome snapshot_and_render(stackscope::Target& target) {
+void render(const stackscope::Snapshot& snapshot) {
+    (void)stackscope::format_snapshot_tree(snapshot, {});
+    (void)stackscope::format_snapshot_tree(snapshot, {.ascii = true, .show_hidden = true});
+    (void)stackscope::format_snapshot_flat(snapshot, false);
+    (void)stackscope::format_snapshot_json(snapshot);
+    for (const stackscope::Thread& t : snapshot.threads) (void)stackscope::frames_by_eval_call(t.stack);
+}
+
+// The threads, then (when the image names any) its objects, as --object reads them.
+Outcome snapshot_and_render(stackscope::Target& target, const std::vector<uint64_t>& objects) {
     try {
-        const stackscope::Snapshot snapshot = stackscope::take_snapshot(target);
-        (void)stackscope::format_snapshot_tree(snapshot, {});
-        (void)stackscope::format_snapshot_tree(snapshot, {.ascii = true, .show_hidden = true});
-        (void)stackscope::format_snapshot_flat(snapshot, false);
-        (void)stackscope::format_snapshot_json(snapshot);
-        for (const stackscope::Thread& t : snapshot.threads) (void)stackscope::frames_by_eval_call(t.stack);
+        render(stackscope::take_snapshot(target));
+        if (!objects.empty()) render(stackscope::take_snapshot(target, nullptr, {.objects = objects}));
         return Outcome::Value;
     } catch (const stackscope::Error&) {
         return Outcome::Error;
@@ -33,8 +38,9 @@ Outcome frame_walker(std::span<const uint8_t> data) {
     auto image = MemoryImage::parse(data);
     if (!image) return Outcome::TooShort;
     const bool through_callbacks = image->flags & MemoryImage::kThroughCallbacks;
+    const std::vector<uint64_t> objects = image->objects;
     ImageTarget target(std::move(*image));
-    if (!through_callbacks) return snapshot_and_render(target);
+    if (!through_callbacks) return snapshot_and_render(target, objects);
     // As a debugger serves memory: a read that crosses into an unreadable page fails whole.
     stackscope::TargetCallbacks callbacks;
     callbacks.read = [&](uint64_t address, std::span<uint8_t> out) -> size_t {
@@ -48,7 +54,7 @@ Outcome frame_walker(std::span<const uint8_t> data) {
     callbacks.local_file = [](const std::string&) { return std::optional<std::string>(); };
     callbacks.pid = target.pid();
     stackscope::CallbackTarget callback_target(std::move(callbacks));
-    return snapshot_and_render(callback_target);
+    return snapshot_and_render(callback_target, objects);
 }
 
 }  // namespace stackscope_fuzz

@@ -94,6 +94,8 @@ std::optional<MemoryImage> MemoryImage::parse(std::span<const uint8_t> data) {
         block.bytes.assign(bytes.begin(), bytes.end());
         image.blocks.emplace(address, std::move(block));
     }
+    if (!in.has(1)) return image;
+    for (unsigned n = in.take<uint8_t>(); n > 0 && in.has(8); --n) image.objects.push_back(in.take<uint64_t>());
     return image;
 }
 
@@ -118,6 +120,10 @@ std::vector<uint8_t> MemoryImage::serialize() const {
         put<uint8_t>(out, block.writable);
         put_string(out, block.path);
         out.insert(out.end(), block.bytes.begin(), block.bytes.end());
+    }
+    if (!objects.empty()) {
+        put<uint8_t>(out, static_cast<uint8_t>(objects.size()));
+        for (const uint64_t address : objects) put<uint64_t>(out, address);
     }
     return out;
 }

@@ -7,6 +7,7 @@
 //   u8 symbol count,  per symbol: u8 name length, name, u64 address
 //   u8 thread count,  per thread: i32 tid, u64 pthread id
 //   u16 block count,  per block:  u64 address, u32 size, u8 writable, u8 path length, path, size bytes
+//   [u8 object count, per object: u64 address]   objects read as --object reads them; absent: none
 //
 // Parsing is lenient, as a fuzz input needs: it stops at the first field that does not fit,
 // and skips blocks that are empty, wrap, or overlap an earlier block.
@@ -35,6 +36,7 @@ struct MemoryImage {
     std::map<std::string, uint64_t, std::less<>> symbols;
     std::vector<stackscope::TargetThread> threads;
     std::map<uint64_t, ImageBlock> blocks;
+    std::vector<uint64_t> objects;  // generators, coroutines, ... to read by address
 
     // nullopt when the magic is wrong.
     static std::optional<MemoryImage> parse(std::span<const uint8_t> data);

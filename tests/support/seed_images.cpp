@@ -17,7 +17,9 @@ using stackscope_test::ObjectBuilder;
 using stackscope_test::SyntheticTarget;
 
 constexpr uint8_t kOwnedByThread = 0;
+constexpr uint8_t kOwnedByGenerator = 1;
 constexpr uint8_t kOwnedByCStack = 3;
+constexpr uint64_t kUnmappedObject = 0x8;  // an --object address that is no object
 constexpr uint64_t kMainPthread = 0x7f0011112222, kWorkerPthread = 0x7f0033334444;
 
 PythonLayout layout(int minor) {
@@ -194,14 +196,50 @@ MemoryImage interpreter_frame_image(const PythonLayout& l, SyntheticTarget& t, O
         t.put<int64_t>(ts + l.tstate_native_thread_id, tid);
         return ts;
     };
+    // Generators and coroutines, each with its frame embedded.
+    const uint64_t coroutine_type = b.type("coroutine"), generator_type = b.type("generator");
+    const stackscope::GeneratorStates& states = l.generator_states;
+    auto generator = [&](uint64_t type, std::string_view qualname, int state, const ObjectBuilder::Code& c,
+                         int64_t unit, uint64_t previous) {
+        const uint64_t at = b.alloc(static_cast<size_t>(l.gen_frame + l.frame_localsplus) + 64);
+        t.put_u64(at + l.object_type, type);
+        t.put_u64(at + l.gen_qualname, o.str(qualname));
+        t.put<int8_t>(at + l.gen_frame_state, static_cast<int8_t>(state));
+        b.write_frame(at + static_cast<uint64_t>(l.gen_frame), c.address, previous, service_globals,
+                      b.prev_instr(c, unit), kOwnedByGenerator);
+        return at;
+    };
+    // A coroutine suspended in `await` on one suspended at a plain yield: the awaited object on
+    // top of its value stack, and the RESUME after its YIELD_VALUE saying "after await" (3.12),
+    // or its state saying so (3.13).
+    const uint64_t awaited = generator(coroutine_type, "Service.fetch", states.suspended, inner_code, 4, 0);
+    const bool yield_from_state = l.yield_from == stackscope::YieldFromRule::SuspendedYieldFrom;
+    const uint64_t awaiting =
+        generator(coroutine_type, "Service.outer", yield_from_state ? states.suspended_yield_from : states.suspended,
+                  outer_code, 3, 0);
+    if (!l.opcodes_resume.empty()) {
+        const uint64_t resume = outer_code.address + static_cast<uint64_t>(l.code_adaptive) + 4 * 2;
+        t.put<uint8_t>(resume, static_cast<uint8_t>(l.opcodes_resume.front()));
+        t.put<uint8_t>(resume + 1, 3);  // after await
+    }
+    const uint64_t awaiting_frame = awaiting + static_cast<uint64_t>(l.gen_frame);
+    t.put<int32_t>(awaiting_frame + l.frame_stack_top, 1);
+    t.put_u64(awaiting_frame + l.frame_localsplus, awaited);
+    const uint64_t not_started = generator(coroutine_type, "Service.fetch", states.created, inner_code, -1, 0);
+    const uint64_t finished = generator(generator_type, "Service.outer", states.completed, outer_code, 6, 0);
+
     const uint64_t m0 = frame(main_code, 3, shim(0), main_globals);
     const uint64_t m1 = frame(outer_code, 5, shim(m0), service_globals);
     const uint64_t main_ts = thread_state(frame(inner_code, 10, m1, service_globals), kMainPthread, 1001);
     const uint64_t w0 = frame(run_code, -1, shim(0), threading_globals);
-    const uint64_t worker_ts = thread_state(frame(outer_code, 2, w0, service_globals), kWorkerPthread, 1002);
+    // The worker runs a generator: its newest frame is the one embedded in it.
+    const uint64_t running = generator(generator_type, "Service.outer", states.executing, outer_code, 2, w0);
+    const uint64_t worker_ts = thread_state(running + static_cast<uint64_t>(l.gen_frame), kWorkerPthread, 1002);
     link_threads(t, l, p, main_ts, worker_ts);
     t.put_u64(p.interp + l.interp_modules, o.modules_naming(kMainPthread, kWorkerPthread));
-    return image_of(t);
+    MemoryImage image = image_of(t);
+    image.objects = {awaiting, running, not_started, finished, main_globals, kUnmappedObject};
+    return image;
 }
 
 }  // namespace
@@ -295,8 +333,37 @@ MemoryImage seed_image_310() {
     const uint64_t worker_ts = thread_state(frame(run_code, -1, 0, threading_globals, service), kWorkerPthread);
     link_threads(t, l, p, main_ts, worker_ts);
     t.put_u64(p.interp + l.interp_modules, o.modules_naming(kMainPthread, kWorkerPthread));
+
+    // A generator suspended in `yield from` another, suspended at a plain yield: f_lasti is the
+    // instruction before YIELD_FROM (opcode 72 at byte 4), the inner generator on top of the
+    // value stack (f_valuestack, f_stackdepth), f_state SUSPENDED.
+    const uint64_t generator_type = b.type("generator");
+    auto generator = [&](std::string_view name, int32_t lasti, const std::vector<uint8_t>& bytecode) {
+        const uint64_t c = code(name, "/app/service.py", 40, {}, 0);
+        t.put_u64(c + l.code_bytecode, o.bytes(bytecode));
+        const uint64_t f = frame(c, lasti, 0, main_globals, 0);
+        t.put<int8_t>(f + l.frame_state, static_cast<int8_t>(l.generator_states.suspended));
+        const uint64_t at = b.alloc(128);
+        t.put_u64(at + l.object_type, generator_type);
+        t.put_u64(at + l.gen_frame, f);
+        t.put_u64(at + l.gen_qualname, o.str(name));
+        return std::pair{at, f};
+    };
+    const auto [inner, inner_frame] = generator("produce", 0, {100, 0, 86, 0, 1, 0});
+    const auto [outer, outer_frame] =
+        generator("relay", 1, {100, 0, 100, 0, static_cast<uint8_t>(l.opcode_yield_from), 0});
+    const uint64_t value_stack = b.alloc(16);
+    t.put_u64(value_stack, inner);
+    t.put_u64(outer_frame + l.frame_valuestack, value_stack);
+    t.put<int32_t>(outer_frame + l.frame_stack_top, 1);
+    (void)inner_frame;
+    const uint64_t finished = b.alloc(128);  // gi_frame NULL
+    t.put_u64(finished + l.object_type, generator_type);
+    t.put_u64(finished + l.gen_qualname, o.str("done"));
+
     MemoryImage image = image_of(t);
     image.threads = {{2001, kMainPthread}, {2002, kWorkerPthread}};  // tids by pthread_t, as a core gives them
+    image.objects = {outer, finished, service, kUnmappedObject};
     return image;
 }
 
