@@ -1,15 +1,18 @@
 """A small program for stackscope to look at: a few threads parked in different places,
-and upstream stackscope's generator / ExitStack example running on one of them.
+upstream stackscope's generator / ExitStack example running on one of them, and an asyncio
+event loop whose request-handling task waits deep in an await chain.
 
-Usage: python3 demo_app.py READY_FIFO   (writes "ready" to the FIFO once every thread is parked)
+Usage: python3 demo_app.py READY_FIFO   (writes "ready TASK_ID" to the FIFO once every thread
+is parked, TASK_ID being id() of the suspended asyncio Task, for `--object`)
 """
+import asyncio
 import contextlib
 import queue
 import sys
 import threading
 import time
 
-all_parked = threading.Barrier(5)
+all_parked = threading.Barrier(6)
 stop = threading.Event()
 
 
@@ -74,20 +77,43 @@ def crunch(depth):
         stop.wait()
 
 
+async def fetch(url, ready):
+    await ready.wait()
+    return url
+
+
+async def handle_request(url, ready):
+    body = await fetch(url, ready)
+    return len(body)
+
+
+def run_event_loop(started):
+    async def serve():
+        ready = asyncio.Event()
+        started.append(asyncio.ensure_future(handle_request("https://example.org/", ready)))
+        await asyncio.sleep(0)  # the task runs up to its await
+        all_parked.wait()
+        await asyncio.sleep(3600)
+
+    asyncio.run(serve())
+
+
 def main():
     jobs = queue.Queue()
+    tasks = []
     threads = [
         threading.Thread(target=run_example, name="example", daemon=True),
         threading.Thread(target=serve, args=(jobs,), name="worker-1", daemon=True),
         threading.Thread(target=nap, name="sleeper", daemon=True),
         threading.Thread(target=crunch, args=(3,), name="cruncher", daemon=True),
+        threading.Thread(target=run_event_loop, args=(tasks,), name="event-loop", daemon=True),
     ]
     for t in threads:
         t.start()
     all_parked.wait()
     time.sleep(0.2)  # let every thread pass the barrier and reach its parking place
     with open(sys.argv[1], "w") as ready:
-        ready.write("ready\n")
+        ready.write("ready %d\n" % id(tasks[0]))
     stop.wait()
 
 

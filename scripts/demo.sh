@@ -15,9 +15,13 @@ mkfifo "$fifo"
 "$python" demo/demo_app.py "$fifo" &
 demo_pid=$!
 trap 'kill "$demo_pid" 2>/dev/null; rm -rf "$work"' EXIT
-if ! timeout 30 head -n1 "$fifo" >/dev/null; then
+if ! ready=$(timeout 30 head -n1 "$fifo"); then
   echo "demo: the demo program did not get ready" >&2
   exit 1
 fi
+task=${ready#ready }
 echo "== stackscope pid $demo_pid  ($("$python" -c 'import sys; print(sys.version.split()[0])'))"
 ./build/stackscope pid "$demo_pid" "$@"
+echo
+echo "== stackscope pid $demo_pid --object $task   (its asyncio Task, by id())"
+./build/stackscope pid "$demo_pid" --object "$task" "$@"
