@@ -304,7 +304,7 @@ def _run_objects(argument):
     addresses = [_address(expression) for expression in expressions]
     snap = object_snapshot(addresses)
     if options.format == "json":
-        text = snap.json()
+        text = snap.json(threads=[])  # the objects, without the process (gdb shows it), as for threads
     elif options.format == "flat":
         text = "\n".join(o.flat(show_hidden=options.show_hidden) for o in snap.objects)
     else:
