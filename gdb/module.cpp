@@ -6,7 +6,8 @@
 //   from_callbacks(read, regions=None, threads=None, lookup_symbol=None,
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
 //   from_debugger(kind, pid, threads, read, regions=None, lookup_symbol=None, core_path="",
-//                 executable="", lib_search_path=[], memory="auto", sources=True)  -> Snapshot
+//                 executable="", lib_search_path=[], memory="auto", sources=True,
+//                 objects=[])  -> Snapshot (with objects: their stacks, Snapshot.objects)
 //   pthread_from_handle(bytes), kernel_view(orig_rax, rdi), native_frames([(symbol, sp)])
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
 //   is_python_file(path) -> bool
@@ -343,7 +344,8 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
 // handle or None[, orig_rax or None, rdi or None])].
 SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, py::object read, py::object regions,
                           py::object lookup_symbol, const std::string& core_path, const std::string& executable,
-                          const std::vector<std::string>& lib_search_path, const std::string& memory, bool sources) {
+                          const std::vector<std::string>& lib_search_path, const std::string& memory, bool sources,
+                          const std::vector<uint64_t>& objects) {
     if (!PyCallable_Check(read.ptr()))
         throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
     if (memory != "auto" && memory != "debugger")
@@ -367,8 +369,8 @@ SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, 
     };
     if (!regions.is_none()) process.callbacks.regions = [regions] { return regions_from(regions); };
     process.lookup_symbol = symbols_from(lookup_symbol);
-    return std::make_shared<Snapshot>(
-        read_debugger_snapshot(process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources));
+    return std::make_shared<Snapshot>(read_debugger_snapshot(
+        process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources, objects));
 }
 
 // ---- rendering ------------------------------------------------------------------------
@@ -412,6 +414,8 @@ std::string snapshot_json(const Snapshot& snap, int indent, const std::optional<
     Snapshot subset;
     subset.python_version = snap.python_version;
     subset.pid = snap.pid;
+    subset.objects = snap.objects;
+    subset.objects_asked = snap.objects_asked;
     for (size_t index : *only) {
         if (index < snap.threads.size()) subset.threads.push_back(snap.threads[index]);
     }
@@ -531,11 +535,38 @@ PYBIND11_MODULE(stackscope_core, m) {
              "calls "
              "cannot be placed.");
 
+    py::class_<ObjectStack>(m, "ObjectStack", "An object asked for by address, and its stack (--object).")
+        .def_readonly("address", &ObjectStack::address, "as asked")
+        .def_readonly("type", &ObjectStack::type, "type(obj).__name__, or None when it is not a readable object")
+        .def_property_readonly(
+            "description", [](const ObjectStack& o) { return o.stack.root.description; },
+            "how it is shown: <coroutine object coro_a at 0x...>")
+        .def_property_readonly(
+            "error",
+            [](const ObjectStack& o) { return o.stack.error ? std::optional(o.stack.error->message) : std::nullopt; })
+        .def_property_readonly(
+            "frames", [](py::object self) { return references(self.cast<ObjectStack&>().stack.frames, self); },
+            "outermost first")
+        .def(
+            "tree",
+            [](const ObjectStack& o, bool ascii, bool show_hidden) {
+                return format_stack_tree(o.stack, TreeOptions{ascii, show_hidden});
+            },
+            py::arg("ascii") = false, py::arg("show_hidden") = false,
+            "upstream's `stackscope.Stack of <obj>` tree, ending with the leaf it awaits")
+        .def(
+            "flat", [](const ObjectStack& o, bool show_hidden) { return format_stack_flat(o.stack, show_hidden); },
+            py::arg("show_hidden") = false);
+
     py::class_<Snapshot, SnapshotPtr>(m, "Snapshot", "One extraction of every Python thread.")
         .def_readonly("python_version", &Snapshot::python_version)
         .def_readonly("pid", &Snapshot::pid)
         .def_property_readonly("threads",
                                [](py::object self) { return references(self.cast<Snapshot&>().threads, self); })
+        .def_property_readonly(
+            "objects", [](py::object self) { return references(self.cast<Snapshot&>().objects, self); },
+            "the objects asked for (from_debugger's objects), in order")
+        .def_readonly("objects_asked", &Snapshot::objects_asked, "whether objects were asked for instead of threads")
         .def_property_readonly("partial", &Snapshot::partial)
         .def("threads_numbered", &threads_numbered, py::arg("number"),
              "Indices of the threads whose debugger_thread is `number`.")
@@ -570,13 +601,14 @@ PYBIND11_MODULE(stackscope_core, m) {
         "from_debugger", &from_debugger, py::arg("kind"), py::arg("pid"), py::arg("threads"), py::arg("read"),
         py::arg("regions") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("core_path") = "",
         py::arg("executable") = "", py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("memory") = "auto",
-        py::arg("sources") = true,
+        py::arg("sources") = true, py::arg("objects") = std::vector<uint64_t>{},
         "Read the process a debugger debugs, the fastest way `kind` allows (\"native\": a live process here, read "
         "directly; \"core\": core_path, read as a core file; else, or with memory=\"debugger\", through read, "
         "regions and the threads' registers). threads(with_registers) -> [(number, tid, handle or None[, orig_rax, "
         "rdi])]; "
         "lookup_symbol(name) -> address or None is asked after the target's own symbols. Each thread's debugger_thread "
-        "is set: by tid, else by pthread_t.");
+        "is set: by tid, else by pthread_t. "
+        "With `objects` (addresses), the stacks of those objects (Snapshot.objects) instead of the threads.");
     m.def(
         "pthread_from_handle",
         [](const py::bytes& handle) {

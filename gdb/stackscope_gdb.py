@@ -1,5 +1,6 @@
 """stackscope for gdb (loaded by stackscope-gdb.py, which calls register()): `py-stackscope`
-and Python frames in `bt`.  All CPython knowledge, and how the inferior is read, is in the
+(every thread), `py-stackscope thread`, `py-stackscope object` (objects by address) and
+Python frames in `bt`.  All CPython knowledge, and how the inferior is read, is in the
 core (stackscope_core, beside this file); this glue holds the commands, their options and
 gdb's API: it describes gdb's inferior and threads, and lists gdb's frames.
 
@@ -8,7 +9,7 @@ filter and the cache's event handlers (once), so that its logic can be tested ou
 with a stand-in `gdb` module (tests/unit/test_gdb_glue.py).
 
 Counters (supported, read by the tests): `extractions`, how many times an inferior was read
-(once per stop: see _cache); `frame_filter_errors`, how many times the `bt` frame filter met a
+(its threads once per stop: see _cache; its objects once per `py-stackscope object`); `frame_filter_errors`, how many times the `bt` frame filter met a
 bug (in the core or this glue) and showed gdb's own frames instead; the first is reported in
 one warning line."""
 import itertools
@@ -21,7 +22,7 @@ from gdb.FrameDecorator import FrameDecorator
 import stackscope_core as core
 
 MAX_NATIVE_FRAMES = 100000
-extractions = 0  # how many times the inferior was read (once per stop: see _cache)
+extractions = 0  # how many times the inferior was read (threads once per stop: see _cache; objects per command)
 frame_filter_errors = 0  # bugs the frame filter swallowed (the first one is reported)
 
 
@@ -63,8 +64,8 @@ itself; anything else (remote targets) through gdb.  gdb: always through gdb (sl
 _memory = None  # the _MemoryParameter, once registered
 
 
-def _fail(message):
-    raise gdb.GdbError("py-stackscope: " + message)
+def _fail(message, command="py-stackscope"):
+    raise gdb.GdbError(command + ": " + message)
 
 
 def _handle(thread):
@@ -126,9 +127,10 @@ def _lookup_symbol(name):
         return None
 
 
-def _extract(inferior, gdb_threads):
+def _extract(inferior, gdb_threads, objects=()):
     """A Snapshot of the inferior, read the fastest way its target allows (the core decides:
-    a live local process and a core file directly, anything else through gdb)."""
+    a live local process and a core file directly, anything else through gdb); with `objects`
+    (addresses), of those objects instead of the threads."""
     kind = getattr(getattr(inferior, "connection", None), "type", None) or ""
     memory = "debugger" if _memory is not None and _memory.value == "gdb" else "auto"
 
@@ -142,18 +144,25 @@ def _extract(inferior, gdb_threads):
         search = gdb.parameter("solib-search-path") or ""
     return core.from_debugger(kind, inferior.pid, threads, inferior.read_memory, regions=_regions,
                               lookup_symbol=_lookup_symbol, core_path=core_path, executable=executable,
-                              lib_search_path=[d for d in search.split(":") if d], memory=memory)
+                              lib_search_path=[d for d in search.split(":") if d], memory=memory,
+                              objects=list(objects))
 
 
-def _read():
-    """The inferior's Snapshot for this stop, or the core.Error reading it raised (both
-    cached); gdb.GdbError (one line) when there is nothing to read."""
+def _stopped_inferior():
+    """(inferior, its threads); gdb.GdbError (one line) when there is nothing to read."""
     inferior = gdb.selected_inferior()
     if inferior.pid == 0:
         _fail("no process (run or attach to a Python program, or load a core file with its executable)")
     gdb_threads = inferior.threads()
     if any(t.is_running() for t in gdb_threads):
         _fail("the inferior is running: interrupt it first")
+    return inferior, gdb_threads
+
+
+def _read():
+    """The inferior's Snapshot for this stop, or the core.Error reading it raised (both
+    cached); gdb.GdbError (one line) when there is nothing to read."""
+    inferior, gdb_threads = _stopped_inferior()
     key = (inferior.num, inferior.pid, _memory.value if _memory is not None else "auto")
     if _cache.get("key") != key:
         global extractions
@@ -168,7 +177,23 @@ def _read():
 
 def snapshot():
     """The inferior's Snapshot for this stop; gdb.GdbError (one line) when there is none."""
-    result = _read()
+    return _checked(_read())
+
+
+def object_snapshot(addresses):
+    """A Snapshot of the objects at `addresses` (read now: not cached); gdb.GdbError (one
+    line) when there is no Python process to read."""
+    global extractions
+    inferior, gdb_threads = _stopped_inferior()
+    extractions += 1
+    try:
+        return _extract(inferior, gdb_threads, addresses)
+    except core.Error as error:
+        return _checked(error)
+
+
+def _checked(result):
+    """`result` (a Snapshot), or gdb.GdbError (one line) for a core.Error."""
     if isinstance(result, core.NotPythonError):
         message = str(result)
         _fail(message if "not supported" in message else "not a Python process (%s)" % message)
@@ -246,6 +271,50 @@ def _run(argument, one_thread):
     gdb.write(_render(snap, indices, options))
 
 
+MAX_ADDRESS = 2**64 - 1
+
+
+def _address(expression):
+    """The address a gdb expression gives (0x7f..., an id() in decimal, $rdi, a pointer);
+    gdb.GdbError (one line) when it gives none."""
+    try:
+        address = int(gdb.parse_and_eval(expression))
+    except gdb.error as error:  # gdb.MemoryError too
+        _object_usage("%r is not an address: %s" % (expression, str(error).rstrip(".")))
+    except (ValueError, TypeError, OverflowError) as error:
+        _object_usage("%r is not an address: %s" % (expression, error))
+    if not 0 < address <= MAX_ADDRESS:
+        _object_usage("%r is not an address: it gives %d" % (expression, address))
+    return address
+
+
+def _object_usage(message):
+    _fail(message + " (see help py-stackscope object)", command="py-stackscope object")
+
+
+def _run_objects(argument):
+    try:
+        options, expressions = core.parse_options("gdb", gdb.string_to_argv(argument))
+    except core.UsageError as error:
+        _object_usage(str(error))
+    if options.native:
+        _object_usage("-native shows gdb's frames of threads: an object has none")
+    if not expressions:
+        _object_usage("give the address of at least one object")
+    addresses = [_address(expression) for expression in expressions]
+    snap = object_snapshot(addresses)
+    if options.format == "json":
+        text = snap.json(threads=[])  # the objects, without the process (gdb shows it), as for threads
+    elif options.format == "flat":
+        text = "\n".join(o.flat(show_hidden=options.show_hidden) for o in snap.objects)
+    else:
+        text = "\n".join(o.tree(ascii=options.ascii, show_hidden=options.show_hidden) for o in snap.objects)
+    gdb.write(text)
+    if snap.partial:
+        gdb.write("warning: py-stackscope: some objects could not be read completely (see their errors)\n",
+                  gdb.STDERR)
+
+
 def _render(snap, indices, options):
     if options.format == "json":
         return snap.json(threads=indices)
@@ -261,18 +330,20 @@ def _render(snap, indices, options):
     return "\n".join(blocks)
 
 
-def _complete(text, word, extra=()):
-    """Candidates for the last word of `text`; gdb replaces only `word` (it breaks at '-')."""
+def _complete(text, word, extra=(), without=()):
+    """Candidates for the last word of `text` (not the options `without`); gdb replaces only
+    `word` (it breaks at '-')."""
     words = text.split()
     token = "" if text.endswith(" ") or not text else words.pop()
     cut = len(token) - len(word or "")
-    candidates = core.option_completions("gdb", words, token)
+    candidates = [c for c in core.option_completions("gdb", words, token) if c not in without]
     if all(c.startswith("-") for c in candidates):  # not an option's value (-format's)
         candidates += [c for c in extra if c.startswith(token) and c not in words]
     return [c[cut:] for c in candidates]
 
 
 _USAGE = core.options_usage("gdb")
+_OBJECT_USAGE = _USAGE.replace(" [-native]", "")  # objects have no native frames
 
 
 class _StackscopeCommand(gdb.Command):
@@ -280,6 +351,7 @@ class _StackscopeCommand(gdb.Command):
 
 Usage: py-stackscope %s
        py-stackscope thread [N] [options]    (one thread; N is gdb's thread number, default the selected one)
+       py-stackscope object EXPR [EXPR...] [options]    (suspended generators, coroutines, ... by address)
 
 Each thread is headed with gdb's thread number and LWP: Thread 2 (LWP 4321) "worker":
 %s-json adds debugger_thread (gdb's thread number) to each thread of stackscope's JSON;
@@ -299,7 +371,7 @@ Works on live processes and core files (load a core with its executable: gdb PYT
         _run(argument, one_thread=False)
 
     def complete(self, text, word):
-        return _complete(text, word, extra=() if text.strip() else ("thread",))
+        return _complete(text, word, extra=() if text.strip() else ("object", "thread"))
 
 
 class _ThreadCommand(gdb.Command):
@@ -318,6 +390,38 @@ N is gdb's thread number (see `info threads`); options as for py-stackscope.""" 
         numbers = [] if any(w.isdigit() for w in text.split()) else [
             str(t.num) for t in gdb.selected_inferior().threads()]
         return _complete(text, word, extra=numbers)
+
+
+class _ObjectCommand(gdb.Command):
+    __doc__ = """Show the stacks of objects by address, read by stackscope.
+
+Usage: py-stackscope object EXPR [EXPR...] %s
+Each EXPR is a gdb expression giving an object's address: 0x7f3c2a1b2c40, a
+decimal id(), $rdi, a PyObject pointer; quote one that has spaces.
+
+A suspended generator, coroutine or async generator shows its frame, then the
+frames of what it awaits (yield from, await), outermost first, and last the
+object at the end of that chain (an asyncio Future, ...); a not-started one its
+first line; an exhausted one no frames. An asyncio Task shows its coroutine's
+stack, a Future only itself, a threading.Thread its thread's stack. Any other
+object, or an address that is not an object, is shown with an error (and a
+warning). Each object is headed as upstream stackscope prints
+stackscope.extract(obj): stackscope.Stack of <coroutine object f at 0x...>.
+Options as for py-stackscope (-native does not apply); -json prints the
+objects as stackscope pid PID --object ADDR does (its "objects", "threads": []).""" % _OBJECT_USAGE
+
+    def __init__(self):
+        super().__init__("py-stackscope object", gdb.COMMAND_STACK)
+
+    def invoke(self, argument, from_tty):
+        _run_objects(argument)
+
+    def complete(self, text, word):
+        words = text.split()
+        token = "" if text.endswith(" ") or not text else words.pop()
+        if token and not token.startswith("-") and words[-1:] != ["-format"]:
+            return getattr(gdb, "COMPLETE_EXPRESSION", [])  # an EXPR: gdb completes it as an expression
+        return _complete(text, word, without=("-native",))
 
 
 class _PythonFrame(FrameDecorator):
@@ -443,6 +547,7 @@ def register():
     _memory = _MemoryParameter()
     _StackscopeCommand()
     _ThreadCommand()
+    _ObjectCommand()
     frame_filter = _FrameFilter()
     gdb.frame_filters[frame_filter.name] = frame_filter
     _registered.append(frame_filter)

@@ -1,14 +1,19 @@
-// stackscope's LLDB front-end: `stackscope all-threads` and `stackscope thread [N]` render
-// what the core reads from the process or core file LLDB debugs. All CPython knowledge is
-// in the core, and the options are its table's (stackscope/options.hpp); this file checks
-// the thread argument, names threads the way LLDB does and lists LLDB's native frames with
-// the Python frames the core places among them (--native).
+// stackscope's LLDB front-end: `stackscope all-threads`, `stackscope thread [N]` and
+// `stackscope object ADDR...` render what the core reads from the process or core file LLDB
+// debugs. All CPython knowledge is in the core, and the options are its table's
+// (stackscope/options.hpp); this file checks the thread and address arguments, names
+// threads the way LLDB does and lists LLDB's native frames with the Python frames the core
+// places among them (--native).
 #include <lldb/API/LLDB.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,11 +42,30 @@ constexpr const char* kHelpLong =
     "3.8 to 3.15 on x86-64 Linux, live processes and cores) and prints it as a\n"
     "stackscope tree, a Python traceback (--flat) or JSON (--json). Threads are\n"
     "headed with lldb's thread index and tid: thread #2 (tid 4321) \"worker\":\n"
+    "'stackscope object ADDR' shows suspended generators, coroutines, asyncio\n"
+    "Tasks and Futures by address instead.\n"
     "See 'help stackscope all-threads' for the options.\n";
 constexpr const char* kAllHelp =
     "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
 constexpr const char* kThreadHelp =
     "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
+constexpr const char* kObjectHelp =
+    "Print the stacks of objects by address: suspended generators, coroutines, async generators, asyncio Tasks "
+    "and Futures, threading.Threads.";
+constexpr const char* kObjectHelpLong =
+    "Each ADDR is an object's address: 0x-hex or decimal (what id() prints), or\n"
+    "an expression lldb evaluates in the selected frame without running code in\n"
+    "the process ($rdi, a PyObject pointer); quote one that has spaces.\n"
+    "A suspended generator, coroutine or async generator shows its frame, then\n"
+    "the frames of what it awaits (yield from, await), outermost first, and last\n"
+    "the object at the end of that chain (an asyncio Future, ...); a not-started\n"
+    "one its first line; an exhausted one no frames. An asyncio Task shows its\n"
+    "coroutine's stack, a Future only itself, a threading.Thread its thread's\n"
+    "stack. Any other object, or an address that is not an object, is shown with\n"
+    "an error (and a warning). Each object is headed as upstream stackscope\n"
+    "prints stackscope.extract(obj): stackscope.Stack of <coroutine object ...>.\n"
+    "--json prints the objects as 'stackscope pid PID --object ADDR' does (its\n"
+    "\"objects\", \"threads\": []). --native does not apply to objects.\n";
 
 std::string options_help_long() {
     return "Options:\n" + options_help(Surface::Lldb) +
@@ -54,20 +78,29 @@ std::string options_help_long() {
            "makes it read through LLDB's SB API instead (slower for live processes).\n";
 }
 
+enum class Mode { AllThreads, Thread, Objects };
+
 struct Options {
     OutputOptions output;
     std::optional<uint32_t> thread;
+    std::vector<std::string> objects;  // Mode::Objects: the addresses (or expressions) as given
 };
 
 // What is wrong with the arguments; empty when nothing is.
-std::string parse(char** argv, bool one_thread, Options& o) {
+std::string parse(char** argv, Mode mode, Options& o) {
     std::vector<std::string> words;
     for (; argv && *argv; ++argv) words.emplace_back(*argv);
     ParsedOptions parsed = parse_options(Surface::Lldb, words);
     if (!parsed.error.empty()) return parsed.error;
     o.output = parsed.options;
+    if (mode == Mode::Objects) {
+        if (o.output.native) return "--native shows lldb's frames of threads: an object has none";
+        if (parsed.positional.empty()) return "give the address of at least one object";
+        o.objects = parsed.positional;
+        return {};
+    }
     for (const std::string& word : parsed.positional) {
-        if (!one_thread || o.thread) return "unexpected argument '" + word + "'";
+        if (mode != Mode::Thread || o.thread) return "unexpected argument '" + word + "'";
         std::string_view arg = word;
         if (arg.starts_with("#")) arg.remove_prefix(1);
         if (arg.empty() || arg.size() > 9 || arg.find_first_not_of("0123456789") != std::string_view::npos) {
@@ -78,10 +111,68 @@ std::string parse(char** argv, bool one_thread, Options& o) {
     return {};
 }
 
-Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process) {
+Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process, std::span<const uint64_t> objects = {}) {
     const char* reads = std::getenv("STACKSCOPE_LLDB_READS");
     const MemoryPath memory = reads && std::string_view(reads) == "lldb" ? MemoryPath::Debugger : MemoryPath::Auto;
-    return read_debugger_snapshot(describe_process(target, process), memory);
+    return read_debugger_snapshot(describe_process(target, process), memory, true, objects);
+}
+
+// A number as the CLI's --object takes it: 0x-hex or decimal; nullopt when it is not one.
+std::optional<uint64_t> parse_number(std::string_view text) {
+    const bool is_hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const std::string digits(is_hex ? text.substr(2) : text);
+    if (digits.empty() || digits.size() > (is_hex ? 16 : 20)) return std::nullopt;
+    if (digits.find_first_not_of(is_hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos)
+        return std::nullopt;
+    errno = 0;
+    const unsigned long long value = std::strtoull(digits.c_str(), nullptr, is_hex ? 16 : 10);
+    if (errno == ERANGE) return std::nullopt;
+    return value;
+}
+
+// The address `text` gives: a number, else an expression evaluated in the selected frame (or
+// the target) without running code in the process (no JIT: lldb's IR interpreter only).
+// Sets `error` when it gives none.
+uint64_t object_address(const std::string& text, lldb::SBTarget target, lldb::SBProcess process, std::string& error) {
+    if (const std::optional<uint64_t> number = parse_number(text)) {
+        if (*number == 0) error = "'" + text + "' is not an address";
+        return *number;
+    }
+    lldb::SBExpressionOptions options;
+    options.SetAllowJIT(false);
+    options.SetTryAllThreads(false);
+    options.SetUnwindOnError(true);
+    options.SetIgnoreBreakpoints(true);
+    options.SetTimeoutInMicroSeconds(5'000'000);
+    lldb::SBFrame frame = process.GetSelectedThread().GetSelectedFrame();
+    lldb::SBValue value = frame.IsValid() ? frame.EvaluateExpression(text.c_str(), options)
+                                          : target.EvaluateExpression(text.c_str(), options);
+    lldb::SBError failed = value.GetError();
+    uint64_t address = 0;
+    if (failed.Success()) address = value.GetValueAsUnsigned(failed, 0);
+    if (failed.Fail()) {
+        // lldb's message, one line: "error: expression failed to parse:\nerror: <user expression
+        // 0>:1:1: use of undeclared identifier 'x'\nx\n^": the line that says why, without its prefixes.
+        const std::string message = failed.GetCString() ? failed.GetCString() : "";
+        std::string why;
+        for (size_t start = 0; start < message.size();) {
+            const size_t end = std::min(message.find('\n', start), message.size());
+            std::string line = message.substr(start, end - start);
+            start = end + 1;
+            if (line.starts_with("error: ")) line.erase(0, 7);
+            if (line.starts_with("<user expression")) {
+                const size_t colon = line.find(": ");
+                why = colon == std::string::npos ? line : line.substr(colon + 2);
+                break;
+            }
+            if (why.empty()) why = line;
+        }
+        if (why.empty()) why = "lldb cannot evaluate it";
+        error = "'" + text + "' is not an address (0x-hex, decimal or an expression): " + why;
+    } else if (address == 0) {
+        error = "'" + text + "' is not an address: it gives 0";
+    }
+    return address;
 }
 
 std::string header(const Thread& t) {
@@ -135,6 +226,12 @@ std::string native_stack(const Thread& t, lldb::SBThread thread, lldb::SBTarget 
 std::string render(const Snapshot& snapshot, const Options& o, lldb::SBTarget target, lldb::SBProcess process) {
     if (o.output.format == OutputFormat::Json) return format_snapshot_json(snapshot);
     std::string out;
+    for (size_t i = 0; i < snapshot.objects.size(); ++i) {  // as the CLI prints them
+        if (i) out += "\n";
+        const Stack& stack = snapshot.objects[i].stack;
+        out += o.output.format == OutputFormat::Flat ? format_stack_flat(stack, o.output.show_hidden)
+                                                     : format_stack_tree(stack, {o.output.ascii, o.output.show_hidden});
+    }
     for (const Thread& t : snapshot.threads) {
         if (!out.empty()) out += "\n";
         out += header(t);
@@ -153,7 +250,7 @@ std::string render(const Snapshot& snapshot, const Options& o, lldb::SBTarget ta
 
 class Command final : public lldb::SBCommandPluginInterface {
 public:
-    Command(std::string name, bool one_thread) : name_(std::move(name)), one_thread_(one_thread) {}
+    Command(std::string name, Mode mode) : name_(std::move(name)), mode_(mode) {}
 
     // Nothing may escape into lldb: an exception there would end the user's session.
     bool DoExecute(lldb::SBDebugger debugger, char** argv, lldb::SBCommandReturnObject& result) override {
@@ -176,7 +273,7 @@ private:
 
     void run(lldb::SBDebugger debugger, char** argv, lldb::SBCommandReturnObject& result) const {
         Options o;
-        if (const std::string bad = parse(argv, one_thread_, o); !bad.empty()) {
+        if (const std::string bad = parse(argv, mode_, o); !bad.empty()) {
             return fail(result, bad + " (see 'help stackscope " + name_ + "')");
         }
         lldb::SBTarget target = debugger.GetSelectedTarget();
@@ -190,15 +287,17 @@ private:
         if (state != lldb::eStateStopped && state != lldb::eStateCrashed && state != lldb::eStateSuspended) {
             return fail(result, "the process is not stopped (stop it with 'process interrupt')");
         }
-        lldb::SBThread selected = !one_thread_ ? lldb::SBThread()
-                                  : o.thread   ? process.GetThreadByIndexID(*o.thread)
-                                               : process.GetSelectedThread();
-        if (one_thread_ && !selected.IsValid()) {
+        if (mode_ == Mode::Objects) return run_objects(o, target, process, result);
+        const bool one_thread = mode_ == Mode::Thread;
+        lldb::SBThread selected = !one_thread ? lldb::SBThread()
+                                  : o.thread  ? process.GetThreadByIndexID(*o.thread)
+                                              : process.GetSelectedThread();
+        if (one_thread && !selected.IsValid()) {
             return fail(result, o.thread ? "no thread #" + std::to_string(*o.thread) + " (see 'thread list')"
                                          : "no thread is selected");
         }
         Snapshot snapshot = read_snapshot(target, process);
-        if (one_thread_) {
+        if (one_thread) {
             const std::vector<size_t> chosen = threads_numbered(snapshot, static_cast<int>(selected.GetIndexID()));
             std::vector<Thread> kept;
             for (size_t index : chosen) kept.push_back(std::move(snapshot.threads[index]));
@@ -216,8 +315,23 @@ private:
         result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
     }
 
+    void run_objects(const Options& o, lldb::SBTarget target, lldb::SBProcess process,
+                     lldb::SBCommandReturnObject& result) const {
+        std::vector<uint64_t> addresses;
+        for (const std::string& text : o.objects) {
+            std::string bad;
+            addresses.push_back(object_address(text, target, process, bad));
+            if (!bad.empty()) return fail(result, bad + " (see 'help stackscope " + name_ + "')");
+        }
+        const Snapshot snapshot = read_snapshot(target, process, addresses);
+        result.Printf("%s", render(snapshot, o, target, process).c_str());
+        if (snapshot.partial())
+            result.AppendWarning("stackscope: some objects could not be read completely (see their errors)");
+        result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+    }
+
     std::string name_;
-    bool one_thread_;
+    Mode mode_;
 };
 
 }  // namespace
@@ -234,14 +348,22 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
         // LLDB keeps the command objects for the rest of the session. Enter does not repeat them.
         static const std::string all_syntax = "stackscope all-threads " + options_usage(Surface::Lldb);
         static const std::string thread_syntax = "stackscope thread [N] " + options_usage(Surface::Lldb);
+        static std::string object_syntax = "stackscope object ADDR [ADDR...] " + options_usage(Surface::Lldb);
+        if (const size_t native = object_syntax.find(" [--native]"); native != std::string::npos)
+            object_syntax.erase(native, std::string_view(" [--native]").size());  // objects have no native frames
         static const std::string options = options_help_long();
-        lldb::SBCommand all =
-            top.AddCommand("all-threads", new Command("all-threads", false), kAllHelp, all_syntax.c_str(), "");
+        static const std::string object_help =
+            kObjectHelpLong + std::string("See 'help stackscope all-threads' for the options.\n");
+        lldb::SBCommand all = top.AddCommand("all-threads", new Command("all-threads", Mode::AllThreads), kAllHelp,
+                                             all_syntax.c_str(), "");
         lldb::SBCommand one =
-            top.AddCommand("thread", new Command("thread", true), kThreadHelp, thread_syntax.c_str(), "");
+            top.AddCommand("thread", new Command("thread", Mode::Thread), kThreadHelp, thread_syntax.c_str(), "");
+        lldb::SBCommand objects =
+            top.AddCommand("object", new Command("object", Mode::Objects), kObjectHelp, object_syntax.c_str(), "");
         all.SetHelpLong(options.c_str());
         one.SetHelpLong(options.c_str());
-        return all.IsValid() && one.IsValid();
+        objects.SetHelpLong(object_help.c_str());
+        return all.IsValid() && one.IsValid() && objects.IsValid();
     } catch (...) {
         return false;
     }

@@ -110,14 +110,14 @@ def traced_or_stopped(pid):
     return [(tid, s) for tid, s in task_status(pid).items() if s["TracerPid"] != 0 or s["State"][0] in "tT"]
 
 
-def run_session(gdb, script, target, workdir, detail_lwp, pid=None):
-    """One gdb session on `target` (["-p", pid] or [executable, core]) running COMMANDS.
+def run_session(gdb, script, target, workdir, detail_lwp, pid=None, commands=COMMANDS):
+    """One gdb session on `target` (["-p", pid] or [executable, core]) running `commands`.
     For a live target (pid given) gdb detaches at the end; threads it left traced or
     stopped are reported and given a SIGCONT so the shared scenario stays usable."""
     workdir = Path(workdir)
     out = workdir / "result.json"
     plan = workdir / "plan.json"
-    plan.write_text(json.dumps({"script": str(script), "out": str(out), "detail_lwp": detail_lwp, "commands": COMMANDS}))
+    plan.write_text(json.dumps({"script": str(script), "out": str(out), "detail_lwp": detail_lwp, "commands": commands}))
     if out.exists():
         out.unlink()
     argv = list(target) + ["-x", DRIVER]

@@ -13,6 +13,13 @@ Generic tests: errors (no inferior, not a Python process) are one line without a
 traceback, `help` and tab completion, the module's Python API from plain Python, and one
 extraction per stop (py-stackscope and bt share it; a program run under gdb stops twice).
 The pairing rule itself (core/eval_calls.hpp) has unit tests (tests/unit/test_eval_calls.cpp).
+
+`py-stackscope object EXPR...` (issue 13), per interpreter, live and from a core, on its own
+scenario (scenarios/frontend_objects.py: a `yield from` chain, a coroutine awaiting a
+coroutine awaiting a Future, a coroutine not started, the Future, and a dict): its JSON equals
+the CLI's `--object` JSON, its text the CLI's below the process header, also for EXPRs in
+decimal, through a gdb variable and read through gdb; the dict gets the CLI's error, with a
+warning, and an EXPR that is no address is a one-line error.
 """
 import json
 import re
@@ -25,7 +32,10 @@ from gdb_frontend import (
     GDB_HEADER, blocks, eval_call_groups, gdb_program, gdb_script, headers, parse_bt, run_gdb, run_session,
     without_headers,
 )
-from harness import clean_env, describe, kill_group, spawn, without_process, without_process_header
+from harness import (
+    ScenarioProcess, clean_env, describe, kill_group, make_core, run_tool, spawn, wait_until_all_sleeping,
+    without_process, without_process_header,
+)
 from interpreters import interpreter_params
 from test_unsupported_runtime import patched_copy
 
@@ -275,6 +285,166 @@ def test_python_api_equals_cli(script, mode, python, target_args, snapshot, tmp_
     assert json.loads(result.stdout) == snapshot
 
 
+# ---- objects (py-stackscope object) ---------------------------------------------------
+
+OBJECTS = ("generator", "coroutine", "not_started", "future")  # frontend_objects.py's, read without error
+ERROR_OBJECT = "not_a_generator"  # a dict
+OBJECT_WARNING = "warning: py-stackscope: some objects could not be read completely (see their errors)\n"
+
+
+@pytest.fixture(scope="session")
+def objects_scenario(python, interp, tmp_path_factory):
+    target = ScenarioProcess(python, tmp_path_factory.mktemp("gdb-objects-%s-" % interp.label),
+                             script="frontend_objects.py").start()
+    yield target
+    target.stop()
+
+
+@pytest.fixture(scope="session")
+def objects_core(objects_scenario):
+    core = make_core(objects_scenario.pid, objects_scenario.workdir / "core")
+    wait_until_all_sleeping(objects_scenario.pid)
+    yield core
+    core.unlink()
+
+
+def object_ids(scenario, names=OBJECTS):
+    return [scenario.truth["objects"][name] for name in names]
+
+
+def object_commands(scenario):
+    good = " ".join("0x%x" % address for address in object_ids(scenario))
+    error = "0x%x" % scenario.truth["objects"][ERROR_OBJECT]
+    return [
+        ["tree", "py-stackscope object " + good],
+        ["flat", "py-stackscope object -flat " + good],
+        ["ascii_hidden", "py-stackscope object %s -ascii -show-hidden" % good],
+        ["json", "py-stackscope object -json " + good],
+        ["decimal_json", "py-stackscope object -format json " + " ".join(map(str, object_ids(scenario)))],
+        ["set_variable", "set $stackscope_object = %d" % scenario.truth["objects"]["coroutine"]],
+        ["variable_json", "py-stackscope object $stackscope_object -json"],
+        ["error_tree", "py-stackscope object " + error],
+        ["error_json", "py-stackscope object -json " + error],
+        ["not_an_address", "py-stackscope object no_such_symbol_here"],
+        ["native", "py-stackscope object -native " + good],
+        ["memory_gdb", "set py-stackscope-memory gdb"],
+        ["json_through_gdb", "py-stackscope object -json " + good],
+        ["memory_auto", "set py-stackscope-memory auto"],
+    ]
+
+
+@pytest.fixture
+def objects_session(gdb_sessions, gdb, script, interp, mode, objects_scenario, python, request):
+    """The gdb session on the objects scenario of this interpreter and mode (run once)."""
+    key = ("objects", interp.label, mode)
+    if key not in gdb_sessions:
+        workdir = objects_scenario.workdir / ("gdb-" + mode)
+        workdir.mkdir(exist_ok=True)
+        if mode == "live":
+            target, pid = ["-p", objects_scenario.pid], objects_scenario.pid
+        else:
+            target, pid = [python, request.getfixturevalue("objects_core")], None
+        gdb_sessions[key] = run_session(gdb, script, target, workdir, objects_scenario.pid, pid=pid,
+                                        commands=object_commands(objects_scenario))
+    run = gdb_sessions[key]
+    assert run.result, "the driver did not finish\n" + run.describe()
+    return run
+
+
+@pytest.fixture(scope="session")
+def object_cli_runs():
+    return {}
+
+
+@pytest.fixture
+def object_cli(object_cli_runs, tool, mode, objects_scenario, python, request):
+    """object_cli(names, *options): the CLI's --object output for those objects (cached)."""
+    def run(names, *options):
+        if mode == "live":
+            wait_until_all_sleeping(objects_scenario.pid)
+            target = ["pid", objects_scenario.pid]
+        else:
+            target = ["core", request.getfixturevalue("objects_core"), "--executable", python]
+        key = (str(tool), mode, str(objects_scenario.pid), tuple(names)) + options
+        if key not in object_cli_runs:
+            arguments = list(target)
+            for address in object_ids(objects_scenario, names):
+                arguments += ["--object", "0x%x" % address]
+            object_cli_runs[key] = run_tool(tool, arguments + list(options))
+        return object_cli_runs[key]
+
+    return run
+
+
+def cli_object_json(object_cli, names=OBJECTS, exit_code=0):
+    result = object_cli(names, "--format", "json")
+    assert result.returncode == exit_code, describe(result)
+    return without_process(json.loads(result.stdout))
+
+
+def cli_object_text(object_cli, *options, names=OBJECTS, exit_code=0):
+    result = object_cli(names, *options)
+    assert result.returncode == exit_code, describe(result)
+    return without_process_header(result.stdout)
+
+
+def test_object_json_equals_cli(objects_session, object_cli):
+    expected = cli_object_json(object_cli)
+    assert [o["type"] for o in expected["objects"]] == ["generator", "coroutine", "coroutine", "Future"]
+    assert [o["error"] for o in expected["objects"]] == [None] * len(OBJECTS)
+    assert json.loads(objects_session.output("json")) == expected
+
+
+@pytest.mark.parametrize("key", ["decimal_json", "json_through_gdb"])
+def test_object_json_in_decimal_and_read_through_gdb_equals_cli(objects_session, object_cli, key):
+    assert json.loads(objects_session.output(key)) == cli_object_json(object_cli)
+
+
+def test_object_expression_is_evaluated_by_gdb(objects_session, object_cli):
+    """EXPR is any gdb expression: here a convenience variable holding the coroutine's id()."""
+    assert json.loads(objects_session.output("variable_json")) == cli_object_json(object_cli, names=["coroutine"])
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("tree", ("--format", "tree")),
+    ("flat", ("--format", "flat")),
+    ("ascii_hidden", ("--format", "tree", "--ascii", "--show-hidden")),
+])
+def test_object_text_equals_cli(objects_session, object_cli, key, cli_options):
+    text = objects_session.output(key)
+    assert text == cli_object_text(object_cli, *cli_options)
+    assert text.count("stackscope.Stack of <") + text.count("Traceback of <") == len(OBJECTS), text
+
+
+def test_object_error_as_the_cli_gives_it(objects_session, object_cli):
+    """A dict is no object with a stack: the CLI's error (exit 1 there), a warning here."""
+    expected = cli_object_json(object_cli, names=[ERROR_OBJECT], exit_code=1)
+    (entry,) = expected["objects"]
+    assert entry["type"] == "dict" and entry["error"] and entry["frames"] == [], entry
+    output = objects_session.output("error_json")
+    assert output.endswith(OBJECT_WARNING), output  # gdb.execute(to_string=True) takes stderr too
+    assert json.loads(output[:-len(OBJECT_WARNING)]) == expected
+    tree = objects_session.output("error_tree")
+    assert tree == cli_object_text(object_cli, names=[ERROR_OBJECT], exit_code=1) + OBJECT_WARNING
+
+
+def test_object_argument_errors(objects_session):
+    see = " (see help py-stackscope object)"
+    error = objects_session.error("not_an_address")  # gdb's reason depends on the symbols it has
+    assert re.fullmatch(r"py-stackscope object: 'no_such_symbol_here' is not an address: (No symbol "
+                        r"\"no_such_symbol_here\" in current context|No symbol table is loaded\.  Use the \"file\" "
+                        r"command)" + re.escape(see), error), error
+    assert objects_session.error("native") == (
+        "py-stackscope object: -native shows gdb's frames of threads: an object has none" + see)
+
+
+@pytest.mark.parametrize("mode", ["live"], indirect=True)
+def test_object_session_leaves_target_running_and_untraced(objects_session, objects_scenario):
+    assert objects_session.left_behind == [], "gdb left threads traced or stopped:\n" + objects_session.describe()
+    assert objects_session.returncode == 0, objects_session.describe()
+    assert objects_scenario.ping(), "the objects scenario no longer runs Python code after gdb detached"
+
+
 # ---- generic --------------------------------------------------------------------------
 
 
@@ -333,6 +503,27 @@ def test_help_and_completion(gdb, script, sleeper):
     assert "py-stackscope thread 1" in completions
     assert [c for c in completions if c.startswith("py-stackscope -format ")] == [
         "py-stackscope -format flat", "py-stackscope -format json", "py-stackscope -format tree"]
+    assert "Traceback" not in out + err, err
+
+
+def test_object_help_and_completion(gdb, script, sleeper):
+    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
+        "source %s" % script, "help py-stackscope", "echo @@object-help\\n", "help py-stackscope object",
+        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope object -",
+        "complete py-stackscope object 0x10 -format "))
+    help_text, rest = out.split("@@object-help\n", 1)
+    object_help, completions = rest.split("@@complete\n", 1)
+    assert "py-stackscope object EXPR [EXPR...] [options]" in help_text
+    assert "py-stackscope object -- " in help_text
+    assert "Usage: py-stackscope object EXPR [EXPR...] [-format tree|flat|json | -flat | -json] [-ascii] " \
+           "[-show-hidden]\n" in object_help
+    completions = completions.splitlines()
+    assert "py-stackscope object" in completions and "py-stackscope thread" in completions
+    options = [c.split()[-1] for c in completions if c.startswith("py-stackscope object -")]
+    assert options == sorted(o for o in GDB_OPTIONS if o != "-native"), completions
+    assert [c for c in completions if c.startswith("py-stackscope object 0x10 -format ")] == [
+        "py-stackscope object 0x10 -format flat", "py-stackscope object 0x10 -format json",
+        "py-stackscope object 0x10 -format tree"]
     assert "Traceback" not in out + err, err
 
 

@@ -16,6 +16,13 @@ that one session (lldb_frontend.py) and is compared with the CLI in the same mod
   the stack address the core records for the call, else by symbol); where neither works they
   are listed unplaced, under a note that says so.
 
+`stackscope object ADDR...` (issue 13), per interpreter, live and from a core, on its own
+scenario (scenarios/frontend_objects.py: a `yield from` chain, a coroutine awaiting a
+coroutine awaiting a Future, a coroutine not started, the Future, and a dict): its JSON equals
+the CLI's `--object` JSON (hex, decimal, an expression lldb evaluates, read through the SB
+API), its text the CLI's below the process header; the dict gets the CLI's error with a
+warning, and an ADDR that is no address fails like an lldb command.
+
 Without an interpreter: help texts, LLDB-style errors for bad arguments (failed status, lldb
 keeps running), and one error line for a process that is not Python.
 
@@ -29,7 +36,8 @@ import subprocess
 
 import pytest
 
-from harness import clean_env, kill_group, spawn, wait_until_all_sleeping, without_process, without_process_header
+from harness import (ScenarioProcess, clean_env, describe, kill_group, make_core, run_tool, spawn,
+                     wait_until_all_sleeping, without_process, without_process_header)
 from lldb_frontend import (HEADER_CLI, HEADER_LLDB, PLUGIN_ENV, Command, find_lldb, plugin_path, quote, run_lldb,
                            split_headers, thread_blocks)
 
@@ -280,6 +288,165 @@ def test_lldb_leaves_target_running_and_untraced(lldb_run, scenario):
     wait_until_all_sleeping(scenario.pid)
 
 
+# Objects: `stackscope object ADDR...` against the CLI's --object.
+
+OBJECTS = ("generator", "coroutine", "not_started", "future")  # frontend_objects.py's, read without error
+ERROR_OBJECT = "not_a_generator"  # a dict
+OBJECT_WARNING = "warning: stackscope: some objects could not be read completely (see their errors)\n"
+
+
+@pytest.fixture(scope="session")
+def objects_scenario(python, interp, tmp_path_factory):
+    target = ScenarioProcess(python, tmp_path_factory.mktemp("lldb-objects-%s-" % interp.label),
+                             script="frontend_objects.py").start()
+    yield target
+    target.stop()
+
+
+@pytest.fixture(scope="session")
+def objects_core(objects_scenario):
+    core = make_core(objects_scenario.pid, objects_scenario.workdir / "core")
+    wait_until_all_sleeping(objects_scenario.pid)
+    yield core
+    core.unlink()
+
+
+def object_ids(scenario, names=OBJECTS):
+    return [scenario.truth["objects"][name] for name in names]
+
+
+def object_commands(scenario):
+    good = " ".join("0x%x" % address for address in object_ids(scenario))
+    error = "0x%x" % scenario.truth["objects"][ERROR_OBJECT]
+    return [
+        Command("tree", "stackscope object " + good),
+        Command("flat", "stackscope object --flat " + good),
+        Command("ascii-hidden", "stackscope object %s --ascii --show-hidden" % good),
+        Command("json", "stackscope object --json " + good),
+        Command("json-sbapi", "stackscope object --json " + good, {"STACKSCOPE_LLDB_READS": "lldb"}),
+        Command("decimal-json", "stackscope object --format json " + " ".join(map(str, object_ids(scenario)))),
+        Command("expression-json", "stackscope object --json (long)%d" % scenario.truth["objects"]["coroutine"]),
+        Command("error-tree", "stackscope object " + error),
+        Command("error-json", "stackscope object --json " + error),
+        Command("not-an-address", "stackscope object no_such_symbol_here"),
+        Command("native", "stackscope object --native " + good),
+        Command("none", "stackscope object --json"),
+    ]
+
+
+@pytest.fixture
+def objects_run(lldb_sessions, lldb, lldb_plugin, mode, objects_scenario, python, request):
+    """The lldb session on the objects scenario of this interpreter and mode (run once)."""
+    key = ("objects", str(python), mode)
+    if key not in lldb_sessions:
+        if mode == "live":
+            setup, live_pid = ["process attach -p %d" % objects_scenario.pid], objects_scenario.pid
+        else:
+            core = request.getfixturevalue("objects_core")
+            setup, live_pid = ["target create %s --core %s" % (quote(python), quote(core))], None
+        lldb_sessions[key] = run_lldb(lldb, lldb_plugin, objects_scenario.workdir, "objects-" + mode, setup,
+                                      object_commands(objects_scenario), live_pid)
+    run = lldb_sessions[key]
+    assert run.returncode == 0 and run.results, run.describe()
+    return run
+
+
+@pytest.fixture(scope="session")
+def object_cli_runs():
+    return {}
+
+
+@pytest.fixture
+def object_cli(object_cli_runs, tool, mode, objects_scenario, python, request):
+    """object_cli(names, *options): the CLI's --object output for those objects (cached)."""
+    def run(names, *options):
+        if mode == "live":
+            wait_until_all_sleeping(objects_scenario.pid)
+            target = ["pid", objects_scenario.pid]
+        else:
+            target = ["core", request.getfixturevalue("objects_core"), "--executable", python]
+        key = (str(tool), mode, str(objects_scenario.pid), tuple(names)) + options
+        if key not in object_cli_runs:
+            arguments = list(target)
+            for address in object_ids(objects_scenario, names):
+                arguments += ["--object", "0x%x" % address]
+            object_cli_runs[key] = run_tool(tool, arguments + list(options))
+        return object_cli_runs[key]
+
+    return run
+
+
+def cli_object_json(object_cli, names=OBJECTS, exit_code=0):
+    result = object_cli(names, "--format", "json")
+    assert result.returncode == exit_code, describe(result)
+    return without_process(json.loads(result.stdout))
+
+
+def cli_object_text(object_cli, *options, names=OBJECTS, exit_code=0):
+    result = object_cli(names, *options)
+    assert result.returncode == exit_code, describe(result)
+    return without_process_header(result.stdout)
+
+
+def test_object_json_equals_cli(objects_run, object_cli):
+    expected = cli_object_json(object_cli)
+    assert [o["type"] for o in expected["objects"]] == ["generator", "coroutine", "coroutine", "Future"]
+    assert [o["error"] for o in expected["objects"]] == [None] * len(OBJECTS)
+    assert json.loads(objects_run.result("json")) == expected
+
+
+@pytest.mark.parametrize("key", ["json-sbapi", "decimal-json"])
+def test_object_json_in_decimal_and_through_lldb_reads_equals_cli(objects_run, object_cli, key):
+    assert json.loads(objects_run.result(key)) == cli_object_json(object_cli)
+
+
+def test_object_expression_is_evaluated_by_lldb(objects_run, object_cli):
+    """An ADDR that is not a number is an expression lldb evaluates (no JIT): a cast of the id()."""
+    assert json.loads(objects_run.result("expression-json")) == cli_object_json(object_cli, names=["coroutine"])
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("tree", ("--format", "tree")),
+    ("flat", ("--format", "flat")),
+    ("ascii-hidden", ("--format", "tree", "--ascii", "--show-hidden")),
+])
+def test_object_text_equals_cli(objects_run, object_cli, key, cli_options):
+    text = objects_run.result(key)
+    assert text == cli_object_text(object_cli, *cli_options)
+    assert text.count("stackscope.Stack of <") + text.count("Traceback of <") == len(OBJECTS), text
+
+
+def test_object_error_as_the_cli_gives_it(objects_run, object_cli):
+    """A dict is no object with a stack: the CLI's error (exit 1 there), a warning here."""
+    expected = cli_object_json(object_cli, names=[ERROR_OBJECT], exit_code=1)
+    (entry,) = expected["objects"]
+    assert entry["type"] == "dict" and entry["error"] and entry["frames"] == [], entry
+    for key, check in (("error-json", lambda out: json.loads(out) == expected),
+                       ("error-tree", lambda out: out == cli_object_text(object_cli, names=[ERROR_OBJECT],
+                                                                         exit_code=1))):
+        result = objects_run.results[key]
+        assert result["succeeded"] and result["error"] == OBJECT_WARNING, result
+        assert check(result["output"]), result
+
+
+def test_object_argument_errors(objects_run):
+    see = " (see 'help stackscope object')\n"
+    for key, message in (
+            ("not-an-address", "'no_such_symbol_here' is not an address (0x-hex, decimal or an expression): "
+                               "use of undeclared identifier 'no_such_symbol_here'"),
+            ("native", "--native shows lldb's frames of threads: an object has none"),
+            ("none", "give the address of at least one object")):
+        result = objects_run.results[key]
+        assert not result["succeeded"] and result["output"] == "", result
+        assert result["error"] == "error: stackscope object: " + message + see, result
+
+
+@pytest.mark.parametrize("mode", ["live"])
+def test_object_session_leaves_target_running_and_untraced(objects_run, objects_scenario):
+    assert objects_run.left_behind == [], "lldb left threads traced or stopped:\n" + objects_run.describe()
+    assert objects_scenario.ping(), "the objects scenario no longer runs Python code after lldb detached"
+
+
 # Without an interpreter: help, argument errors, no process, a process that is not Python.
 
 @pytest.fixture(scope="session")
@@ -288,6 +455,7 @@ def no_target_run(lldb, lldb_plugin, tmp_path_factory):
         Command("help", "help stackscope"),
         Command("help-all", "help stackscope all-threads"),
         Command("help-thread", "help stackscope thread"),
+        Command("help-object", "help stackscope object"),
         Command("no-process", "stackscope all-threads"),
         Command("bad-option", "stackscope all-threads --bogus"),
         Command("bad-combination", "stackscope thread --json --flat"),
@@ -331,8 +499,17 @@ def test_help_describes_subcommands_and_options(no_target_run):
         assert usage + options in text, text
         listed = [line.split()[0] for line in text.splitlines() if line.startswith("  --")]
         assert listed == OPTIONS, text  # each option once, with its help
-    for placeholder in ("tasks", "object", "--locals"):  # these come with the core issues that add them
+    for placeholder in ("tasks", "--locals"):  # these come with the core issues that add them
         assert placeholder not in top + no_target_run.result("help-all"), placeholder
+
+
+def test_help_describes_object(no_target_run):
+    top = no_target_run.result("help")
+    assert re.search(r"^\s+object\s+-- Print the stacks of objects by address", top, re.M), top
+    text = no_target_run.result("help-object")
+    assert "stackscope object ADDR [ADDR...] [--format tree|flat|json | --flat | --json] [--ascii] " \
+           "[--show-hidden]\n" in text, text
+    assert "0x-hex or decimal" in text and "--native does not apply" in text, text
 
 
 @pytest.mark.parametrize("key, message", [

@@ -3,7 +3,8 @@ gdb embeds, so that the real stackscope_core loads) with a stand-in `gdb` module
 
 Registration (nothing at import; register() adds the parameter, the commands, the frame
 filter and the cache's event handlers, once), how the inferior is described to the core
-(from_debugger), and the frame filter: it never raises, leaves what is not a bug alone, and
+(from_debugger), `py-stackscope object` (its expressions, options and output), and the frame
+filter: it never raises, leaves what is not a bug alone, and
 counts a bug it swallows in frame_filter_errors, reporting the first in one warning line.
 
 Run by ctest (tests/unit/CMakeLists.txt: gdb_glue) with PYTHONPATH=build/gdb."""
@@ -53,6 +54,7 @@ class FakeGdb(types.ModuleType):
         self.info_target = ""
         self.solib_search_path = ""
         self.progspace = types.SimpleNamespace(filename="/usr/bin/python3.11")
+        self.values = {}  # parse_and_eval: expression -> value (an int, or an exception to raise)
 
     def write(self, text, stream=0):
         self.written.append((text, stream))
@@ -73,6 +75,12 @@ class FakeGdb(types.ModuleType):
 
     def current_progspace(self):
         return self.progspace
+
+    def parse_and_eval(self, expression):
+        value = self.values.get(expression, self.error("No symbol \"%s\" in current context." % expression))
+        if isinstance(value, Exception):
+            raise value
+        return value
 
 
 class FrameDecorator:
@@ -138,7 +146,7 @@ class Registration(unittest.TestCase):
     def test_import_registers_nothing_and_register_everything_once(self):
         self.assertEqual(AT_IMPORT, ([], [], {}, 0))
         frame_filter = glue.register()
-        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread"])
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object"])
         self.assertEqual(FAKE.parameters, ["py-stackscope-memory"])
         self.assertIs(FAKE.frame_filters["stackscope"], frame_filter)
         self.assertEqual(glue._memory.value, "auto")
@@ -146,7 +154,7 @@ class Registration(unittest.TestCase):
             self.assertEqual(len(registry.handlers), 1 if name in glue.CACHE_EVENTS else 0, name)
         # Sourcing stackscope-gdb.py again registers nothing more.
         self.assertIs(glue.register(), frame_filter)
-        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread"])
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object"])
         self.assertEqual(len(FAKE.events.cont.handlers), 1)
         # The events drop the cached extraction.
         glue._cache["key"] = "a stop"
@@ -215,6 +223,104 @@ class Extraction(unittest.TestCase):
         with self.assertRaises(FAKE.GdbError) as raised:
             glue.snapshot()
         self.assertEqual(str(raised.exception), "py-stackscope: not a Python process (no Python runtime found)")
+
+
+class FakeObject:
+    def __init__(self, name):
+        self.name = name
+
+    def tree(self, ascii=False, show_hidden=False):
+        return "tree of %s%s%s\n" % (self.name, " ascii" if ascii else "", " hidden" if show_hidden else "")
+
+    def flat(self, show_hidden=False):
+        return "flat of %s%s\n" % (self.name, " hidden" if show_hidden else "")
+
+
+class FakeObjectSnapshot:
+    def __init__(self, objects, partial=False):
+        self.objects, self.partial = [FakeObject(hex(a)) for a in objects], partial
+
+    def json(self, threads=None):
+        assert threads == [], "the objects' JSON has no threads, nor the process (gdb shows it)"
+        return '{"objects": %d}\n' % len(self.objects)
+
+
+class ObjectCommand(unittest.TestCase):
+    """`py-stackscope object EXPR...`: gdb evaluates each EXPR; the core reads the objects
+    (from_debugger's objects, not cached); each object's stack is printed as the CLI does."""
+
+    def setUp(self):
+        glue.register()
+        self.calls, self.partial = [], False
+        self.original = core.from_debugger
+        core.from_debugger = lambda *args, **kwargs: self.calls.append((args, kwargs)) or FakeObjectSnapshot(
+            kwargs["objects"], self.partial)
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        FAKE.values = {"0x7f0010": 0x7F0010, "140000": 140000, "$rdi": 0x7F0020, "$zero": 0, "$minus": -8,
+                       "a_struct": FAKE.error("Cannot convert value to long.")}
+        FAKE.written.clear()
+        glue._cache.clear()
+
+    def tearDown(self):
+        core.from_debugger = self.original
+        glue._cache.clear()
+
+    def run_command(self, argument):
+        glue._run_objects(argument)
+        return "".join(text for text, stream in FAKE.written if stream == FAKE.STDOUT)
+
+    def failure(self, argument):
+        with self.assertRaises(FAKE.GdbError) as raised:
+            glue._run_objects(argument)
+        self.assertEqual(self.calls, [])
+        return str(raised.exception)
+
+    def test_each_expression_is_an_address_read_in_one_extraction(self):
+        before = glue.extractions
+        text = self.run_command("0x7f0010 140000 $rdi")
+        (args, kwargs), = self.calls
+        self.assertEqual(kwargs["objects"], [0x7F0010, 140000, 0x7F0020])
+        self.assertEqual(glue.extractions, before + 1)
+        self.assertEqual(text, "tree of 0x7f0010\n\ntree of 0x222e0\n\ntree of 0x7f0020\n")
+        self.run_command("0x7f0010")
+        self.assertEqual(len(self.calls), 2)  # read again: objects are not cached
+
+    def test_options_as_for_threads(self):
+        self.assertEqual(self.run_command("-json 0x7f0010 $rdi"), '{"objects": 2}\n')
+        FAKE.written.clear()
+        self.assertEqual(self.run_command("0x7f0010 -flat -show-hidden"), "flat of 0x7f0010 hidden\n")
+        FAKE.written.clear()
+        self.assertEqual(self.run_command("-ascii 0x7f0010"), "tree of 0x7f0010 ascii\n")
+
+    def test_an_object_with_an_error_is_printed_and_warned_about(self):
+        self.partial = True
+        self.assertEqual(self.run_command("0x7f0010"), "tree of 0x7f0010\n")
+        self.assertEqual([text for text, stream in FAKE.written if stream == FAKE.STDERR], [
+            "warning: py-stackscope: some objects could not be read completely (see their errors)\n"])
+
+    def test_bad_arguments_are_one_line_errors(self):
+        see = " (see help py-stackscope object)"
+        self.assertEqual(self.failure("nosuch"), "py-stackscope object: 'nosuch' is not an address: "
+                                                 "No symbol \"nosuch\" in current context" + see)
+        self.assertEqual(self.failure("0x7f0010 a_struct"),
+                         "py-stackscope object: 'a_struct' is not an address: Cannot convert value to long" + see)
+        self.assertEqual(self.failure("$zero"), "py-stackscope object: '$zero' is not an address: it gives 0" + see)
+        self.assertEqual(self.failure("$minus"), "py-stackscope object: '$minus' is not an address: it gives -8" + see)
+        self.assertEqual(self.failure(""), "py-stackscope object: give the address of at least one object" + see)
+        self.assertEqual(self.failure("0x7f0010 -native"),
+                         "py-stackscope object: -native shows gdb's frames of threads: an object has none" + see)
+        self.assertEqual(self.failure("0x7f0010 -bogus"), "py-stackscope object: unknown option '-bogus'" + see)
+
+    def test_completion_offers_options_but_native_and_expressions_to_gdb(self):
+        command = glue._ObjectCommand.__new__(glue._ObjectCommand)
+        FAKE.COMPLETE_EXPRESSION = 5
+        try:
+            self.assertEqual(command.complete("", ""), ["-format", "-flat", "-json", "-ascii", "-show-hidden"])
+            self.assertEqual(command.complete("0x10 -a", "a"), ["ascii"])
+            self.assertEqual(command.complete("-format ", ""), ["tree", "flat", "json"])
+            self.assertEqual(command.complete("my_var", "my_var"), 5)
+        finally:
+            del FAKE.COMPLETE_EXPRESSION
 
 
 class FrameFilter(unittest.TestCase):
