@@ -79,7 +79,8 @@ FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
     f.task_coro = mem.read_pointer(object + l.task_coro);
     if (const uint64_t name = mem.read_pointer(object + l.task_name)) {
         // From 3.12 an automatic name is kept as its number until get_name() asks for it.
-        if (objects_.is_instance_of(name, BuiltinType::Int)) f.task_name = "Task-" + std::to_string(objects_.read_int(name));
+        if (objects_.is_instance_of(name, BuiltinType::Int))
+            f.task_name = "Task-" + std::to_string(objects_.read_int(name));
         else f.task_name = objects_.read_str(name, 1024);
     }
     return f;

@@ -16,8 +16,8 @@ struct FutureInfo {
     bool is_task = false;
     std::string class_name;  // type(f).__name__
     FutureState state = FutureState::Pending;
-    std::string task_name;    // a Task's get_name()
-    uint64_t task_coro = 0;   // a Task's coroutine (0 once it is done)
+    std::string task_name;   // a Task's get_name()
+    uint64_t task_coro = 0;  // a Task's coroutine (0 once it is done)
 };
 
 class AsyncioFutures {

@@ -87,7 +87,7 @@ GeneratorState GeneratorReader::state_of(uint64_t generator, uint64_t frame, int
             if (frame == 0) return GeneratorState::Finished;
             if (mem_.read_value<uint8_t>(generator + l_.gen_running)) return GeneratorState::Running;
             return mem_.read_value<int32_t>(frame + l_.frame_instruction) < 0 ? GeneratorState::Created
-                                                                             : GeneratorState::Suspended;
+                                                                              : GeneratorState::Suspended;
         case GeneratorStateSource::FrameState:
             if (frame == 0) return GeneratorState::Finished;
             *raw_state = mem_.read_value<int8_t>(frame + l_.frame_state);

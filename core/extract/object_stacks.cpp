@@ -30,8 +30,8 @@ ObjectStack ObjectStackReader::read(uint64_t address) {
     try {
         out.type = objects_.class_name(objects_.type_of(address));
     } catch (const Error& e) {
-        out.stack.error = ExtractionError{e.kind(), "no readable object at " + hex(address) + ": " + e.what(),
-                                          e.address()};
+        out.stack.error =
+            ExtractionError{e.kind(), "no readable object at " + hex(address) + ": " + e.what(), e.address()};
         return out;
     }
     try {
@@ -69,8 +69,9 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
         return;
     }
     if (read_thread_object(address, out)) return;
-    throw Error(ErrorKind::BadInput, "the object at " + hex(address) + " is a " + out.type.value_or("?") +
-                                         ", not a generator, coroutine, async generator, Task, Future or Thread",
+    throw Error(ErrorKind::BadInput,
+                "the object at " + hex(address) + " is a " + out.type.value_or("?") +
+                    ", not a generator, coroutine, async generator, Task, Future or Thread",
                 address);
 }
 
@@ -125,7 +126,8 @@ void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_st
                 case GeneratorState::Suspended: break;
             }
             auto frame = x_.frames().read(info.frame);
-            if (!frame) throw bad_data("the frame of the generator at " + hex(current) + " runs no code object", current);
+            if (!frame)
+                throw bad_data("the frame of the generator at " + hex(current) + " runs no code object", current);
             out.stack.frames.push_back(std::move(*frame));
             current = info.awaiting;
             continue;
