@@ -276,6 +276,7 @@ def build_cases():
 # --- truth --------------------------------------------------------------------------------
 
 WRAPPER_TYPE_NAMES = ("async_generator_asend", "async_generator_athrow", "coroutine_wrapper")
+GENERATOR_LIKE_NAMES = ("generator", "coroutine", "async_generator") + WRAPPER_TYPE_NAMES
 STATES = {"CREATED": "created", "SUSPENDED": "suspended", "RUNNING": "running", "CLOSED": "finished"}
 
 
@@ -419,7 +420,9 @@ def await_chain(obj):
 def record(name, obj):
     """The truth of one case."""
     entry = {"case": name, "address": id(obj), "type": type(obj).__name__, "state": state_of(obj),
-             "frames": [], "leaf": None, "thread_tid": None, "error": False}
+             "frames": [], "leaf": None, "thread_tid": None, "error": False,
+             # repr() only of these: repr(task) would turn a lazily kept task name into a string
+             "repr": repr(obj) if type(obj).__name__ in GENERATOR_LIKE_NAMES else None}
     if name == "unreadable_address":
         entry.update(address=UNREADABLE_ADDRESS, type=None, error=True)
         return entry
