@@ -4,9 +4,9 @@ referenced, with their truth recorded in-process; for `stackscope ... --object A
 Run by the interpreter under test (keep Python 3.8 syntax), as ScenarioProcess runs scenarios:
     python suspended_objects.py TRUTH_JSON READY_FIFO PONG_PATH
 
-It builds the objects of CASES (each a named case), waits until the thread that runs a
-generator is parked and its stack is stable, records for every case the object's id() and what
-`--object` must print (docs: /work/tmp/objects-contract.md, issue 13), writes TRUTH_JSON
+It builds the objects of build_cases() (each a named case), waits until the threads that run a
+generator and a coroutine are parked with stable stacks, records for every case the object's
+id() and what `--object` must print (issue 13: its `objects` JSON entry), writes TRUTH_JSON
 atomically, writes "ready" to READY_FIFO and parks the main thread in time.sleep. SIGUSR1
 appends "pong" to PONG_PATH.
 
@@ -21,6 +21,8 @@ stackscope (tests/third_party/stackscope) is imported and `str(stackscope.extrac
 recorded per case, the text oracle; where it cannot be imported, the truth says why.
 """
 import asyncio
+import asyncio.futures
+import asyncio.tasks
 import gc
 import inspect
 import os
@@ -142,6 +144,15 @@ async def awaits_weird():
     await WeirdObject()  # AT: awaits_weird
 
 
+class YieldsFromIterator:
+    def __await__(self):
+        yield from iter([42])  # AT: YieldsFromIterator.__await__
+
+
+async def awaits_yields_from_iterator():
+    await YieldsFromIterator()  # AT: awaits_yields_from_iterator
+
+
 # --- not started, exhausted, running ------------------------------------------------------
 
 
@@ -168,6 +179,10 @@ def exhausted_gen():
     yield 1
 
 
+async def exhausted_coro():
+    return 1
+
+
 def running_gen():
     threading.Event().wait()  # AT: running_gen
     yield "never"
@@ -175,6 +190,18 @@ def running_gen():
 
 def run_generator(generator):
     next(generator)  # AT: run_generator
+
+
+async def running_coro_inner():
+    threading.Event().wait()  # AT: running_coro_inner
+
+
+async def running_coro_outer(inner):
+    await inner  # AT: running_coro_outer
+
+
+def run_coroutine(coroutine):
+    coroutine.send(None)  # AT: run_coroutine
 
 
 # --- the cases ----------------------------------------------------------------------------
@@ -243,6 +270,7 @@ def build_cases():
     legacy_driver = case("coro_awaits_types_coroutine", started(awaits_legacy()))
     case("types_coroutine_generator", legacy_driver.cr_await)
     case("unknown_awaitable_leaf", started(awaits_weird()))
+    case("generator_leaf_list_iterator", started(awaits_yields_from_iterator()))
 
     case("not_started_gen", not_started_gen())
     case("not_started_gen_decorated", not_started_gen_decorated())
@@ -252,12 +280,24 @@ def build_cases():
     for _ in exhausted:
         pass
     case("exhausted_gen", exhausted)
+    finished_coro = exhausted_coro()
+    try:
+        finished_coro.send(None)
+    except StopIteration:
+        pass
+    case("exhausted_coro", finished_coro)
 
     generator = running_gen()
     thread = threading.Thread(target=run_generator, args=(generator,), name="generator-runner", daemon=True)
     thread.start()
     case("running_gen", generator)
     case("thread", thread)
+    inner = running_coro_inner()
+    coroutine = running_coro_outer(inner)
+    threading.Thread(target=run_coroutine, args=(coroutine,), name="coroutine-runner", daemon=True).start()
+    case("running_coro", coroutine)
+    case("running_coro_inner", inner)
+    case("main_thread", threading.main_thread(), oracle=None)  # upstream would read its own frames here
 
     case("task", task, oracle=task.get_coro())  # upstream shows a Task as a leaf: its coroutine's stack is ours
     case("future_pending", loop.create_future())
@@ -267,6 +307,13 @@ def build_cases():
     cancelled = loop.create_future()
     cancelled.cancel()
     case("future_cancelled", cancelled)
+    # The pure-Python classes: `_state` (class attribute until the state changes), `_coro`, `_name`.
+    py_future = asyncio.futures._PyFuture(loop=loop)
+    case("py_future", py_future)
+    py_task = asyncio.tasks._PyTask(task_body(loop.create_future()), loop=loop, name="py-task")
+    run_loop_once(loop)
+    case("py_task", py_task, oracle=py_task.get_coro())
+    case("coro_awaits_py_future", started(awaits_future(py_future)))  # through the generator Future.__await__
 
     case("not_a_generator", {"not": "a generator"}, oracle=None)
     case("unreadable_address", None, oracle=None)  # id() is replaced by UNREADABLE_ADDRESS
@@ -380,14 +427,19 @@ def task_name(task):
     return task.get_name()
 
 
+def is_task(obj):
+    """A Task, C or pure-Python (asyncio.tasks._PyTask is no subclass of the C Task)."""
+    return isinstance(obj, (asyncio.Task, asyncio.tasks._PyTask))
+
+
 def leaf_of(obj):
     """The contract's {type, repr} of what ends an await chain."""
     if type(obj).__name__ == "FutureIter":  # shown as the future it iterates
-        obj = next(r for r in gc.get_referents(obj) if isinstance(r, asyncio.Future))
+        obj = next(r for r in gc.get_referents(obj) if asyncio.isfuture(r))
     name = type(obj).__name__
-    if isinstance(obj, asyncio.Task):
+    if is_task(obj):
         return {"type": name, "repr": "<%s %s name=%r>" % (name, obj._state.lower(), task_name(obj))}
-    if isinstance(obj, asyncio.Future):
+    if asyncio.isfuture(obj):
         return {"type": name, "repr": "<%s %s>" % (name, obj._state.lower())}
     return {"type": name, "repr": object.__repr__(obj)}
 
@@ -426,13 +478,16 @@ def record(name, obj):
     if name == "unreadable_address":
         entry.update(address=UNREADABLE_ADDRESS, type=None, error=True)
         return entry
+    if obj is threading.current_thread():
+        entry.update(frames=own_stack_when_parked(), thread_tid=obj.native_id)
+        return entry
     if isinstance(obj, threading.Thread):
         frames = thread_stacks()[obj.native_id]
         entry.update(frames=[describe_frame(f) for f in frames], thread_tid=obj.native_id)
         return entry
-    if isinstance(obj, asyncio.Task):
+    if is_task(obj):
         frames, leaf = await_chain(obj.get_coro())
-    elif isinstance(obj, asyncio.Future):
+    elif asyncio.isfuture(obj):  # C or pure-Python (asyncio.futures._PyFuture)
         frames, leaf = [], leaf_of(obj)
     elif type(obj).__name__ in WRAPPER_TYPE_NAMES or frame_and_awaited(obj) is not None:
         frames, leaf = await_chain(obj)
@@ -445,6 +500,16 @@ def record(name, obj):
         return entry
     entry.update(frames=[describe_frame(f) for f in frames], leaf=leaf)
     return entry
+
+
+def own_stack_when_parked():
+    """This thread's frames as they will be once main() parks (at the line tagged `main`)."""
+    frames = stack_of(sys._getframe())
+    main_index = max(i for i, f in enumerate(frames) if f.f_code is main.__code__)
+    described = [describe_frame(f) for f in frames[: main_index + 1]]
+    described[-1]["line"] = next(line for line, tag in TAGS.items() if tag == "main")
+    described[-1]["tag"] = "main"
+    return described
 
 
 def wait_for_stable_threads(timeout=30.0):
