@@ -23,6 +23,7 @@ recorded per case, the text oracle; where it cannot be imported, the truth says 
 import asyncio
 import asyncio.futures
 import asyncio.tasks
+import dis
 import gc
 import inspect
 import os
@@ -38,6 +39,7 @@ from scenario_support import end_after_lifetime, install_pong_handler, signal_re
 THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "third_party")
 UPSTREAM_VERSIONS = ((3, 8), (3, 12))  # upstream's own tests pass on these
 UNREADABLE_ADDRESS = 8  # not a readable object in any process
+DEEP_AWAIT = 50  # coroutines awaiting each other in deep_await_chain
 
 
 def keep(function):
@@ -183,6 +185,21 @@ async def exhausted_coro():
     return 1
 
 
+async def not_started_agen():  # AT: not_started_agen
+    yield 1
+
+
+async def exhausted_agen():
+    yield 1
+
+
+async def deep_await(depth):
+    if depth:
+        await deep_await(depth - 1)  # AT: deep_await
+    else:
+        await Awaitable()  # AT: deep_await_bottom
+
+
 def running_gen():
     threading.Event().wait()  # AT: running_gen
     yield "never"
@@ -286,6 +303,15 @@ def build_cases():
     except StopIteration:
         pass
     case("exhausted_coro", finished_coro)
+    case("not_started_agen", not_started_agen())
+    finished_agen = exhausted_agen()
+    for _ in range(2):
+        try:
+            finished_agen.asend(None).send(None)
+        except (StopIteration, StopAsyncIteration):  # yielded 1, then finished
+            pass
+    case("exhausted_agen", finished_agen)
+    case("deep_await_chain", started(deep_await(DEEP_AWAIT)))
 
     generator = running_gen()
     thread = threading.Thread(target=run_generator, args=(generator,), name="generator-runner", daemon=True)
@@ -412,8 +438,10 @@ def state_of(obj):
             return "finished"
         if running_on(obj.ag_frame):
             return "running"
-        if hasattr(obj, "ag_suspended"):
+        if hasattr(obj, "ag_suspended"):  # 3.12+
             return "suspended" if obj.ag_suspended else "created"
+        if sys.version_info >= (3, 11):  # its last instruction is still the RETURN_GENERATOR that made it
+            return "created" if obj.ag_code.co_code[obj.ag_frame.f_lasti] == dis.opmap["RETURN_GENERATOR"] else "suspended"
         return "created" if obj.ag_frame.f_lasti < 0 else "suspended"
     return None
 
