@@ -16,7 +16,8 @@ Upstream oracle, normalised (only) as follows; everything else must be equal bel
   # _: Condition (line 555)` in threading's Event.wait); the tool does not show contexts (not
   part of issue 13), so upstream's context lines (`║ ├ `, `║ │ `) are dropped;
 - Task object: upstream shows a Task as a leaf with no frames; the tool shows its coroutine's
-  stack, so the oracle text of the `task` case is upstream's extract(task.get_coro()).
+  stack, so the oracle text of the `task` and `py_task` cases is upstream's
+  extract(task.get_coro()) (a choice of the object the scenario gives upstream, not a text edit).
 Function names needed no normalisation: the scenario's functions are top-level functions and
 methods, for which co_qualname (3.11+) equals upstream's Class.method guess.
 """
@@ -32,7 +33,7 @@ from harness import ScenarioProcess, clean_env, describe, make_core, run_tool, w
 
 SCRIPT = "suspended_objects.py"
 HEADER = "stackscope.Stack of "
-ANY_HEADER = "stackscope.Stack"  # upstream prints `stackscope.Stack (most recent call last):` for a stack with no root
+ANY_HEADER = "stackscope.Stack"  # `stackscope.Stack (most recent call last):` is upstream's header without a root
 GENERATOR_LIKE = {"generator", "coroutine", "async_generator", "async_generator_asend", "async_generator_athrow",
                   "coroutine_wrapper"}
 
