@@ -34,6 +34,7 @@ import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # scenario_support, from any cwd
+sys.dont_write_bytecode = True  # nor any __pycache__ of the interpreters under test in the source tree
 from scenario_support import end_after_lifetime, install_pong_handler, signal_ready, tagged_lines, write_json  # noqa: E402
 
 THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "third_party")
