@@ -305,6 +305,15 @@ def test_order_does_not_matter(run_objects, objects_truth, all_objects):
     assert json.loads(result.stdout)["objects"][::-1] == all_objects["objects"]
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_each_object_alone(run_objects, objects_truth, all_objects, case):
+    """One --object: the same entry as among all the others, exit 1 only for an error."""
+    entry = truth_entry(objects_truth, case)
+    result = run_objects([entry], "--format", "json")
+    assert result.returncode == (1 if entry["error"] else 0), describe(result)
+    assert json.loads(result.stdout)["objects"] == [tool_entry(all_objects, objects_truth, case)]
+
+
 def test_json_matches_schema(all_objects, good_objects, schema):
     validator = jsonschema.Draft202012Validator(schema)
     validator.validate(all_objects)
