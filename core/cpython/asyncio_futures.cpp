@@ -90,7 +90,7 @@ FutureInfo AsyncioFutures::read_python(uint64_t object, bool is_task) {
     FutureInfo f;
     f.is_task = is_task;
     f.class_name = objects_.class_name(objects_.type_of(object));
-    const auto state = objects_.attribute(object, "_state");
+    const auto state = objects_.attribute_or_class_default(object, "_state");
     const std::string text = state ? objects_.read_str(*state, 64) : "";
     if (text == "PENDING") f.state = FutureState::Pending;
     else if (text == "CANCELLED") f.state = FutureState::Cancelled;
@@ -98,7 +98,8 @@ FutureInfo AsyncioFutures::read_python(uint64_t object, bool is_task) {
     else throw bad_data("the future at " + hex(object) + " has an invalid _state", object);
     if (!is_task) return f;
     if (const auto coro = objects_.attribute(object, "_coro")) f.task_coro = *coro;
-    if (const auto name = objects_.attribute(object, "_name")) f.task_name = objects_.read_str(*name, 1024);
+    if (const auto name = objects_.attribute_or_class_default(object, "_name"))
+        f.task_name = objects_.read_str(*name, 1024);
     return f;
 }
 

@@ -169,6 +169,20 @@ bool ObjectReader::is_subclass(uint64_t type, uint64_t base) {
     return false;
 }
 
+std::optional<uint64_t> ObjectReader::attribute_or_class_default(uint64_t object, std::string_view name) {
+    if (auto value = attribute(object, name)) return value;
+    constexpr uint64_t kMaxMro = 256;
+    const uint64_t mro = memory_.read_pointer(type_of(object) + layout_.type_mro);
+    if (!mro) return std::nullopt;
+    const auto size = memory_.read_value<int64_t>(mro + layout_.var_size);
+    for (uint64_t i = 0; size > 0 && i < std::min<uint64_t>(static_cast<uint64_t>(size), kMaxMro); ++i) {
+        const uint64_t dict = memory_.read_pointer(tuple_item(mro, i) + layout_.type_dict);
+        if (!dict) continue;
+        if (auto value = dict_get(dict, name)) return value;
+    }
+    return std::nullopt;
+}
+
 std::string ObjectReader::repr_name(uint64_t type) {
     const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
     if (!(flags & layout_.type_flag_heap_type)) {

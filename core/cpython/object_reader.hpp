@@ -73,6 +73,9 @@ public:
     std::optional<uint64_t> dict_get(uint64_t dict, std::string_view key);
     // An instance attribute stored in the object's __dict__ (managed or not); nullopt when absent.
     std::optional<uint64_t> attribute(uint64_t object, std::string_view name);
+    // The attribute as plain lookup finds a data value: the instance's __dict__, then each
+    // class's of its __mro__ (a class-level default such as asyncio's Future._state).
+    std::optional<uint64_t> attribute_or_class_default(uint64_t object, std::string_view name);
 
 private:
     std::string read_tp_name(uint64_t type);

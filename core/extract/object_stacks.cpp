@@ -35,6 +35,7 @@ ObjectStack ObjectStackReader::read(uint64_t address) {
         return out;
     }
     try {
+        out.stack.root.description = objects_.default_repr(address);  // until read_root knows better
         read_root(address, out);
     } catch (const Error& e) {
         out.stack.error = ExtractionError::from(e);

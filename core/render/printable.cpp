@@ -1,5 +1,7 @@
 #include "render/printable.hpp"
 
+#include "stackscope/hex.hpp"
+
 #include <cstdio>
 
 namespace stackscope {
@@ -25,7 +27,8 @@ std::string printable(const std::string& text) {
 }
 
 std::string stack_subject(const StackRoot& root) {
-    if (root.description.empty()) return "";
+    // An object asked for where no object could be read is named by its address.
+    if (root.description.empty()) return root.kind == StackRootKind::Object ? " of " + hex(root.address) : "";
     std::string out = " of " + printable(root.description);
     if (root.thread_tid) out += ", running in thread " + std::to_string(*root.thread_tid);
     return out;

@@ -427,7 +427,10 @@ def frame_and_awaited(obj):
 
 
 def state_of(obj):
-    """The contract's state of a generator, coroutine or async generator; None for other objects."""
+    """The contract's state of a generator, coroutine or async generator (of an asend / athrow /
+    coroutine_wrapper: the one it wraps); None for other objects."""
+    if type(obj).__name__ in WRAPPER_TYPE_NAMES:
+        return state_of(wrapped(obj))
     if isinstance(obj, types.GeneratorType):
         return STATES[inspect.getgeneratorstate(obj).split("_", 1)[1]]
     if isinstance(obj, types.CoroutineType):
