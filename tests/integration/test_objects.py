@@ -119,7 +119,7 @@ def objects_core(objects_scenario):
 
 @pytest.fixture
 def objects_target(request, mode, objects_scenario, python):
-    if mode == "live":
+    if mode.endswith("live"):
         wait_until_all_sleeping(objects_scenario.pid)
         return ["pid", objects_scenario.pid]
     return ["core", request.getfixturevalue("objects_core"), "--executable", python]
@@ -433,3 +433,19 @@ def test_text_matches_upstream(tree_blocks, objects_truth, case):
         pytest.skip("!!! UPSTREAM ORACLE MISSING: " + upstream["skipped"])
     entry = truth_entry(objects_truth, case)
     assert block_of(tree_blocks, objects_truth, case)[1:] == normalised_upstream(upstream["texts"][case], entry)
+
+
+ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+
+
+@pytest.mark.parametrize("mode", ["asan-live", "asan-core"])
+@pytest.mark.parametrize("output_format", ["json", "tree"])
+def test_objects_sanitizers_clean(asan_tool, objects_target, objects_truth, output_format):
+    """Every object (the error cases too) through the ASan/UBSan build: no report, the errors' exit 1."""
+    args = list(objects_target) + object_options(objects_truth["objects"]) + ["--format", output_format]
+    result = run_tool(asan_tool, args, env=clean_env(**ASAN_ENV), timeout=300)
+    assert result.returncode == 1, describe(result)
+    assert not [m for m in ("Sanitizer", "runtime error:", "SUMMARY:") if m in result.stderr], describe(result)
+    if output_format == "json":
+        assert len(json.loads(result.stdout)["objects"]) == len(objects_truth["objects"])
+
