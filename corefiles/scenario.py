@@ -139,7 +139,212 @@ class ParkedThreads:
         ]}
 
 
-PARTS = [ParkedThreads()]
+# --- part: suspended generators, coroutines and async generators, read by address --------
+# (`--object ADDR`). They are made and kept on the main thread before anything parks, so no
+# thread's stack changes; the truth about each is taken in-process by following gi_yieldfrom /
+# cr_await / ag_await (through async_generator_asend to its async generator, through
+# asyncio's FutureIter to its Future) down to the leaf.
+
+LEAF_ITEMS = ["first", "second"]
+GENERATOR_KINDS = {"generator": "gi", "coroutine": "cr", "async_generator": "ag"}
+
+
+def innermost_generator():
+    yield from iter(LEAF_ITEMS)
+
+
+def middle_generator():
+    yield from innermost_generator()
+
+
+def outer_generator():
+    yield from middle_generator()
+
+
+def never_started_generator():
+    yield "never"
+
+
+def exhausted_generator():
+    yield "once"
+
+
+class CustomAwaitable:
+    def __await__(self):
+        yield "custom"
+
+
+async def awaiting_custom():
+    await CustomAwaitable()
+
+
+async def awaiting_coroutine():
+    await awaiting_custom()
+
+
+async def awaiting_future(future):
+    await future
+
+
+async def async_generator_awaiting(future):
+    await future
+    yield "after the future"
+
+
+async def awaiting_asend(agen):
+    await agen.asend(None)
+
+
+def decorated(function):
+    return function
+
+
+@decorated
+async def never_started_coroutine():
+    await awaiting_custom()
+
+
+def running_generator():
+    """The generator the generator-waiter thread is running (parked inside it)."""
+    import gc
+    running = [o for o in gc.get_objects()
+               if type(o).__name__ == "generator" and o.gi_code is yielding_then_parking.__code__]
+    return next(g for g in running if g.gi_running)
+
+
+def frame_is_executing(frame):
+    for newest in sys._current_frames().values():
+        while newest is not None:
+            if newest is frame:
+                return True
+            newest = newest.f_back
+    return False
+
+
+def generator_state(obj):
+    prefix = GENERATOR_KINDS[type(obj).__name__]
+    frame = getattr(obj, prefix + "_frame")
+    if frame is None:
+        return "finished"
+    # ag_running is true while an asend is under way, even when the frame itself is suspended.
+    if frame_is_executing(frame):
+        return "running"
+    suspended = getattr(obj, prefix + "_suspended", None)  # 3.11+ (async generators: 3.12+)
+    if suspended is not None:
+        return "suspended" if suspended else "created"
+    if sys.version_info < (3, 11):
+        return "created" if frame.f_lasti == -1 else "suspended"
+    import dis
+    return "created" if frame.f_code.co_code[frame.f_lasti] == dis.opmap["RETURN_GENERATOR"] else "suspended"
+
+
+def describe_leaf(obj):
+    import asyncio
+    if isinstance(obj, asyncio.Future):
+        name = type(obj).__name__
+        return {"type": name, "repr": "<%s %s>" % (name, obj._state.lower())}
+    return {"type": type(obj).__name__, "repr": object.__repr__(obj)}
+
+
+def wrapped_by(obj):
+    """What an async_generator_asend/athrow, a coroutine_wrapper or a FutureIter stands for."""
+    import asyncio
+    name = type(obj).__name__
+    if name in ("async_generator_asend", "async_generator_athrow"):
+        wanted = lambda r: type(r).__name__ == "async_generator"
+    elif name == "coroutine_wrapper":
+        wanted = lambda r: type(r).__name__ == "coroutine"
+    elif name == "FutureIter":
+        wanted = lambda r: isinstance(r, asyncio.Future)
+    else:
+        return None
+    import gc
+    return next(r for r in gc.get_referents(obj) if wanted(r))
+
+
+def await_chain(obj):
+    """(frames outermost first, leaf) of a suspended or not-started object."""
+    frames, current = [], obj
+    while current is not None:
+        name = type(current).__name__
+        if name in GENERATOR_KINDS:
+            prefix = GENERATOR_KINDS[name]
+            frame = getattr(current, prefix + "_frame")
+            if frame is None:
+                return frames, None
+            frames.append(describe_frame(frame))
+            current = getattr(current, prefix + ("_yieldfrom" if prefix == "gi" else "_await"))
+            continue
+        inner = wrapped_by(current)
+        if inner is not None and name != "FutureIter":
+            current = inner
+            continue
+        return frames, describe_leaf(inner if inner is not None else current)
+    return frames, None
+
+
+class SuspendedObjects:
+    def start(self):
+        import asyncio
+        self.loop = asyncio.new_event_loop()  # only makes futures; never runs
+        exhausted = exhausted_generator()
+        list(exhausted)
+        chain = outer_generator()
+        next(chain)
+        custom = awaiting_coroutine()
+        custom.send(None)
+        on_future = awaiting_future(self.loop.create_future())
+        on_future.send(None)
+        agen = async_generator_awaiting(self.loop.create_future())  # a future of its own
+        via_asend = awaiting_asend(agen)
+        via_asend.send(None)
+        self.objects = [
+            ("yield-from-chain", chain),
+            ("coroutine-to-custom-await", custom),
+            ("coroutine-awaiting-future", on_future),
+            ("coroutine-awaiting-asend", via_asend),
+            ("async-generator-in-asend", agen),
+            ("not-started-decorated-coroutine", never_started_coroutine()),
+            ("not-started-generator", never_started_generator()),
+            ("exhausted-generator", exhausted),
+            ("not-a-generator", {"a": "dict"}),
+        ]
+
+    def parked(self, stacks):
+        return True
+
+    def expected(self, stacks):
+        objects = [self.truth(label, obj) for label, obj in self.objects]
+        objects.append(self.running_truth(stacks))
+        return {"objects": objects}
+
+    @staticmethod
+    def truth(label, obj):
+        out = {"label": label, "address": id(obj), "type": type(obj).__name__, "state": None,
+               "frames": [], "leaf": None, "thread_tid": None, "error_expected": False}
+        if type(obj).__name__ in GENERATOR_KINDS:
+            out["state"] = generator_state(obj)
+            out["frames"], out["leaf"] = await_chain(obj)
+        else:
+            out["error_expected"] = True
+        return out
+
+    @staticmethod
+    def running_truth(stacks):
+        """A running generator's frames are its thread's, from its own frame to the newest."""
+        generator = running_generator()
+        by_ident = {t.ident: t for t in threading.enumerate()}
+        for ident, frames in stacks.items():
+            names = [f["name"] for f in frames]
+            if "yielding_then_parking" in names:
+                return {"label": "running-generator", "address": id(generator), "type": "generator",
+                        "state": generator_state(generator),
+                        "frames": frames[names.index("yielding_then_parking"):], "leaf": None,
+                        "thread_tid": by_ident[ident].native_id, "error_expected": False}
+        raise SystemExit("scenario: no thread runs yielding_then_parking")
+
+
+PARTS = [ParkedThreads(), SuspendedObjects()]
 
 
 def current_stacks():
