@@ -285,6 +285,9 @@ def await_chain(obj):
 
 class SuspendedObjects:
     def start(self):
+        # asyncio imports ssl when it can: OpenSSL's libraries and state would double the
+        # core, and nothing here needs them.
+        sys.modules.setdefault("ssl", None)
         import asyncio
         self.loop = asyncio.new_event_loop()  # only makes futures; never runs
         exhausted = exhausted_generator()
