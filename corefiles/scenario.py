@@ -139,11 +139,71 @@ class ParkedThreads:
         ]}
 
 
+PARTS = [ParkedThreads()]
+
+
+def current_stacks():
+    return {ident: [describe_frame(f) for f in outermost_first(frame)]
+            for ident, frame in sys._current_frames().items()}
+
+
+def wait_until_parked():
+    """The stacks once every part is parked and two looks in a row agree."""
+    deadline = time.monotonic() + PARK_TIMEOUT_SECONDS
+    previous = None
+    while time.monotonic() < deadline:
+        stacks = current_stacks()
+        stacks.pop(threading.get_ident())
+        if all(part.parked(stacks) for part in PARTS) and stacks == previous:
+            return stacks
+        previous = stacks
+        time.sleep(0.05)
+    raise SystemExit("scenario: the parts did not park within %.0fs" % PARK_TIMEOUT_SECONDS)
+
+
+def main_thread_stack_once_parked():
+    caller = sys._getframe(1)
+    frames = outermost_first(caller)
+    described = [describe_frame(f) for f in frames]
+    described[-1]["line"] = park_line("main")
+    return described
+
+
+def write_expected_and_park(expected_path, ready_fifo):
+    stacks = wait_until_parked()
+    stacks[threading.get_ident()] = main_thread_stack_once_parked()
+    expected = {
+        "python_version": "%d.%d.%d" % sys.version_info[:3],
+        "pid": os.getpid(),
+        "executable": sys.executable,
+    }
+    for part in PARTS:
+        expected.update(part.expected(stacks))
+    with open(expected_path, "w") as out:
+        json.dump(expected, out, indent=1, sort_keys=True)
+        out.write("\n")
+    with open(ready_fifo, "w") as fifo:
+        fifo.write("ready\n")
+    time.sleep(100000)  # PARK: main
+
+
+def main():
+    import signal
+
+    expected_path, ready_fifo = sys.argv[1:3]
+    signal.alarm(LIFETIME_SECONDS)
+    load_park_lines()
+    for part in PARTS:
+        part.start()
+    descend(2, lambda: write_expected_and_park(expected_path, ready_fifo))
+
+
 # --- part: suspended generators, coroutines and async generators, read by address --------
 # (`--object ADDR`). They are made and kept on the main thread before anything parks, so no
 # thread's stack changes; the truth about each is taken in-process by following gi_yieldfrom /
 # cr_await / ag_await (through async_generator_asend to its async generator, through
-# asyncio's FutureIter to its Future) down to the leaf.
+# asyncio's FutureIter to its Future) down to the leaf. The part sits below main() so that
+# no line of the parts above moves, the main thread's parked line included.
 
 LEAF_ITEMS = ["first", "second"]
 GENERATOR_KINDS = {"generator": "gi", "coroutine": "cr", "async_generator": "ag"}
@@ -347,63 +407,7 @@ class SuspendedObjects:
         raise SystemExit("scenario: no thread runs yielding_then_parking")
 
 
-PARTS = [ParkedThreads(), SuspendedObjects()]
-
-
-def current_stacks():
-    return {ident: [describe_frame(f) for f in outermost_first(frame)]
-            for ident, frame in sys._current_frames().items()}
-
-
-def wait_until_parked():
-    """The stacks once every part is parked and two looks in a row agree."""
-    deadline = time.monotonic() + PARK_TIMEOUT_SECONDS
-    previous = None
-    while time.monotonic() < deadline:
-        stacks = current_stacks()
-        stacks.pop(threading.get_ident())
-        if all(part.parked(stacks) for part in PARTS) and stacks == previous:
-            return stacks
-        previous = stacks
-        time.sleep(0.05)
-    raise SystemExit("scenario: the parts did not park within %.0fs" % PARK_TIMEOUT_SECONDS)
-
-
-def main_thread_stack_once_parked():
-    caller = sys._getframe(1)
-    frames = outermost_first(caller)
-    described = [describe_frame(f) for f in frames]
-    described[-1]["line"] = park_line("main")
-    return described
-
-
-def write_expected_and_park(expected_path, ready_fifo):
-    stacks = wait_until_parked()
-    stacks[threading.get_ident()] = main_thread_stack_once_parked()
-    expected = {
-        "python_version": "%d.%d.%d" % sys.version_info[:3],
-        "pid": os.getpid(),
-        "executable": sys.executable,
-    }
-    for part in PARTS:
-        expected.update(part.expected(stacks))
-    with open(expected_path, "w") as out:
-        json.dump(expected, out, indent=1, sort_keys=True)
-        out.write("\n")
-    with open(ready_fifo, "w") as fifo:
-        fifo.write("ready\n")
-    time.sleep(100000)  # PARK: main
-
-
-def main():
-    import signal
-
-    expected_path, ready_fifo = sys.argv[1:3]
-    signal.alarm(LIFETIME_SECONDS)
-    load_park_lines()
-    for part in PARTS:
-        part.start()
-    descend(2, lambda: write_expected_and_park(expected_path, ready_fifo))
+PARTS.append(SuspendedObjects())
 
 
 if __name__ == "__main__":
