@@ -43,7 +43,9 @@ class Fixture:
 
     def relocation_args(self):
         """--executable/--lib-search-path naming this machine's copy of the interpreter the
-        fixture was made from, or (None, why not)."""
+        fixture was made from, or (None, why not). The search path includes the interpreter's
+        lib-dynload: the scenario's objects use asyncio, whose _asyncio extension module (a
+        static Future type before 3.12, its name only in that file) the core maps."""
         path, why_not = self.interpreter.locate()
         if path is None:
             return None, why_not
@@ -51,7 +53,8 @@ class Fixture:
         if self.provenance["origin"]["kind"] == "pyenv":
             prefix = executable.parent.parent
             local_files = {relative: prefix / relative for relative in self.provenance["build_ids"]}
-            args = ["--executable", str(executable), "--lib-search-path", str(prefix / "lib")]
+            dynload = prefix / "lib" / ("python" + self.version) / "lib-dynload"
+            args = ["--executable", str(executable), "--lib-search-path", "%s:%s" % (prefix / "lib", dynload)]
         else:
             # The fixture ran Debian's own file through its loader (corefiles/make): relocate
             # to that file (scripts/get-debian-python.sh keeps it unpatched) and the unpacked libraries.
@@ -59,7 +62,8 @@ class Fixture:
             pristine = executable.parents[3] / "pristine"
             local_files = {relative: (pristine if relative.startswith("usr/bin/") else prefix / Path(relative).parent)
                            / Path(relative).name for relative in self.provenance["build_ids"]}
-            directories = [pristine, prefix / "usr/lib/x86_64-linux-gnu", prefix / "lib/x86_64-linux-gnu"]
+            directories = [pristine, prefix / "usr/lib/x86_64-linux-gnu", prefix / "lib/x86_64-linux-gnu",
+                           prefix / "usr/lib" / ("python" + self.version) / "lib-dynload"]
             args = ["--lib-search-path", ":".join(map(str, directories))]
         mismatched = self.mismatched_build_ids(local_files)
         if mismatched:
