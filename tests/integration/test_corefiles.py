@@ -1,6 +1,7 @@
 """The committed core fixtures (corefiles/): one per minor version 3.8-3.15, each read with
 its binaries absent and relocated to this machine's copy, against the JSON the scenario
-wrote about itself when it was dumped."""
+wrote about itself when it was dumped: its threads, and its suspended objects read by
+address with --object."""
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from harness import describe, run_tool, stderr_is_one_line
 
 FIXTURES = available_fixtures()
 FRAME_FIELDS = ("function", "name", "module", "filename", "line", "hidden")
+OBJECT_FRAME_FIELDS = ("name", "line", "filename")
 
 
 def fixture_params():
@@ -46,6 +48,48 @@ def assert_matches_expected(snapshot, expected):
         assert frames == want["frames"], "thread %s (%s)" % (want["tid"], want["name"])
 
 
+def readable_objects(expected):
+    return [o for o in expected["objects"] if not o["error_expected"]]
+
+
+def object_args(objects):
+    return [arg for o in objects for arg in ("--object", str(o["address"]))]
+
+
+def assert_objects_match_expected(snapshot, expected):
+    """Every object the scenario kept, read by its id(), against the scenario's own account:
+    type, state, frames (name, line, filename) outermost first, leaf, the thread it runs on."""
+    wanted = readable_objects(expected)
+    assert snapshot["pid"] == expected["pid"]
+    assert snapshot["threads"] == []
+    assert [o["address"] for o in snapshot["objects"]] == [o["address"] for o in wanted]
+    for want, got in zip(wanted, snapshot["objects"]):
+        label = "%s at %#x" % (want["label"], want["address"])
+        assert got["error"] is None, "%s: %s" % (label, got["error"])
+        assert (got["type"], got["state"]) == (want["type"], want["state"]), label
+        frames = [tuple(f[k] for k in OBJECT_FRAME_FIELDS) for f in got["frames"]]
+        assert frames == [tuple(f[k] for k in OBJECT_FRAME_FIELDS) for f in want["frames"]], label
+        leaf = got["leaf"] and {"type": got["leaf"]["type"], "repr": got["leaf"]["repr"]}
+        assert leaf == want["leaf"], label
+        assert (got["thread"] or {}).get("tid") == want["thread_tid"], label
+
+
+def assert_unreadable_objects_fail(tool, core, args, expected):
+    """An object the tool must refuse (a dict): exit 1, an error, its type still named."""
+    for want in [o for o in expected["objects"] if o["error_expected"]]:
+        result = run_tool(tool, ["core", str(core), "--format", "json", "--object", str(want["address"])] + args)
+        assert result.returncode == 1, describe(result)
+        got = json.loads(result.stdout)["objects"]
+        assert [(o["address"], o["type"]) for o in got] == [(want["address"], want["type"])], describe(result)
+        assert got[0]["error"], describe(result)
+
+
+def test_every_fixture_has_suspended_objects():
+    for fixture in FIXTURES:
+        labels = [o["label"] for o in fixture.expected.get("objects", [])]
+        assert "yield-from-chain" in labels and "not-a-generator" in labels, fixture.version
+
+
 @pytest.mark.parametrize("fixture, interp", fixture_params())
 @pytest.mark.parametrize("mode", ["fixture-relocated"])
 def test_relocated_to_this_machines_interpreter(fixture, interp, mode, tool, unpacked):
@@ -59,6 +103,20 @@ def test_relocated_to_this_machines_interpreter(fixture, interp, mode, tool, unp
 
 
 @pytest.mark.parametrize("fixture, interp", fixture_params())
+@pytest.mark.parametrize("mode", ["fixture-relocated"])
+def test_objects_relocated_to_this_machines_interpreter(fixture, interp, mode, tool, unpacked):
+    args, why_not = fixture.relocation_args()
+    if args is None:
+        pytest.skip("!!! %s: %s" % (fixture.version, why_not))
+    core, _ = unpacked(fixture)
+    objects = object_args(readable_objects(fixture.expected))
+    result = run_tool(tool, ["core", str(core), "--format", "json"] + objects + args)
+    assert result.returncode == 0, describe(result)
+    assert_objects_match_expected(json.loads(result.stdout), fixture.expected)
+    assert_unreadable_objects_fail(tool, core, args, fixture.expected)
+
+
+@pytest.mark.parametrize("fixture, interp", fixture_params())
 @pytest.mark.parametrize("mode", ["fixture-absent"])
 def test_binaries_absent(fixture, interp, mode, tool, unpacked):
     """3.13+ publish _Py_DebugOffsets: the core alone suffices. Older versions need the
@@ -69,11 +127,31 @@ def test_binaries_absent(fixture, interp, mode, tool, unpacked):
         assert result.returncode == 0, describe(result)
         assert_matches_expected(json.loads(result.stdout), fixture.expected)
     else:
-        assert result.returncode != 0, describe(result)
-        assert stderr_is_one_line(result), describe(result)
-        assert "--lib-search-path" in result.stderr, describe(result)
-        missing = [name for name in fixture.provenance["build_ids"] if "libc.so" not in name]
-        assert any(name.rsplit("/", 1)[-1] in result.stderr for name in missing), describe(result)
+        assert_names_a_missing_file(result, fixture)
+
+
+def assert_names_a_missing_file(result, fixture):
+    assert result.returncode != 0, describe(result)
+    assert stderr_is_one_line(result), describe(result)
+    assert "--lib-search-path" in result.stderr, describe(result)
+    missing = [name for name in fixture.provenance["build_ids"] if "libc.so" not in name]
+    assert any(name.rsplit("/", 1)[-1] in result.stderr for name in missing), describe(result)
+
+
+@pytest.mark.parametrize("fixture, interp", fixture_params())
+@pytest.mark.parametrize("mode", ["fixture-absent"])
+def test_objects_binaries_absent(fixture, interp, mode, tool, unpacked):
+    """As for the threads: 3.13+ read every object from the core alone; older versions name
+    the missing file and the option."""
+    core, _ = unpacked(fixture)
+    objects = object_args(readable_objects(fixture.expected))
+    result = run_tool(tool, ["core", str(core), "--format", "json"] + objects)
+    if interp.version >= (3, 13):
+        assert result.returncode == 0, describe(result)
+        assert_objects_match_expected(json.loads(result.stdout), fixture.expected)
+        assert_unreadable_objects_fail(tool, core, [], fixture.expected)
+    else:
+        assert_names_a_missing_file(result, fixture)
 
 
 @pytest.mark.parametrize("fixture, interp", fixture_params())
@@ -86,6 +164,19 @@ def test_relocated_under_asan(fixture, interp, mode, asan_tool, unpacked):
     result = run_tool(asan_tool, ["core", str(core), "--format", "json"] + args, timeout=180)
     assert result.returncode == 0, describe(result)
     assert_matches_expected(json.loads(result.stdout), fixture.expected)
+
+
+@pytest.mark.parametrize("fixture, interp", fixture_params())
+@pytest.mark.parametrize("mode", ["fixture-asan"])
+def test_objects_relocated_under_asan(fixture, interp, mode, asan_tool, unpacked):
+    args, why_not = fixture.relocation_args()
+    if args is None:
+        pytest.skip("!!! %s: %s" % (fixture.version, why_not))
+    core, _ = unpacked(fixture)
+    objects = object_args(readable_objects(fixture.expected))
+    result = run_tool(asan_tool, ["core", str(core), "--format", "json"] + objects + args, timeout=180)
+    assert result.returncode == 0, describe(result)
+    assert_objects_match_expected(json.loads(result.stdout), fixture.expected)
 
 
 @pytest.mark.parametrize("fixture, interp", fixture_params())
