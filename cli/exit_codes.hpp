@@ -17,7 +17,7 @@ enum ExitCode : int {
 
 inline constexpr const char* kExitCodesHelp =
     "Exit codes:\n"
-    "  0  every thread was read\n"
+    "  0  every thread (or object) was read\n"
     "  1  partial: some thread or object could not be read (the output says which)\n"
     "  2  usage error\n"
     "  3  not a Python process, or an unsupported Python version\n"

@@ -48,7 +48,8 @@ void add_object_option(CLI::App* cmd, std::vector<std::string>& addresses) {
     cmd->add_option("--object", addresses,
                     "Show the stack of the object at ADDR (0x-hex or decimal, as id() prints it) instead of the "
                     "threads: a generator, coroutine or async generator and what it awaits, an asyncio Task or "
-                    "Future, a threading.Thread. Repeatable; an object that cannot be read gets an error (exit 1)")
+                    "Future, a threading.Thread. Repeat --object for more objects; one that cannot be read gets an "
+                    "error (exit 1)")
         ->type_name("ADDR")
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -161,6 +162,7 @@ std::string parse_address(const std::string& text, uint64_t& out) {
     char* end = nullptr;
     const unsigned long long value = std::strtoull(digits.c_str(), &end, base);
     if (errno == ERANGE || *end != '\0') return "--object: '" + text + "' is out of range";
+    if (value == 0) return "--object: 0 is no object's address";
     out = value;
     return "";
 }

@@ -348,9 +348,13 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
         // LLDB keeps the command objects for the rest of the session. Enter does not repeat them.
         static const std::string all_syntax = "stackscope all-threads " + options_usage(Surface::Lldb);
         static const std::string thread_syntax = "stackscope thread [N] " + options_usage(Surface::Lldb);
-        static std::string object_syntax = "stackscope object ADDR [ADDR...] " + options_usage(Surface::Lldb);
-        if (const size_t native = object_syntax.find(" [--native]"); native != std::string::npos)
-            object_syntax.erase(native, std::string_view(" [--native]").size());  // objects have no native frames
+        // lldb keeps the syntax string's pointer: a constant built once.
+        static const std::string object_syntax = [] {
+            std::string syntax = "stackscope object ADDR [ADDR...] " + options_usage(Surface::Lldb);
+            if (const size_t native = syntax.find(" [--native]"); native != std::string::npos)
+                syntax.erase(native, std::string_view(" [--native]").size());  // objects have no native frames
+            return syntax;
+        }();
         static const std::string options = options_help_long();
         static const std::string object_help =
             kObjectHelpLong + std::string("See 'help stackscope all-threads' for the options.\n");

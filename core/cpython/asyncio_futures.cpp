@@ -56,11 +56,16 @@ std::optional<FutureInfo> AsyncioFutures::read(uint64_t object) {
     const Classes& c = classes();
     const uint64_t type = objects_.type_of(object);
     const auto is = [&](uint64_t cls) { return cls != 0 && objects_.is_subclass(type, cls); };
-    if (is(c.c_task)) return read_c(object, true);
-    if (is(c.c_future)) return read_c(object, false);
-    if (is(c.py_task)) return read_python(object, true);
-    if (is(c.py_future)) return read_python(object, false);
-    return std::nullopt;
+    std::optional<FutureInfo> info;
+    if (is(c.c_task)) info = read_c(object, true);
+    else if (is(c.c_future)) info = read_c(object, false);
+    else if (is(c.py_task)) info = read_python(object, true);
+    else if (is(c.py_future)) info = read_python(object, false);
+    // The C classes are named by the module dict that found them: their tp_name lives in
+    // _asyncio's .rodata, which a core lacks.
+    if (info && type == c.c_task) info->class_name = "Task";
+    if (info && type == c.c_future) info->class_name = "Future";
+    return info;
 }
 
 FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
@@ -68,7 +73,7 @@ FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
     const PythonLayout& l = objects_.layout();
     FutureInfo f;
     f.is_task = is_task;
-    f.class_name = objects_.class_name(objects_.type_of(object));
+    f.class_name = objects_.type_name(objects_.type_of(object));
     switch (mem.read_value<int32_t>(object + l.future_state)) {
         case kStatePending: f.state = FutureState::Pending; break;
         case kStateCancelled: f.state = FutureState::Cancelled; break;
@@ -89,7 +94,7 @@ FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
 FutureInfo AsyncioFutures::read_python(uint64_t object, bool is_task) {
     FutureInfo f;
     f.is_task = is_task;
-    f.class_name = objects_.class_name(objects_.type_of(object));
+    f.class_name = objects_.type_name(objects_.type_of(object));
     const auto state = objects_.attribute_or_class_default(object, "_state");
     const std::string text = state ? objects_.read_str(*state, 64) : "";
     if (text == "PENDING") f.state = FutureState::Pending;

@@ -14,7 +14,7 @@ enum class FutureState { Pending, Cancelled, Finished };
 
 struct FutureInfo {
     bool is_task = false;
-    std::string class_name;  // type(f).__name__
+    std::string class_name;  // type(f).__name__ (not __qualname__, as Future.__repr__ shows it)
     FutureState state = FutureState::Pending;
     std::string task_name;   // a Task's get_name()
     uint64_t task_coro = 0;  // a Task's coroutine (0 once it is done)

@@ -14,9 +14,6 @@ constexpr uint32_t kCoGenerator = 0x20;
 constexpr uint32_t kCoCoroutine = 0x80;
 constexpr uint32_t kCoAsyncGenerator = 0x200;
 
-// The frame owner of a generator's embedded frame (FRAME_OWNED_BY_GENERATOR, 3.11+).
-constexpr uint8_t kOwnedByGenerator = 1;
-
 // Bounds of a frame's value stack, far above any real one (co_stacksize is an int, but the
 // compiler never makes one this deep).
 constexpr int64_t kMaxStackSlots = 1 << 20;
@@ -52,7 +49,7 @@ std::optional<GeneratorKind> GeneratorReader::kind_by_code_flags(uint64_t object
     if (l_.generator_frame != GeneratorFrameFormat::Embedded || l_.frame_owner == kAbsent) return std::nullopt;
     try {
         const uint64_t frame = object + static_cast<uint64_t>(l_.gen_frame);
-        if (mem_.read_value<uint8_t>(frame + l_.frame_owner) != kOwnedByGenerator) return std::nullopt;
+        if (mem_.read_value<uint8_t>(frame + l_.frame_owner) != l_.generator_owner) return std::nullopt;
         uint64_t code = mem_.read_pointer(frame + l_.frame_code);
         if (l_.code_reference == CodeReference::StackRef) code &= ~l_.stackref_tag_mask;
         if (objects_.match(code, BuiltinType::Code) != TypeMatch::Yes) return std::nullopt;

@@ -128,10 +128,19 @@ const std::string& ObjectReader::class_name(uint64_t type) {
             if (const size_t dot = name.rfind('.'); dot != std::string::npos) name.erase(0, dot + 1);
         } catch (const Error&) {
             const std::string* known = static_type_name_from_builtins(type);
-            name = known ? *known : "<type at " + hex(type) + ">";
+            name = known ? *known : builtin_name_by_identity(type).value_or("<type at " + hex(type) + ">");
         }
     }
     return class_names_.emplace(type, std::move(name)).first->second;
+}
+
+// A builtin type learned by its address (a symbol, or type_anchors) is named by the table.
+std::optional<std::string> ObjectReader::builtin_name_by_identity(uint64_t type) const {
+    for (size_t i = 0; i < kBuiltinTypeCount; ++i) {
+        const auto builtin = static_cast<BuiltinType>(i);
+        if (types_.match(type, builtin) == TypeMatch::Yes) return std::string(builtin_type_name(builtin));
+    }
+    return std::nullopt;
 }
 
 // The builtins module names its classes and exceptions, with str keys that live in writable
@@ -155,6 +164,20 @@ const std::string* ObjectReader::static_type_name_from_builtins(uint64_t type) {
     }
     auto it = static_type_names_.find(type);
     return it == static_type_names_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::string> ObjectReader::static_type_name(uint64_t type) {
+    try {
+        return read_tp_name(type);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+std::string ObjectReader::type_name(uint64_t type) {
+    if (memory_.read_value<uint64_t>(type + layout_.type_flags) & layout_.type_flag_heap_type)
+        return read_str(memory_.read_pointer(type + layout_.heap_type_name), 1024);
+    return class_name(type);
 }
 
 bool ObjectReader::is_subclass(uint64_t type, uint64_t base) {

@@ -48,6 +48,10 @@ public:
     // A class's __qualname__ (heap types) or the last part of its tp_name (static types);
     // `<type at 0x...>` when a static type's name is unreadable (its binary is missing).
     const std::string& class_name(uint64_t type);
+    // A static type's tp_name; nullopt when it cannot be read (its binary is missing).
+    std::optional<std::string> static_type_name(uint64_t type);
+    // type.__name__: a heap type's ht_name, else as class_name() says.
+    std::string type_name(uint64_t type);
     // Whether `object` is a class (its type is `type` or a metaclass).
     bool is_class(uint64_t object);
     // Whether `type` is `base` or a subclass of it (by its __mro__).
@@ -80,6 +84,7 @@ public:
 private:
     std::string read_tp_name(uint64_t type);
     const std::string* static_type_name_from_builtins(uint64_t type);
+    std::optional<std::string> builtin_name_by_identity(uint64_t type) const;
     // Entries of a keys object; `values` is the split-table values array or 0.
     std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values);
     std::optional<uint64_t> find_str_key(const std::vector<DictEntry>& entries, std::string_view key);

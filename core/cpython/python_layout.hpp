@@ -170,6 +170,7 @@ struct PythonLayout {
     GcStateLocation gc_location = GcStateLocation::Interpreter;
     bool has_debug_offsets = false;  // _PyRuntime starts with _Py_DebugOffsets (3.13+)
     int shim_owner = -1;             // frame owner values at or above this are not Python frames
+    int generator_owner = 1;         // FRAME_OWNED_BY_GENERATOR: a generator's embedded frame
     uint64_t stackref_tag_mask = 0;  // low bits of a _PyStackRef that are tags, not address (CodeReference::StackRef)
     GeneratorFrameFormat generator_frame = GeneratorFrameFormat::Embedded;
     GeneratorStateSource generator_state = GeneratorStateSource::GenState;
@@ -268,6 +269,7 @@ struct PythonLayout {
     uint64_t type_flag_inline_values = 0;                      // Py_TPFLAGS_INLINE_VALUES
     Offset heap_type_cached_keys = kAbsent;                    // PyHeapTypeObject.ht_cached_keys
     Offset heap_type_qualname = kAbsent;                       // PyHeapTypeObject.ht_qualname
+    Offset heap_type_name = kAbsent;                           // PyHeapTypeObject.ht_name (__name__)
     uint64_t type_flag_heap_type = uint64_t{1} << 9;           // Py_TPFLAGS_HEAPTYPE
     uint64_t type_flag_type_subclass = uint64_t{1} << 31;      // Py_TPFLAGS_TYPE_SUBCLASS
     uint64_t type_flag_base_exc_subclass = uint64_t{1} << 30;  // Py_TPFLAGS_BASE_EXC_SUBCLASS

@@ -28,16 +28,20 @@ ObjectStack ObjectStackReader::read(uint64_t address) {
     out.address = address;
     out.stack.root = StackRoot{StackRootKind::Object, address, "", std::nullopt, std::nullopt};
     try {
-        out.type = objects_.class_name(objects_.type_of(address));
+        out.type = objects_.type_name(objects_.type_of(address));
     } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        // Null, misaligned, unmapped or no type: what was asked for is no object.
         out.stack.error =
-            ExtractionError{e.kind(), "no readable object at " + hex(address) + ": " + e.what(), e.address()};
+            ExtractionError{ErrorKind::BadInput, "no readable object at " + hex(address) + ": " + e.what(),
+                            e.address().value_or(address)};
         return out;
     }
     try {
         out.stack.root.description = objects_.default_repr(address);  // until read_root knows better
         read_root(address, out);
     } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;  // a bug: exit 6, not one object's error
         out.stack.error = ExtractionError::from(e);
     }
     return out;
@@ -47,6 +51,7 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
     StackRoot& root = out.stack.root;
     if (const auto kind = generators_.kind_of(address)) {
         const GeneratorInfo info = generators_.read(address, *kind);
+        out.type = std::string(generator_kind_name(*kind));  // known by identity, also when tp_name is not
         root.kind = root_kind(*kind);
         root.description =
             "<" + std::string(generator_kind_name(*kind)) + " object " + info.qualname + " at " + hex(address) + ">";
@@ -59,6 +64,7 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
         return;
     }
     if (const auto future = futures_.read(address)) {
+        out.type = future->class_name;
         root.description = AsyncioFutures::describe(*future);
         if (!future->is_task) {
             out.stack.leaf = StackLeaf{address, future->class_name, root.description};
@@ -159,12 +165,20 @@ bool ObjectStackReader::is_wrapper(uint64_t object) {
         }
     }
     if (!unknown) return false;
-    // Types not learned (a core without its binaries): a static type whose first field holds a
-    // generator is one of these.
+    // Types without an exported symbol (athrow and coroutine_wrapper from 3.13; Debian's
+    // stripped 3.14/3.15): a static type of one of these names whose first field holds a
+    // generator is one; without the name (a core without its binaries), the shape alone.
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     const uint64_t type = objects_.type_of(object);
     if (mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) return false;
+    if (const auto name = objects_.static_type_name(type)) {
+        const auto builtin = builtin_type_named(*name);
+        if (builtin != BuiltinType::AsyncGenASend && builtin != BuiltinType::AsyncGenAThrow &&
+            builtin != BuiltinType::CoroutineWrapper) {
+            return false;
+        }
+    }
     const uint64_t wrapped = mem.read_pointer(object + l.wrapper_target);
     try {
         return wrapped != 0 && generators_.kind_of(wrapped).has_value();
@@ -203,7 +217,7 @@ void ObjectStackReader::set_leaf(uint64_t object, ObjectStack& out) {
         out.stack.leaf = StackLeaf{object, future->class_name, AsyncioFutures::describe(*future)};
         return;
     }
-    out.stack.leaf = StackLeaf{object, objects_.class_name(objects_.type_of(object)), objects_.default_repr(object)};
+    out.stack.leaf = StackLeaf{object, objects_.type_name(objects_.type_of(object)), objects_.default_repr(object)};
 }
 
 // A running generator's frames are those of the thread that runs it, from its own frame in.

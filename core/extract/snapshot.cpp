@@ -280,6 +280,39 @@ void SnapshotReader::read_all(std::vector<Thread>& out) {
     }
 }
 
+// Whether two readings of an object saw the same stack.
+bool same_reading(const ObjectStack& a, const ObjectStack& b) {
+    const auto frames_key = [](const Stack& s) {
+        std::vector<std::pair<uint64_t, std::optional<int>>> key;
+        for (const Frame& f : s.frames) key.emplace_back(f.address, f.line);
+        return key;
+    };
+    const auto leaf_key = [](const Stack& s) {
+        return s.leaf ? std::optional(std::pair(s.leaf->address, s.leaf->description)) : std::nullopt;
+    };
+    return a.type == b.type && a.state == b.state && a.stack.root.thread_state == b.stack.root.thread_state &&
+           frames_key(a.stack) == frames_key(b.stack) && leaf_key(a.stack) == leaf_key(b.stack) &&
+           a.stack.error.has_value() == b.stack.error.has_value();
+}
+
+// One reading of a stopped target; for a running one, reads until two readings in a row agree,
+// within the attempts allowed, as thread stacks are read.
+ObjectStack read_object(Extraction& x, ObjectStackReader& reader, uint64_t address, const SnapshotOptions& options) {
+    if (!options.target_running) return reader.read(address);
+    const int attempts = std::max(1, options.attempts);
+    ObjectStack reading;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        x.forget_reads();
+        reading = reader.read(address);
+        x.forget_reads();
+        if (same_reading(reading, reader.read(address))) return reading;
+    }
+    reading.stack.error =
+        ExtractionError{ErrorKind::InconsistentData,
+                        "the object changed while it was read (" + std::to_string(attempts) + " attempts)", address};
+    return reading;
+}
+
 // The thread that received the fatal signal of a crash core is marked and listed first.
 void mark_crashed_thread(const Target& target, Snapshot& snap) {
     snap.process = target.process_info();
@@ -308,7 +341,8 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     mark_crashed_thread(target, snap);
     if (!options.objects.empty()) {
         ObjectStackReader objects(x, snap.threads);
-        for (const uint64_t address : options.objects) snap.objects.push_back(objects.read(address));
+        for (const uint64_t address : options.objects)
+            snap.objects.push_back(read_object(x, objects, address, options));
         snap.objects_asked = true;
         snap.threads.clear();
     }

@@ -3,6 +3,7 @@ its binaries absent and relocated to this machine's copy, against the JSON the s
 wrote about itself when it was dumped: its threads, and its suspended objects read by
 address with --object."""
 import json
+import re
 
 import pytest
 
@@ -56,7 +57,17 @@ def object_args(objects):
     return [arg for o in objects for arg in ("--object", str(o["address"]))]
 
 
-def assert_objects_match_expected(snapshot, expected):
+def unnamed_without_binaries(leaf):
+    """A leaf as the core alone shows it when its type is a static type named only in the missing
+    binary's .rodata (list_iterator; README: "shown as <type at 0x…>"): the same object, its type
+    by address."""
+    if not leaf or not re.fullmatch(r"<(.+) object at (0x[0-9a-f]+)>", leaf["repr"]):
+        return leaf
+    address = re.fullmatch(r"<(.+) object at (0x[0-9a-f]+)>", leaf["repr"]).group(2)
+    return {"type": "<type at 0x…>", "repr": "<<type at 0x…> object at %s>" % address}
+
+
+def assert_objects_match_expected(snapshot, expected, binaries_absent=False):
     """Every object the scenario kept, read by its id(), against the scenario's own account:
     type, state, frames (name, line, filename) outermost first, leaf, the thread it runs on."""
     wanted = readable_objects(expected)
@@ -70,7 +81,11 @@ def assert_objects_match_expected(snapshot, expected):
         frames = [tuple(f[k] for k in OBJECT_FRAME_FIELDS) for f in got["frames"]]
         assert frames == [tuple(f[k] for k in OBJECT_FRAME_FIELDS) for f in want["frames"]], label
         leaf = got["leaf"] and {"type": got["leaf"]["type"], "repr": got["leaf"]["repr"]}
-        assert leaf == want["leaf"], label
+        if binaries_absent and leaf and leaf["type"].startswith("<type at 0x"):
+            leaf = {"type": "<type at 0x…>", "repr": re.sub(r"<type at 0x[0-9a-f]+>", "<type at 0x…>", leaf["repr"])}
+            assert leaf == unnamed_without_binaries(want["leaf"]), label
+        else:
+            assert leaf == want["leaf"], label
         assert (got["thread"] or {}).get("tid") == want["thread_tid"], label
 
 
@@ -148,7 +163,7 @@ def test_objects_binaries_absent(fixture, interp, mode, tool, unpacked):
     result = run_tool(tool, ["core", str(core), "--format", "json"] + objects)
     if interp.version >= (3, 13):
         assert result.returncode == 0, describe(result)
-        assert_objects_match_expected(json.loads(result.stdout), fixture.expected)
+        assert_objects_match_expected(json.loads(result.stdout), fixture.expected, binaries_absent=True)
         assert_unreadable_objects_fail(tool, core, [], fixture.expected)
     else:
         assert_names_a_missing_file(result, fixture)

@@ -78,6 +78,7 @@ PythonLayout python_3_8_layout() {
     l.interp_sysdict = 72;
     l.frame_instruction = 104;
     l.frame_localsplus = 360;
+    l.heap_type_name = 848;
     l.heap_type_qualname = 864;
     l.generator_state = GeneratorStateSource::RunningFlag;
     l.value_stack_top = ValueStackTop::TopPointer;
@@ -103,6 +104,7 @@ PythonLayout python_3_9_layout() {
     l.interp_sysdict = 872;
     l.frame_instruction = 104;
     l.frame_localsplus = 360;
+    l.heap_type_name = 840;
     l.heap_type_qualname = 856;
     l.generator_state = GeneratorStateSource::RunningFlag;
     l.value_stack_top = ValueStackTop::TopPointer;
@@ -128,6 +130,7 @@ PythonLayout python_3_10_layout() {
     l.interp_sysdict = 872;
     l.frame_instruction = 96;
     l.frame_localsplus = 352;
+    l.heap_type_name = 848;
     l.heap_type_qualname = 864;
     l.generator_state = GeneratorStateSource::FrameState;
     l.frame_state = 108;  // f_state: CREATED -2, SUSPENDED -1, EXECUTING 0, RETURNED 1 ...

@@ -83,6 +83,7 @@ PythonLayout python_3_11_layout() {
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;
     l.managed_values = -32;
+    l.heap_type_name = 848;
     l.heap_type_qualname = 864;
     l.heap_type_cached_keys = 872;
 

@@ -81,6 +81,7 @@ PythonLayout python_3_12_layout() {
 
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;  // a dict, or values+1 tagged with bit 0
+    l.heap_type_name = 856;
     l.heap_type_qualname = 872;
     l.heap_type_cached_keys = 880;
 

@@ -84,6 +84,7 @@ PythonLayout python_3_13_layout() {
     l.type_flag_managed_dict = 1 << 4;
     l.type_flag_inline_values = 1 << 2;
     l.managed_dict = -24;
+    l.heap_type_name = 856;
     l.heap_type_qualname = 872;
     l.heap_type_cached_keys = 880;
 

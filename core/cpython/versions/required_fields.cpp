@@ -51,6 +51,7 @@ const std::vector<Field> kAlways = {
     STACKSCOPE_FIELD(type_flags),
     STACKSCOPE_FIELD(type_basicsize),
     STACKSCOPE_FIELD(heap_type_qualname),
+    STACKSCOPE_FIELD(heap_type_name),
     STACKSCOPE_FIELD(exception_args),
     STACKSCOPE_FIELD(module_dict),
     STACKSCOPE_FIELD(long_digits),

@@ -96,6 +96,7 @@ PythonLayout python_3_14_layout() {
     l.interp_sysdict = 7672;
     l.tstate_thread_id = 152;
     l.tstate_native_thread_id = 160;
+    l.heap_type_name = 856;
     l.heap_type_qualname = 872;
     l.heap_type_cached_keys = 880;
     return l;
@@ -116,6 +117,7 @@ PythonLayout python_3_15_layout() {
     l.interp_sysdict = 7576;
     l.tstate_thread_id = 176;
     l.tstate_native_thread_id = 184;
+    l.heap_type_name = 864;
     l.heap_type_qualname = 880;
     l.heap_type_cached_keys = 888;
     // Renumbered, with no COMPLETED state: a finished generator is CLEARED.

@@ -210,6 +210,21 @@ def run_generator(generator):
     next(generator)  # AT: run_generator
 
 
+def local_thread():
+    """A Thread subclass defined in a function: type(t).__name__ is not its __qualname__."""
+
+    class Worker(threading.Thread):
+        def run(self):
+            threading.Event().wait()  # AT: local_thread_run
+
+    return Worker(name="local-worker", daemon=True)
+
+
+class Outer:
+    class NestedFuture(asyncio.Future):
+        """type(f).__name__ "NestedFuture", __qualname__ "Outer.NestedFuture"."""
+
+
 async def running_coro_inner():
     threading.Event().wait()  # AT: running_coro_inner
 
@@ -325,6 +340,9 @@ def build_cases():
     case("running_coro", coroutine)
     case("running_coro_inner", inner)
     case("main_thread", threading.main_thread(), oracle=None)  # upstream would read its own frames here
+    worker = local_thread()
+    worker.start()
+    case("thread_subclass", worker)
 
     case("task", task, oracle=task.get_coro())  # upstream shows a Task as a leaf: its coroutine's stack is ours
     case("future_pending", loop.create_future())
@@ -334,6 +352,7 @@ def build_cases():
     cancelled = loop.create_future()
     cancelled.cancel()
     case("future_cancelled", cancelled)
+    case("future_subclass", Outer.NestedFuture(loop=loop))
     # The pure-Python classes: `_state` (class attribute until the state changes), `_coro`, `_name`.
     py_future = asyncio.futures._PyFuture(loop=loop)
     case("py_future", py_future)
@@ -452,7 +471,10 @@ def state_of(obj):
 
 def task_name(task):
     """The name of a Task without get_name(), which from 3.12 turns a lazily kept number into
-    the string "Task-N" in the object."""
+    the string "Task-N" in the object (C tasks only: a _PyTask keeps a str in `_name`, and its
+    referents are its attributes' values, ints among them)."""
+    if isinstance(task, asyncio.tasks._PyTask):
+        return task._name
     for referent in gc.get_referents(task):
         if type(referent) is int:
             return "Task-%d" % referent
@@ -462,6 +484,17 @@ def task_name(task):
 def is_task(obj):
     """A Task, C or pure-Python (asyncio.tasks._PyTask is no subclass of the C Task)."""
     return isinstance(obj, (asyncio.Task, asyncio.tasks._PyTask))
+
+
+def description_of(obj):
+    """The contract's description (the text header's subject) of an object asked for."""
+    if type(obj).__name__ in WRAPPER_TYPE_NAMES:
+        return object.__repr__(obj)
+    if type(obj).__name__ in GENERATOR_LIKE_NAMES or isinstance(obj, threading.Thread):
+        return repr(obj)
+    if asyncio.isfuture(obj):
+        return leaf_of(obj)["repr"]
+    return object.__repr__(obj)
 
 
 def leaf_of(obj):
@@ -507,8 +540,9 @@ def record(name, obj):
              "frames": [], "leaf": None, "thread_tid": None, "error": False,
              # repr() only of these: repr(task) would turn a lazily kept task name into a string
              "repr": repr(obj) if type(obj).__name__ in GENERATOR_LIKE_NAMES else None}
+    entry["description"] = description_of(obj)
     if name == "unreadable_address":
-        entry.update(address=UNREADABLE_ADDRESS, type=None, error=True)
+        entry.update(address=UNREADABLE_ADDRESS, type=None, error=True, description=None)
         return entry
     if obj is threading.current_thread():
         entry.update(frames=own_stack_when_parked(), thread_tid=obj.native_id)
