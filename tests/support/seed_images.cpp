@@ -55,6 +55,8 @@ public:
         t_.put<uint64_t>(at + l_.type_flags, l_.type_flag_heap_type | l_.type_flag_managed_dict);
         t_.put<int64_t>(at + l_.type_dictoffset, 16);
         if (l_.heap_type_qualname != stackscope::kAbsent) t_.put_u64(at + l_.heap_type_qualname, str(qualname));
+        if (l_.heap_type_name != stackscope::kAbsent)
+            t_.put_u64(at + l_.heap_type_name, str(qualname.substr(qualname.rfind('.') + 1)));
         return at;
     }
     // An instance of a heap_type with the given __dict__.
