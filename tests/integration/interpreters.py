@@ -59,6 +59,8 @@ INTERPRETERS = [
     Interpreter("3.11-debian", (3, 11), path="/usr/bin/python3.11"),
     Interpreter("3.12.1", (3, 12), pyenv_version="3.12.1"),
     Interpreter("3.13.0", (3, 13), pyenv_version="3.13.0"),
+    Interpreter("3.13-debian", (3, 13), env_var="STACKSCOPE_PY313_DEBIAN",
+                built_path="build/debian-python/3.13/root/usr/bin/python3.13"),
     Interpreter("3.14", (3, 14), env_var="STACKSCOPE_PY314", built_path="build/debian-python/3.14/root/usr/bin/python3.14"),
     Interpreter("3.15", (3, 15), env_var="STACKSCOPE_PY315", built_path="build/debian-python/3.15/root/usr/bin/python3.15"),
 ]
