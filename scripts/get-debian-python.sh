@@ -3,7 +3,7 @@
 # runs on this older Debian like a normal install: DESTDIR/root/usr/bin/python3.X, patched with
 # patchelf to use the unpacked glibc loader and libraries.
 #
-# Usage: scripts/get-debian-python.sh [--suite unstable|experimental] [--allow-unverified] 3.14 DESTDIR
+# Usage: scripts/get-debian-python.sh [--suite unstable|experimental] [--allow-unverified] [--debug] 3.14 DESTDIR
 #
 # - The archive address is read at run time from this machine's apt sources (the entry that serves
 #   the release codename itself, e.g. bookworm: not -security or -updates, not third-party repos).
@@ -14,6 +14,8 @@
 # - DESTDIR/pristine/python3.X is the interpreter as Debian ships it, unpatched.
 # - --suite experimental: take python3.X*, libpython3.X* from experimental (libraries from unstable)
 #   for a version that unstable does not carry.
+# - --debug: the debug build (Py_DEBUG: python3.X-dbg and libpython3.X-dbg, with the normal build's
+#   stdlib): the interpreter is DESTDIR/root/usr/bin/python3.X-dbg.
 # - --allow-unverified: only if the Release file cannot be verified with any keyring found (see
 #   fetch_keyring below), fall back to [trusted=yes]. Off by default.
 set -euo pipefail
@@ -22,11 +24,13 @@ die() { echo "get-debian-python: $*" >&2; exit 1; }
 
 suite=unstable
 allow_unverified=0
+debug=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --suite) [ $# -ge 2 ] || die "--suite needs an argument"; suite="$2"; shift 2 ;;
     --suite=*) suite="${1#--suite=}"; shift ;;
     --allow-unverified) allow_unverified=1; shift ;;
+    --debug) debug=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     --) shift; break ;;
     -*) die "unknown option $1" ;;
@@ -44,12 +48,14 @@ esac
 mkdir -p "$2"
 dest="$(cd "$2" && pwd -P)"
 root="$dest/root"
-py="$root/usr/bin/python$ver"
+flavour=""
+[ "$debug" = 0 ] || flavour="-dbg"
+py="$root/usr/bin/python$ver$flavour"
 stamp="$dest/.stamp"
 
 # Idempotence: a stamp written after a successful run, and an interpreter that still runs.
-pristine="$dest/pristine/python$ver"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "python$ver $suite" ] && [ -x "$py" ] && [ -x "$pristine" ] &&
+pristine="$dest/pristine/python$ver$flavour"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "python$ver$flavour $suite" ] && [ -x "$py" ] && [ -x "$pristine" ] &&
    "$py" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$ver'.split('.'))))" 2>/dev/null; then
   echo "$py"
   exit 0
@@ -201,6 +207,7 @@ fi
 
 # ---- Download ----
 pypkgs=("python$ver-minimal" "libpython$ver-minimal" "libpython$ver-stdlib" "libpython$ver-dev")
+[ "$debug" = 0 ] || pypkgs+=("python$ver-dbg" "libpython$ver-dbg")
 version_in() {  # $1 package, $2 suite: the version that suite has, or nothing
   apt-cache "${apt_opts[@]}" show "$1/$2" 2>/dev/null | sed -n 's/^Version: //p' | head -n1 || true
 }
@@ -251,7 +258,7 @@ for deb in "$dest/debs"/*.deb; do
 done
 sort "$dest/packages.txt.new" > "$dest/packages.txt"; rm -f "$dest/packages.txt.new"
 
-[ -f "$py" ] || die "python$ver-minimal did not contain usr/bin/python$ver"
+[ -f "$py" ] || die "the packages did not contain usr/bin/python$ver$flavour"
 interp="$(readelf -l "$py" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')"
 [ -n "$interp" ] || die "cannot read PT_INTERP of $py"
 triplet="$(basename "$(dirname "$(find "$root/usr/lib" -maxdepth 2 -name 'libc.so.6' | head -n1)")")"
@@ -277,5 +284,5 @@ out="$("$py" -c 'import sys, threading, asyncio, json, ctypes, hashlib, decimal,
   die "the unpacked interpreter does not run: $out"
 case "$out" in "$root"/*) ;; *) die "sys.prefix is '$out', not under $root" ;; esac
 
-echo "python$ver $suite" > "$stamp"
+echo "python$ver$flavour $suite" > "$stamp"
 echo "$py"

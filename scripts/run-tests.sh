@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command that runs the whole test suite:
-#   install deps -> CPython 3.13/3.14/3.15 from Debian unstable -> the format check -> build (normal + ASan/UBSan)
+#   install deps -> CPython 3.13/3.14/3.15 and their debug builds from Debian unstable -> the format check -> build (normal + ASan/UBSan)
 #   -> unit tests (both) -> fuzz targets (clang build-fuzz/, each FUZZ_SECONDS) -> integration tests.
 # Extra arguments go to pytest, e.g. scripts/run-tests.sh -k live
 # Environment: JOBS (build parallelism, default 2), PYTEST_TIMEOUT (per test, seconds, default 300),
@@ -51,12 +51,13 @@ pytest_integration() {
     return $rc
 }
 
-# CPython 3.13 (a second patch level), 3.14 and 3.15 come from Debian unstable, unpacked under build/ (the tests find them
+# CPython 3.13 (a second patch level), 3.14 and 3.15, and their debug builds, come from Debian unstable, unpacked under build/ (the tests find them
 # there); a failure here leaves their tests skipped, which CI=true then reports as failures.
 fetch_debian_pythons() {
     local rc=0 version
     for version in 3.13 3.14 3.15; do
         scripts/get-debian-python.sh "$version" "build/debian-python/$version" || rc=1
+        scripts/get-debian-python.sh --debug "$version" "build/debian-python/$version-dbg" || rc=1
     done
     return $rc
 }

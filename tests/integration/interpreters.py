@@ -63,6 +63,13 @@ INTERPRETERS = [
                 built_path="build/debian-python/3.13/root/usr/bin/python3.13"),
     Interpreter("3.14", (3, 14), env_var="STACKSCOPE_PY314", built_path="build/debian-python/3.14/root/usr/bin/python3.14"),
     Interpreter("3.15", (3, 15), env_var="STACKSCOPE_PY315", built_path="build/debian-python/3.15/root/usr/bin/python3.15"),
+    # Debug builds (Py_DEBUG), from Debian unstable too (scripts/get-debian-python.sh --debug).
+    Interpreter("3.13-dbg", (3, 13), env_var="STACKSCOPE_PY313_DBG",
+                built_path="build/debian-python/3.13-dbg/root/usr/bin/python3.13-dbg"),
+    Interpreter("3.14-dbg", (3, 14), env_var="STACKSCOPE_PY314_DBG",
+                built_path="build/debian-python/3.14-dbg/root/usr/bin/python3.14-dbg"),
+    Interpreter("3.15-dbg", (3, 15), env_var="STACKSCOPE_PY315_DBG",
+                built_path="build/debian-python/3.15-dbg/root/usr/bin/python3.15-dbg"),
 ]
 
 

@@ -226,3 +226,48 @@ TEST_CASE("each published field must fit, aligned, in its own section", "[debug_
     CHECK(layout->tstate_frame == before.tstate_frame);
     CHECK(layout->version.micro == before.version.micro);
 }
+
+// The debug builds (Py_DEBUG, Debian's python3.1X-dbg; fixtures/debug_offsets_3.X-dbg.bin) publish
+// larger runtime and interpreter states but every offset the reader takes is the release
+// build's: the same tables serve both (the integration tests read them live and from cores).
+TEST_CASE("debug builds publish the release builds' offsets", "[debug_offsets]") {
+    const int minor = GENERATE(13, 14, 15);
+    CAPTURE(minor);
+    const std::string path =
+        std::string(STACKSCOPE_FIXTURES) + "/debug_offsets_3." + std::to_string(minor) + "-dbg.bin";
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in);
+    const std::vector<uint8_t> debug_raw{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const PythonLayout release = applied(minor, fixture(minor));
+    const PythonLayout debug = applied(minor, debug_raw);
+    CHECK(debug.version.minor == minor);
+    for (const auto member : {&PythonLayout::runtime_interpreters_head,
+                              &PythonLayout::runtime_finalizing,
+                              &PythonLayout::interp_next,
+                              &PythonLayout::interp_id,
+                              &PythonLayout::interp_threads_head,
+                              &PythonLayout::interp_modules,
+                              &PythonLayout::interp_sysdict,
+                              &PythonLayout::interp_gc,
+                              &PythonLayout::tstate_frame,
+                              &PythonLayout::tstate_thread_id,
+                              &PythonLayout::tstate_native_thread_id,
+                              &PythonLayout::frame_code,
+                              &PythonLayout::frame_previous,
+                              &PythonLayout::frame_instruction,
+                              &PythonLayout::frame_localsplus,
+                              &PythonLayout::frame_owner,
+                              &PythonLayout::frame_stack_top,
+                              &PythonLayout::gen_frame,
+                              &PythonLayout::gen_frame_state,
+                              &PythonLayout::code_adaptive,
+                              &PythonLayout::code_qualname,
+                              &PythonLayout::object_type,
+                              &PythonLayout::tuple_items,
+                              &PythonLayout::dict_keys_ptr,
+                              &PythonLayout::unicode_state,
+                              &PythonLayout::gil_locked,
+                              &PythonLayout::gil_last_holder}) {
+        CHECK(debug.*member == release.*member);
+    }
+}
