@@ -168,9 +168,10 @@ struct PythonLayout {
     ExceptionStateFormat exception_state = ExceptionStateFormat::ValueOnly;
     CodeVariablesFormat code_variables = CodeVariablesFormat::LocalsPlus;
     GcStateLocation gc_location = GcStateLocation::Interpreter;
-    bool has_debug_offsets = false;  // _PyRuntime starts with _Py_DebugOffsets (3.13+)
-    int shim_owner = -1;             // frame owner values at or above this are not Python frames
-    int generator_owner = 1;         // FRAME_OWNED_BY_GENERATOR: a generator's embedded frame
+    bool has_debug_offsets = false;     // _PyRuntime starts with _Py_DebugOffsets (3.13+)
+    bool debug_build_measured = false;  // the Py_DEBUG build reads with these tables (measured, tested)
+    int shim_owner = -1;                // frame owner values at or above this are not Python frames
+    int generator_owner = 1;            // FRAME_OWNED_BY_GENERATOR: a generator's embedded frame
     uint64_t stackref_tag_mask = 0;  // low bits of a _PyStackRef that are tags, not address (CodeReference::StackRef)
     GeneratorFrameFormat generator_frame = GeneratorFrameFormat::Embedded;
     GeneratorStateSource generator_state = GeneratorStateSource::GenState;

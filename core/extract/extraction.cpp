@@ -1,5 +1,6 @@
 #include "extract/extraction.hpp"
 
+#include "cpython/build_flavour.hpp"
 #include "cpython/type_anchors.hpp"
 
 namespace stackscope {
@@ -12,6 +13,8 @@ Extraction::Extraction(Target& target, bool exclusive_frames)
       frames_(objects_),
       thread_stacks_(objects_, frames_, exclusive_frames) {
     learn_builtin_types(objects_, types_, thread_stacks_, runtime_);
+    flavour_ = read_build_flavour(objects_, runtime_);
+    require_known_flavour(flavour_, runtime_.layout);
 }
 
 }  // namespace stackscope

@@ -10,8 +10,10 @@
 //                    are immutable: the whole extraction
 //   frames()         reads one frame; caches code objects (immutable): the whole extraction,
 //                    module names (from mutable dicts): one read
+//   flavour()        release or debug build, from the sys module: the whole extraction
 //   thread_stacks()  walks threads' frame chains; remembers which thread each frame is on
 //                    (a frame is on one thread's stack only): the whole extraction
+#include "cpython/build_flavour.hpp"
 #include "cpython/builtin_types.hpp"
 #include "cpython/frame_reader.hpp"
 #include "cpython/object_reader.hpp"
@@ -35,6 +37,8 @@ public:
     const PythonRuntime& runtime() const { return runtime_; }
     const PythonLayout& layout() const { return runtime_.layout; }
     const BuiltinTypes& types() const { return types_; }
+    // Release, or a debug build the tables know (others are refused when the extraction starts).
+    BuildFlavour flavour() const { return flavour_; }
     ObjectReader& objects() { return objects_; }
     FrameReader& frames() { return frames_; }
     ThreadStackWalker& thread_stacks() { return thread_stacks_; }
@@ -50,6 +54,7 @@ private:
     ObjectReader objects_;
     FrameReader frames_;
     ThreadStackWalker thread_stacks_;
+    BuildFlavour flavour_ = BuildFlavour::Release;
 };
 
 }  // namespace stackscope

@@ -336,6 +336,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     SnapshotReader reader(x, options, target.threads());
     Snapshot snap;
     snap.python_version = x.layout().version.str();
+    snap.debug_build = x.flavour() == BuildFlavour::Debug;
     snap.pid = target.pid();
     reader.read_all(snap.threads);
     mark_crashed_thread(target, snap);

@@ -135,6 +135,7 @@ std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
     Json doc{
         {"schema_version", 1},
         {"python_version", snapshot.python_version},
+        {"debug_build", snapshot.debug_build},
         {"pid", snapshot.pid},
     };
     if (snapshot.process) doc["process"] = process_json(*snapshot.process);

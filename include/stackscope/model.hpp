@@ -167,6 +167,7 @@ struct ObjectStack {
 
 struct Snapshot {
     std::string python_version;
+    bool debug_build = false;  // a Py_DEBUG build (python3.X-dbg)
     int pid = 0;
     std::optional<ProcessInfo> process;  // from a core: command line, executable, fatal signal
     std::vector<Thread> threads;         // the crashed thread first; none when objects were asked for

@@ -26,6 +26,7 @@ PythonLayout python_3_13_layout() {
     l.code_variables = CodeVariablesFormat::LocalsPlus;
     l.gc_location = GcStateLocation::Interpreter;
     l.has_debug_offsets = true;
+    l.debug_build_measured = true;  // Debian's python3.13-dbg: tests/unit/fixtures/debug_offsets_3.13-dbg.bin
 
     l.runtime_interpreters_head = 632;
     l.runtime_finalizing = 608;
