@@ -411,11 +411,10 @@ std::vector<std::vector<size_t>> eval_call_indices(const Thread& thread) {
 
 std::string snapshot_json(const Snapshot& snap, int indent, const std::optional<std::vector<size_t>>& only) {
     if (!only) return format_snapshot_json(snap, indent);
-    Snapshot subset;
-    subset.python_version = snap.python_version;
-    subset.pid = snap.pid;
-    subset.objects = snap.objects;
-    subset.objects_asked = snap.objects_asked;
+    // Everything but the process (gdb's JSON leaves it out) and the threads not asked for.
+    Snapshot subset = snap;
+    subset.process.reset();
+    subset.threads.clear();
     for (size_t index : *only) {
         if (index < snap.threads.size()) subset.threads.push_back(snap.threads[index]);
     }

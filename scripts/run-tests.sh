@@ -51,8 +51,9 @@ pytest_integration() {
     return $rc
 }
 
-# CPython 3.13 (a second patch level), 3.14 and 3.15, and their debug builds, come from Debian unstable, unpacked under build/ (the tests find them
-# there); a failure here leaves their tests skipped, which CI=true then reports as failures.
+# CPython 3.13 (a second patch level), 3.14 and 3.15, and their debug builds, come from Debian
+# unstable, unpacked under build/ (the tests find them there); a failure here leaves their tests
+# skipped, which CI=true then reports as failures.
 fetch_debian_pythons() {
     local rc=0 version
     for version in 3.13 3.14 3.15; do

@@ -4,15 +4,6 @@
 
 namespace stackscope {
 
-std::string_view build_flavour_name(BuildFlavour flavour) {
-    switch (flavour) {
-        case BuildFlavour::Release: return "release";
-        case BuildFlavour::Debug: return "debug";
-        case BuildFlavour::TraceRefs: return "trace-refs";
-    }
-    return "release";
-}
-
 BuildFlavour read_build_flavour(ObjectReader& objects, const PythonRuntime& runtime) {
     const PythonLayout& l = runtime.layout;
     RemoteMemory& mem = objects.memory();

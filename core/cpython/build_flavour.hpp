@@ -1,8 +1,6 @@
 #pragma once
 // Which build of CPython a runtime is (release, Py_DEBUG, Py_TRACE_REFS), from what the
 // interpreter says about itself: functions its sys module has only in such builds.
-#include <string_view>
-
 #include "cpython/object_reader.hpp"
 #include "cpython/runtime_discovery.hpp"
 
@@ -13,9 +11,6 @@ enum class BuildFlavour {
     Debug,      // Py_DEBUG: sys.gettotalrefcount
     TraceRefs,  // Py_TRACE_REFS: sys.getobjects; every object has two more pointers in its header
 };
-
-// "release", "debug", "trace-refs".
-std::string_view build_flavour_name(BuildFlavour flavour);
 
 // Release when the sys module cannot be read (nothing says otherwise).
 BuildFlavour read_build_flavour(ObjectReader& objects, const PythonRuntime& runtime);
