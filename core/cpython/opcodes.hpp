@@ -90,6 +90,9 @@ struct OpcodeTable {
     int binary_op_subscr = -1;          // BINARY_OP's oparg for `a[b]` (3.14+), -1 when none
 };
 
+// The Op of a base instruction by its CPython name ("LOAD_ATTR"); Op::Other for the rest.
+Op op_for_name(std::string_view cpython_name);
+
 // The table for a CPython minor version; nullptr when this build has none.
 const OpcodeTable* opcode_table(int major, int minor);
 
