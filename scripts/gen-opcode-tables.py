@@ -104,12 +104,21 @@ def collect():
             nb_subscr = index
     return {
         "version": version_string(),
-        "base": sorted(([number, name, caches.get(name, 0)] for name, number in bases.items())),
+        "base": sorted(([number, name, caches.get(name, 0), jump_kind(number)] for name, number in bases.items())),
         "folded": sorted(([number, name, bases[base]] for name, (number, base) in folded.items())),
         # bpo-27129: from 3.10 jump arguments count code units instead of bytes.
         "jumps_in_units": sys.version_info >= (3, 10),
         "binary_op_subscr": nb_subscr,
     }
+
+
+def jump_kind(number):
+    """How the control-flow walk of 3.8-3.10 follows the instruction: dis's own lists."""
+    if number in getattr(dis, "hasjrel", ()):
+        return "JumpKind::Relative"
+    if number in getattr(dis, "hasjabs", ()):
+        return "JumpKind::Absolute"
+    return "JumpKind::None"
 
 
 def emit_cpp(data):
@@ -123,10 +132,10 @@ def emit_cpp(data):
     out.append("namespace stackscope {")
     out.append("")
     out.append("const OpcodeData& opcode_data_3_%d() {" % minor)
-    out.append("    // number, name, inline cache units")
+    out.append("    // number, name, inline cache units, jump")
     out.append("    static constexpr BaseOpcode base[] = {")
-    for number, name, caches in data["base"]:
-        out.append('        {%d, "%s", %d},' % (number, name, caches))
+    for number, name, caches, jump in data["base"]:
+        out.append('        {%d, "%s", %d, %s},' % (number, name, caches, jump))
     out.append("    };")
     if data["folded"]:
         out.append("    // number, name, base number")

@@ -68,6 +68,10 @@ Op op_for_name(std::string_view name) {
         {"BINARY_SUBSCR", Op::BinarySubscr},
         {"BINARY_SLICE", Op::BinarySlice},
         {"BINARY_OP", Op::BinaryOp},
+        {"JUMP_FORWARD", Op::JumpForward},
+        {"JUMP_ABSOLUTE", Op::JumpAbsolute},
+        {"RETURN_VALUE", Op::ReturnValue},
+        {"RAISE_VARARGS", Op::RaiseVarargs},
         {"INSTRUMENTED_LINE", Op::InstrumentedLine},
         {"INSTRUMENTED_INSTRUCTION", Op::InstrumentedInstruction},
         {"ENTER_EXECUTOR", Op::EnterExecutor},
@@ -87,11 +91,13 @@ OpcodeTable build_table(const OpcodeData& data) {
     for (const BaseOpcode& b : data.base) {
         table.op[b.number] = op_for_name(b.name);
         table.caches[b.number] = b.caches;
+        table.jump[b.number] = b.jump;
     }
     for (const FoldedOpcode& f : data.folded) {
         table.op[f.number] = table.op[f.base];
         table.base[f.number] = f.base;
         table.caches[f.number] = table.caches[f.base];
+        table.jump[f.number] = table.jump[f.base];
     }
     table.jumps_in_units = data.jumps_in_units;
     table.binary_op_subscr = data.binary_op_subscr;

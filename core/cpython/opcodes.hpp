@@ -74,6 +74,10 @@ enum class Op : uint8_t {
     BinarySubscr,
     BinarySlice,
     BinaryOp,
+    JumpForward,
+    JumpAbsolute,
+    ReturnValue,
+    RaiseVarargs,
     // Stand-ins whose original opcode is kept outside the bytecode (3.12+ sys.monitoring's
     // line and instruction events, 3.13+ JIT executors).
     InstrumentedLine,
@@ -81,12 +85,15 @@ enum class Op : uint8_t {
     EnterExecutor,
 };
 
+enum class JumpKind : uint8_t { None, Relative, Absolute };
+
 struct OpcodeTable {
     std::string_view version;           // the interpreter the data came from, e.g. "3.12.1"
     std::array<Op, 256> op{};           // what each opcode byte stands for (folded to its base)
     std::array<uint8_t, 256> base{};    // the base opcode number of each byte (itself for a base)
     std::array<uint8_t, 256> caches{};  // inline cache units after an instruction with this byte
     bool jumps_in_units = true;         // jump arguments count code units (3.10+), else bytes
+    std::array<JumpKind, 256> jump{};   // dis.hasjrel / dis.hasjabs (3.8-3.10 control flow)
     int binary_op_subscr = -1;          // BINARY_OP's oparg for `a[b]` (3.14+), -1 when none
 };
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "stackscope/hex.hpp"
+#include "render/context_text.hpp"
 #include "render/printable.hpp"
 
 namespace stackscope {
@@ -13,12 +14,13 @@ namespace {
 struct Glyphs {
     const char* start_frame;
     const char* continue_frame;
+    const char* start_context;
     const char* start_code;
     const char* leaf;
 };
 
-constexpr Glyphs kUnicode{"╠ ", "║ ", "└ ", "╚ "};
-constexpr Glyphs kAscii{"+ ", "| ", "` ", "+ "};
+constexpr Glyphs kUnicode{"╠ ", "║ ", "├ ", "└ ", "╚ "};
+constexpr Glyphs kAscii{"+ ", "| ", ". ", "` ", "+ "};
 
 }  // namespace
 
@@ -63,7 +65,20 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
         out += g.start_frame;
         out += printable(f.function) + " in " + printable(f.module.value_or("unknown module")) + " at " +
                printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?") + "\n";
-        if (f.source) {
+        for (const Context& c : f.contexts) {
+            out += g.continue_frame;
+            out += g.start_context;
+            out += printable(context_statement(c));
+            const std::string comment = context_comment(c, true);
+            if (!comment.empty()) out += "  # " + printable(comment);
+            out += "\n";
+        }
+        if (f.contexts_error) {
+            out += g.continue_frame;
+            out += g.start_context;
+            out += "(with-blocks unreadable: " + printable(*f.contexts_error) + ")\n";
+        }
+        if (f.source && !ends_exiting(f)) {
             out += g.continue_frame;
             out += g.start_code;
             out += printable(*f.source) + "\n";

@@ -22,7 +22,8 @@ struct OutputOptions {
     OutputFormat format = OutputFormat::Tree;
     bool ascii = false;
     bool show_hidden = false;
-    bool native = false;  // the debugger's native frames in the tree (gdb and lldb)
+    bool native = false;       // the debugger's native frames in the tree (gdb and lldb)
+    bool no_contexts = false;  // leave out the frames' with-blocks
 
     bool operator==(const OutputOptions&) const = default;
 };

@@ -6,12 +6,15 @@
 #include <span>
 #include <string_view>
 
+#include "cpython/opcodes.hpp"
+
 namespace stackscope {
 
 struct BaseOpcode {
     uint8_t number;
     std::string_view name;  // as CPython spells it, e.g. "LOAD_ATTR"
     uint8_t caches;         // inline cache units after it
+    JumpKind jump;          // dis.hasjrel / dis.hasjabs
 };
 
 // A specialised (3.11+) or instrumented (3.12+) form, which shares its base's caches.
