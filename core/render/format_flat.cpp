@@ -4,24 +4,31 @@
 #include "stackscope/formatters.hpp"
 
 #include "render/printable.hpp"
+#include "render/style.hpp"
 
 namespace stackscope {
 
-std::string format_stack_flat(const Stack& stack, bool show_hidden) {
+std::string format_stack_flat(const Stack& stack, const FlatOptions& options) {
+    const Painter p{options.color};
     std::string out = "Traceback" + stack_subject(stack.root) + " (most recent call last):\n";
     for (const Frame& f : stack.frames) {
-        if (f.hidden && !show_hidden) continue;
-        out += "  File \"" + printable(f.filename) + "\", line " + (f.line ? std::to_string(*f.line) : "?") + ", in " +
-               printable(f.function) + "\n";
-        if (f.source) out += "    " + printable(*f.source) + "\n";
+        if (f.hidden && !options.show_hidden) continue;
+        out += "  File \"" + p.paint(Role::Location, printable(f.filename)) + "\", line " +
+               p.paint(Role::Location, f.line ? std::to_string(*f.line) : "?") + ", in " +
+               p.paint(Role::Function, printable(f.function)) + "\n";
+        if (f.source) out += "    " + p.paint(Role::Source, printable(*f.source)) + "\n";
     }
-    if (stack.leaf) out += "  Target of innermost frame: " + printable(stack.leaf->description) + "\n";
-    if (stack.error) out += "  Error while extracting stack: " + printable(stack.error->message) + "\n";
+    if (stack.leaf)
+        out += "  Target of innermost frame: " + p.paint(Role::Leaf, printable(stack.leaf->description)) + "\n";
+    if (stack.error) {
+        out += "  " + p.paint(Role::Error, "Error while extracting stack: " + printable(stack.error->message)) + "\n";
+    }
     return out;
 }
 
-std::string format_snapshot_flat(const Snapshot& snapshot, bool show_hidden) {
-    return format_snapshot_text(snapshot, [&](const Stack& stack) { return format_stack_flat(stack, show_hidden); });
+std::string format_snapshot_flat(const Snapshot& snapshot, const FlatOptions& options) {
+    return format_snapshot_text(
+        snapshot, [&](const Stack& stack) { return format_stack_flat(stack, options); }, options.color);
 }
 
 }  // namespace stackscope

@@ -5,6 +5,7 @@
 
 #include "stackscope/hex.hpp"
 #include "render/printable.hpp"
+#include "render/style.hpp"
 
 namespace stackscope {
 
@@ -57,25 +58,31 @@ std::string format_thread_details(const Thread& thread) {
 
 std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
     const Glyphs& g = options.ascii ? kAscii : kUnicode;
+    const Painter p{options.color};
     std::string out = "stackscope.Stack" + stack_subject(stack.root) + " (most recent call last):\n";
     for (const Frame& f : stack.frames) {
         if (f.hidden && !options.show_hidden) continue;
         out += g.start_frame;
-        out += printable(f.function) + " in " + printable(f.module.value_or("unknown module")) + " at " +
-               printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?") + "\n";
+        out += p.paint(Role::Function, printable(f.function)) + " in " +
+               printable(f.module.value_or("unknown module")) + " at " +
+               p.paint(Role::Location, printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?")) + "\n";
         if (f.source) {
             out += g.continue_frame;
             out += g.start_code;
-            out += printable(*f.source) + "\n";
+            out += p.paint(Role::Source, printable(*f.source)) + "\n";
         }
     }
-    if (stack.leaf) out += g.leaf + printable(stack.leaf->description) + "\n";
-    if (stack.error) out += "  Error while extracting stack:\n    " + printable(stack.error->message) + "\n";
+    if (stack.leaf) out += g.leaf + p.paint(Role::Leaf, printable(stack.leaf->description)) + "\n";
+    if (stack.error) {
+        out += "  " + p.paint(Role::Error, "Error while extracting stack:") + "\n    " +
+               p.paint(Role::Error, printable(stack.error->message)) + "\n";
+    }
     return out;
 }
 
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options) {
-    return format_snapshot_text(snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); });
+    return format_snapshot_text(
+        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color);
 }
 
 }  // namespace stackscope
