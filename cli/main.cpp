@@ -11,7 +11,11 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <optional>
+#include <string_view>
 #include <thread>
+
+#include <unistd.h>
 
 #include "stackscope/core_file.hpp"
 #include "stackscope/error.hpp"
@@ -70,13 +74,20 @@ std::string apply_output_options(const CLI::App* cmd, OutputOptions& out) {
     return apply_options(Surface::Cli, given, out);
 }
 
+std::optional<std::string_view> environment(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? std::optional<std::string_view>(value) : std::nullopt;
+}
+
 int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads) {
+    const bool color = use_color(
+        out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
     if (out.format == OutputFormat::Json) {
         std::cout << format_snapshot_json(snap);
     } else if (out.format == OutputFormat::Flat) {
-        std::cout << format_snapshot_flat(snap, out.show_hidden);
+        std::cout << format_snapshot_flat(snap, FlatOptions{out.show_hidden, color});
     } else {
-        std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden});
+        std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden, color});
     }
     std::cout.flush();
     if (debug_reads) {

@@ -1,4 +1,5 @@
 #include "render/context_text.hpp"
+#include "stackscope/formatters.hpp"
 
 namespace stackscope {
 
@@ -15,6 +16,18 @@ std::string context_comment(const Context& context, bool with_line) {
     if (with_line && context.start_line)
         out += (out.empty() ? "" : " ") + ("(line " + std::to_string(*context.start_line) + ")");
     return out;
+}
+
+Snapshot without_contexts(Snapshot snapshot) {
+    auto strip = [](Stack& stack) {
+        for (Frame& f : stack.frames) {
+            f.contexts.clear();
+            f.contexts_error.reset();
+        }
+    };
+    for (Thread& t : snapshot.threads) strip(t.stack);
+    for (ObjectStack& o : snapshot.objects) strip(o.stack);
+    return snapshot;
 }
 
 bool ends_exiting(const Frame& frame) { return !frame.contexts.empty() && frame.contexts.back().is_exiting; }
