@@ -150,29 +150,41 @@ const OpcodeTable* opcode_table(int major, int minor) {
 }
 
 std::vector<Instruction> decode_instructions(std::span<const uint8_t> code, const OpcodeTable& table,
-                                             size_t max_instructions) {
+                                             size_t max_instructions, const OriginalOpcode& original) {
     std::vector<Instruction> out;
     // An odd trailing byte is half a code unit: ignored.
     const size_t units = code.size() / 2;
+    // Monitoring nests at most INSTRUMENTED_LINE over INSTRUMENTED_INSTRUCTION over the
+    // original; the bound keeps a resolver that keeps answering stand-ins from looping.
+    constexpr int kMaxResolutions = 4;
+    const auto opcode_at = [&](size_t unit) {
+        uint8_t byte = code[2 * unit];
+        for (int round = 0; original && round < kMaxResolutions && is_stand_in(table.op[byte]); ++round) {
+            const std::optional<uint8_t> resolved = original(static_cast<uint32_t>(unit), table.op[byte]);
+            if (!resolved) break;
+            byte = *resolved;
+        }
+        return byte;
+    };
     size_t unit = 0;
     while (unit < units && out.size() < max_instructions) {
         Instruction ins;
         ins.start = static_cast<uint32_t>(unit);
         uint32_t arg = 0;
-        uint8_t byte = code[2 * unit];
+        uint8_t byte = opcode_at(unit);
         while (table.op[byte] == Op::ExtendedArg) {
             // Unsigned: a run of more than three prefixes wraps as CPython's own oparg would.
             arg = (arg | code[2 * unit + 1]) << 8;
             if (++unit == units) return out;  // prefixes with no instruction after them
-            byte = code[2 * unit];
+            byte = opcode_at(unit);
         }
         ins.offset = static_cast<uint32_t>(unit);
         ins.arg = arg | code[2 * unit + 1];
         ins.op = table.op[byte];
         if (is_stand_in(ins.op)) {
             // The original opcode, and so the caches that follow, are kept outside the
-            // bytecode (the monitoring data, the executor): the caller resolves it and skips
-            // them; here the raw byte is returned and the next unit taken as an instruction.
+            // bytecode: the caller resolves it and skips them; here the raw byte is returned
+            // and the next unit taken as an instruction.
             ins.opcode = byte;
             ins.next = ins.offset + 1;
         } else {
@@ -184,6 +196,11 @@ std::vector<Instruction> decode_instructions(std::span<const uint8_t> code, cons
         unit = ins.next;
     }
     return out;
+}
+
+std::vector<Instruction> decode_instructions(std::span<const uint8_t> code, const OpcodeTable& table,
+                                             size_t max_instructions) {
+    return decode_instructions(code, table, max_instructions, OriginalOpcode{});
 }
 
 }  // namespace stackscope

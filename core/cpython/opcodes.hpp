@@ -5,6 +5,8 @@
 // forms are folded back, and how many inline cache units follow it.
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -119,5 +121,16 @@ struct Instruction {
 // as they are, with their raw opcode byte and oparg and no caches skipped.
 std::vector<Instruction> decode_instructions(std::span<const uint8_t> code, const OpcodeTable& table,
                                              size_t max_instructions);
+
+// The original opcode byte behind the stand-in `op` at code unit `offset`, as the caller reads
+// it from outside the bytecode (sys.monitoring's per-line or per-instruction data, the
+// executor); nullopt when it cannot tell. It may be another stand-in, which is asked again.
+using OriginalOpcode = std::function<std::optional<uint8_t>(uint32_t offset, Op op)>;
+
+// The same, with each stand-in replaced by its original before decoding it: this matters
+// when INSTRUMENTED_LINE hides an EXTENDED_ARG prefix (line starts), or an instruction with
+// caches. Unresolved stand-ins are returned raw as above.
+std::vector<Instruction> decode_instructions(std::span<const uint8_t> code, const OpcodeTable& table,
+                                             size_t max_instructions, const OriginalOpcode& original);
 
 }  // namespace stackscope

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@ using stackscope::Op;
 using stackscope::op_for_name;
 using stackscope::opcode_table;
 using stackscope::OpcodeTable;
+using stackscope::OriginalOpcode;
 using Bytes = std::vector<uint8_t>;
 using nlohmann::json;
 
@@ -64,8 +66,9 @@ std::optional<uint8_t> byte_of(const OpcodeTable& table, Op op) {
 }
 
 // Decodes `code` and compares it with dis's instructions of the fixture.
-void check_against_dis(const Bytes& code, const json& expected, const OpcodeTable& table) {
-    const std::vector<Instruction> got = decode_instructions(code, table, kNoLimit);
+void check_against_dis(const Bytes& code, const json& expected, const OpcodeTable& table,
+                       const stackscope::OriginalOpcode& original = {}) {
+    const std::vector<Instruction> got = decode_instructions(code, table, kNoLimit, original);
     REQUIRE(got.size() == expected.size());
     for (size_t i = 0; i < got.size(); ++i) {
         const json& e = expected[i];
@@ -210,6 +213,73 @@ TEST_CASE("the adaptive fixtures hold specialised instructions, which fold to di
         INFO("3." << minor);
         CHECK(specialised >= 20);
     }
+}
+
+TEST_CASE("instrumented bytecode decodes as dis says once the stand-ins are resolved", "[opcodes]") {
+    for (int minor = 12; minor <= kLastMinor; ++minor) {
+        const json doc = load_fixture(minor);
+        const OpcodeTable& table = table_for(minor);
+        const uint8_t ext = *byte_of(table, Op::ExtendedArg);
+        REQUIRE(doc.contains("instrumented"));
+        size_t stand_ins = 0, instrumented_forms = 0, hidden_prefixes = 0;
+        for (const json& object : doc["instrumented"]) {
+            INFO("3." << minor << " " << object["name"].get<std::string>());
+            const Bytes code = from_hex(object["code"]);
+            // What the caller would read from the monitoring data: the original of each unit.
+            std::map<uint32_t, uint8_t> originals;
+            for (const json& e : object["instructions"]) {
+                for (uint32_t u = e[0].get<uint32_t>(); u < e[1].get<uint32_t>(); ++u) originals[u] = ext;
+                originals[e[1].get<uint32_t>()] = e[3].get<uint8_t>();
+            }
+            for (const json& s : object["specialised"]) {
+                const uint8_t byte = s[1].get<uint8_t>();
+                const Op op = table.op[byte];
+                if (op == Op::InstrumentedLine || op == Op::InstrumentedInstruction) {
+                    ++stand_ins;
+                    if (originals[s[0].get<uint32_t>()] == ext) ++hidden_prefixes;
+                } else if (s[2].get<std::string>().starts_with("INSTRUMENTED_")) {
+                    ++instrumented_forms;
+                    CHECK(table.base[byte] == originals[s[0].get<uint32_t>()]);
+                }
+            }
+            size_t asked = 0;
+            const OriginalOpcode original = [&](uint32_t offset, Op op) -> std::optional<uint8_t> {
+                ++asked;
+                CHECK((op == Op::InstrumentedLine || op == Op::InstrumentedInstruction));
+                const auto found = originals.find(offset);
+                if (found == originals.end()) return std::nullopt;
+                return found->second;
+            };
+            check_against_dis(code, object["instructions"], table, original);
+            check_invariants(code, table, kNoLimit);
+            size_t raw_stand_ins = 0;
+            for (const Instruction& ins : decode_instructions(code, table, kNoLimit)) {
+                if (ins.op == Op::InstrumentedLine || ins.op == Op::InstrumentedInstruction) {
+                    CHECK(ins.opcode == code[2 * ins.offset]);
+                    ++raw_stand_ins;
+                }
+            }
+            CHECK(asked >= raw_stand_ins);
+        }
+        INFO("3." << minor);
+        CHECK(stand_ins > 20);
+        CHECK(instrumented_forms > 20);
+        CHECK(hidden_prefixes > 0);  // INSTRUMENTED_LINE on the EXTENDED_ARG that starts a line
+    }
+}
+
+TEST_CASE("a resolver that keeps answering stand-ins is not asked forever", "[opcodes]") {
+    const OpcodeTable& table = table_for(13);
+    const uint8_t line = *byte_of(table, Op::InstrumentedLine);
+    size_t asked = 0;
+    const OriginalOpcode original = [&](uint32_t, Op) -> std::optional<uint8_t> {
+        ++asked;
+        return line;
+    };
+    const auto got = decode_instructions(Bytes{line, 0, line, 0}, table, kNoLimit, original);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].op == Op::InstrumentedLine);
+    CHECK(asked <= 8);
 }
 
 TEST_CASE("op_for_name maps CPython's names", "[opcodes]") {
