@@ -109,7 +109,18 @@ def collect():
         # bpo-27129: from 3.10 jump arguments count code units instead of bytes.
         "jumps_in_units": sys.version_info >= (3, 10),
         "binary_op_subscr": nb_subscr,
+        # LOAD_SPECIAL's oparg names the method (3.14+); LOAD_COMMON_CONSTANT's the constant (3.15+).
+        "load_special_enter": index_in(getattr(opcode, "_special_method_names", None), "__enter__"),
+        "load_special_aenter": index_in(getattr(opcode, "_special_method_names", None), "__aenter__"),
+        "common_constant_none": index_in(getattr(opcode, "_common_constants", None), None),
     }
+
+
+def index_in(values, wanted):
+    for index, value in enumerate(values or ()):
+        if value is wanted or (isinstance(wanted, str) and value == wanted):
+            return index
+    return -1
 
 
 def jump_kind(number):
@@ -146,8 +157,9 @@ def emit_cpp(data):
         folded = "folded"
     else:
         folded = "{}"
-    out.append('    static const OpcodeData data{"%s", base, %s, %s, %d};' %
-               (data["version"], folded, "true" if data["jumps_in_units"] else "false", data["binary_op_subscr"]))
+    out.append('    static const OpcodeData data{"%s", base, %s, %s, %d, %d, %d, %d};' %
+               (data["version"], folded, "true" if data["jumps_in_units"] else "false", data["binary_op_subscr"],
+                data["load_special_enter"], data["load_special_aenter"], data["common_constant_none"]))
     out.append("    return data;")
     out.append("}")
     out.append("")

@@ -73,23 +73,19 @@ public:
     std::optional<std::string> const_repr(uint32_t index) override {
         try {
             const uint64_t value = constant(index);
-            if (objects_.is_instance_of(value, BuiltinType::NoneType)) return "None";
-            if (objects_.is_instance_of(value, BuiltinType::Str))
+            if (objects_.is_instance_or_named(value, BuiltinType::NoneType, "NoneType")) return "None";
+            if (objects_.is_instance_or_named(value, BuiltinType::Str, "str"))
                 return str_repr(objects_.read_str(value, kMaxConstRepr));
-            if (objects_.is_instance_of(value, BuiltinType::Bool)) return objects_.read_int(value) ? "True" : "False";
-            if (objects_.is_instance_of(value, BuiltinType::Int)) return std::to_string(objects_.read_int(value));
+            if (objects_.is_instance_or_named(value, BuiltinType::Bool, "bool"))
+                return objects_.read_int(value) ? "True" : "False";
+            if (objects_.is_instance_or_named(value, BuiltinType::Int, "int"))
+                return std::to_string(objects_.read_int(value));
         } catch (const Error&) {}
         return std::nullopt;
     }
     bool const_is_none(uint32_t index) override {
         try {
-            const uint64_t value = constant(index);
-            switch (objects_.match(value, BuiltinType::NoneType)) {
-                case TypeMatch::Yes: return true;
-                case TypeMatch::No: return false;
-                case TypeMatch::Unknown:
-                    return objects_.static_type_name(objects_.type_of(value)) == std::optional<std::string>("NoneType");
-            }
+            return objects_.is_instance_or_named(constant(index), BuiltinType::NoneType, "NoneType");
         } catch (const Error&) {}
         return false;
     }
@@ -354,13 +350,17 @@ uint64_t FrameContexts::manager_in_slots(uint64_t frame, uint64_t code, uint32_t
 // The object a bound __exit__ belongs to; 0 for an unbound callable (a staticmethod).
 uint64_t FrameContexts::manager_from_exit(uint64_t exit) {
     if (!exit) return 0;
-    if (objects_.is_instance_of(exit, BuiltinType::Method))
+    if (is_type(exit, BuiltinType::Method, "method"))
         return mem_.read_pointer(exit + static_cast<uint64_t>(l_.method_self));
-    if (objects_.is_instance_of(exit, BuiltinType::BuiltinMethod))
+    if (is_type(exit, BuiltinType::BuiltinMethod, "builtin_function_or_method"))
         return mem_.read_pointer(exit + static_cast<uint64_t>(l_.cfunction_self));
     if (objects_.static_type_name(objects_.type_of(exit)) == std::optional<std::string>("method-wrapper"))
         return mem_.read_pointer(exit + static_cast<uint64_t>(l_.method_wrapper_self));
     return 0;
+}
+
+bool FrameContexts::is_type(uint64_t object, BuiltinType type, std::string_view tp_name) {
+    return objects_.is_instance_or_named(object, type, tp_name);
 }
 
 // Upstream names an exiting manager by the first argument of the frame it called (its
@@ -371,9 +371,9 @@ uint64_t FrameContexts::first_argument(const Frame& frame) {
         if (mem_.read_value<int32_t>(code + static_cast<uint64_t>(l_.code_argcount)) <= 0) return 0;
         uint64_t value =
             mem_.read_pointer(frame.address + static_cast<uint64_t>(l_.frame_localsplus)) & ~l_.stackref_tag_mask;
-        if (value && objects_.is_instance_of(value, BuiltinType::Cell))
+        if (value && is_type(value, BuiltinType::Cell, "cell"))
             value = mem_.read_pointer(value + static_cast<uint64_t>(l_.cell_ref));
-        if (!value || objects_.is_instance_of(value, BuiltinType::NoneType)) return 0;
+        if (!value || is_type(value, BuiltinType::NoneType, "NoneType")) return 0;
         return value;
     } catch (const Error&) {
         return 0;
@@ -404,7 +404,7 @@ std::optional<std::string> FrameContexts::local_holding(uint64_t frame, uint64_t
         for (size_t i = 0; i < names.size(); ++i) {
             uint64_t value =
                 mem_.read_pointer(frame + static_cast<uint64_t>(l_.frame_localsplus) + 8 * i) & ~l_.stackref_tag_mask;
-            if (value && value != object && objects_.is_instance_of(value, BuiltinType::Cell))
+            if (value && value != object && is_type(value, BuiltinType::Cell, "cell"))
                 value = mem_.read_pointer(value + static_cast<uint64_t>(l_.cell_ref));
             if (value == object) found = names[i];
         }

@@ -41,6 +41,7 @@ private:
     std::vector<uint8_t> bytecode_of(uint64_t code);
     void restore_originals(uint64_t code, std::vector<uint8_t>& bytes);
     uint64_t manager_from_exit(uint64_t exit);
+    bool is_type(uint64_t object, BuiltinType type, std::string_view tp_name);
     uint64_t manager_in_slots(uint64_t frame, uint64_t code, uint32_t depth);
     uint64_t value_stack_base(uint64_t frame, uint64_t code);
     uint64_t first_argument(const Frame& frame);

@@ -54,6 +54,15 @@ std::string ObjectReader::read_tp_name(uint64_t type) {
 
 TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) { return types_.match(type_of(object), type); }
 
+bool ObjectReader::is_instance_or_named(uint64_t object, BuiltinType type, std::string_view tp_name) {
+    switch (match(object, type)) {
+        case TypeMatch::Yes: return true;
+        case TypeMatch::No: return false;
+        case TypeMatch::Unknown: return static_type_name(type_of(object)) == tp_name;
+    }
+    return false;
+}
+
 void ObjectReader::require(uint64_t object, BuiltinType type) {
     switch (match(object, type)) {
         case TypeMatch::Yes: return;

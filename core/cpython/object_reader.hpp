@@ -30,6 +30,9 @@ public:
     TypeMatch match(uint64_t object, BuiltinType type);
     // match() == Yes.
     bool is_instance_of(uint64_t object, BuiltinType type) { return match(object, type) == TypeMatch::Yes; }
+    // Whether the object is exactly of the builtin type: by the type's address where it was
+    // learned, else by its tp_name (a target read without symbols learns only some types).
+    bool is_instance_or_named(uint64_t object, BuiltinType type, std::string_view tp_name);
     // Throws bad_data when the object is not of that type, and an UnsupportedRuntime error
     // when the type is not known in this target.
     void require(uint64_t object, BuiltinType type);

@@ -72,6 +72,8 @@ Op op_for_name(std::string_view name) {
         {"JUMP_ABSOLUTE", Op::JumpAbsolute},
         {"RETURN_VALUE", Op::ReturnValue},
         {"RAISE_VARARGS", Op::RaiseVarargs},
+        {"LOAD_COMMON_CONSTANT", Op::LoadCommonConstant},
+        {"PUSH_NULL", Op::PushNull},
         {"INSTRUMENTED_LINE", Op::InstrumentedLine},
         {"INSTRUMENTED_INSTRUCTION", Op::InstrumentedInstruction},
         {"ENTER_EXECUTOR", Op::EnterExecutor},
@@ -101,6 +103,9 @@ OpcodeTable build_table(const OpcodeData& data) {
     }
     table.jumps_in_units = data.jumps_in_units;
     table.binary_op_subscr = data.binary_op_subscr;
+    table.load_special_enter = data.load_special_enter;
+    table.load_special_aenter = data.load_special_aenter;
+    table.common_constant_none = data.common_constant_none;
     return table;
 }
 

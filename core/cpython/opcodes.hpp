@@ -80,6 +80,8 @@ enum class Op : uint8_t {
     JumpAbsolute,
     ReturnValue,
     RaiseVarargs,
+    LoadCommonConstant,
+    PushNull,
     // Stand-ins whose original opcode is kept outside the bytecode (3.12+ sys.monitoring's
     // line and instruction events, 3.13+ JIT executors).
     InstrumentedLine,
@@ -97,6 +99,9 @@ struct OpcodeTable {
     bool jumps_in_units = true;         // jump arguments count code units (3.10+), else bytes
     std::array<JumpKind, 256> jump{};   // dis.hasjrel / dis.hasjabs (3.8-3.10 control flow)
     int binary_op_subscr = -1;          // BINARY_OP's oparg for `a[b]` (3.14+), -1 when none
+    int load_special_enter = -1;        // LOAD_SPECIAL's oparg for __enter__ (3.14+), -1 when none
+    int load_special_aenter = -1;       // and for __aenter__
+    int common_constant_none = -1;      // LOAD_COMMON_CONSTANT's oparg for None (3.15+), -1 when none
 };
 
 // The Op of a base instruction by its CPython name ("LOAD_ATTR"); Op::Other for the rest.

@@ -205,8 +205,6 @@ struct PythonLayout {
     WithBlockSource with_blocks = WithBlockSource::HandlerChain;
     WithExitSlots with_exit_slots = WithExitSlots::CallableAndSelf;
     int exit_call_oparg = 3;         // the oparg of the CALL / CALL_FUNCTION that calls __exit__(None, None, None)
-    int load_special_enter = 0;      // LOAD_SPECIAL's oparg for __enter__ (3.14+)
-    int load_special_aenter = 2;     // and for __aenter__
     int load_global_name_shift = 1;  // LOAD_GLOBAL's co_names index is oparg >> this (3.11+: 1)
     int load_attr_name_shift = 1;    // LOAD_ATTR's likewise (3.12+: 1)
 

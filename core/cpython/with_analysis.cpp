@@ -10,8 +10,6 @@ WithRules WithRules::of(const PythonLayout& layout, const OpcodeTable& opcodes) 
     WithRules rules{opcodes};
     rules.source = layout.with_blocks;
     rules.exit_call_oparg = layout.exit_call_oparg;
-    rules.load_special_enter = layout.load_special_enter;
-    rules.load_special_aenter = layout.load_special_aenter;
     rules.load_global_name_shift = layout.load_global_name_shift;
     rules.load_attr_name_shift = layout.load_attr_name_shift;
     return rules;
@@ -231,10 +229,10 @@ void CodeWithBlocks::find_blocks(CodeSymbols& symbols) {
             if (op == Op::BeforeWith || op == Op::BeforeAsyncWith) {
                 block.is_async = op == Op::BeforeAsyncWith;
                 after = i + 1;
-            } else if (op == Op::LoadSpecial && (static_cast<int>(ins[i].arg) == rules_.load_special_enter ||
-                                                 static_cast<int>(ins[i].arg) == rules_.load_special_aenter)) {
+            } else if (op == Op::LoadSpecial && (static_cast<int>(ins[i].arg) == rules_.opcodes.load_special_enter ||
+                                                 static_cast<int>(ins[i].arg) == rules_.opcodes.load_special_aenter)) {
                 if (op_at(i + 1) != Op::Call) continue;
-                block.is_async = static_cast<int>(ins[i].arg) == rules_.load_special_aenter;
+                block.is_async = static_cast<int>(ins[i].arg) == rules_.opcodes.load_special_aenter;
                 after = i + 2;
             } else {
                 continue;
@@ -242,9 +240,12 @@ void CodeWithBlocks::find_blocks(CodeSymbols& symbols) {
             if (block.is_async) {
                 // Await __aenter__'s result: GET_AWAITABLE 1, LOAD_CONST None, SEND, YIELD_VALUE,
                 // RESUME, JUMP_BACKWARD_NO_INTERRUPT, and from 3.12 CLEANUP_THROW, END_SEND.
-                for (Op expected : {Op::GetAwaitable, Op::LoadConst, Op::Send, Op::YieldValue, Op::Resume,
-                                    Op::JumpBackwardNoInterrupt}) {
-                    if (op_at(after) != expected) break;
+                // 3.15 pushes a NULL and loads None as a common constant.
+                if (op_at(after) == Op::GetAwaitable) ++after;
+                if (op_at(after) == Op::PushNull) ++after;
+                for (Op expected : {Op::LoadConst, Op::Send, Op::YieldValue, Op::Resume, Op::JumpBackwardNoInterrupt}) {
+                    if (op_at(after) != expected && !(expected == Op::LoadConst && op_at(after) == Op::LoadCommonConstant))
+                        break;
                     ++after;
                 }
                 if (op_at(after) == Op::CleanupThrow) ++after;
@@ -349,7 +350,12 @@ std::optional<ExitingBlock> CodeWithBlocks::exiting_at(uint32_t unit, CodeSymbol
     const auto& ins = instructions_;
     size_t k = *found;
     auto op_at = [&](size_t i) { return i < ins.size() ? ins[i].op : Op::Other; };
-    auto is_load_none = [&](size_t i) { return op_at(i) == Op::LoadConst && symbols.const_is_none(ins[i].arg); };
+    auto is_load_none = [&](size_t i) {
+        if (op_at(i) == Op::LoadCommonConstant)
+            return rules_.opcodes.common_constant_none >= 0 &&
+                   ins[i].arg == static_cast<uint32_t>(rules_.opcodes.common_constant_none);
+        return op_at(i) == Op::LoadConst && symbols.const_is_none(ins[i].arg);
+    };
     // Step back one instruction; false at the start of the code.
     auto back = [&](size_t n = 1) {
         if (k < n) return false;
@@ -381,6 +387,7 @@ std::optional<ExitingBlock> CodeWithBlocks::exiting_at(uint32_t unit, CodeSymbol
     }
     if (is_async) {
         if (!is_load_none(k) || !back()) return std::nullopt;
+        if (op_at(k) == Op::PushNull && !back()) return std::nullopt;
         if (op_at(k) != Op::GetAwaitable) return std::nullopt;
         if (rules_.source == WithBlockSource::HandlerChain && ins[k].arg != 2) return std::nullopt;  // 2: __aexit__
         if (!back()) return std::nullopt;

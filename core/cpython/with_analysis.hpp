@@ -35,8 +35,6 @@ struct WithRules {
     const OpcodeTable& opcodes;
     WithBlockSource source = WithBlockSource::HandlerChain;
     int exit_call_oparg = 2;
-    int load_special_enter = 0;
-    int load_special_aenter = 2;
     int load_global_name_shift = 1;
     int load_attr_name_shift = 1;
 

@@ -217,7 +217,7 @@ def native_items(block):
             items.append(("native", int(frame.group(1)), frame.group(2)))
         elif line.startswith("╠ "):
             items.append(("python", line[len("╠ "):]))
-        elif line and not line.startswith("║ └ "):
+        elif line and not line.startswith(("║ └ ", "║ ├ ")):  # a frame's source line or its with-blocks
             items.append(("other", line))
     return items
 

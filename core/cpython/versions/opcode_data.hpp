@@ -30,6 +30,9 @@ struct OpcodeData {
     std::span<const FoldedOpcode> folded;
     bool jumps_in_units;
     int binary_op_subscr;
+    int load_special_enter;  // opcode._special_method_names.index("__enter__"), -1 when none
+    int load_special_aenter;
+    int common_constant_none;  // opcode._common_constants.index(None), -1 when none
 };
 
 const OpcodeData& opcode_data_3_8();

@@ -135,7 +135,7 @@ const OpcodeData& opcode_data_3_10() {
         {164, "DICT_MERGE", 0, JumpKind::None},
         {165, "DICT_UPDATE", 0, JumpKind::None},
     };
-    static const OpcodeData data{"3.10.13", base, {}, true, -1};
+    static const OpcodeData data{"3.10.13", base, {}, true, -1, -1, -1, -1};
     return data;
 }
 

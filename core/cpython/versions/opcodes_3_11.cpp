@@ -192,7 +192,7 @@ const OpcodeData& opcode_data_3_11() {
         {179, "UNPACK_SEQUENCE_TUPLE", 92},
         {180, "UNPACK_SEQUENCE_TWO_TUPLE", 92},
     };
-    static const OpcodeData data{"3.11.7", base, folded, true, -1};
+    static const OpcodeData data{"3.11.7", base, folded, true, -1, -1, -1, -1};
     return data;
 }
 

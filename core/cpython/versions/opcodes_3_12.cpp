@@ -204,7 +204,7 @@ const OpcodeData& opcode_data_3_12() {
         {251, "INSTRUMENTED_END_FOR", 4},
         {252, "INSTRUMENTED_END_SEND", 5},
     };
-    static const OpcodeData data{"3.12.1", base, folded, true, -1};
+    static const OpcodeData data{"3.12.1", base, folded, true, -1, -1, -1, -1};
     return data;
 }
 

@@ -223,7 +223,7 @@ const OpcodeData& opcode_data_3_13() {
         {252, "INSTRUMENTED_POP_JUMP_IF_NONE", 98},
         {253, "INSTRUMENTED_POP_JUMP_IF_NOT_NONE", 99},
     };
-    static const OpcodeData data{"3.13.0", base, folded, true, -1};
+    static const OpcodeData data{"3.13.0", base, folded, true, -1, -1, -1, -1};
     return data;
 }
 

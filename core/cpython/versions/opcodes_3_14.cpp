@@ -238,7 +238,7 @@ const OpcodeData& opcode_data_3_14() {
         {252, "INSTRUMENTED_CALL_FUNCTION_EX", 4},
         {253, "INSTRUMENTED_JUMP_BACKWARD", 75},
     };
-    static const OpcodeData data{"3.14.10", base, folded, true, 26};
+    static const OpcodeData data{"3.14.10", base, folded, true, 26, 0, 2, -1};
     return data;
 }
 

@@ -245,7 +245,7 @@ const OpcodeData& opcode_data_3_15() {
         {251, "INSTRUMENTED_CALL_FUNCTION_EX", 4},
         {252, "INSTRUMENTED_JUMP_BACKWARD", 74},
     };
-    static const OpcodeData data{"3.15.2", base, folded, true, 26};
+    static const OpcodeData data{"3.15.2", base, folded, true, 26, 0, 2, 7};
     return data;
 }
 

@@ -128,7 +128,7 @@ const OpcodeData& opcode_data_3_8() {
         {162, "CALL_FINALLY", 0, JumpKind::Relative},
         {163, "POP_FINALLY", 0, JumpKind::None},
     };
-    static const OpcodeData data{"3.8.18", base, {}, false, -1};
+    static const OpcodeData data{"3.8.18", base, {}, false, -1, -1, -1, -1};
     return data;
 }
 

@@ -127,7 +127,7 @@ const OpcodeData& opcode_data_3_9() {
         {164, "DICT_MERGE", 0, JumpKind::None},
         {165, "DICT_UPDATE", 0, JumpKind::None},
     };
-    static const OpcodeData data{"3.9.18", base, {}, false, -1};
+    static const OpcodeData data{"3.9.18", base, {}, false, -1, -1, -1, -1};
     return data;
 }
 

@@ -79,8 +79,6 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.exit_call_oparg = 3;  // CALL 3: __exit__ and its self, then three Nones
     l.load_global_name_shift = 1;
     l.load_attr_name_shift = 1;
-    l.load_special_enter = 0;
-    l.load_special_aenter = 2;
     // sys.monitoring and tier-2 executors (Debian 3.14.10 / 3.15.2 debug builds' DWARF, and
     // measured in the release builds): the executor fields did not move.
     l.code_monitoring = 176;
