@@ -281,7 +281,7 @@ async def exotic_targets():
     ns = NS()
     dct = {"sub": {}}
     with C(1) as dct.__getitem__("sub")["three"]:  # WITH: exotic.call_subscript
-        with C(2) as locals()["ns"].bar, C(3) as locals()[str.lower("XY")]:  # WITH: exotic.locals
+        with C(2) as locals()["ns"].bar, C(3) as locals()[b"x".decode("ascii") + "y"]:  # WITH: exotic.locals
             await async_yield((ns, dct))  # AT: exotic_targets
 
 
