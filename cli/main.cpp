@@ -11,7 +11,11 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <optional>
+#include <string_view>
 #include <thread>
+
+#include <unistd.h>
 
 #include "stackscope/core_file.hpp"
 #include "stackscope/error.hpp"
@@ -70,13 +74,20 @@ std::string apply_output_options(const CLI::App* cmd, OutputOptions& out) {
     return apply_options(Surface::Cli, given, out);
 }
 
+std::optional<std::string_view> environment(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? std::optional<std::string_view>(value) : std::nullopt;
+}
+
 int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads) {
+    const bool color = use_color(
+        out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
     if (out.format == OutputFormat::Json) {
         std::cout << format_snapshot_json(snap);
     } else if (out.format == OutputFormat::Flat) {
-        std::cout << format_snapshot_flat(snap, out.show_hidden);
+        std::cout << format_snapshot_flat(snap, FlatOptions{out.show_hidden, color});
     } else {
-        std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden});
+        std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden, color});
     }
     std::cout.flush();
     if (debug_reads) {
@@ -175,7 +186,9 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         DeferTerminationSignals defer;
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
-        snap = take_snapshot(process, &stats, SnapshotOptions{.target_running = no_block, .objects = objects});
+        snap = take_snapshot(
+            process, &stats,
+            SnapshotOptions{.target_running = no_block, .objects = objects, .contexts = !out.no_contexts});
         source_root = process.source_root();
         test_only_pause();
         test_only_internal_error();  // while the target is stopped: the destructor must still detach
@@ -191,7 +204,7 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
              const OutputOptions& out, bool debug_reads) {
     CoreFile core(path, core_options);
     ExtractionStats stats;
-    Snapshot snap = take_snapshot(core, &stats, SnapshotOptions{.objects = objects});
+    Snapshot snap = take_snapshot(core, &stats, SnapshotOptions{.objects = objects, .contexts = !out.no_contexts});
     test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);

@@ -125,7 +125,10 @@ void register_options(py::module_& m) {
             "format", [](const OutputOptions& o) { return std::string(format_name(o.format)); }, "tree, flat or json")
         .def_readonly("ascii", &OutputOptions::ascii)
         .def_readonly("show_hidden", &OutputOptions::show_hidden)
-        .def_readonly("native", &OutputOptions::native);
+        .def_readonly("no_contexts", &OutputOptions::no_contexts)
+        .def_readonly("native", &OutputOptions::native)
+        .def_property_readonly(
+            "color", [](const OutputOptions& o) { return std::string(color_name(o.color)); }, "auto, always or never");
     m.def(
         "parse_options",
         [](const std::string& surface, const std::vector<std::string>& words) {
@@ -150,6 +153,19 @@ void register_options(py::module_& m) {
         },
         py::arg("surface"), py::arg("words"), py::arg("partial"),
         "The option words (or an option's values) that may complete `partial` after `words`.");
+    m.def(
+        "use_color",
+        [](const std::string& choice, bool automatic) {
+            OutputOptions options;
+            const std::string bad = apply_options(Surface::Gdb, std::vector<GivenOption>{{"color", choice}}, options);
+            if (!bad.empty()) throw Error(ErrorKind::Usage, bad);
+            return use_color(options.color, automatic);
+        },
+        py::arg("choice"), py::arg("automatic"),
+        "Whether to colour: True for always, False for never, `automatic` (the debugger's own rule) for auto.");
+    m.def("terminal_allows_color", &terminal_allows_color, py::arg("is_terminal"), py::arg("no_color") = py::none(),
+          py::arg("term") = py::none(),
+          "The CLI's rule for --color auto: a terminal, NO_COLOR unset or empty, TERM set and not dumb.");
 }
 
 // ---- callbacks ------------------------------------------------------------------------
@@ -510,21 +526,27 @@ PYBIND11_MODULE(stackscope_core, m) {
             "frames", [](py::object self) { return references(self.cast<Thread&>().stack.frames, self); },
             "outermost first")
         .def("header", &format_thread_header)
-        .def("debugger_header", &debugger_header, "`Thread N (LWP tid)` + details, N being debugger_thread")
+        .def(
+            "debugger_header", [](const Thread& t, bool color) { return styled_header(debugger_header(t), color); },
+            py::arg("color") = false, "`Thread N (LWP tid)` + details, N being debugger_thread")
         .def("details", &format_thread_details, "what follows the thread's id in a header")
         .def(
             "tree",
             [](const Thread& t, bool ascii, bool show_hidden,
-               const std::optional<std::vector<std::pair<std::string, NativeTuple>>>& native) {
-                const TreeOptions options{ascii, show_hidden};
+               const std::optional<std::vector<std::pair<std::string, NativeTuple>>>& native, bool color) {
+                const TreeOptions options{ascii, show_hidden, color};
                 return native ? tree_with_natives(t, *native, options) : format_stack_tree(t.stack, options);
             },
             py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("native") = py::none(),
+            py::arg("color") = false,
             "The stack as a tree; `native`, the debugger's frames newest first as (description, (symbol or None, "
             "stack_low, stack_high)), interleaves them where place_eval_calls places the Python frames.")
         .def(
-            "flat", [](const Thread& t, bool show_hidden) { return format_stack_flat(t.stack, show_hidden); },
-            py::arg("show_hidden") = false)
+            "flat",
+            [](const Thread& t, bool show_hidden, bool color) {
+                return format_stack_flat(t.stack, {show_hidden, color});
+            },
+            py::arg("show_hidden") = false, py::arg("color") = false)
         .def("eval_calls", &eval_call_indices,
              "Indices of frames grouped by the eval-loop call running them: newest call first, newest frame first.")
         .def("place_eval_calls", &place_calls, py::arg("natives"),
@@ -548,14 +570,17 @@ PYBIND11_MODULE(stackscope_core, m) {
             "outermost first")
         .def(
             "tree",
-            [](const ObjectStack& o, bool ascii, bool show_hidden) {
-                return format_stack_tree(o.stack, TreeOptions{ascii, show_hidden});
+            [](const ObjectStack& o, bool ascii, bool show_hidden, bool color) {
+                return format_stack_tree(o.stack, TreeOptions{ascii, show_hidden, color});
             },
-            py::arg("ascii") = false, py::arg("show_hidden") = false,
+            py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("color") = false,
             "upstream's `stackscope.Stack of <obj>` tree, ending with the leaf it awaits")
         .def(
-            "flat", [](const ObjectStack& o, bool show_hidden) { return format_stack_flat(o.stack, show_hidden); },
-            py::arg("show_hidden") = false);
+            "flat",
+            [](const ObjectStack& o, bool show_hidden, bool color) {
+                return format_stack_flat(o.stack, {show_hidden, color});
+            },
+            py::arg("show_hidden") = false, py::arg("color") = false);
 
     py::class_<Snapshot, SnapshotPtr>(m, "Snapshot", "One extraction of every Python thread.")
         .def_readonly("python_version", &Snapshot::python_version)
@@ -571,17 +596,24 @@ PYBIND11_MODULE(stackscope_core, m) {
              "Indices of the threads whose debugger_thread is `number`.")
         .def("map_debugger_threads", &map_debugger_threads, py::arg("threads"),
              "Set debugger_thread from [(number, lwp, pthread_id or None)]: by LWP, else by pthread_t.")
+        .def(
+            "without_contexts",
+            [](const Snapshot& s) { return std::make_shared<Snapshot>(without_contexts(s)); },
+            "a copy without the frames' with-blocks (-no-contexts)")
         .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
              "JSON per docs/schema-v1.json; `threads` selects threads by index.")
         .def(
             "tree",
-            [](const Snapshot& s, bool ascii, bool show_hidden) {
-                return format_snapshot_tree(s, TreeOptions{ascii, show_hidden});
+            [](const Snapshot& s, bool ascii, bool show_hidden, bool color) {
+                return format_snapshot_tree(s, TreeOptions{ascii, show_hidden, color});
             },
-            py::arg("ascii") = false, py::arg("show_hidden") = false)
+            py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("color") = false)
         .def(
-            "flat", [](const Snapshot& s, bool show_hidden) { return format_snapshot_flat(s, show_hidden); },
-            py::arg("show_hidden") = false);
+            "flat",
+            [](const Snapshot& s, bool show_hidden, bool color) {
+                return format_snapshot_flat(s, {show_hidden, color});
+            },
+            py::arg("show_hidden") = false, py::arg("color") = false);
 
     m.def("from_pid", &from_pid, py::arg("pid"), py::arg("stop_threads") = true, py::arg("threads") = py::none(),
           py::arg("sources") = true,

@@ -303,30 +303,48 @@ def _run_objects(argument):
         _object_usage("give the address of at least one object")
     addresses = [_address(expression) for expression in expressions]
     snap = object_snapshot(addresses)
+    if options.no_contexts:
+        snap = snap.without_contexts()
     if options.format == "json":
         text = snap.json(threads=[])  # the objects, without the process (gdb shows it), as for threads
     elif options.format == "flat":
-        text = "\n".join(o.flat(show_hidden=options.show_hidden) for o in snap.objects)
+        text = "\n".join(o.flat(show_hidden=options.show_hidden, color=_color(options)) for o in snap.objects)
     else:
-        text = "\n".join(o.tree(ascii=options.ascii, show_hidden=options.show_hidden) for o in snap.objects)
+        text = "\n".join(o.tree(ascii=options.ascii, show_hidden=options.show_hidden, color=_color(options))
+                         for o in snap.objects)
     gdb.write(text)
     if snap.partial:
         gdb.write("warning: py-stackscope: some objects could not be read completely (see their errors)\n",
                   gdb.STDERR)
 
 
+def _color(options):
+    """Whether to colour the text: -color always or never, else (auto) when gdb styles its own
+    output: `set style enabled` (off in batch mode, and, in newer gdbs, when NO_COLOR was set
+    at start) on a terminal whose TERM is set and not "dumb", gdb's own test for its stdout.
+    Never in JSON."""
+    if options.format == "json":
+        return False
+    styled = bool(gdb.parameter("style enabled"))
+    return core.use_color(options.color, styled and core.terminal_allows_color(os.isatty(1), None,
+                                                                                os.environ.get("TERM")))
+
+
 def _render(snap, indices, options):
+    if options.no_contexts:
+        snap = snap.without_contexts()
     if options.format == "json":
         return snap.json(threads=indices)
+    color = _color(options)
     blocks = []
     for index in indices:
         thread = snap.threads[index]
         if options.format == "flat":
-            body = thread.flat(show_hidden=options.show_hidden)
+            body = thread.flat(show_hidden=options.show_hidden, color=color)
         else:
             native = _native_frames(thread) if options.native else None
-            body = thread.tree(ascii=options.ascii, show_hidden=options.show_hidden, native=native)
-        blocks.append(thread.debugger_header() + "\n" + body)
+            body = thread.tree(ascii=options.ascii, show_hidden=options.show_hidden, native=native, color=color)
+        blocks.append(thread.debugger_header(color=color) + "\n" + body)
     return "\n".join(blocks)
 
 
@@ -419,7 +437,7 @@ objects as stackscope pid PID --object ADDR does (its "objects", "threads": []).
     def complete(self, text, word):
         words = text.split()
         token = "" if text.endswith(" ") or not text else words.pop()
-        if token and not token.startswith("-") and words[-1:] != ["-format"]:
+        if token and not token.startswith("-") and words[-1:] not in (["-format"], ["-color"]):
             return getattr(gdb, "COMPLETE_EXPRESSION", [])  # an EXPR: gdb completes it as an expression
         return _complete(text, word, without=("-native",))
 

@@ -84,6 +84,7 @@ struct Options {
     OutputOptions output;
     std::optional<uint32_t> thread;
     std::vector<std::string> objects;  // Mode::Objects: the addresses (or expressions) as given
+    bool color = false;                // --color as resolved against lldb's use-color
 };
 
 // What is wrong with the arguments; empty when nothing is.
@@ -177,7 +178,7 @@ uint64_t object_address(const std::string& text, lldb::SBTarget target, lldb::SB
 
 std::string header(const Thread& t) {
     return "thread" + (t.debugger_thread ? " #" + std::to_string(*t.debugger_thread) : std::string()) +
-           (t.tid ? " (tid " + std::to_string(*t.tid) + ")" : " (tid unknown)") + format_thread_details(t) + ":\n";
+           (t.tid ? " (tid " + std::to_string(*t.tid) + ")" : " (tid unknown)") + format_thread_details(t) + ":";
 }
 
 // One of LLDB's frames, as `bt` shows it but without arguments. `concrete`: the frame of the
@@ -220,29 +221,33 @@ std::string native_stack(const Thread& t, lldb::SBThread thread, lldb::SBTarget 
         lines[last].frame = cfa == LLDB_INVALID_ADDRESS ? NativeFrame{symbol ? symbol : ""}
                                                         : NativeFrame{symbol ? symbol : "", frame.GetSP(), cfa};
     }
-    return format_stack_with_natives(t.stack, lines, {{o.output.ascii, o.output.show_hidden}, "lldb"});
+    return format_stack_with_natives(t.stack, lines, {{o.output.ascii, o.output.show_hidden, o.color}, "lldb"});
 }
 
-std::string render(const Snapshot& snapshot, const Options& o, lldb::SBTarget target, lldb::SBProcess process) {
+std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target, lldb::SBProcess process) {
+    std::optional<Snapshot> stripped;
+    if (o.output.no_contexts) stripped = without_contexts(read);
+    const Snapshot& snapshot = stripped ? *stripped : read;
     if (o.output.format == OutputFormat::Json) return format_snapshot_json(snapshot);
     std::string out;
     for (size_t i = 0; i < snapshot.objects.size(); ++i) {  // as the CLI prints them
         if (i) out += "\n";
         const Stack& stack = snapshot.objects[i].stack;
-        out += o.output.format == OutputFormat::Flat ? format_stack_flat(stack, o.output.show_hidden)
-                                                     : format_stack_tree(stack, {o.output.ascii, o.output.show_hidden});
+        out += o.output.format == OutputFormat::Flat
+                   ? format_stack_flat(stack, {o.output.show_hidden, o.color})
+                   : format_stack_tree(stack, {o.output.ascii, o.output.show_hidden, o.color});
     }
     for (const Thread& t : snapshot.threads) {
         if (!out.empty()) out += "\n";
-        out += header(t);
+        out += styled_header(header(t), o.color) + "\n";
         if (o.output.native) {
             lldb::SBThread thread =
                 t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();
             out += native_stack(t, thread, target, o);
         } else {
             out += o.output.format == OutputFormat::Flat
-                       ? format_stack_flat(t.stack, o.output.show_hidden)
-                       : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden});
+                       ? format_stack_flat(t.stack, {o.output.show_hidden, o.color})
+                       : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden, o.color});
         }
     }
     return out;
@@ -276,6 +281,9 @@ private:
         if (const std::string bad = parse(argv, mode_, o); !bad.empty()) {
             return fail(result, bad + " (see 'help stackscope " + name_ + "')");
         }
+        // lldb's own output is coloured per use-color, which lldb sets from its terminal
+        // (and TERM) at start and the user may change: auto follows it.
+        o.color = o.output.format != OutputFormat::Json && use_color(o.output.color, debugger.GetUseColor());
         lldb::SBTarget target = debugger.GetSelectedTarget();
         lldb::SBProcess process = target.GetProcess();
         if (!process.IsValid()) {

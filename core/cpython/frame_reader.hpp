@@ -31,6 +31,10 @@ public:
     // a Python frame). Throws Error when the frame cannot be read.
     std::optional<Frame> read(uint64_t frame);
 
+    // The frame's current instruction as a code unit of its code: -1 before the first
+    // instruction, nullopt for garbage.
+    std::optional<int64_t> code_unit_of(uint64_t frame, uint64_t code);
+
 private:
     struct FirstArgument {
         bool is_class = false;          // named cls rather than self
@@ -47,7 +51,6 @@ private:
     };
 
     const CodeInfo& code_info(uint64_t code);
-    std::optional<int64_t> code_unit_of(uint64_t frame, uint64_t code);
     std::optional<std::string> module_of(uint64_t globals);
     std::optional<FirstArgument> first_argument(uint64_t code);
     std::optional<std::string> class_of_first_argument(uint64_t frame, const CodeInfo& info);

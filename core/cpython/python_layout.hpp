@@ -139,6 +139,27 @@ enum class ValueStackTop {
     StackPointer,     // _PyStackRef *stackpointer (3.14+)
 };
 
+// Where a frame's active `with` blocks are found.
+enum class WithBlockSource {
+    BlockStack,    // SETUP_FINALLY entries of f_blockstack whose handler is a with-cleanup (3.8-3.10)
+    HandlerChain,  // exception-table handlers followed out from the current instruction (3.11+)
+};
+
+// What a `with` block keeps on the value stack below its handler's depth.
+enum class WithExitSlots {
+    BoundExit,        // one slot: the bound __exit__ / __aexit__ (3.8-3.13)
+    CallableAndSelf,  // two slots: the __exit__ callable, then self or NULL (3.14+)
+};
+
+// How sys.monitoring keeps the original opcode of an instruction it replaced with
+// INSTRUMENTED_LINE (_PyCoMonitoringData.lines).
+enum class MonitoringLinesFormat {
+    None,           // no sys.monitoring (3.8-3.11)
+    Pairs,          // {uint8 original_opcode; int8 line_delta} per code unit (3.12, early 3.13)
+    BytesPerEntry,  // a byte giving the entry size, then entries that start with the opcode (3.14+, later 3.13)
+    Either,         // told apart by the first byte: always 0 in Pairs, the entry size (2-5) otherwise (3.13)
+};
+
 // The numeric generator states of one version (gi_frame_state, or 3.10's f_state).
 struct GeneratorStates {
     int created = -2;
@@ -181,6 +202,13 @@ struct PythonLayout {
     int opcode_yield_from = -1;       // YIELD_FROM (YieldFromRule::NextOpcode)
     std::vector<int> opcodes_resume;  // RESUME and its specialised/instrumented forms (ResumeOparg)
     int awaited_stack_slot = 1;       // the awaited object's value-stack slot, counted from the top
+    WithBlockSource with_blocks = WithBlockSource::HandlerChain;
+    WithExitSlots with_exit_slots = WithExitSlots::CallableAndSelf;
+    int exit_call_oparg = 3;         // the oparg of the CALL / CALL_FUNCTION that calls __exit__(None, None, None)
+    int load_special_enter = 0;      // LOAD_SPECIAL's oparg for __enter__ (3.14+)
+    int load_special_aenter = 2;     // and for __aenter__
+    int load_global_name_shift = 1;  // LOAD_GLOBAL's co_names index is oparg >> this (3.11+: 1)
+    int load_attr_name_shift = 1;    // LOAD_ATTR's likewise (3.12+: 1)
 
     // _PyRuntimeState
     Offset runtime_interpreters_head = kAbsent;
@@ -230,6 +258,8 @@ struct PythonLayout {
     Offset frame_stack_top = kAbsent;   // f_stacktop, f_stackdepth, stacktop or stackpointer (value_stack_top)
     Offset frame_valuestack = kAbsent;  // f_valuestack (ValueStackTop::Depth)
     Offset frame_state = kAbsent;       // f_state (GeneratorStateSource::FrameState)
+    Offset frame_iblock = kAbsent;      // int f_iblock (WithBlockSource::BlockStack)
+    Offset frame_blockstack = kAbsent;  // PyTryBlock f_blockstack[CO_MAXBLOCKS] (WithBlockSource::BlockStack)
 
     // PyGenObject (PyCoroObject, PyAsyncGenObject share its head)
     Offset gen_frame = kAbsent;        // gi_frame pointer or embedded gi_iframe (generator_frame)
@@ -256,6 +286,19 @@ struct PythonLayout {
     Offset code_cellvars = kAbsent;
     Offset code_flags = kAbsent;
     Offset code_bytecode = kAbsent;  // co_code, a bytes object (3.8-3.10)
+    Offset code_consts = kAbsent;
+    Offset code_names = kAbsent;
+    Offset code_freevars = kAbsent;    // 3.8-3.10: STORE_DEREF numbers cells, then free variables
+    Offset code_monitoring = kAbsent;  // _PyCoMonitoringData* _co_monitoring (3.12+)
+    Offset code_executors = kAbsent;   // _PyExecutorArray* co_executors (3.13+)
+
+    // _PyCoMonitoringData, _PyExecutorArray, _PyExecutorObject
+    MonitoringLinesFormat monitoring_lines_format = MonitoringLinesFormat::None;
+    Offset monitoring_lines = kAbsent;
+    Offset monitoring_per_instruction_opcodes = kAbsent;
+    Offset executor_array_items = kAbsent;  // executors[]
+    Offset executor_opcode = kAbsent;       // vm_data.opcode: the (specialised) opcode ENTER_EXECUTOR replaced
+    Offset executor_oparg = kAbsent;
 
     // Objects (set for every version by versions/object_layout.cpp, then per version)
     Offset object_type = kAbsent;
@@ -276,6 +319,9 @@ struct PythonLayout {
     uint64_t type_flag_base_exc_subclass = uint64_t{1} << 30;  // Py_TPFLAGS_BASE_EXC_SUBCLASS
     Offset cell_ref = kAbsent;                                 // PyCellObject.ob_ref
     Offset exception_args = kAbsent;                           // PyBaseExceptionObject.args
+    Offset method_self = kAbsent;                              // PyMethodObject.im_self
+    Offset cfunction_self = kAbsent;                           // PyCFunctionObject.m_self
+    Offset method_wrapper_self = kAbsent;                      // wrapperobject.self
     Offset managed_dict = kAbsent;                             // relative to the object (negative: the pre-header)
     Offset managed_values = kAbsent;                           // 3.11: values pointer in the pre-header
     Offset module_dict = kAbsent;

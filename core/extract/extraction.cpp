@@ -11,7 +11,8 @@ Extraction::Extraction(Target& target, bool exclusive_frames)
       runtime_(discover_runtime(memory_)),
       objects_(memory_, runtime_.layout, types_),
       frames_(objects_),
-      thread_stacks_(objects_, frames_, exclusive_frames) {
+      thread_stacks_(objects_, frames_, exclusive_frames),
+      contexts_(objects_, frames_) {
     learn_builtin_types(objects_, types_, thread_stacks_, runtime_);
     flavour_ = read_build_flavour(objects_, runtime_);
     require_known_flavour(flavour_, runtime_.layout);

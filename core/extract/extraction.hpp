@@ -13,8 +13,11 @@
 //   flavour()        release or debug build, from the sys module: the whole extraction
 //   thread_stacks()  walks threads' frame chains; remembers which thread each frame is on
 //                    (a frame is on one thread's stack only): the whole extraction
+//   contexts()       reads frames' with-blocks; caches each code object's analysis
+//                    (immutable): the whole extraction
 #include "cpython/build_flavour.hpp"
 #include "cpython/builtin_types.hpp"
+#include "cpython/frame_contexts.hpp"
 #include "cpython/frame_reader.hpp"
 #include "cpython/object_reader.hpp"
 #include "target/remote_memory.hpp"
@@ -42,6 +45,7 @@ public:
     ObjectReader& objects() { return objects_; }
     FrameReader& frames() { return frames_; }
     ThreadStackWalker& thread_stacks() { return thread_stacks_; }
+    FrameContexts& contexts() { return contexts_; }
 
     // Forgets what was read from the target's memory, so that the next reads see it as it is now.
     void forget_reads() { memory_.clear(); }
@@ -54,6 +58,7 @@ private:
     ObjectReader objects_;
     FrameReader frames_;
     ThreadStackWalker thread_stacks_;
+    FrameContexts contexts_;
     BuildFlavour flavour_ = BuildFlavour::Release;
 };
 

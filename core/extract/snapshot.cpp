@@ -111,6 +111,9 @@ private:
     ThreadList read_thread_list(uint64_t interp);
     Thread read_thread(uint64_t tstate);
     Stack read_stack(uint64_t tstate);
+    void add_contexts(Stack& stack) {
+        if (options_.contexts) x_.contexts().add_contexts(stack);
+    }
     void set_activity(Thread& t, const InterpreterActivity& activity);
 
     Extraction& x_;
@@ -129,7 +132,11 @@ private:
 // the same when read again, within the attempts allowed.
 Stack SnapshotReader::read_stack(uint64_t tstate) {
     ThreadStackWalker& walker = x_.thread_stacks();
-    if (!options_.target_running) return walker.stack(tstate);
+    if (!options_.target_running) {
+        Stack stack = walker.stack(tstate);
+        add_contexts(stack);
+        return stack;
+    }
     Stack stack;
     std::string problem;
     const int attempts = std::max(1, options_.attempts);
@@ -138,6 +145,7 @@ Stack SnapshotReader::read_stack(uint64_t tstate) {
         x_.forget_reads();
         ThreadStackWalker::FrameChain walked;
         stack = walker.stack(tstate, &walked);
+        add_contexts(stack);
         if (stack.error) {
             // Even the same error on every walk may be a thread descheduled in the middle of
             // pushing a frame: a running target's errors are all reported as a change.
@@ -298,14 +306,19 @@ bool same_reading(const ObjectStack& a, const ObjectStack& b) {
 // One reading of a stopped target; for a running one, reads until two readings in a row agree,
 // within the attempts allowed, as thread stacks are read.
 ObjectStack read_object(Extraction& x, ObjectStackReader& reader, uint64_t address, const SnapshotOptions& options) {
-    if (!options.target_running) return reader.read(address);
+    auto read = [&] {
+        ObjectStack object = reader.read(address);
+        if (options.contexts) x.contexts().add_contexts(object.stack);
+        return object;
+    };
+    if (!options.target_running) return read();
     const int attempts = std::max(1, options.attempts);
     ObjectStack reading;
     for (int attempt = 0; attempt < attempts; ++attempt) {
         x.forget_reads();
-        reading = reader.read(address);
+        reading = read();
         x.forget_reads();
-        if (same_reading(reading, reader.read(address))) return reading;
+        if (same_reading(reading, read())) return reading;
     }
     reading.stack.error =
         ExtractionError{ErrorKind::InconsistentData,

@@ -96,6 +96,8 @@ std::optional<std::string> SourceFiles::line(const std::string& filename, int li
 void add_source_lines(Stack& stack, SourceFiles& sources) {
     for (Frame& f : stack.frames) {
         if (f.line) f.source = sources.line(f.filename, *f.line);
+        for (Context& c : f.contexts)
+            if (c.start_line) c.source = sources.line(f.filename, *c.start_line);
     }
 }
 

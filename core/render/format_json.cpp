@@ -13,7 +13,24 @@ Json optional_json(const std::optional<T>& value) {
     return value ? Json(*value) : Json(nullptr);
 }
 
+Json context_json(const Context& c) {
+    return Json{
+        {"address", c.address ? Json(c.address) : Json(nullptr)},
+        {"is_async", c.is_async},
+        {"is_exiting", c.is_exiting},
+        {"varname", optional_json(c.varname)},
+        {"type", c.type_name.empty() ? Json(nullptr) : Json(c.type_name)},
+        {"start_line", optional_json(c.start_line)},
+        {"source", optional_json(c.source)},
+        {"description", c.description},
+        {"inner_stack", nullptr},
+        {"children", Json::array()},
+    };
+}
+
 Json frame_json(const Frame& f) {
+    Json contexts = Json::array();
+    for (const Context& c : f.contexts) contexts.push_back(context_json(c));
     return Json{
         {"function", f.function},
         {"name", f.name},
@@ -23,6 +40,8 @@ Json frame_json(const Frame& f) {
         {"hidden", f.hidden},
         {"entry", f.entry},
         {"source", optional_json(f.source)},
+        {"contexts", std::move(contexts)},
+        {"contexts_error", optional_json(f.contexts_error)},
     };
 }
 

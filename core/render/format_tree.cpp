@@ -4,7 +4,9 @@
 #include <cstdio>
 
 #include "stackscope/hex.hpp"
+#include "render/context_text.hpp"
 #include "render/printable.hpp"
+#include "render/style.hpp"
 
 namespace stackscope {
 
@@ -13,12 +15,13 @@ namespace {
 struct Glyphs {
     const char* start_frame;
     const char* continue_frame;
+    const char* start_context;
     const char* start_code;
     const char* leaf;
 };
 
-constexpr Glyphs kUnicode{"╠ ", "║ ", "└ ", "╚ "};
-constexpr Glyphs kAscii{"+ ", "| ", "` ", "+ "};
+constexpr Glyphs kUnicode{"╠ ", "║ ", "├ ", "└ ", "╚ "};
+constexpr Glyphs kAscii{"+ ", "| ", ". ", "` ", "+ "};
 
 }  // namespace
 
@@ -57,25 +60,44 @@ std::string format_thread_details(const Thread& thread) {
 
 std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
     const Glyphs& g = options.ascii ? kAscii : kUnicode;
+    const Painter p{options.color};
     std::string out = "stackscope.Stack" + stack_subject(stack.root) + " (most recent call last):\n";
     for (const Frame& f : stack.frames) {
         if (f.hidden && !options.show_hidden) continue;
         out += g.start_frame;
-        out += printable(f.function) + " in " + printable(f.module.value_or("unknown module")) + " at " +
-               printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?") + "\n";
-        if (f.source) {
+        out += p.paint(Role::Function, printable(f.function)) + " in " +
+               printable(f.module.value_or("unknown module")) + " at " +
+               p.paint(Role::Location, printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?")) + "\n";
+        for (const Context& c : f.contexts) {
+            out += g.continue_frame;
+            out += g.start_context;
+            out += p.paint(Role::Source, printable(context_statement(c)));
+            const std::string comment = context_comment(c, true);
+            if (!comment.empty()) out += p.paint(Role::ContextComment, "  # " + printable(comment));
+            out += "\n";
+        }
+        if (f.contexts_error) {
+            out += g.continue_frame;
+            out += g.start_context;
+            out += p.paint(Role::Error, "(with-blocks unreadable: " + printable(*f.contexts_error) + ")") + "\n";
+        }
+        if (f.source && !ends_exiting(f)) {
             out += g.continue_frame;
             out += g.start_code;
-            out += printable(*f.source) + "\n";
+            out += p.paint(Role::Source, printable(*f.source)) + "\n";
         }
     }
-    if (stack.leaf) out += g.leaf + printable(stack.leaf->description) + "\n";
-    if (stack.error) out += "  Error while extracting stack:\n    " + printable(stack.error->message) + "\n";
+    if (stack.leaf) out += g.leaf + p.paint(Role::Leaf, printable(stack.leaf->description)) + "\n";
+    if (stack.error) {
+        out += "  " + p.paint(Role::Error, "Error while extracting stack:") + "\n    " +
+               p.paint(Role::Error, printable(stack.error->message)) + "\n";
+    }
     return out;
 }
 
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options) {
-    return format_snapshot_text(snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); });
+    return format_snapshot_text(
+        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color);
 }
 
 }  // namespace stackscope

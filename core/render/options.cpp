@@ -21,6 +21,16 @@ std::string set_format(OutputOptions& options, std::string_view value) {
     return "expected tree, flat or json";
 }
 
+std::string set_color(OutputOptions& options, std::string_view value) {
+    for (ColorChoice choice : {ColorChoice::Auto, ColorChoice::Always, ColorChoice::Never}) {
+        if (color_name(choice) == value) {
+            options.color = choice;
+            return {};
+        }
+    }
+    return "expected auto, always or never";
+}
+
 // The options, in the order help lists them. Adding one (--tasks, --object ADDR, --locals,
 // --locks, or --native on the CLI when it gets native frames) is one row here, plus the
 // field of OutputOptions it sets (which its renderer reads): its name, value, help, the
@@ -54,12 +64,26 @@ constexpr OptionSpec kOptions[] = {
      .formats = format_bit(OutputFormat::Tree),
      .outside = OutsideFormats::Ignored,
      .flag = &OutputOptions::ascii},
+    {.name = "color",
+     .value = "auto|always|never",
+     .help = "Colour the text: auto (the default: on a terminal, unless NO_COLOR is set; in gdb and lldb when "
+             "their own output is coloured), always or never",
+     .surfaces = kEverywhere,
+     .formats = format_bit(OutputFormat::Tree) | format_bit(OutputFormat::Flat),
+     .outside = OutsideFormats::Ignored,
+     .set_value = set_color},
     {.name = "show-hidden",
      .help = "Show hidden frames: threading's bootstrap frames",
      .surfaces = kEverywhere,
      .formats = format_bit(OutputFormat::Tree) | format_bit(OutputFormat::Flat),
      .outside = OutsideFormats::Ignored,
      .flag = &OutputOptions::show_hidden},
+    {.name = "no-contexts",
+     .help = "Do not read or show the frames' active with / async with blocks",
+     .surfaces = kEverywhere,
+     .formats = kAllFormats,
+     .outside = OutsideFormats::Ignored,
+     .flag = &OutputOptions::no_contexts},
     {.name = "native",
      .help = "Interleave the debugger's native frames with the Python frames",
      .surfaces = kOnDebuggers,

@@ -4,7 +4,8 @@
 
 namespace stackscope {
 
-std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text) {
+std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
+                                 bool color) {
     std::string out = format_process_header(snapshot);
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
@@ -15,7 +16,7 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
     }
     for (size_t i = 0; i < snapshot.threads.size(); ++i) {
         if (i) out += "\n";
-        out += format_thread_header(snapshot.threads[i]) + "\n";
+        out += styled_header(format_thread_header(snapshot.threads[i]), color) + "\n";
         out += stack_text(snapshot.threads[i].stack);
     }
     return out;

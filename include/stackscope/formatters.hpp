@@ -3,6 +3,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "stackscope/eval_calls.hpp"
 #include "stackscope/model.hpp"
@@ -12,6 +13,12 @@ namespace stackscope {
 struct TreeOptions {
     bool ascii = false;
     bool show_hidden = false;
+    bool color = false;  // ANSI colours (use_color decides; never in JSON)
+};
+
+struct FlatOptions {
+    bool show_hidden = false;
+    bool color = false;
 };
 
 // One thread's header line, e.g. `Thread 4321 "worker-1" (interpreter 2) (holds the GIL):`;
@@ -35,8 +42,12 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options);
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options);
 
 // A Python-traceback-like listing: `File "f", line N, in function` and the source line.
-std::string format_stack_flat(const Stack& stack, bool show_hidden);
-std::string format_snapshot_flat(const Snapshot& snapshot, bool show_hidden);
+std::string format_stack_flat(const Stack& stack, const FlatOptions& options);
+std::string format_snapshot_flat(const Snapshot& snapshot, const FlatOptions& options);
+
+// A header line the front-ends make themselves (gdb's and lldb's thread headers), in the
+// colour the renderers give theirs when `color`.
+std::string styled_header(std::string_view line, bool color);
 
 // A debugger's native frame: its line as the debugger shows it (without `[native]`), and
 // where it sits on the stack, for placing the Python frames.
@@ -59,5 +70,8 @@ std::string format_stack_with_natives(const Stack& stack, std::span<const Native
 
 // JSON following docs/schema-v1.json.
 std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2);
+
+// The snapshot without its frames' with-blocks (--no-contexts for a snapshot read with them).
+Snapshot without_contexts(Snapshot snapshot);
 
 }  // namespace stackscope

@@ -78,13 +78,15 @@ struct StackLeaf {
 // One child of a Context, in upstream's order: a nested Context or a Stack (a child task's).
 using ContextChild = std::variant<Boxed<Context>, Boxed<Stack>>;
 
-// An active `with` / `async with` block of a frame (filled in by later work).
+// An active `with` / `async with` block of a frame (upstream's `Context`).
 struct Context {
-    std::string varname;    // the `as` target, "" when none
-    std::string type_name;  // the manager's type
-    std::optional<int> start_line;
+    uint64_t address = 0;                // the context manager; 0 when unknown (an exiting one run from C)
+    std::optional<std::string> varname;  // the `as` target, or the local that holds the manager; nullopt: none
+    std::string type_name;               // type(manager).__name__; "" when the manager is unknown
+    std::optional<int> start_line;       // the `with` statement's line
+    std::optional<std::string> source;   // that line's source text, stripped
     bool is_async = false;
-    bool is_exiting = false;
+    bool is_exiting = false;  // the frame is inside its __exit__ / __aexit__
     std::string description;
     std::optional<Boxed<Stack>> inner_stack;  // e.g. a @contextmanager's generator
     std::vector<ContextChild> children;
@@ -104,7 +106,8 @@ struct Frame {
     // it (3.12+: that call's entry shim frame), so that a debugger can find that native frame
     // by its stack range without symbols; 0 when unknown.
     uint64_t eval_stack_address = 0;
-    std::vector<Context> contexts;
+    std::vector<Context> contexts;              // outermost first
+    std::optional<std::string> contexts_error;  // why the frame's with-blocks could not be read
 };
 
 // Upstream's `Stack`: what it is the stack of, its frames, what the innermost one waits on,

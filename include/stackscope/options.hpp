@@ -5,6 +5,7 @@
 // each option's name, value, help, surfaces and the formats it affects; the parser, the
 // combination check, the usage and help texts and gdb's completion are all made from it, so
 // every surface accepts the same names and the same combinations.
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,12 +18,28 @@ enum class OutputFormat { Tree, Flat, Json };
 // "tree", "flat", "json".
 std::string_view format_name(OutputFormat format);
 
+// --color: Auto leaves it to where the text goes (a terminal, the debugger's own setting).
+enum class ColorChoice { Auto, Always, Never };
+
+// "auto", "always", "never".
+std::string_view color_name(ColorChoice choice);
+// Whether to colour: Always and Never decide; Auto takes `automatic`, what the surface's own
+// rule says (terminal_allows_color for the CLI, gdb's `set style enabled`, lldb's use-color).
+bool use_color(ColorChoice choice, bool automatic);
+// The CLI's rule for Auto, from what the environment says: the output is a terminal, NO_COLOR
+// (https://no-color.org) is unset or empty, and TERM is set and not "dumb" (gdb's and git's
+// rule: without TERM nothing says the terminal understands colour).
+bool terminal_allows_color(bool is_terminal, std::optional<std::string_view> no_color,
+                           std::optional<std::string_view> term);
+
 // What the options ask of a renderer.
 struct OutputOptions {
     OutputFormat format = OutputFormat::Tree;
     bool ascii = false;
     bool show_hidden = false;
-    bool native = false;  // the debugger's native frames in the tree (gdb and lldb)
+    bool native = false;       // the debugger's native frames in the tree (gdb and lldb)
+    bool no_contexts = false;  // leave out the frames' with-blocks
+    ColorChoice color = ColorChoice::Auto;
 
     bool operator==(const OutputOptions&) const = default;
 };

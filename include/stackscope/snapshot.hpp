@@ -18,6 +18,8 @@ struct SnapshotOptions {
     int attempts = 5;
     // Objects to read by address (--object): the snapshot then shows them instead of threads.
     std::vector<uint64_t> objects;
+    // Read each frame's active with-blocks (Frame::contexts).
+    bool contexts = true;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread

@@ -479,7 +479,7 @@ def test_not_a_python_process(gdb, script, sleeper):
     assert filtered.strip().startswith(plain.strip()), "bt changed for a non-Python inferior:\n%s\n%s" % (plain, filtered)
 
 
-GDB_OPTIONS = ("-format", "-flat", "-json", "-ascii", "-show-hidden", "-native")
+GDB_OPTIONS = ("-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-native")
 
 
 def test_help_and_completion(gdb, script, sleeper):
@@ -489,7 +489,8 @@ def test_help_and_completion(gdb, script, sleeper):
         "complete py-stackscope thread ", "complete py-stackscope -format "))
     help_text, rest = out.split("@@thread-help\n", 1)
     thread_help, completions = rest.split("@@complete\n", 1)
-    usage = "[-format tree|flat|json | -flat | -json] [-ascii] [-show-hidden] [-native]"
+    usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
+             "[-native]")
     assert "Usage: py-stackscope " + usage in help_text
     assert "Usage: py-stackscope thread [N] " + usage in thread_help
     assert "py-stackscope thread -- " in help_text
@@ -516,7 +517,7 @@ def test_object_help_and_completion(gdb, script, sleeper):
     assert "py-stackscope object EXPR [EXPR...] [options]" in help_text
     assert "py-stackscope object -- " in help_text
     assert "Usage: py-stackscope object EXPR [EXPR...] [-format tree|flat|json | -flat | -json] [-ascii] " \
-           "[-show-hidden]\n" in object_help
+           "[-color auto|always|never] [-show-hidden] [-no-contexts]\n" in object_help
     completions = completions.splitlines()
     assert "py-stackscope object" in completions and "py-stackscope thread" in completions
     options = [c.split()[-1] for c in completions if c.startswith("py-stackscope object -")]

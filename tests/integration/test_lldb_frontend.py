@@ -44,7 +44,7 @@ from lldb_frontend import (HEADER_CLI, HEADER_LLDB, PLUGIN_ENV, Command, find_ll
 pytestmark = pytest.mark.column("lldb")
 
 THREAD = "event-waiter"  # the thread `stackscope thread N` is asked for
-OPTIONS = ["--format", "--flat", "--json", "--ascii", "--show-hidden", "--native"]
+OPTIONS = ["--format", "--flat", "--json", "--ascii", "--color", "--show-hidden", "--native"]
 
 
 @pytest.fixture(scope="session")
@@ -493,7 +493,8 @@ def sleep_run(lldb, lldb_plugin, tmp_path_factory):
 def test_help_describes_subcommands_and_options(no_target_run):
     top = no_target_run.result("help")
     assert "all-threads" in top and "thread" in top and "Python" in top, top
-    options = "[--format tree|flat|json | --flat | --json] [--ascii] [--show-hidden] [--native]"
+    options = ("[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] [--no-contexts] "
+               "[--native]")
     for key, usage in (("help-all", "stackscope all-threads "), ("help-thread", "stackscope thread [N] ")):
         text = no_target_run.result(key)
         assert usage + options in text, text
@@ -508,7 +509,7 @@ def test_help_describes_object(no_target_run):
     assert re.search(r"^\s+object\s+-- Print the stacks of objects by address", top, re.M), top
     text = no_target_run.result("help-object")
     assert "stackscope object ADDR [ADDR...] [--format tree|flat|json | --flat | --json] [--ascii] " \
-           "[--show-hidden]\n" in text, text
+           "[--color auto|always|never] [--show-hidden] [--no-contexts]\n" in text, text
     assert "0x-hex or decimal" in text and "--native does not apply" in text, text
 
 

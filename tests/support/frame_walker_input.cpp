@@ -16,7 +16,8 @@ constexpr uint64_t kPage = 4096;
 void render(const stackscope::Snapshot& snapshot) {
     (void)stackscope::format_snapshot_tree(snapshot, {});
     (void)stackscope::format_snapshot_tree(snapshot, {.ascii = true, .show_hidden = true});
-    (void)stackscope::format_snapshot_flat(snapshot, false);
+    (void)stackscope::format_snapshot_flat(snapshot, {});
+    (void)stackscope::format_snapshot_tree(snapshot, {.color = true});
     (void)stackscope::format_snapshot_json(snapshot);
     for (const stackscope::Thread& t : snapshot.threads) (void)stackscope::frames_by_eval_call(t.stack);
 }

@@ -101,7 +101,7 @@ TEST_CASE("JSON output follows schema v1", "[format]") {
 }
 
 TEST_CASE("flat output: a traceback per thread", "[format]") {
-    CHECK(format_snapshot_flat(sample(), false) ==
+    CHECK(format_snapshot_flat(sample(), {}) ==
           "Thread 4321 \"worker-1\" (holds the GIL):\n"
           "Traceback (most recent call last):\n"
           "  File \"/srv/app.py\", line 17, in Worker.run_it\n"
@@ -111,7 +111,7 @@ TEST_CASE("flat output: a traceback per thread", "[format]") {
           "Thread 4322:\n"
           "Traceback (most recent call last):\n"
           "  Error while extracting stack: cannot read 8 bytes at 0x10\n");
-    const std::string shown = format_snapshot_flat(sample(), true);
+    const std::string shown = format_snapshot_flat(sample(), {.show_hidden = true});
     CHECK(shown.find("  File \"/usr/lib/python3.12/threading.py\", line 1030, in _bootstrap\n") != std::string::npos);
 }
 
@@ -121,7 +121,7 @@ TEST_CASE("flat output: unknown lines and control characters", "[format]") {
     f.function = "evil\x1b[2J";
     f.filename = "/tmp/a\nb.py";
     stack.frames = {f};
-    CHECK(format_stack_flat(stack, false) ==
+    CHECK(format_stack_flat(stack, {}) ==
           "Traceback (most recent call last):\n"
           "  File \"/tmp/a\\x0ab.py\", line ?, in evil\\x1b[2J\n");
 }
@@ -197,7 +197,7 @@ TEST_CASE("a core's process header names the crashed thread, or says it runs no 
     process.pid = 42;
     process.command_line = "python3 app.py";
     snap.process = process;
-    CHECK(format_snapshot_flat(snap, false).rfind("Process 42: python3 app.py\n\nThread 4321", 0) == 0);
+    CHECK(format_snapshot_flat(snap, {}).rfind("Process 42: python3 app.py\n\nThread 4321", 0) == 0);
 
     FatalSignal segv{4321, 11, 1, 0x10, std::nullopt};
     snap.process->fatal_signal = segv;

@@ -8,6 +8,7 @@ filter: it never raises, leaves what is not a bug alone, and
 counts a bug it swallows in frame_filter_errors, reporting the first in one warning line.
 
 Run by ctest (tests/unit/CMakeLists.txt: gdb_glue) with PYTHONPATH=build/gdb."""
+import os
 import shlex
 import sys
 import types
@@ -229,11 +230,12 @@ class FakeObject:
     def __init__(self, name):
         self.name = name
 
-    def tree(self, ascii=False, show_hidden=False):
-        return "tree of %s%s%s\n" % (self.name, " ascii" if ascii else "", " hidden" if show_hidden else "")
+    def tree(self, ascii=False, show_hidden=False, color=False):
+        return "tree of %s%s%s%s\n" % (self.name, " ascii" if ascii else "", " hidden" if show_hidden else "",
+                                        " color" if color else "")
 
-    def flat(self, show_hidden=False):
-        return "flat of %s%s\n" % (self.name, " hidden" if show_hidden else "")
+    def flat(self, show_hidden=False, color=False):
+        return "flat of %s%s%s\n" % (self.name, " hidden" if show_hidden else "", " color" if color else "")
 
 
 class FakeObjectSnapshot:
@@ -291,6 +293,8 @@ class ObjectCommand(unittest.TestCase):
         self.assertEqual(self.run_command("0x7f0010 -flat -show-hidden"), "flat of 0x7f0010 hidden\n")
         FAKE.written.clear()
         self.assertEqual(self.run_command("-ascii 0x7f0010"), "tree of 0x7f0010 ascii\n")
+        FAKE.written.clear()
+        self.assertEqual(self.run_command("-flat -color always 0x7f0010"), "flat of 0x7f0010 color\n")
 
     def test_an_object_with_an_error_is_printed_and_warned_about(self):
         self.partial = True
@@ -315,7 +319,8 @@ class ObjectCommand(unittest.TestCase):
         command = glue._ObjectCommand.__new__(glue._ObjectCommand)
         FAKE.COMPLETE_EXPRESSION = 5
         try:
-            self.assertEqual(command.complete("", ""), ["-format", "-flat", "-json", "-ascii", "-show-hidden"])
+            self.assertEqual(command.complete("", ""), ["-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts"])
+            self.assertEqual(command.complete("0x10 -color a", "a"), ["auto", "always"])
             self.assertEqual(command.complete("0x10 -a", "a"), ["ascii"])
             self.assertEqual(command.complete("-format ", ""), ["tree", "flat", "json"])
             self.assertEqual(command.complete("my_var", "my_var"), 5)
@@ -397,6 +402,46 @@ class FrameFilter(unittest.TestCase):
         self.filter.enabled = False
         self.assertFalse(self.filter.enabled)
         self.filter.enabled = True
+
+
+class Colour(unittest.TestCase):
+    """-color always / never decide; auto colours when gdb styles its own output: `set style
+    enabled`, gdb's stdout a terminal, TERM set and not dumb; JSON never."""
+
+    def setUp(self):
+        self.parameter, self.isatty, self.term = FAKE.parameter, glue.os.isatty, os.environ.get("TERM")
+        self.style, self.terminal = True, True
+        FAKE.parameter = lambda name: self.style if name == "style enabled" else self.parameter(name)
+        glue.os.isatty = lambda fd: fd == 1 and self.terminal
+        os.environ["TERM"] = "xterm"
+
+    def tearDown(self):
+        FAKE.parameter, glue.os.isatty = self.parameter, self.isatty
+        if self.term is None:
+            os.environ.pop("TERM", None)
+        else:
+            os.environ["TERM"] = self.term
+
+    def color(self, words):
+        options, _ = core.parse_options("gdb", words.split())
+        return glue._color(options)
+
+    def test_auto_follows_gdb_styling(self):
+        self.assertTrue(self.color(""))
+        self.assertTrue(self.color("-flat"))
+        self.assertFalse(self.color("-json -color always"))
+        self.style = False
+        self.assertFalse(self.color(""))
+        self.assertTrue(self.color("-color always"))
+        self.style, self.terminal = True, False
+        self.assertFalse(self.color(""))
+        self.terminal = True
+        os.environ["TERM"] = "dumb"
+        self.assertFalse(self.color(""))
+        del os.environ["TERM"]
+        self.assertFalse(self.color(""))
+        os.environ["TERM"] = "xterm"
+        self.assertFalse(self.color("-color never"))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,16 @@ void set_frame_object_layout(PythonLayout& l) {
     l.code_linetable = 120;  // co_lnotab (3.8, 3.9) or co_linetable (3.10)
     l.code_flags = 36;
     l.code_bytecode = 48;
+    l.code_consts = 56;
+    l.code_names = 64;
+    l.code_freevars = 80;
+
+    l.with_blocks = WithBlockSource::BlockStack;
+    l.with_exit_slots = WithExitSlots::BoundExit;
+    l.exit_call_oparg = 3;  // CALL_FUNCTION 3
+    l.load_global_name_shift = 0;
+    l.load_attr_name_shift = 0;
+    l.frame_valuestack = 64;
 
     l.generator_frame = GeneratorFrameFormat::FramePointer;
     l.yield_from = YieldFromRule::NextOpcode;
@@ -88,6 +98,8 @@ PythonLayout python_3_8_layout() {
     l.future_state = 72;
     l.task_coro = 112;
     l.task_name = 120;
+    l.frame_iblock = 112;
+    l.frame_blockstack = 120;
     return l;
 }
 
@@ -114,6 +126,8 @@ PythonLayout python_3_9_layout() {
     l.future_state = 80;
     l.task_coro = 152;
     l.task_name = 160;
+    l.frame_iblock = 112;
+    l.frame_blockstack = 120;
     return l;
 }
 
@@ -135,12 +149,13 @@ PythonLayout python_3_10_layout() {
     l.generator_state = GeneratorStateSource::FrameState;
     l.frame_state = 108;  // f_state: CREATED -2, SUSPENDED -1, EXECUTING 0, RETURNED 1 ...
     l.value_stack_top = ValueStackTop::Depth;
-    l.frame_valuestack = 64;
     l.frame_stack_top = 80;
     l.gen_qualname = 48;
     l.future_state = 88;
     l.task_coro = 160;
     l.task_name = 168;
+    l.frame_iblock = 104;
+    l.frame_blockstack = 112;
     return l;
 }
 

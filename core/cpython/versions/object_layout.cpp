@@ -25,6 +25,11 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.dict_keys_ptr = 32;
     l.dict_values_ptr = 40;
     l.exception_args = 24;
+    // What a with-block's __exit__ is bound to: PyMethodObject.im_self, PyCFunctionObject.m_self
+    // and the method-wrapper's self all follow two pointers after the header.
+    l.method_self = 24;
+    l.cfunction_self = 24;
+    l.method_wrapper_self = 24;
     // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
     // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).
     l.gil_size = 208;

@@ -79,6 +79,14 @@ PythonLayout python_3_11_layout() {
     l.code_linetable = 136;
     l.code_adaptive = 184;
     l.code_flags = 48;
+    l.code_consts = 24;
+    l.code_names = 32;
+
+    l.with_blocks = WithBlockSource::HandlerChain;
+    l.with_exit_slots = WithExitSlots::BoundExit;
+    l.exit_call_oparg = 2;  // CALL 2: the first None stands in for self
+    l.load_global_name_shift = 1;
+    l.load_attr_name_shift = 0;
 
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;

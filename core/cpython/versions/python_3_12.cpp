@@ -78,6 +78,19 @@ PythonLayout python_3_12_layout() {
     l.code_linetable = 136;
     l.code_adaptive = 192;
     l.code_flags = 48;
+    l.code_consts = 24;
+    l.code_names = 32;
+
+    l.with_blocks = WithBlockSource::HandlerChain;
+    l.with_exit_slots = WithExitSlots::BoundExit;
+    l.exit_call_oparg = 2;  // CALL 2: the first None stands in for self
+    l.load_global_name_shift = 1;
+    l.load_attr_name_shift = 1;
+    // sys.monitoring (3.12.1 DWARF)
+    l.code_monitoring = 168;
+    l.monitoring_lines_format = MonitoringLinesFormat::Pairs;
+    l.monitoring_lines = 40;
+    l.monitoring_per_instruction_opcodes = 56;
 
     l.type_flag_managed_dict = 1 << 4;
     l.managed_dict = -24;  // a dict, or values+1 tagged with bit 0

@@ -81,6 +81,24 @@ PythonLayout python_3_13_layout() {
     l.code_linetable = 136;
     l.code_adaptive = 200;
     l.code_flags = 48;
+    l.code_consts = 24;
+    l.code_names = 32;
+
+    l.with_blocks = WithBlockSource::HandlerChain;
+    l.with_exit_slots = WithExitSlots::BoundExit;
+    l.exit_call_oparg = 2;  // CALL 2: the first None stands in for self
+    l.load_global_name_shift = 1;
+    l.load_attr_name_shift = 1;
+    // sys.monitoring and tier-2 executors (3.13.0 and Debian 3.13.18 DWARF): 3.13.18 has the
+    // lines format of 3.14 (backported), 3.13.0 the older one.
+    l.code_monitoring = 176;
+    l.code_executors = 152;
+    l.monitoring_lines_format = MonitoringLinesFormat::Either;
+    l.monitoring_lines = 32;
+    l.monitoring_per_instruction_opcodes = 48;
+    l.executor_array_items = 8;
+    l.executor_opcode = 32;
+    l.executor_oparg = 33;
 
     l.type_flag_managed_dict = 1 << 4;
     l.type_flag_inline_values = 1 << 2;

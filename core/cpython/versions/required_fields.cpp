@@ -120,6 +120,21 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     }
     if (l.yield_from == YieldFromRule::NextOpcode) add(out, {STACKSCOPE_FIELD(code_bytecode)});
     if (l.value_stack_top == ValueStackTop::Depth) add(out, {STACKSCOPE_FIELD(frame_valuestack)});
+    add(out, {STACKSCOPE_FIELD(code_consts), STACKSCOPE_FIELD(code_names), STACKSCOPE_FIELD(method_self),
+              STACKSCOPE_FIELD(cfunction_self), STACKSCOPE_FIELD(method_wrapper_self)});
+    switch (l.with_blocks) {
+        case WithBlockSource::BlockStack:
+            add(out, {STACKSCOPE_FIELD(frame_iblock), STACKSCOPE_FIELD(frame_blockstack),
+                      STACKSCOPE_FIELD(frame_valuestack), STACKSCOPE_FIELD(code_freevars)});
+            break;
+        case WithBlockSource::HandlerChain: add(out, {STACKSCOPE_FIELD(code_exceptiontable)}); break;
+    }
+    if (l.monitoring_lines_format != MonitoringLinesFormat::None)
+        add(out, {STACKSCOPE_FIELD(code_monitoring), STACKSCOPE_FIELD(monitoring_lines),
+                  STACKSCOPE_FIELD(monitoring_per_instruction_opcodes)});
+    if (l.code_executors != kAbsent)
+        add(out, {STACKSCOPE_FIELD(executor_array_items), STACKSCOPE_FIELD(executor_opcode),
+                  STACKSCOPE_FIELD(executor_oparg)});
     switch (l.instance_dict) {
         case InstanceDictFormat::DictOffset: add(out, {STACKSCOPE_FIELD(type_dictoffset)}); break;
         case InstanceDictFormat::Managed311:

@@ -71,6 +71,24 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.code_linetable = 136;
     l.code_adaptive = 208;
     l.code_flags = 48;
+    l.code_consts = 24;
+    l.code_names = 32;
+
+    l.with_blocks = WithBlockSource::HandlerChain;
+    l.with_exit_slots = WithExitSlots::CallableAndSelf;
+    l.exit_call_oparg = 3;  // CALL 3: __exit__ and its self, then three Nones
+    l.load_global_name_shift = 1;
+    l.load_attr_name_shift = 1;
+    l.load_special_enter = 0;
+    l.load_special_aenter = 2;
+    // sys.monitoring and tier-2 executors (Debian 3.14.10 / 3.15.2 debug builds' DWARF, and
+    // measured in the release builds): the executor fields did not move.
+    l.code_monitoring = 176;
+    l.code_executors = 152;
+    l.monitoring_lines_format = MonitoringLinesFormat::BytesPerEntry;
+    l.executor_array_items = 8;
+    l.executor_opcode = 32;
+    l.executor_oparg = 33;
 
     l.type_flag_managed_dict = 1 << 4;
     l.type_flag_inline_values = 1 << 2;
@@ -100,6 +118,8 @@ PythonLayout python_3_14_layout() {
     l.heap_type_name = 856;
     l.heap_type_qualname = 872;
     l.heap_type_cached_keys = 880;
+    l.monitoring_lines = 96;
+    l.monitoring_per_instruction_opcodes = 112;
     return l;
 }
 
@@ -121,6 +141,8 @@ PythonLayout python_3_15_layout() {
     l.heap_type_name = 864;
     l.heap_type_qualname = 880;
     l.heap_type_cached_keys = 888;
+    l.monitoring_lines = 104;
+    l.monitoring_per_instruction_opcodes = 120;
     // Renumbered, with no COMPLETED state: a finished generator is CLEARED.
     l.generator_states = GeneratorStates{.created = 0,
                                          .suspended = 1,

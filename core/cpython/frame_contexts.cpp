@@ -1,0 +1,417 @@
+#include "cpython/frame_contexts.hpp"
+
+#include <algorithm>
+
+#include "cpython/line_tables.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/hex.hpp"
+
+namespace stackscope {
+
+namespace {
+
+constexpr size_t kMaxName = 256;
+constexpr size_t kMaxConstRepr = 200;
+constexpr int64_t kMaxLocals = 1 << 14;
+constexpr int kMaxBlocks = 20;  // CO_MAXBLOCKS
+constexpr uint32_t kMaxStackDepth = 1 << 16;
+
+// repr() of a str, as Python writes it.
+std::string str_repr(const std::string& text) {
+    const bool use_double = text.find('\'') != std::string::npos && text.find('"') == std::string::npos;
+    const char quote = use_double ? '"' : '\'';
+    std::string out(1, quote);
+    for (unsigned char c : text) {
+        switch (c) {
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c == static_cast<unsigned char>(quote)) {
+                    out += '\\';
+                    out += static_cast<char>(c);
+                } else if (c < 0x20 || c == 0x7f) {
+                    static constexpr char kHex[] = "0123456789abcdef";
+                    out += "\\x";
+                    out += kHex[c >> 4];
+                    out += kHex[c & 15];
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out + quote;
+}
+
+}  // namespace
+
+// What the bytecode of one code object says, with the names it needs read from the target.
+class FrameContexts::RemoteSymbols : public CodeSymbols {
+public:
+    RemoteSymbols(ObjectReader& objects, uint64_t code) : objects_(objects), code_(code) {}
+
+    std::optional<std::string> name(uint32_t index) override { return item(objects_.layout().code_names, index); }
+    std::optional<std::string> local(uint32_t index) override {
+        const PythonLayout& l = objects_.layout();
+        return item(l.code_variables == CodeVariablesFormat::LocalsPlus ? l.code_localsplusnames : l.code_varnames,
+                    index);
+    }
+    std::optional<std::string> deref(uint32_t index) override {
+        const PythonLayout& l = objects_.layout();
+        if (l.code_variables == CodeVariablesFormat::LocalsPlus) return item(l.code_localsplusnames, index);
+        try {
+            const uint64_t cells = objects_.memory().read_pointer(code_ + static_cast<uint64_t>(l.code_cellvars));
+            const auto cell_count = objects_.memory().read_value<int64_t>(cells + static_cast<uint64_t>(l.var_size));
+            if (cell_count < 0) return std::nullopt;
+            if (index < cell_count) return item(l.code_cellvars, index);
+            return item(l.code_freevars, static_cast<uint32_t>(index - cell_count));
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    }
+    std::optional<std::string> const_repr(uint32_t index) override {
+        try {
+            const uint64_t value = constant(index);
+            if (objects_.is_instance_of(value, BuiltinType::NoneType)) return "None";
+            if (objects_.is_instance_of(value, BuiltinType::Str))
+                return str_repr(objects_.read_str(value, kMaxConstRepr));
+            if (objects_.is_instance_of(value, BuiltinType::Bool)) return objects_.read_int(value) ? "True" : "False";
+            if (objects_.is_instance_of(value, BuiltinType::Int)) return std::to_string(objects_.read_int(value));
+        } catch (const Error&) {}
+        return std::nullopt;
+    }
+    bool const_is_none(uint32_t index) override {
+        try {
+            const uint64_t value = constant(index);
+            switch (objects_.match(value, BuiltinType::NoneType)) {
+                case TypeMatch::Yes: return true;
+                case TypeMatch::No: return false;
+                case TypeMatch::Unknown:
+                    return objects_.static_type_name(objects_.type_of(value)) == std::optional<std::string>("NoneType");
+            }
+        } catch (const Error&) {}
+        return false;
+    }
+    std::optional<int> line_at(uint32_t unit) override {
+        const PythonLayout& l = objects_.layout();
+        try {
+            if (!line_table_) {
+                RemoteMemory& mem = objects_.memory();
+                line_table_ = objects_.read_bytes(mem.read_pointer(code_ + static_cast<uint64_t>(l.code_linetable)),
+                                                  FrameReader::kMaxLineTable);
+                first_line_ = mem.read_value<int32_t>(code_ + static_cast<uint64_t>(l.code_firstlineno));
+            }
+        } catch (const Error&) {
+            line_table_.emplace();
+        }
+        switch (l.line_table) {
+            case LineTableFormat::Lnotab: return lnotab_line(*line_table_, first_line_, int64_t{unit} * kCodeUnitSize);
+            case LineTableFormat::Pep626:
+                return linetable310_line(*line_table_, first_line_, int64_t{unit} * kCodeUnitSize);
+            case LineTableFormat::Locations: return location_line(*line_table_, first_line_, unit);
+        }
+        return std::nullopt;
+    }
+
+private:
+    uint64_t constant(uint32_t index) {
+        const uint64_t consts =
+            objects_.memory().read_pointer(code_ + static_cast<uint64_t>(objects_.layout().code_consts));
+        return objects_.tuple_item(consts, index);
+    }
+    std::optional<std::string> item(Offset tuple_field, uint32_t index) {
+        try {
+            const uint64_t tuple = objects_.memory().read_pointer(code_ + static_cast<uint64_t>(tuple_field));
+            return objects_.read_str(objects_.tuple_item(tuple, index), kMaxName);
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    }
+
+    ObjectReader& objects_;
+    uint64_t code_;
+    std::optional<std::vector<uint8_t>> line_table_;
+    int first_line_ = 0;
+};
+
+struct FrameContexts::CodeAnalysis {
+    RemoteSymbols symbols;
+    std::optional<CodeWithBlocks> blocks;
+    std::optional<std::string> error;  // why the code could not be analysed
+};
+
+FrameContexts::FrameContexts(ObjectReader& objects, FrameReader& frames)
+    : objects_(objects),
+      frames_(frames),
+      mem_(objects.memory()),
+      l_(objects.layout()),
+      opcodes_(opcode_table(objects.layout().version.major, objects.layout().version.minor)) {}
+
+FrameContexts::~FrameContexts() = default;
+
+void FrameContexts::add_contexts(Stack& stack) {
+    for (size_t i = 0; i < stack.frames.size(); ++i) {
+        Frame& frame = stack.frames[i];
+        try {
+            frame.contexts = read_contexts(frame, i + 1 < stack.frames.size() ? &stack.frames[i + 1] : nullptr);
+        } catch (const Error& e) {
+            frame.contexts.clear();
+            frame.contexts_error = e.what();
+        }
+    }
+}
+
+std::vector<uint8_t> FrameContexts::bytecode_of(uint64_t code) {
+    if (l_.code_variables == CodeVariablesFormat::Separate)
+        return objects_.read_bytes(mem_.read_pointer(code + static_cast<uint64_t>(l_.code_bytecode)),
+                                   kMaxCodeUnits * kCodeUnitSize);
+    const auto units = mem_.read_value<int64_t>(code + static_cast<uint64_t>(l_.var_size));
+    if (units < 0 || static_cast<uint64_t>(units) > kMaxCodeUnits)
+        throw bad_data("the code object at " + hex(code) + " claims " + std::to_string(units) + " code units");
+    std::vector<uint8_t> bytes =
+        mem_.read_bytes(code + static_cast<uint64_t>(l_.code_adaptive), static_cast<size_t>(units) * kCodeUnitSize);
+    restore_originals(code, bytes);
+    return bytes;
+}
+
+// Puts back the opcodes sys.monitoring (INSTRUMENTED_LINE, INSTRUMENTED_INSTRUCTION) and the
+// tier-2 optimizer (ENTER_EXECUTOR) replaced, from where they keep them, as CPython's
+// _Py_GetBaseCodeUnit does. Only instruction starts are looked at: cache units hold counters.
+void FrameContexts::restore_originals(uint64_t code, std::vector<uint8_t>& bytes) {
+    const size_t units = bytes.size() / kCodeUnitSize;
+    uint64_t monitoring = 0, lines = 0, per_instruction = 0;
+    std::optional<uint8_t> line_entry_size;  // nullopt: {opcode, line delta} pairs
+    auto monitoring_data = [&] {
+        if (monitoring) return;
+        if (l_.code_monitoring == kAbsent)
+            throw bad_data("an instrumented instruction in a version without sys.monitoring");
+        monitoring = mem_.read_pointer(code + static_cast<uint64_t>(l_.code_monitoring));
+        if (!monitoring) throw bad_data("an instrumented instruction in code without monitoring data");
+    };
+    auto original_of_line = [&](size_t unit) -> uint8_t {
+        monitoring_data();
+        if (!lines) {
+            lines = mem_.read_pointer(monitoring + static_cast<uint64_t>(l_.monitoring_lines));
+            if (!lines) throw bad_data("instrumented lines without their original opcodes");
+            const uint8_t first = mem_.read_value<uint8_t>(lines);
+            const bool sized = l_.monitoring_lines_format == MonitoringLinesFormat::BytesPerEntry ||
+                               (l_.monitoring_lines_format == MonitoringLinesFormat::Either && first != 0);
+            if (sized) {
+                if (first < 2 || first > 5)
+                    throw bad_data("instrumented line entries of " + std::to_string(first) + " bytes");
+                line_entry_size = first;
+            }
+        }
+        if (line_entry_size) return mem_.read_value<uint8_t>(lines + 1 + unit * *line_entry_size);
+        return mem_.read_value<uint8_t>(lines + 2 * unit);
+    };
+    auto original_of_instruction = [&](size_t unit) -> uint8_t {
+        monitoring_data();
+        if (!per_instruction) {
+            per_instruction =
+                mem_.read_pointer(monitoring + static_cast<uint64_t>(l_.monitoring_per_instruction_opcodes));
+            if (!per_instruction) throw bad_data("instrumented instructions without their original opcodes");
+        }
+        return mem_.read_value<uint8_t>(per_instruction + unit);
+    };
+    for (size_t unit = 0; unit < units;) {
+        uint8_t& opcode = bytes[unit * kCodeUnitSize];
+        uint8_t& oparg = bytes[unit * kCodeUnitSize + 1];
+        if (opcodes_->op[opcode] == Op::EnterExecutor) {
+            if (l_.code_executors == kAbsent) throw bad_data("ENTER_EXECUTOR in a version without executors");
+            const uint64_t executors = mem_.read_pointer(code + static_cast<uint64_t>(l_.code_executors));
+            if (!executors || oparg >= mem_.read_value<int32_t>(executors))
+                throw bad_data("ENTER_EXECUTOR names a missing executor");
+            const uint64_t executor =
+                mem_.read_pointer(executors + static_cast<uint64_t>(l_.executor_array_items) + 8 * uint64_t{oparg});
+            if (!executor) throw bad_data("ENTER_EXECUTOR names a missing executor");
+            opcode = mem_.read_value<uint8_t>(executor + static_cast<uint64_t>(l_.executor_opcode));
+            oparg = mem_.read_value<uint8_t>(executor + static_cast<uint64_t>(l_.executor_oparg));
+        }
+        if (opcodes_->op[opcode] == Op::InstrumentedLine) opcode = original_of_line(unit);
+        if (opcodes_->op[opcode] == Op::InstrumentedInstruction) opcode = original_of_instruction(unit);
+        const Op op = opcodes_->op[opcode];
+        if (op == Op::InstrumentedLine || op == Op::InstrumentedInstruction || op == Op::EnterExecutor)
+            throw bad_data("an instrumented instruction whose original opcode is instrumented again");
+        unit += 1 + opcodes_->caches[opcode];
+    }
+}
+
+FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
+    auto it = codes_.find(code);
+    if (it != codes_.end()) return *it->second;
+    auto analysis =
+        std::make_unique<CodeAnalysis>(CodeAnalysis{RemoteSymbols(objects_, code), std::nullopt, std::nullopt});
+    try {
+        if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
+        std::vector<ExceptionTableEntry> table;
+        if (l_.with_blocks == WithBlockSource::HandlerChain)
+            table = parse_exception_table(objects_.read_bytes(
+                mem_.read_pointer(code + static_cast<uint64_t>(l_.code_exceptiontable)), kMaxExceptionTable));
+        const std::vector<uint8_t> bytecode = bytecode_of(code);
+        analysis->blocks.emplace(decode_instructions(bytecode, *opcodes_, CodeWithBlocks::kMaxInstructions),
+                                 std::move(table), WithRules::of(l_, *opcodes_), analysis->symbols);
+    } catch (const Error& e) {
+        analysis->error = e.what();
+    }
+    return *codes_.emplace(code, std::move(analysis)).first->second;
+}
+
+std::vector<Context> FrameContexts::read_contexts(const Frame& frame, const Frame* next_inner) {
+    const uint64_t code = frames_.code_of(frame.address);
+    CodeAnalysis& analysis = analysis_of(code);
+    if (analysis.error) throw bad_data(*analysis.error);
+    CodeWithBlocks& blocks = *analysis.blocks;
+    if (blocks.blocks().empty()) return {};
+    const auto unit = frames_.code_unit_of(frame.address, code);
+    if (!unit) throw bad_data("the frame's instruction pointer is outside its code");
+    if (*unit < 0) return {};  // not started
+    const auto at = static_cast<uint32_t>(*unit);
+
+    std::vector<Context> contexts;
+    switch (l_.with_blocks) {
+        case WithBlockSource::HandlerChain: {
+            const std::vector<ActiveBlock> active = blocks.active_blocks(at);
+            for (auto it = active.rbegin(); it != active.rend(); ++it)
+                contexts.push_back(
+                    make_context(*blocks.block_at(it->handler), manager_in_slots(frame.address, code, it->depth)));
+            break;
+        }
+        case WithBlockSource::BlockStack: {
+            const auto count = mem_.read_value<int32_t>(frame.address + static_cast<uint64_t>(l_.frame_iblock));
+            if (count < 0 || count > kMaxBlocks)
+                throw bad_data("the frame claims " + std::to_string(count) + " blocks");
+            int setup_finally = -1;
+            for (int b = 0; b < 256; ++b)
+                if (opcodes_->op[b] == Op::SetupFinally && opcodes_->base[b] == b) setup_finally = b;
+            for (int32_t i = 0; i < count; ++i) {
+                const uint64_t block =
+                    frame.address + static_cast<uint64_t>(l_.frame_blockstack) + 12 * static_cast<uint64_t>(i);
+                const auto type = mem_.read_value<int32_t>(block);
+                const auto handler = mem_.read_value<int32_t>(block + 4);
+                const auto level = mem_.read_value<int32_t>(block + 8);
+                if (type != setup_finally || handler < 0) continue;
+                const auto unit_of_handler =
+                    static_cast<uint32_t>(opcodes_->jumps_in_units ? handler : handler / kCodeUnitSize);
+                const WithBlockInfo* info = blocks.block_at(unit_of_handler);
+                if (!info) continue;
+                if (level < 1 || static_cast<uint32_t>(level) > kMaxStackDepth)
+                    throw bad_data("a with-block's stack level is " + std::to_string(level));
+                contexts.push_back(
+                    make_context(*info, manager_in_slots(frame.address, code, static_cast<uint32_t>(level))));
+            }
+            break;
+        }
+    }
+    for (Context& c : contexts)
+        if (!c.varname && c.address) c.varname = local_holding(frame.address, code, c.address);
+
+    if (const auto exiting = blocks.exiting_at(at, analysis.symbols)) {
+        Context c = make_context(*blocks.block_at(exiting->handler), next_inner ? first_argument(*next_inner) : 0);
+        c.is_exiting = true;
+        contexts.push_back(std::move(c));
+    }
+    return contexts;
+}
+
+Context FrameContexts::make_context(const WithBlockInfo& block, uint64_t manager) {
+    Context c;
+    c.address = manager;
+    c.varname = block.target;
+    c.start_line = block.start_line;
+    c.is_async = block.is_async;
+    if (manager) c.type_name = objects_.type_name(objects_.type_of(manager));
+    return c;
+}
+
+uint64_t FrameContexts::value_stack_base(uint64_t frame, uint64_t code) {
+    if (l_.with_blocks == WithBlockSource::BlockStack)
+        return mem_.read_pointer(frame + static_cast<uint64_t>(l_.frame_valuestack));
+    const auto slots = mem_.read_value<int32_t>(code + static_cast<uint64_t>(l_.code_nlocalsplus));
+    if (slots < 0 || slots > kMaxLocals)
+        throw bad_data("the code object at " + hex(code) + " claims " + std::to_string(slots) + " locals");
+    return frame + static_cast<uint64_t>(l_.frame_localsplus) + 8 * static_cast<uint64_t>(slots);
+}
+
+// The manager of the block whose exit lies just below `depth` on the value stack.
+uint64_t FrameContexts::manager_in_slots(uint64_t frame, uint64_t code, uint32_t depth) {
+    const uint64_t base = value_stack_base(frame, code);
+    auto slot = [&](uint32_t index) { return mem_.read_pointer(base + 8 * uint64_t{index}) & ~l_.stackref_tag_mask; };
+    switch (l_.with_exit_slots) {
+        case WithExitSlots::BoundExit:
+            if (depth < 1) throw bad_data("a with-block handler has depth 0");
+            return manager_from_exit(slot(depth - 1));
+        case WithExitSlots::CallableAndSelf: {
+            if (depth < 2) throw bad_data("a with-block handler has depth " + std::to_string(depth));
+            if (const uint64_t self = slot(depth - 1)) return self;
+            return manager_from_exit(slot(depth - 2));
+        }
+    }
+    return 0;
+}
+
+// The object a bound __exit__ belongs to; 0 for an unbound callable (a staticmethod).
+uint64_t FrameContexts::manager_from_exit(uint64_t exit) {
+    if (!exit) return 0;
+    if (objects_.is_instance_of(exit, BuiltinType::Method))
+        return mem_.read_pointer(exit + static_cast<uint64_t>(l_.method_self));
+    if (objects_.is_instance_of(exit, BuiltinType::BuiltinMethod))
+        return mem_.read_pointer(exit + static_cast<uint64_t>(l_.cfunction_self));
+    if (objects_.static_type_name(objects_.type_of(exit)) == std::optional<std::string>("method-wrapper"))
+        return mem_.read_pointer(exit + static_cast<uint64_t>(l_.method_wrapper_self));
+    return 0;
+}
+
+// Upstream names an exiting manager by the first argument of the frame it called (its
+// __exit__'s self); None, as a staticmethod's first argument is, names nothing.
+uint64_t FrameContexts::first_argument(const Frame& frame) {
+    try {
+        const uint64_t code = frames_.code_of(frame.address);
+        if (mem_.read_value<int32_t>(code + static_cast<uint64_t>(l_.code_argcount)) <= 0) return 0;
+        uint64_t value =
+            mem_.read_pointer(frame.address + static_cast<uint64_t>(l_.frame_localsplus)) & ~l_.stackref_tag_mask;
+        if (value && objects_.is_instance_of(value, BuiltinType::Cell))
+            value = mem_.read_pointer(value + static_cast<uint64_t>(l_.cell_ref));
+        if (!value || objects_.is_instance_of(value, BuiltinType::NoneType)) return 0;
+        return value;
+    } catch (const Error&) {
+        return 0;
+    }
+}
+
+// Upstream's fallback name for a manager without an `as` target: the frame's local that
+// holds it (the last one, when several do).
+std::optional<std::string> FrameContexts::local_holding(uint64_t frame, uint64_t code, uint64_t object) {
+    try {
+        std::vector<std::string> names;
+        auto add_names = [&](Offset field) {
+            const uint64_t tuple = mem_.read_pointer(code + static_cast<uint64_t>(field));
+            const auto count = mem_.read_value<int64_t>(tuple + static_cast<uint64_t>(l_.var_size));
+            if (count < 0 || count > kMaxLocals) throw bad_data("implausible variable count");
+            for (int64_t i = 0; i < count; ++i)
+                names.push_back(objects_.read_str(objects_.tuple_item(tuple, static_cast<uint64_t>(i)), kMaxName));
+        };
+        if (l_.code_variables == CodeVariablesFormat::LocalsPlus) {
+            add_names(l_.code_localsplusnames);
+        } else {
+            add_names(l_.code_varnames);
+            add_names(l_.code_cellvars);
+            add_names(l_.code_freevars);
+        }
+        if (names.size() > static_cast<size_t>(kMaxLocals)) return std::nullopt;
+        std::optional<std::string> found;
+        for (size_t i = 0; i < names.size(); ++i) {
+            uint64_t value =
+                mem_.read_pointer(frame + static_cast<uint64_t>(l_.frame_localsplus) + 8 * i) & ~l_.stackref_tag_mask;
+            if (value && value != object && objects_.is_instance_of(value, BuiltinType::Cell))
+                value = mem_.read_pointer(value + static_cast<uint64_t>(l_.cell_ref));
+            if (value == object) found = names[i];
+        }
+        return found;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace stackscope

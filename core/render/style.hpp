@@ -1,0 +1,29 @@
+#pragma once
+// Colour for the text renderers: each element of the tree and flat listings has a role, and a
+// Painter wraps it in that role's ANSI SGR codes when colour is wanted. Which colour a role
+// gets is decided here only, so that every renderer (and every front-end) agrees.
+#include <string>
+#include <string_view>
+
+namespace stackscope {
+
+enum class Role {
+    Function,        // a frame's function name
+    Location,        // where a frame is: `file:line`, or a traceback's file and line number
+    Source,          // a frame's source line
+    ContextComment,  // the comment after an active `with`: `  # lock: lock (line 31)`
+    Error,           // why a stack could not be read
+    Header,          // a thread's header line
+    Leaf,            // what the innermost frame awaits: `<Future pending>`
+};
+
+struct Painter {
+    bool enabled = false;
+
+    // `text` in the role's colour, ending with a reset; `text` itself when not enabled or
+    // empty. Never spans lines: callers paint each line, so that a pager or a debugger that
+    // cuts output at line ends is not left in colour.
+    std::string paint(Role role, std::string_view text) const;
+};
+
+}  // namespace stackscope
