@@ -34,6 +34,8 @@ COMMANDS = [
     ("ascii_hidden", "py-stackscope -ascii -show-hidden"),
     ("native", "py-stackscope -native -show-hidden"),
     ("json_hidden", "py-stackscope -json -show-hidden"),
+    ("json_no_contexts", "py-stackscope -json -no-contexts"),
+    ("no_contexts", "py-stackscope -no-contexts"),
     ("json_ascii", "py-stackscope -json -ascii"),
     ("format_json", "py-stackscope -format json"),
     ("format_flat", "py-stackscope -format=flat -ascii"),

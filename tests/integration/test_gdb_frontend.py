@@ -111,6 +111,13 @@ def test_flat_equals_cli_without_headers(session, run_cached, tool):
     assert without_headers(session.output("flat")) == without_headers(cli(run_cached, tool, "--format", "flat"))
 
 
+def test_no_contexts_equals_cli_without_headers(session, run_cached, tool):
+    """-no-contexts drops the with-blocks from the snapshot gdb read with them, as the CLI never reads them."""
+    expected = cli(run_cached, tool, "--format", "tree", "--no-contexts")
+    assert "║ ├ " not in expected
+    assert without_headers(session.output("no_contexts")) == without_headers(expected)
+
+
 def test_ascii_hidden_equals_cli_without_headers(session, run_cached, tool):
     expected = cli(run_cached, tool, "--format", "tree", "--ascii", "--show-hidden")
     assert without_headers(session.output("ascii_hidden")) == without_headers(expected)
@@ -124,6 +131,7 @@ def test_format_flat_equals_cli_without_headers(session, run_cached, tool):
 
 @pytest.mark.parametrize("key, cli_options", [
     ("json_hidden", ("--format", "json", "--show-hidden")),
+    ("json_no_contexts", ("--json", "--no-contexts")),
     ("json_ascii", ("--json", "--ascii")),
     ("format_json", ("--format", "json")),
 ])
@@ -479,7 +487,7 @@ def test_not_a_python_process(gdb, script, sleeper):
     assert filtered.strip().startswith(plain.strip()), "bt changed for a non-Python inferior:\n%s\n%s" % (plain, filtered)
 
 
-GDB_OPTIONS = ("-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-native")
+GDB_OPTIONS = ("-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts", "-native")
 
 
 def test_help_and_completion(gdb, script, sleeper):

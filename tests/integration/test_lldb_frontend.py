@@ -44,7 +44,7 @@ from lldb_frontend import (HEADER_CLI, HEADER_LLDB, PLUGIN_ENV, Command, find_ll
 pytestmark = pytest.mark.column("lldb")
 
 THREAD = "event-waiter"  # the thread `stackscope thread N` is asked for
-OPTIONS = ["--format", "--flat", "--json", "--ascii", "--color", "--show-hidden", "--native"]
+OPTIONS = ["--format", "--flat", "--json", "--ascii", "--color", "--show-hidden", "--no-contexts", "--native"]
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +81,8 @@ def session_commands(truth):
         Command("json-hidden", "stackscope all-threads --json --show-hidden"),
         Command("json-ascii", "stackscope all-threads --json --ascii"),
         Command("format-json", "stackscope all-threads --format json"),
+        Command("no-contexts", "stackscope all-threads --no-contexts"),
+        Command("json-no-contexts", "stackscope all-threads --json --no-contexts"),
         Command("thread", "stackscope thread {index_of_tid:%d}" % waiter),
         Command("thread-json", "stackscope thread {index_of_tid:%d} --json" % waiter),
         Command("selected", "stackscope thread"),
@@ -137,6 +139,7 @@ def test_json_through_lldb_reads_equals_cli(lldb_run, snapshot, mode):
     ("ascii", ("--format", "tree", "--ascii")),
     ("show-hidden", ("--format", "tree", "--show-hidden")),
     ("format-flat", ("--flat", "--ascii")),
+    ("no-contexts", ("--format", "tree", "--no-contexts")),
 ])
 def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_options, mode):
     cli = run_cached(tool, *cli_options)
@@ -154,6 +157,7 @@ def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_option
     ("json-hidden", ("--format", "json", "--show-hidden")),
     ("json-ascii", ("--json", "--ascii")),
     ("format-json", ("--format", "json")),
+    ("json-no-contexts", ("--json", "--no-contexts")),
 ])
 def test_json_with_options_equals_cli(lldb_run, run_cached, tool, key, cli_options, mode):
     """Every combination the CLI accepts works in lldb, with the CLI's output: --json with
