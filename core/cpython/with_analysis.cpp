@@ -419,12 +419,12 @@ std::optional<ExitingBlock> CodeWithBlocks::exiting_at(uint32_t unit, CodeSymbol
 
     const bool cleanup_start_era = rules_.opcodes.op[ins[k].opcode] == Op::WithCleanupStart;
     if (cleanup_start_era) {
-        // 3.8: every exit runs a WITH_CLEANUP_START; those after BEGIN_FINALLY follow a POP_BLOCK.
-        if (k == 0 || op_at(k - 1) != Op::BeginFinally) {
-            if (!block_at(ins[k].offset)) return std::nullopt;
-            return ExitingBlock{ins[k].offset, is_async};
-        }
-        if (!back(2)) return std::nullopt;
+        // 3.8: every exit runs a WITH_CLEANUP_START. The one a block's handler names is that
+        // block's however it is reached (also when the body always raises, which leaves the
+        // POP_BLOCK before it unreachable); the ones inlined for return / break / continue
+        // follow POP_BLOCK [ROT_TWO] BEGIN_FINALLY.
+        if (block_at(ins[k].offset)) return ExitingBlock{ins[k].offset, is_async};
+        if (k == 0 || op_at(k - 1) != Op::BeginFinally || !back(2)) return std::nullopt;
     } else {
         if (op_at(k) == Op::WithExceptStart) {
             if (!block_at(ins[k].offset)) return std::nullopt;

@@ -5,6 +5,9 @@
       co_exceptiontable bytes of code objects compiled by the interpreters themselves,
       taken from tests/unit/fixtures/lines_3.X.json, behind the target's header
       (first line, then the byte offset or code unit looked up: the code's middle).
+  with_analysis: code objects of tests/unit/fixtures/with_3.X.json (3.8-3.15: their bytecode,
+      quickened on 3.11+, exception table, lines and symbols) in the target's input format
+      (tests/support/fuzz_inputs.hpp).
   elf_core: a tiny static ELF (gcc, with _PyRuntime, a .PyRuntime section and a build id),
       a small core built here (PT_NOTE with NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE,
       two PT_LOADs), and the same core truncated.
@@ -69,6 +72,31 @@ def line_table_seeds():
         handlers.sort(key=lambda c: len(c["exception_table"]))
         for c in handlers[:1] + handlers[len(handlers) // 2:len(handlers) // 2 + 1]:
             write("exception_table", file_name(version, c), bytes.fromhex(c["exception_table"]))
+
+
+WITH_SEEDS = ("<module>.nested", "<module>.async_targets", "<module>.leave_sync", "<module>.async_in_finally")
+
+
+def with_analysis_seed(minor, c):
+    code = bytes.fromhex(c["adaptive"] or c["code"])
+    table = bytes.fromhex(c["exception_table"] or "")
+    lines = b"".join(struct.pack("<H", 0xFFFF if line is None else min(line, 0xFFFE)) for line in c["lines"])
+    strings = c["names"] + c["locals"] + c["derefs"] + [r if r is not None else "\x7f" for r in c["consts"]]
+    if any("\0" in x for x in strings):
+        raise RuntimeError("a NUL in a symbol of %s" % c["name"])
+    header = struct.pack("<BBHHHHHHH", minor - 8, 0, len(code), len(table), len(c["lines"]), len(c["names"]),
+                         len(c["locals"]), len(c["derefs"]), 0)
+    return header + code + table + lines + "\0".join(strings).encode()
+
+
+def with_analysis_seeds():
+    for minor in range(8, 16):
+        with open(os.path.join(FIXTURES, "with_3.%d.json" % minor)) as f:
+            objects = json.load(f)["code_objects"]
+        for c in objects:
+            if c["name"] in WITH_SEEDS:
+                name = "3.%d-%s" % (minor, c["name"].replace("<module>.", ""))
+                write("with_analysis", name, with_analysis_seed(minor, c))
 
 
 def debug_offsets_cookie():
@@ -139,6 +167,7 @@ def elf_seeds():
 
 def main():
     line_table_seeds()
+    with_analysis_seeds()
     elf_seeds()
     return 0
 

@@ -9,6 +9,7 @@ Entry entry_named(std::string_view target) {
     if (target == "locations") return locations;
     if (target == "exception_table") return exception_table;
     if (target == "frame_walker") return frame_walker;
+    if (target == "with_analysis") return with_analysis;
     return nullptr;
 }
 

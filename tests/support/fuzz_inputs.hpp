@@ -26,6 +26,13 @@ Outcome linetable310(std::span<const uint8_t> data);
 Outcome locations(std::span<const uint8_t> data);
 // A 3.11+ co_exceptiontable.
 Outcome exception_table(std::span<const uint8_t> data);
+// One code object for the with-block analysis (with_analysis.hpp), under the opcode table
+// and rules of Python 3.(8 + byte 0 % 8): a 16-byte header (u8 version, u8 flags (1: decode
+// the exception table before 3.11 too), u16 bytecode bytes, u16 exception-table bytes, u16
+// lines, u16 names, u16 locals, u16 cells, 2 spare), then the bytecode, the table, a u16 line
+// per code unit (0xFFFF: none), and NUL-separated strings: the names, locals and cells, and
+// the constants after them ("\x7f": unreadable). Every unit is asked about.
+Outcome with_analysis(std::span<const uint8_t> data);
 // A memory image (memory_image.hpp) that take_snapshot reads and the formatters render.
 Outcome frame_walker(std::span<const uint8_t> data);
 

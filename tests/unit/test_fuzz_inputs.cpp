@@ -21,8 +21,8 @@ using stackscope_fuzz::Outcome;
 
 namespace {
 
-const std::vector<std::string> kTargets = {"elf_core",  "lnotab",          "linetable310",
-                                           "locations", "exception_table", "frame_walker"};
+const std::vector<std::string> kTargets = {"elf_core",        "lnotab",       "linetable310", "locations",
+                                           "exception_table", "frame_walker", "with_analysis"};
 
 std::vector<uint8_t> contents(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
