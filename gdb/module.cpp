@@ -597,8 +597,7 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def("map_debugger_threads", &map_debugger_threads, py::arg("threads"),
              "Set debugger_thread from [(number, lwp, pthread_id or None)]: by LWP, else by pthread_t.")
         .def(
-            "without_contexts",
-            [](const Snapshot& s) { return std::make_shared<Snapshot>(without_contexts(s)); },
+            "without_contexts", [](const Snapshot& s) { return std::make_shared<Snapshot>(without_contexts(s)); },
             "a copy without the frames' with-blocks (-no-contexts)")
         .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
              "JSON per docs/schema-v1.json; `threads` selects threads by index.")

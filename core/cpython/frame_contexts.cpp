@@ -316,6 +316,7 @@ Context FrameContexts::make_context(const WithBlockInfo& block, uint64_t manager
     c.address = manager;
     c.varname = block.target;
     c.start_line = block.start_line;
+    c.line_of_item = l_.with_lines_are_items;
     c.is_async = block.is_async;
     if (manager) c.type_name = objects_.type_name(objects_.type_of(manager));
     return c;

@@ -244,7 +244,8 @@ void CodeWithBlocks::find_blocks(CodeSymbols& symbols) {
                 if (op_at(after) == Op::GetAwaitable) ++after;
                 if (op_at(after) == Op::PushNull) ++after;
                 for (Op expected : {Op::LoadConst, Op::Send, Op::YieldValue, Op::Resume, Op::JumpBackwardNoInterrupt}) {
-                    if (op_at(after) != expected && !(expected == Op::LoadConst && op_at(after) == Op::LoadCommonConstant))
+                    if (op_at(after) != expected &&
+                        !(expected == Op::LoadConst && op_at(after) == Op::LoadCommonConstant))
                         break;
                     ++after;
                 }

@@ -93,11 +93,52 @@ std::optional<std::string> SourceFiles::line(const std::string& filename, int li
     return text;
 }
 
+namespace {
+
+constexpr int kMaxWithHeaderLines = 50;
+
+bool starts_with_statement(const std::string& text) {
+    for (const char* start : {"with ", "with(", "with\\", "async with ", "async with(", "async with\\"})
+        if (text.rfind(start, 0) == 0) return true;
+    return false;
+}
+
+// A line that the statement goes on after: it ends in `(`, `,` or `\` (before any comment).
+bool continues(std::string text) {
+    if (const size_t comment = text.find(" #"); comment != std::string::npos) text.resize(comment);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+    return !text.empty() && (text.back() == '(' || text.back() == ',' || text.back() == '\\');
+}
+
+// The line of the `with` statement a with-item at `item_line` belongs to: the item's own line
+// when it starts the statement, else the nearest line above that does, through lines that
+// continue the statement's header (comments and blank lines included).
+std::optional<int> with_statement_line(SourceFiles& sources, const std::string& filename, int item_line) {
+    const auto item = sources.line(filename, item_line);
+    if (!item || starts_with_statement(*item)) return item_line;
+    for (int line = item_line - 1; line >= 1 && line >= item_line - kMaxWithHeaderLines; --line) {
+        const auto text = sources.line(filename, line);
+        if (!text || text->front() == '#') continue;
+        if (!continues(*text)) return std::nullopt;
+        if (starts_with_statement(*text)) return line;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 void add_source_lines(Stack& stack, SourceFiles& sources) {
     for (Frame& f : stack.frames) {
         if (f.line) f.source = sources.line(f.filename, *f.line);
-        for (Context& c : f.contexts)
+        for (Context& c : f.contexts) {
+            if (c.start_line && c.line_of_item) {
+                if (const auto line = with_statement_line(sources, f.filename, *c.start_line)) {
+                    c.start_line = line;
+                    c.line_of_item = false;
+                }
+            }
             if (c.start_line) c.source = sources.line(f.filename, *c.start_line);
+        }
     }
 }
 

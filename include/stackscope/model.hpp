@@ -84,6 +84,9 @@ struct Context {
     std::optional<std::string> varname;  // the `as` target, or the local that holds the manager; nullopt: none
     std::string type_name;               // type(manager).__name__; "" when the manager is unknown
     std::optional<int> start_line;       // the `with` statement's line
+    // start_line is the with-item's line: 3.13+ records no instruction at the line of a
+    // statement whose items are on lines of their own (add_source_lines finds it in the source).
+    bool line_of_item = false;
     std::optional<std::string> source;   // that line's source text, stripped
     bool is_async = false;
     bool is_exiting = false;  // the frame is inside its __exit__ / __aexit__

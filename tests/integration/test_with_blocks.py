@@ -105,6 +105,8 @@ EXPECTED = {
     "jump_out_raise": [("jumps_out", [("jumps_out.mgr", "mgr", "YieldsDuringAexit", True)])] + AEXIT_TAIL,
     "staticmethod_aexit": [("staticmethod_aexit", [("staticmethod_aexit.silly", None, None, True)]),
                            ("SillyAsyncCM.__aexit__", []), ("async_yield", [])],
+    "multi_item_with": [("multi_item_with", [("multi_item.ab", "a", "nullcontext", False),
+                                             ("multi_item.ab", "b", "nullcontext", False)])],
     "multiline_with": [("multiline_with", [("multiline_with.n", "n", "nullcontext", False),
                                            ("multiline_with.y", "y", "YieldsDuringAexit", False)])],
     "multiline_with_exiting": [("multiline_with", [("multiline_with.n", "n", "nullcontext", False),

@@ -138,12 +138,14 @@ TEST_CASE("options: unknown options, values and dashes", "[options]") {
 
 TEST_CASE("options: usage and help list each option once per surface", "[options]") {
     CHECK(options_usage(Surface::Cli) ==
-          "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] [--no-contexts]");
+          "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] "
+          "[--no-contexts]");
     CHECK(options_usage(Surface::Gdb) ==
-          "[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] [-native]");
-    CHECK(
-        options_usage(Surface::Lldb) ==
-        "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] [--no-contexts] [--native]");
+          "[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
+          "[-native]");
+    CHECK(options_usage(Surface::Lldb) ==
+          "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] "
+          "[--no-contexts] [--native]");
     for (Surface surface : {Surface::Cli, Surface::Gdb, Surface::Lldb}) {
         const std::string help = options_help(surface);
         INFO(help);

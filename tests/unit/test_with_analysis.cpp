@@ -168,7 +168,7 @@ struct SourceItem {
 //   common-constant   3.15: None is LOAD_COMMON_CONSTANT 7 and the awaits have PUSH_NULL:
 //       every `async with` is misread (one block, the coroutine's own handler, no target)
 //       and no __exit__ call is recognised.
-enum class Gap { FallthroughExit, MultiLineLine, ConstSlice, CommonConstant };
+enum class Gap { FallthroughExit, MultiLineLine, ConstSlice };
 using GapCounts = std::map<Gap, size_t>;
 
 const char* gap_name(Gap g) {
@@ -176,7 +176,6 @@ const char* gap_name(Gap g) {
         case Gap::FallthroughExit: return "fallthrough-exit";
         case Gap::MultiLineLine: return "multi-line-line";
         case Gap::ConstSlice: return "const-slice";
-        case Gap::CommonConstant: return "common-constant";
     }
     return "?";
 }
@@ -217,7 +216,6 @@ bool matches(const WithBlockInfo& b, const SourceItem& want) {
 
 // The known gap a block's deviation from the item is, if it is one.
 std::optional<Gap> known_gap(int minor, const WithBlockInfo* b, const SourceItem& want) {
-    if (minor == 15 && want.is_async) return Gap::CommonConstant;
     if (!b) return std::nullopt;
     if (minor >= 13 && want.item_line != want.line && b->start_line == want.item_line && b->target == want.target &&
         b->is_async == want.is_async)
@@ -266,7 +264,6 @@ void check_blocks_against_upstream(const CodeWithBlocks& got, const json& expect
 // (a `with` in a `finally` twice), with its line, its target as written and its kind.
 void check_blocks_against_source(const CodeWithBlocks& got, const json& code, int minor, GapCounts& gaps) {
     size_t total = 0;
-    bool async_gap = false;
     for (const auto& [label, want] : source_items(code, false)) {
         INFO("source item " << label);
         const json* item = nullptr;
@@ -280,22 +277,19 @@ void check_blocks_against_source(const CodeWithBlocks& got, const json& code, in
         for (const WithBlockInfo& b : got.blocks()) {
             if (matches(b, want)) {
                 ++found;
-            } else if (const auto g = known_gap(minor, &b, want); g && g != Gap::CommonConstant) {
+            } else if (const auto g = known_gap(minor, &b, want)) {
                 ++found_as_gap;
                 gap = g;
             }
         }
         if (found == copies) continue;
-        if (minor == 15 && want.is_async) {
-            ++gaps[Gap::CommonConstant];
-            async_gap = true;
-        } else if (gap && found + found_as_gap == copies) {
+        if (gap && found + found_as_gap == copies) {
             gaps[*gap] += found_as_gap;
         } else {
             CHECK(found == copies);
         }
     }
-    if (!async_gap) CHECK(got.blocks().size() == total);
+    CHECK(got.blocks().size() == total);
 }
 
 template <typename F>
@@ -315,15 +309,15 @@ GapCounts expected_gaps(const std::string& test, int minor) {
     static const std::map<std::pair<std::string, int>, GapCounts> kKnownGaps = {
         {{"blocks", 13}, {{G::MultiLineLine, 10}}},
         {{"blocks", 14}, {{G::MultiLineLine, 10}, {G::ConstSlice, 2}}},
-        {{"blocks", 15}, {{G::MultiLineLine, 6}, {G::ConstSlice, 2}, {G::CommonConstant, 34}}},
+        {{"blocks", 15}, {{G::MultiLineLine, 10}, {G::ConstSlice, 2}}},
         {{"chain", 13}, {{G::MultiLineLine, 10}}},
         {{"chain", 14}, {{G::MultiLineLine, 10}, {G::ConstSlice, 2}}},
-        {{"chain", 15}, {{G::MultiLineLine, 6}, {G::ConstSlice, 2}, {G::CommonConstant, 44}}},
+        {{"chain", 15}, {{G::MultiLineLine, 10}, {G::ConstSlice, 2}}},
         {{"exits", 11}, {{G::FallthroughExit, 8}}},
         {{"exits", 12}, {{G::FallthroughExit, 8}}},
         {{"exits", 13}, {{G::FallthroughExit, 8}, {G::MultiLineLine, 14}}},
         {{"exits", 14}, {{G::FallthroughExit, 14}, {G::MultiLineLine, 14}, {G::ConstSlice, 2}}},
-        {{"exits", 15}, {{G::CommonConstant, 192}}},
+        {{"exits", 15}, {{G::FallthroughExit, 14}, {G::MultiLineLine, 14}, {G::ConstSlice, 2}}},
     };
     const auto it = kKnownGaps.find({test, minor});
     return it == kKnownGaps.end() ? GapCounts{} : it->second;
@@ -392,9 +386,6 @@ TEST_CASE("The handler chain at each marker call names the with-items around it,
         GapCounts gaps;
         for (const json& code : doc["code_objects"]) {
             const auto items = source_items(code, minor < kFirstUpstreamlessMinor);
-            bool has_async = false;
-            for (const auto& [label, item] : items) has_async |= item.is_async;
-            const bool async_code = code["code"] != code["adaptive"] && has_async;
             for (const bool adaptive : {false, true}) {
                 INFO(code["name"].get<std::string>() << (adaptive ? " (quickened)" : ""));
                 const Analysed a = analyse(code, minor, adaptive);
@@ -409,10 +400,6 @@ TEST_CASE("The handler chain at each marker call names the with-items around it,
                         nested += active.size() >= 2;
                         // A marker call is not an __exit__ call.
                         CHECK_FALSE(a.blocks->exiting_at(unit.get<uint32_t>(), *a.symbols).has_value());
-                        if (active.size() != enclosing.size() && minor == 15 && (async_code || has_async)) {
-                            ++gaps[Gap::CommonConstant];
-                            continue;
-                        }
                         CHECK(active.size() == enclosing.size());
                         for (size_t i = 0; i < std::min(active.size(), enclosing.size()); ++i)
                             check_is_item(a.blocks->block_at(active[i].handler), enclosing[i].get<std::string>(), items,
@@ -443,10 +430,6 @@ TEST_CASE("Each __exit__ / __aexit__ call the managers saw is found as their blo
                     suspended += exit["suspended"].get<bool>();
                     const auto found = a.blocks->exiting_at(exit["unit"].get<uint32_t>(), *a.symbols);
                     const std::string label = exit["label"].get<std::string>();
-                    if (!found && minor == 15) {
-                        ++gaps[Gap::CommonConstant];
-                        continue;
-                    }
                     if (!found && minor >= kFirstHandlerChainMinor && (label == "ls_return" || label == "r1")) {
                         ++gaps[Gap::FallthroughExit];
                         continue;

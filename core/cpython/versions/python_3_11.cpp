@@ -84,6 +84,7 @@ PythonLayout python_3_11_layout() {
 
     l.with_blocks = WithBlockSource::HandlerChain;
     l.with_exit_slots = WithExitSlots::BoundExit;
+    l.with_lines_are_items = false;
     l.exit_call_oparg = 2;  // CALL 2: the first None stands in for self
     l.load_global_name_shift = 1;
     l.load_attr_name_shift = 0;

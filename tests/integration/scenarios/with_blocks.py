@@ -195,6 +195,14 @@ def yields_from_in_with():
         yield from sub_generator()  # AT: yields_from_in_with
 
 
+def multi_item_with():
+    # 3.13+ gives the second item only its own line: the statement's is found in the source.
+    with nullcontext(  # WITH: multi_item.ab
+    ) as a, nullcontext(
+    ) as b:
+        yield  # AT: multi_item_with
+
+
 async def not_started_with():  # AT: not_started_with
     with ExitStack():
         pass
@@ -404,6 +412,7 @@ WITH_SPECS = {
     "jumps_out.mgr": (True, "mgr", "made"),
     "staticmethod_aexit.silly": (True, None, "made"),
     "multiline_with.n": (False, "n", "made"),
+    "multi_item.ab": (False, ("a", "b"), "made"),
     "multiline_with.y": (True, "y", "made"),
     "async_with_in_finally.icm": (True, "icm", "made"),
     "targets.tuple_list": (False, ("(a, b)", "(c,)"), "made"),
@@ -446,6 +455,7 @@ CASE_CONTEXTS = {
     "jumps_out": [("jumps_out.mgr", 0, True)],
     "staticmethod_aexit": [("staticmethod_aexit.silly", 0, True)],
     "multiline_with": [("multiline_with.n", 0, False), ("multiline_with.y", 0, False)],
+    "multi_item_with": [("multi_item.ab", 0, False), ("multi_item.ab", 1, False)],
     "async_with_in_finally": [("async_with_in_finally.icm", 0, False)],
     "assignment_targets": [("targets.tuple_list", 0, False), ("targets.tuple_list", 1, False),
                            ("targets.name", 0, False), ("targets.attributes", 0, False),
@@ -515,6 +525,7 @@ def build_cases(workdir):
         case("jump_out_" + how, started(jumps_out(how)))
     case("staticmethod_aexit", started(staticmethod_aexit()))
     case("multiline_with", asend_once(multiline_with()))
+    case("multi_item_with", started(multi_item_with()))
     case("multiline_with_exiting", suspended_in_asend(asend_once(multiline_with())))
     after_asend = asend_once(async_with_in_finally())
     case("async_with_in_finally", asend_once(after_asend))
