@@ -87,7 +87,7 @@ struct Context {
     // start_line is the with-item's line: 3.13+ records no instruction at the line of a
     // statement whose items are on lines of their own (add_source_lines finds it in the source).
     bool line_of_item = false;
-    std::optional<std::string> source;   // that line's source text, stripped
+    std::optional<std::string> source;  // that line's source text, stripped
     bool is_async = false;
     bool is_exiting = false;  // the frame is inside its __exit__ / __aexit__
     std::string description;
