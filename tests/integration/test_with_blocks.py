@@ -148,35 +148,71 @@ MONITORING_EVENTS = 32 | 64  # sys.monitoring.events.LINE | INSTRUCTION
 # --- the scenario, its core, the tool's runs ------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def with_scenario(python, interp, variant, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("with-%s-%s-" % (interp.label, variant))
-    extra = {"STACKSCOPE_UPSTREAM_ORACLE": "1", "STACKSCOPE_WITH_VARIANT": variant}
-    if variant == "jit":
-        extra["PYTHON_JIT"] = "1"
-    target = ScenarioProcess(python, workdir, script=SCRIPT, env=clean_env(**extra)).start(timeout=120)
-    yield target
-    target.stop()
+class ScenarioCache:
+    """The scenario process (and core) of each interpreter x variant, kept while the worker runs
+    that interpreter's tests (loadgroup: one worker per interpreter), whatever order its tests
+    and variants come in; a parametrized session fixture would restart it at every change of
+    variant."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp = tmp_path_factory
+        self.label = None
+        self.scenarios = {}
+        self.cores = {}
+
+    def scenario(self, python, interp, variant):
+        if interp.label != self.label:
+            self.close()
+            self.label = interp.label
+        if variant not in self.scenarios:
+            workdir = self.tmp.mktemp("with-%s-%s-" % (interp.label, variant))
+            extra = {"STACKSCOPE_UPSTREAM_ORACLE": "1", "STACKSCOPE_WITH_VARIANT": variant}
+            if variant == "jit":
+                extra["PYTHON_JIT"] = "1"
+            self.scenarios[variant] = ScenarioProcess(python, workdir, script=SCRIPT, env=clean_env(**extra)).start(
+                timeout=120)
+        return self.scenarios[variant]
+
+    def core(self, scenario):
+        if scenario.pid not in self.cores:
+            self.cores[scenario.pid] = make_core(scenario.pid, scenario.workdir / "core")
+            wait_until_all_sleeping(scenario.pid)
+        return self.cores[scenario.pid]
+
+    def close(self):
+        for core in self.cores.values():
+            core.unlink()
+        for scenario in self.scenarios.values():
+            scenario.stop()
+        self.scenarios, self.cores = {}, {}
 
 
 @pytest.fixture(scope="session")
+def scenario_cache(tmp_path_factory):
+    cache = ScenarioCache(tmp_path_factory)
+    yield cache
+    cache.close()
+
+
+@pytest.fixture
+def with_scenario(scenario_cache, python, interp, variant):
+    return scenario_cache.scenario(python, interp, variant)
+
+
+@pytest.fixture
 def with_truth(with_scenario):
     return with_scenario.truth
 
 
-@pytest.fixture(scope="session")
-def with_core(with_scenario):
-    core = make_core(with_scenario.pid, with_scenario.workdir / "core")
-    wait_until_all_sleeping(with_scenario.pid)
-    yield core
-    core.unlink()
+@pytest.fixture
+def with_core(scenario_cache, with_scenario):
+    return scenario_cache.core(with_scenario)
 
 
 @pytest.fixture
 def with_target(request, mode, with_scenario, python):
     if mode == "live":
-        wait_until_all_sleeping(with_scenario.pid)
-        return ["pid", with_scenario.pid]
+        return ["pid", with_scenario.pid]  # run_with waits for its threads before each read
     return ["core", request.getfixturevalue("with_core"), "--executable", python]
 
 
@@ -201,6 +237,8 @@ def run_with(tool, tool_runs, with_target, with_truth):
         args += list(options)
         key = (str(tool),) + tuple(str(a) for a in args)
         if key not in tool_runs:
+            if args[0] == "pid":
+                wait_until_all_sleeping(args[1])
             tool_runs[key] = run_tool(tool, args, timeout=120)
         return tool_runs[key]
 
