@@ -8,19 +8,21 @@
 
 namespace stackscope {
 
-struct ExceptionTableEntry {
-    uint32_t start = 0;  // code units, end exclusive
+// One entry of a 3.11+ co_exceptiontable, in code units; `end` is exclusive.
+struct ExceptionEntry {
+    uint32_t start = 0;
     uint32_t end = 0;
     uint32_t target = 0;  // the handler's first instruction
     uint32_t depth = 0;   // value-stack depth the handler starts from
     bool lasti = false;   // the handler also gets the raising instruction's offset pushed
 };
 
-// Decodes the table, stopping at the first malformed or out-of-order entry and after
-// `max_entries`: a damaged table yields the entries before the damage.
-std::vector<ExceptionTableEntry> parse_exception_table(std::span<const uint8_t> table, size_t max_entries = 1 << 16);
+// Decodes the table. Throws bad_data for a malformed table: an entry without its start bit, a
+// truncated or over-long varint, a range past 2^32, entries out of order or overlapping (the
+// lookup below relies on the order), or more than `max_entries` entries.
+std::vector<ExceptionEntry> decode_exception_table(std::span<const uint8_t> table, size_t max_entries = 1 << 16);
 
-// The entry covering `unit` (entries are sorted and do not overlap), if any.
-std::optional<ExceptionTableEntry> handler_for(std::span<const ExceptionTableEntry> table, uint32_t unit);
+// The entry covering `unit`, if any, in a decoded (sorted) table.
+std::optional<ExceptionEntry> handler_for(std::span<const ExceptionEntry> table, uint32_t unit);
 
 }  // namespace stackscope

@@ -241,9 +241,9 @@ FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
         std::make_unique<CodeAnalysis>(CodeAnalysis{RemoteSymbols(objects_, code), std::nullopt, std::nullopt});
     try {
         if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
-        std::vector<ExceptionTableEntry> table;
+        std::vector<ExceptionEntry> table;
         if (l_.with_blocks == WithBlockSource::HandlerChain)
-            table = parse_exception_table(objects_.read_bytes(
+            table = decode_exception_table(objects_.read_bytes(
                 mem_.read_pointer(code + static_cast<uint64_t>(l_.code_exceptiontable)), kMaxExceptionTable));
         const std::vector<uint8_t> bytecode = bytecode_of(code);
         analysis->blocks.emplace(decode_instructions(bytecode, *opcodes_, CodeWithBlocks::kMaxInstructions),

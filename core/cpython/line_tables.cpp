@@ -40,19 +40,6 @@ int64_t read_location_svarint(ByteCursor& in) {
 }
 
 // Exception-table varint: big-endian 6-bit chunks, 0x40 = more follows.
-uint32_t read_exception_varint(ByteCursor& in) {
-    uint8_t b = in.next();
-    uint64_t value = b & 63;
-    int chunks = 1;
-    while (b & 64) {
-        if (++chunks > 6) throw bad_data("exception table varint too long");
-        b = in.next();
-        value = (value << 6) | (b & 63);
-    }
-    if (value > UINT32_MAX) throw bad_data("exception table value out of range");
-    return static_cast<uint32_t>(value);
-}
-
 std::optional<int> column(uint32_t raw) {
     if (raw == 0 || raw > static_cast<uint32_t>(INT32_MAX)) return std::nullopt;
     return static_cast<int>(raw) - 1;
@@ -156,25 +143,6 @@ std::optional<int> location_line(std::span<const uint8_t> table, int first_line,
         return true;
     });
     return line;
-}
-
-std::vector<ExceptionEntry> decode_exception_table(std::span<const uint8_t> table) {
-    std::vector<ExceptionEntry> out;
-    ByteCursor in(table);
-    while (!in.done()) {
-        if (!(in.peek() & 0x80)) throw bad_data("exception table entry without its start bit");
-        ExceptionEntry e;
-        e.start = read_exception_varint(in);
-        const uint32_t length = read_exception_varint(in);
-        e.end = e.start + length;
-        if (e.end < e.start) throw bad_data("exception table range overflows");
-        e.target = read_exception_varint(in);
-        const uint32_t depth_lasti = read_exception_varint(in);
-        e.depth = depth_lasti >> 1;
-        e.lasti = depth_lasti & 1;
-        out.push_back(e);
-    }
-    return out;
 }
 
 }  // namespace stackscope

@@ -27,15 +27,4 @@ std::vector<Location> decode_locations(std::span<const uint8_t> table, int first
 // 3.11+ line of the instruction at `code_unit`, nullopt when it has no location.
 std::optional<int> location_line(std::span<const uint8_t> table, int first_line, uint32_t code_unit);
 
-// One entry of a 3.11+ co_exceptiontable, in code units; `end` is exclusive.
-struct ExceptionEntry {
-    uint32_t start = 0;
-    uint32_t end = 0;
-    uint32_t target = 0;
-    uint32_t depth = 0;
-    bool lasti = false;
-};
-
-std::vector<ExceptionEntry> decode_exception_table(std::span<const uint8_t> table);
-
 }  // namespace stackscope

@@ -162,7 +162,7 @@ private:
 
 }  // namespace
 
-CodeWithBlocks::CodeWithBlocks(std::vector<Instruction> instructions, std::vector<ExceptionTableEntry> table,
+CodeWithBlocks::CodeWithBlocks(std::vector<Instruction> instructions, std::vector<ExceptionEntry> table,
                                const WithRules& rules, CodeSymbols& symbols)
     : instructions_(std::move(instructions)), table_(std::move(table)), rules_(rules) {
     if (instructions_.size() > kMaxInstructions) instructions_.resize(kMaxInstructions);
@@ -411,7 +411,7 @@ std::optional<ExitingBlock> CodeWithBlocks::exiting_at(uint32_t unit, CodeSymbol
         if (k == 0) return std::nullopt;
         const uint32_t body_end = ins[k - 1].next;
         const bool skippable = op_at(k - 1) == Op::Swap || op_at(k - 1) == Op::Nop;
-        for (const ExceptionTableEntry& e : table_) {
+        for (const ExceptionEntry& e : table_) {
             if ((e.end == body_end || (skippable && k >= 2 && e.end == ins[k - 2].next)) && block_at(e.target))
                 return ExitingBlock{e.target, is_async};
         }

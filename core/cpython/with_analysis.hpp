@@ -67,8 +67,8 @@ public:
     static constexpr size_t kMaxInstructions = 1 << 17;
     static constexpr size_t kMaxChain = 256;  // handler-chain steps, more than CPython's nesting allows
 
-    CodeWithBlocks(std::vector<Instruction> instructions, std::vector<ExceptionTableEntry> table,
-                   const WithRules& rules, CodeSymbols& symbols);
+    CodeWithBlocks(std::vector<Instruction> instructions, std::vector<ExceptionEntry> table, const WithRules& rules,
+                   CodeSymbols& symbols);
 
     // Every block, in bytecode order.
     const std::vector<WithBlockInfo>& blocks() const { return blocks_; }
@@ -91,7 +91,7 @@ private:
     std::optional<int> line_of(size_t index, CodeSymbols& symbols) const;
 
     std::vector<Instruction> instructions_;
-    std::vector<ExceptionTableEntry> table_;
+    std::vector<ExceptionEntry> table_;
     WithRules rules_;
     std::vector<WithBlockInfo> blocks_;
     std::optional<std::unordered_map<size_t, uint32_t>> popped_handlers_;  // POP_BLOCK index -> handler

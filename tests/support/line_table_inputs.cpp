@@ -4,6 +4,7 @@
 
 #include "stackscope/error.hpp"
 #include "fuzz_inputs.hpp"
+#include "cpython/exception_table.hpp"
 #include "cpython/line_tables.hpp"
 
 namespace stackscope_fuzz {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpython/exception_table.hpp"
+#include "stackscope/error.hpp"
 #include "cpython/opcodes.hpp"
 #include "cpython/python_layout.hpp"
 #include "cpython/with_analysis.hpp"
@@ -94,9 +95,12 @@ Outcome with_analysis(std::span<const uint8_t> data) {
     const stackscope::OpcodeTable* opcodes = stackscope::opcode_table(3, minor);
     require(layout.has_value() && opcodes != nullptr);
     const auto rules = stackscope::WithRules::of(*layout, *opcodes);
-    std::vector<stackscope::ExceptionTableEntry> entries;
-    if (rules.source == stackscope::WithBlockSource::HandlerChain || table_before_311)
-        entries = stackscope::parse_exception_table(table);
+    std::vector<stackscope::ExceptionEntry> entries;
+    if (rules.source == stackscope::WithBlockSource::HandlerChain || table_before_311) try {
+            entries = stackscope::decode_exception_table(table);
+        } catch (const stackscope::Error&) {
+            // a damaged table is the reader's error; the analysis then sees none
+        }
     auto instructions = stackscope::decode_instructions(code, *opcodes, stackscope::CodeWithBlocks::kMaxInstructions);
     const size_t instruction_count = instructions.size();
     stackscope::CodeWithBlocks analysis(std::move(instructions), entries, rules, symbols);

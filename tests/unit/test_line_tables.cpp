@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "stackscope/error.hpp"
+#include "cpython/exception_table.hpp"
 #include "cpython/line_tables.hpp"
 
 using stackscope::Error;

@@ -24,13 +24,14 @@
 #include "cpython/opcodes.hpp"
 #include "cpython/python_layout.hpp"
 #include "cpython/with_analysis.hpp"
+#include "stackscope/error.hpp"
 
 using stackscope::ActiveBlock;
 using stackscope::CodeSymbols;
 using stackscope::CodeWithBlocks;
-using stackscope::ExceptionTableEntry;
+using stackscope::decode_exception_table;
+using stackscope::ExceptionEntry;
 using stackscope::handler_for;
-using stackscope::parse_exception_table;
 using stackscope::WithBlockInfo;
 using stackscope::WithRules;
 using Bytes = std::vector<uint8_t>;
@@ -133,8 +134,8 @@ WithRules rules_for(int minor) {
 Analysed analyse(const json& code, int minor, bool adaptive) {
     const WithRules rules = rules_for(minor);
     const Bytes bytecode = from_hex(code[adaptive ? "adaptive" : "code"].get<std::string>());
-    std::vector<ExceptionTableEntry> table;
-    if (!code["exception_table"].is_null()) table = parse_exception_table(from_hex(code["exception_table"]));
+    std::vector<ExceptionEntry> table;
+    if (!code["exception_table"].is_null()) table = decode_exception_table(from_hex(code["exception_table"]));
     Analysed a{std::make_unique<FixtureSymbols>(code), nullptr};
     a.blocks = std::make_unique<CodeWithBlocks>(
         stackscope::decode_instructions(bytecode, rules.opcodes, CodeWithBlocks::kMaxInstructions), std::move(table),
@@ -462,7 +463,7 @@ TEST_CASE("co_exceptiontable decodes as dis decodes it (3.11+)", "[with][excepti
                 continue;
             }
             INFO(code["name"].get<std::string>());
-            const auto got = parse_exception_table(from_hex(code["exception_table"]));
+            const auto got = decode_exception_table(from_hex(code["exception_table"]));
             const json& want = code["exception_entries"];
             REQUIRE(got.size() == want.size());
             for (size_t i = 0; i < got.size(); ++i) {
@@ -519,98 +520,96 @@ Bytes concat(std::initializer_list<Bytes> parts) {
     return out;
 }
 
-bool same(const ExceptionTableEntry& e, uint32_t start, uint32_t end, uint32_t target, uint32_t depth, bool lasti) {
+bool same(const ExceptionEntry& e, uint32_t start, uint32_t end, uint32_t target, uint32_t depth, bool lasti) {
     return e.start == start && e.end == end && e.target == target && e.depth == depth && e.lasti == lasti;
 }
 
 }  // namespace
 
 TEST_CASE("Exception-table entries decode, one-byte and multi-byte varints", "[exception_table]") {
-    CHECK(parse_exception_table({}).empty());
+    CHECK(decode_exception_table({}).empty());
     // CPython's own encoding of 3 (start 2, length 4, target 10, depth 3, lasti).
     const Bytes one{0x82, 0x04, 0x0a, 0x07};
     CHECK(entry(2, 4, 10, 3, true) == one);
-    auto got = parse_exception_table(one);
+    auto got = decode_exception_table(one);
     REQUIRE(got.size() == 1);
     CHECK(same(got[0], 2, 6, 10, 3, true));
 
     const Bytes wide = concat({entry(100, 5000, 70000, 40, false), entry(5100, 1, 0xFFFFFFFFu, 0, true)});
     CHECK(wide[0] == (0x80 | 0x40 | 1));  // 100 = 1 * 64 + 36: two chunks
-    got = parse_exception_table(wide);
+    got = decode_exception_table(wide);
     REQUIRE(got.size() == 2);
     CHECK(same(got[0], 100, 5100, 70000, 40, false));
     CHECK(same(got[1], 5100, 5101, 0xFFFFFFFFu, 0, true));  // adjacent entries are in order
 
     // A zero-length entry is kept (CPython never writes one; it covers nothing).
-    got = parse_exception_table(entry(7, 0, 1, 0, false));
+    got = decode_exception_table(entry(7, 0, 1, 0, false));
     REQUIRE(got.size() == 1);
     CHECK(!handler_for(got, 7));
 }
 
-TEST_CASE("A damaged exception table yields the entries before the damage", "[exception_table]") {
+TEST_CASE("A damaged exception table is an error, never a partial table", "[exception_table]") {
     const Bytes good = concat({entry(0, 4, 20, 1, false), entry(4, 6, 30, 2, true)});
-    REQUIRE(parse_exception_table(good).size() == 2);
+    REQUIRE(decode_exception_table(good).size() == 2);
 
-    SECTION("truncated anywhere in the second entry") {
+    SECTION("truncated anywhere but between entries") {
         const size_t first_size = entry(0, 4, 20, 1, false).size();
-        for (size_t cut = first_size; cut < good.size(); ++cut) {
+        for (size_t cut = 1; cut < good.size(); ++cut) {
             INFO("cut at " << cut);
-            const auto got = parse_exception_table(std::span(good.data(), cut));
-            REQUIRE(got.size() == 1);
-            CHECK(same(got[0], 0, 4, 20, 1, false));
+            if (cut == first_size) CHECK(decode_exception_table(std::span(good.data(), cut)).size() == 1);
+            else CHECK_THROWS_AS(decode_exception_table(std::span(good.data(), cut)), stackscope::Error);
         }
-        // Cut in the first entry: nothing.
-        for (size_t cut = 0; cut < first_size; ++cut) CHECK(parse_exception_table(std::span(good.data(), cut)).empty());
     }
-    SECTION("an entry without the start bit ends the table") {
+    SECTION("an entry without the start bit") {
         Bytes bad = good;
         bad[entry(0, 4, 20, 1, false).size()] &= 0x7f;
-        CHECK(parse_exception_table(bad).size() == 1);
+        CHECK_THROWS_AS(decode_exception_table(bad), stackscope::Error);
         Bytes first_bad = good;
         first_bad[0] &= 0x7f;
-        CHECK(parse_exception_table(first_bad).empty());
+        CHECK_THROWS_AS(decode_exception_table(first_bad), stackscope::Error);
     }
     SECTION("a start bit inside an entry is only the chunk's bit: the entry decodes") {
         // 0x80 is not looked at after an entry's first byte (CPython's encoder never sets it there).
         Bytes odd = entry(0, 4, 20, 1, false);
         odd[1] |= 0x80;
-        const auto got = parse_exception_table(odd);
+        const auto got = decode_exception_table(odd);
         REQUIRE(got.size() == 1);
         CHECK(same(got[0], 0, 4, 20, 1, false));
     }
-    SECTION("out-of-order and overlapping entries stop the parse") {
-        CHECK(parse_exception_table(concat({entry(10, 4, 1, 0, false), entry(2, 4, 1, 0, false)})).size() == 1);
-        CHECK(parse_exception_table(concat({entry(10, 4, 1, 0, false), entry(13, 4, 1, 0, false)})).size() == 1);
-        CHECK(parse_exception_table(concat({entry(10, 4, 1, 0, false), entry(14, 4, 1, 0, false),
-                                            entry(0, 1, 1, 0, false), entry(40, 1, 1, 0, false)}))
-                  .size() == 2);
+    SECTION("out-of-order and overlapping entries") {
+        CHECK_THROWS_AS(decode_exception_table(concat({entry(10, 4, 1, 0, false), entry(2, 4, 1, 0, false)})),
+                        stackscope::Error);
+        CHECK_THROWS_AS(decode_exception_table(concat({entry(10, 4, 1, 0, false), entry(13, 4, 1, 0, false)})),
+                        stackscope::Error);
+        CHECK(decode_exception_table(concat({entry(10, 4, 1, 0, false), entry(14, 4, 1, 0, false)})).size() == 2);
     }
-    SECTION("varints beyond 32 bits, or of more than six chunks, end the table") {
-        CHECK(parse_exception_table(concat({good, entry(1ull << 32, 1, 0, 0, false)})).size() == 2);
-        CHECK(parse_exception_table(concat({good, entry(100, 1, 1ull << 32, 0, false)})).size() == 2);
-        CHECK(parse_exception_table(concat({good, entry(100, 1, 0, 1ull << 31, false)})).size() == 2);
+    SECTION("varints beyond 32 bits, or of more than six chunks") {
+        CHECK_THROWS_AS(decode_exception_table(concat({good, entry(1ull << 32, 1, 0, 0, false)})), stackscope::Error);
+        CHECK_THROWS_AS(decode_exception_table(concat({good, entry(100, 1, 1ull << 32, 0, false)})), stackscope::Error);
+        CHECK_THROWS_AS(decode_exception_table(concat({good, entry(100, 1, 0, 1ull << 31, false)})), stackscope::Error);
         // Seven chunks, the first zero: the value fits, the encoding is too long.
         Bytes seven{0x80 | 0x40};
         for (int i = 0; i < 5; ++i) seven.push_back(0x40);
         seven.push_back(0x01);
-        CHECK(parse_exception_table(concat({good, seven, Bytes{0x01, 0x01, 0x00}})).size() == 2);
+        CHECK_THROWS_AS(decode_exception_table(concat({good, seven, Bytes{0x01, 0x01, 0x00}})), stackscope::Error);
         // start + length past 2^32.
-        CHECK(parse_exception_table(concat({good, entry(0xFFFFFFF0u, 0x20, 0, 0, false)})).size() == 2);
-        const auto last = parse_exception_table(concat({good, entry(0xFFFFFFF0u, 0x0F, 0, 0, false)}));
+        CHECK_THROWS_AS(decode_exception_table(concat({good, entry(0xFFFFFFF0u, 0x20, 0, 0, false)})),
+                        stackscope::Error);
+        const auto last = decode_exception_table(concat({good, entry(0xFFFFFFF0u, 0x0F, 0, 0, false)}));
         REQUIRE(last.size() == 3);
         CHECK(last[2].end == 0xFFFFFFFFu);
     }
     SECTION("max_entries bounds the work") {
         Bytes many;
         for (uint32_t i = 0; i < 100; ++i) many = concat({many, entry(i * 2, 2, 500, 0, false)});
-        CHECK(parse_exception_table(many).size() == 100);
-        CHECK(parse_exception_table(many, 10).size() == 10);
-        CHECK(parse_exception_table(many, 0).empty());
+        CHECK(decode_exception_table(many).size() == 100);
+        CHECK_THROWS_AS(decode_exception_table(many, 10), stackscope::Error);
+        CHECK(decode_exception_table(many, 100).size() == 100);
     }
 }
 
 TEST_CASE("handler_for finds the entry covering a unit, at the boundaries", "[exception_table]") {
-    const auto table = parse_exception_table(
+    const auto table = decode_exception_table(
         concat({entry(4, 4, 100, 1, false), entry(8, 2, 200, 2, true), entry(20, 5, 300, 3, false)}));
     REQUIRE(table.size() == 3);
     auto target_at = [&](uint32_t unit) -> int64_t {
@@ -693,7 +692,7 @@ TEST_CASE("A handler chain that loops or runs long ends", "[with]") {
         REQUIRE(instructions.size() == 6);
         const uint32_t store = instructions[1].start, handler = instructions[4].start;
         // The body's entry leads to the handler, whose own entry leads back to the handler.
-        const auto table = parse_exception_table(
+        const auto table = decode_exception_table(
             concat({entry(store, handler - store, handler, 1, false), entry(handler, 2, handler, 2, true)}));
         REQUIRE(table.size() == 2);
         CodeWithBlocks blocks(instructions, table, rules, symbols);
