@@ -4,11 +4,11 @@ parked threads (the thread view), against the truth that scenarios/with_blocks.p
 in-process, and the tree text against upstream stackscope's (tests/third_party/stackscope) on
 3.8-3.12.
 
-Rows: every interpreter in the plain variant, read live and from a core; the same scenario
-under sys.settrace (3.8-3.11), under sys.monitoring with LINE and INSTRUCTION events (3.12+)
-and with PYTHON_JIT=1 (Debian 3.14 / 3.15, debug builds too), read live only. One scenario
-process per interpreter x variant, one core per interpreter; the tool reads all the objects in
-one run per output format.
+Rows: every interpreter in the plain variant, and the same scenario under sys.settrace
+(3.8-3.11), under sys.monitoring with LINE and INSTRUCTION events (3.12+) and with
+PYTHON_JIT=1 (Debian 3.14 / 3.15, debug builds too), each read live and from a core (the
+instrumented bytecode and the JIT's executors are in the core too). One scenario process and
+one core per interpreter x variant; the tool reads all the objects in one run per output format.
 
 The contract: each frame has `contexts`, outermost first, each {is_async, is_exiting, varname
 (null when none), type (type(cm).__name__; null where the manager cannot be known: an exiting
@@ -61,13 +61,13 @@ def variants_of(interp):
 
 
 def rows(with_mode=True, wanted=lambda interp: True):
-    """pytest params (interp, variant[, mode]): plain live and core, the other variants live."""
+    """pytest params (interp, variant[, mode]): every variant live and from a core."""
     params = []
     for interp in INTERPRETERS:
         if not wanted(interp):
             continue
         for variant in variants_of(interp):
-            modes = (["live", "core"] if variant == "plain" else ["live"]) if with_mode else [None]
+            modes = ["live", "core"] if with_mode else [None]
             for mode in modes:
                 values = (interp, variant, mode) if with_mode else (interp, variant)
                 ident = "-".join(v for v in (interp.label, variant, mode) if v)
