@@ -50,6 +50,7 @@ std::string str_repr(const std::string& text) {
 class FrameContexts::RemoteSymbols : public CodeSymbols {
 public:
     RemoteSymbols(ObjectReader& objects, uint64_t code) : objects_(objects), code_(code) {}
+    uint64_t code() const { return code_; }
 
     std::optional<std::string> name(uint32_t index) override { return item(objects_.layout().code_names, index); }
     std::optional<std::string> local(uint32_t index) override {
@@ -92,25 +93,42 @@ public:
     std::optional<int> line_at(uint32_t unit) override {
         const PythonLayout& l = objects_.layout();
         try {
-            if (!line_table_) {
-                RemoteMemory& mem = objects_.memory();
-                line_table_ = objects_.read_bytes(mem.read_pointer(code_ + static_cast<uint64_t>(l.code_linetable)),
-                                                  FrameReader::kMaxLineTable);
-                first_line_ = mem.read_value<int32_t>(code_ + static_cast<uint64_t>(l.code_firstlineno));
+            load_line_table();
+            if (l.line_table == LineTableFormat::Locations) {
+                // Decoded once: the analysis asks a line for each of a code's with-blocks.
+                if (!locations_) {
+                    locations_.emplace();  // a table that does not decode is tried once
+                    *locations_ = decode_locations(*line_table_, first_line_);
+                }
+                auto it = std::upper_bound(locations_->begin(), locations_->end(), unit,
+                                           [](uint32_t u, const Location& loc) { return u < loc.start; });
+                if (it == locations_->begin() || unit >= (--it)->end) return std::nullopt;
+                return it->line;
             }
+            // The older tables are walked from their start for each line: a budget per code object.
+            if (older_lookups_ == kMaxOlderLineLookups) return std::nullopt;
+            ++older_lookups_;
+            if (l.line_table == LineTableFormat::Lnotab)
+                return lnotab_line(*line_table_, first_line_, int64_t{unit} * kCodeUnitSize);
+            return linetable310_line(*line_table_, first_line_, int64_t{unit} * kCodeUnitSize);
         } catch (const Error&) {
-            line_table_.emplace();
+            return std::nullopt;  // a damaged line table leaves the block without a line
         }
-        switch (l.line_table) {
-            case LineTableFormat::Lnotab: return lnotab_line(*line_table_, first_line_, int64_t{unit} * kCodeUnitSize);
-            case LineTableFormat::Pep626:
-                return linetable310_line(*line_table_, first_line_, int64_t{unit} * kCodeUnitSize);
-            case LineTableFormat::Locations: return location_line(*line_table_, first_line_, unit);
-        }
-        return std::nullopt;
     }
 
 private:
+    static constexpr int kMaxOlderLineLookups = 512;
+
+    void load_line_table() {
+        if (line_table_) return;
+        line_table_.emplace();
+        RemoteMemory& mem = objects_.memory();
+        const PythonLayout& l = objects_.layout();
+        first_line_ = mem.read_value<int32_t>(code_ + static_cast<uint64_t>(l.code_firstlineno));
+        *line_table_ = objects_.read_bytes(mem.read_pointer(code_ + static_cast<uint64_t>(l.code_linetable)),
+                                           FrameReader::kMaxLineTable);
+    }
+
     uint64_t constant(uint32_t index) {
         const uint64_t consts =
             objects_.memory().read_pointer(code_ + static_cast<uint64_t>(objects_.layout().code_consts));
@@ -128,13 +146,15 @@ private:
     ObjectReader& objects_;
     uint64_t code_;
     std::optional<std::vector<uint8_t>> line_table_;
+    std::optional<std::vector<Location>> locations_;
+    int older_lookups_ = 0;
     int first_line_ = 0;
 };
 
 struct FrameContexts::CodeAnalysis {
     RemoteSymbols symbols;
     std::optional<CodeWithBlocks> blocks;
-    std::optional<std::string> error;  // why the code could not be analysed
+    std::optional<std::vector<std::string>> local_names;  // read when a manager is looked for among them
 };
 
 FrameContexts::FrameContexts(ObjectReader& objects, FrameReader& frames)
@@ -142,7 +162,11 @@ FrameContexts::FrameContexts(ObjectReader& objects, FrameReader& frames)
       frames_(frames),
       mem_(objects.memory()),
       l_(objects.layout()),
-      opcodes_(opcode_table(objects.layout().version.major, objects.layout().version.minor)) {}
+      opcodes_(opcode_table(objects.layout().version.major, objects.layout().version.minor)) {
+    if (!opcodes_) return;
+    for (int byte = 0; byte < 256; ++byte)
+        if (opcodes_->op[byte] == Op::SetupFinally && opcodes_->base[byte] == byte) setup_finally_ = byte;
+}
 
 FrameContexts::~FrameContexts() = default;
 
@@ -237,9 +261,11 @@ void FrameContexts::restore_originals(uint64_t code, std::vector<uint8_t>& bytes
 FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
     auto it = codes_.find(code);
     if (it != codes_.end()) return *it->second;
+    // A code object that cannot be analysed is not remembered: a running target's next read
+    // may succeed.
     auto analysis =
         std::make_unique<CodeAnalysis>(CodeAnalysis{RemoteSymbols(objects_, code), std::nullopt, std::nullopt});
-    try {
+    {
         if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
         std::vector<ExceptionEntry> table;
         if (l_.with_blocks == WithBlockSource::HandlerChain)
@@ -248,8 +274,6 @@ FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
         const std::vector<uint8_t> bytecode = bytecode_of(code);
         analysis->blocks.emplace(decode_instructions(bytecode, *opcodes_, CodeWithBlocks::kMaxInstructions),
                                  std::move(table), WithRules::of(l_, *opcodes_), analysis->symbols);
-    } catch (const Error& e) {
-        analysis->error = e.what();
     }
     return *codes_.emplace(code, std::move(analysis)).first->second;
 }
@@ -257,7 +281,6 @@ FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
 std::vector<Context> FrameContexts::read_contexts(const Frame& frame, const Frame* next_inner) {
     const uint64_t code = frames_.code_of(frame.address);
     CodeAnalysis& analysis = analysis_of(code);
-    if (analysis.error) throw bad_data(*analysis.error);
     CodeWithBlocks& blocks = *analysis.blocks;
     if (blocks.blocks().empty()) return {};
     const auto unit = frames_.code_unit_of(frame.address, code);
@@ -276,18 +299,15 @@ std::vector<Context> FrameContexts::read_contexts(const Frame& frame, const Fram
         }
         case WithBlockSource::BlockStack: {
             const auto count = mem_.read_value<int32_t>(frame.address + static_cast<uint64_t>(l_.frame_iblock));
-            if (count < 0 || count > kMaxBlocks)
+            if (count < 0 || count > l_.frame_max_blocks)
                 throw bad_data("the frame claims " + std::to_string(count) + " blocks");
-            int setup_finally = -1;
-            for (int b = 0; b < 256; ++b)
-                if (opcodes_->op[b] == Op::SetupFinally && opcodes_->base[b] == b) setup_finally = b;
             for (int32_t i = 0; i < count; ++i) {
-                const uint64_t block =
-                    frame.address + static_cast<uint64_t>(l_.frame_blockstack) + 12 * static_cast<uint64_t>(i);
-                const auto type = mem_.read_value<int32_t>(block);
-                const auto handler = mem_.read_value<int32_t>(block + 4);
-                const auto level = mem_.read_value<int32_t>(block + 8);
-                if (type != setup_finally || handler < 0) continue;
+                const uint64_t block = frame.address + static_cast<uint64_t>(l_.frame_blockstack) +
+                                       static_cast<uint64_t>(l_.try_block_size) * static_cast<uint64_t>(i);
+                const auto type = mem_.read_value<int32_t>(block + static_cast<uint64_t>(l_.try_block_type));
+                const auto handler = mem_.read_value<int32_t>(block + static_cast<uint64_t>(l_.try_block_handler));
+                const auto level = mem_.read_value<int32_t>(block + static_cast<uint64_t>(l_.try_block_level));
+                if (type != setup_finally_ || handler < 0) continue;
                 const auto unit_of_handler =
                     static_cast<uint32_t>(opcodes_->jumps_in_units ? handler : handler / kCodeUnitSize);
                 const WithBlockInfo* info = blocks.block_at(unit_of_handler);
@@ -301,7 +321,7 @@ std::vector<Context> FrameContexts::read_contexts(const Frame& frame, const Fram
         }
     }
     for (Context& c : contexts)
-        if (!c.varname && c.address) c.varname = local_holding(frame.address, code, c.address);
+        if (!c.varname && c.address) c.varname = local_holding(frame.address, analysis, c.address);
 
     if (const auto exiting = blocks.exiting_at(at, analysis.symbols)) {
         Context c = make_context(*blocks.block_at(exiting->handler), next_inner ? first_argument(*next_inner) : 0);
@@ -383,9 +403,28 @@ uint64_t FrameContexts::first_argument(const Frame& frame) {
 
 // Upstream's fallback name for a manager without an `as` target: the frame's local that
 // holds it (the last one, when several do).
-std::optional<std::string> FrameContexts::local_holding(uint64_t frame, uint64_t code, uint64_t object) {
+std::optional<std::string> FrameContexts::local_holding(uint64_t frame, CodeAnalysis& analysis, uint64_t object) {
     try {
-        std::vector<std::string> names;
+        if (!analysis.local_names) analysis.local_names = local_names(analysis.symbols.code());
+        const std::vector<std::string>& names = *analysis.local_names;
+        std::optional<std::string> found;
+        for (size_t i = 0; i < names.size(); ++i) {
+            uint64_t value =
+                mem_.read_pointer(frame + static_cast<uint64_t>(l_.frame_localsplus) + 8 * i) & ~l_.stackref_tag_mask;
+            if (value && value != object && is_type(value, BuiltinType::Cell, "cell"))
+                value = mem_.read_pointer(value + static_cast<uint64_t>(l_.cell_ref));
+            if (value == object) found = names[i];
+        }
+        return found;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+// The names of a frame's fast locals, in their order in the frame.
+std::vector<std::string> FrameContexts::local_names(uint64_t code) {
+    std::vector<std::string> names;
+    {
         auto add_names = [&](Offset field) {
             const uint64_t tuple = mem_.read_pointer(code + static_cast<uint64_t>(field));
             const auto count = mem_.read_value<int64_t>(tuple + static_cast<uint64_t>(l_.var_size));
@@ -400,19 +439,9 @@ std::optional<std::string> FrameContexts::local_holding(uint64_t frame, uint64_t
             add_names(l_.code_cellvars);
             add_names(l_.code_freevars);
         }
-        if (names.size() > static_cast<size_t>(kMaxLocals)) return std::nullopt;
-        std::optional<std::string> found;
-        for (size_t i = 0; i < names.size(); ++i) {
-            uint64_t value =
-                mem_.read_pointer(frame + static_cast<uint64_t>(l_.frame_localsplus) + 8 * i) & ~l_.stackref_tag_mask;
-            if (value && value != object && is_type(value, BuiltinType::Cell, "cell"))
-                value = mem_.read_pointer(value + static_cast<uint64_t>(l_.cell_ref));
-            if (value == object) found = names[i];
-        }
-        return found;
-    } catch (const Error&) {
-        return std::nullopt;
+        if (names.size() > static_cast<size_t>(kMaxLocals)) throw bad_data("implausible variable count");
     }
+    return names;
 }
 
 }  // namespace stackscope

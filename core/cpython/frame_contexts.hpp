@@ -45,7 +45,8 @@ private:
     uint64_t manager_in_slots(uint64_t frame, uint64_t code, uint32_t depth);
     uint64_t value_stack_base(uint64_t frame, uint64_t code);
     uint64_t first_argument(const Frame& frame);
-    std::optional<std::string> local_holding(uint64_t frame, uint64_t code, uint64_t object);
+    std::optional<std::string> local_holding(uint64_t frame, CodeAnalysis& analysis, uint64_t object);
+    std::vector<std::string> local_names(uint64_t code);
     Context make_context(const WithBlockInfo& block, uint64_t manager);
 
     ObjectReader& objects_;
@@ -53,6 +54,7 @@ private:
     RemoteMemory& mem_;
     const PythonLayout& l_;
     const OpcodeTable* opcodes_;
+    int setup_finally_ = -1;  // the block type of SETUP_FINALLY, SETUP_WITH and SETUP_ASYNC_WITH blocks
     // Code objects are immutable: analysed once per extraction.
     std::unordered_map<uint64_t, std::unique_ptr<CodeAnalysis>> codes_;
 };

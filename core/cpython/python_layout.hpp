@@ -259,6 +259,13 @@ struct PythonLayout {
     Offset frame_state = kAbsent;       // f_state (GeneratorStateSource::FrameState)
     Offset frame_iblock = kAbsent;      // int f_iblock (WithBlockSource::BlockStack)
     Offset frame_blockstack = kAbsent;  // PyTryBlock f_blockstack[CO_MAXBLOCKS] (WithBlockSource::BlockStack)
+    int frame_max_blocks = 20;          // CO_MAXBLOCKS
+
+    // PyTryBlock {int b_type; int b_handler; int b_level;}
+    Offset try_block_size = kAbsent;
+    Offset try_block_type = kAbsent;
+    Offset try_block_handler = kAbsent;  // bytes (3.8, 3.9) or code units (3.10), as jumps count
+    Offset try_block_level = kAbsent;
 
     // PyGenObject (PyCoroObject, PyAsyncGenObject share its head)
     Offset gen_frame = kAbsent;        // gi_frame pointer or embedded gi_iframe (generator_frame)

@@ -42,6 +42,9 @@ struct TargetStep {
 };
 
 constexpr size_t kMaxTargetSteps = 256;
+// A target's text; longer is garbage (a doubling `COPY 1; BINARY_SUBSCR` chain would grow
+// without bound).
+constexpr size_t kMaxTargetText = 512;
 constexpr int kMaxTargetNesting = 16;
 
 std::string format_tuple(const std::vector<std::string>& items) {
@@ -58,6 +61,11 @@ public:
     std::optional<std::string> one(int nesting) {
         if (nesting > kMaxTargetNesting) return std::nullopt;
         std::vector<std::string> stack;
+        bool too_long = false;
+        auto push = [&](std::string text) {
+            too_long |= text.size() > kMaxTargetText;
+            stack.push_back(std::move(text));
+        };
         while (at_ < steps_.size()) {
             const TargetStep& s = steps_[at_++];
             auto pop = [&]() -> std::optional<std::string> {
@@ -71,13 +79,13 @@ public:
                 case TargetStep::Store:
                 case TargetStep::Const:
                     if (!s.text) return std::nullopt;
-                    stack.push_back(*s.text);
+                    push(*s.text);
                     break;
                 case TargetStep::Attr:
                 case TargetStep::StoreAttr: {
                     auto object = pop();
                     if (!object || !s.text) return std::nullopt;
-                    stack.push_back(*object + "." + *s.text);
+                    push(*object + "." + *s.text);
                     break;
                 }
                 case TargetStep::Subscr:
@@ -85,7 +93,7 @@ public:
                     auto index = pop();
                     auto container = pop();
                     if (!index || !container) return std::nullopt;
-                    stack.push_back(*container + "[" + *index + "]");
+                    push(*container + "[" + *index + "]");
                     break;
                 }
                 case TargetStep::Slice:
@@ -100,7 +108,7 @@ public:
                     auto start = pop();
                     auto container = pop();
                     if (!end || !start || !container) return std::nullopt;
-                    stack.push_back(*container + "[" + *start + ":" + *end + step + "]");
+                    push(*container + "[" + *start + ":" + *end + step + "]");
                     break;
                 }
                 case TargetStep::Unpack: {
@@ -111,7 +119,7 @@ public:
                         if (!item) return std::nullopt;
                         items.push_back(std::move(*item));
                     }
-                    stack.push_back(format_tuple(items));
+                    push(format_tuple(items));
                     break;
                 }
                 case TargetStep::UnpackEx: {
@@ -123,7 +131,7 @@ public:
                         if (!item) return std::nullopt;
                         items.push_back(i == before ? "*" + *item : std::move(*item));
                     }
-                    stack.push_back(format_tuple(items));
+                    push(format_tuple(items));
                     break;
                 }
                 case TargetStep::Call: {
@@ -134,16 +142,17 @@ public:
                     stack.resize(stack.size() - s.arg);
                     auto function = pop();
                     if (!function) return std::nullopt;
-                    stack.push_back(*function + "(" + args + ")");
+                    push(*function + "(" + args + ")");
                     break;
                 }
                 case TargetStep::Dup:
                     if (stack.empty()) return std::nullopt;
-                    stack.push_back(stack.back());
+                    push(stack.back());
                     break;
                 case TargetStep::Skip: break;
                 case TargetStep::Unknown: return std::nullopt;
             }
+            if (too_long) return std::nullopt;
             const bool ends_target = s.kind == TargetStep::Store || s.kind == TargetStep::StoreAttr ||
                                      s.kind == TargetStep::StoreSubscr || s.kind == TargetStep::StoreSlice ||
                                      s.kind == TargetStep::Unpack || s.kind == TargetStep::UnpackEx;
@@ -170,9 +179,8 @@ CodeWithBlocks::CodeWithBlocks(std::vector<Instruction> instructions, std::vecto
 }
 
 const WithBlockInfo* CodeWithBlocks::block_at(uint32_t handler) const {
-    for (const WithBlockInfo& b : blocks_)
-        if (b.handler == handler) return &b;
-    return nullptr;
+    const auto it = block_index_.find(handler);
+    return it == block_index_.end() ? nullptr : &blocks_[it->second];
 }
 
 std::optional<size_t> CodeWithBlocks::index_at(uint32_t unit) const {
@@ -259,9 +267,12 @@ void CodeWithBlocks::find_blocks(CodeSymbols& symbols) {
             block.handler = entry->target;
             body = after;
         }
+        if (block_at(block.handler)) continue;
+        if (blocks_.size() == kMaxBlocks) break;
         block.target = describe_target(body, symbols);
         block.start_line = line_of(i, symbols);
-        if (!block_at(block.handler)) blocks_.push_back(std::move(block));
+        block_index_.emplace(block.handler, blocks_.size());
+        blocks_.push_back(std::move(block));
     }
 }
 

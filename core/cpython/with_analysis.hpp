@@ -66,11 +66,12 @@ class CodeWithBlocks {
 public:
     static constexpr size_t kMaxInstructions = 1 << 17;
     static constexpr size_t kMaxChain = 256;  // handler-chain steps, more than CPython's nesting allows
+    static constexpr size_t kMaxBlocks = 1 << 12;
 
     CodeWithBlocks(std::vector<Instruction> instructions, std::vector<ExceptionEntry> table, const WithRules& rules,
                    CodeSymbols& symbols);
 
-    // Every block, in bytecode order.
+    // Every block, in bytecode order (at most kMaxBlocks).
     const std::vector<WithBlockInfo>& blocks() const { return blocks_; }
     const WithBlockInfo* block_at(uint32_t handler) const;
 
@@ -94,6 +95,7 @@ private:
     std::vector<ExceptionEntry> table_;
     WithRules rules_;
     std::vector<WithBlockInfo> blocks_;
+    std::unordered_map<uint32_t, size_t> block_index_;                     // handler -> blocks_ index
     std::optional<std::unordered_map<size_t, uint32_t>> popped_handlers_;  // POP_BLOCK index -> handler
 };
 

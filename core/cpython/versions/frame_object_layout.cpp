@@ -65,6 +65,10 @@ void set_frame_object_layout(PythonLayout& l) {
     l.load_global_name_shift = 0;
     l.load_attr_name_shift = 0;
     l.frame_valuestack = 64;
+    l.try_block_size = 12;
+    l.try_block_type = 0;
+    l.try_block_handler = 4;
+    l.try_block_level = 8;
 
     l.generator_frame = GeneratorFrameFormat::FramePointer;
     l.yield_from = YieldFromRule::NextOpcode;

@@ -124,8 +124,10 @@ std::vector<Field> required_fields(const PythonLayout& l) {
               STACKSCOPE_FIELD(cfunction_self), STACKSCOPE_FIELD(method_wrapper_self)});
     switch (l.with_blocks) {
         case WithBlockSource::BlockStack:
-            add(out, {STACKSCOPE_FIELD(frame_iblock), STACKSCOPE_FIELD(frame_blockstack),
-                      STACKSCOPE_FIELD(frame_valuestack), STACKSCOPE_FIELD(code_freevars)});
+            add(out,
+                {STACKSCOPE_FIELD(frame_iblock), STACKSCOPE_FIELD(frame_blockstack), STACKSCOPE_FIELD(frame_valuestack),
+                 STACKSCOPE_FIELD(code_freevars), STACKSCOPE_FIELD(try_block_size), STACKSCOPE_FIELD(try_block_type),
+                 STACKSCOPE_FIELD(try_block_handler), STACKSCOPE_FIELD(try_block_level)});
             break;
         case WithBlockSource::HandlerChain: add(out, {STACKSCOPE_FIELD(code_exceptiontable)}); break;
     }
