@@ -32,9 +32,30 @@ Upstream oracle, normalised (only) as follows; everything else must be equal bel
 On 3.13-3.15, where upstream cannot run, the expected text is built from the truth the same
 way upstream builds it (the scenario's source and lines; threading's frames from the truth).
 The same expected text is also compared with upstream's on 3.8-3.12 (a check of the scenario).
+
+Flat text (`--format flat`) against upstream's `Stack.format_flat(show_contexts=True)` of the same
+Stack on 3.8-3.12 (a traceback entry `  File "f", line N, in name` and its `    source` line per
+frame, preceded by one entry per context at its with line, `in name (varname: Type)`),
+normalised (only) as follows; everything else must be equal below the header:
+- the header is not compared: upstream's `stackscope.Stack of <repr> (most recent call last):`
+  (a thread: `stackscope.Stack (most recent call last):`) is the tool's
+  `Traceback of <...> (most recent call last):` (a thread: `Traceback (most recent call last):`);
+- entries upstream nests under a context are dropped: a @contextmanager's inner stack and
+  ExitStack children (`    # ...` entries). Flat text has no indentation to tell them by, so the
+  scenario records upstream's own count of the entries each context gives
+  (Context._frame_summaries): the first is the context's, the rest are dropped;
+- function names: upstream's entries name co_name (funcname, no class guess), `name` in the
+  truth; each upstream entry must show exactly that (a context's: followed by ` (info)` or
+  nothing) and it is then replaced with the tool's name (`function`: as in the tree, co_qualname
+  from 3.11, upstream's tree-style self/cls class guess before; so on 3.8-3.10 too the tool's
+  flat entries say `YieldsDuringAexit.__aexit__`, `Event.wait` where upstream's say `__aexit__`,
+  `wait`).
+No case has a leaf (`  Target of innermost frame: ...`) or an error; if upstream printed one, it
+would be compared as it is.
 """
 import json
 import linecache
+import re
 
 import jsonschema
 import pytest
@@ -387,6 +408,9 @@ def test_upstream_oracle_recorded(with_truth):
     assert upstream["skipped"] is None, upstream["skipped"]
     assert sorted(upstream["texts"]) == sorted(CASES)
     assert {c: t for c, t in upstream["texts"].items() if t.startswith("!!!")} == {}
+    assert sorted(upstream["flat"]) == sorted(CASES)
+    assert {c: t for c, t in upstream["flat"].items() if t.startswith("!!!")} == {}
+    assert sorted(upstream["flat_contexts"]) == sorted(CASES)
 
 
 def normalised_upstream(text, entry):
@@ -481,10 +505,10 @@ def test_no_contexts_json(run_with, with_truth):
 # --- text ---------------------------------------------------------------------------------------
 
 
-def split_object_blocks(text):
+def split_object_blocks(text, header="stackscope.Stack"):
     blocks = []
     for line in without_process_header(text).splitlines():
-        if line.startswith("stackscope.Stack"):
+        if line.startswith(header):
             blocks.append([line])
         elif blocks:
             blocks[-1].append(line)
@@ -498,14 +522,14 @@ def strip_blank_tail(lines):
     return lines
 
 
-def thread_block(text, tid):
-    """The lines of a thread's stack below its `stackscope.Stack` header."""
+def thread_block(text, tid, stack_header=THREAD_STACK_HEADER):
+    """The lines of a thread's stack, from its `stackscope.Stack` (or `stack_header`) line."""
     lines = without_process_header(text).splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("Thread %d " % tid)), None)
     assert start is not None, "no header for thread %d in:\n%s" % (tid, text)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("Thread ")), len(lines))
     block = strip_blank_tail(lines[start + 1:end])
-    assert block and block[0] == THREAD_STACK_HEADER, block[:2]
+    assert block and block[0] == stack_header, block[:2]
     return block
 
 
@@ -554,3 +578,95 @@ def test_tree_text_matches_upstream(tree_of, with_truth, case):
 def test_tree_text_no_contexts(tree_of, with_truth, case):
     """--no-contexts: no context line, and every frame's source line."""
     assert tree_of(case, "--no-contexts")[1:] == expected_text(truth_case(with_truth, case), show_contexts=False)
+
+
+# --- flat text ----------------------------------------------------------------------------------
+
+FLAT_HEADER = "Traceback of "
+FLAT_THREAD_HEADER = "Traceback (most recent call last):"
+FLAT_ENTRY = re.compile(r'^(  File ".*", line \d+, in )(.*)$')
+
+
+@pytest.fixture
+def flat_of(run_with, with_truth):
+    """flat_of(case): the flat lines of a case, its header first."""
+
+    def flat(case):
+        entry = truth_case(with_truth, case)
+        result = run_with(entry["kind"] == "object", "--format", "flat")
+        assert result.returncode == 0, describe(result)
+        if entry["kind"] == "thread":
+            return thread_block(result.stdout, entry["thread_tid"], FLAT_THREAD_HEADER)
+        blocks = split_object_blocks(result.stdout, "Traceback")
+        assert len(blocks) == len(object_entries(with_truth)), [b[0] for b in blocks]
+        block = blocks[[e["case"] for e in object_entries(with_truth)].index(case)]
+        assert block[0].startswith(FLAT_HEADER), block[0]
+        return block
+
+    return flat
+
+
+def flat_entries(lines):
+    """([entry lines], tail): each traceback entry (its `  File` line and what follows it), then
+    the lines after the last entry's (leaf, error)."""
+    entries, tail = [], []
+    for line in lines:
+        if FLAT_ENTRY.match(line):
+            entries.append([line])
+        elif line.startswith("    ") and entries and not tail:
+            entries[-1].append(line)
+        else:
+            tail.append(line)
+    return entries, tail
+
+
+def renamed(entry_lines, frame, context):
+    """An upstream entry with the tool's function name in place of upstream's (co_name)."""
+    match = FLAT_ENTRY.match(entry_lines[0])
+    name = match.group(2)
+    if context and name != frame["name"]:
+        assert name.startswith(frame["name"] + " ("), (entry_lines[0], frame["name"])
+        return [match.group(1) + frame["function"] + name[len(frame["name"]):]] + entry_lines[1:]
+    assert name == frame["name"], (entry_lines[0], frame["name"])
+    return [match.group(1) + frame["function"]] + entry_lines[1:]
+
+
+def normalised_upstream_flat(text, entry, counts):
+    """Upstream's flat lines below its header, normalised as the module docstring says."""
+    lines = text.rstrip("\n").splitlines()
+    assert lines and lines[0].startswith("stackscope.Stack") and lines[0].endswith(" (most recent call last):"), text
+    entries, tail = flat_entries(lines[1:])
+    assert not [line for line in tail if "Previous line repeated" in line], text
+    frames = [f for f in entry["frames"] if not f["hidden"]]
+    assert len(counts) == len(frames), (counts, [f["function"] for f in frames])
+    normalised = []
+
+    def take(count):
+        assert len(entries) >= count, ("upstream has fewer entries than its counts say", text)
+        taken = entries[:count]
+        del entries[:count]
+        return taken
+
+    for frame, per_context in zip(frames, counts):
+        assert len(per_context) == len(frame["contexts"]), (frame["function"], per_context)
+        for count in per_context:
+            own_and_nested = take(count)
+            if own_and_nested:
+                normalised += renamed(own_and_nested[0], frame, context=True)
+        if not (frame["contexts"] and frame["contexts"][-1]["is_exiting"]):
+            normalised += renamed(take(1)[0], frame, context=False)
+    assert entries == [], ("upstream has more entries than its frames and counts say", text)
+    return normalised + tail
+
+
+@UPSTREAM_ROWS
+@pytest.mark.parametrize("case", CASES)
+def test_flat_text_matches_upstream(flat_of, with_truth, case):
+    """3.8-3.12: the flat text below the header equals upstream stackscope's
+    format_flat(show_contexts=True), normalised."""
+    upstream = with_truth["upstream"]
+    if upstream["skipped"]:
+        pytest.fail("upstream oracle missing: " + upstream["skipped"])
+    entry = truth_case(with_truth, case)
+    expected = normalised_upstream_flat(upstream["flat"][case], entry, upstream["flat_contexts"][case])
+    assert flat_of(case)[1:] == expected

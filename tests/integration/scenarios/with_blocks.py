@@ -28,7 +28,9 @@ line, module, and each active context outermost first: manager id(), type(cm).__
 `with` line, varname as upstream prints it (null for none), is_async, is_exiting, and
 `shown_type` (what upstream can name: null where it cannot know the manager, a staticmethod
 `__aexit__` being exited). With STACKSCOPE_UPSTREAM_ORACLE=1, on 3.8-3.12, the vendored upstream
-stackscope's `str(stackscope.extract(obj))` per case (a thread: extract(thread)).
+stackscope's `str(stackscope.extract(obj))` per case (a thread: extract(thread)), its
+`"".join(stack.format_flat(show_contexts=True))` of the same Stack, and per context the number
+of traceback entries that flat text gives it (upstream's own count, nested ones included).
 """
 import asyncio
 import contextlib
@@ -844,13 +846,28 @@ def upstream_texts(cases, threads):
         why = "upstream stackscope failed to import: %s: %s" % (type(error).__name__, error)
         sys.stderr.write("!!! %s\n" % why)
         return {"skipped": why, "texts": {}}
-    texts = {}
+    texts, flat, flat_contexts = {}, {}, {}
     for name, obj in list(cases) + list(threads):
         try:
-            texts[name] = str(stackscope.extract(obj))
+            stack = stackscope.extract(obj)
+            texts[name] = str(stack)
         except Exception as error:
             texts[name] = "!!! upstream raised %s: %s" % (type(error).__name__, error)
-    return {"skipped": None, "texts": texts}
+            continue
+        try:
+            flat[name] = "".join(stack.format_flat(show_contexts=True))
+            flat_contexts[name] = flat_context_summaries(stack)
+        except Exception as error:
+            flat[name] = "!!! upstream raised %s: %s" % (type(error).__name__, error)
+    return {"skipped": None, "texts": texts, "flat": flat, "flat_contexts": flat_contexts}
+
+
+def flat_context_summaries(stack):
+    """Per frame format_flat shows (not hidden), per context: how many traceback entries
+    upstream's flat text gives it (Context._frame_summaries: its own, then its inner stack's and
+    its children's), so that the test can drop the nested ones (the elaboration issue's)."""
+    return [[len(list(context._frame_summaries(frame, False, False))) for context in frame.contexts]
+            for frame in stack.frames if not frame.hide]
 
 
 def main():
