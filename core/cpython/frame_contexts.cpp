@@ -405,6 +405,17 @@ uint64_t FrameContexts::first_argument(const Frame& frame) {
 // holds it (the last one, when several do).
 std::optional<std::string> FrameContexts::local_holding(uint64_t frame, CodeAnalysis& analysis, uint64_t object) {
     try {
+        const uint64_t code = analysis.symbols.code();
+        const auto flags = mem_.read_value<uint32_t>(code + static_cast<uint64_t>(l_.code_flags));
+        if (!(flags & l_.code_flag_optimized)) {
+            // Module and class bodies keep their locals in a dict (a module's is its globals).
+            const uint64_t dict = mem_.read_pointer(frame + static_cast<uint64_t>(l_.frame_locals));
+            if (!dict) return std::nullopt;
+            std::optional<std::string> found;
+            for (const ObjectReader::DictEntry& e : objects_.dict_items(dict))
+                if (e.value == object) found = objects_.read_str(e.key, kMaxName);
+            return found;
+        }
         if (!analysis.local_names) analysis.local_names = local_names(analysis.symbols.code());
         const std::vector<std::string>& names = *analysis.local_names;
         std::optional<std::string> found;

@@ -257,6 +257,7 @@ struct PythonLayout {
     Offset frame_stack_top = kAbsent;   // f_stacktop, f_stackdepth, stacktop or stackpointer (value_stack_top)
     Offset frame_valuestack = kAbsent;  // f_valuestack (ValueStackTop::Depth)
     Offset frame_state = kAbsent;       // f_state (GeneratorStateSource::FrameState)
+    Offset frame_locals = kAbsent;      // the locals dict of a frame whose code keeps none in fast slots
     Offset frame_iblock = kAbsent;      // int f_iblock (WithBlockSource::BlockStack)
     Offset frame_blockstack = kAbsent;  // PyTryBlock f_blockstack[CO_MAXBLOCKS] (WithBlockSource::BlockStack)
     int frame_max_blocks = 20;          // CO_MAXBLOCKS
@@ -291,7 +292,8 @@ struct PythonLayout {
     Offset code_varnames = kAbsent;
     Offset code_cellvars = kAbsent;
     Offset code_flags = kAbsent;
-    Offset code_bytecode = kAbsent;  // co_code, a bytes object (3.8-3.10)
+    uint32_t code_flag_optimized = 0x1;  // CO_OPTIMIZED: the locals are fast slots, not a dict
+    Offset code_bytecode = kAbsent;      // co_code, a bytes object (3.8-3.10)
     Offset code_consts = kAbsent;
     Offset code_names = kAbsent;
     Offset code_freevars = kAbsent;    // 3.8-3.10: STORE_DEREF numbers cells, then free variables

@@ -43,6 +43,7 @@ void set_frame_object_layout(PythonLayout& l) {
     l.frame_previous = 24;  // f_back
     l.frame_code = 32;
     l.frame_globals = 48;
+    l.frame_locals = 56;
 
     l.code_argcount = 16;
     l.code_nlocals = 28;

@@ -50,6 +50,7 @@ PythonLayout python_3_11_layout() {
     l.frame_code = 32;
     l.frame_previous = 48;
     l.frame_globals = 8;
+    l.frame_locals = 24;
     l.frame_instruction = 56;
     l.frame_is_entry = 68;
     l.frame_owner = 69;

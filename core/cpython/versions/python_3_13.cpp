@@ -53,6 +53,7 @@ PythonLayout python_3_13_layout() {
     l.frame_code = 0;
     l.frame_previous = 8;
     l.frame_globals = 24;
+    l.frame_locals = 40;
     l.frame_instruction = 56;
     l.frame_owner = 70;
     l.frame_localsplus = 72;

@@ -120,8 +120,8 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     }
     if (l.yield_from == YieldFromRule::NextOpcode) add(out, {STACKSCOPE_FIELD(code_bytecode)});
     if (l.value_stack_top == ValueStackTop::Depth) add(out, {STACKSCOPE_FIELD(frame_valuestack)});
-    add(out, {STACKSCOPE_FIELD(code_consts), STACKSCOPE_FIELD(code_names), STACKSCOPE_FIELD(method_self),
-              STACKSCOPE_FIELD(cfunction_self), STACKSCOPE_FIELD(method_wrapper_self)});
+    add(out, {STACKSCOPE_FIELD(code_consts), STACKSCOPE_FIELD(code_names), STACKSCOPE_FIELD(frame_locals),
+              STACKSCOPE_FIELD(method_self), STACKSCOPE_FIELD(cfunction_self), STACKSCOPE_FIELD(method_wrapper_self)});
     switch (l.with_blocks) {
         case WithBlockSource::BlockStack:
             add(out,

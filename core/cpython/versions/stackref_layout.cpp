@@ -43,6 +43,7 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.err_item_previous = 8;
     l.frame_previous = 8;
     l.frame_globals = 24;
+    l.frame_locals = 40;
     l.frame_instruction = 56;
     l.frame_owner = 74;
     l.frame_localsplus = 80;
