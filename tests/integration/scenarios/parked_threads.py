@@ -15,7 +15,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
-from scenario_support import end_after_lifetime, install_pong_handler, park_tags, signal_ready, write_json  # noqa: E402
+from scenario_support import (end_after_lifetime, install_pong_handler, park_tags, signal_ready,  # noqa: E402
+                              tool_function_name, write_json)
 
 MAIN_DEPTH = 50
 PARK_TAGS = {}  # line number -> tag, filled from this file's source
@@ -84,26 +85,12 @@ WORKERS = [
 ]
 
 
-def upstream_function_name(frame):
-    """co_qualname, or before 3.11 upstream stackscope's guess: the class of a first
-    argument named self (its type) or cls (itself), then co_name."""
-    code = frame.f_code
-    if hasattr(code, "co_qualname"):
-        return code.co_qualname
-    owner = None
-    if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
-        value = frame.f_locals.get(code.co_varnames[0])
-        owner = type(value) if code.co_varnames[0] == "self" else value
-        owner = getattr(owner, "__qualname__", None) if isinstance(owner, type) else None
-    return "%s.%s" % (owner, code.co_name) if owner else code.co_name
-
-
 def describe_frame(frame):
     code = frame.f_code
     return {
         "name": code.co_name,
         "qualname": getattr(code, "co_qualname", None),
-        "function": upstream_function_name(frame),
+        "function": tool_function_name(frame),
         "filename": code.co_filename,
         "line": frame.f_lineno,
         "module": frame.f_globals.get("__name__"),

@@ -55,3 +55,20 @@ def signal_ready(fifo):
     """Writes "ready" to the harness's FIFO (blocks until the harness opens it)."""
     with open(fifo, "w") as out:
         out.write("ready\n")
+
+
+def upstream_function_name(frame):
+    """What upstream stackscope calls a frame's function: co_name, with the class of a first
+    argument named self (its type) or cls (itself) before it."""
+    code = frame.f_code
+    owner = None
+    if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
+        value = frame.f_locals.get(code.co_varnames[0])
+        owner = type(value) if code.co_varnames[0] == "self" else value
+        owner = getattr(owner, "__qualname__", None) if isinstance(owner, type) else None
+    return "%s.%s" % (owner, code.co_name) if owner else code.co_name
+
+
+def tool_function_name(frame):
+    """What the tool calls it: co_qualname from 3.11, upstream's guess before."""
+    return getattr(frame.f_code, "co_qualname", None) or upstream_function_name(frame)

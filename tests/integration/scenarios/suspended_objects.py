@@ -35,7 +35,8 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # scenario_support, from any cwd
 sys.dont_write_bytecode = True  # nor any __pycache__ of the interpreters under test in the source tree
-from scenario_support import end_after_lifetime, install_pong_handler, signal_ready, tagged_lines, write_json  # noqa: E402
+from scenario_support import (end_after_lifetime, install_pong_handler, signal_ready, tagged_lines,  # noqa: E402
+                              tool_function_name, write_json)
 
 THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "third_party")
 UPSTREAM_VERSIONS = ((3, 8), (3, 12))  # upstream's own tests pass on these
@@ -373,26 +374,12 @@ GENERATOR_LIKE_NAMES = ("generator", "coroutine", "async_generator") + WRAPPER_T
 STATES = {"CREATED": "created", "SUSPENDED": "suspended", "RUNNING": "running", "CLOSED": "finished"}
 
 
-def upstream_function_name(frame):
-    """co_qualname, or before 3.11 upstream stackscope's guess: the class of a first
-    argument named self (its type) or cls (itself), then co_name (as parked_threads.py)."""
-    code = frame.f_code
-    if hasattr(code, "co_qualname"):
-        return code.co_qualname
-    owner = None
-    if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
-        value = frame.f_locals.get(code.co_varnames[0])
-        owner = type(value) if code.co_varnames[0] == "self" else value
-        owner = getattr(owner, "__qualname__", None) if isinstance(owner, type) else None
-    return "%s.%s" % (owner, code.co_name) if owner else code.co_name
-
-
 def describe_frame(frame):
     code = frame.f_code
     return {
         "name": code.co_name,
         "qualname": getattr(code, "co_qualname", None),
-        "function": upstream_function_name(frame),
+        "function": tool_function_name(frame),
         "filename": code.co_filename,
         "line": frame.f_lineno,
         "module": frame.f_globals.get("__name__"),

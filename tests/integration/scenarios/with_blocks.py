@@ -44,7 +44,8 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # scenario_support, from any cwd
 sys.dont_write_bytecode = True
-from scenario_support import end_after_lifetime, install_pong_handler, signal_ready, tagged_lines, write_json  # noqa: E402
+from scenario_support import (end_after_lifetime, install_pong_handler, signal_ready, tagged_lines,  # noqa: E402
+                              tool_function_name, upstream_function_name, write_json)
 
 THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "third_party")
 UPSTREAM_VERSIONS = ((3, 8), (3, 12))
@@ -598,22 +599,6 @@ def with_line(tag):
     if len(lines) != 1:
         raise SystemExit("scenario: WITH tag %r on %d lines" % (tag, len(lines)))
     return lines[0]
-
-
-def upstream_function_name(frame):
-    """co_name with upstream's class guess (first argument self: its type; cls: itself)."""
-    code = frame.f_code
-    owner = None
-    if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
-        value = frame.f_locals.get(code.co_varnames[0])
-        owner = type(value) if code.co_varnames[0] == "self" else value
-        owner = getattr(owner, "__qualname__", None) if isinstance(owner, type) else None
-    return "%s.%s" % (owner, code.co_name) if owner else code.co_name
-
-
-def tool_function_name(frame):
-    """What the tool prints: co_qualname from 3.11, upstream's guess before."""
-    return getattr(frame.f_code, "co_qualname", None) or upstream_function_name(frame)
 
 
 def event_wait_line():
