@@ -263,18 +263,16 @@ FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
     if (it != codes_.end()) return *it->second;
     // A code object that cannot be analysed is not remembered: a running target's next read
     // may succeed.
+    if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
     auto analysis =
         std::make_unique<CodeAnalysis>(CodeAnalysis{RemoteSymbols(objects_, code), std::nullopt, std::nullopt});
-    {
-        if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
-        std::vector<ExceptionEntry> table;
-        if (l_.with_blocks == WithBlockSource::HandlerChain)
-            table = decode_exception_table(objects_.read_bytes(
-                mem_.read_pointer(code + static_cast<uint64_t>(l_.code_exceptiontable)), kMaxExceptionTable));
-        const std::vector<uint8_t> bytecode = bytecode_of(code);
-        analysis->blocks.emplace(decode_instructions(bytecode, *opcodes_, CodeWithBlocks::kMaxInstructions),
-                                 std::move(table), WithRules::of(l_, *opcodes_), analysis->symbols);
-    }
+    std::vector<ExceptionEntry> table;
+    if (l_.with_blocks == WithBlockSource::HandlerChain)
+        table = decode_exception_table(objects_.read_bytes(
+            mem_.read_pointer(code + static_cast<uint64_t>(l_.code_exceptiontable)), kMaxExceptionTable));
+    const std::vector<uint8_t> bytecode = bytecode_of(code);
+    analysis->blocks.emplace(decode_instructions(bytecode, *opcodes_, CodeWithBlocks::kMaxInstructions),
+                             std::move(table), WithRules::of(l_, *opcodes_), analysis->symbols);
     return *codes_.emplace(code, std::move(analysis)).first->second;
 }
 
@@ -338,7 +336,11 @@ Context FrameContexts::make_context(const WithBlockInfo& block, uint64_t manager
     c.start_line = block.start_line;
     c.line_of_item = l_.with_lines_are_items;
     c.is_async = block.is_async;
-    if (manager) c.type_name = objects_.type_name(objects_.type_of(manager));
+    try {
+        if (manager) c.type_name = objects_.type_name(objects_.type_of(manager));
+    } catch (const Error&) {
+        c.address = 0;  // no readable object: the manager is unknown, as when there is none
+    }
     return c;
 }
 
