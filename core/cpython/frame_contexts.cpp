@@ -13,7 +13,6 @@ namespace {
 constexpr size_t kMaxName = 256;
 constexpr size_t kMaxConstRepr = 200;
 constexpr int64_t kMaxLocals = 1 << 14;
-constexpr int kMaxBlocks = 20;  // CO_MAXBLOCKS
 constexpr uint32_t kMaxStackDepth = 1 << 16;
 
 // repr() of a str, as Python writes it.
