@@ -205,6 +205,7 @@ struct PythonLayout {
     WithBlockSource with_blocks = WithBlockSource::HandlerChain;
     WithExitSlots with_exit_slots = WithExitSlots::CallableAndSelf;
     bool with_lines_are_items = true;  // a with-block's instructions carry its item's line, not the statement's (3.13+)
+    int exit_await_oparg = 2;          // GET_AWAITABLE's oparg after __aexit__ (3.11+), -1 where it has none
     int exit_call_oparg = 3;           // the oparg of the CALL / CALL_FUNCTION that calls __exit__(None, None, None)
     int load_global_name_shift = 1;    // LOAD_GLOBAL's co_names index is oparg >> this (3.11+: 1)
     int load_attr_name_shift = 1;      // LOAD_ATTR's likewise (3.12+: 1)

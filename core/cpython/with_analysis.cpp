@@ -10,6 +10,7 @@ WithRules WithRules::of(const PythonLayout& layout, const OpcodeTable& opcodes) 
     WithRules rules{opcodes};
     rules.source = layout.with_blocks;
     rules.exit_call_oparg = layout.exit_call_oparg;
+    rules.exit_await_oparg = layout.exit_await_oparg;
     rules.load_global_name_shift = layout.load_global_name_shift;
     rules.load_attr_name_shift = layout.load_attr_name_shift;
     return rules;
@@ -401,7 +402,8 @@ std::optional<ExitingBlock> CodeWithBlocks::exiting_at(uint32_t unit, CodeSymbol
         if (!is_load_none(k) || !back()) return std::nullopt;
         if (op_at(k) == Op::PushNull && !back()) return std::nullopt;
         if (op_at(k) != Op::GetAwaitable) return std::nullopt;
-        if (rules_.source == WithBlockSource::HandlerChain && ins[k].arg != 2) return std::nullopt;  // 2: __aexit__
+        if (rules_.exit_await_oparg >= 0 && ins[k].arg != static_cast<uint32_t>(rules_.exit_await_oparg))
+            return std::nullopt;  // an await of something else than __aexit__'s result
         if (!back()) return std::nullopt;
     }
 

@@ -35,6 +35,7 @@ struct WithRules {
     const OpcodeTable& opcodes;
     WithBlockSource source = WithBlockSource::HandlerChain;
     int exit_call_oparg = 2;
+    int exit_await_oparg = 2;
     int load_global_name_shift = 1;
     int load_attr_name_shift = 1;
 

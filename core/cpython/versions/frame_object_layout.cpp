@@ -63,6 +63,7 @@ void set_frame_object_layout(PythonLayout& l) {
     l.with_exit_slots = WithExitSlots::BoundExit;
     l.with_lines_are_items = false;
     l.exit_call_oparg = 3;  // CALL_FUNCTION 3
+    l.exit_await_oparg = -1;
     l.load_global_name_shift = 0;
     l.load_attr_name_shift = 0;
     l.frame_valuestack = 64;
