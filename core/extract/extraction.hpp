@@ -15,11 +15,13 @@
 //                    (a frame is on one thread's stack only): the whole extraction
 //   contexts()       reads frames' with-blocks; caches each code object's analysis
 //                    (immutable): the whole extraction
+//   reprs()          bounded repr() of objects; keeps nothing about an object's contents
 #include "cpython/build_flavour.hpp"
 #include "cpython/builtin_types.hpp"
 #include "cpython/frame_contexts.hpp"
 #include "cpython/frame_reader.hpp"
 #include "cpython/object_reader.hpp"
+#include "cpython/object_repr.hpp"
 #include "target/remote_memory.hpp"
 #include "cpython/runtime_discovery.hpp"
 #include "stackscope/target.hpp"
@@ -46,6 +48,7 @@ public:
     FrameReader& frames() { return frames_; }
     ThreadStackWalker& thread_stacks() { return thread_stacks_; }
     FrameContexts& contexts() { return contexts_; }
+    ObjectRepr& reprs() { return reprs_; }
 
     // Forgets what was read from the target's memory, so that the next reads see it as it is now.
     void forget_reads() { memory_.clear(); }
@@ -59,6 +62,7 @@ private:
     FrameReader frames_;
     ThreadStackWalker thread_stacks_;
     FrameContexts contexts_;
+    ObjectRepr reprs_;
     BuildFlavour flavour_ = BuildFlavour::Release;
 };
 

@@ -82,9 +82,24 @@ void set_frame_object_layout(PythonLayout& l) {
     l.unicode_compact_data = 72;
 }
 
+namespace {
+
+// PyFunctionObject before 3.10 (3.8.18 and 3.9.18 DWARF): func_code first.
+void set_function_object_before_3_10(PythonLayout& l) {
+    l.func_code = 16;
+    l.func_globals = 24;
+    l.func_closure = 48;
+    l.func_name = 64;
+    l.func_module = 88;
+    l.func_qualname = 104;
+}
+
+}  // namespace
+
 PythonLayout python_3_8_layout() {
     PythonLayout l;
     set_frame_object_layout(l);
+    set_function_object_before_3_10(l);
     l.instruction = InstructionPointer::LastiBytes;
     l.line_table = LineTableFormat::Lnotab;
     l.runtime_gil = 1152;
@@ -113,6 +128,7 @@ PythonLayout python_3_8_layout() {
 PythonLayout python_3_9_layout() {
     PythonLayout l;
     set_frame_object_layout(l);
+    set_function_object_before_3_10(l);
     l.instruction = InstructionPointer::LastiBytes;
     l.line_table = LineTableFormat::Lnotab;
     l.runtime_gil = 352;

@@ -30,6 +30,17 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.method_self = 24;
     l.cfunction_self = 24;
     l.method_wrapper_self = 24;
+    l.method_func = 16;
+    // PyFunctionObject from 3.10 (3.8.18-3.13.0 DWARF; Debian 3.14/3.15 debug builds' DWARF):
+    // the 3.8/3.9 tables set their own order.
+    l.func_globals = 16;
+    l.func_name = 32;
+    l.func_qualname = 40;
+    l.func_code = 48;
+    l.func_closure = 72;
+    l.func_module = 104;
+    l.list_items = 24;
+    l.float_value = 16;
     // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
     // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).
     l.gil_size = 208;
