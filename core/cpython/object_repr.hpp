@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cpython/asyncio_repr.hpp"
+#include "cpython/frame_reader.hpp"
 #include "cpython/object_reader.hpp"
 
 namespace stackscope {
@@ -28,7 +30,8 @@ struct ReprBounds {
 // Objects are mutable: nothing read about an object's contents is kept between calls.
 class ObjectRepr {
 public:
-    explicit ObjectRepr(ObjectReader& objects, ReprBounds bounds = {}) : objects_(objects), bounds_(bounds) {}
+    ObjectRepr(ObjectReader& objects, FrameReader& frames, ReprBounds bounds = {})
+        : objects_(objects), asyncio_(objects, frames), bounds_(bounds) {}
 
     // reprlib.Repr(bounds).repr(object) as the target's interpreter would print it; a class-level
     // __repr__ written in Python is not run (the object shows as object.__repr__ does).
@@ -41,6 +44,7 @@ public:
 
 private:
     ObjectReader& objects_;
+    AsyncioRepr asyncio_;
     ReprBounds bounds_;
 };
 

@@ -274,6 +274,8 @@ struct PythonLayout {
     Offset gen_running = kAbsent;      // char gi_running (GeneratorStateSource::RunningFlag)
     Offset gen_frame_state = kAbsent;  // int8 gi_frame_state (GeneratorStateSource::GenState)
     Offset gen_qualname = kAbsent;
+    // gi_code, to 3.11; from 3.12 the embedded frame keeps the code after the generator finished.
+    Offset gen_code = kAbsent;
     // The object wrapped by async_generator_asend / athrow, coroutine_wrapper and asyncio's
     // FutureIter: the first field after the object header in each.
     Offset wrapper_target = kAbsent;
@@ -339,6 +341,7 @@ struct PythonLayout {
     Offset list_items = kAbsent;           // PyListObject.ob_item (PyObject **); ob_size is the length
     Offset float_value = kAbsent;          // PyFloatObject.ob_fval
     Offset cfunction_self = kAbsent;       // PyCFunctionObject.m_self
+    Offset cfunction_def = kAbsent;        // PyCFunctionObject.m_ml (a PyMethodDef: ml_name first)
     Offset method_wrapper_self = kAbsent;  // wrapperobject.self
     Offset managed_dict = kAbsent;         // relative to the object (negative: the pre-header)
     Offset managed_values = kAbsent;       // 3.11: values pointer in the pre-header
@@ -357,7 +360,18 @@ struct PythonLayout {
     // asyncio's C Future and Task (_asyncio.Future / _asyncio.Task)
     Offset future_state = kAbsent;  // fut_state: PENDING 0, CANCELLED 1, FINISHED 2
     Offset task_coro = kAbsent;
-    Offset task_name = kAbsent;  // a str, or from 3.12 an int N for an automatic "Task-N"
+    Offset task_name = kAbsent;         // a str, or from 3.12 an int N for an automatic "Task-N"
+    Offset future_callback0 = kAbsent;  // the first done-callback, kept apart from the list
+    Offset future_callbacks = kAbsent;  // a list of (callback, context) tuples, or NULL
+    Offset future_exception = kAbsent;
+    Offset future_result = kAbsent;
+    Offset task_fut_waiter = kAbsent;  // the Future the task waits on, or NULL
+    // An int that is non-zero while a cancellation is pending, the one Task.__repr__ reads:
+    // task_must_cancel to 3.10, task_num_cancels_requested (Task.cancelling()) from 3.11.
+    Offset task_cancelling = kAbsent;
+    Offset partial_func = kAbsent;  // functools.partial's fn, args (a tuple) and kw (a dict)
+    Offset partial_args = kAbsent;
+    Offset partial_keywords = kAbsent;
 };
 
 // The fields a layout's era needs (by its behaviour enums) that it leaves at kAbsent: a

@@ -29,6 +29,7 @@ void set_gil_build_object_layout(PythonLayout& l) {
     // and the method-wrapper's self all follow two pointers after the header.
     l.method_self = 24;
     l.cfunction_self = 24;
+    l.cfunction_def = 16;
     l.method_wrapper_self = 24;
     l.method_func = 16;
     // PyFunctionObject from 3.10 (3.8.18-3.13.0 DWARF; Debian 3.14/3.15 debug builds' DWARF):
@@ -40,6 +41,15 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.func_closure = 72;
     l.func_module = 104;
     l.list_items = 24;
+    // FutureObj_HEAD's first fields and functools.partial (_asyncio and _functools DWARF of
+    // 3.8.18-3.13.0 and the Debian 3.14/3.15 debug builds); the tables set the rest.
+    l.future_callback0 = 24;
+    l.future_callbacks = 40;
+    l.future_exception = 48;
+    l.future_result = 64;  // 3.10+: after fut_exception_tb
+    l.partial_func = 16;
+    l.partial_args = 24;
+    l.partial_keywords = 32;
     l.float_value = 16;
     // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
     // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).

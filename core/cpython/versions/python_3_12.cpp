@@ -67,6 +67,8 @@ PythonLayout python_3_12_layout() {
     l.future_state = 88;
     l.task_coro = 136;
     l.task_name = 144;
+    l.task_fut_waiter = 128;
+    l.task_cancelling = 168;  // task_num_cancels_requested
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;

@@ -60,6 +60,8 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.future_state = 104;
     l.task_coro = 128;
     l.task_name = 136;
+    l.task_fut_waiter = 120;
+    l.task_cancelling = 112;  // task_num_cancels_requested
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
