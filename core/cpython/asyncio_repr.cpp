@@ -88,18 +88,20 @@ std::string AsyncioRepr::callbacks_repr(const FutureDetails& d, const ValueReprs
 // format_helpers._format_callback_source(callback, ()): its name and arguments, and where a
 // Python function is defined.
 std::string AsyncioRepr::callback_repr(uint64_t callback, const ValueReprs& values) {
+    // _format_callback: a partial shows its function called with the partial's arguments,
+    // followed by the (empty) arguments of each call around it: `f(1, key='k')()`.
+    std::string arguments = "()";
     std::string suffix;
     uint64_t func = callback;
-    // _format_callback: a partial shows its function with the partial's arguments.
     for (int i = 0; i < kMaxWrapping && is_partial(func); ++i) {
         const PythonLayout& l = objects_.layout();
         RemoteMemory& mem = objects_.memory();
-        suffix = arguments_repr(mem.read_pointer(func + l.partial_args), mem.read_pointer(func + l.partial_keywords),
-                                values) +
-                 suffix;
+        suffix = arguments + suffix;
+        arguments =
+            arguments_repr(mem.read_pointer(func + l.partial_args), mem.read_pointer(func + l.partial_keywords), values);
         func = mem.read_pointer(func + l.partial_func);
     }
-    std::string out = callback_name(func, values) + "()" + suffix;
+    std::string out = callback_name(func, values) + arguments + suffix;
     if (const auto source = callback_source(callback)) out += " at " + *source;
     return out;
 }
