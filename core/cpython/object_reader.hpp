@@ -23,6 +23,7 @@ public:
 
     RemoteMemory& memory() const { return memory_; }
     const PythonLayout& layout() const { return layout_; }
+    const BuiltinTypes& types() const { return types_; }
 
     uint64_t type_of(uint64_t object);
     // Whether the object's type is the builtin `type` (exactly, not a subclass), by address;

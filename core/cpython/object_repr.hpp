@@ -4,7 +4,9 @@
 // and --locals show.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cpython/object_reader.hpp"
 
@@ -39,9 +41,83 @@ public:
     // bound method, `module.qualname` for anything with both, else repr(callable).
     std::string function_name(uint64_t callable);
 
+    // What repr() reads of one object at most: characters of a str, items of a container.
+    static constexpr size_t kMaxFullRepr = 64 * 1024;  // characters of a builtins.repr() text
+    static constexpr size_t kMaxSortedItems = 4096;    // set and dict items sorted as reprlib sorts them
+
+    // The kinds of object whose repr is rebuilt (the rest show as object.__repr__).
+    enum class Kind {
+        None,
+        Bool,
+        Int,
+        Float,
+        Str,
+        Bytes,
+        Tuple,
+        List,
+        Dict,
+        Set,
+        FrozenSet,
+        Function,
+        Method,
+        BuiltinFunction,
+        Class,
+        Module,
+        Exception,
+        Lock,
+        RLock,
+        Future,
+        Other,
+    };
+
 private:
+    using Text = std::u32string;
+    struct Failed {};  // builtins.repr() would raise (an int over the digit limit)
+
+    Kind kind_of(uint64_t object);
+    bool is_exactly(uint64_t type, BuiltinType builtin);
+
+    // reprlib.Repr.repr1 at `level`.
+    Text bounded(uint64_t object, int level);
+    Text bounded_str(uint64_t object);
+    Text bounded_int(uint64_t object);
+    Text bounded_sequence(uint64_t object, Kind kind, int level);
+    Text bounded_set(uint64_t object, Kind kind, int level);
+    Text bounded_dict(uint64_t object, int level);
+    // reprlib's repr_instance: builtins.repr() cut to max_other.
+    Text instance(uint64_t object);
+    // builtins.repr(object), appended to `out` up to kMaxFullRepr characters; throws Failed.
+    void full(uint64_t object, Text& out, int depth);
+    void full_container(uint64_t object, Kind kind, Text& out, int depth);
+    // The texts of the objects reprs other than containers' (object_repr_named.cpp).
+    void full_named(uint64_t object, Kind kind, Text& out, int depth);
+    Text function_text(uint64_t function);
+    Text builtin_function_text(uint64_t function);
+    Text class_text(uint64_t type);
+    Text module_text(uint64_t module);
+    Text lock_text(uint64_t lock, Kind kind);
+
+    struct StrParts {
+        uint64_t length = 0;
+        Text head;  // the first characters asked for
+        Text tail;  // the last ones asked for (empty when the head holds them)
+    };
+    StrParts read_str(uint64_t object, size_t head, size_t tail);
+    Text str_text(uint64_t object, size_t max_chars);
+    std::optional<Text> str_if_str(uint64_t object);
+    // The decimal text of an int (with its sign), or nullopt with `digit_count` set when it
+    // has more digits than the interpreter's limit.
+    std::optional<std::string> int_text(uint64_t object, uint64_t* digit_count);
+    int64_t item_count(uint64_t object, Kind kind);
+    std::vector<uint64_t> sequence_items(uint64_t object, Kind kind, size_t max);
+    std::vector<uint64_t> set_items(uint64_t object, size_t max);
+    std::vector<uint64_t> possibly_sorted(std::vector<uint64_t> items);
+    Text module_of_class(uint64_t type);
+    Text qualname_of_class(uint64_t type);
+
     ObjectReader& objects_;
     ReprBounds bounds_;
+    std::vector<uint64_t> in_progress_;  // the containers builtins.repr() is inside (Py_ReprEnter)
 };
 
 }  // namespace stackscope

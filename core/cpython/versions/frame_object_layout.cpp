@@ -122,6 +122,7 @@ PythonLayout python_3_8_layout() {
     l.task_name = 120;
     l.frame_iblock = 112;
     l.frame_blockstack = 120;
+    l.unicode_database = UnicodeDatabase::V12_1;  // unicodedata.unidata_version
     return l;
 }
 
@@ -151,6 +152,7 @@ PythonLayout python_3_9_layout() {
     l.task_name = 160;
     l.frame_iblock = 112;
     l.frame_blockstack = 120;
+    l.unicode_database = UnicodeDatabase::V13_0;  // unicodedata.unidata_version
     return l;
 }
 
@@ -179,6 +181,7 @@ PythonLayout python_3_10_layout() {
     l.task_name = 168;
     l.frame_iblock = 104;
     l.frame_blockstack = 112;
+    l.unicode_database = UnicodeDatabase::V13_0;  // unicodedata.unidata_version
     return l;
 }
 

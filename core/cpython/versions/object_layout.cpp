@@ -40,6 +40,18 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.func_closure = 72;
     l.func_module = 104;
     l.list_items = 24;
+    // PySetObject, PyCFunctionObject, PyMethodDef: 3.8.18-3.13.0 DWARF, Debian 3.13-3.15 -dbg DWARF.
+    l.set_used = 24;
+    l.set_mask = 32;
+    l.set_table = 40;
+    l.cfunction_method_def = 16;
+    l.cfunction_module = 32;
+    l.method_def_name = 0;
+    // lockobject and rlockobject, by tp_basicsize: 3.8.18-3.13.0 DWARF (char locked), Debian
+    // 3.13.18/3.14.10/3.15.2 -dbg DWARF (PyMutex, _PyRecursiveMutex from 3.14; _Py_LOCKED = 1),
+    // checked by reading the objects held and released in each interpreter.
+    l.lock_layouts = {{40, 32, 0xff}, {24, 16, 1}};
+    l.rlock_layouts = {{48, 24, 32, kAbsent, 0, false}, {40, 24, 32, 16, 1, true}};
     l.float_value = 16;
     // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
     // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).
