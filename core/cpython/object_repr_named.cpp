@@ -138,8 +138,9 @@ ObjectRepr::Text ObjectRepr::class_text(uint64_t type) {
     const PythonLayout& l = objects_.layout();
     const auto flags = objects_.memory().read_value<uint64_t>(type + l.type_flags);
     // A heap type's tp_name is its __name__ as it was created.
-    const std::string name = (flags & l.type_flag_heap_type) ? objects_.type_name(type)
-                                                               : objects_.static_type_name(type).value_or(objects_.class_name(type));
+    const std::string name = (flags & l.type_flag_heap_type)
+                                 ? objects_.type_name(type)
+                                 : objects_.static_type_name(type).value_or(objects_.class_name(type));
     return U"<class '" + from_utf8(name) + U"'>";
 }
 
@@ -160,7 +161,17 @@ ObjectRepr::Text ObjectRepr::module_text(uint64_t module) {
         const Text name = spec_name ? str_if_str(*spec_name).value_or(U"?") : U"?";
         const auto origin_object = objects_.attribute(*spec, "origin");
         const auto origin = origin_object ? str_if_str(*origin_object) : std::nullopt;
-        if (!origin) return U"<module " + quoted(name) + U">";
+        if (!origin) {
+            // 3.8-3.11 ask the loader first: BuiltinImporter.module_repr says (built-in), where the
+            // spec of sys (3.8) has no origin; later versions name that origin in the spec.
+            const auto loader = global("__loader__");
+            if (loader && kind_of(*loader) == Kind::Class) {
+                const std::string importer = objects_.class_name(*loader);
+                if (importer == "BuiltinImporter") return U"<module " + quoted(name) + U" (built-in)>";
+                if (importer == "FrozenImporter") return U"<module " + quoted(name) + U" (frozen)>";
+            }
+            return U"<module " + quoted(name) + U">";
+        }
         const auto has_location = objects_.attribute(*spec, "_set_fileattr");
         if (has_location && kind_of(*has_location) == Kind::Bool && objects_.read_int(*has_location))
             return U"<module " + quoted(name) + U" from " + quoted(*origin) + U">";
@@ -198,9 +209,8 @@ ObjectRepr::Text ObjectRepr::lock_text(uint64_t lock, Kind kind) {
                 locked = memory.read_value<uint8_t>(lock + layout.mutex) & layout.locked_mask;
                 if (layout.count_is_level) count = locked ? count + 1 : 0;
             }
-            return from_ascii(std::string("<") + (locked ? "locked " : "unlocked ") + type_name +
-                              " object owner=" + std::to_string(owner) + " count=" + std::to_string(count) + " at " +
-                              hex(lock) + ">");
+            return from_ascii(std::string("<") + (locked ? "locked " : "unlocked ") + type_name + " object owner=" +
+                              std::to_string(owner) + " count=" + std::to_string(count) + " at " + hex(lock) + ">");
         }
     }
     return from_utf8(objects_.default_repr(lock));

@@ -7,7 +7,8 @@ namespace {
 constexpr char kHexDigits[] = "0123456789abcdef";
 
 void append_hex(std::u32string& out, uint32_t value, int digits) {
-    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out += static_cast<char32_t>(kHexDigits[(value >> shift) & 0xf]);
+    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4)
+        out += static_cast<char32_t>(kHexDigits[(value >> shift) & 0xf]);
 }
 
 // The quote unicode_repr and bytes_repr choose.
