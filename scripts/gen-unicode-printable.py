@@ -5,7 +5,7 @@ are (Py_UNICODE_ISPRINTABLE), as sorted [first, last] ranges.
 
     scripts/gen-unicode-printable.py PYTHON... > core/cpython/versions/unicode_printable.cpp
 
-Run it with one interpreter of each CPython minor version (see DEVELOPERS.md); the tables are
+Run it with every interpreter of the test matrix (tests/integration/interpreters.py); the tables are
 never written by hand. Each interpreter computes its own table (`chr(c).isprintable()` is
 Py_UNICODE_ISPRINTABLE of one character in every version)."""
 import json
