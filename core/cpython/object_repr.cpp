@@ -161,7 +161,10 @@ ObjectRepr::Text ObjectRepr::bounded_set(uint64_t object, Kind kind, int level) 
     if (level <= 0) {
         out += U"...";
     } else {
-        std::vector<uint64_t> items = possibly_sorted(set_items(object, kMaxSortedItems));
+        // More items than are sorted: as iterated, and only the ones shown are read.
+        const bool sorted = static_cast<uint64_t>(n) <= kMaxSortedItems;
+        std::vector<uint64_t> items = set_items(object, sorted ? kMaxSortedItems : max);
+        if (sorted) items = possibly_sorted(std::move(items));
         for (size_t k = 0; k < items.size() && k < max; ++k) {
             if (k) out += U", ";
             out += bounded(items[k], level - 1);
@@ -178,8 +181,7 @@ ObjectRepr::Text ObjectRepr::bounded_dict(uint64_t object, int level) {
     if (level <= 0) return U"{...}";
     std::vector<uint64_t> keys;
     for (const auto& e : entries) keys.push_back(e.key);
-    if (keys.size() > kMaxSortedItems) keys.resize(kMaxSortedItems);
-    keys = possibly_sorted(std::move(keys));
+    if (keys.size() <= kMaxSortedItems) keys = possibly_sorted(std::move(keys));
     Text out = U"{";
     for (size_t k = 0; k < keys.size() && k < bounds_.max_dict; ++k) {
         if (k) out += U", ";

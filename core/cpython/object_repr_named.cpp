@@ -239,7 +239,6 @@ std::string ObjectRepr::function_name(uint64_t callable) {
         } else if (kind == Kind::BuiltinFunction) {
             // __qualname__: the method name, after the class's qualname when bound to an instance or class.
             const auto module = module_text(memory.read_pointer(callable + l.cfunction_module));
-            const Text text = builtin_function_text(callable);
             const uint64_t self = memory.read_pointer(callable + l.cfunction_self);
             const uint64_t def = memory.read_pointer(callable + l.cfunction_method_def);
             char buf[kMaxName];
@@ -251,7 +250,6 @@ std::string ObjectRepr::function_name(uint64_t callable) {
                 qualname = qualname_of_class(owner) + U"." + qualname;
             }
             if (module) return to_utf8(*module + U"." + qualname);
-            (void)text;
         } else if (kind == Kind::Class) {
             return to_utf8(module_of_class(callable) + U"." + qualname_of_class(callable));
         }

@@ -133,5 +133,4 @@ struct ReprWorld {
     }
 };
 
-
 }  // namespace stackscope_test
