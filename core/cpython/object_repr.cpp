@@ -440,7 +440,7 @@ std::optional<std::string> ObjectRepr::int_text(uint64_t object, uint64_t* digit
     const std::vector<uint8_t> raw =
         memory.read_bytes(object + l.long_digits, static_cast<size_t>(count * LongDigits::digit_size));
     std::vector<uint32_t> digits(static_cast<size_t>(count));
-    std::memcpy(digits.data(), raw.data(), raw.size());
+    if (!raw.empty()) std::memcpy(digits.data(), raw.data(), raw.size());  // 0 has no digits
     for (const uint32_t d : digits) {
         if (d >> LongDigits::shift) throw bad_data("int at " + hex(object) + " has a corrupt digit");
     }

@@ -79,6 +79,8 @@ TEST_CASE("Fuzz seed corpora are read by their targets", "[fuzz]") {
 //   frame_walker/cell-index-overflow-310  a 3.10 method whose co_cellvars holds "self" at index 1
 //       and whose co_nlocals is INT32_MAX: the cell index overflowed int (UBSan).
 //   frame_walker/shared-lists-312  see "Merging thread lists ..." below.
+//   object_repr/int-without-digits  an int with no digits (0) copied its empty digit array
+//       from a null pointer (UBSan).
 TEST_CASE("Every input a fuzzer found gives a value or an Error", "[fuzz]") {
     const fs::path regressions = fs::path(STACKSCOPE_FIXTURES) / "fuzz-regressions";
     for (const std::string& target : kTargets) {
