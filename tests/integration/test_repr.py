@@ -101,3 +101,27 @@ def test_function_name_matches_upstream(repr_scenario, ask, mode):
     entries = repr_scenario.truth["function_names"]
     bad = mismatches(entries, ask(entries, "--function-name"), "text")
     assert not bad, "%d of %d names differ (%s):\n%s" % (len(bad), len(entries), mode, "\n".join(bad))
+
+
+def test_printable_table_is_this_interpreters(python):
+    """core/cpython/versions/unicode_printable.cpp holds, for this interpreter's Unicode
+    database, exactly the code points its str.isprintable() accepts: the table was generated
+    by scripts/gen-unicode-printable.py, not written or edited by hand."""
+    import importlib.util
+    import re
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("gen_unicode_printable", root / "scripts/gen-unicode-printable.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    probe = subprocess.run([str(python), "-c", generator.PROBE], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    measured = json.loads(probe.stdout)
+    source = (root / "core/cpython/versions/unicode_printable.cpp").read_text()
+    name = "kPrintable" + "_".join(measured["unicode"].split(".")[:2])
+    table = re.search(r"constexpr CodepointRange %s\[\] = \{(.*?)\};" % name, source, re.S)
+    assert table, "no table for Unicode %s (Python %s)" % (measured["unicode"], measured["python"])
+    committed = [[int(a, 16), int(b, 16)] for a, b in re.findall(r"\{0x([0-9a-f]+), 0x([0-9a-f]+)\}", table.group(1))]
+    assert committed == measured["ranges"]

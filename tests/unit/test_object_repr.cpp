@@ -137,6 +137,18 @@ TEST_CASE("ObjectRepr: each str kind, escaped and cut as reprlib cuts", "[repr]"
     CHECK(w.repr(w.str(std::u32string(30, U'\0'))) == expected_nuls);
 }
 
+TEST_CASE("ObjectRepr: a str whose characters are elsewhere (not compact)", "[repr]") {
+    World w;
+    const uint64_t compact = w.str(U"\u03a9xxxx", 2);  // room for the data pointer
+    w.target.put<int64_t>(compact + w.layout.unicode_length, 2);
+    const uint64_t data = w.b.alloc(8);
+    w.target.put<uint16_t>(data, 0x3a9);
+    w.target.put<uint16_t>(data + 2, 'y');
+    w.target.put<uint32_t>(compact + w.layout.unicode_state, 2 << 2);  // kind 2, neither compact nor ASCII
+    w.target.put_u64(compact + w.layout.unicode_compact_data, data);
+    CHECK(w.repr(compact) == "'\u03a9y'");
+}
+
 TEST_CASE("ObjectRepr: containers, levels, sorting and cycles", "[repr]") {
     World w;
     const uint64_t one = w.integer(1), two = w.integer(2), three = w.integer(3);
