@@ -176,6 +176,23 @@ TEST_CASE("ObjectRepr: containers, levels, sorting and cycles", "[repr]") {
     CHECK(w.repr(w.set({b, one})) == "{'b', 1}");
 }
 
+TEST_CASE("ObjectRepr: a list holding itself six times stays within reprlib's bounds", "[repr]") {
+    World w;
+    const uint64_t one = w.integer(1);
+    const uint64_t list = w.list(std::vector<uint64_t>(100, one));
+    RemoteMemory memory(w.target);
+    const uint64_t items = memory.read_pointer(list + w.layout.list_items);
+    for (int k = 0; k < 100; ++k) w.target.put_u64(items + 8 * k, list);
+    // Level 0 is `[...]`; each level above shows six of the level below and `...`.
+    std::string expected = "[...]";
+    for (int level = 1; level <= 3; ++level) {
+        std::string next = "[";
+        for (int k = 0; k < 6; ++k) next += expected + ", ";
+        expected = next + "...]";
+    }
+    CHECK(w.repr(list) == expected);
+}
+
 TEST_CASE("ObjectRepr: unreadable and corrupt objects show where they are", "[repr]") {
     World w;
     const uint64_t one = w.integer(1);
