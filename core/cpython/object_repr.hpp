@@ -96,6 +96,8 @@ private:
     Text class_text(uint64_t type);
     Text module_text(uint64_t module);
     Text lock_text(uint64_t lock, Kind kind);
+    // BaseExceptionGroup_repr where the build has one; false to use BaseException's.
+    bool exception_group_text(uint64_t group, Text& out, int depth);
 
     struct StrParts {
         uint64_t length = 0;

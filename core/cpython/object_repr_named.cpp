@@ -1,6 +1,7 @@
 // builtins.repr() of the objects that are not containers: numbers, strs and bytes, and the
 // named objects (functions, methods, classes, modules, exceptions, locks, asyncio futures),
 // each as its type's C __repr__ writes it; and upstream's format_funcname.
+#include <algorithm>
 #include <cstring>
 
 #include "cpython/asyncio_futures.hpp"
@@ -62,6 +63,7 @@ void ObjectRepr::full_named(uint64_t object, Kind kind, Text& out, int depth) {
         case Kind::Module: out += module_text(object); return;
         case Kind::Exception: {
             // BaseException_repr: _PyType_Name(type) and args, one argument without the tuple's parentheses.
+            if (exception_group_text(object, out, depth)) return;
             const uint64_t args = memory.read_pointer(object + l.exception_args);
             out += from_utf8(objects_.type_name(objects_.type_of(object)));
             if (args && kind_of(args) == Kind::Tuple && item_count(args, Kind::Tuple) == 1) {
@@ -183,6 +185,55 @@ ObjectRepr::Text ObjectRepr::module_text(uint64_t module) {
         if (const auto path = str_if_str(*file)) return U"<module " + quoted(name) + U" from " + quoted(*path) + U">";
     }
     return U"<module " + quoted(name) + U">";
+}
+
+bool ObjectRepr::exception_group_text(uint64_t group, Text& out, int depth) {
+    if (objects_.layout().exception_group_layouts.empty()) return false;
+    RemoteMemory& memory = objects_.memory();
+    const PythonLayout& l = objects_.layout();
+    const uint64_t type = objects_.type_of(group);
+    // The builtin BaseExceptionGroup among the type's bases, by its tp_name.
+    const uint64_t mro = memory.read_pointer(type + l.type_mro);
+    if (!mro || kind_of(mro) != Kind::Tuple) return false;
+    constexpr int64_t kMaxMro = 64;
+    const int64_t bases = std::min(item_count(mro, Kind::Tuple), kMaxMro);
+    uint64_t base = 0;
+    for (int64_t k = 0; k < bases && !base; ++k) {
+        const uint64_t candidate = objects_.tuple_item(mro, static_cast<uint64_t>(k));
+        if (objects_.static_type_name(candidate) == "BaseExceptionGroup") base = candidate;
+    }
+    if (!base) return false;
+    const auto basic_size = memory.read_value<int64_t>(base + l.type_basicsize);
+    for (const ExceptionGroupLayout& layout : l.exception_group_layouts) {
+        if (layout.basic_size != basic_size) continue;
+        if (!layout.own_repr) return false;
+        // "%s(%R, %U)": the message, then the kept text, else the exceptions as the list or
+        // tuple they were given in (args[1]), from the tuple kept at construction.
+        Text exceptions;
+        const uint64_t kept = memory.read_pointer(group + layout.exceptions_text);
+        if (kept) {
+            exceptions = str_text(kept, kMaxFullRepr);
+        } else {
+            const uint64_t excs = memory.read_pointer(group + layout.exceptions);
+            const uint64_t args = memory.read_pointer(group + l.exception_args);
+            const bool given_list = kind_of(objects_.tuple_item(args, 1)) == Kind::List;
+            if (given_list) {
+                exceptions = U"[";
+                for (const uint64_t item : sequence_items(excs, Kind::Tuple, kMaxFullRepr / 2)) {
+                    if (exceptions.size() > 1) exceptions += U", ";
+                    full(item, exceptions, depth + 1);
+                }
+                exceptions += U"]";
+            } else {
+                full(excs, exceptions, depth + 1);
+            }
+        }
+        out += from_utf8(objects_.type_name(type)) + U"(";
+        full(memory.read_pointer(group + layout.message), out, depth + 1);
+        out += U", " + exceptions + U")";
+        return true;
+    }
+    return false;
 }
 
 // lock_repr and rlock_repr, for the layout the lock type's size says.

@@ -182,6 +182,16 @@ struct RLockLayout {
     bool count_is_level = false;  // count = level + 1 while held, else 0
 };
 
+// A BaseExceptionGroup as one build lays it out, told apart by the type's tp_basicsize: later
+// 3.13 releases and 3.14+ added excs_str and a repr of their own (before: BaseException's).
+struct ExceptionGroupLayout {
+    int64_t basic_size = 0;
+    bool own_repr = false;             // "Name(msg, excs)" from the fields below, not from args
+    Offset message = kAbsent;          // msg
+    Offset exceptions = kAbsent;       // excs: a tuple
+    Offset exceptions_text = kAbsent;  // excs_str: the repr kept for a sequence neither list nor tuple, or NULL
+};
+
 // The numeric generator states of one version (gi_frame_state, or 3.10's f_state).
 struct GeneratorStates {
     int created = -2;
@@ -383,6 +393,7 @@ struct PythonLayout {
     Offset method_def_name = kAbsent;       // PyMethodDef.ml_name (const char*)
     std::vector<LockLayout> lock_layouts;
     std::vector<RLockLayout> rlock_layouts;
+    std::vector<ExceptionGroupLayout> exception_group_layouts;
     UnicodeDatabase unicode_database = UnicodeDatabase::V17_0;
     // sys.get_int_max_str_digits() unless the program changed it (-X int_max_str_digits, or
     // sys.set_int_max_str_digits): every supported build has the limit (3.8.14+, 3.9.14+, 3.10.7+, 3.11+).

@@ -141,6 +141,11 @@ def objects():
         ("lock", lock), ("lock_held", held_lock), ("rlock", rlock), ("rlock_held", held_rlock),
         ("object", object()), ("plain_instance", Plain()), ("slotted", Slotted()),
     ]
+    if sys.version_info >= (3, 11):
+        excs = [ValueError(1), TypeError("t")]
+        group = ExceptionGroup("several", excs)  # noqa: F821 (3.11+)
+        excs.append(KeyError(3))  # 3.14+ repr the group's exceptions as they were given
+        out.append(("exc_group", group))
     return out
 
 
