@@ -11,29 +11,8 @@ namespace {
 constexpr int32_t kStatePending = 0;
 constexpr int32_t kStateCancelled = 1;
 constexpr int32_t kStateFinished = 2;
-
-std::string state_name(FutureState state) {
-    switch (state) {
-        case FutureState::Pending: return "pending";
-        case FutureState::Cancelled: return "cancelled";
-        case FutureState::Finished: return "finished";
-    }
-    return "pending";
-}
-
 // Done-callbacks a future's list may hold before it is garbage, far above any real one.
 constexpr int64_t kMaxCallbacks = 1 << 20;
-
-// Python's repr of a str without escapes worth the name: quotes as repr() picks them.
-std::string quoted(const std::string& text) {
-    const char quote = text.find('\'') != std::string::npos && text.find('"') == std::string::npos ? '"' : '\'';
-    std::string out(1, quote);
-    for (const char c : text) {
-        if (c == quote || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + quote;
-}
 
 }  // namespace
 
@@ -188,12 +167,6 @@ FutureDetails AsyncioFutures::details_python(uint64_t object, const FutureInfo& 
 uint64_t AsyncioFutures::callback_of(uint64_t entry) {
     // A (callback, context) tuple since 3.7.
     return objects_.tuple_item(entry, 0);
-}
-
-std::string AsyncioFutures::describe(const FutureInfo& future) {
-    std::string out = "<" + future.class_name + " " + state_name(future.state);
-    if (future.is_task) out += " name=" + quoted(future.task_name);
-    return out + ">";
 }
 
 }  // namespace stackscope

@@ -42,8 +42,6 @@ public:
     // one that cannot be read.
     std::optional<FutureInfo> read(uint64_t object);
 
-    // A short form: `<Future pending>`, `<Task pending name='Task-1'>`.
-    static std::string describe(const FutureInfo& future);
     // Throws Error when the future cannot be read.
     FutureDetails details(uint64_t object, const FutureInfo& info);
 

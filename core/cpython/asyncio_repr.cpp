@@ -17,15 +17,6 @@ constexpr int kMaxWrapping = 16;
 // A builtin method's name (PyMethodDef.ml_name, a C string).
 constexpr size_t kMaxMethodName = 256;
 
-// A NUL-terminated C string of at most `max` bytes.
-std::string read_c_string(RemoteMemory& memory, uint64_t address, size_t max) {
-    std::vector<uint8_t> buf(max);
-    const size_t got = memory.read_some(address, buf);
-    const auto end = std::find(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got), uint8_t{0});
-    if (end == buf.begin() + static_cast<std::ptrdiff_t>(got)) throw unreadable(address, "unreadable C string at " + hex(address));
-    return std::string(buf.begin(), end);
-}
-
 std::string state_word(FutureState state) {
     switch (state) {
         case FutureState::Pending: return "pending";
@@ -72,7 +63,8 @@ std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, co
 // From 3.12 a C task named automatically keeps the number N of "Task-N" until get_name().
 std::string AsyncioRepr::task_name_repr(uint64_t name, const ValueReprs& values) {
     if (name == 0) return "None";
-    if (objects_.is_instance_of(name, BuiltinType::Int)) return "'Task-" + std::to_string(objects_.read_int(name)) + "'";
+    if (objects_.is_instance_of(name, BuiltinType::Int))
+        return "'Task-" + std::to_string(objects_.read_int(name)) + "'";
     return values.full(name);
 }
 
@@ -97,8 +89,8 @@ std::string AsyncioRepr::callback_repr(uint64_t callback, const ValueReprs& valu
         const PythonLayout& l = objects_.layout();
         RemoteMemory& mem = objects_.memory();
         suffix = arguments + suffix;
-        arguments =
-            arguments_repr(mem.read_pointer(func + l.partial_args), mem.read_pointer(func + l.partial_keywords), values);
+        arguments = arguments_repr(mem.read_pointer(func + l.partial_args), mem.read_pointer(func + l.partial_keywords),
+                                   values);
         func = mem.read_pointer(func + l.partial_func);
     }
     std::string out = callback_name(func, values) + arguments + suffix;
@@ -133,8 +125,8 @@ std::string AsyncioRepr::callback_name(uint64_t func, const ValueReprs& values) 
     if (objects_.is_instance_of(func, BuiltinType::BuiltinMethod)) {
         // builtin_function_or_method.__qualname__: the method's name, after its self's class
         // unless it is bound to a module (or nothing).
-        const uint64_t def = mem.read_pointer(func + l.cfunction_def);
-        const std::string name = read_c_string(mem, mem.read_pointer(def), kMaxMethodName);
+        const uint64_t def = mem.read_pointer(func + l.cfunction_method_def);
+        const std::string name = objects_.read_c_string(mem.read_pointer(def + l.method_def_name), kMaxMethodName);
         const uint64_t self = mem.read_pointer(func + l.cfunction_self);
         if (self == 0 || objects_.is_instance_of(self, BuiltinType::Module)) return name;
         const uint64_t type = objects_.is_class(self) ? self : objects_.type_of(self);

@@ -40,8 +40,7 @@ private:
     std::optional<std::string> repr_at_depth(uint64_t object, const ValueReprs& values, Parts parts, int depth);
     std::string task_name_repr(uint64_t name, const ValueReprs& values);
     std::string arguments_repr(uint64_t args, uint64_t keywords, const ValueReprs& values);
-    std::string future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts,
-                            int depth);
+    std::string future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts, int depth);
     std::string callbacks_repr(const FutureDetails& details, const ValueReprs& values);
     std::string callback_repr(uint64_t callback, const ValueReprs& values);
     std::string callback_name(uint64_t callback, const ValueReprs& values);

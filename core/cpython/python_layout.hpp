@@ -160,6 +160,38 @@ enum class MonitoringLinesFormat {
     Either,         // told apart by the first byte: always 0 in Pairs, the entry size (2-5) otherwise (3.13)
 };
 
+// The Unicode database of a version's unicodedata (and str.isprintable, so str.__repr__).
+enum class UnicodeDatabase { V12_1, V13_0, V14_0, V15_0, V15_1, V16_0, V17_0 };
+
+// A _thread.lock as one build lays it out, told apart by its type's tp_basicsize: 3.13 moved
+// from `char locked` (3.13.0) to a PyMutex within the minor version.
+struct LockLayout {
+    int64_t basic_size = 0;
+    Offset state = kAbsent;  // the byte that says it is held
+    uint8_t locked_mask = 0;
+};
+
+// A _thread.RLock likewise: an owner and count (3.8-3.13), or a _PyRecursiveMutex (3.14+)
+// whose level counts the acquisitions after the first.
+struct RLockLayout {
+    int64_t basic_size = 0;
+    Offset owner = kAbsent;
+    Offset count = kAbsent;       // rlock_count, or the mutex's level
+    Offset mutex = kAbsent;       // PyMutex byte (kAbsent: held while count > 0)
+    uint8_t locked_mask = 0;      // of the mutex byte
+    bool count_is_level = false;  // count = level + 1 while held, else 0
+};
+
+// A BaseExceptionGroup as one build lays it out, told apart by the type's tp_basicsize: later
+// 3.13 releases and 3.14+ added excs_str and a repr of their own (before: BaseException's).
+struct ExceptionGroupLayout {
+    int64_t basic_size = 0;
+    bool own_repr = false;             // "Name(msg, excs)" from the fields below, not from args
+    Offset message = kAbsent;          // msg
+    Offset exceptions = kAbsent;       // excs: a tuple
+    Offset exceptions_text = kAbsent;  // excs_str: the repr kept for a sequence neither list nor tuple, or NULL
+};
+
 // The numeric generator states of one version (gi_frame_state, or 3.10's f_state).
 struct GeneratorStates {
     int created = -2;
@@ -341,7 +373,6 @@ struct PythonLayout {
     Offset list_items = kAbsent;           // PyListObject.ob_item (PyObject **); ob_size is the length
     Offset float_value = kAbsent;          // PyFloatObject.ob_fval
     Offset cfunction_self = kAbsent;       // PyCFunctionObject.m_self
-    Offset cfunction_def = kAbsent;        // PyCFunctionObject.m_ml (a PyMethodDef: ml_name first)
     Offset method_wrapper_self = kAbsent;  // wrapperobject.self
     Offset managed_dict = kAbsent;         // relative to the object (negative: the pre-header)
     Offset managed_values = kAbsent;       // 3.11: values pointer in the pre-header
@@ -356,6 +387,19 @@ struct PythonLayout {
     Offset unicode_compact_data = kAbsent;  // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
     Offset dict_keys_ptr = kAbsent;
     Offset dict_values_ptr = kAbsent;
+    Offset set_used = kAbsent;              // PySetObject.used: the live entries
+    Offset set_mask = kAbsent;              // table size - 1
+    Offset set_table = kAbsent;             // setentry *table: {key, hash}, hash -1 for a deleted (dummy) entry
+    Offset cfunction_method_def = kAbsent;  // PyCFunctionObject.m_ml (PyMethodDef*)
+    Offset cfunction_module = kAbsent;      // PyCFunctionObject.m_module
+    Offset method_def_name = kAbsent;       // PyMethodDef.ml_name (const char*)
+    std::vector<LockLayout> lock_layouts;
+    std::vector<RLockLayout> rlock_layouts;
+    std::vector<ExceptionGroupLayout> exception_group_layouts;
+    UnicodeDatabase unicode_database = UnicodeDatabase::V17_0;
+    // sys.get_int_max_str_digits() unless the program changed it (-X int_max_str_digits, or
+    // sys.set_int_max_str_digits): every supported build has the limit (3.8.14+, 3.9.14+, 3.10.7+, 3.11+).
+    int64_t int_max_str_digits = 4300;
 
     // asyncio's C Future and Task (_asyncio.Future / _asyncio.Task)
     Offset future_state = kAbsent;  // fut_state: PENDING 0, CANCELLED 1, FINISHED 2

@@ -126,6 +126,7 @@ PythonLayout python_3_8_layout() {
     l.task_cancelling = 136;  // task_must_cancel
     l.frame_iblock = 112;
     l.frame_blockstack = 120;
+    l.unicode_database = UnicodeDatabase::V12_1;  // unicodedata.unidata_version
     return l;
 }
 
@@ -159,6 +160,7 @@ PythonLayout python_3_9_layout() {
     l.task_cancelling = 176;  // task_must_cancel
     l.frame_iblock = 112;
     l.frame_blockstack = 120;
+    l.unicode_database = UnicodeDatabase::V13_0;  // unicodedata.unidata_version
     return l;
 }
 
@@ -190,6 +192,7 @@ PythonLayout python_3_10_layout() {
     l.task_cancelling = 184;  // task_must_cancel
     l.frame_iblock = 104;
     l.frame_blockstack = 112;
+    l.unicode_database = UnicodeDatabase::V13_0;  // unicodedata.unidata_version
     return l;
 }
 

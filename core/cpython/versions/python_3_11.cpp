@@ -102,6 +102,7 @@ PythonLayout python_3_11_layout() {
 
     l.unicode_ascii_data = 48;
     l.unicode_compact_data = 72;
+    l.unicode_database = UnicodeDatabase::V14_0;  // unicodedata.unidata_version
     return l;
 }
 

@@ -104,6 +104,7 @@ PythonLayout python_3_12_layout() {
 
     l.unicode_ascii_data = 40;
     l.unicode_compact_data = 56;
+    l.unicode_database = UnicodeDatabase::V15_0;  // unicodedata.unidata_version
     return l;
 }
 

@@ -92,7 +92,6 @@ const std::vector<Field> kAlways = {
     STACKSCOPE_FIELD(partial_func),
     STACKSCOPE_FIELD(partial_args),
     STACKSCOPE_FIELD(partial_keywords),
-    STACKSCOPE_FIELD(cfunction_def),
 };
 
 void add(std::vector<Field>& out, std::initializer_list<Field> fields) { out.insert(out.end(), fields); }

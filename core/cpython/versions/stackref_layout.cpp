@@ -121,6 +121,7 @@ PythonLayout python_3_14_layout() {
     l.heap_type_cached_keys = 880;
     l.monitoring_lines = 96;
     l.monitoring_per_instruction_opcodes = 112;
+    l.unicode_database = UnicodeDatabase::V16_0;  // unicodedata.unidata_version
     return l;
 }
 
@@ -153,6 +154,7 @@ PythonLayout python_3_15_layout() {
                                          .completed = 5};
     // `yield from` / `await` keep two items: the awaited object under a NULL (or an index).
     l.awaited_stack_slot = 2;
+    l.unicode_database = UnicodeDatabase::V17_0;  // unicodedata.unidata_version
     return l;
 }
 
