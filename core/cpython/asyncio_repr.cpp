@@ -98,8 +98,9 @@ std::string AsyncioRepr::callback_repr(uint64_t callback, const ValueReprs& valu
     return out;
 }
 
-// format_helpers._format_args_and_kwargs without the parentheses' contents when empty.
+// format_helpers._format_args_and_kwargs.
 std::string AsyncioRepr::arguments_repr(uint64_t args, uint64_t keywords, const ValueReprs& values) {
+    if (!objects_.layout().future_repr_shows_arguments) return "()";
     std::vector<std::string> items;
     if (args != 0 && objects_.is_instance_of(args, BuiltinType::Tuple)) {
         const auto size = objects_.memory().read_value<int64_t>(args + objects_.layout().var_size);

@@ -413,6 +413,9 @@ struct PythonLayout {
     // An int that is non-zero while a cancellation is pending, the one Task.__repr__ reads:
     // task_must_cancel to 3.10, task_num_cancels_requested (Task.cancelling()) from 3.11.
     Offset task_cancelling = kAbsent;
+    // Whether a Future's repr shows a partial callback's arguments (asyncio's
+    // _format_args_and_kwargs): from 3.13 only in debug mode, which the repr does not follow.
+    bool future_repr_shows_arguments = true;
     Offset partial_func = kAbsent;  // functools.partial's fn, args (a tuple) and kw (a dict)
     Offset partial_args = kAbsent;
     Offset partial_keywords = kAbsent;

@@ -72,6 +72,7 @@ PythonLayout python_3_13_layout() {
     l.task_name = 128;
     l.task_fut_waiter = 112;
     l.task_cancelling = 104;  // task_num_cancels_requested
+    l.future_repr_shows_arguments = false;
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;

@@ -62,6 +62,7 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.task_name = 136;
     l.task_fut_waiter = 120;
     l.task_cancelling = 112;  // task_num_cancels_requested
+    l.future_repr_shows_arguments = false;
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;

@@ -7,8 +7,10 @@ sys.path first, so that it runs from any cwd, under -I, and inside a subinterpre
 Standard library only; keep Python 3.8 syntax.
 """
 import json
+import reprlib
 import os
 import signal
+import sys
 
 LIFETIME_SECONDS = 1800  # SIGALRM ends a scenario whose harness died without killing it
 
@@ -72,3 +74,18 @@ def upstream_function_name(frame):
 def tool_function_name(frame):
     """What the tool calls it: co_qualname from 3.11, upstream's guess before."""
     return getattr(frame.f_code, "co_qualname", None) or upstream_function_name(frame)
+
+
+def bounded_repr(obj):
+    """repr(obj) with the bounds the tool uses everywhere (issue 15), as reprlib computes it
+    in-process: the truth for every repr the tool shows."""
+    return reprlib.Repr(maxlevel=3, maxstring=80, maxlong=80, maxlist=6, maxtuple=6, maxdict=4, maxset=6,
+                        maxfrozenset=6, maxother=80).repr(obj) if sys.version_info >= (3, 12) else _bounded_repr_old(obj)
+
+
+def _bounded_repr_old(obj):
+    """reprlib.Repr before 3.12 takes no keyword arguments: the same bounds as attributes."""
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxlong, r.maxlist, r.maxtuple = 3, 80, 80, 6, 6
+    r.maxdict, r.maxset, r.maxfrozenset, r.maxother = 4, 6, 6, 80
+    return r.repr(obj)

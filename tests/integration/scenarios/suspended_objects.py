@@ -24,6 +24,7 @@ import asyncio
 import asyncio.futures
 import asyncio.tasks
 import dis
+import functools
 import gc
 import inspect
 import os
@@ -35,7 +36,7 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # scenario_support, from any cwd
 sys.dont_write_bytecode = True  # nor any __pycache__ of the interpreters under test in the source tree
-from scenario_support import (end_after_lifetime, install_pong_handler, signal_ready, tagged_lines,  # noqa: E402
+from scenario_support import (bounded_repr, end_after_lifetime, install_pong_handler, signal_ready, tagged_lines,  # noqa: E402
                               tool_function_name, write_json)
 
 THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "third_party")
@@ -98,6 +99,14 @@ async def task_inner(future):
 
 async def task_body(future):
     await task_inner(future)  # AT: task_body
+
+
+async def returns_at_once():
+    return ["a", "result", "list"]
+
+
+def done_callback(future, *args, **kwargs):
+    pass
 
 
 # --- async generators through asend / athrow ----------------------------------------------
@@ -224,6 +233,9 @@ def local_thread():
 class Outer:
     class NestedFuture(asyncio.Future):
         """type(f).__name__ "NestedFuture", __qualname__ "Outer.NestedFuture"."""
+
+    def on_done(self, future):
+        pass
 
 
 async def running_coro_inner():
@@ -362,6 +374,31 @@ def build_cases():
     case("py_task", py_task, oracle=py_task.get_coro())
     case("coro_awaits_py_future", started(awaits_future(py_future)))  # through the generator Future.__await__
 
+    # Each part of a Future's and a Task's repr: exception, result, callbacks (one, two, more:
+    # functions, a partial with arguments, a lambda, a bound method), a finished task, a
+    # cancelling one (3.11+: `cancelling`; before, the cancelled waiter leaves it `pending`).
+    failed = loop.create_future()
+    failed.set_exception(ValueError("boom"))
+    case("future_exception", failed)
+    one_callback = loop.create_future()
+    one_callback.add_done_callback(done_callback)
+    case("future_one_callback", one_callback)
+    two_callbacks = loop.create_future()
+    two_callbacks.add_done_callback(functools.partial(done_callback, 1, "two", key=3.5))
+    two_callbacks.add_done_callback(lambda future: None)
+    case("future_two_callbacks", two_callbacks)
+    many_callbacks = py_future_with_callbacks = asyncio.futures._PyFuture(loop=loop)
+    for callback in (done_callback, functools.partial(done_callback), Outer().on_done, lambda future: None):
+        py_future_with_callbacks.add_done_callback(callback)
+    case("py_future_callbacks", many_callbacks)
+    finished_task = loop.create_task(returns_at_once(), name="finished-task")
+    run_loop_once(loop)
+    case("task_finished", finished_task, oracle=finished_task.get_coro())
+    cancelling_task = loop.create_task(task_body(loop.create_future()), name="cancelling-task")
+    run_loop_once(loop)
+    cancelling_task.cancel()  # the loop runs no more: the cancellation stays pending
+    case("task_cancelling", cancelling_task, oracle=cancelling_task.get_coro())
+
     case("not_a_generator", {"not": "a generator"}, oracle=None)
     case("unreadable_address", None, oracle=None)  # id() is replaced by UNREADABLE_ADDRESS
     return loop, cases
@@ -488,12 +525,37 @@ def leaf_of(obj):
     """The contract's {type, repr} of what ends an await chain."""
     if type(obj).__name__ == "FutureIter":  # shown as the future it iterates
         obj = next(r for r in gc.get_referents(obj) if asyncio.isfuture(r))
-    name = type(obj).__name__
-    if is_task(obj):
-        return {"type": name, "repr": "<%s %s name=%r>" % (name, obj._state.lower(), task_name(obj))}
-    if asyncio.isfuture(obj):
-        return {"type": name, "repr": "<%s %s>" % (name, obj._state.lower())}
-    return {"type": name, "repr": object.__repr__(obj)}
+    text = bounded_repr(obj) if not is_task(obj) else bounded_repr(TextRepr(task_repr(obj)))
+    return {"type": type(obj).__name__, "repr": text}
+
+
+class TextRepr:
+    """An object whose repr is a given text: lets reprlib bound a repr computed another way."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def task_repr(task):
+    """repr(task) as CPython's Task.__repr__ builds it (asyncio.base_tasks._task_repr_info), but
+    with task_name() in place of get_name(), which from 3.12 turns an automatic name kept as a
+    number into a str in the object, the very state the tool must read. Checked against
+    repr(task) where that changes nothing (a task whose name is already a str)."""
+    info = asyncio.base_futures._future_repr_info(task)
+    cancelling = task.cancelling() if hasattr(task, "cancelling") else task._must_cancel
+    if cancelling and not task.done():
+        info[0] = "cancelling"
+    info.insert(1, "name=%r" % task_name(task))
+    info.insert(2, "coro=<%s>" % asyncio.coroutines._format_coroutine(task._coro))
+    if task._fut_waiter is not None:
+        info.insert(3, "wait_for=%r" % task._fut_waiter)
+    text = "<%s %s>" % (type(task).__name__, " ".join(info))
+    if not any(type(r) is int for r in gc.get_referents(task)) or isinstance(task, asyncio.tasks._PyTask):
+        assert text == repr(task), (text, repr(task))
+    return text
 
 
 def await_chain(obj):
