@@ -13,6 +13,7 @@ upstream stackscope's format_funcname (its _glue.py, restated below). No object 
 class-level __repr__ written in Python (the tool does not run them). Objects that are mutable
 are not touched after the truth is written.
 """
+import asyncio
 import collections
 import json
 import os
@@ -63,6 +64,10 @@ def outer():
         pass
 
     return inner
+
+
+async def sleeper():
+    await asyncio.sleep(1000)
 
 
 def deep_list(depth):
@@ -141,6 +146,15 @@ def objects():
         ("lock", lock), ("lock_held", held_lock), ("rlock", rlock), ("rlock_held", held_rlock),
         ("object", object()), ("plain_instance", Plain()), ("slotted", Slotted()),
     ]
+    # asyncio's Future and Task reprs (the C classes), on a loop that never runs.
+    loop = asyncio.new_event_loop()
+    pending, done, cancelled, failed = (loop.create_future() for _ in range(4))
+    done.set_result([1, "x" * 100])
+    cancelled.cancel()
+    failed.set_exception(ValueError("bad"))
+    KEEP.append(loop)
+    out += [("future_pending", pending), ("future_done", done), ("future_cancelled", cancelled),
+            ("future_failed", failed), ("task_not_started", loop.create_task(sleeper()))]
     if sys.version_info >= (3, 11):
         excs = [ValueError(1), TypeError("t")]
         group = ExceptionGroup("several", excs)  # noqa: F821 (3.11+)
