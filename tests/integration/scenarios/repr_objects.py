@@ -123,7 +123,7 @@ def objects():
         ("list_huge", list(range(100000))), ("list_deep", deep_list(100)), ("list_cyclic", cyclic_list),
         ("list_mutual", a), ("list_six", list(range(6))), ("list_seven", list(range(7))),
         ("dict_empty", {}), ("dict_sorted", {"b": 1, "a": 2, "c": [1, 2]}), ("dict_long", {i: i * i for i in range(10, 0, -1)}),
-        ("dict_mixed_keys", {1: "a", "b": 2, None: 3}), ("dict_cyclic", cyclic_dict), ("dict_nested", {"a": {"b": {"c": {"d": 1}}}}),
+        ("dict_mixed_keys", {1: "a", "b": 2, None: 3}), ("dict_cyclic", cyclic_dict), ("dict_over_sort_bound", {i: -i for i in range(5000)}), ("dict_nested", {"a": {"b": {"c": {"d": 1}}}}),
         ("set_empty", set()), ("set_small", {3, 1, 2}), ("set_long", set(range(20, 0, -1))), ("set_str", {"b", "a", "c"}),
         ("set_mixed", {1, "a"}), ("set_over_sort_bound", set(range(5000, 0, -1))), ("set_numbers", {1.5, 2, -3, True}), ("set_unorderable", {None, 1}),
         ("frozenset_empty", frozenset()), ("frozenset_one", frozenset({1})), ("frozenset_long", frozenset(range(10))),
