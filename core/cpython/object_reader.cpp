@@ -281,7 +281,7 @@ int64_t ObjectReader::read_int(uint64_t object) {
     return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
 }
 
-std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uint64_t values) {
+std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uint64_t values, size_t max_entries) {
     uint64_t entries = 0, nentries = 0, entry_size = 0, key_offset = 0, value_offset = 0;
     if (layout_.dict_keys == DictKeysFormat::Kinds311) {
         using K = encoding::DictKeys311;
@@ -315,31 +315,34 @@ std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uin
         entry_size = K::entry_size, key_offset = K::key, value_offset = K::value;
     }
     if (nentries > kMaxDictEntries) throw bad_data("dict keys at " + hex(keys) + " have an implausible size");
-    const std::vector<uint8_t> table = memory_.read_bytes(entries, static_cast<size_t>(nentries * entry_size));
-    std::vector<uint8_t> split_values;
-    if (values) {
-        const uint64_t base =
-            values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? encoding::kPrefixedValuesHeader : 0);
-        split_values = memory_.read_bytes(base, static_cast<size_t>(nentries * 8));
-    }
+    const uint64_t values_base =
+        values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? encoding::kPrefixedValuesHeader : 0);
+    // In chunks, so that a caller that wants only the first live entries reads only those.
+    constexpr uint64_t kChunk = 4096;
     std::vector<DictEntry> out;
-    out.reserve(nentries);
-    for (uint64_t i = 0; i < nentries; ++i) {
-        DictEntry e;
-        std::memcpy(&e.key, table.data() + i * entry_size + key_offset, 8);
-        if (values) std::memcpy(&e.value, split_values.data() + i * 8, 8);
-        else std::memcpy(&e.value, table.data() + i * entry_size + value_offset, 8);
-        if (e.key && e.value) out.push_back(e);
+    for (uint64_t first = 0; first < nentries && out.size() < max_entries; first += kChunk) {
+        const uint64_t n = std::min(kChunk, nentries - first);
+        const std::vector<uint8_t> table =
+            memory_.read_bytes(entries + first * entry_size, static_cast<size_t>(n * entry_size));
+        std::vector<uint8_t> split_values;
+        if (values) split_values = memory_.read_bytes(values_base + first * 8, static_cast<size_t>(n * 8));
+        for (uint64_t i = 0; i < n && out.size() < max_entries; ++i) {
+            DictEntry e;
+            std::memcpy(&e.key, table.data() + i * entry_size + key_offset, 8);
+            if (values) std::memcpy(&e.value, split_values.data() + i * 8, 8);
+            else std::memcpy(&e.value, table.data() + i * entry_size + value_offset, 8);
+            if (e.key && e.value) out.push_back(e);
+        }
     }
     return out;
 }
 
-std::vector<ObjectReader::DictEntry> ObjectReader::dict_items(uint64_t dict) {
+std::vector<ObjectReader::DictEntry> ObjectReader::dict_items(uint64_t dict, size_t max_entries) {
     require(dict, BuiltinType::Dict);
     const uint64_t keys = memory_.read_pointer(dict + layout_.dict_keys_ptr);
     const uint64_t values = memory_.read_pointer(dict + layout_.dict_values_ptr);
     if (keys == 0) throw bad_data("dict at " + hex(dict) + " has no keys");
-    return keys_items(keys, values);
+    return keys_items(keys, values, max_entries);
 }
 
 std::optional<uint64_t> ObjectReader::find_str_key(const std::vector<DictEntry>& entries, std::string_view key) {

@@ -1,6 +1,7 @@
 #pragma once
 // Reads CPython objects (str, bytes, dict, type names) out of target memory, with every
 // pointer and size treated as untrusted.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -78,8 +79,8 @@ public:
         uint64_t key = 0;
         uint64_t value = 0;
     };
-    // Every live (key, value) pair of a dict.
-    std::vector<DictEntry> dict_items(uint64_t dict);
+    // The live (key, value) pairs of a dict in insertion order: all, or the first `max_entries`.
+    std::vector<DictEntry> dict_items(uint64_t dict, size_t max_entries = SIZE_MAX);
     // The value of a str key in a dict; nullopt when absent.
     std::optional<uint64_t> dict_get(uint64_t dict, std::string_view key);
     // An instance attribute stored in the object's __dict__ (managed or not); nullopt when absent.
@@ -93,7 +94,7 @@ private:
     const std::string* static_type_name_from_builtins(uint64_t type);
     std::optional<std::string> builtin_name_by_identity(uint64_t type) const;
     // Entries of a keys object; `values` is the split-table values array or 0.
-    std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values);
+    std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values, size_t max_entries = SIZE_MAX);
     std::optional<uint64_t> find_str_key(const std::vector<DictEntry>& entries, std::string_view key);
 
     RemoteMemory& memory_;

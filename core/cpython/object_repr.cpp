@@ -176,12 +176,16 @@ ObjectRepr::Text ObjectRepr::bounded_set(uint64_t object, Kind kind, int level) 
 }
 
 ObjectRepr::Text ObjectRepr::bounded_dict(uint64_t object, int level) {
-    const std::vector<ObjectReader::DictEntry> entries = objects_.dict_items(object);
-    if (entries.empty()) return U"{}";
+    const int64_t n = item_count(object, Kind::Dict);
+    if (n == 0) return U"{}";
     if (level <= 0) return U"{...}";
+    // More items than are sorted: as iterated, and only the ones shown are read.
+    const bool sorted = static_cast<uint64_t>(n) <= kMaxSortedItems;
+    const std::vector<ObjectReader::DictEntry> entries =
+        objects_.dict_items(object, sorted ? kMaxSortedItems : bounds_.max_dict);
     std::vector<uint64_t> keys;
     for (const auto& e : entries) keys.push_back(e.key);
-    if (keys.size() <= kMaxSortedItems) keys = possibly_sorted(std::move(keys));
+    if (sorted) keys = possibly_sorted(std::move(keys));
     Text out = U"{";
     for (size_t k = 0; k < keys.size() && k < bounds_.max_dict; ++k) {
         if (k) out += U", ";
@@ -193,7 +197,7 @@ ObjectRepr::Text ObjectRepr::bounded_dict(uint64_t object, int level) {
         }
         out += bounded(value, level - 1);
     }
-    if (entries.size() > bounds_.max_dict) out += U", ...";
+    if (static_cast<uint64_t>(n) > bounds_.max_dict) out += U", ...";
     out += U"}";
     return out;
 }
@@ -251,7 +255,7 @@ void ObjectRepr::full_container(uint64_t object, Kind kind, Text& out, int depth
     if (kind == Kind::Dict) {
         out += U"{";
         bool first = true;
-        for (const auto& e : objects_.dict_items(object)) {
+        for (const auto& e : objects_.dict_items(object, kMaxFullRepr / 4)) {  // each takes at least `x: y, `
             if (out.size() >= kMaxFullRepr) break;
             if (!first) out += U", ";
             first = false;
@@ -289,7 +293,9 @@ void ObjectRepr::full_container(uint64_t object, Kind kind, Text& out, int depth
 
 int64_t ObjectRepr::item_count(uint64_t object, Kind kind) {
     const PythonLayout& l = objects_.layout();
-    const Offset field = kind == Kind::Set || kind == Kind::FrozenSet ? l.set_used : l.var_size;
+    const Offset field = kind == Kind::Set || kind == Kind::FrozenSet ? l.set_used
+                         : kind == Kind::Dict                         ? l.dict_used
+                                                                      : l.var_size;
     const auto n = objects_.memory().read_value<int64_t>(object + field);
     if (n < 0 || n > (int64_t{1} << 40)) throw bad_data("container at " + hex(object) + " has an implausible size");
     return n;

@@ -387,6 +387,7 @@ struct PythonLayout {
     Offset unicode_compact_data = kAbsent;  // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
     Offset dict_keys_ptr = kAbsent;
     Offset dict_values_ptr = kAbsent;
+    Offset dict_used = kAbsent;             // PyDictObject.ma_used: the live entries
     Offset set_used = kAbsent;              // PySetObject.used: the live entries
     Offset set_mask = kAbsent;              // table size - 1
     Offset set_table = kAbsent;             // setentry *table: {key, hash}, hash -1 for a deleted (dummy) entry

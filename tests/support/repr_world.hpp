@@ -106,6 +106,7 @@ struct ReprWorld {
     }
     uint64_t dict(const std::vector<std::pair<uint64_t, uint64_t>>& items) {
         const uint64_t at = b.dict(type(BuiltinType::Dict), items);
+        target.put<int64_t>(at + layout.dict_used, static_cast<int64_t>(items.size()));
         return at;
     }
     // A set whose table (8 slots) holds `items` at the front, and a dummy entry after them.

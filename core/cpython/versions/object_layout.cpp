@@ -24,6 +24,7 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.unicode_state = 32;
     l.dict_keys_ptr = 32;
     l.dict_values_ptr = 40;
+    l.dict_used = 16;
     l.exception_args = 24;
     // What a with-block's __exit__ is bound to: PyMethodObject.im_self, PyCFunctionObject.m_self
     // and the method-wrapper's self all follow two pointers after the header.

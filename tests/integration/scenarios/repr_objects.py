@@ -13,6 +13,7 @@ upstream stackscope's format_funcname (its _glue.py, restated below). No object 
 class-level __repr__ written in Python (the tool does not run them). Objects that are mutable
 are not touched after the truth is written.
 """
+import asyncio
 import collections
 import json
 import os
@@ -63,6 +64,10 @@ def outer():
         pass
 
     return inner
+
+
+async def sleeper():
+    await asyncio.sleep(1000)
 
 
 def deep_list(depth):
@@ -118,7 +123,7 @@ def objects():
         ("list_huge", list(range(100000))), ("list_deep", deep_list(100)), ("list_cyclic", cyclic_list),
         ("list_mutual", a), ("list_six", list(range(6))), ("list_seven", list(range(7))),
         ("dict_empty", {}), ("dict_sorted", {"b": 1, "a": 2, "c": [1, 2]}), ("dict_long", {i: i * i for i in range(10, 0, -1)}),
-        ("dict_mixed_keys", {1: "a", "b": 2, None: 3}), ("dict_cyclic", cyclic_dict), ("dict_nested", {"a": {"b": {"c": {"d": 1}}}}),
+        ("dict_mixed_keys", {1: "a", "b": 2, None: 3}), ("dict_cyclic", cyclic_dict), ("dict_over_sort_bound", {i: -i for i in range(5000)}), ("dict_nested", {"a": {"b": {"c": {"d": 1}}}}),
         ("set_empty", set()), ("set_small", {3, 1, 2}), ("set_long", set(range(20, 0, -1))), ("set_str", {"b", "a", "c"}),
         ("set_mixed", {1, "a"}), ("set_over_sort_bound", set(range(5000, 0, -1))), ("set_numbers", {1.5, 2, -3, True}), ("set_unorderable", {None, 1}),
         ("frozenset_empty", frozenset()), ("frozenset_one", frozenset({1})), ("frozenset_long", frozenset(range(10))),
@@ -141,6 +146,15 @@ def objects():
         ("lock", lock), ("lock_held", held_lock), ("rlock", rlock), ("rlock_held", held_rlock),
         ("object", object()), ("plain_instance", Plain()), ("slotted", Slotted()),
     ]
+    # asyncio's Future and Task reprs (the C classes), on a loop that never runs.
+    loop = asyncio.new_event_loop()
+    pending, done, cancelled, failed = (loop.create_future() for _ in range(4))
+    done.set_result([1, "x" * 100])
+    cancelled.cancel()
+    failed.set_exception(ValueError("bad"))
+    KEEP.append(loop)
+    out += [("future_pending", pending), ("future_done", done), ("future_cancelled", cancelled),
+            ("future_failed", failed), ("task_not_started", loop.create_task(sleeper()))]
     if sys.version_info >= (3, 11):
         excs = [ValueError(1), TypeError("t")]
         group = ExceptionGroup("several", excs)  # noqa: F821 (3.11+)
