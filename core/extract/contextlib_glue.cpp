@@ -101,7 +101,7 @@ ContextlibGlue::Callback ContextlibGlue::callback_of(uint64_t callback, ContextE
         const uint64_t self = mem.read_pointer(callback + static_cast<uint64_t>(l.method_self));
         const auto name = callable_name(mem.read_pointer(callback + static_cast<uint64_t>(l.method_func)), objects);
         if (name == "__exit__" || name == "__aexit__") return {"enter_context", host.reprs().repr(self), self};
-        return {"push", host.reprs().function_name(callback), 0};
+        return {"push", host.reprs().function_name(callback), self};  // the child is the method's object
     }
     // Builtin methods and method-wrappers have a __self__ too (None for a C function without one).
     std::optional<uint64_t> self;

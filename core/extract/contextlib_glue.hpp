@@ -27,7 +27,7 @@ private:
     struct Callback {
         std::string method;    // enter_context, push, callback (sync names; async ones from them)
         std::string argument;  // what goes between the parentheses when the child has no description
-        uint64_t manager = 0;  // the manager of an enter_context / push(cm); 0 for other callbacks
+        uint64_t manager = 0;  // what a bound callback is bound to (the child shows it); 0 for others
     };
 
     void generator_manager(Context& context, ContextElaboration& host);
