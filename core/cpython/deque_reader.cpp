@@ -44,8 +44,7 @@ std::vector<uint64_t> read_deque(ObjectReader& objects, uint64_t deque, size_t m
             data.clear();
         }
         if (!block) throw bad_data("the deque at " + hex(deque) + " ends before its length", deque);
-        if (data.empty())
-            data = mem.read_bytes(block + static_cast<uint64_t>(l.deque_block_items), block_length * 8);
+        if (data.empty()) data = mem.read_bytes(block + static_cast<uint64_t>(l.deque_block_items), block_length * 8);
         uint64_t item = 0;
         std::memcpy(&item, data.data() + index * 8, 8);
         items.push_back(item);

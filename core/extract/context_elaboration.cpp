@@ -9,8 +9,7 @@
 
 namespace stackscope {
 
-ContextElaboration::ContextElaboration(Extraction& x, const std::vector<Thread>& threads)
-    : x_(x), stacks_(x, threads) {
+ContextElaboration::ContextElaboration(Extraction& x, const std::vector<Thread>& threads) : x_(x), stacks_(x, threads) {
     glues_.push_back(std::make_unique<ContextlibGlue>());
 }
 

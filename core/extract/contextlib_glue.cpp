@@ -147,7 +147,8 @@ std::optional<std::string> ContextlibGlue::wrapped_call(uint64_t function, Conte
     }
     std::optional<uint64_t> args, kwds;
     for (int64_t i = 0; i < cells; ++i) {
-        const std::string name = objects.read_str(objects.tuple_item(names, static_cast<uint64_t>(first + i)), kMaxName);
+        const std::string name =
+            objects.read_str(objects.tuple_item(names, static_cast<uint64_t>(first + i)), kMaxName);
         if (name != "args" && name != "kwds") continue;
         const uint64_t cell = objects.tuple_item(closure, static_cast<uint64_t>(i));
         (name == "args" ? args : kwds) = mem.read_pointer(cell + static_cast<uint64_t>(l.cell_ref));

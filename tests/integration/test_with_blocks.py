@@ -28,8 +28,9 @@ lines, every source line shown (as a frame without contexts), `contexts` empty i
 
 The tool's repr() of objects (functions' `module.qualname`, ints, strs, locks) is another
 helper's work: until REPR_LANDED, a description that needs it (the truth's `needs_repr`) is
-compared without what is between its call's parentheses, and test_repr_dependent_text_in_full
-(strict xfail) compares it in full; set REPR_LANDED once the repr is merged.
+compared without what is between its call's parentheses (JSON: a manager's `module.func(args)`
+not at all), and test_repr_dependent_text_in_full checks that exactly those lines differ from
+the full text; it fails once the repr lands, and REPR_LANDED = True then compares them in full.
 
 Upstream oracle, normalised (only) as follows; everything else must be equal below the header
 (nested lines included):
@@ -394,10 +395,13 @@ def compared(lines, reference):
     return [without_repr(line) if i < len(awaits) and awaits[i] else line for i, line in enumerate(lines)]
 
 
+AWAITS_REPR_SENTINEL = "<description awaits repr>"
+
+
 def expected_context_json(context, filename, top=True):
     description = context["description"]
-    if not top and awaits_repr(context):
-        description = without_repr(description)
+    if awaits_repr(context):  # a child's call is kept; a manager's `module.func(args)` is not
+        description = without_repr(description) if not top else AWAITS_REPR_SENTINEL
     return {"type": context["shown_type"], "start_line": context["start_line"], "varname": context["varname"],
             "is_async": context["is_async"], "is_exiting": context["is_exiting"],
             "source": source_at(filename, context["start_line"]) if top else None,
@@ -424,7 +428,9 @@ CONTEXT_KEYS = ("type", "start_line", "varname", "is_async", "is_exiting", "sour
 def actual_context_json(context, expected):
     """The tool's context in the shape of `expected` (its description normalised where that is)."""
     out = {key: context.get(key, "<absent>") for key in CONTEXT_KEYS}
-    if expected and expected["description"].endswith("(<awaits repr>)"):
+    if expected and expected["description"] == AWAITS_REPR_SENTINEL:
+        out["description"] = AWAITS_REPR_SENTINEL
+    elif expected and expected["description"].endswith("(<awaits repr>)"):
         out["description"] = without_repr(out["description"])
     inner = out["inner_stack"]
     if isinstance(inner, dict):
@@ -749,21 +755,30 @@ def test_tree_text_matches_upstream(tree_of, with_truth, case):
 REPR_CASES = ["readme_example", "exitstack_push_callback", "async_exitstack", "thread_with_blocks"]
 
 
-@pytest.mark.xfail(not REPR_LANDED, strict=True, reason="awaits the bounded repr (ObjectRepr, another helper's)")
 @ROWS
 @pytest.mark.parametrize("case", REPR_CASES)
 def test_repr_dependent_text_in_full(tree_of, flat_of, with_truth, case):
     """The lines whose descriptions need the tool's repr (`module.fn`, `10`, `'hi'`, a lock),
-    in full: tree and flat text as upstream builds them from the truth."""
+    in full, tree and flat, as upstream builds them from the truth. Until REPR_LANDED: exactly
+    those lines differ (when this fails because they no longer do, set REPR_LANDED = True)."""
     global REPR_LANDED
     entry = truth_case(with_truth, case)
-    assert any(awaits for _, awaits in stack_lines(entry["frames"])) or REPR_LANDED
+    tree_reference, flat_reference = stack_lines(entry["frames"]), expected_flat_lines(entry)
     landed, REPR_LANDED = REPR_LANDED, True
     try:
-        assert tree_of(case)[1:] == expected_text(entry)
-        assert flat_of(case)[1:] == expected_flat_text(entry)
+        full_tree, full_flat = expected_text(entry), expected_flat_text(entry)
     finally:
         REPR_LANDED = landed
+    tree, flat = tree_of(case)[1:], flat_of(case)[1:]
+    if REPR_LANDED:
+        assert tree == full_tree
+        assert flat == full_flat
+        return
+    for actual, full, reference in ((tree, full_tree, tree_reference), (flat, full_flat, flat_reference)):
+        assert len(actual) == len(full)
+        differing = [i for i, (a, b) in enumerate(zip(actual, full)) if a != b]
+        awaiting = [i for i, (_, awaits) in enumerate(reference) if awaits]
+        assert awaiting and differing == awaiting, [(actual[i], full[i]) for i in differing]
 
 
 @ROWS
