@@ -73,10 +73,10 @@ TEST_CASE("a deque's items, across blocks, on every layout", "[deque]") {
     for (int minor : {8, 11, 12, 14}) {
         DequeWorld w(minor);
         CHECK(w.read(w.deque(3, 31)) == items(3));
-        CHECK(w.read(w.deque(5, 62)) == items(5));      // two in the first block, three in the next
-        CHECK(w.read(w.deque(130, 0)) == items(130));   // three blocks
-        CHECK(w.read(w.deque(0, 32)).empty());           // empty: left index = right index + 1
-        CHECK(w.read(w.deque(64, 0)) == items(64));      // exactly one full block
+        CHECK(w.read(w.deque(5, 62)) == items(5));     // two in the first block, three in the next
+        CHECK(w.read(w.deque(130, 0)) == items(130));  // three blocks
+        CHECK(w.read(w.deque(0, 32)).empty());         // empty: left index = right index + 1
+        CHECK(w.read(w.deque(64, 0)) == items(64));    // exactly one full block
     }
 }
 

@@ -62,7 +62,8 @@ Stack readme_example() {
     inner_cm.inner_stack = stack_of({inner});
     Frame outer = frame("outer_context", 21, "yield \"outer\"");
     outer.contexts.push_back(inner_cm);
-    Context outer_cm = context("with outer_context():", std::nullopt, "_GeneratorContextManager", 24, "outer_context(...)");
+    Context outer_cm =
+        context("with outer_context():", std::nullopt, "_GeneratorContextManager", 24, "outer_context(...)");
     outer_cm.inner_stack = stack_of({outer});
     Frame example = frame("example", 25, "yield");
     example.contexts.push_back(outer_cm);
