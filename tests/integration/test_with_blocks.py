@@ -175,9 +175,11 @@ EXPECTED = {
         ("thread_inner", [])] + EVENT_WAIT,
     "thread_exiting": [("H", []), ("H", []), ("H", []), ("thread_exiting", [("thread_exiting.gcm", None, GCM, True)]),
                        ("*", []), ("blocks_on_exit", [])] + EVENT_WAIT,
+    "thread_gen_running": [("H", []), ("H", []), ("H", []), ("thread_gen_running", [
+        ("thread_gen_running.cm", "manager", GCM, False)])] + EVENT_WAIT,
 }
 CASES = list(EXPECTED)
-THREAD_CASES = ["thread_with_blocks", "thread_exiting"]
+THREAD_CASES = ["thread_with_blocks", "thread_exiting", "thread_gen_running"]
 OBJECT_CASES = [c for c in CASES if c not in THREAD_CASES]
 MONITORING_EVENTS = 32 | 64  # sys.monitoring.events.LINE | INSTRUCTION
 

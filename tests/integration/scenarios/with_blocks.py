@@ -469,6 +469,30 @@ def thread_exiting(gate):
         pass
 
 
+@contextlib.contextmanager
+def resumed_elsewhere(gate):
+    yield
+    gate.wait()  # AT: resumed_elsewhere
+
+
+resumed_elsewhere = recorded(resumed_elsewhere)
+RESUMED = {}  # the manager thread_gen_running holds, once it holds it
+
+
+def thread_gen_running(gate, entered):
+    """Holds a @contextmanager manager whose generator another thread resumed (it runs there,
+    parked after its yield): the inner stack is that thread's frames, from the generator's in."""
+    manager = RESUMED["cm"] = resumed_elsewhere(gate)
+    with manager:  # WITH: thread_gen_running.cm
+        entered.set()
+        gate.wait()  # AT: thread_gen_running
+
+
+def resume_generator(gate, entered):
+    entered.wait()
+    next(RESUMED["cm"].gen, None)  # AT: resume_generator
+
+
 # --- what each with-tag is ---------------------------------------------------------------------
 
 # tag: (is_async, `as` target as upstream prints it or None, where the manager is)
@@ -512,6 +536,7 @@ WITH_SPECS = {
     "thread.es": (False, "es", "made"),
     "thread.outer": (False, None, "made"),
     "thread_exiting.gcm": (False, None, "made"),
+    "thread_gen_running.cm": (False, None, "local:manager"),
     "threading.Event.wait": (False, None, "cond"),
 }
 WITH_FALLBACK = {  # tag: the local upstream names a target-less block after
@@ -519,6 +544,7 @@ WITH_FALLBACK = {  # tag: the local upstream names a target-less block after
     "stdlib.local_lock": "a_lock",
     "last_local.lock": "z_lock",  # a_lock and z_lock hold it; the last local wins
     "thread.local_lock": "local_lock",
+    "thread_gen_running.cm": "manager",
 }
 
 # Expected contexts per frame, by the frame's AT tag: [(with tag, item index, exiting)],
@@ -551,6 +577,7 @@ CASE_CONTEXTS = {
     "thread_with_blocks": [("thread.global_lock", 0, False), ("thread.local_lock", 0, False),
                            ("thread.es", 0, False), ("thread.outer", 0, False)],
     "thread_exiting": [("thread_exiting.gcm", 0, True)],
+    "thread_gen_running": [("thread_gen_running.cm", 0, False)],
     "Event.wait": [("threading.Event.wait", 0, False)],
 }
 CASE_CONTEXTS_OVERRIDE = {  # (case, AT tag): contexts, where a case differs from the function's default
@@ -633,13 +660,19 @@ def start_threads():
     """[(case name, Thread)], each parked in Event.wait inside with blocks."""
     gate = threading.Event()
     KEEP.append(gate)
+    entered = threading.Event()
     threads = [("thread_with_blocks", threading.Thread(target=thread_with_blocks, args=(gate,),
                                                         name="with-blocks", daemon=True)),
                ("thread_exiting", threading.Thread(target=thread_exiting, args=(gate,),
-                                                    name="with-exiting", daemon=True))]
+                                                    name="with-exiting", daemon=True)),
+               ("thread_gen_running", threading.Thread(target=thread_gen_running, args=(gate, entered),
+                                                        name="with-gen-running", daemon=True))]
+    resumer = threading.Thread(target=resume_generator, args=(gate, entered), name="resumer", daemon=True)
+    KEEP.append(resumer)
     for _, thread in threads:
         thread.start()
-    return threads
+    resumer.start()
+    return threads, resumer
 
 
 # --- truth ------------------------------------------------------------------------------------
@@ -785,11 +818,24 @@ def format_funcargs(args, kwds):
     return parts, any(own_repr(v) for v in list(args) + list(kwds.values()))
 
 
+def generator_frames(gen):
+    """A generator's frames as upstream's extract_child gives them: a suspended one's await
+    chain; a running one's, the frames of the thread that runs it, from its own frame in."""
+    if not getattr(gen, "gi_running", False) and not getattr(gen, "ag_running", False):
+        return await_chain(gen)
+    frame = getattr(gen, "gi_frame", None) or getattr(gen, "ag_frame", None)
+    for inner in sys._current_frames().values():
+        frames = stack_of(inner)
+        if frame in frames:
+            return frames[frames.index(frame):]
+    raise SystemExit("scenario: no thread runs %r" % (gen,))
+
+
 def elaborate(case, context, manager):
     context.update({"description": "", "inner_stack": None, "children": [], "needs_repr": False})
     if isinstance(manager, contextlib._GeneratorContextManagerBase):
         if not context["is_exiting"]:
-            context["inner_stack"] = [describe_frame(case, f) for f in await_chain(manager.gen)]
+            context["inner_stack"] = [describe_frame(case, f) for f in generator_frames(manager.gen)]
         if hasattr(manager, "func"):  # entering deletes func, args and kwds
             name, _ = format_funcname(manager.func)
             args, _ = format_funcargs(manager.args, manager.kwds)
@@ -1016,9 +1062,9 @@ def main():
     end_after_lifetime()
     workdir = os.path.dirname(os.path.abspath(truth_path))
     cases = build_cases(workdir)
-    threads = start_threads()
+    threads, resumer = start_threads()
     KEEP.extend([cases, threads])
-    wait_for_parked_threads(threads)
+    wait_for_parked_threads(threads + [("resumer", resumer)])
     truth = {
         "python_version": "%d.%d.%d" % sys.version_info[:3],
         "pid": os.getpid(),
