@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the committed fuzz seed corpora (tests/fuzz/corpus/): the decoder and ELF/core
-# seeds (tests/fuzz/make_seeds.py) and the frame-walker memory images (make_fuzz_seeds,
+# seeds (tests/fuzz/make_seeds.py) and the frame-walker and object_repr memory images (make_fuzz_seeds,
 # built in build/). Run it after a layout-table change makes the images stale.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,5 +8,6 @@ cd "$ROOT"
 cmake -S . -B build >/dev/null
 cmake --build build -j"${JOBS:-2}" --target make_fuzz_seeds
 /usr/bin/python3 tests/fuzz/make_seeds.py
-mkdir -p tests/fuzz/corpus/frame_walker
-build/tests/fuzz/make_fuzz_seeds tests/unit/fixtures/debug_offsets_3.13.bin tests/fuzz/corpus/frame_walker
+mkdir -p tests/fuzz/corpus/frame_walker tests/fuzz/corpus/object_repr
+build/tests/fuzz/make_fuzz_seeds tests/unit/fixtures/debug_offsets_3.13.bin tests/fuzz/corpus/frame_walker \
+    tests/fuzz/corpus/object_repr

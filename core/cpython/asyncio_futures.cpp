@@ -11,26 +11,8 @@ namespace {
 constexpr int32_t kStatePending = 0;
 constexpr int32_t kStateCancelled = 1;
 constexpr int32_t kStateFinished = 2;
-
-std::string state_name(FutureState state) {
-    switch (state) {
-        case FutureState::Pending: return "pending";
-        case FutureState::Cancelled: return "cancelled";
-        case FutureState::Finished: return "finished";
-    }
-    return "pending";
-}
-
-// Python's repr of a str without escapes worth the name: quotes as repr() picks them.
-std::string quoted(const std::string& text) {
-    const char quote = text.find('\'') != std::string::npos && text.find('"') == std::string::npos ? '"' : '\'';
-    std::string out(1, quote);
-    for (const char c : text) {
-        if (c == quote || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + quote;
-}
+// Done-callbacks a future's list may hold before it is garbage, far above any real one.
+constexpr int64_t kMaxCallbacks = 1 << 20;
 
 }  // namespace
 
@@ -61,6 +43,7 @@ std::optional<FutureInfo> AsyncioFutures::read(uint64_t object) {
     else if (is(c.c_future)) info = read_c(object, false);
     else if (is(c.py_task)) info = read_python(object, true);
     else if (is(c.py_future)) info = read_python(object, false);
+    if (info && (is(c.py_task) || is(c.py_future))) info->python_class = true;
     // The C classes are named by the module dict that found them: their tp_name lives in
     // _asyncio's .rodata, which a core lacks.
     if (info && type == c.c_task) info->class_name = "Task";
@@ -108,10 +91,82 @@ FutureInfo AsyncioFutures::read_python(uint64_t object, bool is_task) {
     return f;
 }
 
-std::string AsyncioFutures::describe(const FutureInfo& future) {
-    std::string out = "<" + future.class_name + " " + state_name(future.state);
-    if (future.is_task) out += " name=" + quoted(future.task_name);
-    return out + ">";
+FutureDetails AsyncioFutures::details(uint64_t object, const FutureInfo& info) {
+    return info.python_class ? details_python(object, info) : details_c(object, info);
+}
+
+FutureDetails AsyncioFutures::details_c(uint64_t object, const FutureInfo& info) {
+    RemoteMemory& mem = objects_.memory();
+    const PythonLayout& l = objects_.layout();
+    FutureDetails d;
+    if (info.state == FutureState::Finished) {
+        d.exception = mem.read_pointer(object + l.future_exception);
+        if (d.exception == 0) d.result = mem.read_pointer(object + l.future_result);
+    }
+    // Future._callbacks: fut_callback0 first, then the list.
+    if (const uint64_t first = mem.read_pointer(object + l.future_callback0)) {
+        d.callback_count = 1;
+        d.first_callback = d.last_callback = first;
+    }
+    if (const uint64_t list = mem.read_pointer(object + l.future_callbacks)) {
+        objects_.require(list, BuiltinType::List);
+        const auto size = mem.read_value<int64_t>(list + l.var_size);
+        if (size < 0 || size > kMaxCallbacks)
+            throw bad_data("the callback list of the future at " + hex(object) + " has a bad size", list);
+        if (size > 0) {
+            const uint64_t items = mem.read_pointer(list + l.list_items);
+            if (d.callback_count == 0) d.first_callback = callback_of(mem.read_pointer(items));
+            d.last_callback = callback_of(mem.read_pointer(items + 8 * static_cast<uint64_t>(size - 1)));
+            d.callback_count += static_cast<size_t>(size);
+        }
+    }
+    if (info.is_task) {
+        d.waiter = mem.read_pointer(object + l.task_fut_waiter);
+        d.name = mem.read_pointer(object + l.task_name);
+        d.coro = mem.read_pointer(object + l.task_coro);
+        d.cancelling = info.state == FutureState::Pending && mem.read_value<int32_t>(object + l.task_cancelling) != 0;
+    }
+    return d;
+}
+
+FutureDetails AsyncioFutures::details_python(uint64_t object, const FutureInfo& info) {
+    RemoteMemory& mem = objects_.memory();
+    const PythonLayout& l = objects_.layout();
+    FutureDetails d;
+    const auto not_none = [&](std::optional<uint64_t> value) -> uint64_t {
+        return value && !objects_.is_instance_of(*value, BuiltinType::NoneType) ? *value : 0;
+    };
+    if (info.state == FutureState::Finished) {
+        d.exception = not_none(objects_.attribute_or_class_default(object, "_exception"));
+        if (d.exception == 0) d.result = objects_.attribute_or_class_default(object, "_result").value_or(0);
+    }
+    if (const uint64_t list = not_none(objects_.attribute(object, "_callbacks"))) {
+        objects_.require(list, BuiltinType::List);
+        const auto size = mem.read_value<int64_t>(list + l.var_size);
+        if (size < 0 || size > kMaxCallbacks)
+            throw bad_data("the callback list of the future at " + hex(object) + " has a bad size", list);
+        if (size > 0) {
+            const uint64_t items = mem.read_pointer(list + l.list_items);
+            d.first_callback = callback_of(mem.read_pointer(items));
+            d.last_callback = callback_of(mem.read_pointer(items + 8 * static_cast<uint64_t>(size - 1)));
+            d.callback_count = static_cast<size_t>(size);
+        }
+    }
+    if (info.is_task) {
+        d.waiter = not_none(objects_.attribute_or_class_default(object, "_fut_waiter"));
+        d.name = not_none(objects_.attribute_or_class_default(object, "_name"));
+        d.coro = not_none(objects_.attribute_or_class_default(object, "_coro"));
+        // Task.cancelling() from 3.11 (_num_cancels_requested); _must_cancel before.
+        auto count = objects_.attribute_or_class_default(object, "_num_cancels_requested");
+        if (!count) count = objects_.attribute_or_class_default(object, "_must_cancel");
+        d.cancelling = info.state == FutureState::Pending && count && objects_.read_int(*count) != 0;
+    }
+    return d;
+}
+
+uint64_t AsyncioFutures::callback_of(uint64_t entry) {
+    // A (callback, context) tuple since 3.7.
+    return objects_.tuple_item(entry, 0);
 }
 
 }  // namespace stackscope

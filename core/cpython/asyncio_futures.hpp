@@ -14,10 +14,24 @@ enum class FutureState { Pending, Cancelled, Finished };
 
 struct FutureInfo {
     bool is_task = false;
-    std::string class_name;  // type(f).__name__ (not __qualname__, as Future.__repr__ shows it)
+    bool python_class = false;  // _PyFuture / _PyTask (attributes), not the C classes (fields)
+    std::string class_name;     // type(f).__name__ (not __qualname__, as Future.__repr__ shows it)
     FutureState state = FutureState::Pending;
     std::string task_name;   // a Task's get_name()
     uint64_t task_coro = 0;  // a Task's coroutine (0 once it is done)
+};
+
+// What Future.__repr__ and Task.__repr__ show beyond the state; 0 for an absent object.
+struct FutureDetails {
+    size_t callback_count = 0;  // done-callbacks, as Future._callbacks lists them
+    uint64_t first_callback = 0;
+    uint64_t last_callback = 0;
+    uint64_t exception = 0;   // finished with an exception
+    uint64_t result = 0;      // finished with a result
+    uint64_t waiter = 0;      // a Task's _fut_waiter
+    uint64_t name = 0;        // a Task's name: a str, or from 3.12 an int N for "Task-N"
+    uint64_t coro = 0;        // a Task's coroutine
+    bool cancelling = false;  // a Task's pending cancellation, as its repr reads it
 };
 
 class AsyncioFutures {
@@ -28,8 +42,8 @@ public:
     // one that cannot be read.
     std::optional<FutureInfo> read(uint64_t object);
 
-    // How the tool shows a Future or Task: `<Future pending>`, `<Task pending name='Task-1'>`.
-    static std::string describe(const FutureInfo& future);
+    // Throws Error when the future cannot be read.
+    FutureDetails details(uint64_t object, const FutureInfo& info);
 
 private:
     struct Classes {
@@ -38,6 +52,10 @@ private:
     const Classes& classes();
     FutureInfo read_c(uint64_t object, bool is_task);
     FutureInfo read_python(uint64_t object, bool is_task);
+    FutureDetails details_c(uint64_t object, const FutureInfo& info);
+    FutureDetails details_python(uint64_t object, const FutureInfo& info);
+    // A (callback, context) tuple's callback.
+    uint64_t callback_of(uint64_t entry);
 
     ObjectReader& objects_;
     std::optional<Classes> classes_;  // looked up once, when first needed

@@ -103,6 +103,12 @@ std::optional<int> FrameReader::line_at(const CodeInfo& info, int64_t code_unit)
     return std::nullopt;
 }
 
+FrameReader::Definition FrameReader::definition_of(uint64_t code) {
+    objects_.require(code, BuiltinType::Code);
+    const CodeInfo& info = code_info(code);
+    return {info.filename, info.first_line};
+}
+
 const FrameReader::CodeInfo& FrameReader::code_info(uint64_t code) {
     auto it = codes_.find(code);
     if (it != codes_.end()) return it->second;

@@ -31,6 +31,14 @@ public:
     // a Python frame). Throws Error when the frame cannot be read.
     std::optional<Frame> read(uint64_t frame);
 
+    // Where a code object's function is defined: co_filename and co_firstlineno. Throws Error
+    // when `code` is no readable code object.
+    struct Definition {
+        std::string filename;
+        int first_line = 0;
+    };
+    Definition definition_of(uint64_t code);
+
     // The frame's current instruction as a code unit of its code: -1 before the first
     // instruction, nullopt for garbage.
     std::optional<int64_t> code_unit_of(uint64_t frame, uint64_t code);

@@ -78,6 +78,14 @@ GeneratorInfo GeneratorReader::read(uint64_t generator, GeneratorKind kind) {
     return info;
 }
 
+uint64_t GeneratorReader::code_of(uint64_t generator) {
+    if (l_.gen_code != kAbsent) return mem_.read_pointer(generator + l_.gen_code);
+    // From 3.12 the embedded frame keeps its code until the generator is freed.
+    uint64_t code = mem_.read_pointer(generator + static_cast<uint64_t>(l_.gen_frame) + l_.frame_code);
+    if (l_.code_reference == CodeReference::StackRef) code &= ~l_.stackref_tag_mask;
+    return code;
+}
+
 GeneratorState GeneratorReader::state_of(uint64_t generator, uint64_t frame, int* raw_state) {
     switch (l_.generator_state) {
         case GeneratorStateSource::RunningFlag:

@@ -36,6 +36,9 @@ public:
     // Throws Error when the generator cannot be read.
     GeneratorInfo read(uint64_t generator, GeneratorKind kind);
 
+    // gi_code / cr_code: the generator's code object, also once it has finished.
+    uint64_t code_of(uint64_t generator);
+
 private:
     std::optional<GeneratorKind> kind_by_code_flags(uint64_t object);
     GeneratorState state_of(uint64_t generator, uint64_t frame, int* raw_state);

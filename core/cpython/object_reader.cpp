@@ -44,12 +44,15 @@ uint64_t ObjectReader::type_of(uint64_t object) {
 }
 
 std::string ObjectReader::read_tp_name(uint64_t type) {
-    const uint64_t name_ptr = memory_.read_pointer(type + layout_.type_name);
-    char buf[kMaxTypeName];
-    const size_t got = memory_.read_some(name_ptr, std::span(reinterpret_cast<uint8_t*>(buf), sizeof buf));
-    const size_t len = strnlen(buf, got);
-    if (len == got) throw unreadable(name_ptr, "unreadable type name at " + hex(name_ptr));
-    return std::string(buf, len);
+    return read_c_string(memory_.read_pointer(type + layout_.type_name), kMaxTypeName);
+}
+
+std::string ObjectReader::read_c_string(uint64_t address, size_t max) {
+    std::vector<char> buf(max);
+    const size_t got = memory_.read_some(address, std::span(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    const size_t len = strnlen(buf.data(), got);
+    if (len == got) throw unreadable(address, "unreadable C string at " + hex(address));
+    return std::string(buf.data(), len);
 }
 
 TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) { return types_.match(type_of(object), type); }

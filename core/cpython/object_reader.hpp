@@ -23,6 +23,7 @@ public:
 
     RemoteMemory& memory() const { return memory_; }
     const PythonLayout& layout() const { return layout_; }
+    const BuiltinTypes& types() const { return types_; }
 
     uint64_t type_of(uint64_t object);
     // Whether the object's type is the builtin `type` (exactly, not a subclass), by address;
@@ -43,6 +44,9 @@ public:
 
     // A str object as UTF-8; throws bad_data when `object` is not a readable str.
     std::string read_str(uint64_t object, size_t max_chars = 64 * 1024);
+    // A NUL-terminated C string (a tp_name, a PyMethodDef's ml_name) of at most `max` bytes;
+    // throws unreadable when it is not readable or not terminated within them.
+    std::string read_c_string(uint64_t address, size_t max = 256);
     // A bytes object's contents; throws bad_data when not a readable bytes object or too large.
     std::vector<uint8_t> read_bytes(uint64_t object, size_t max_size = 4 << 20);
 

@@ -1,20 +1,455 @@
 #include "cpython/object_repr.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <variant>
+
+#include "cpython/float_repr.hpp"
+#include "cpython/int_repr.hpp"
+#include "cpython/text_repr.hpp"
+#include "cpython/versions/object_encodings.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
 
 namespace stackscope {
 
-// Placeholder until the bounded repr lands: object.__repr__ for everything.
+namespace {
+
+constexpr int kMaxFullDepth = 64;              // nesting builtins.repr() follows before it writes `...`
+constexpr uint64_t kMaxExactIntDigits = 8192;  // 30-bit digits converted exactly (~74000 decimal digits)
+constexpr size_t kMaxSortedStrChars = 256;     // characters of a str compared when sorting
+
+std::u32string unreadable_text(uint64_t object) { return from_ascii("<unreadable " + hex(object) + ">"); }
+
+}  // namespace
+
+bool ObjectRepr::is_exactly(uint64_t type, BuiltinType builtin) {
+    switch (objects_.types().match(type, builtin)) {
+        case TypeMatch::Yes: return true;
+        case TypeMatch::No: return false;
+        case TypeMatch::Unknown: return objects_.static_type_name(type) == builtin_type_name(builtin);
+    }
+    return false;
+}
+
+ObjectRepr::Kind ObjectRepr::kind_of(uint64_t object) {
+    const uint64_t type = objects_.type_of(object);
+    static constexpr std::pair<BuiltinType, Kind> kExact[] = {
+        {BuiltinType::NoneType, Kind::None},
+        {BuiltinType::Bool, Kind::Bool},
+        {BuiltinType::Int, Kind::Int},
+        {BuiltinType::Float, Kind::Float},
+        {BuiltinType::Str, Kind::Str},
+        {BuiltinType::Bytes, Kind::Bytes},
+        {BuiltinType::Tuple, Kind::Tuple},
+        {BuiltinType::List, Kind::List},
+        {BuiltinType::Dict, Kind::Dict},
+        {BuiltinType::Set, Kind::Set},
+        {BuiltinType::FrozenSet, Kind::FrozenSet},
+        {BuiltinType::Function, Kind::Function},
+        {BuiltinType::Method, Kind::Method},
+        {BuiltinType::BuiltinMethod, Kind::BuiltinFunction},
+        {BuiltinType::Module, Kind::Module},
+    };
+    for (const auto& [builtin, kind] : kExact) {
+        if (is_exactly(type, builtin)) return kind;
+    }
+    const PythonLayout& l = objects_.layout();
+    const auto flags = objects_.memory().read_value<uint64_t>(type + l.type_flags);
+    if (objects_.is_class(object)) return Kind::Class;
+    if (flags & l.type_flag_base_exc_subclass) return Kind::Exception;
+    // The lock types are static types before 3.13 and heap types from 3.13, tp_name alike.
+    const auto name = objects_.static_type_name(type);
+    if (name == "_thread.lock") return Kind::Lock;
+    if (name == "_thread.RLock") return Kind::RLock;
+    return Kind::Other;
+}
+
 std::string ObjectRepr::repr(uint64_t object) {
+    in_progress_.clear();
+    return to_utf8(bounded(object, bounds_.max_level));
+}
+
+ObjectRepr::Text ObjectRepr::bounded(uint64_t object, int level) {
     try {
-        return objects_.default_repr(object);
+        const Kind kind = kind_of(object);
+        switch (kind) {
+            case Kind::Str: return bounded_str(object);
+            case Kind::Int: return bounded_int(object);
+            case Kind::Tuple:
+            case Kind::List: return bounded_sequence(object, kind, level);
+            case Kind::Set:
+            case Kind::FrozenSet: return bounded_set(object, kind, level);
+            case Kind::Dict: return bounded_dict(object, level);
+            default: return instance(object);
+        }
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::Internal) throw;
-        return "<unreadable " + hex(object) + ">";
+        return unreadable_text(object);
     }
 }
 
-std::string ObjectRepr::function_name(uint64_t callable) { return repr(callable); }
+ObjectRepr::Text ObjectRepr::instance(uint64_t object) {
+    Text out;
+    in_progress_.clear();
+    try {
+        full(object, out, 0);
+    } catch (const Failed&) {
+        // reprlib's answer when repr() raises: the class's __name__.
+        return U"<" + from_utf8(objects_.type_name(objects_.type_of(object))) +
+               from_ascii(" instance at " + hex(object) + ">");
+    }
+    return truncate_middle(out, bounds_.max_other);
+}
+
+// repr_str: repr(x[:maxstring]), else repr(x[:i] + x[len(x)-j:]) cut to i + '...' + j.
+ObjectRepr::Text ObjectRepr::bounded_str(uint64_t object) {
+    const size_t max = bounds_.max_string;
+    const size_t i = truncation_head(max), j = truncation_tail(max);
+    const StrParts parts = read_str(object, max, j);
+    const auto printable = printable_ranges(objects_.layout().unicode_database);
+    Text s = str_repr(parts.head, printable);
+    if (s.size() <= max) return s;
+    Text joined = parts.head.substr(0, std::min(i, parts.head.size()));
+    if (parts.length > max) {
+        joined += parts.tail;
+    } else {
+        joined += python_tail(parts.head, static_cast<int64_t>(parts.length) - static_cast<int64_t>(j));
+    }
+    s = str_repr(joined, printable);
+    Text out = s.substr(0, std::min(i, s.size()));
+    out += U"...";
+    out += python_tail(s, static_cast<int64_t>(s.size()) - static_cast<int64_t>(j));
+    return out;
+}
+
+ObjectRepr::Text ObjectRepr::bounded_int(uint64_t object) {
+    uint64_t digits = 0;
+    const auto text = int_text(object, &digits);
+    if (!text) return from_ascii("<int with " + std::to_string(digits) + " digits>");
+    return truncate_middle(from_ascii(*text), bounds_.max_long);
+}
+
+// _repr_iterable for tuples and lists.
+ObjectRepr::Text ObjectRepr::bounded_sequence(uint64_t object, Kind kind, int level) {
+    const bool tuple = kind == Kind::Tuple;
+    const size_t max = tuple ? bounds_.max_tuple : bounds_.max_list;
+    const int64_t n = item_count(object, kind);
+    Text out = tuple ? U"(" : U"[";
+    if (level <= 0 && n) {
+        out += U"...";
+    } else {
+        const std::vector<uint64_t> items = sequence_items(object, kind, max);
+        for (size_t k = 0; k < items.size(); ++k) {
+            if (k) out += U", ";
+            out += bounded(items[k], level - 1);
+        }
+        if (static_cast<uint64_t>(n) > max) out += items.empty() ? U"..." : U", ...";
+        if (n == 1 && tuple) out += U",";
+    }
+    out += tuple ? U")" : U"]";
+    return out;
+}
+
+ObjectRepr::Text ObjectRepr::bounded_set(uint64_t object, Kind kind, int level) {
+    const bool frozen = kind == Kind::FrozenSet;
+    const int64_t n = item_count(object, kind);
+    if (n == 0) return frozen ? U"frozenset()" : U"set()";
+    const size_t max = frozen ? bounds_.max_frozenset : bounds_.max_set;
+    Text out = frozen ? U"frozenset({" : U"{";
+    if (level <= 0) {
+        out += U"...";
+    } else {
+        // More items than are sorted: as iterated, and only the ones shown are read.
+        const bool sorted = static_cast<uint64_t>(n) <= kMaxSortedItems;
+        std::vector<uint64_t> items = set_items(object, sorted ? kMaxSortedItems : max);
+        if (sorted) items = possibly_sorted(std::move(items));
+        for (size_t k = 0; k < items.size() && k < max; ++k) {
+            if (k) out += U", ";
+            out += bounded(items[k], level - 1);
+        }
+        if (static_cast<uint64_t>(n) > max) out += U", ...";
+    }
+    out += frozen ? U"})" : U"}";
+    return out;
+}
+
+ObjectRepr::Text ObjectRepr::bounded_dict(uint64_t object, int level) {
+    const std::vector<ObjectReader::DictEntry> entries = objects_.dict_items(object);
+    if (entries.empty()) return U"{}";
+    if (level <= 0) return U"{...}";
+    std::vector<uint64_t> keys;
+    for (const auto& e : entries) keys.push_back(e.key);
+    if (keys.size() <= kMaxSortedItems) keys = possibly_sorted(std::move(keys));
+    Text out = U"{";
+    for (size_t k = 0; k < keys.size() && k < bounds_.max_dict; ++k) {
+        if (k) out += U", ";
+        out += bounded(keys[k], level - 1);
+        out += U": ";
+        uint64_t value = 0;
+        for (const auto& e : entries) {
+            if (e.key == keys[k]) value = e.value;
+        }
+        out += bounded(value, level - 1);
+    }
+    if (entries.size() > bounds_.max_dict) out += U", ...";
+    out += U"}";
+    return out;
+}
+
+// builtins.repr().
+void ObjectRepr::full(uint64_t object, Text& out, int depth) {
+    if (out.size() >= kMaxFullRepr) return;
+    if (depth > kMaxFullDepth) {
+        out += U"...";
+        return;
+    }
+    Kind kind = Kind::Other;
+    try {
+        kind = kind_of(object);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        out += unreadable_text(object);
+        return;
+    }
+    // A part that cannot be read shows as unreadable where it is, the rest as it is.
+    Text part;
+    try {
+        switch (kind) {
+            case Kind::Tuple:
+            case Kind::List:
+            case Kind::Dict:
+            case Kind::Set:
+            case Kind::FrozenSet: full_container(object, kind, part, depth); break;
+            default: full_named(object, kind, part, depth); break;
+        }
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        part = unreadable_text(object);
+    }
+    out += part;
+    if (out.size() > kMaxFullRepr) out.resize(kMaxFullRepr);
+}
+
+void ObjectRepr::full_container(uint64_t object, Kind kind, Text& out, int depth) {
+    const bool frozen = kind == Kind::FrozenSet;
+    if (std::find(in_progress_.begin(), in_progress_.end(), object) != in_progress_.end()) {
+        switch (kind) {
+            case Kind::Tuple: out += U"(...)"; return;
+            case Kind::List: out += U"[...]"; return;
+            case Kind::Dict: out += U"{...}"; return;
+            default: out += frozen ? U"frozenset(...)" : U"set(...)"; return;
+        }
+    }
+    in_progress_.push_back(object);
+    struct Leave {
+        std::vector<uint64_t>& stack;
+        ~Leave() { stack.pop_back(); }
+    } leave{in_progress_};
+    const size_t max_items = kMaxFullRepr / 2;  // each item takes at least ", "
+    if (kind == Kind::Dict) {
+        out += U"{";
+        bool first = true;
+        for (const auto& e : objects_.dict_items(object)) {
+            if (out.size() >= kMaxFullRepr) break;
+            if (!first) out += U", ";
+            first = false;
+            full(e.key, out, depth + 1);
+            out += U": ";
+            full(e.value, out, depth + 1);
+        }
+        out += U"}";
+        return;
+    }
+    if (kind == Kind::Set || kind == Kind::FrozenSet) {
+        const std::vector<uint64_t> items = set_items(object, max_items);
+        if (items.empty()) {
+            out += frozen ? U"frozenset()" : U"set()";
+            return;
+        }
+        out += frozen ? U"frozenset({" : U"{";
+        for (size_t k = 0; k < items.size() && out.size() < kMaxFullRepr; ++k) {
+            if (k) out += U", ";
+            full(items[k], out, depth + 1);
+        }
+        out += frozen ? U"})" : U"}";
+        return;
+    }
+    const bool tuple = kind == Kind::Tuple;
+    const std::vector<uint64_t> items = sequence_items(object, kind, max_items);
+    out += tuple ? U"(" : U"[";
+    for (size_t k = 0; k < items.size() && out.size() < kMaxFullRepr; ++k) {
+        if (k) out += U", ";
+        full(items[k], out, depth + 1);
+    }
+    if (tuple && items.size() == 1) out += U",";
+    out += tuple ? U")" : U"]";
+}
+
+int64_t ObjectRepr::item_count(uint64_t object, Kind kind) {
+    const PythonLayout& l = objects_.layout();
+    const Offset field = kind == Kind::Set || kind == Kind::FrozenSet ? l.set_used : l.var_size;
+    const auto n = objects_.memory().read_value<int64_t>(object + field);
+    if (n < 0 || n > (int64_t{1} << 40)) throw bad_data("container at " + hex(object) + " has an implausible size");
+    return n;
+}
+
+std::vector<uint64_t> ObjectRepr::sequence_items(uint64_t object, Kind kind, size_t max) {
+    const PythonLayout& l = objects_.layout();
+    const auto n = static_cast<uint64_t>(item_count(object, kind));
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, max));
+    if (count == 0) return {};
+    const uint64_t items =
+        kind == Kind::Tuple ? object + l.tuple_items : objects_.memory().read_pointer(object + l.list_items);
+    const std::vector<uint8_t> raw = objects_.memory().read_bytes(items, count * 8);
+    std::vector<uint64_t> out(count);
+    std::memcpy(out.data(), raw.data(), count * 8);
+    return out;
+}
+
+std::vector<uint64_t> ObjectRepr::set_items(uint64_t object, size_t max) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& memory = objects_.memory();
+    const auto used = item_count(object, Kind::Set);
+    const auto mask = memory.read_value<int64_t>(object + l.set_mask);
+    if (mask < 0 || mask >= (int64_t{1} << 24) || ((mask + 1) & mask) != 0 || used > mask + 1)
+        throw bad_data("set at " + hex(object) + " has an implausible table");
+    const uint64_t table = memory.read_pointer(object + l.set_table);
+    constexpr size_t kEntrySize = 16;  // setentry {PyObject *key; Py_hash_t hash;}
+    std::vector<uint64_t> out;
+    const auto slots = static_cast<uint64_t>(mask) + 1;
+    constexpr uint64_t kChunk = 1024;
+    for (uint64_t first = 0; first < slots && out.size() < static_cast<uint64_t>(used) && out.size() < max;
+         first += kChunk) {
+        const uint64_t n = std::min(kChunk, slots - first);
+        const std::vector<uint8_t> raw = memory.read_bytes(table + first * kEntrySize, n * kEntrySize);
+        for (uint64_t k = 0; k < n && out.size() < max; ++k) {
+            uint64_t key = 0;
+            int64_t hash = 0;
+            std::memcpy(&key, raw.data() + k * kEntrySize, 8);
+            std::memcpy(&hash, raw.data() + k * kEntrySize + 8, 8);
+            if (key && hash != -1) out.push_back(key);  // -1: a deleted entry (the dummy key)
+        }
+    }
+    return out;
+}
+
+// reprlib's _possibly_sorted: sorted() where the items compare (numbers, strs), else as
+// iterated, as sorted() raising TypeError leaves them.
+std::vector<uint64_t> ObjectRepr::possibly_sorted(std::vector<uint64_t> items) {
+    if (items.size() < 2) return items;
+    using Key = std::variant<long double, Text>;
+    std::vector<std::pair<Key, uint64_t>> keyed;
+    try {
+        for (const uint64_t item : items) {
+            const Kind kind = kind_of(item);
+            if (kind == Kind::Int || kind == Kind::Bool) {
+                keyed.emplace_back(static_cast<long double>(objects_.read_int(item)), item);
+            } else if (kind == Kind::Float) {
+                const auto value = objects_.memory().read_value<double>(item + objects_.layout().float_value);
+                if (std::isnan(value)) return items;  // sorted() gives an order that depends on where NaN is
+                keyed.emplace_back(static_cast<long double>(value), item);
+            } else if (kind == Kind::Str) {
+                keyed.emplace_back(read_str(item, kMaxSortedStrChars, 0).head, item);
+            } else {
+                return items;
+            }
+            if (keyed.back().first.index() != keyed.front().first.index()) return items;  // str vs number
+        }
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        return items;  // an int beyond 64 bits, or an unreadable item: as iterated
+    }
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t k = 0; k < items.size(); ++k) items[k] = keyed[k].second;
+    return items;
+}
+
+ObjectRepr::StrParts ObjectRepr::read_str(uint64_t object, size_t head, size_t tail) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& memory = objects_.memory();
+    const auto length = memory.read_value<int64_t>(object + l.unicode_length);
+    const auto state = memory.read_value<uint32_t>(object + l.unicode_state);
+    if (length < 0 || length > (int64_t{1} << 48))
+        throw bad_data("str at " + hex(object) + " has an implausible length");
+    using encoding::StrState;
+    const unsigned kind = (state >> StrState::kind_shift) & StrState::kind_mask;
+    if (kind != 1 && kind != 2 && kind != 4) throw bad_data("str at " + hex(object) + " has an invalid kind");
+    uint64_t data = 0;
+    if ((state & StrState::compact) && (state & StrState::ascii)) data = object + l.unicode_ascii_data;
+    else if (state & StrState::compact) data = object + l.unicode_compact_data;
+    else data = memory.read_pointer(object + l.unicode_compact_data);
+    auto decode = [&](uint64_t first, uint64_t count) {
+        const std::vector<uint8_t> raw = memory.read_bytes(data + first * kind, static_cast<size_t>(count * kind));
+        Text out(static_cast<size_t>(count), U'\0');
+        for (size_t i = 0; i < count; ++i) {
+            uint32_t cp = 0;
+            std::memcpy(&cp, raw.data() + i * kind, kind);  // little-endian: the low bytes
+            out[i] = static_cast<char32_t>(cp);
+        }
+        return out;
+    };
+    StrParts parts;
+    parts.length = static_cast<uint64_t>(length);
+    const uint64_t head_count = std::min<uint64_t>(parts.length, head);
+    parts.head = decode(0, head_count);
+    if (parts.length > head_count) {  // the last `tail` characters, wherever the head ends
+        const uint64_t tail_count = std::min<uint64_t>(parts.length, tail);
+        parts.tail = decode(parts.length - tail_count, tail_count);
+    }
+    return parts;
+}
+
+ObjectRepr::Text ObjectRepr::str_text(uint64_t object, size_t max_chars) { return read_str(object, max_chars, 0).head; }
+
+std::optional<ObjectRepr::Text> ObjectRepr::str_if_str(uint64_t object) {
+    if (!object || kind_of(object) != Kind::Str) return std::nullopt;
+    return str_text(object, 4096);
+}
+
+std::optional<std::string> ObjectRepr::int_text(uint64_t object, uint64_t* digit_count) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& memory = objects_.memory();
+    using encoding::LongDigits;
+    uint64_t count = 0;
+    bool negative = false;
+    if (l.int_format == IntFormat::LvTag) {
+        const auto tag = memory.read_value<uint64_t>(object + l.var_size);
+        count = tag >> LongDigits::tag_count_shift;
+        negative = (tag & LongDigits::tag_sign_mask) == LongDigits::tag_negative;
+    } else {
+        const auto size = memory.read_value<int64_t>(object + l.var_size);
+        negative = size < 0;
+        count = negative ? 0 - static_cast<uint64_t>(size) : static_cast<uint64_t>(size);
+    }
+    if (count > (uint64_t{1} << 40)) throw bad_data("int at " + hex(object) + " has an implausible size");
+    const auto limit = static_cast<uint64_t>(l.int_max_str_digits);
+    if (count > kMaxExactIntDigits) {
+        // Far over the limit (4300 digits are under 480 30-bit digits).
+        // Estimated from the top two digits: exact but next to a power of ten.
+        uint32_t top[2] = {};
+        memory.read(object + l.long_digits + LongDigits::digit_size * (count - 2),
+                    std::span(reinterpret_cast<uint8_t*>(top), sizeof top));
+        const double leading = static_cast<double>(top[1]) * (1 << LongDigits::shift) + top[0];
+        const double log10 =
+            static_cast<double>(count - 2) * LongDigits::shift * std::log10(2.0) + std::log10(std::max(leading, 1.0));
+        *digit_count = static_cast<uint64_t>(log10) + 1;
+        return std::nullopt;
+    }
+    const std::vector<uint8_t> raw =
+        memory.read_bytes(object + l.long_digits, static_cast<size_t>(count * LongDigits::digit_size));
+    std::vector<uint32_t> digits(static_cast<size_t>(count));
+    if (!raw.empty()) std::memcpy(digits.data(), raw.data(), raw.size());  // 0 has no digits
+    for (const uint32_t d : digits) {
+        if (d >> LongDigits::shift) throw bad_data("int at " + hex(object) + " has a corrupt digit");
+    }
+    std::string text = decimal_digits(digits);
+    if (limit > 0 && text.size() > limit) {
+        *digit_count = text.size();
+        return std::nullopt;
+    }
+    return negative && text != "0" ? "-" + text : text;
+}
 
 }  // namespace stackscope

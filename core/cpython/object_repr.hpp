@@ -4,8 +4,12 @@
 // and --locals show.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "cpython/asyncio_repr.hpp"
+#include "cpython/frame_reader.hpp"
 #include "cpython/object_reader.hpp"
 
 namespace stackscope {
@@ -25,10 +29,14 @@ struct ReprBounds {
     size_t max_other = 80;
 };
 
+// reprlib.repr's own bounds (reprlib.aRepr), which asyncio uses for a Future's result.
+inline constexpr ReprBounds kReprlibDefaults{6, 30, 40, 6, 6, 4, 6, 6, 30};
+
 // Objects are mutable: nothing read about an object's contents is kept between calls.
 class ObjectRepr {
 public:
-    explicit ObjectRepr(ObjectReader& objects, ReprBounds bounds = {}) : objects_(objects), bounds_(bounds) {}
+    ObjectRepr(ObjectReader& objects, FrameReader& frames, ReprBounds bounds = {})
+        : objects_(objects), frames_(frames), asyncio_(objects, frames), bounds_(bounds) {}
 
     // reprlib.Repr(bounds).repr(object) as the target's interpreter would print it; a class-level
     // __repr__ written in Python is not run (the object shows as object.__repr__ does).
@@ -39,9 +47,87 @@ public:
     // bound method, `module.qualname` for anything with both, else repr(callable).
     std::string function_name(uint64_t callable);
 
+    // What repr() reads of one object at most: characters of a str, items of a container.
+    static constexpr size_t kMaxFullRepr = 64 * 1024;  // characters of a builtins.repr() text
+    static constexpr size_t kMaxSortedItems = 4096;    // set and dict items sorted as reprlib sorts them
+
+    // The kinds of object whose repr is rebuilt (the rest show as object.__repr__).
+    enum class Kind {
+        None,
+        Bool,
+        Int,
+        Float,
+        Str,
+        Bytes,
+        Tuple,
+        List,
+        Dict,
+        Set,
+        FrozenSet,
+        Function,
+        Method,
+        BuiltinFunction,
+        Class,
+        Module,
+        Exception,
+        Lock,
+        RLock,
+        Future,
+        Other,
+    };
+
 private:
+    using Text = std::u32string;
+    struct Failed {};  // builtins.repr() would raise (an int over the digit limit)
+
+    Kind kind_of(uint64_t object);
+    bool is_exactly(uint64_t type, BuiltinType builtin);
+
+    // reprlib.Repr.repr1 at `level`.
+    Text bounded(uint64_t object, int level);
+    Text bounded_str(uint64_t object);
+    Text bounded_int(uint64_t object);
+    Text bounded_sequence(uint64_t object, Kind kind, int level);
+    Text bounded_set(uint64_t object, Kind kind, int level);
+    Text bounded_dict(uint64_t object, int level);
+    // reprlib's repr_instance: builtins.repr() cut to max_other.
+    Text instance(uint64_t object);
+    // builtins.repr(object), appended to `out` up to kMaxFullRepr characters; throws Failed.
+    void full(uint64_t object, Text& out, int depth);
+    void full_container(uint64_t object, Kind kind, Text& out, int depth);
+    // The texts of the objects reprs other than containers' (object_repr_named.cpp).
+    void full_named(uint64_t object, Kind kind, Text& out, int depth);
+    Text function_text(uint64_t function);
+    Text builtin_function_text(uint64_t function);
+    Text class_text(uint64_t type);
+    Text module_text(uint64_t module);
+    Text lock_text(uint64_t lock, Kind kind);
+    // BaseExceptionGroup_repr where the build has one; false to use BaseException's.
+    bool exception_group_text(uint64_t group, Text& out, int depth);
+
+    struct StrParts {
+        uint64_t length = 0;
+        Text head;  // the first characters asked for
+        Text tail;  // the last ones asked for (empty when the head holds them)
+    };
+    StrParts read_str(uint64_t object, size_t head, size_t tail);
+    Text str_text(uint64_t object, size_t max_chars);
+    std::optional<Text> str_if_str(uint64_t object);
+    // The decimal text of an int (with its sign), or nullopt with `digit_count` set when it
+    // has more digits than the interpreter's limit.
+    std::optional<std::string> int_text(uint64_t object, uint64_t* digit_count);
+    int64_t item_count(uint64_t object, Kind kind);
+    std::vector<uint64_t> sequence_items(uint64_t object, Kind kind, size_t max);
+    std::vector<uint64_t> set_items(uint64_t object, size_t max);
+    std::vector<uint64_t> possibly_sorted(std::vector<uint64_t> items);
+    Text module_of_class(uint64_t type);
+    Text qualname_of_class(uint64_t type);
+
     ObjectReader& objects_;
+    FrameReader& frames_;
+    AsyncioRepr asyncio_;
     ReprBounds bounds_;
+    std::vector<uint64_t> in_progress_;  // the containers builtins.repr() is inside (Py_ReprEnter)
 };
 
 }  // namespace stackscope

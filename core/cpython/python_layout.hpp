@@ -160,6 +160,38 @@ enum class MonitoringLinesFormat {
     Either,         // told apart by the first byte: always 0 in Pairs, the entry size (2-5) otherwise (3.13)
 };
 
+// The Unicode database of a version's unicodedata (and str.isprintable, so str.__repr__).
+enum class UnicodeDatabase { V12_1, V13_0, V14_0, V15_0, V15_1, V16_0, V17_0 };
+
+// A _thread.lock as one build lays it out, told apart by its type's tp_basicsize: 3.13 moved
+// from `char locked` (3.13.0) to a PyMutex within the minor version.
+struct LockLayout {
+    int64_t basic_size = 0;
+    Offset state = kAbsent;  // the byte that says it is held
+    uint8_t locked_mask = 0;
+};
+
+// A _thread.RLock likewise: an owner and count (3.8-3.13), or a _PyRecursiveMutex (3.14+)
+// whose level counts the acquisitions after the first.
+struct RLockLayout {
+    int64_t basic_size = 0;
+    Offset owner = kAbsent;
+    Offset count = kAbsent;       // rlock_count, or the mutex's level
+    Offset mutex = kAbsent;       // PyMutex byte (kAbsent: held while count > 0)
+    uint8_t locked_mask = 0;      // of the mutex byte
+    bool count_is_level = false;  // count = level + 1 while held, else 0
+};
+
+// A BaseExceptionGroup as one build lays it out, told apart by the type's tp_basicsize: later
+// 3.13 releases and 3.14+ added excs_str and a repr of their own (before: BaseException's).
+struct ExceptionGroupLayout {
+    int64_t basic_size = 0;
+    bool own_repr = false;             // "Name(msg, excs)" from the fields below, not from args
+    Offset message = kAbsent;          // msg
+    Offset exceptions = kAbsent;       // excs: a tuple
+    Offset exceptions_text = kAbsent;  // excs_str: the repr kept for a sequence neither list nor tuple, or NULL
+};
+
 // The numeric generator states of one version (gi_frame_state, or 3.10's f_state).
 struct GeneratorStates {
     int created = -2;
@@ -274,6 +306,8 @@ struct PythonLayout {
     Offset gen_running = kAbsent;      // char gi_running (GeneratorStateSource::RunningFlag)
     Offset gen_frame_state = kAbsent;  // int8 gi_frame_state (GeneratorStateSource::GenState)
     Offset gen_qualname = kAbsent;
+    // gi_code, to 3.11; from 3.12 the embedded frame keeps the code after the generator finished.
+    Offset gen_code = kAbsent;
     // The object wrapped by async_generator_asend / athrow, coroutine_wrapper and asyncio's
     // FutureIter: the first field after the object header in each.
     Offset wrapper_target = kAbsent;
@@ -355,6 +389,19 @@ struct PythonLayout {
     Offset unicode_compact_data = kAbsent;  // sizeof(PyCompactUnicodeObject); also PyUnicodeObject.data
     Offset dict_keys_ptr = kAbsent;
     Offset dict_values_ptr = kAbsent;
+    Offset set_used = kAbsent;              // PySetObject.used: the live entries
+    Offset set_mask = kAbsent;              // table size - 1
+    Offset set_table = kAbsent;             // setentry *table: {key, hash}, hash -1 for a deleted (dummy) entry
+    Offset cfunction_method_def = kAbsent;  // PyCFunctionObject.m_ml (PyMethodDef*)
+    Offset cfunction_module = kAbsent;      // PyCFunctionObject.m_module
+    Offset method_def_name = kAbsent;       // PyMethodDef.ml_name (const char*)
+    std::vector<LockLayout> lock_layouts;
+    std::vector<RLockLayout> rlock_layouts;
+    std::vector<ExceptionGroupLayout> exception_group_layouts;
+    UnicodeDatabase unicode_database = UnicodeDatabase::V17_0;
+    // sys.get_int_max_str_digits() unless the program changed it (-X int_max_str_digits, or
+    // sys.set_int_max_str_digits): every supported build has the limit (3.8.14+, 3.9.14+, 3.10.7+, 3.11+).
+    int64_t int_max_str_digits = 4300;
 
     // collections.deque (dequeobject; ob_size is the length) and its blocks of items
     Offset deque_left_block = kAbsent;
@@ -368,7 +415,18 @@ struct PythonLayout {
     // asyncio's C Future and Task (_asyncio.Future / _asyncio.Task)
     Offset future_state = kAbsent;  // fut_state: PENDING 0, CANCELLED 1, FINISHED 2
     Offset task_coro = kAbsent;
-    Offset task_name = kAbsent;  // a str, or from 3.12 an int N for an automatic "Task-N"
+    Offset task_name = kAbsent;         // a str, or from 3.12 an int N for an automatic "Task-N"
+    Offset future_callback0 = kAbsent;  // the first done-callback, kept apart from the list
+    Offset future_callbacks = kAbsent;  // a list of (callback, context) tuples, or NULL
+    Offset future_exception = kAbsent;
+    Offset future_result = kAbsent;
+    Offset task_fut_waiter = kAbsent;  // the Future the task waits on, or NULL
+    // An int that is non-zero while a cancellation is pending, the one Task.__repr__ reads:
+    // task_must_cancel to 3.10, task_num_cancels_requested (Task.cancelling()) from 3.11.
+    Offset task_cancelling = kAbsent;
+    Offset partial_func = kAbsent;  // functools.partial's fn, args (a tuple) and kw (a dict)
+    Offset partial_args = kAbsent;
+    Offset partial_keywords = kAbsent;
 };
 
 // The fields a layout's era needs (by its behaviour enums) that it leaves at kAbsent: a

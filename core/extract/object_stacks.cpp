@@ -65,7 +65,7 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
     }
     if (const auto future = futures_.read(address)) {
         out.type = future->class_name;
-        root.description = AsyncioFutures::describe(*future);
+        root.description = x_.reprs().repr(address);
         if (!future->is_task) {
             out.stack.leaf = StackLeaf{address, future->class_name, root.description};
             return;
@@ -210,11 +210,11 @@ std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object)
 void ObjectStackReader::set_leaf(uint64_t object, ObjectStack& out) {
     if (const auto iterated = future_iterated_by(object)) {
         const uint64_t future = objects_.memory().read_pointer(object + objects_.layout().wrapper_target);
-        out.stack.leaf = StackLeaf{future, iterated->class_name, AsyncioFutures::describe(*iterated)};
+        out.stack.leaf = StackLeaf{future, iterated->class_name, x_.reprs().repr(future)};
         return;
     }
     if (const auto future = futures_.read(object)) {
-        out.stack.leaf = StackLeaf{object, future->class_name, AsyncioFutures::describe(*future)};
+        out.stack.leaf = StackLeaf{object, future->class_name, x_.reprs().repr(object)};
         return;
     }
     out.stack.leaf = StackLeaf{object, objects_.type_name(objects_.type_of(object)), objects_.default_repr(object)};

@@ -10,6 +10,7 @@ Entry entry_named(std::string_view target) {
     if (target == "exception_table") return exception_table;
     if (target == "frame_walker") return frame_walker;
     if (target == "with_analysis") return with_analysis;
+    if (target == "object_repr") return object_repr;
     return nullptr;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace stackscope_fuzz {
 
@@ -35,6 +36,12 @@ Outcome exception_table(std::span<const uint8_t> data);
 Outcome with_analysis(std::span<const uint8_t> data);
 // A memory image (memory_image.hpp) that take_snapshot reads and the formatters render.
 Outcome frame_walker(std::span<const uint8_t> data);
+// u8 version (Python 3.(8 + byte % 8)'s layout), then a memory image whose objects each get
+// ObjectRepr::repr and function_name, with the builtin types its symbols name.
+Outcome object_repr(std::span<const uint8_t> data);
+// A seed of object_repr's corpus, laid out for 3.(minor) (11+): one object of each kind the
+// repr rebuilds, a cycle, a huge int, each str kind (tests/fuzz/make_fuzz_seeds writes them).
+std::vector<uint8_t> object_repr_seed(int minor);
 
 using Entry = Outcome (*)(std::span<const uint8_t>);
 

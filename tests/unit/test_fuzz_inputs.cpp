@@ -21,8 +21,8 @@ using stackscope_fuzz::Outcome;
 
 namespace {
 
-const std::vector<std::string> kTargets = {"elf_core",        "lnotab",       "linetable310", "locations",
-                                           "exception_table", "frame_walker", "with_analysis"};
+const std::vector<std::string> kTargets = {"elf_core",        "lnotab",       "linetable310",  "locations",
+                                           "exception_table", "frame_walker", "with_analysis", "object_repr"};
 
 std::vector<uint8_t> contents(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -79,6 +79,8 @@ TEST_CASE("Fuzz seed corpora are read by their targets", "[fuzz]") {
 //   frame_walker/cell-index-overflow-310  a 3.10 method whose co_cellvars holds "self" at index 1
 //       and whose co_nlocals is INT32_MAX: the cell index overflowed int (UBSan).
 //   frame_walker/shared-lists-312  see "Merging thread lists ..." below.
+//   object_repr/int-without-digits  an int with no digits (0) copied its empty digit array
+//       from a null pointer (UBSan).
 TEST_CASE("Every input a fuzzer found gives a value or an Error", "[fuzz]") {
     const fs::path regressions = fs::path(STACKSCOPE_FIXTURES) / "fuzz-regressions";
     for (const std::string& target : kTargets) {
@@ -118,6 +120,12 @@ TEST_CASE("The committed frame-walker seeds are what make_fuzz_seeds writes", "[
     CHECK(contents(dir / "python312.img") == stackscope_fuzz::seed_image_312().serialize());
     CHECK(contents(dir / "python313.img") ==
           stackscope_fuzz::seed_image_313(std::string(STACKSCOPE_FIXTURES) + "/debug_offsets_3.13.bin").serialize());
+}
+
+TEST_CASE("The committed object_repr seeds are what make_fuzz_seeds writes", "[fuzz]") {
+    const fs::path dir = fs::path(STACKSCOPE_FUZZ_CORPUS) / "object_repr";
+    CHECK(contents(dir / "objects312.img") == stackscope_fuzz::object_repr_seed(12));
+    CHECK(contents(dir / "objects313.img") == stackscope_fuzz::object_repr_seed(13));
 }
 
 // fuzz-regressions/frame_walker/shared-lists-312: one 16 KiB region of pointers to the next

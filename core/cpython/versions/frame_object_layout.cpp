@@ -117,11 +117,16 @@ PythonLayout python_3_8_layout() {
     l.frame_stack_top = 72;
     l.gen_running = 24;
     l.gen_qualname = 56;
+    l.gen_code = 32;
     l.future_state = 72;
     l.task_coro = 112;
     l.task_name = 120;
+    l.future_result = 56;
+    l.task_fut_waiter = 104;
+    l.task_cancelling = 136;  // task_must_cancel
     l.frame_iblock = 112;
     l.frame_blockstack = 120;
+    l.unicode_database = UnicodeDatabase::V12_1;  // unicodedata.unidata_version
     return l;
 }
 
@@ -146,11 +151,16 @@ PythonLayout python_3_9_layout() {
     l.frame_stack_top = 72;
     l.gen_running = 24;
     l.gen_qualname = 56;
+    l.gen_code = 32;
     l.future_state = 80;
     l.task_coro = 152;
     l.task_name = 160;
+    l.future_result = 56;
+    l.task_fut_waiter = 144;
+    l.task_cancelling = 176;  // task_must_cancel
     l.frame_iblock = 112;
     l.frame_blockstack = 120;
+    l.unicode_database = UnicodeDatabase::V13_0;  // unicodedata.unidata_version
     return l;
 }
 
@@ -174,11 +184,15 @@ PythonLayout python_3_10_layout() {
     l.value_stack_top = ValueStackTop::Depth;
     l.frame_stack_top = 80;
     l.gen_qualname = 48;
+    l.gen_code = 24;
     l.future_state = 88;
     l.task_coro = 160;
     l.task_name = 168;
+    l.task_fut_waiter = 152;
+    l.task_cancelling = 184;  // task_must_cancel
     l.frame_iblock = 104;
     l.frame_blockstack = 112;
+    l.unicode_database = UnicodeDatabase::V13_0;  // unicodedata.unidata_version
     return l;
 }
 

@@ -53,6 +53,30 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.deque_block_length = 64;
     l.cell_ref = 16;  // PyCellObject.ob_ref (3.8.18-3.13.0 DWARF; Debian 3.14/3.15 -dbg)
     l.list_items = 24;
+    // FutureObj_HEAD's first fields and functools.partial (_asyncio and _functools DWARF of
+    // 3.8.18-3.13.0 and the Debian 3.14/3.15 debug builds); the tables set the rest.
+    l.future_callback0 = 24;
+    l.future_callbacks = 40;
+    l.future_exception = 48;
+    l.future_result = 64;  // 3.10+: after fut_exception_tb
+    l.partial_func = 16;
+    l.partial_args = 24;
+    l.partial_keywords = 32;
+    // PySetObject, PyCFunctionObject, PyMethodDef: 3.8.18-3.13.0 DWARF, Debian 3.13-3.15 -dbg DWARF.
+    l.set_used = 24;
+    l.set_mask = 32;
+    l.set_table = 40;
+    l.cfunction_method_def = 16;
+    l.cfunction_module = 32;
+    l.method_def_name = 0;
+    // lockobject and rlockobject, by tp_basicsize: 3.8.18-3.13.0 DWARF (char locked), Debian
+    // 3.13.18/3.14.10/3.15.2 -dbg DWARF (PyMutex, _PyRecursiveMutex from 3.14; _Py_LOCKED = 1),
+    // checked by reading the objects held and released in each interpreter.
+    l.lock_layouts = {{40, 32, 0xff}, {24, 16, 1}};
+    l.rlock_layouts = {{48, 24, 32, kAbsent, 0, false}, {40, 24, 32, 16, 1, true}};
+    // PyBaseExceptionGroupObject: 3.11.7-3.13.0 DWARF (88 bytes), Debian 3.13.18/3.14.10/3.15.2
+    // -dbg DWARF (96 bytes, excs_str: BaseExceptionGroup_repr).
+    l.exception_group_layouts = {{88, false, 72, 80, kAbsent}, {96, true, 72, 80, 88}};
     l.float_value = 16;
     // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
     // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).

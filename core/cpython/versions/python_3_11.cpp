@@ -65,9 +65,12 @@ PythonLayout python_3_11_layout() {
     l.gen_frame = 80;
     l.gen_frame_state = 75;
     l.gen_qualname = 40;
+    l.gen_code = 16;
     l.future_state = 88;
     l.task_coro = 136;
     l.task_name = 144;
+    l.task_fut_waiter = 128;
+    l.task_cancelling = 168;  // task_num_cancels_requested
 
     l.code_exceptiontable = 40;
     l.code_argcount = 56;
@@ -99,6 +102,7 @@ PythonLayout python_3_11_layout() {
 
     l.unicode_ascii_data = 48;
     l.unicode_compact_data = 72;
+    l.unicode_database = UnicodeDatabase::V14_0;  // unicodedata.unidata_version
     return l;
 }
 

@@ -67,6 +67,8 @@ PythonLayout python_3_12_layout() {
     l.future_state = 88;
     l.task_coro = 136;
     l.task_name = 144;
+    l.task_fut_waiter = 128;
+    l.task_cancelling = 168;  // task_num_cancels_requested
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
@@ -102,6 +104,7 @@ PythonLayout python_3_12_layout() {
 
     l.unicode_ascii_data = 40;
     l.unicode_compact_data = 56;
+    l.unicode_database = UnicodeDatabase::V15_0;  // unicodedata.unidata_version
     return l;
 }
 

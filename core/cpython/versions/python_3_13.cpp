@@ -70,6 +70,8 @@ PythonLayout python_3_13_layout() {
     l.future_state = 96;
     l.task_coro = 120;
     l.task_name = 128;
+    l.task_fut_waiter = 112;
+    l.task_cancelling = 104;  // task_num_cancels_requested
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
@@ -110,6 +112,7 @@ PythonLayout python_3_13_layout() {
 
     l.unicode_ascii_data = 40;
     l.unicode_compact_data = 56;
+    l.unicode_database = UnicodeDatabase::V15_1;  // unicodedata.unidata_version
     return l;
 }
 

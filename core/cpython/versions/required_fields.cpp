@@ -93,6 +93,15 @@ const std::vector<Field> kAlways = {
     STACKSCOPE_FIELD(future_state),
     STACKSCOPE_FIELD(task_coro),
     STACKSCOPE_FIELD(task_name),
+    STACKSCOPE_FIELD(future_callback0),
+    STACKSCOPE_FIELD(future_callbacks),
+    STACKSCOPE_FIELD(future_exception),
+    STACKSCOPE_FIELD(future_result),
+    STACKSCOPE_FIELD(task_fut_waiter),
+    STACKSCOPE_FIELD(task_cancelling),
+    STACKSCOPE_FIELD(partial_func),
+    STACKSCOPE_FIELD(partial_args),
+    STACKSCOPE_FIELD(partial_keywords),
 };
 
 void add(std::vector<Field>& out, std::initializer_list<Field> fields) { out.insert(out.end(), fields); }

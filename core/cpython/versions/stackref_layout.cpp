@@ -60,6 +60,8 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.future_state = 104;
     l.task_coro = 128;
     l.task_name = 136;
+    l.task_fut_waiter = 120;
+    l.task_cancelling = 112;  // task_num_cancels_requested
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
@@ -119,6 +121,7 @@ PythonLayout python_3_14_layout() {
     l.heap_type_cached_keys = 880;
     l.monitoring_lines = 96;
     l.monitoring_per_instruction_opcodes = 112;
+    l.unicode_database = UnicodeDatabase::V16_0;  // unicodedata.unidata_version
     return l;
 }
 
@@ -151,6 +154,7 @@ PythonLayout python_3_15_layout() {
                                          .completed = 5};
     // `yield from` / `await` keep two items: the awaited object under a NULL (or an index).
     l.awaited_stack_slot = 2;
+    l.unicode_database = UnicodeDatabase::V17_0;  // unicodedata.unidata_version
     return l;
 }
 

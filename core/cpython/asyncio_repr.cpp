@@ -1,0 +1,189 @@
+#include "cpython/asyncio_repr.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "stackscope/error.hpp"
+#include "stackscope/hex.hpp"
+
+namespace stackscope {
+
+namespace {
+
+// wait_for= nests one future's repr in another's; a real chain is a few deep.
+constexpr int kMaxWaitDepth = 8;
+// functools.partial objects nested in one callback, and __wrapped__ links unwrapped.
+constexpr int kMaxWrapping = 16;
+// A builtin method's name (PyMethodDef.ml_name, a C string).
+constexpr size_t kMaxMethodName = 256;
+
+std::string state_word(FutureState state) {
+    switch (state) {
+        case FutureState::Pending: return "pending";
+        case FutureState::Cancelled: return "cancelled";
+        case FutureState::Finished: return "finished";
+    }
+    return "pending";
+}
+
+}  // namespace
+
+std::optional<std::string> AsyncioRepr::repr(uint64_t object, const ValueReprs& values, Parts parts) {
+    return repr_at_depth(object, values, parts, 0);
+}
+
+std::optional<std::string> AsyncioRepr::repr_at_depth(uint64_t object, const ValueReprs& values, Parts parts,
+                                                      int depth) {
+    const auto info = futures_.read(object);
+    if (!info) return std::nullopt;
+    return future_repr(object, *info, values, parts, depth);
+}
+
+// base_futures._future_repr_info and base_tasks._task_repr_info: the state, a Task's name,
+// coroutine and waited future, the result or exception, then the done-callbacks.
+std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts,
+                                     int depth) {
+    const FutureDetails d = futures_.details(object, info);
+    std::string out = "<" + info.class_name + " " + (d.cancelling ? "cancelling" : state_word(info.state));
+    if (info.is_task) {
+        out += " name=" + task_name_repr(d.name, values);
+        out += " coro=<" + coroutine_repr(d.coro) + ">";
+        if (d.waiter != 0 && parts == Parts::All) {
+            std::optional<std::string> waited;
+            if (depth < kMaxWaitDepth) waited = repr_at_depth(d.waiter, values, parts, depth + 1);
+            out += " wait_for=" + (waited ? *waited : values.full(d.waiter));
+        }
+    }
+    if (d.exception != 0) out += " exception=" + values.full(d.exception);
+    else if (info.state == FutureState::Finished) out += " result=" + values.limited(d.result);
+    if (d.callback_count > 0 && parts == Parts::All) out += " " + callbacks_repr(d, values);
+    return out + ">";
+}
+
+// From 3.12 a C task named automatically keeps the number N of "Task-N" until get_name().
+std::string AsyncioRepr::task_name_repr(uint64_t name, const ValueReprs& values) {
+    if (name == 0) return "None";
+    if (objects_.is_instance_of(name, BuiltinType::Int))
+        return "'Task-" + std::to_string(objects_.read_int(name)) + "'";
+    return values.full(name);
+}
+
+// base_futures._format_callbacks.
+std::string AsyncioRepr::callbacks_repr(const FutureDetails& d, const ValueReprs& values) {
+    std::string text = callback_repr(d.first_callback, values);
+    if (d.callback_count == 2) text += ", " + callback_repr(d.last_callback, values);
+    else if (d.callback_count > 2)
+        text += ", <" + std::to_string(d.callback_count - 2) + " more>, " + callback_repr(d.last_callback, values);
+    return "cb=[" + text + "]";
+}
+
+// format_helpers._format_callback_source(callback, ()): its name and arguments, and where a
+// Python function is defined.
+std::string AsyncioRepr::callback_repr(uint64_t callback, const ValueReprs& values) {
+    // _format_callback: a partial shows its function called with the partial's arguments,
+    // followed by the (empty) arguments of each call around it: `f(1, key='k')()`.
+    std::string arguments = "()";
+    std::string suffix;
+    uint64_t func = callback;
+    for (int i = 0; i < kMaxWrapping && is_partial(func); ++i) {
+        const PythonLayout& l = objects_.layout();
+        RemoteMemory& mem = objects_.memory();
+        suffix = arguments + suffix;
+        arguments = arguments_repr(mem.read_pointer(func + l.partial_args), mem.read_pointer(func + l.partial_keywords),
+                                   values);
+        func = mem.read_pointer(func + l.partial_func);
+    }
+    std::string out = callback_name(func, values) + arguments + suffix;
+    if (const auto source = callback_source(callback)) out += " at " + *source;
+    return out;
+}
+
+// format_helpers._format_args_and_kwargs without the parentheses' contents when empty.
+std::string AsyncioRepr::arguments_repr(uint64_t args, uint64_t keywords, const ValueReprs& values) {
+    std::vector<std::string> items;
+    if (args != 0 && objects_.is_instance_of(args, BuiltinType::Tuple)) {
+        const auto size = objects_.memory().read_value<int64_t>(args + objects_.layout().var_size);
+        for (int64_t i = 0; i < std::min<int64_t>(size, kMaxWrapping); ++i)
+            items.push_back(values.limited(objects_.tuple_item(args, static_cast<uint64_t>(i))));
+    }
+    if (keywords != 0 && objects_.is_instance_of(keywords, BuiltinType::Dict)) {
+        for (const auto& entry : objects_.dict_items(keywords))
+            items.push_back(objects_.read_str(entry.key, 1024) + "=" + values.limited(entry.value));
+    }
+    std::string out = "(";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+    return out + ")";
+}
+
+// The callback's __qualname__, else repr(callback) (_format_callback).
+std::string AsyncioRepr::callback_name(uint64_t func, const ValueReprs& values) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    if (objects_.is_instance_of(func, BuiltinType::Method)) func = mem.read_pointer(func + l.method_func);
+    if (objects_.is_instance_of(func, BuiltinType::Function))
+        return objects_.read_str(mem.read_pointer(func + l.func_qualname), 1024);
+    if (objects_.is_instance_of(func, BuiltinType::BuiltinMethod)) {
+        // builtin_function_or_method.__qualname__: the method's name, after its self's class
+        // unless it is bound to a module (or nothing).
+        const uint64_t def = mem.read_pointer(func + l.cfunction_method_def);
+        const std::string name = objects_.read_c_string(mem.read_pointer(def + l.method_def_name), kMaxMethodName);
+        const uint64_t self = mem.read_pointer(func + l.cfunction_self);
+        if (self == 0 || objects_.is_instance_of(self, BuiltinType::Module)) return name;
+        const uint64_t type = objects_.is_class(self) ? self : objects_.type_of(self);
+        return objects_.class_name(type) + "." + name;
+    }
+    return values.full(func);
+}
+
+// format_helpers._get_function_source: where a Python function (unwrapped, or a partial's)
+// is defined, as `file:line`.
+std::optional<std::string> AsyncioRepr::callback_source(uint64_t callback) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    uint64_t func = callback;
+    for (int i = 0; i < kMaxWrapping; ++i) {
+        if (is_partial(func)) {
+            func = mem.read_pointer(func + l.partial_func);
+            continue;
+        }
+        const auto wrapped = objects_.attribute(func, "__wrapped__");  // inspect.unwrap
+        if (!wrapped) break;
+        func = *wrapped;
+    }
+    if (!objects_.is_instance_of(func, BuiltinType::Function)) return std::nullopt;
+    const auto where = frames_.definition_of(mem.read_pointer(func + l.func_code));
+    return where.filename + ":" + std::to_string(where.first_line);
+}
+
+// coroutines._format_coroutine: `name() running at file:line` while it has a frame, `name()
+// done, defined at file:line` after.
+std::string AsyncioRepr::coroutine_repr(uint64_t coro) {
+    const auto kind = coro != 0 ? generators_.kind_of(coro) : std::nullopt;
+    if (!kind) {
+        const std::string type = coro != 0 ? objects_.type_name(objects_.type_of(coro)) : "NoneType";
+        return "<" + type + " without __name__>()";
+    }
+    const GeneratorInfo info = generators_.read(coro, *kind);
+    const std::string name = info.qualname + "()";
+    if (info.frame != 0) {
+        const auto frame = frames_.read(info.frame);
+        if (!frame) throw bad_data("the frame of the coroutine at " + hex(coro) + " runs no code object", coro);
+        return name + " running at " + frame->filename + ":" + (frame->line ? std::to_string(*frame->line) : "None");
+    }
+    const auto where = frames_.definition_of(generators_.code_of(coro));
+    return name + " done, defined at " + where.filename + ":" + std::to_string(where.first_line);
+}
+
+bool AsyncioRepr::is_partial(uint64_t object) {
+    if (!partial_class_) {
+        partial_class_ = 0;
+        try {
+            if (const auto found = objects_.module_global("functools", "partial")) partial_class_ = *found;
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+        }
+    }
+    return *partial_class_ != 0 && objects_.is_subclass(objects_.type_of(object), *partial_class_);
+}
+
+}  // namespace stackscope

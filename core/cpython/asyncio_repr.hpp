@@ -1,0 +1,58 @@
+#pragma once
+// repr() of an asyncio Future or Task as CPython prints it (asyncio.base_futures and
+// base_tasks: state, result or exception, done-callbacks, a Task's name, coroutine and the
+// future it waits for), rebuilt from memory. Not shown: `created at` (asyncio's debug mode
+// keeps a traceback of FrameSummary slots, which this does not read).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "cpython/asyncio_futures.hpp"
+#include "cpython/frame_reader.hpp"
+#include "cpython/generator_reader.hpp"
+
+namespace stackscope {
+
+class AsyncioRepr {
+public:
+    using ValueRepr = std::function<std::string(uint64_t)>;
+    // How the parts that are other objects are shown: repr(x) of an exception or of a waited
+    // object that is no future, reprlib.repr(x) of a result and of callback arguments.
+    struct ValueReprs {
+        ValueRepr full;
+        ValueRepr limited;
+    };
+    enum class Parts {
+        All,
+        // Without `wait_for=` and `cb=`: a task tree's header, whose leaf shows what it waits for.
+        WithoutWaits,
+    };
+
+    AsyncioRepr(ObjectReader& objects, FrameReader& frames)
+        : objects_(objects), frames_(frames), futures_(objects), generators_(objects) {}
+
+    // The repr of `object` when it is a Future or Task; nullopt when it is neither. Throws
+    // Error when it is one that cannot be read.
+    std::optional<std::string> repr(uint64_t object, const ValueReprs& values, Parts parts = Parts::All);
+
+private:
+    std::optional<std::string> repr_at_depth(uint64_t object, const ValueReprs& values, Parts parts, int depth);
+    std::string task_name_repr(uint64_t name, const ValueReprs& values);
+    std::string arguments_repr(uint64_t args, uint64_t keywords, const ValueReprs& values);
+    std::string future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts, int depth);
+    std::string callbacks_repr(const FutureDetails& details, const ValueReprs& values);
+    std::string callback_repr(uint64_t callback, const ValueReprs& values);
+    std::string callback_name(uint64_t callback, const ValueReprs& values);
+    std::optional<std::string> callback_source(uint64_t callback);
+    std::string coroutine_repr(uint64_t coro);
+    bool is_partial(uint64_t object);
+
+    ObjectReader& objects_;
+    FrameReader& frames_;
+    AsyncioFutures futures_;
+    GeneratorReader generators_;
+    std::optional<uint64_t> partial_class_;  // functools.partial; 0 when absent
+};
+
+}  // namespace stackscope
