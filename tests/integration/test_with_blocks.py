@@ -26,11 +26,8 @@ elaborated in turn. The tree shows under each frame line one line per context,
 `║ │   `), then `║ └ <source>` unless the last context is exiting. `--no-contexts`: no context
 lines, every source line shown (as a frame without contexts), `contexts` empty in JSON.
 
-The tool's repr() of objects (functions' `module.qualname`, ints, strs, locks) is another
-helper's work: until REPR_LANDED, a description that needs it (the truth's `needs_repr`) is
-compared without what is between its call's parentheses (JSON: a manager's `module.func(args)`
-not at all), and test_repr_dependent_text_in_full checks that exactly those lines differ from
-the full text; it fails once the repr lands, and REPR_LANDED = True then compares them in full.
+Descriptions show objects with the tool's bounded repr (functions' `module.qualname`, ints,
+strs, a lock, object.__repr__), compared in full.
 
 Upstream oracle, normalised (only) as follows; everything else must be equal below the header
 (nested lines included):
@@ -78,8 +75,6 @@ HEADER = "stackscope.Stack of "
 THREAD_STACK_HEADER = "stackscope.Stack (most recent call last):"
 UPSTREAM_RANGE = ((3, 8), (3, 12))
 JIT_ROWS = {"3.14", "3.15", "3.14-dbg", "3.15-dbg"}
-# The tool's bounded repr (ObjectRepr) is merged: descriptions that need it are compared in full.
-REPR_LANDED = False
 
 
 def variants_of(interp):
@@ -331,79 +326,53 @@ def context_comment(context, with_line=True):
     return " ".join(part for part in (info, line) if part)
 
 
-# A description's call and what is between its parentheses (the part that needs the tool's repr).
-AWAITS_REPR = re.compile(r"^(.*?\b(?:enter_context|enter_async_context|push|push_async_exit|callback|"
-                         r"push_async_callback))\((.*)\)((?:  # .*)?)$")
-
-
-def without_repr(line):
-    """A line whose description needs the tool's repr, with `(...)` for its call's arguments."""
-    match = AWAITS_REPR.match(line)
-    return "%s(<awaits repr>)%s" % (match.group(1), match.group(3)) if match else line + " <no call to normalise>"
-
-
-def awaits_repr(context):
-    return context.get("needs_repr", False) and not REPR_LANDED
-
-
 def stack_lines(frames, show_contexts=True):
-    """Upstream's Stack._format below its header, from the truth: [(line, awaits repr)]."""
+    """Upstream's Stack._format below its header, from the truth."""
     lines = []
     for frame in frames:
         if frame["hidden"]:
             continue
-        for index, (line, awaits) in enumerate(frame_lines(frame, show_contexts)):
-            lines.append((("╠ " if index == 0 else "║ ") + line, awaits))
+        for index, line in enumerate(frame_lines(frame, show_contexts)):
+            lines.append(("╠ " if index == 0 else "║ ") + line)
     return lines
 
 
 def frame_lines(frame, show_contexts):
     """Frame._format."""
-    lines = [("%s in %s at %s:%s" % (frame["function"], frame["module"], frame["filename"], frame["line"]), False)]
+    lines = ["%s in %s at %s:%s" % (frame["function"], frame["module"], frame["filename"], frame["line"])]
     contexts = frame["contexts"] if show_contexts else []
     for context in contexts:
-        for index, (line, awaits, child) in enumerate(context_lines(context, frame, True)):
+        for index, (line, child) in enumerate(context_lines(context, frame, True)):
             marker = "├ " if index == 0 else "├─" if child else "│ "
-            lines.append((marker + line, awaits))
+            lines.append(marker + line)
     source = source_at(frame["filename"], frame["line"])
     if source and not (contexts and contexts[-1]["is_exiting"]):
-        lines.append(("└ " + source, False))
+        lines.append("└ " + source)
     return lines
 
 
 def context_lines(context, frame, top):
-    """Context._format: [(line, awaits repr, starts a child)]; a child has no source line."""
+    """Context._format: [(line, starts a child)]; a child has no source line."""
     text = source_at(frame["filename"], context["start_line"]) if top else ""
     if not text:
         text = context["description"] or ("async with <???>:" if context["is_async"] else "with <???>:")
     comment = context_comment(context, with_line=top)
-    lines = [(text + ("  # " + comment if comment else ""), not top and awaits_repr(context), False)]
+    lines = [(text + ("  # " + comment if comment else ""), False)]
     if context["inner_stack"] is not None:
-        lines += [(line, awaits, False) for line, awaits in stack_lines(context["inner_stack"])]
+        lines += [(line, False) for line in stack_lines(context["inner_stack"])]
     for child in context["children"]:
-        for index, (line, awaits, _) in enumerate(context_lines(child, frame, False)):
-            lines.append((("─ " if index == 0 else "  ") + line, awaits, index == 0))
+        for index, (line, _) in enumerate(context_lines(child, frame, False)):
+            lines.append((("─ " if index == 0 else "  ") + line, index == 0))
     return lines
 
 
 def expected_text(entry, show_contexts=True):
     """The tree lines of a case below its header, built as upstream builds them."""
-    return [line for line, _ in stack_lines(entry["frames"], show_contexts)]
-
-
-def compared(lines, reference):
-    """`lines` with the repr-dependent lines of `reference` ([(line, awaits)]) normalised."""
-    awaits = [a for _, a in reference]
-    return [without_repr(line) if i < len(awaits) and awaits[i] else line for i, line in enumerate(lines)]
-
-
-AWAITS_REPR_SENTINEL = "<description awaits repr>"
+    return stack_lines(entry["frames"], show_contexts)
 
 
 def expected_context_json(context, filename, top=True):
     description = context["description"]
-    if awaits_repr(context):  # a child's call is kept; a manager's `module.func(args)` is not
-        description = without_repr(description) if not top else AWAITS_REPR_SENTINEL
     return {"type": context["shown_type"], "start_line": context["start_line"], "varname": context["varname"],
             "is_async": context["is_async"], "is_exiting": context["is_exiting"],
             "source": source_at(filename, context["start_line"]) if top else None,
@@ -428,12 +397,8 @@ CONTEXT_KEYS = ("type", "start_line", "varname", "is_async", "is_exiting", "sour
 
 
 def actual_context_json(context, expected):
-    """The tool's context in the shape of `expected` (its description normalised where that is)."""
+    """The tool's context in the shape of `expected`."""
     out = {key: context.get(key, "<absent>") for key in CONTEXT_KEYS}
-    if expected and expected["description"] == AWAITS_REPR_SENTINEL:
-        out["description"] = AWAITS_REPR_SENTINEL
-    elif expected and expected["description"].endswith("(<awaits repr>)"):
-        out["description"] = without_repr(out["description"])
     inner = out["inner_stack"]
     if isinstance(inner, dict):
         expected_frames = (expected or {}).get("inner_stack") or []
@@ -478,18 +443,18 @@ def context_frames(context):
 
 def flat_entries_of_truth(frames):
     """Upstream's flat entries in order (Stack._frame_summaries with contexts): (frame it names,
-    is a context's entry, its line awaits repr)."""
+    is a context's entry)."""
     for frame in frames:
         if frame["hidden"]:
             continue
         for context in frame["contexts"]:
             yield from context_flat_entries(context, frame, False)
         if not (frame["contexts"] and frame["contexts"][-1]["is_exiting"]):
-            yield frame, False, False
+            yield frame, False
 
 
 def context_flat_entries(context, parent, child):
-    yield parent, True, child and awaits_repr(context)
+    yield parent, True
     if context["inner_stack"] is not None:
         yield from flat_entries_of_truth(context["inner_stack"])
     for sub in context["children"]:
@@ -594,16 +559,9 @@ def test_upstream_agrees_with_truth(with_truth, case):
     upstream = with_truth["upstream"]
     if upstream["skipped"]:
         pytest.fail("upstream oracle missing: " + upstream["skipped"])
-    global REPR_LANDED
     entry = truth_case(with_truth, case)
-    # The truth's repr-dependent descriptions are exact: compared in full here.
-    landed, REPR_LANDED = REPR_LANDED, True
-    try:
-        assert normalised_upstream(upstream["texts"][case], entry) == expected_text(entry)
-        expected_flat = [line for line in normalised_upstream_flat(upstream["flat"][case], entry)]
-        assert expected_flat == expected_flat_text(entry)
-    finally:
-        REPR_LANDED = landed
+    assert normalised_upstream(upstream["texts"][case], entry) == expected_text(entry)
+    assert normalised_upstream_flat(upstream["flat"][case], entry) == expected_flat_text(entry)
 
 
 # --- JSON ---------------------------------------------------------------------------------------
@@ -737,8 +695,7 @@ def tree_of(run_with, with_truth):
 def test_tree_text_matches_truth(tree_of, with_truth, case):
     """Below the header: frame lines, context lines, source lines, built from the truth as
     upstream builds them (3.13-3.15: the expectation; 3.8-3.12: with the upstream check)."""
-    reference = stack_lines(truth_case(with_truth, case)["frames"])
-    assert compared(tree_of(case)[1:], reference) == compared([line for line, _ in reference], reference)
+    assert tree_of(case)[1:] == expected_text(truth_case(with_truth, case))
 
 
 @UPSTREAM_ROWS
@@ -749,38 +706,7 @@ def test_tree_text_matches_upstream(tree_of, with_truth, case):
     if upstream["skipped"]:
         pytest.fail("upstream oracle missing: " + upstream["skipped"])
     entry = truth_case(with_truth, case)
-    reference = stack_lines(entry["frames"])
-    assert compared(tree_of(case)[1:], reference) == compared(normalised_upstream(upstream["texts"][case], entry),
-                                                              reference)
-
-
-REPR_CASES = ["readme_example", "exitstack_push_callback", "async_exitstack", "thread_with_blocks"]
-
-
-@ROWS
-@pytest.mark.parametrize("case", REPR_CASES)
-def test_repr_dependent_text_in_full(tree_of, flat_of, with_truth, case):
-    """The lines whose descriptions need the tool's repr (`module.fn`, `10`, `'hi'`, a lock),
-    in full, tree and flat, as upstream builds them from the truth. Until REPR_LANDED: exactly
-    those lines differ (when this fails because they no longer do, set REPR_LANDED = True)."""
-    global REPR_LANDED
-    entry = truth_case(with_truth, case)
-    tree_reference, flat_reference = stack_lines(entry["frames"]), expected_flat_lines(entry)
-    landed, REPR_LANDED = REPR_LANDED, True
-    try:
-        full_tree, full_flat = expected_text(entry), expected_flat_text(entry)
-    finally:
-        REPR_LANDED = landed
-    tree, flat = tree_of(case)[1:], flat_of(case)[1:]
-    if REPR_LANDED:
-        assert tree == full_tree
-        assert flat == full_flat
-        return
-    for actual, full, reference in ((tree, full_tree, tree_reference), (flat, full_flat, flat_reference)):
-        assert len(actual) == len(full)
-        differing = [i for i, (a, b) in enumerate(zip(actual, full)) if a != b]
-        awaiting = [i for i, (_, awaits) in enumerate(reference) if awaits]
-        assert awaiting and differing == awaiting, [(actual[i], full[i]) for i in differing]
+    assert tree_of(case)[1:] == normalised_upstream(upstream["texts"][case], entry)
 
 
 @ROWS
@@ -848,17 +774,17 @@ def normalised_upstream_flat(text, entry):
     entries, tail = flat_entries(lines[1:])
     assert not [line for line in tail if "Previous line repeated" in line], text
     named = list(flat_entries_of_truth(entry["frames"]))
-    assert len(named) == len(entries), ("upstream's entries are not the truth's", [f["function"] for f, _, _ in named],
+    assert len(named) == len(entries), ("upstream's entries are not the truth's", [f["function"] for f, _ in named],
                                         text)
     normalised = []
-    for (frame, context, _), lines_of_entry in zip(named, entries):
+    for (frame, context), lines_of_entry in zip(named, entries):
         normalised += renamed(lines_of_entry, frame, context=context)
     return normalised + tail
 
 
-def expected_flat_lines(entry):
+def expected_flat_text(entry):
     """The flat lines below the header, built from the truth as upstream builds them (with the
-    tool's function names): [(line, awaits repr)]."""
+    tool's function names)."""
     lines = []
 
     def file_line(filename, line, function, comment=""):
@@ -871,20 +797,20 @@ def expected_flat_lines(entry):
             for context in frame["contexts"]:
                 add_context(context, frame, False)
             if not (frame["contexts"] and frame["contexts"][-1]["is_exiting"]):
-                lines.append((file_line(frame["filename"], frame["line"], frame["function"]), False))
+                lines.append(file_line(frame["filename"], frame["line"], frame["function"]))
                 source = source_at(frame["filename"], frame["line"])
                 if source:
-                    lines.append(("    " + source, False))
+                    lines.append("    " + source)
 
     def add_context(context, parent, child):
-        lines.append((file_line(parent["filename"], context["start_line"], parent["function"],
-                                context_comment(context, with_line=False)), False))
+        lines.append(file_line(parent["filename"], context["start_line"], parent["function"],
+                               context_comment(context, with_line=False)))
         if child:
-            lines.append(("    # " + context["description"], awaits_repr(context)))
+            lines.append("    # " + context["description"])
         else:
             source = source_at(parent["filename"], context["start_line"])
             if source:
-                lines.append(("    " + source, False))
+                lines.append("    " + source)
         if context["inner_stack"] is not None:
             add_frames(context["inner_stack"])
         for sub in context["children"]:
@@ -892,10 +818,6 @@ def expected_flat_lines(entry):
 
     add_frames(entry["frames"])
     return lines
-
-
-def expected_flat_text(entry):
-    return [line for line, _ in expected_flat_lines(entry)]
 
 
 @UPSTREAM_ROWS
@@ -907,9 +829,7 @@ def test_flat_text_matches_upstream(flat_of, with_truth, case):
     if upstream["skipped"]:
         pytest.fail("upstream oracle missing: " + upstream["skipped"])
     entry = truth_case(with_truth, case)
-    reference = expected_flat_lines(entry)
-    assert compared(flat_of(case)[1:], reference) == compared(normalised_upstream_flat(upstream["flat"][case], entry),
-                                                              reference)
+    assert flat_of(case)[1:] == normalised_upstream_flat(upstream["flat"][case], entry)
 
 
 @pytest.mark.parametrize("interp,variant,mode", rows(wanted=lambda interp: not upstream_version(interp)),
@@ -918,5 +838,4 @@ def test_flat_text_matches_upstream(flat_of, with_truth, case):
 def test_flat_text_matches_truth(flat_of, with_truth, case):
     """3.13-3.15: below the header, the flat entries built from the truth as upstream builds them
     (3.8-3.12 have upstream's own, which test_upstream_agrees_with_truth checks against these)."""
-    reference = expected_flat_lines(truth_case(with_truth, case))
-    assert compared(flat_of(case)[1:], reference) == compared([line for line, _ in reference], reference)
+    assert flat_of(case)[1:] == expected_flat_text(truth_case(with_truth, case))

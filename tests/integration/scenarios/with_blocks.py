@@ -792,30 +792,22 @@ def describe_context(case, frame, tag, index, exiting):
 # --- what each manager holds (issue 15), by upstream's glue_contextlib rules --------------------
 #
 # Each context also gets `description`, `inner_stack` (a @contextmanager's generator's frames,
-# described as the stack's frames are; null while exiting or for other managers), `children`
-# (an ExitStack's callbacks, each a context like this one) and `needs_repr`: whether its text
-# needs the tool's repr() of something other than object.__repr__ (a function's
-# `module.qualname`, an int, a str, a lock), which the tests compare in full only once the
-# tool has it (test_with_blocks.REPR_LANDED).
-
-
-def own_repr(obj):
-    return type(obj).__repr__ is not object.__repr__
+# described as the stack's frames are; null while exiting or for other managers) and `children`
+# (an ExitStack's callbacks, each a context like this one).
 
 
 def format_funcname(func):
-    """Upstream's format_funcname, and whether it needs more than object.__repr__."""
+    """Upstream's format_funcname."""
     if isinstance(func, types.MethodType):
-        return "%r.%s" % (func.__self__, func.__name__), True
+        return "%r.%s" % (func.__self__, func.__name__)
     try:
-        return "%s.%s" % (func.__module__, func.__qualname__), True
+        return "%s.%s" % (func.__module__, func.__qualname__)
     except AttributeError:
-        return repr(func), own_repr(func)
+        return repr(func)
 
 
 def format_funcargs(args, kwds):
-    parts = [repr(arg) for arg in args] + ["%s=%r" % (k, v) for k, v in kwds.items()]
-    return parts, any(own_repr(v) for v in list(args) + list(kwds.values()))
+    return [repr(arg) for arg in args] + ["%s=%r" % (k, v) for k, v in kwds.items()]
 
 
 def generator_frames(gen):
@@ -832,15 +824,13 @@ def generator_frames(gen):
 
 
 def elaborate(case, context, manager):
-    context.update({"description": "", "inner_stack": None, "children": [], "needs_repr": False})
+    context.update({"description": "", "inner_stack": None, "children": []})
     if isinstance(manager, contextlib._GeneratorContextManagerBase):
         if not context["is_exiting"]:
             context["inner_stack"] = [describe_frame(case, f) for f in generator_frames(manager.gen)]
         if hasattr(manager, "func"):  # entering deletes func, args and kwds
-            name, _ = format_funcname(manager.func)
-            args, _ = format_funcargs(manager.args, manager.kwds)
-            context["description"] = "%s(%s)" % (name, ", ".join(args))
-            context["needs_repr"] = True
+            args = format_funcargs(manager.args, manager.kwds)
+            context["description"] = "%s(%s)" % (format_funcname(manager.func), ", ".join(args))
         else:
             context["description"] = manager.gen.__qualname__ + "(...)"
     elif isinstance(manager, contextlib._BaseExitStack):
@@ -852,26 +842,23 @@ def elaborate(case, context, manager):
                 if not isinstance(callback, types.MethodType) or callback.__func__.__name__ in ("__exit__", "__aexit__"):
                     tag = "" if is_sync else "await "
                     method = "enter_context" if is_sync else "enter_async_context"
-                    argument, needs = repr(child_manager), own_repr(child_manager)
+                    argument = repr(child_manager)
                 else:
                     method = "push" if is_sync else "push_async_exit"
-                    argument, needs = format_funcname(callback)
+                    argument = format_funcname(callback)
             elif getattr(callback, "__name__", None) == "_exit_wrapper" and hasattr(callback, "__wrapped__"):
                 cells = dict(zip(callback.__code__.co_freevars, callback.__closure__))
-                function, _ = format_funcname(callback.__wrapped__)
-                args, _ = format_funcargs(cells["args"].cell_contents, cells["kwds"].cell_contents)
-                argument, needs = ", ".join([function] + args), True
+                args = format_funcargs(cells["args"].cell_contents, cells["kwds"].cell_contents)
+                argument = ", ".join([format_funcname(callback.__wrapped__)] + args)
                 method = "callback" if is_sync else "push_async_callback"
             else:
                 method = "push" if is_sync else "push_async_exit"
-                argument, needs = format_funcname(callback)
+                argument = format_funcname(callback)
             shown = child_manager or callback
             child = {"tag": None, "address": id(shown), "type": type(shown).__name__,
                      "shown_type": type(shown).__name__, "start_line": context["start_line"],
                      "varname": "%s[%d]" % (name, index), "is_async": not is_sync, "is_exiting": False}
             elaborate(case, child, shown)
-            if not child["description"]:
-                child["needs_repr"] = needs
             child["description"] = "%s%s.%s(%s)" % (tag, name, method, child["description"] or argument or "...")
             context["children"].append(child)
 
