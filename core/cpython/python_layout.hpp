@@ -370,6 +370,8 @@ struct PythonLayout {
     Offset func_code = kAbsent;
     Offset func_closure = kAbsent;         // a tuple of cells, or NULL
     Offset func_module = kAbsent;          // __module__
+    Offset func_dict = kAbsent;            // __dict__ (an ExitStack callback's __wrapped__), or NULL
+    Offset descr_name = kAbsent;           // PyDescrObject.d_name (a method_descriptor's __name__)
     Offset list_items = kAbsent;           // PyListObject.ob_item (PyObject **); ob_size is the length
     Offset float_value = kAbsent;          // PyFloatObject.ob_fval
     Offset cfunction_self = kAbsent;       // PyCFunctionObject.m_self
@@ -401,6 +403,15 @@ struct PythonLayout {
     // sys.get_int_max_str_digits() unless the program changed it (-X int_max_str_digits, or
     // sys.set_int_max_str_digits): every supported build has the limit (3.8.14+, 3.9.14+, 3.10.7+, 3.11+).
     int64_t int_max_str_digits = 4300;
+
+    // collections.deque (dequeobject; ob_size is the length) and its blocks of items
+    Offset deque_left_block = kAbsent;
+    Offset deque_right_block = kAbsent;
+    Offset deque_left_index = kAbsent;   // the first item's index in the left block
+    Offset deque_right_index = kAbsent;  // the last item's index in the right block
+    Offset deque_block_items = kAbsent;  // block.data[]
+    Offset deque_block_right_link = kAbsent;
+    Offset deque_block_length = kAbsent;  // BLOCKLEN: items per block (a count, not an offset)
 
     // asyncio's C Future and Task (_asyncio.Future / _asyncio.Task)
     Offset future_state = kAbsent;  // fut_state: PENDING 0, CANCELLED 1, FINISHED 2

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "stackscope/error.hpp"
+#include "extract/context_elaboration.hpp"
 #include "extract/extraction.hpp"
 #include "extract/object_stacks.hpp"
 #include "target/glibc_threads.hpp"
@@ -305,10 +306,14 @@ bool same_reading(const ObjectStack& a, const ObjectStack& b) {
 
 // One reading of a stopped target; for a running one, reads until two readings in a row agree,
 // within the attempts allowed, as thread stacks are read.
-ObjectStack read_object(Extraction& x, ObjectStackReader& reader, uint64_t address, const SnapshotOptions& options) {
+ObjectStack read_object(Extraction& x, ObjectStackReader& reader, ContextElaboration& elaboration, uint64_t address,
+                        const SnapshotOptions& options) {
     auto read = [&] {
         ObjectStack object = reader.read(address);
-        if (options.contexts) x.contexts().add_contexts(object.stack);
+        if (options.contexts) {
+            x.contexts().add_contexts(object.stack);
+            elaboration.elaborate(object.stack);
+        }
         return object;
     };
     if (!options.target_running) return read();
@@ -353,10 +358,14 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     snap.pid = target.pid();
     reader.read_all(snap.threads);
     mark_crashed_thread(target, snap);
+    // After every thread is read: a running generator's frames are on another thread's stack.
+    ContextElaboration elaboration(x, snap.threads);
+    if (options.contexts && options.objects.empty())
+        for (Thread& t : snap.threads) elaboration.elaborate(t.stack);
     if (!options.objects.empty()) {
         ObjectStackReader objects(x, snap.threads);
         for (const uint64_t address : options.objects)
-            snap.objects.push_back(read_object(x, objects, address, options));
+            snap.objects.push_back(read_object(x, objects, elaboration, address, options));
         snap.objects_asked = true;
         snap.threads.clear();
     }

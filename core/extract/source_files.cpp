@@ -125,22 +125,40 @@ std::optional<int> with_statement_line(SourceFiles& sources, const std::string& 
     return std::nullopt;
 }
 
-}  // namespace
+// Deeper than any elaboration nests (the model is a tree, bounded where it is made).
+constexpr int kMaxNesting = 256;
 
-void add_source_lines(Stack& stack, SourceFiles& sources) {
-    for (Frame& f : stack.frames) {
-        if (f.line) f.source = sources.line(f.filename, *f.line);
-        for (Context& c : f.contexts) {
-            if (c.start_line && c.line_of_item) {
-                if (const auto line = with_statement_line(sources, f.filename, *c.start_line)) {
-                    c.start_line = line;
-                    c.line_of_item = false;
-                }
-            }
-            if (c.start_line) c.source = sources.line(f.filename, *c.start_line);
+void add_stack_lines(Stack& stack, SourceFiles& sources, int depth);
+
+// A context's lines, and those of the stacks and children inside it. A child (an ExitStack's
+// callback) has its parent's line but no source: it reads as its description, as upstream's.
+void add_context_lines(Context& c, const std::string& filename, SourceFiles& sources, bool child, int depth) {
+    if (c.start_line && c.line_of_item) {
+        if (const auto line = with_statement_line(sources, filename, *c.start_line)) {
+            c.start_line = line;
+            c.line_of_item = false;
         }
     }
+    if (c.start_line && !child) c.source = sources.line(filename, *c.start_line);
+    if (depth > kMaxNesting) return;
+    if (c.inner_stack) add_stack_lines(**c.inner_stack, sources, depth + 1);
+    for (ContextChild& item : c.children) {
+        if (auto* context = std::get_if<Boxed<Context>>(&item))
+            add_context_lines(**context, filename, sources, true, depth + 1);
+        else add_stack_lines(*std::get<Boxed<Stack>>(item), sources, depth + 1);
+    }
 }
+
+void add_stack_lines(Stack& stack, SourceFiles& sources, int depth) {
+    for (Frame& f : stack.frames) {
+        if (f.line) f.source = sources.line(f.filename, *f.line);
+        for (Context& c : f.contexts) add_context_lines(c, f.filename, sources, false, depth);
+    }
+}
+
+}  // namespace
+
+void add_source_lines(Stack& stack, SourceFiles& sources) { add_stack_lines(stack, sources, 0); }
 
 void add_source_lines(Snapshot& snapshot, SourceFiles& sources) {
     for (Thread& t : snapshot.threads) add_source_lines(t.stack, sources);

@@ -1,4 +1,5 @@
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "stackscope/formatters.hpp"
 
@@ -13,7 +14,36 @@ Json optional_json(const std::optional<T>& value) {
     return value ? Json(*value) : Json(nullptr);
 }
 
-Json context_json(const Context& c) {
+constexpr int kMaxNesting = 256;  // deeper than any elaboration nests
+
+Json frames_json(const Stack& stack, int depth);
+Json error_detail_json(const ExtractionError& error);
+
+// A stack inside a context (a @contextmanager's generator's, a child task's).
+Json nested_stack_json(const Stack& s, int depth) {
+    Json out{
+        {"address", s.root.address ? Json(s.root.address) : Json(nullptr)},
+        {"description", s.root.description.empty() ? Json(nullptr) : Json(s.root.description)},
+        {"thread", s.root.thread_state
+                       ? Json{{"tid", optional_json(s.root.thread_tid)}, {"thread_state", *s.root.thread_state}}
+                       : Json(nullptr)},
+        {"frames", frames_json(s, depth)},
+        {"leaf", s.leaf ? Json{{"type", s.leaf->type}, {"repr", s.leaf->description}} : Json(nullptr)},
+        {"error", s.error ? Json(s.error->message) : Json(nullptr)},
+    };
+    if (s.error) out["error_detail"] = error_detail_json(*s.error);
+    return out;
+}
+
+Json context_json(const Context& c, int depth) {
+    Json children = Json::array();
+    if (depth < kMaxNesting) {
+        for (const ContextChild& item : c.children) {
+            if (const auto* child = std::get_if<Boxed<Context>>(&item))
+                children.push_back(context_json(**child, depth + 1));
+            else children.push_back(nested_stack_json(*std::get<Boxed<Stack>>(item), depth + 1));
+        }
+    }
     return Json{
         {"address", c.address ? Json(c.address) : Json(nullptr)},
         {"is_async", c.is_async},
@@ -23,14 +53,16 @@ Json context_json(const Context& c) {
         {"start_line", optional_json(c.start_line)},
         {"source", optional_json(c.source)},
         {"description", c.description},
-        {"inner_stack", nullptr},
-        {"children", Json::array()},
+        {"inner_stack",
+         c.inner_stack && depth < kMaxNesting ? nested_stack_json(**c.inner_stack, depth + 1) : Json(nullptr)},
+        {"children", std::move(children)},
+        {"error", optional_json(c.error)},
     };
 }
 
-Json frame_json(const Frame& f) {
+Json frame_json(const Frame& f, int depth) {
     Json contexts = Json::array();
-    for (const Context& c : f.contexts) contexts.push_back(context_json(c));
+    for (const Context& c : f.contexts) contexts.push_back(context_json(c, depth));
     return Json{
         {"function", f.function},
         {"name", f.name},
@@ -74,9 +106,9 @@ Json handling_json(const std::optional<HandledException>& handling) {
     return Json{{"type", handling->type}, {"message", optional_json(handling->message)}};
 }
 
-Json frames_json(const Stack& stack) {
+Json frames_json(const Stack& stack, int depth) {
     Json frames = Json::array();
-    for (const Frame& f : stack.frames) frames.push_back(frame_json(f));
+    for (const Frame& f : stack.frames) frames.push_back(frame_json(f, depth));
     return frames;
 }
 
@@ -106,7 +138,7 @@ Json object_json(const ObjectStack& o) {
         {"description", s.root.description.empty() ? Json(nullptr) : Json(s.root.description)},
         {"thread", std::move(thread)},
         {"state", state_json(o.state)},
-        {"frames", frames_json(s)},
+        {"frames", frames_json(s, 0)},
         {"leaf", s.leaf ? Json{{"type", s.leaf->type}, {"repr", s.leaf->description}} : Json(nullptr)},
         {"error", s.error ? Json(s.error->message) : Json(nullptr)},
     };
@@ -115,7 +147,7 @@ Json object_json(const ObjectStack& o) {
 }
 
 Json thread_json(const Thread& t) {
-    Json frames = frames_json(t.stack);
+    Json frames = frames_json(t.stack, 0);
     Json out{
         {"tid", optional_json(t.tid)},
         {"pthread_id", optional_json(t.pthread_id)},

@@ -90,9 +90,12 @@ struct Context {
     std::optional<std::string> source;  // that line's source text, stripped
     bool is_async = false;
     bool is_exiting = false;  // the frame is inside its __exit__ / __aexit__
+    // What the manager is, as upstream's elaboration says it: `func(args)` / `qualname(...)` for
+    // a @contextmanager, `stack.enter_context(...)` for an ExitStack's child; "" when not elaborated.
     std::string description;
-    std::optional<Boxed<Stack>> inner_stack;  // e.g. a @contextmanager's generator
-    std::vector<ContextChild> children;
+    std::optional<Boxed<Stack>> inner_stack;  // e.g. a @contextmanager's generator's stack
+    std::vector<ContextChild> children;       // e.g. an ExitStack's callbacks, outermost first
+    std::optional<std::string> error;         // why what the manager holds could not be read
 };
 
 struct Frame {

@@ -16,7 +16,8 @@ The pairing rule itself (core/eval_calls.hpp) has unit tests (tests/unit/test_ev
 
 `py-stackscope object EXPR...` (issue 13), per interpreter, live and from a core, on its own
 scenario (scenarios/frontend_objects.py: a `yield from` chain, a coroutine awaiting a
-coroutine awaiting a Future, a coroutine not started, the Future, and a dict): its JSON equals
+coroutine awaiting a Future, a coroutine not started, the Future, a dict, and upstream's README
+example, whose contexts hold inner stacks and ExitStack children): its JSON equals
 the CLI's `--object` JSON, its text the CLI's below the process header, also for EXPRs in
 decimal, through a gdb variable and read through gdb; the dict gets the CLI's error, with a
 warning, and an EXPR that is no address is a one-line error.
@@ -295,7 +296,7 @@ def test_python_api_equals_cli(script, mode, python, target_args, snapshot, tmp_
 
 # ---- objects (py-stackscope object) ---------------------------------------------------
 
-OBJECTS = ("generator", "coroutine", "not_started", "future")  # frontend_objects.py's, read without error
+OBJECTS = ("generator", "coroutine", "not_started", "future", "elaborated")  # frontend_objects.py's, read without error
 ERROR_OBJECT = "not_a_generator"  # a dict
 OBJECT_WARNING = "warning: py-stackscope: some objects could not be read completely (see their errors)\n"
 
@@ -398,7 +399,11 @@ def cli_object_text(object_cli, *options, names=OBJECTS, exit_code=0):
 
 def test_object_json_equals_cli(objects_session, object_cli):
     expected = cli_object_json(object_cli)
-    assert [o["type"] for o in expected["objects"]] == ["generator", "coroutine", "coroutine", "Future"]
+    assert [o["type"] for o in expected["objects"]] == ["generator", "coroutine", "coroutine", "Future", "generator"]
+    # The README example's contexts hold an inner stack, whose ExitStack has children (issue 15).
+    outer = expected["objects"][4]["frames"][1]["contexts"][0]
+    inner = outer["inner_stack"]["frames"][0]["contexts"][0]["inner_stack"]["frames"][0]
+    assert [c["varname"] for c in inner["contexts"][0]["children"]] == ["stack[0]", "stack[1]"]
     assert [o["error"] for o in expected["objects"]] == [None] * len(OBJECTS)
     assert json.loads(objects_session.output("json")) == expected
 

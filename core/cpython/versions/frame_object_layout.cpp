@@ -77,7 +77,6 @@ void set_frame_object_layout(PythonLayout& l) {
     l.opcode_yield_from = 72;  // YIELD_FROM
     l.gen_frame = 16;
 
-    l.cell_ref = 16;
     l.unicode_ascii_data = 48;
     l.unicode_compact_data = 72;
 }
@@ -92,6 +91,7 @@ void set_function_object_before_3_10(PythonLayout& l) {
     l.func_name = 64;
     l.func_module = 88;
     l.func_qualname = 104;
+    l.func_dict = 72;
 }
 
 }  // namespace

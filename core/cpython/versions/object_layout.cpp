@@ -40,6 +40,19 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.func_code = 48;
     l.func_closure = 72;
     l.func_module = 104;
+    l.func_dict = 88;
+    // PyDescrObject: d_type, then d_name after the header (3.8.18-3.13.0 DWARF; Debian 3.13-3.15 -dbg).
+    l.descr_name = 24;
+    // dequeobject and its blocks: the same in 3.8.18-3.13.0 and Debian 3.13-3.15 -dbg (gdb ptype /o
+    // dequeobject, block); 3.11 added free blocks after maxlen, which are not read.
+    l.deque_left_block = 24;
+    l.deque_right_block = 32;
+    l.deque_left_index = 40;
+    l.deque_right_index = 48;
+    l.deque_block_items = 8;
+    l.deque_block_right_link = 520;
+    l.deque_block_length = 64;
+    l.cell_ref = 16;  // PyCellObject.ob_ref (3.8.18-3.13.0 DWARF; Debian 3.14/3.15 -dbg)
     l.list_items = 24;
     // FutureObj_HEAD's first fields and functools.partial (_asyncio and _functools DWARF of
     // 3.8.18-3.13.0 and the Debian 3.14/3.15 debug builds); the tables set the rest.

@@ -65,6 +65,16 @@ const std::vector<Field> kAlways = {
     STACKSCOPE_FIELD(func_code),
     STACKSCOPE_FIELD(func_closure),
     STACKSCOPE_FIELD(func_module),
+    STACKSCOPE_FIELD(func_dict),
+    STACKSCOPE_FIELD(descr_name),
+    STACKSCOPE_FIELD(cell_ref),
+    STACKSCOPE_FIELD(deque_left_block),
+    STACKSCOPE_FIELD(deque_right_block),
+    STACKSCOPE_FIELD(deque_left_index),
+    STACKSCOPE_FIELD(deque_right_index),
+    STACKSCOPE_FIELD(deque_block_items),
+    STACKSCOPE_FIELD(deque_block_right_link),
+    STACKSCOPE_FIELD(deque_block_length),
     STACKSCOPE_FIELD(bytes_size),
     STACKSCOPE_FIELD(bytes_data),
     STACKSCOPE_FIELD(unicode_length),
@@ -120,7 +130,7 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     if (l.line_table == LineTableFormat::Locations) add(out, {STACKSCOPE_FIELD(code_exceptiontable)});
     switch (l.function_name) {
         case FunctionNameSource::CodeQualname: add(out, {STACKSCOPE_FIELD(code_qualname)}); break;
-        case FunctionNameSource::SelfOrClsHeuristic: add(out, {STACKSCOPE_FIELD(cell_ref)}); break;
+        case FunctionNameSource::SelfOrClsHeuristic: break;  // cell_ref: every era
     }
     switch (l.code_variables) {
         case CodeVariablesFormat::Separate:

@@ -10,12 +10,15 @@ Holds, and writes the id() of (TRUTH_JSON: {"objects": {name: id}, ...}):
   with send(None), on a loop that never runs);
 - "not_started": a coroutine not started yet;
 - "future": the Future the coroutine awaits;
-- "not_a_generator": a dict (the error case).
+- "not_a_generator": a dict (the error case);
+- "elaborated": upstream's README example (call_example), suspended inside two @contextmanager
+  managers and an ExitStack: its contexts hold inner stacks and children (issue 15).
 Then writes "ready" to READY_FIFO and sleeps; SIGUSR1 appends "pong" to PONG_FILE.
 The front-end tests compare each debugger's `object` output with the CLI's `--object`;
 the objects' own truth (frames, lines) is test_objects.py's business.
 """
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -34,6 +37,39 @@ def middle():
 
 def outer():
     yield from middle()
+
+
+@contextlib.contextmanager
+def null_context():
+    yield
+
+
+def some_cb(*a, **kw):
+    pass
+
+
+@contextlib.contextmanager
+def inner_context():
+    stack = contextlib.ExitStack()
+    with stack:
+        stack.enter_context(null_context())
+        stack.callback(some_cb, 10, "hi", answer=42)
+        yield "inner"
+
+
+@contextlib.contextmanager
+def outer_context():
+    with inner_context() as inner:  # noqa: F841
+        yield "outer"
+
+
+def example():
+    with outer_context():
+        yield
+
+
+def call_example():
+    yield from example()
 
 
 async def wait_for(future):
@@ -56,7 +92,9 @@ def main():
     coroutine.send(None)  # suspended: awaits wait_for, which awaits the Future
     not_started = waiting(loop.create_future())
     not_a_generator = {"a": 1}
-    held = [generator, coroutine, not_started, future, not_a_generator]
+    elaborated = call_example()
+    next(elaborated)
+    held = [generator, coroutine, not_started, future, not_a_generator, elaborated]
     write_json(truth_path, {
         "pid": os.getpid(),
         "python_version": "%d.%d.%d" % sys.version_info[:3],
@@ -66,6 +104,7 @@ def main():
             "not_started": id(not_started),
             "future": id(future),
             "not_a_generator": id(not_a_generator),
+            "elaborated": id(elaborated),
         },
     })
     signal_ready(ready_fifo)

@@ -29,12 +29,15 @@ line, module, and each active context outermost first: manager id(), type(cm).__
 `shown_type` (what upstream can name: null where it cannot know the manager, a staticmethod
 `__aexit__` being exited). With STACKSCOPE_UPSTREAM_ORACLE=1, on 3.8-3.12, the vendored upstream
 stackscope's `str(stackscope.extract(obj))` per case (a thread: extract(thread)), its
-`"".join(stack.format_flat(show_contexts=True))` of the same Stack, and per context the number
-of traceback entries that flat text gives it (upstream's own count, nested ones included).
+`"".join(stack.format_flat(show_contexts=True))` of the same Stack.
+
+Per context, also what its manager holds (issue 15), by upstream's glue_contextlib rules applied
+to the live objects (see elaborate()): description, inner_stack, children.
 """
 import asyncio
 import contextlib
 import dis
+import gc
 import os
 import sys
 import threading
@@ -75,6 +78,7 @@ def recorded(factory):
 
 
 ExitStack = recorded(contextlib.ExitStack)
+AsyncExitStack = recorded(contextlib.AsyncExitStack)
 nullcontext = recorded(contextlib.nullcontext)
 suppress = recorded(contextlib.suppress)
 LOCK = threading.Lock()  # a global: upstream prints `# _: lock` (held by stdlib_managers)
@@ -134,7 +138,7 @@ class NS:
 
 @contextlib.contextmanager
 def null_context():
-    yield
+    yield  # AT: null_context
 
 
 null_context = recorded(null_context)
@@ -154,7 +158,7 @@ def inner_context():
     with stack:  # WITH: inner_context.stack
         stack.enter_context(null_context())
         stack.callback(some_cb, 10, "hi", answer=42)
-        yield "inner"
+        yield "inner"  # AT: inner_context
 
 
 inner_context = recorded(inner_context)
@@ -163,7 +167,7 @@ inner_context = recorded(inner_context)
 @contextlib.contextmanager
 def outer_context():
     with inner_context() as inner:  # WITH: outer_context.inner
-        yield "outer"
+        yield "outer"  # AT: outer_context
 
 
 outer_context = recorded(outer_context)
@@ -181,12 +185,79 @@ def call_example():
 # --- ExitStack push / callback, yield from inside a with --------------------------------------
 
 
+class Plain:
+    """Callbacks bound to an object whose repr is object.__repr__ (no __repr__ in Python)."""
+
+    def method(self, *exc):
+        pass
+
+    async def aexit(self, *exc):
+        pass
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        pass
+
+
 def exitstack_user():
+    """Upstream's every kind of ExitStack callback (test_traceback.py's inner_context and
+    test_exitstack_formatting), a C manager, and an ExitStack inside the ExitStack."""
     with ExitStack() as stack:  # WITH: exitstack_user.stack
         stack.enter_context(null_context())
         stack.push(exit_cb)
         stack.callback(some_cb, 10, "hi", answer=42)
+        stack.push(Plain().method)
+        stack.callback(Plain().method)
+        stack.enter_context(nullcontext())
+        stack.enter_context(threading.Lock())
+        nested = stack.enter_context(ExitStack())
+        nested.callback(exit_cb, "nested")
+        nested.enter_context(null_context())
         yield  # AT: exitstack_user
+
+
+async def aexit_fn(*exc):
+    pass
+
+
+async def async_callback(*args):
+    pass
+
+
+@contextlib.asynccontextmanager
+async def amgr():
+    yield  # AT: amgr
+
+
+async def async_exitstack_user():
+    """Upstream's test_asyncexitstack_formatting, without a Python-level __repr__."""
+    async with AsyncExitStack() as stack:  # WITH: async_exitstack.stack
+        await stack.enter_async_context(Plain())
+        await stack.enter_async_context(amgr())
+        stack.push_async_exit(Plain().aexit)
+        stack.push_async_exit(aexit_fn)
+        stack.push_async_callback(async_callback, "hi")
+        stack.callback(some_cb, answer=42)
+        await async_yield(None)  # AT: async_exitstack_user
+
+
+@contextlib.asynccontextmanager
+async def acm_blocks_on_exit():
+    try:
+        yield
+    finally:
+        await async_yield(None)  # AT: acm_blocks_on_exit
+
+
+acm_blocks_on_exit = recorded(acm_blocks_on_exit)
+
+
+async def acm_exiting():
+    """Upstream's test_acm_exiting: no inner stack while the manager exits."""
+    async with acm_blocks_on_exit():  # WITH: acm_exiting.acm  AT: acm_exiting
+        pass
 
 
 def sub_generator():
@@ -398,6 +469,30 @@ def thread_exiting(gate):
         pass
 
 
+@contextlib.contextmanager
+def resumed_elsewhere(gate):
+    yield
+    gate.wait()  # AT: resumed_elsewhere
+
+
+resumed_elsewhere = recorded(resumed_elsewhere)
+RESUMED = {}  # the manager thread_gen_running holds, once it holds it
+
+
+def thread_gen_running(gate, entered):
+    """Holds a @contextmanager manager whose generator another thread resumed (it runs there,
+    parked after its yield): the inner stack is that thread's frames, from the generator's in."""
+    manager = RESUMED["cm"] = resumed_elsewhere(gate)
+    with manager:  # WITH: thread_gen_running.cm
+        entered.set()
+        gate.wait()  # AT: thread_gen_running
+
+
+def resume_generator(gate, entered):
+    entered.wait()
+    next(RESUMED["cm"].gen, None)  # AT: resume_generator
+
+
 # --- what each with-tag is ---------------------------------------------------------------------
 
 # tag: (is_async, `as` target as upstream prints it or None, where the manager is)
@@ -433,12 +528,15 @@ WITH_SPECS = {
     "last_local.lock": (False, None, "local:a_lock"),
     "extended_arg.mgr": (True, "mgr", "made"),
     "hot_loop.stack": (False, "stack", "made"),
+    "async_exitstack.stack": (True, "stack", "made"),
+    "acm_exiting.acm": (True, None, "made"),
     "hot_loop.mgr": (True, "mgr", "made"),
     "thread.global_lock": (False, None, "global:THREAD_LOCK"),
     "thread.local_lock": (False, None, "local:local_lock"),
     "thread.es": (False, "es", "made"),
     "thread.outer": (False, None, "made"),
     "thread_exiting.gcm": (False, None, "made"),
+    "thread_gen_running.cm": (False, None, "local:manager"),
     "threading.Event.wait": (False, None, "cond"),
 }
 WITH_FALLBACK = {  # tag: the local upstream names a target-less block after
@@ -446,6 +544,7 @@ WITH_FALLBACK = {  # tag: the local upstream names a target-less block after
     "stdlib.local_lock": "a_lock",
     "last_local.lock": "z_lock",  # a_lock and z_lock hold it; the last local wins
     "thread.local_lock": "local_lock",
+    "thread_gen_running.cm": "manager",
 }
 
 # Expected contexts per frame, by the frame's AT tag: [(with tag, item index, exiting)],
@@ -453,6 +552,10 @@ WITH_FALLBACK = {  # tag: the local upstream names a target-less block after
 CASE_CONTEXTS = {
     "example": [("example.outer", 0, False)],
     "exitstack_user": [("exitstack_user.stack", 0, False)],
+    "inner_context": [("inner_context.stack", 0, False)],
+    "outer_context": [("outer_context.inner", 0, False)],
+    "async_exitstack_user": [("async_exitstack.stack", 0, False)],
+    "acm_exiting": [("acm_exiting.acm", 0, True)],
     "yields_from_in_with": [("yields_from_in_with.stack", 0, False)],
     "aexit_suspended": [("aexit_suspended.mgr", 0, True)],
     "jumps_out": [("jumps_out.mgr", 0, True)],
@@ -474,6 +577,7 @@ CASE_CONTEXTS = {
     "thread_with_blocks": [("thread.global_lock", 0, False), ("thread.local_lock", 0, False),
                            ("thread.es", 0, False), ("thread.outer", 0, False)],
     "thread_exiting": [("thread_exiting.gcm", 0, True)],
+    "thread_gen_running": [("thread_gen_running.cm", 0, False)],
     "Event.wait": [("threading.Event.wait", 0, False)],
 }
 CASE_CONTEXTS_OVERRIDE = {  # (case, AT tag): contexts, where a case differs from the function's default
@@ -481,7 +585,7 @@ CASE_CONTEXTS_OVERRIDE = {  # (case, AT tag): contexts, where a case differs fro
 }
 # Frames of other files that may be on the cases' stacks (module, co_name), with no active block.
 PLAIN_FOREIGN = {("threading", "wait"), ("threading", "_bootstrap"), ("threading", "_bootstrap_inner"),
-                 ("threading", "run"), ("contextlib", "__exit__")}
+                 ("threading", "run"), ("contextlib", "__exit__"), ("contextlib", "__aexit__")}
 
 
 # --- building the cases -----------------------------------------------------------------------
@@ -521,6 +625,8 @@ def build_cases(workdir):
 
     case("readme_example", started(call_example()))
     case("exitstack_push_callback", started(exitstack_user()))
+    case("async_exitstack", started(async_exitstack_user()))
+    case("acm_exiting", started(acm_exiting()))
     case("yield_from_in_with", started(yields_from_in_with()))
     case("not_started", not_started_with())
     case("aexit_suspended", started(aexit_suspended()))
@@ -554,13 +660,19 @@ def start_threads():
     """[(case name, Thread)], each parked in Event.wait inside with blocks."""
     gate = threading.Event()
     KEEP.append(gate)
+    entered = threading.Event()
     threads = [("thread_with_blocks", threading.Thread(target=thread_with_blocks, args=(gate,),
                                                         name="with-blocks", daemon=True)),
                ("thread_exiting", threading.Thread(target=thread_exiting, args=(gate,),
-                                                    name="with-exiting", daemon=True))]
+                                                    name="with-exiting", daemon=True)),
+               ("thread_gen_running", threading.Thread(target=thread_gen_running, args=(gate, entered),
+                                                        name="with-gen-running", daemon=True))]
+    resumer = threading.Thread(target=resume_generator, args=(gate, entered), name="resumer", daemon=True)
+    KEEP.append(resumer)
     for _, thread in threads:
         thread.start()
-    return threads
+    resumer.start()
+    return threads, resumer
 
 
 # --- truth ------------------------------------------------------------------------------------
@@ -640,7 +752,7 @@ def header_end(filename, start):
     raise SystemExit("scenario: no end of the with statement at %s:%d" % (filename, start))
 
 
-def describe_context(frame, tag, index, exiting):
+def describe_context(case, frame, tag, index, exiting):
     is_async, target, where = WITH_SPECS[tag]
     if isinstance(target, tuple):
         target = target[index]
@@ -663,7 +775,7 @@ def describe_context(frame, tag, index, exiting):
     # Upstream knows the manager of an exiting block from the first argument of the __exit__ /
     # __aexit__ frame: a staticmethod's has none.
     known = not (exiting and isinstance(manager, SillyAsyncCM))
-    return {
+    context = {
         "tag": tag,
         "address": id(manager),
         "type": type(manager).__name__,
@@ -673,6 +785,82 @@ def describe_context(frame, tag, index, exiting):
         "is_async": is_async,
         "is_exiting": exiting,
     }
+    elaborate(case, context, manager if known else None)
+    return context
+
+
+# --- what each manager holds (issue 15), by upstream's glue_contextlib rules --------------------
+#
+# Each context also gets `description`, `inner_stack` (a @contextmanager's generator's frames,
+# described as the stack's frames are; null while exiting or for other managers) and `children`
+# (an ExitStack's callbacks, each a context like this one).
+
+
+def format_funcname(func):
+    """Upstream's format_funcname."""
+    if isinstance(func, types.MethodType):
+        return "%r.%s" % (func.__self__, func.__name__)
+    try:
+        return "%s.%s" % (func.__module__, func.__qualname__)
+    except AttributeError:
+        return repr(func)
+
+
+def format_funcargs(args, kwds):
+    return [repr(arg) for arg in args] + ["%s=%r" % (k, v) for k, v in kwds.items()]
+
+
+def generator_frames(gen):
+    """A generator's frames as upstream's extract_child gives them: a suspended one's await
+    chain; a running one's, the frames of the thread that runs it, from its own frame in."""
+    if not getattr(gen, "gi_running", False) and not getattr(gen, "ag_running", False):
+        return await_chain(gen)
+    frame = getattr(gen, "gi_frame", None) or getattr(gen, "ag_frame", None)
+    for inner in sys._current_frames().values():
+        frames = stack_of(inner)
+        if frame in frames:
+            return frames[frames.index(frame):]
+    raise SystemExit("scenario: no thread runs %r" % (gen,))
+
+
+def elaborate(case, context, manager):
+    context.update({"description": "", "inner_stack": None, "children": []})
+    if isinstance(manager, contextlib._GeneratorContextManagerBase):
+        if not context["is_exiting"]:
+            context["inner_stack"] = [describe_frame(case, f) for f in generator_frames(manager.gen)]
+        if hasattr(manager, "func"):  # entering deletes func, args and kwds
+            args = format_funcargs(manager.args, manager.kwds)
+            context["description"] = "%s(%s)" % (format_funcname(manager.func), ", ".join(args))
+        else:
+            context["description"] = manager.gen.__qualname__ + "(...)"
+    elif isinstance(manager, contextlib._BaseExitStack):
+        name = context["varname"] or "_"
+        for index, (is_sync, callback) in enumerate(manager._exit_callbacks):
+            child_manager, tag = None, ""
+            if hasattr(callback, "__self__"):
+                child_manager = callback.__self__
+                if not isinstance(callback, types.MethodType) or callback.__func__.__name__ in ("__exit__", "__aexit__"):
+                    tag = "" if is_sync else "await "
+                    method = "enter_context" if is_sync else "enter_async_context"
+                    argument = repr(child_manager)
+                else:
+                    method = "push" if is_sync else "push_async_exit"
+                    argument = format_funcname(callback)
+            elif getattr(callback, "__name__", None) == "_exit_wrapper" and hasattr(callback, "__wrapped__"):
+                cells = dict(zip(callback.__code__.co_freevars, callback.__closure__))
+                args = format_funcargs(cells["args"].cell_contents, cells["kwds"].cell_contents)
+                argument = ", ".join([format_funcname(callback.__wrapped__)] + args)
+                method = "callback" if is_sync else "push_async_callback"
+            else:
+                method = "push" if is_sync else "push_async_exit"
+                argument = format_funcname(callback)
+            shown = child_manager or callback
+            child = {"tag": None, "address": id(shown), "type": type(shown).__name__,
+                     "shown_type": type(shown).__name__, "start_line": context["start_line"],
+                     "varname": "%s[%d]" % (name, index), "is_async": not is_sync, "is_exiting": False}
+            elaborate(case, child, shown)
+            child["description"] = "%s%s.%s(%s)" % (tag, name, method, child["description"] or argument or "...")
+            context["children"].append(child)
 
 
 def describe_frame(case, frame):
@@ -700,7 +888,7 @@ def describe_frame(case, frame):
     elif not ours and (module, code.co_name) not in PLAIN_FOREIGN:
         raise SystemExit("scenario: unexpected frame %s in %s" % (function, module))
     contexts = CASE_CONTEXTS_OVERRIDE.get((case, tag), CASE_CONTEXTS.get(tag, []))
-    entry["contexts"] = [describe_context(frame, *item) for item in contexts]
+    entry["contexts"] = [describe_context(case, frame, *item) for item in contexts]
     return entry
 
 
@@ -723,6 +911,12 @@ def await_chain(obj):
             frame, obj = obj.cr_frame, obj.cr_await
         elif isinstance(obj, types.AsyncGeneratorType):
             frame, obj = obj.ag_frame, obj.ag_await
+        elif type(obj).__name__ == "async_generator_asend":  # anext(agen): stands for agen
+            agens = [r for r in gc.get_referents(obj) if isinstance(r, types.AsyncGeneratorType)]
+            if len(agens) != 1:
+                raise SystemExit("scenario: %r refers to %d async generators" % (obj, len(agens)))
+            obj = agens[0]
+            continue
         else:
             raise SystemExit("scenario: the chain ends in %r" % (obj,))
         if frame is None:
@@ -831,7 +1025,7 @@ def upstream_texts(cases, threads):
         why = "upstream stackscope failed to import: %s: %s" % (type(error).__name__, error)
         sys.stderr.write("!!! %s\n" % why)
         return {"skipped": why, "texts": {}}
-    texts, flat, flat_contexts = {}, {}, {}
+    texts, flat = {}, {}
     for name, obj in list(cases) + list(threads):
         try:
             stack = stackscope.extract(obj)
@@ -841,18 +1035,9 @@ def upstream_texts(cases, threads):
             continue
         try:
             flat[name] = "".join(stack.format_flat(show_contexts=True))
-            flat_contexts[name] = flat_context_summaries(stack)
         except Exception as error:
             flat[name] = "!!! upstream raised %s: %s" % (type(error).__name__, error)
-    return {"skipped": None, "texts": texts, "flat": flat, "flat_contexts": flat_contexts}
-
-
-def flat_context_summaries(stack):
-    """Per frame format_flat shows (not hidden), per context: how many traceback entries
-    upstream's flat text gives it (Context._frame_summaries: its own, then its inner stack's and
-    its children's), so that the test can drop the nested ones (the elaboration issue's)."""
-    return [[len(list(context._frame_summaries(frame, False, False))) for context in frame.contexts]
-            for frame in stack.frames if not frame.hide]
+    return {"skipped": None, "texts": texts, "flat": flat}
 
 
 def main():
@@ -864,9 +1049,9 @@ def main():
     end_after_lifetime()
     workdir = os.path.dirname(os.path.abspath(truth_path))
     cases = build_cases(workdir)
-    threads = start_threads()
+    threads, resumer = start_threads()
     KEEP.extend([cases, threads])
-    wait_for_parked_threads(threads)
+    wait_for_parked_threads(threads + [("resumer", resumer)])
     truth = {
         "python_version": "%d.%d.%d" % sys.version_info[:3],
         "pid": os.getpid(),
