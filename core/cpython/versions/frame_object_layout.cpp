@@ -47,6 +47,7 @@ void set_frame_object_layout(PythonLayout& l) {
 
     l.code_argcount = 16;
     l.code_nlocals = 28;
+    l.code_kwonlyargcount = 24;
     l.code_firstlineno = 40;
     l.code_varnames = 72;
     l.code_cellvars = 88;
@@ -77,7 +78,6 @@ void set_frame_object_layout(PythonLayout& l) {
     l.opcode_yield_from = 72;  // YIELD_FROM
     l.gen_frame = 16;
 
-    l.cell_ref = 16;
     l.unicode_ascii_data = 48;
     l.unicode_compact_data = 72;
 }

@@ -64,6 +64,7 @@ void set_gil_build_object_layout(PythonLayout& l) {
     // PyBaseExceptionGroupObject: 3.11.7-3.13.0 DWARF (88 bytes), Debian 3.13.18/3.14.10/3.15.2
     // -dbg DWARF (96 bytes, excs_str: BaseExceptionGroup_repr).
     l.exception_group_layouts = {{88, false, 72, 80, kAbsent}, {96, true, 72, 80, 88}};
+    l.cell_ref = 16;  // PyCellObject.ob_ref (3.8.18-3.13.0 DWARF, Debian 3.15 debug build's)
     l.float_value = 16;
     // _gil_runtime_state: interval, last_holder, locked, switch_number, then pthread cond +
     // mutex and switch_cond + switch_mutex (3.8.18-3.13.0 DWARF; 3.14.10 / 3.15.2 headers).

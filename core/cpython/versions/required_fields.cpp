@@ -120,15 +120,16 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     if (l.line_table == LineTableFormat::Locations) add(out, {STACKSCOPE_FIELD(code_exceptiontable)});
     switch (l.function_name) {
         case FunctionNameSource::CodeQualname: add(out, {STACKSCOPE_FIELD(code_qualname)}); break;
-        case FunctionNameSource::SelfOrClsHeuristic: add(out, {STACKSCOPE_FIELD(cell_ref)}); break;
+        case FunctionNameSource::SelfOrClsHeuristic: break;  // its cells: cell_ref, which every version needs
     }
     switch (l.code_variables) {
         case CodeVariablesFormat::Separate:
-            add(out,
-                {STACKSCOPE_FIELD(code_varnames), STACKSCOPE_FIELD(code_cellvars), STACKSCOPE_FIELD(code_nlocals)});
+            add(out, {STACKSCOPE_FIELD(code_varnames), STACKSCOPE_FIELD(code_cellvars), STACKSCOPE_FIELD(code_nlocals),
+                      STACKSCOPE_FIELD(code_freevars), STACKSCOPE_FIELD(code_kwonlyargcount)});
             break;
         case CodeVariablesFormat::LocalsPlus:
-            add(out, {STACKSCOPE_FIELD(code_localsplusnames), STACKSCOPE_FIELD(code_nlocalsplus)});
+            add(out, {STACKSCOPE_FIELD(code_localsplusnames), STACKSCOPE_FIELD(code_nlocalsplus),
+                      STACKSCOPE_FIELD(code_localspluskinds), STACKSCOPE_FIELD(code_kwonlyargcount)});
             break;
     }
     switch (l.generator_state) {
@@ -139,7 +140,8 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     if (l.yield_from == YieldFromRule::NextOpcode) add(out, {STACKSCOPE_FIELD(code_bytecode)});
     if (l.value_stack_top == ValueStackTop::Depth) add(out, {STACKSCOPE_FIELD(frame_valuestack)});
     add(out, {STACKSCOPE_FIELD(code_consts), STACKSCOPE_FIELD(code_names), STACKSCOPE_FIELD(frame_locals),
-              STACKSCOPE_FIELD(method_self), STACKSCOPE_FIELD(cfunction_self), STACKSCOPE_FIELD(method_wrapper_self)});
+              STACKSCOPE_FIELD(cell_ref), STACKSCOPE_FIELD(method_self), STACKSCOPE_FIELD(cfunction_self),
+              STACKSCOPE_FIELD(method_wrapper_self)});
     switch (l.with_blocks) {
         case WithBlockSource::BlockStack:
             add(out,
