@@ -94,6 +94,13 @@ struct InterpreterActivity {
     uint64_t finalizing = 0;  // the runtime's finalizing thread state
 };
 
+// What the options ask beyond the frames: their with-blocks, then (so that the stacks the
+// contexts hold get them too) their variables.
+void elaborate_stack(Extraction& x, const SnapshotOptions& options, Stack& stack) {
+    if (options.contexts) x.contexts().add_contexts(stack);
+    if (options.locals) x.locals().add_locals(stack);
+}
+
 // Reads every interpreter's threads into a Snapshot, over one Extraction.
 class SnapshotReader {
 public:
@@ -111,9 +118,7 @@ private:
     ThreadList read_thread_list(uint64_t interp);
     Thread read_thread(uint64_t tstate);
     Stack read_stack(uint64_t tstate);
-    void add_contexts(Stack& stack) {
-        if (options_.contexts) x_.contexts().add_contexts(stack);
-    }
+    void elaborate(Stack& stack) { elaborate_stack(x_, options_, stack); }
     void set_activity(Thread& t, const InterpreterActivity& activity);
 
     Extraction& x_;
@@ -134,7 +139,7 @@ Stack SnapshotReader::read_stack(uint64_t tstate) {
     ThreadStackWalker& walker = x_.thread_stacks();
     if (!options_.target_running) {
         Stack stack = walker.stack(tstate);
-        add_contexts(stack);
+        elaborate(stack);
         return stack;
     }
     Stack stack;
@@ -145,7 +150,7 @@ Stack SnapshotReader::read_stack(uint64_t tstate) {
         x_.forget_reads();
         ThreadStackWalker::FrameChain walked;
         stack = walker.stack(tstate, &walked);
-        add_contexts(stack);
+        elaborate(stack);
         if (stack.error) {
             // Even the same error on every walk may be a thread descheduled in the middle of
             // pushing a frame: a running target's errors are all reported as a change.
@@ -308,7 +313,7 @@ bool same_reading(const ObjectStack& a, const ObjectStack& b) {
 ObjectStack read_object(Extraction& x, ObjectStackReader& reader, uint64_t address, const SnapshotOptions& options) {
     auto read = [&] {
         ObjectStack object = reader.read(address);
-        if (options.contexts) x.contexts().add_contexts(object.stack);
+        elaborate_stack(x, options, object.stack);
         return object;
     };
     if (!options.target_running) return read();

@@ -4,6 +4,7 @@
 #include "stackscope/formatters.hpp"
 
 #include "render/context_text.hpp"
+#include "render/locals_text.hpp"
 #include "render/printable.hpp"
 #include "render/style.hpp"
 
@@ -26,11 +27,14 @@ std::string format_stack_flat(const Stack& stack, const FlatOptions& options) {
         }
         if (f.contexts_error)
             out += "  " + p.paint(Role::Error, "(with-blocks unreadable: " + printable(*f.contexts_error) + ")") + "\n";
-        if (ends_exiting(f)) continue;
-        out += "  File \"" + p.paint(Role::Location, printable(f.filename)) + "\", line " +
-               p.paint(Role::Location, f.line ? std::to_string(*f.line) : "?") + ", in " +
-               p.paint(Role::Function, printable(f.function)) + "\n";
-        if (f.source) out += "    " + p.paint(Role::Source, printable(*f.source)) + "\n";
+        if (!ends_exiting(f)) {
+            out += "  File \"" + p.paint(Role::Location, printable(f.filename)) + "\", line " +
+                   p.paint(Role::Location, f.line ? std::to_string(*f.line) : "?") + ", in " +
+                   p.paint(Role::Function, printable(f.function)) + "\n";
+            if (f.source) out += "    " + p.paint(Role::Source, printable(*f.source)) + "\n";
+        }
+        // After the frame's last entry, as traceback puts a frame's captured locals.
+        for (const std::string& line : local_lines(f, p)) out += "    " + line + "\n";
     }
     if (stack.leaf)
         out += "  Target of innermost frame: " + p.paint(Role::Leaf, printable(stack.leaf->description)) + "\n";

@@ -5,6 +5,7 @@
 
 #include "stackscope/hex.hpp"
 #include "render/context_text.hpp"
+#include "render/locals_text.hpp"
 #include "render/printable.hpp"
 #include "render/style.hpp"
 
@@ -68,6 +69,7 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
         out += p.paint(Role::Function, printable(f.function)) + " in " +
                printable(f.module.value_or("unknown module")) + " at " +
                p.paint(Role::Location, printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?")) + "\n";
+        for (const std::string& line : local_lines(f, p)) out += g.continue_frame + ("  " + line) + "\n";
         for (const Context& c : f.contexts) {
             out += g.continue_frame;
             out += g.start_context;
