@@ -52,8 +52,8 @@ std::vector<Local> FrameLocals::read_locals(const Frame& frame) {
     if (!variables.optimized || variables.shown.empty()) return out;
     RemoteMemory& mem = objects_.memory();
     const PythonLayout& l = objects_.layout();
-    const std::vector<uint8_t> raw = mem.read_bytes(frame.address + static_cast<uint64_t>(l.frame_localsplus),
-                                                    8 * variables.slot_names.size());
+    const std::vector<uint8_t> raw =
+        mem.read_bytes(frame.address + static_cast<uint64_t>(l.frame_localsplus), 8 * variables.slot_names.size());
     for (const CodeVariable& v : variables.shown) {
         uint64_t value = 0;
         std::memcpy(&value, raw.data() + 8 * static_cast<size_t>(v.slot), 8);

@@ -36,7 +36,8 @@ using Shown = std::vector<std::tuple<std::string, LocalKind, uint32_t, bool>>;
 
 Shown shown(const CodeVariables& v) {
     Shown out;
-    for (const auto& variable : v.shown) out.emplace_back(variable.name, variable.kind, variable.slot, variable.in_cell);
+    for (const auto& variable : v.shown)
+        out.emplace_back(variable.name, variable.kind, variable.slot, variable.in_cell);
     return out;
 }
 
@@ -50,11 +51,11 @@ const std::vector<std::string> kFNames{"a", "b", "c", "d", "e", "args", "kw", "i
 constexpr uint32_t kFFlags = 0xf;  // CO_OPTIMIZED | CO_NEWLOCALS | CO_VARARGS | CO_VARKEYWORDS
 
 // f's variables as every version shows them: a (captured) and x are cells.
-const Shown kFShown311{{"a", LocalKind::Arg, 0, true},     {"b", LocalKind::Arg, 1, false},
-                       {"c", LocalKind::Arg, 2, false},    {"d", LocalKind::Arg, 3, false},
-                       {"e", LocalKind::Arg, 4, false},    {"args", LocalKind::Arg, 5, false},
-                       {"kw", LocalKind::Arg, 6, false},   {"inner", LocalKind::Local, 7, false},
-                       {"y", LocalKind::Local, 8, false},  {"x", LocalKind::Cell, 9, true}};
+const Shown kFShown311{{"a", LocalKind::Arg, 0, true},    {"b", LocalKind::Arg, 1, false},
+                       {"c", LocalKind::Arg, 2, false},   {"d", LocalKind::Arg, 3, false},
+                       {"e", LocalKind::Arg, 4, false},   {"args", LocalKind::Arg, 5, false},
+                       {"kw", LocalKind::Arg, 6, false},  {"inner", LocalKind::Local, 7, false},
+                       {"y", LocalKind::Local, 8, false}, {"x", LocalKind::Cell, 9, true}};
 
 }  // namespace
 
@@ -73,22 +74,26 @@ TEST_CASE("3.8-3.10: locals, then cells, then free variables, and a captured arg
     const std::vector<std::string> varnames{"a", "b", "c", "d", "e", "args", "kw", "inner", "y"};
     const CodeVariables v = variables_from_separate(varnames, {"a", "x"}, {}, 7);
     CHECK(v.slot_names == std::vector<std::string>{"a", "b", "c", "d", "e", "args", "kw", "inner", "y", "a", "x"});
-    CHECK(shown(v) == Shown{{"a", LocalKind::Arg, 9, true},       {"b", LocalKind::Arg, 1, false},
-                            {"c", LocalKind::Arg, 2, false},      {"d", LocalKind::Arg, 3, false},
-                            {"e", LocalKind::Arg, 4, false},      {"args", LocalKind::Arg, 5, false},
-                            {"kw", LocalKind::Arg, 6, false},     {"inner", LocalKind::Local, 7, false},
-                            {"y", LocalKind::Local, 8, false},    {"x", LocalKind::Cell, 10, true}});
+    CHECK(shown(v) == Shown{{"a", LocalKind::Arg, 9, true},
+                            {"b", LocalKind::Arg, 1, false},
+                            {"c", LocalKind::Arg, 2, false},
+                            {"d", LocalKind::Arg, 3, false},
+                            {"e", LocalKind::Arg, 4, false},
+                            {"args", LocalKind::Arg, 5, false},
+                            {"kw", LocalKind::Arg, 6, false},
+                            {"inner", LocalKind::Local, 7, false},
+                            {"y", LocalKind::Local, 8, false},
+                            {"x", LocalKind::Cell, 10, true}});
 
     // inner: co_varnames (), co_freevars ('a', 'x').
     CHECK(shown(variables_from_separate({}, {}, {"a", "x"}, 0)) ==
           Shown{{"a", LocalKind::Free, 0, true}, {"x", LocalKind::Free, 1, true}});
     // A local that shares a cell's name but is not an argument cannot happen; a cell named
     // like a later local stays a cell of its own.
-    CHECK(shown(variables_from_separate({"p", "q"}, {"q"}, {"z"}, 1)) ==
-          Shown{{"p", LocalKind::Arg, 0, false},
-                {"q", LocalKind::Local, 1, false},
-                {"q", LocalKind::Cell, 2, true},
-                {"z", LocalKind::Free, 3, true}});
+    CHECK(shown(variables_from_separate({"p", "q"}, {"q"}, {"z"}, 1)) == Shown{{"p", LocalKind::Arg, 0, false},
+                                                                               {"q", LocalKind::Local, 1, false},
+                                                                               {"q", LocalKind::Cell, 2, true},
+                                                                               {"z", LocalKind::Free, 3, true}});
     CHECK_THROWS_AS(variables_from_separate({"a"}, {}, {}, 2), Error);
 }
 

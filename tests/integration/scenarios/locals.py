@@ -39,8 +39,8 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # scenario_support, from any cwd
 sys.dont_write_bytecode = True
-from scenario_support import (end_after_lifetime, install_pong_handler, signal_ready,  # noqa: E402
-                              tool_function_name, write_json)
+from scenario_support import (await_chain, end_after_lifetime, install_pong_handler, signal_ready,  # noqa: E402
+                              stack_of, tool_function_name, write_json)
 
 CO_OPTIMIZED = 0x1
 PARK = threading.Lock()  # held by main: the threads park acquiring it (C, no Python frame)
@@ -174,29 +174,6 @@ def expected_locals(frame):
 def describe_frame(frame):
     return {"function": tool_function_name(frame), "name": frame.f_code.co_name, "line": frame.f_lineno,
             "filename": frame.f_code.co_filename, "locals": expected_locals(frame)}
-
-
-def stack_of(frame):
-    frames = []
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    return frames[::-1]
-
-
-def await_chain(obj):
-    frames = []
-    while obj is not None:
-        if isinstance(obj, types.GeneratorType):
-            frame, obj = obj.gi_frame, obj.gi_yieldfrom
-        elif isinstance(obj, types.CoroutineType):
-            frame, obj = obj.cr_frame, obj.cr_await
-        else:
-            break
-        if frame is None:
-            break
-        frames.append(frame)
-    return frames
 
 
 def wait_for_parked(threads, timeout=60.0):

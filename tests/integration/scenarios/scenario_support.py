@@ -9,6 +9,7 @@ Standard library only; keep Python 3.8 syntax.
 import json
 import os
 import signal
+import types
 
 LIFETIME_SECONDS = 1800  # SIGALRM ends a scenario whose harness died without killing it
 
@@ -72,3 +73,30 @@ def upstream_function_name(frame):
 def tool_function_name(frame):
     """What the tool calls it: co_qualname from 3.11, upstream's guess before."""
     return getattr(frame.f_code, "co_qualname", None) or upstream_function_name(frame)
+
+
+def stack_of(frame):
+    frames = []
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    frames.reverse()
+    return frames
+
+
+def await_chain(obj):
+    """The frames of a suspended generator / coroutine / async generator, outermost first."""
+    frames = []
+    while obj is not None:
+        if isinstance(obj, types.GeneratorType):
+            frame, obj = obj.gi_frame, obj.gi_yieldfrom
+        elif isinstance(obj, types.CoroutineType):
+            frame, obj = obj.cr_frame, obj.cr_await
+        elif isinstance(obj, types.AsyncGeneratorType):
+            frame, obj = obj.ag_frame, obj.ag_await
+        else:
+            raise SystemExit("scenario: the chain ends in %r" % (obj,))
+        if frame is None:
+            break
+        frames.append(frame)
+    return frames
