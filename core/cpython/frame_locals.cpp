@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "stackscope/error.hpp"
+#include "stackscope/hex.hpp"
 
 namespace stackscope {
 
@@ -58,11 +59,21 @@ std::vector<Local> FrameLocals::read_locals(const Frame& frame) {
         uint64_t value = 0;
         std::memcpy(&value, raw.data() + 8 * static_cast<size_t>(v.slot), 8);
         value &= ~l.stackref_tag_mask;
-        // A captured argument's slot holds its plain value until the frame's MAKE_CELL runs
-        // (3.11+), as CPython's own frame_get_var allows: only a cell is opened.
-        if (value && v.in_cell && objects_.is_instance_or_named(value, BuiltinType::Cell, "cell"))
-            value = mem.read_pointer(value + static_cast<uint64_t>(l.cell_ref));
         if (!value) continue;
+        // A captured argument's slot holds its plain value until the frame's MAKE_CELL runs
+        // (3.11+), as CPython's own frame_get_var allows: only a cell is opened. A slot whose
+        // object cannot be read is that variable's problem, not the frame's.
+        if (v.in_cell) {
+            try {
+                if (objects_.is_instance_or_named(value, BuiltinType::Cell, "cell"))
+                    value = mem.read_pointer(value + static_cast<uint64_t>(l.cell_ref));
+            } catch (const Error& e) {
+                if (e.kind() == ErrorKind::Internal) throw;
+                out.push_back({v.name, v.kind, "<unreadable " + hex(value) + ">"});
+                continue;
+            }
+            if (!value) continue;  // an empty cell: unbound
+        }
         out.push_back({v.name, v.kind, reprs_.repr(value)});
     }
     return out;

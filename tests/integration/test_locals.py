@@ -210,6 +210,17 @@ def test_json_locals_equal_the_truth(documents, truth):
             [[name, kind, text] for name, kind, text, _ in f["locals"]] for f in case["frames"]], case["case"]
 
 
+@pytest.mark.parametrize("interp,mode", [p for p in rows() if p.values[1] == "live"], indirect=["interp"],
+                         scope="session")
+def test_no_block_reads_the_same_variables(run, documents, truth):
+    """--no-block (the target keeps running): the same variables as a stopped read."""
+    no_block = (json.loads(run(False, "--format", "json", "--locals", "--no-block")),
+                json.loads(run(True, "--format", "json", "--locals", "--no-block")))
+    for case in truth["cases"]:
+        assert [f["locals"] for f in frames_of(no_block, truth, case)] == [
+            f["locals"] for f in frames_of(documents, truth, case)], case["case"]
+
+
 @ROWS
 def test_without_locals_none_are_read(run, truth):
     """Without --locals every frame's locals is null (the CLI does not read them) and the
