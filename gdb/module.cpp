@@ -496,6 +496,18 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("address", &Frame::address, "the frame struct in the target")
         .def_readonly("eval_stack_address", &Frame::eval_stack_address,
                       "entry frames: an address in the C stack frame of the eval-loop call running them, 0 if unknown")
+        .def_property_readonly(
+            "locals",
+            [](const Frame& f) {
+                std::optional<std::vector<std::tuple<std::string, std::string, std::string>>> out;
+                if (!f.locals) return out;
+                out.emplace();
+                for (const Local& local : *f.locals)
+                    out->emplace_back(local.name, local_kind_name(local.kind), local.repr);
+                return out;
+            },
+            "[(name, kind, repr)] of the bound variables (kind: arg, local, cell or free) when read with "
+            "locals=True, else None")
         .def("__repr__", [](const Frame& f) {
             return "<Frame " + f.function + " at " + f.filename + ":" + (f.line ? std::to_string(*f.line) : "?") + ">";
         });

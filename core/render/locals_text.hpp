@@ -14,7 +14,4 @@ namespace stackscope {
 // variables could not be read has one line saying why. None when its locals were not read.
 std::vector<std::string> local_lines(const Frame& frame, const Painter& painter);
 
-// "arg", "local", "cell", "free": the JSON's names of the kinds.
-std::string local_kind_name(LocalKind kind);
-
 }  // namespace stackscope

@@ -59,7 +59,8 @@ const Shown kFShown311{{"a", LocalKind::Arg, 0, true},    {"b", LocalKind::Arg, 
 
 }  // namespace
 
-TEST_CASE("arguments: positional (positional-only included), keyword-only, *args and **kwargs") {
+TEST_CASE(
+    "code variables: the arguments are the positional and keyword-only ones and the varargs and varkeywords slots") {
     const PythonLayout l = layout(13);
     CHECK(argument_slots(3, 2, kFFlags, l) == 7);
     CHECK(argument_slots(3, 2, 0x3, l) == 5);
@@ -69,7 +70,7 @@ TEST_CASE("arguments: positional (positional-only included), keyword-only, *args
     CHECK_THROWS_AS(argument_slots(0, -5, 0, l), Error);
 }
 
-TEST_CASE("3.8-3.10: locals, then cells, then free variables, and a captured argument once, from its cell") {
+TEST_CASE("code variables 3.8-3.10: locals then cells then free variables and a captured argument once from its cell") {
     // 3.10's f: co_varnames ('a','b','c','d','e','args','kw','inner','y'), co_cellvars ('a','x').
     const std::vector<std::string> varnames{"a", "b", "c", "d", "e", "args", "kw", "inner", "y"};
     const CodeVariables v = variables_from_separate(varnames, {"a", "x"}, {}, 7);
@@ -97,7 +98,8 @@ TEST_CASE("3.8-3.10: locals, then cells, then free variables, and a captured arg
     CHECK_THROWS_AS(variables_from_separate({"a"}, {}, {}, 2), Error);
 }
 
-TEST_CASE("3.11-3.13: kinds LOCAL 0x20, CELL 0x40 (a captured argument 0x60 in its own slot), FREE 0x80") {
+TEST_CASE(
+    "code variables 3.11-3.13: kinds LOCAL 0x20 and CELL 0x40 and FREE 0x80 with a captured argument in its own slot") {
     const std::vector<uint8_t> kinds{0x60, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x40};
     for (int minor : {11, 13}) {
         const CodeVariables v = variables_from_kinds(kFNames, kinds, 7, layout(minor));
@@ -111,7 +113,7 @@ TEST_CASE("3.11-3.13: kinds LOCAL 0x20, CELL 0x40 (a captured argument 0x60 in i
           Shown{{"w", LocalKind::Cell, 0, true}});
 }
 
-TEST_CASE("3.14+: the CO_FAST_ARG_* bits agree with the argument count") {
+TEST_CASE("code variables 3.14+: the CO_FAST_ARG bits agree with the argument count") {
     // f on 3.14 / 3.15: ARG_POS 0x02, ARG_KW 0x04, ARG_VAR 0x08 on the arguments.
     const std::vector<uint8_t> kinds{0x62, 0x22, 0x26, 0x24, 0x24, 0x2a, 0x2c, 0x20, 0x20, 0x40};
     for (int minor : {14, 15}) {
@@ -122,7 +124,7 @@ TEST_CASE("3.14+: the CO_FAST_ARG_* bits agree with the argument count") {
     }
 }
 
-TEST_CASE("3.12+: hidden slots (an inlined comprehension's variable in a module or class body) are left out") {
+TEST_CASE("code variables 3.12+: hidden slots of inlined comprehensions in module and class bodies are left out") {
     // Module `y = [q for q in range(3)]`: co_varnames ('q',) with kind 0x30 (HIDDEN | LOCAL).
     const CodeVariables v = variables_from_kinds({"q"}, std::vector<uint8_t>{0x30}, 0, layout(12));
     CHECK(v.slot_names == std::vector<std::string>{"q"});
@@ -132,7 +134,7 @@ TEST_CASE("3.12+: hidden slots (an inlined comprehension's variable in a module 
     for (int minor : {12, 13, 14, 15}) CHECK(layout(minor).local_kind_hidden == 0x10);
 }
 
-TEST_CASE("kinds that do not match the names, or more arguments than variables, are bad data") {
+TEST_CASE("code variables: kinds that do not match the names or more arguments than variables are bad data") {
     CHECK_THROWS_AS(variables_from_kinds({"a", "b"}, std::vector<uint8_t>{0x20}, 0, layout(13)), Error);
     CHECK_THROWS_AS(variables_from_kinds({"a"}, std::vector<uint8_t>{0x20}, 2, layout(13)), Error);
 }
