@@ -342,6 +342,7 @@ def object_commands(scenario):
         ["tree", "py-stackscope object " + good],
         ["flat", "py-stackscope object -flat " + good],
         ["ascii_hidden", "py-stackscope object %s -ascii -show-hidden" % good],
+        ["locals", "py-stackscope object -locals " + good],
         ["json", "py-stackscope object -json " + good],
         ["decimal_json", "py-stackscope object -format json " + " ".join(map(str, object_ids(scenario)))],
         ["set_variable", "set $stackscope_object = %d" % scenario.truth["objects"]["coroutine"]],
@@ -432,6 +433,7 @@ def test_object_expression_is_evaluated_by_gdb(objects_session, object_cli):
     ("tree", ("--format", "tree")),
     ("flat", ("--format", "flat")),
     ("ascii_hidden", ("--format", "tree", "--ascii", "--show-hidden")),
+    ("locals", ("--format", "tree", "--locals")),
 ])
 def test_object_text_equals_cli(objects_session, object_cli, key, cli_options):
     text = objects_session.output(key)
