@@ -21,7 +21,7 @@ import linecache
 
 import pytest
 
-from harness import ScenarioProcess, clean_env, describe, make_core, run_tool, wait_until_all_sleeping
+from harness import ScenarioProcess, clean_env, describe, make_core, run_once_on, wait_until_all_sleeping
 from interpreters import interpreter_params
 
 SCRIPT = "locals.py"
@@ -107,17 +107,8 @@ def run(tool, tool_runs, target, truth):
     """run(objects, *options): the tool on the scenario's threads or (objects=True) its objects."""
 
     def run_once(objects, *options):
-        args = list(target)
-        if objects:
-            for case in objects_of(truth):
-                args += ["--object", hex(case["address"])]
-        args += list(options)
-        key = (str(tool),) + tuple(str(a) for a in args)
-        if key not in tool_runs:
-            if args[0] == "pid":
-                wait_until_all_sleeping(args[1])
-            tool_runs[key] = run_tool(tool, args, timeout=120)
-        result = tool_runs[key]
+        addresses = [case["address"] for case in objects_of(truth)] if objects else []
+        result = run_once_on(tool, tool_runs, target, addresses, options)
         assert result.returncode == 0, describe(result)
         return result.stdout
 
