@@ -10,11 +10,11 @@ for a module or class body; `locals_error` null. Without --locals, `locals` is n
 frame line, then `║   name = repr` per variable, then the frame's contexts and source line.
 Flat: the frame's entry (`  File ...` and its source line), then `    name = repr` per variable.
 
-Until the bounded repr (ObjectRepr, another capability of the issue) lands, the tool's repr is
-object.__repr__ for everything: the tests marked `needs_repr` compare every repr and fail until
-then; the others compare names, kinds and order in full, and the reprs that object.__repr__
-already gets right (`placeholder_ok` in the truth: instances of plain classes, the threads'
-Thread objects, iterators, functions). Run only the latter with `-m "not needs_repr"`.
+The tests marked `needs_repr` compare every repr, which only the bounded repr (ObjectRepr,
+capability 3 of the issue) gives; the others compare names, kinds and order in full and only
+the reprs object.__repr__ gives too (`placeholder_ok` in the truth: instances of plain classes,
+the threads' Thread objects, iterators), so that they locate a fault in the variables' reading
+apart from one in the repr (`-m "not needs_repr"` runs them alone).
 """
 import json
 import linecache
