@@ -7,7 +7,8 @@
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
 //   from_debugger(kind, pid, threads, read, regions=None, lookup_symbol=None, core_path="",
 //                 executable="", lib_search_path=[], memory="auto", sources=True,
-//                 objects=[])  -> Snapshot (with objects: their stacks, Snapshot.objects)
+//                 objects=[], locals=False)  -> Snapshot (with objects: their stacks, Snapshot.objects;
+//                 with locals: each frame's variables, -locals)
 //   pthread_from_handle(bytes), kernel_view(orig_rax, rdi), native_frames([(symbol, sp)])
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
 //   is_python_file(path) -> bool
@@ -126,6 +127,7 @@ void register_options(py::module_& m) {
         .def_readonly("ascii", &OutputOptions::ascii)
         .def_readonly("show_hidden", &OutputOptions::show_hidden)
         .def_readonly("no_contexts", &OutputOptions::no_contexts)
+        .def_readonly("locals", &OutputOptions::locals)
         .def_readonly("native", &OutputOptions::native)
         .def_property_readonly(
             "color", [](const OutputOptions& o) { return std::string(color_name(o.color)); }, "auto, always or never");
@@ -361,7 +363,7 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
 SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, py::object read, py::object regions,
                           py::object lookup_symbol, const std::string& core_path, const std::string& executable,
                           const std::vector<std::string>& lib_search_path, const std::string& memory, bool sources,
-                          const std::vector<uint64_t>& objects) {
+                          const std::vector<uint64_t>& objects, bool locals) {
     if (!PyCallable_Check(read.ptr()))
         throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
     if (memory != "auto" && memory != "debugger")
@@ -386,7 +388,7 @@ SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, 
     if (!regions.is_none()) process.callbacks.regions = [regions] { return regions_from(regions); };
     process.lookup_symbol = symbols_from(lookup_symbol);
     return std::make_shared<Snapshot>(read_debugger_snapshot(
-        process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources, objects));
+        process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources, objects, locals));
 }
 
 // ---- rendering ------------------------------------------------------------------------
@@ -494,6 +496,18 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("address", &Frame::address, "the frame struct in the target")
         .def_readonly("eval_stack_address", &Frame::eval_stack_address,
                       "entry frames: an address in the C stack frame of the eval-loop call running them, 0 if unknown")
+        .def_property_readonly(
+            "locals",
+            [](const Frame& f) {
+                std::optional<std::vector<std::tuple<std::string, std::string, std::string>>> out;
+                if (!f.locals) return out;
+                out.emplace();
+                for (const Local& local : *f.locals)
+                    out->emplace_back(local.name, local_kind_name(local.kind), local.repr);
+                return out;
+            },
+            "[(name, kind, repr)] of the bound variables (kind: arg, local, cell or free) when read with "
+            "locals=True, else None")
         .def("__repr__", [](const Frame& f) {
             return "<Frame " + f.function + " at " + f.filename + ":" + (f.line ? std::to_string(*f.line) : "?") + ">";
         });
@@ -599,6 +613,9 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def(
             "without_contexts", [](const Snapshot& s) { return std::make_shared<Snapshot>(without_contexts(s)); },
             "a copy without the frames' with-blocks (-no-contexts)")
+        .def(
+            "without_locals", [](const Snapshot& s) { return std::make_shared<Snapshot>(without_locals(s)); },
+            "a copy without the frames' variables (a snapshot read with locals=True, shown without -locals)")
         .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
              "JSON per docs/schema-v1.json; `threads` selects threads by index.")
         .def(
@@ -631,7 +648,7 @@ PYBIND11_MODULE(stackscope_core, m) {
         "from_debugger", &from_debugger, py::arg("kind"), py::arg("pid"), py::arg("threads"), py::arg("read"),
         py::arg("regions") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("core_path") = "",
         py::arg("executable") = "", py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("memory") = "auto",
-        py::arg("sources") = true, py::arg("objects") = std::vector<uint64_t>{},
+        py::arg("sources") = true, py::arg("objects") = std::vector<uint64_t>{}, py::arg("locals") = false,
         "Read the process a debugger debugs, the fastest way `kind` allows (\"native\": a live process here, read "
         "directly; \"core\": core_path, read as a core file; else, or with memory=\"debugger\", through read, "
         "regions and the threads' registers). threads(with_registers) -> [(number, tid, handle or None[, orig_rax, "

@@ -127,10 +127,11 @@ def _lookup_symbol(name):
         return None
 
 
-def _extract(inferior, gdb_threads, objects=()):
+def _extract(inferior, gdb_threads, objects=(), with_locals=False):
     """A Snapshot of the inferior, read the fastest way its target allows (the core decides:
     a live local process and a core file directly, anything else through gdb); with `objects`
-    (addresses), of those objects instead of the threads."""
+    (addresses), of those objects instead of the threads; with `with_locals`, each frame's
+    variables too."""
     kind = getattr(getattr(inferior, "connection", None), "type", None) or ""
     memory = "debugger" if _memory is not None and _memory.value == "gdb" else "auto"
 
@@ -145,7 +146,7 @@ def _extract(inferior, gdb_threads, objects=()):
     return core.from_debugger(kind, inferior.pid, threads, inferior.read_memory, regions=_regions,
                               lookup_symbol=_lookup_symbol, core_path=core_path, executable=executable,
                               lib_search_path=[d for d in search.split(":") if d], memory=memory,
-                              objects=list(objects))
+                              objects=list(objects), locals=with_locals)
 
 
 def _stopped_inferior():
@@ -159,35 +160,38 @@ def _stopped_inferior():
     return inferior, gdb_threads
 
 
-def _read():
+def _read(with_locals=False):
     """The inferior's Snapshot for this stop, or the core.Error reading it raised (both
-    cached); gdb.GdbError (one line) when there is nothing to read."""
+    cached; a snapshot read with the frames' variables serves both, one read without them is
+    read again when they are asked for); gdb.GdbError (one line) when there is nothing to read."""
     inferior, gdb_threads = _stopped_inferior()
     key = (inferior.num, inferior.pid, _memory.value if _memory is not None else "auto")
-    if _cache.get("key") != key:
+    if _cache.get("key") != key or (with_locals and not _cache.get("locals")):
         global extractions
         extractions += 1
         try:
-            snap = _extract(inferior, gdb_threads)
+            snap = _extract(inferior, gdb_threads, with_locals=with_locals)
         except core.Error as error:
             snap = error
-        _cache.update(key=key, snapshot=snap)
+        _cache.update(key=key, snapshot=snap, locals=with_locals)
     return _cache["snapshot"]
 
 
-def snapshot():
-    """The inferior's Snapshot for this stop; gdb.GdbError (one line) when there is none."""
-    return _checked(_read())
+def snapshot(with_locals=False):
+    """The inferior's Snapshot for this stop (with each frame's variables when `with_locals`);
+    gdb.GdbError (one line) when there is none."""
+    snap = _checked(_read(with_locals))
+    return snap.without_locals() if _cache.get("locals") and not with_locals else snap
 
 
-def object_snapshot(addresses):
+def object_snapshot(addresses, with_locals=False):
     """A Snapshot of the objects at `addresses` (read now: not cached); gdb.GdbError (one
     line) when there is no Python process to read."""
     global extractions
     inferior, gdb_threads = _stopped_inferior()
     extractions += 1
     try:
-        return _extract(inferior, gdb_threads, addresses)
+        return _extract(inferior, gdb_threads, addresses, with_locals=with_locals)
     except core.Error as error:
         return _checked(error)
 
@@ -257,7 +261,7 @@ def _parse(argument, allow_number):
 
 def _run(argument, one_thread):
     options, number = _parse(argument, allow_number=one_thread)
-    snap = snapshot()
+    snap = snapshot(with_locals=options.locals)
     indices = list(range(len(snap.threads)))
     if one_thread:
         number = number if number is not None else gdb.selected_thread().num
@@ -302,7 +306,7 @@ def _run_objects(argument):
     if not expressions:
         _object_usage("give the address of at least one object")
     addresses = [_address(expression) for expression in expressions]
-    snap = object_snapshot(addresses)
+    snap = object_snapshot(addresses, with_locals=options.locals)
     if options.no_contexts:
         snap = snap.without_contexts()
     if options.format == "json":

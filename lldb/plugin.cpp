@@ -112,10 +112,11 @@ std::string parse(char** argv, Mode mode, Options& o) {
     return {};
 }
 
-Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process, std::span<const uint64_t> objects = {}) {
+Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process, const Options& o,
+                       std::span<const uint64_t> objects = {}) {
     const char* reads = std::getenv("STACKSCOPE_LLDB_READS");
     const MemoryPath memory = reads && std::string_view(reads) == "lldb" ? MemoryPath::Debugger : MemoryPath::Auto;
-    return read_debugger_snapshot(describe_process(target, process), memory, true, objects);
+    return read_debugger_snapshot(describe_process(target, process), memory, true, objects, o.output.locals);
 }
 
 // A number as the CLI's --object takes it: 0x-hex or decimal; nullopt when it is not one.
@@ -304,7 +305,7 @@ private:
             return fail(result, o.thread ? "no thread #" + std::to_string(*o.thread) + " (see 'thread list')"
                                          : "no thread is selected");
         }
-        Snapshot snapshot = read_snapshot(target, process);
+        Snapshot snapshot = read_snapshot(target, process, o);
         if (one_thread) {
             const std::vector<size_t> chosen = threads_numbered(snapshot, static_cast<int>(selected.GetIndexID()));
             std::vector<Thread> kept;
@@ -331,7 +332,7 @@ private:
             addresses.push_back(object_address(text, target, process, bad));
             if (!bad.empty()) return fail(result, bad + " (see 'help stackscope " + name_ + "')");
         }
-        const Snapshot snapshot = read_snapshot(target, process, addresses);
+        const Snapshot snapshot = read_snapshot(target, process, o, addresses);
         result.Printf("%s", render(snapshot, o, target, process).c_str());
         if (snapshot.partial())
             result.AppendWarning("stackscope: some objects could not be read completely (see their errors)");

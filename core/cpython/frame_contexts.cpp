@@ -12,7 +12,6 @@ namespace {
 
 constexpr size_t kMaxName = 256;
 constexpr size_t kMaxConstRepr = 200;
-constexpr int64_t kMaxLocals = 1 << 14;
 constexpr uint32_t kMaxStackDepth = 1 << 16;
 
 // repr() of a str, as Python writes it.
@@ -347,7 +346,7 @@ uint64_t FrameContexts::value_stack_base(uint64_t frame, uint64_t code) {
     if (l_.with_blocks == WithBlockSource::BlockStack)
         return mem_.read_pointer(frame + static_cast<uint64_t>(l_.frame_valuestack));
     const auto slots = mem_.read_value<int32_t>(code + static_cast<uint64_t>(l_.code_nlocalsplus));
-    if (slots < 0 || slots > kMaxLocals)
+    if (slots < 0 || slots > CodeVariablesReader::kMaxVariables)
         throw bad_data("the code object at " + hex(code) + " claims " + std::to_string(slots) + " locals");
     return frame + static_cast<uint64_t>(l_.frame_localsplus) + 8 * static_cast<uint64_t>(slots);
 }
@@ -417,7 +416,7 @@ std::optional<std::string> FrameContexts::local_holding(uint64_t frame, CodeAnal
                 if (e.value == object) found = objects_.read_str(e.key, kMaxName);
             return found;
         }
-        if (!analysis.local_names) analysis.local_names = local_names(analysis.symbols.code());
+        if (!analysis.local_names) analysis.local_names = CodeVariablesReader(objects_).slot_names(code);
         const std::vector<std::string>& names = *analysis.local_names;
         std::optional<std::string> found;
         for (size_t i = 0; i < names.size(); ++i) {
@@ -431,29 +430,6 @@ std::optional<std::string> FrameContexts::local_holding(uint64_t frame, CodeAnal
     } catch (const Error&) {
         return std::nullopt;
     }
-}
-
-// The names of a frame's fast locals, in their order in the frame.
-std::vector<std::string> FrameContexts::local_names(uint64_t code) {
-    std::vector<std::string> names;
-    {
-        auto add_names = [&](Offset field) {
-            const uint64_t tuple = mem_.read_pointer(code + static_cast<uint64_t>(field));
-            const auto count = mem_.read_value<int64_t>(tuple + static_cast<uint64_t>(l_.var_size));
-            if (count < 0 || count > kMaxLocals) throw bad_data("implausible variable count");
-            for (int64_t i = 0; i < count; ++i)
-                names.push_back(objects_.read_str(objects_.tuple_item(tuple, static_cast<uint64_t>(i)), kMaxName));
-        };
-        if (l_.code_variables == CodeVariablesFormat::LocalsPlus) {
-            add_names(l_.code_localsplusnames);
-        } else {
-            add_names(l_.code_varnames);
-            add_names(l_.code_cellvars);
-            add_names(l_.code_freevars);
-        }
-        if (names.size() > static_cast<size_t>(kMaxLocals)) throw bad_data("implausible variable count");
-    }
-    return names;
 }
 
 }  // namespace stackscope

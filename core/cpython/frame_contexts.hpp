@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cpython/code_variables.hpp"
 #include "cpython/frame_reader.hpp"
 #include "cpython/object_reader.hpp"
 #include "cpython/opcodes.hpp"
@@ -46,7 +47,6 @@ private:
     uint64_t value_stack_base(uint64_t frame, uint64_t code);
     uint64_t first_argument(const Frame& frame);
     std::optional<std::string> local_holding(uint64_t frame, CodeAnalysis& analysis, uint64_t object);
-    std::vector<std::string> local_names(uint64_t code);
     Context make_context(const WithBlockInfo& block, uint64_t manager);
 
     ObjectReader& objects_;

@@ -324,11 +324,21 @@ struct PythonLayout {
     Offset code_argcount = kAbsent;
     Offset code_localsplusnames = kAbsent;
     Offset code_nlocals = kAbsent;  // 3.8-3.10: locals, then cells, in f_localsplus
+    Offset code_kwonlyargcount = kAbsent;
+    Offset code_localspluskinds = kAbsent;  // bytes: one CO_FAST_* kind per localsplus slot (LocalsPlus)
     Offset code_varnames = kAbsent;
     Offset code_cellvars = kAbsent;
     Offset code_flags = kAbsent;
-    uint32_t code_flag_optimized = 0x1;  // CO_OPTIMIZED: the locals are fast slots, not a dict
-    Offset code_bytecode = kAbsent;      // co_code, a bytes object (3.8-3.10)
+    uint32_t code_flag_optimized = 0x1;    // CO_OPTIMIZED: the locals are fast slots, not a dict
+    uint32_t code_flag_varargs = 0x4;      // CO_VARARGS: a *args slot follows the named arguments
+    uint32_t code_flag_varkeywords = 0x8;  // CO_VARKEYWORDS: a **kwargs slot follows
+    // co_localspluskinds bits (LocalsPlus): the slot holds a cell (CO_FAST_CELL) or a free
+    // variable's cell (CO_FAST_FREE); CO_FAST_HIDDEN (3.12+, 0: none before) marks an inlined
+    // comprehension's variable in a module or class body, which locals() leaves out.
+    uint8_t local_kind_cell = 0x40;
+    uint8_t local_kind_free = 0x80;
+    uint8_t local_kind_hidden = 0;
+    Offset code_bytecode = kAbsent;  // co_code, a bytes object (3.8-3.10)
     Offset code_consts = kAbsent;
     Offset code_names = kAbsent;
     Offset code_freevars = kAbsent;    // 3.8-3.10: STORE_DEREF numbers cells, then free variables

@@ -65,9 +65,10 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
 }
 
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources,
-                                std::span<const uint64_t> objects) {
+                                std::span<const uint64_t> objects, bool locals) {
     DebuggerTarget opened = open_debugger_target(process, memory);
-    const SnapshotOptions options{.target_running = false, .attempts = 1, .objects = {objects.begin(), objects.end()}};
+    const SnapshotOptions options{
+        .target_running = false, .attempts = 1, .objects = {objects.begin(), objects.end()}, .locals = locals};
     Snapshot snapshot;
     try {
         snapshot = take_snapshot(*opened.target, nullptr, options);

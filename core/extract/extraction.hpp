@@ -16,9 +16,12 @@
 //   contexts()       reads frames' with-blocks; caches each code object's analysis
 //                    (immutable): the whole extraction
 //   reprs()          bounded repr() of objects; keeps nothing about an object's contents
+//   locals()         reads frames' variables (--locals); caches each code object's variable
+//                    names and kinds (immutable): the whole extraction; values are read each time
 #include "cpython/build_flavour.hpp"
 #include "cpython/builtin_types.hpp"
 #include "cpython/frame_contexts.hpp"
+#include "cpython/frame_locals.hpp"
 #include "cpython/frame_reader.hpp"
 #include "cpython/object_reader.hpp"
 #include "cpython/object_repr.hpp"
@@ -49,6 +52,7 @@ public:
     ThreadStackWalker& thread_stacks() { return thread_stacks_; }
     FrameContexts& contexts() { return contexts_; }
     ObjectRepr& reprs() { return reprs_; }
+    FrameLocals& locals() { return locals_; }
 
     // Forgets what was read from the target's memory, so that the next reads see it as it is now.
     void forget_reads() { memory_.clear(); }
@@ -63,6 +67,7 @@ private:
     ThreadStackWalker thread_stacks_;
     FrameContexts contexts_;
     ObjectRepr reprs_;
+    FrameLocals locals_;
     BuildFlavour flavour_ = BuildFlavour::Release;
 };
 

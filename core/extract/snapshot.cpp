@@ -112,7 +112,7 @@ private:
     ThreadList read_thread_list(uint64_t interp);
     Thread read_thread(uint64_t tstate);
     Stack read_stack(uint64_t tstate);
-    void add_contexts(Stack& stack) {
+    void elaborate(Stack& stack) {
         if (options_.contexts) x_.contexts().add_contexts(stack);
     }
     void set_activity(Thread& t, const InterpreterActivity& activity);
@@ -135,7 +135,7 @@ Stack SnapshotReader::read_stack(uint64_t tstate) {
     ThreadStackWalker& walker = x_.thread_stacks();
     if (!options_.target_running) {
         Stack stack = walker.stack(tstate);
-        add_contexts(stack);
+        elaborate(stack);
         return stack;
     }
     Stack stack;
@@ -146,7 +146,7 @@ Stack SnapshotReader::read_stack(uint64_t tstate) {
         x_.forget_reads();
         ThreadStackWalker::FrameChain walked;
         stack = walker.stack(tstate, &walked);
-        add_contexts(stack);
+        elaborate(stack);
         if (stack.error) {
             // Even the same error on every walk may be a thread descheduled in the middle of
             // pushing a frame: a running target's errors are all reported as a change.
@@ -314,6 +314,8 @@ ObjectStack read_object(Extraction& x, ObjectStackReader& reader, ContextElabora
             x.contexts().add_contexts(object.stack);
             elaboration.elaborate(object.stack);
         }
+        // Last, so that the stacks the contexts hold get their variables too.
+        if (options.locals) x.locals().add_locals(object.stack);
         return object;
     };
     if (!options.target_running) return read();
@@ -360,8 +362,13 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     mark_crashed_thread(target, snap);
     // After every thread is read: a running generator's frames are on another thread's stack.
     ContextElaboration elaboration(x, snap.threads);
-    if (options.contexts && options.objects.empty())
-        for (Thread& t : snap.threads) elaboration.elaborate(t.stack);
+    if (options.objects.empty()) {
+        for (Thread& t : snap.threads) {
+            if (options.contexts) elaboration.elaborate(t.stack);
+            // Last, so that the stacks the contexts hold get their variables too.
+            if (options.locals) x.locals().add_locals(t.stack);
+        }
+    }
     if (!options.objects.empty()) {
         ObjectStackReader objects(x, snap.threads);
         for (const uint64_t address : options.objects)

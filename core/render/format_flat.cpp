@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "render/context_text.hpp"
+#include "render/locals_text.hpp"
 #include "render/printable.hpp"
 #include "render/style.hpp"
 
@@ -30,9 +31,12 @@ public:
             if (f.contexts_error)
                 out += "  " + p_.paint(Role::Error, "(with-blocks unreadable: " + printable(*f.contexts_error) + ")") +
                        "\n";
-            if (ends_exiting(f)) continue;
-            entry(f.filename, f.line, f.function, "");
-            if (f.source) out += "    " + p_.paint(Role::Source, printable(*f.source)) + "\n";
+            if (!ends_exiting(f)) {
+                entry(f.filename, f.line, f.function, "");
+                if (f.source) out += "    " + p_.paint(Role::Source, printable(*f.source)) + "\n";
+            }
+            // After the frame's last entry, as traceback puts a frame's captured locals.
+            for (const std::string& line : local_lines(f, p_)) out += "    " + line + "\n";
         }
     }
 

@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "render/locals_text.hpp"
 #include "stackscope/formatters.hpp"
 
 namespace stackscope {
@@ -60,6 +61,14 @@ Json context_json(const Context& c, int depth) {
     };
 }
 
+Json locals_json(const std::optional<std::vector<Local>>& locals) {
+    if (!locals) return nullptr;
+    Json out = Json::array();
+    for (const Local& local : *locals)
+        out.push_back(Json{{"name", local.name}, {"kind", local_kind_name(local.kind)}, {"repr", local.repr}});
+    return out;
+}
+
 Json frame_json(const Frame& f, int depth) {
     Json contexts = Json::array();
     for (const Context& c : f.contexts) contexts.push_back(context_json(c, depth));
@@ -74,6 +83,8 @@ Json frame_json(const Frame& f, int depth) {
         {"source", optional_json(f.source)},
         {"contexts", std::move(contexts)},
         {"contexts_error", optional_json(f.contexts_error)},
+        {"locals", locals_json(f.locals)},
+        {"locals_error", optional_json(f.locals_error)},
     };
 }
 

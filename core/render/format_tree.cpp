@@ -8,6 +8,7 @@
 
 #include "stackscope/hex.hpp"
 #include "render/context_text.hpp"
+#include "render/locals_text.hpp"
 #include "render/printable.hpp"
 #include "render/style.hpp"
 
@@ -69,6 +70,7 @@ private:
         std::vector<std::string> lines{
             p_.paint(Role::Function, printable(f.function)) + " in " + printable(f.module.value_or("unknown module")) +
             " at " + p_.paint(Role::Location, printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?"))};
+        for (const std::string& line : local_lines(f, p_)) lines.push_back("  " + line);
         for (const Context& c : f.contexts) {
             const std::vector<Line> context = context_lines(c, true, depth);
             for (size_t i = 0; i < context.size(); ++i) {

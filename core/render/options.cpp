@@ -31,7 +31,7 @@ std::string set_color(OutputOptions& options, std::string_view value) {
     return "expected auto, always or never";
 }
 
-// The options, in the order help lists them. Adding one (--tasks, --object ADDR, --locals,
+// The options, in the order help lists them. Adding one (--tasks, --object ADDR,
 // --locks, or --native on the CLI when it gets native frames) is one row here, plus the
 // field of OutputOptions it sets (which its renderer reads): its name, value, help, the
 // surfaces that have it and the formats it affects decide how every surface parses, checks,
@@ -84,6 +84,14 @@ constexpr OptionSpec kOptions[] = {
      .formats = kAllFormats,
      .outside = OutsideFormats::Ignored,
      .flag = &OutputOptions::no_contexts},
+    {.name = "locals",
+     .help = "Show each frame's arguments, then its other local variables, one `name = repr` per line (reprs "
+             "bounded as reprlib's; unbound variables left out; none for module and class bodies, whose names "
+             "live in a dict)",
+     .surfaces = kEverywhere,
+     .formats = kAllFormats,
+     .outside = OutsideFormats::Ignored,
+     .flag = &OutputOptions::locals},
     {.name = "native",
      .help = "Interleave the debugger's native frames with the Python frames",
      .surfaces = kOnDebuggers,

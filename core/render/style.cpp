@@ -18,6 +18,7 @@ std::string_view sgr(Role role) {
         case Role::Error: return "31";          // red
         case Role::Header: return "1";          // bold
         case Role::Leaf: return "36";           // cyan
+        case Role::LocalName: return "35";      // magenta
     }
     return "0";
 }

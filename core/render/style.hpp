@@ -15,6 +15,7 @@ enum class Role {
     Error,           // why a stack could not be read
     Header,          // a thread's header line
     Leaf,            // what the innermost frame awaits: `<Future pending>`
+    LocalName,       // a variable's name in a `name = repr` line (--locals)
 };
 
 struct Painter {

@@ -73,5 +73,11 @@ std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2);
 
 // The snapshot without its frames' with-blocks (--no-contexts for a snapshot read with them).
 Snapshot without_contexts(Snapshot snapshot);
+// "arg", "local", "cell", "free": how JSON (and the debuggers' Python API) name a variable's kind.
+std::string local_kind_name(LocalKind kind);
+
+// The snapshot without its frames' variables (a debugger's snapshot read with --locals, shown
+// without): every frame's locals as when they were not read.
+Snapshot without_locals(Snapshot snapshot);
 
 }  // namespace stackscope

@@ -98,6 +98,22 @@ struct Context {
     std::optional<std::string> error;         // why what the manager holds could not be read
 };
 
+// What a frame's variable is (how the JSON names it: arg, local, cell, free).
+enum class LocalKind {
+    Arg,    // a parameter: positional, keyword-only, *args or **kwargs (also when a closure captures it)
+    Local,  // another local variable
+    Cell,   // a local variable a nested function captures (its cell's contents are shown)
+    Free,   // a variable of an enclosing function this one uses (its cell's contents are shown)
+};
+
+// One bound variable of a frame (--locals): unbound ones (not assigned yet, deleted, an empty
+// cell) are left out.
+struct Local {
+    std::string name;
+    LocalKind kind = LocalKind::Local;
+    std::string repr;  // its value's repr, bounded as reprlib's (ObjectRepr)
+};
+
 struct Frame {
     std::string function;  // qualified display name
     std::string name;      // co_name
@@ -114,6 +130,11 @@ struct Frame {
     uint64_t eval_stack_address = 0;
     std::vector<Context> contexts;              // outermost first
     std::optional<std::string> contexts_error;  // why the frame's with-blocks could not be read
+    // Arguments first, then the other locals, cells and free variables, in the frame's order;
+    // nullopt when not read (without --locals); empty for a module or class body, whose names
+    // live in a dict (a module's is its globals), not in the frame.
+    std::optional<std::vector<Local>> locals;
+    std::optional<std::string> locals_error;  // why the frame's variables could not be read
 };
 
 // Upstream's `Stack`: what it is the stack of, its frames, what the innermost one waits on,

@@ -39,6 +39,7 @@ struct OutputOptions {
     bool show_hidden = false;
     bool native = false;       // the debugger's native frames in the tree (gdb and lldb)
     bool no_contexts = false;  // leave out the frames' with-blocks
+    bool locals = false;       // each frame's arguments and other local variables
     ColorChoice color = ColorChoice::Auto;
 
     bool operator==(const OutputOptions&) const = default;

@@ -20,6 +20,8 @@ struct SnapshotOptions {
     std::vector<uint64_t> objects;
     // Read each frame's active with-blocks (Frame::contexts).
     bool contexts = true;
+    // Read each frame's arguments and locals (Frame::locals, --locals).
+    bool locals = false;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread

@@ -47,6 +47,10 @@ COMMANDS = [
     ("two_dashes", "py-stackscope --json"),
     ("two_formats", "py-stackscope -flat -json"),
     ("native_json", "py-stackscope thread -json -native"),
+    # Last: the stop is read again with the frames' variables, and `bt` then uses that read.
+    ("locals", "py-stackscope -locals"),
+    ("json_locals", "py-stackscope -json -locals"),
+    ("tree_after_locals", "py-stackscope"),
 ]
 
 # Runs inside gdb (`-x`), its parameters in the JSON file named by $STACKSCOPE_GDB_SESSION_PLAN.

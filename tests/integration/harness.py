@@ -282,3 +282,19 @@ def without_process(snapshot):
 def is_bootstrap(frame, truth):
     """Whether a truth frame is one of threading's thread bootstrap frames."""
     return frame["filename"] == truth["threading_file"] and frame["name"] in BOOTSTRAP_FUNCTIONS
+
+
+def run_once_on(tool, tool_runs, target, objects=(), options=(), timeout=120):
+    """The tool on a scenario's target (["pid", PID] or ["core", CORE, ...]), with --object for
+    each address of `objects`, then `options`: each distinct run once a session (tool_runs), a
+    live target's threads let settle before it."""
+    args = list(target)
+    for address in objects:
+        args += ["--object", hex(address)]
+    args += list(options)
+    key = (str(tool),) + tuple(str(a) for a in args)
+    if key not in tool_runs:
+        if args[0] == "pid":
+            wait_until_all_sleeping(args[1])
+        tool_runs[key] = run_tool(tool, args, timeout=timeout)
+    return tool_runs[key]

@@ -133,6 +133,7 @@ def test_format_flat_equals_cli_without_headers(session, run_cached, tool):
 @pytest.mark.parametrize("key, cli_options", [
     ("json_hidden", ("--format", "json", "--show-hidden")),
     ("json_no_contexts", ("--json", "--no-contexts")),
+    ("json_locals", ("--json", "--locals")),
     ("json_ascii", ("--json", "--ascii")),
     ("format_json", ("--format", "json")),
 ])
@@ -266,8 +267,22 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
 
 
 def test_one_extraction_for_every_command_of_a_stop(session):
-    """Every command and bt of the session (one stop) share one extraction (the cache)."""
-    assert session.result["extractions"] == 1, session.describe()
+    """Every command and bt of the session (one stop) share one extraction (the cache), but
+    that -locals reads the stop once more, with the frames' variables (an extraction without
+    them cannot give them), which the later commands and bt then share."""
+    assert session.result["extractions"] == 2, session.describe()
+
+
+def test_locals_equals_cli_without_headers(session, run_cached, tool):
+    """-locals: each frame's variables, as the CLI's --locals shows them for the same stop."""
+    expected = cli(run_cached, tool, "--format", "tree", "--locals")
+    assert "║   " in expected
+    assert without_headers(session.output("locals")) == without_headers(expected)
+
+
+def test_snapshot_read_with_locals_serves_commands_without_them(session):
+    """After -locals, a command without it shows no variables: the same text as before."""
+    assert session.output("tree_after_locals") == session.output("tree")
 
 
 @pytest.mark.parametrize("mode", ["live"], indirect=True)
@@ -328,6 +343,7 @@ def object_commands(scenario):
         ["tree", "py-stackscope object " + good],
         ["flat", "py-stackscope object -flat " + good],
         ["ascii_hidden", "py-stackscope object %s -ascii -show-hidden" % good],
+        ["locals", "py-stackscope object -locals " + good],
         ["json", "py-stackscope object -json " + good],
         ["decimal_json", "py-stackscope object -format json " + " ".join(map(str, object_ids(scenario)))],
         ["set_variable", "set $stackscope_object = %d" % scenario.truth["objects"]["coroutine"]],
@@ -422,6 +438,7 @@ def test_object_expression_is_evaluated_by_gdb(objects_session, object_cli):
     ("tree", ("--format", "tree")),
     ("flat", ("--format", "flat")),
     ("ascii_hidden", ("--format", "tree", "--ascii", "--show-hidden")),
+    ("locals", ("--format", "tree", "--locals")),
 ])
 def test_object_text_equals_cli(objects_session, object_cli, key, cli_options):
     text = objects_session.output(key)
@@ -492,7 +509,7 @@ def test_not_a_python_process(gdb, script, sleeper):
     assert filtered.strip().startswith(plain.strip()), "bt changed for a non-Python inferior:\n%s\n%s" % (plain, filtered)
 
 
-GDB_OPTIONS = ("-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts", "-native")
+GDB_OPTIONS = ("-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts", "-locals", "-native")
 
 
 def test_help_and_completion(gdb, script, sleeper):
@@ -503,7 +520,7 @@ def test_help_and_completion(gdb, script, sleeper):
     help_text, rest = out.split("@@thread-help\n", 1)
     thread_help, completions = rest.split("@@complete\n", 1)
     usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
-             "[-native]")
+             "[-locals] [-native]")
     assert "Usage: py-stackscope " + usage in help_text
     assert "Usage: py-stackscope thread [N] " + usage in thread_help
     assert "py-stackscope thread -- " in help_text
@@ -530,7 +547,7 @@ def test_object_help_and_completion(gdb, script, sleeper):
     assert "py-stackscope object EXPR [EXPR...] [options]" in help_text
     assert "py-stackscope object -- " in help_text
     assert "Usage: py-stackscope object EXPR [EXPR...] [-format tree|flat|json | -flat | -json] [-ascii] " \
-           "[-color auto|always|never] [-show-hidden] [-no-contexts]\n" in object_help
+           "[-color auto|always|never] [-show-hidden] [-no-contexts] [-locals]\n" in object_help
     completions = completions.splitlines()
     assert "py-stackscope object" in completions and "py-stackscope thread" in completions
     options = [c.split()[-1] for c in completions if c.startswith("py-stackscope object -")]

@@ -45,7 +45,8 @@ from lldb_frontend import (HEADER_CLI, HEADER_LLDB, PLUGIN_ENV, Command, find_ll
 pytestmark = pytest.mark.column("lldb")
 
 THREAD = "event-waiter"  # the thread `stackscope thread N` is asked for
-OPTIONS = ["--format", "--flat", "--json", "--ascii", "--color", "--show-hidden", "--no-contexts", "--native"]
+OPTIONS = ["--format", "--flat", "--json", "--ascii", "--color", "--show-hidden", "--no-contexts", "--locals",
+           "--native"]
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +85,8 @@ def session_commands(truth):
         Command("format-json", "stackscope all-threads --format json"),
         Command("no-contexts", "stackscope all-threads --no-contexts"),
         Command("json-no-contexts", "stackscope all-threads --json --no-contexts"),
+        Command("locals", "stackscope all-threads --locals"),
+        Command("json-locals", "stackscope all-threads --json --locals"),
         Command("thread", "stackscope thread {index_of_tid:%d}" % waiter),
         Command("thread-json", "stackscope thread {index_of_tid:%d} --json" % waiter),
         Command("selected", "stackscope thread"),
@@ -141,6 +144,7 @@ def test_json_through_lldb_reads_equals_cli(lldb_run, snapshot, mode):
     ("show-hidden", ("--format", "tree", "--show-hidden")),
     ("format-flat", ("--flat", "--ascii")),
     ("no-contexts", ("--format", "tree", "--no-contexts")),
+    ("locals", ("--format", "tree", "--locals")),
 ])
 def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_options, mode):
     cli = run_cached(tool, *cli_options)
@@ -159,6 +163,7 @@ def test_text_equals_cli_but_headers(lldb_run, run_cached, tool, key, cli_option
     ("json-ascii", ("--json", "--ascii")),
     ("format-json", ("--format", "json")),
     ("json-no-contexts", ("--json", "--no-contexts")),
+    ("json-locals", ("--json", "--locals")),
 ])
 def test_json_with_options_equals_cli(lldb_run, run_cached, tool, key, cli_options, mode):
     """Every combination the CLI accepts works in lldb, with the CLI's output: --json with
@@ -503,13 +508,13 @@ def test_help_describes_subcommands_and_options(no_target_run):
     top = no_target_run.result("help")
     assert "all-threads" in top and "thread" in top and "Python" in top, top
     options = ("[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] [--no-contexts] "
-               "[--native]")
+               "[--locals] [--native]")
     for key, usage in (("help-all", "stackscope all-threads "), ("help-thread", "stackscope thread [N] ")):
         text = no_target_run.result(key)
         assert usage + options in text, text
         listed = [line.split()[0] for line in text.splitlines() if line.startswith("  --")]
         assert listed == OPTIONS, text  # each option once, with its help
-    for placeholder in ("tasks", "--locals"):  # these come with the core issues that add them
+    for placeholder in ("tasks",):  # these come with the core issues that add them
         assert placeholder not in top + no_target_run.result("help-all"), placeholder
 
 
@@ -518,7 +523,7 @@ def test_help_describes_object(no_target_run):
     assert re.search(r"^\s+object\s+-- Print the stacks of objects by address", top, re.M), top
     text = no_target_run.result("help-object")
     assert "stackscope object ADDR [ADDR...] [--format tree|flat|json | --flat | --json] [--ascii] " \
-           "[--color auto|always|never] [--show-hidden] [--no-contexts]\n" in text, text
+           "[--color auto|always|never] [--show-hidden] [--no-contexts] [--locals]\n" in text, text
     assert "0x-hex or decimal" in text and "--native does not apply" in text, text
 
 

@@ -67,7 +67,8 @@ import re
 import jsonschema
 import pytest
 
-from harness import ScenarioProcess, clean_env, describe, make_core, run_tool, wait_until_all_sleeping, without_process_header
+from harness import (ScenarioProcess, clean_env, describe, make_core, run_once_on, wait_until_all_sleeping,
+                     without_process_header)
 from interpreters import INTERPRETERS
 
 SCRIPT = "with_blocks.py"
@@ -264,17 +265,8 @@ def run_with(tool, tool_runs, with_target, with_truth):
     threads), each distinct run once a session."""
 
     def run(objects, *options):
-        args = list(with_target)
-        if objects:
-            for entry in object_entries(with_truth):
-                args += ["--object", hex(entry["address"])]
-        args += list(options)
-        key = (str(tool),) + tuple(str(a) for a in args)
-        if key not in tool_runs:
-            if args[0] == "pid":
-                wait_until_all_sleeping(args[1])
-            tool_runs[key] = run_tool(tool, args, timeout=120)
-        return tool_runs[key]
+        addresses = [entry["address"] for entry in object_entries(with_truth)] if objects else []
+        return run_once_on(tool, tool_runs, with_target, addresses, options)
 
     return run
 

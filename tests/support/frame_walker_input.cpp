@@ -1,5 +1,6 @@
 // Fuzz entry point of the whole extraction over a memory image: runtime discovery, the
-// thread and frame walks, the object reader, and the renderers over what they produced.
+// thread and frame walks, the with-blocks and variables of each frame (--locals), the object
+// reader, and the renderers over what they produced.
 #include "stackscope/callback_target.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/formatters.hpp"
@@ -25,8 +26,11 @@ void render(const stackscope::Snapshot& snapshot) {
 // The threads, then (when the image names any) its objects, as --object reads them.
 Outcome snapshot_and_render(stackscope::Target& target, const std::vector<uint64_t>& objects) {
     try {
-        render(stackscope::take_snapshot(target));
-        if (!objects.empty()) render(stackscope::take_snapshot(target, nullptr, {.objects = objects}));
+        stackscope::SnapshotOptions options;
+        options.locals = true;
+        render(stackscope::take_snapshot(target, nullptr, options));
+        options.objects = objects;
+        if (!objects.empty()) render(stackscope::take_snapshot(target, nullptr, options));
         return Outcome::Value;
     } catch (const stackscope::Error&) {
         return Outcome::Error;

@@ -276,3 +276,83 @@ TEST_CASE("JSON carries the thread's activity and handled exception", "[format]"
     snap.threads[1].activity = ThreadActivity::Running;
     CHECK(nlohmann::json::parse(format_snapshot_json(snap))["threads"][1]["activity"] == "running");
 }
+
+namespace {
+
+// A thread whose frames have variables (--locals): one with an argument, a local and a with
+// block; one whose variables could not be read; one not read.
+Snapshot with_locals() {
+    Snapshot snap = sample();
+    snap.threads.resize(1);
+    std::vector<Frame>& frames = snap.threads[0].stack.frames;
+    frames[1].locals = std::vector<Local>{{"self", LocalKind::Arg, "<__main__.Worker object at 0x7f00>"},
+                                          {"n", LocalKind::Local, "3"},
+                                          {"bad\x1b[31m", LocalKind::Cell, "'\x07'"},
+                                          {"tag", LocalKind::Free, "'x'"}};
+    Context lock;
+    lock.type_name = "lock";
+    lock.varname = "held";
+    lock.start_line = 16;
+    lock.source = "with self.lock as held:";
+    frames[1].contexts = {lock};
+    frames[2].locals.emplace();
+    frames[2].locals_error = "cannot read 8 bytes at 0x10";
+    return snap;
+}
+
+}  // namespace
+
+TEST_CASE("locals: a `name = repr` line each under the frame line, before its contexts and source", "[format]") {
+    CHECK(format_snapshot_tree(with_locals(), TreeOptions{}) ==
+          "Thread 4321 \"worker-1\" (holds the GIL):\n"
+          "stackscope.Stack (most recent call last):\n"
+          "╠ Worker.run_it in __main__ at /srv/app.py:17\n"
+          "║   self = <__main__.Worker object at 0x7f00>\n"
+          "║   n = 3\n"
+          "║   bad\\x1b[31m = '\\x07'\n"
+          "║   tag = 'x'\n"
+          "║ ├ with self.lock as held:  # held: lock (line 16)\n"
+          "║ └ descend(n, tag)\n"
+          "╠ descend in unknown module at /srv/app.py:9\n"
+          "║   (locals unreadable: cannot read 8 bytes at 0x10)\n");
+    const std::string ascii = format_snapshot_tree(with_locals(), TreeOptions{.ascii = true});
+    CHECK(ascii.find("|   n = 3\n") != std::string::npos);
+    const std::string colored = format_snapshot_tree(with_locals(), TreeOptions{.color = true});
+    CHECK(colored.find("║   \x1b[35mn\x1b[0m = 3\n") != std::string::npos);
+}
+
+TEST_CASE("locals: flat lists them after the frame's entry as traceback's capture_locals does", "[format]") {
+    CHECK(format_snapshot_flat(with_locals(), FlatOptions{}) ==
+          "Thread 4321 \"worker-1\" (holds the GIL):\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/srv/app.py\", line 16, in Worker.run_it (held: lock)\n"
+          "    with self.lock as held:\n"
+          "  File \"/srv/app.py\", line 17, in Worker.run_it\n"
+          "    descend(n, tag)\n"
+          "    self = <__main__.Worker object at 0x7f00>\n"
+          "    n = 3\n"
+          "    bad\\x1b[31m = '\\x07'\n"
+          "    tag = 'x'\n"
+          "  File \"/srv/app.py\", line 9, in descend\n"
+          "    (locals unreadable: cannot read 8 bytes at 0x10)\n");
+}
+
+TEST_CASE("locals: JSON gives name and kind and repr or null when not read and without_locals drops them", "[format]") {
+    const auto doc = nlohmann::json::parse(format_snapshot_json(with_locals()));
+    const auto& frames = doc["threads"][0]["frames"];
+    CHECK(frames[0]["locals"].is_null());
+    CHECK(frames[0]["locals_error"].is_null());
+    CHECK(frames[1]["locals"] == nlohmann::json::parse(R"([
+        {"name": "self", "kind": "arg", "repr": "<__main__.Worker object at 0x7f00>"},
+        {"name": "n", "kind": "local", "repr": "3"},
+        {"name": "bad\u001b[31m", "kind": "cell", "repr": "'\u0007'"},
+        {"name": "tag", "kind": "free", "repr": "'x'"}])"));
+    CHECK(frames[2]["locals"] == nlohmann::json::array());
+    CHECK(frames[2]["locals_error"] == "cannot read 8 bytes at 0x10");
+    const Snapshot stripped = without_locals(with_locals());
+    for (const Frame& f : stripped.threads[0].stack.frames) {
+        CHECK_FALSE(f.locals);
+        CHECK_FALSE(f.locals_error);
+    }
+    CHECK(format_snapshot_tree(stripped, TreeOptions{}).find("║   ") == std::string::npos);
+}

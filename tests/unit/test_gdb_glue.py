@@ -218,6 +218,29 @@ class Extraction(unittest.TestCase):
         self.assertIsNone(core.pthread_from_handle(b"\1\2"))
         self.assertEqual(core.pthread_from_handle(b"\x00\x07\x60\xf7\xff\x7f\x00\x00"), 0x7FFFF7600700)
 
+    def test_locals_are_read_when_asked_and_the_snapshot_then_serves_both(self):
+        """-locals reads the stop again with the frames' variables (an extraction without them
+        cannot give them); that snapshot then serves later commands, without its variables
+        for those that do not ask, and the bt frame filter as it is."""
+
+        class Snap:
+            def __init__(self, with_locals):
+                self.with_locals = with_locals
+
+            def without_locals(self):
+                return Snap(False)
+
+        core.from_debugger = lambda *args, **kwargs: self.calls.append((args, kwargs)) or Snap(kwargs["locals"])
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        before = glue.extractions
+        self.assertFalse(glue.snapshot().with_locals)
+        self.assertTrue(glue.snapshot(with_locals=True).with_locals)
+        self.assertTrue(glue.snapshot(with_locals=True).with_locals)
+        self.assertFalse(glue.snapshot().with_locals)
+        self.assertTrue(glue._read().with_locals)
+        self.assertEqual(glue.extractions, before + 2)
+        self.assertEqual([kwargs["locals"] for _, kwargs in self.calls], [False, True])
+
     def test_a_core_error_is_one_line(self):
         FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
         core.from_debugger = lambda *args, **kwargs: (_ for _ in ()).throw(core.NotPythonError("no Python runtime found"))
@@ -319,7 +342,8 @@ class ObjectCommand(unittest.TestCase):
         command = glue._ObjectCommand.__new__(glue._ObjectCommand)
         FAKE.COMPLETE_EXPRESSION = 5
         try:
-            self.assertEqual(command.complete("", ""), ["-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts"])
+            self.assertEqual(command.complete("", ""), ["-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts",
+                                                      "-locals"])
             self.assertEqual(command.complete("0x10 -color a", "a"), ["auto", "always"])
             self.assertEqual(command.complete("0x10 -a", "a"), ["ascii"])
             self.assertEqual(command.complete("-format ", ""), ["tree", "flat", "json"])

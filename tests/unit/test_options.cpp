@@ -139,13 +139,13 @@ TEST_CASE("options: unknown options, values and dashes", "[options]") {
 TEST_CASE("options: usage and help list each option once per surface", "[options]") {
     CHECK(options_usage(Surface::Cli) ==
           "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] "
-          "[--no-contexts]");
+          "[--no-contexts] [--locals]");
     CHECK(options_usage(Surface::Gdb) ==
           "[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
-          "[-native]");
+          "[-locals] [-native]");
     CHECK(options_usage(Surface::Lldb) ==
           "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] "
-          "[--no-contexts] [--native]");
+          "[--no-contexts] [--locals] [--native]");
     for (Surface surface : {Surface::Cli, Surface::Gdb, Surface::Lldb}) {
         const std::string help = options_help(surface);
         INFO(help);
@@ -172,10 +172,10 @@ TEST_CASE("options: usage and help list each option once per surface", "[options
 TEST_CASE("options: completion words for gdb", "[options]") {
     using Words = std::vector<std::string>;
     CHECK(option_completions(Surface::Gdb, Words{}, "-") ==
-          Words{"-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts", "-native"});
+          Words{"-format", "-flat", "-json", "-ascii", "-color", "-show-hidden", "-no-contexts", "-locals", "-native"});
     CHECK(option_completions(Surface::Gdb, Words{"-json"}, "-a") == Words{"-ascii"});
     CHECK(option_completions(Surface::Gdb, Words{"-ascii"}, "-") ==
-          Words{"-format", "-flat", "-json", "-color", "-show-hidden", "-no-contexts", "-native"});
+          Words{"-format", "-flat", "-json", "-color", "-show-hidden", "-no-contexts", "-locals", "-native"});
     CHECK(option_completions(Surface::Gdb, Words{"-format"}, "") == Words{"tree", "flat", "json"});
     CHECK(option_completions(Surface::Gdb, Words{"-format"}, "j") == Words{"json"});
     CHECK(option_completions(Surface::Gdb, Words{}, "-format=f") == Words{"-format=flat"});

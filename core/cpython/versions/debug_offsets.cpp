@@ -377,6 +377,7 @@ const FieldTarget kFieldTargets[] = {
     {"code_object.firstlineno", &PythonLayout::code_firstlineno, kInt, kInt, ""},
     {"code_object.argcount", &PythonLayout::code_argcount, kInt, kInt, ""},
     {"code_object.localsplusnames", &PythonLayout::code_localsplusnames, kPointer, kPointer, ""},
+    {"code_object.localspluskinds", &PythonLayout::code_localspluskinds, kPointer, kPointer, ""},
     {"code_object.co_code_adaptive", &PythonLayout::code_adaptive, kChar, kChar, ""},  // char co_code_adaptive[1]
     {"pyobject.ob_type", &PythonLayout::object_type, kPointer, kPointer, ""},
     {"type_object.tp_name", &PythonLayout::type_name, kPointer, kPointer, ""},

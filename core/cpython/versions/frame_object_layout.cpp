@@ -47,6 +47,7 @@ void set_frame_object_layout(PythonLayout& l) {
 
     l.code_argcount = 16;
     l.code_nlocals = 28;
+    l.code_kwonlyargcount = 24;
     l.code_firstlineno = 40;
     l.code_varnames = 72;
     l.code_cellvars = 88;

@@ -77,6 +77,8 @@ PythonLayout python_3_11_layout() {
     l.code_firstlineno = 72;
     l.code_nlocalsplus = 76;
     l.code_localsplusnames = 96;
+    l.code_localspluskinds = 104;
+    l.code_kwonlyargcount = 64;
     l.code_filename = 112;
     l.code_name = 120;
     l.code_qualname = 128;

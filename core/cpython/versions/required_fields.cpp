@@ -130,15 +130,16 @@ std::vector<Field> required_fields(const PythonLayout& l) {
     if (l.line_table == LineTableFormat::Locations) add(out, {STACKSCOPE_FIELD(code_exceptiontable)});
     switch (l.function_name) {
         case FunctionNameSource::CodeQualname: add(out, {STACKSCOPE_FIELD(code_qualname)}); break;
-        case FunctionNameSource::SelfOrClsHeuristic: break;  // cell_ref: every era
+        case FunctionNameSource::SelfOrClsHeuristic: break;  // its cells: cell_ref, which every version needs
     }
     switch (l.code_variables) {
         case CodeVariablesFormat::Separate:
-            add(out,
-                {STACKSCOPE_FIELD(code_varnames), STACKSCOPE_FIELD(code_cellvars), STACKSCOPE_FIELD(code_nlocals)});
+            add(out, {STACKSCOPE_FIELD(code_varnames), STACKSCOPE_FIELD(code_cellvars), STACKSCOPE_FIELD(code_nlocals),
+                      STACKSCOPE_FIELD(code_freevars), STACKSCOPE_FIELD(code_kwonlyargcount)});
             break;
         case CodeVariablesFormat::LocalsPlus:
-            add(out, {STACKSCOPE_FIELD(code_localsplusnames), STACKSCOPE_FIELD(code_nlocalsplus)});
+            add(out, {STACKSCOPE_FIELD(code_localsplusnames), STACKSCOPE_FIELD(code_nlocalsplus),
+                      STACKSCOPE_FIELD(code_localspluskinds), STACKSCOPE_FIELD(code_kwonlyargcount)});
             break;
     }
     switch (l.generator_state) {

@@ -69,6 +69,9 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.code_firstlineno = 68;
     l.code_nlocalsplus = 72;
     l.code_localsplusnames = 96;
+    l.code_localspluskinds = 104;
+    l.code_kwonlyargcount = 60;
+    l.local_kind_hidden = 0x10;  // CO_FAST_HIDDEN
     l.code_filename = 112;
     l.code_name = 120;
     l.code_qualname = 128;

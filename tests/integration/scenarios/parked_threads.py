@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
 from scenario_support import (end_after_lifetime, install_pong_handler, park_tags, signal_ready,  # noqa: E402
-                              tool_function_name, write_json)
+                              stack_of, tool_function_name, write_json)
 
 MAIN_DEPTH = 50
 PARK_TAGS = {}  # line number -> tag, filled from this file's source
@@ -95,15 +95,6 @@ def describe_frame(frame):
         "line": frame.f_lineno,
         "module": frame.f_globals.get("__name__"),
     }
-
-
-def stack_of(frame):
-    frames = []
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    frames.reverse()
-    return frames
 
 
 def snapshot_workers():

@@ -6,11 +6,13 @@ own. A scenario imports this module from its own directory (it puts that directo
 sys.path first, so that it runs from any cwd, under -I, and inside a subinterpreter).
 Standard library only; keep Python 3.8 syntax.
 """
+import gc
 import json
-import reprlib
 import os
+import reprlib
 import signal
 import sys
+import types
 
 LIFETIME_SECONDS = 1800  # SIGALRM ends a scenario whose harness died without killing it
 
@@ -89,3 +91,36 @@ def _bounded_repr_old(obj):
     r.maxlevel, r.maxstring, r.maxlong, r.maxlist, r.maxtuple = 3, 80, 80, 6, 6
     r.maxdict, r.maxset, r.maxfrozenset, r.maxother = 4, 6, 6, 80
     return r.repr(obj)
+
+
+def stack_of(frame):
+    frames = []
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    frames.reverse()
+    return frames
+
+
+def await_chain(obj):
+    """The frames of a suspended generator / coroutine / async generator, outermost first."""
+    frames = []
+    while obj is not None:
+        if isinstance(obj, types.GeneratorType):
+            frame, obj = obj.gi_frame, obj.gi_yieldfrom
+        elif isinstance(obj, types.CoroutineType):
+            frame, obj = obj.cr_frame, obj.cr_await
+        elif isinstance(obj, types.AsyncGeneratorType):
+            frame, obj = obj.ag_frame, obj.ag_await
+        elif type(obj).__name__ == "async_generator_asend":  # anext(agen): stands for agen
+            agens = [r for r in gc.get_referents(obj) if isinstance(r, types.AsyncGeneratorType)]
+            if len(agens) != 1:
+                raise SystemExit("scenario: %r refers to %d async generators" % (obj, len(agens)))
+            obj = agens[0]
+            continue
+        else:
+            raise SystemExit("scenario: the chain ends in %r" % (obj,))
+        if frame is None:
+            break
+        frames.append(frame)
+    return frames

@@ -44,7 +44,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # scenario_support, from any cwd
-from scenario_support import end_after_lifetime, install_pong_handler, park_tags, signal_ready, write_json  # noqa: E402
+from scenario_support import (end_after_lifetime, install_pong_handler, park_tags, signal_ready,  # noqa: E402
+                              stack_of, write_json)
 
 PARK_TIMEOUT = 30.0
 MAIN_DEPTH = 3
@@ -147,15 +148,6 @@ def describe_frame(frame):
         "line": frame.f_lineno,
         "module": frame.f_globals.get("__name__"),
     }
-
-
-def stack_of(frame):
-    frames = []
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    frames.reverse()
-    return frames
 
 
 def parked_stacks(expected_threads, timeout=PARK_TIMEOUT):

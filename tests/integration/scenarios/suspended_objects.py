@@ -36,8 +36,8 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # scenario_support, from any cwd
 sys.dont_write_bytecode = True  # nor any __pycache__ of the interpreters under test in the source tree
-from scenario_support import (bounded_repr, end_after_lifetime, install_pong_handler, signal_ready, tagged_lines,  # noqa: E402
-                              tool_function_name, write_json)
+from scenario_support import (bounded_repr, end_after_lifetime, install_pong_handler, signal_ready,  # noqa: E402
+                              stack_of, tagged_lines, tool_function_name, write_json)
 
 THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "third_party")
 UPSTREAM_VERSIONS = ((3, 8), (3, 12))  # upstream's own tests pass on these
@@ -423,15 +423,6 @@ def describe_frame(frame):
         "hidden": code.co_filename == threading.__file__ and code.co_name in ("_bootstrap", "_bootstrap_inner", "run"),
         "tag": TAGS.get(frame.f_lineno) if code.co_filename == __file__ else None,
     }
-
-
-def stack_of(frame):
-    frames = []
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    frames.reverse()
-    return frames
 
 
 def thread_stacks():

@@ -47,8 +47,8 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # scenario_support, from any cwd
 sys.dont_write_bytecode = True
-from scenario_support import (end_after_lifetime, install_pong_handler, signal_ready, tagged_lines,  # noqa: E402
-                              tool_function_name, upstream_function_name, write_json)
+from scenario_support import (await_chain, end_after_lifetime, install_pong_handler, signal_ready,  # noqa: E402
+                              stack_of, tagged_lines, tool_function_name, upstream_function_name, write_json)
 
 THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "third_party")
 UPSTREAM_VERSIONS = ((3, 8), (3, 12))
@@ -890,39 +890,6 @@ def describe_frame(case, frame):
     contexts = CASE_CONTEXTS_OVERRIDE.get((case, tag), CASE_CONTEXTS.get(tag, []))
     entry["contexts"] = [describe_context(case, frame, *item) for item in contexts]
     return entry
-
-
-def stack_of(frame):
-    frames = []
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    frames.reverse()
-    return frames
-
-
-def await_chain(obj):
-    """The frames of a suspended generator / coroutine / async generator, outermost first."""
-    frames = []
-    while obj is not None:
-        if isinstance(obj, types.GeneratorType):
-            frame, obj = obj.gi_frame, obj.gi_yieldfrom
-        elif isinstance(obj, types.CoroutineType):
-            frame, obj = obj.cr_frame, obj.cr_await
-        elif isinstance(obj, types.AsyncGeneratorType):
-            frame, obj = obj.ag_frame, obj.ag_await
-        elif type(obj).__name__ == "async_generator_asend":  # anext(agen): stands for agen
-            agens = [r for r in gc.get_referents(obj) if isinstance(r, types.AsyncGeneratorType)]
-            if len(agens) != 1:
-                raise SystemExit("scenario: %r refers to %d async generators" % (obj, len(agens)))
-            obj = agens[0]
-            continue
-        else:
-            raise SystemExit("scenario: the chain ends in %r" % (obj,))
-        if frame is None:
-            break
-        frames.append(frame)
-    return frames
 
 
 def thread_frames(thread):
