@@ -23,5 +23,5 @@ task=${ready#ready }
 echo "== stackscope pid $demo_pid  ($("$python" -c 'import sys; print(sys.version.split()[0])'))"
 ./build/stackscope pid "$demo_pid" "$@"
 echo
-echo "== stackscope pid $demo_pid --object $task   (its asyncio Task, by id())"
-./build/stackscope pid "$demo_pid" --object "$task" "$@"
+echo "== stackscope pid $demo_pid --object $task --locals   (its asyncio Task, by id(), with each frame's variables)"
+./build/stackscope pid "$demo_pid" --object "$task" --locals "$@"
