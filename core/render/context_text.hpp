@@ -6,6 +6,10 @@
 
 namespace stackscope {
 
+// Contexts nested in contexts (through inner stacks and children) that a format follows: deeper
+// than any elaboration nests, a bound against a model built by hand.
+inline constexpr int kMaxContextNesting = 256;
+
 // The `with` statement's source line; without one, the description; else `with <???>:`.
 std::string context_statement(const Context& context);
 // `name: Type (line N)`: the target (or `_`) and the manager's type when the manager is known,

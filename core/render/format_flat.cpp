@@ -16,8 +16,6 @@ namespace stackscope {
 
 namespace {
 
-constexpr int kMaxNesting = 256;  // deeper than any elaboration nests
-
 // Upstream's Stack.format_flat(show_contexts=True): the traceback entries of
 // Stack._frame_summaries, Frame.as_stdlib_summary_with_contexts and Context._frame_summaries.
 class FlatWriter {
@@ -50,7 +48,7 @@ private:
         if (line) out += "    " + p_.paint(Role::Source, printable(*line)) + "\n";
         else if (c.start_line && c.source) out += "    " + p_.paint(Role::Source, printable(*c.source)) + "\n";
         if (c.error) out += "  " + p_.paint(Role::Error, "(context unreadable: " + printable(*c.error) + ")") + "\n";
-        if (depth >= kMaxNesting) return;
+        if (depth >= kMaxContextNesting) return;
         if (c.inner_stack) stack(**c.inner_stack, depth + 1);
         for (const ContextChild& item : c.children) {
             if (const auto* child = std::get_if<Boxed<Context>>(&item)) {

@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "render/context_text.hpp"
 #include "render/locals_text.hpp"
 #include "stackscope/formatters.hpp"
 
@@ -14,8 +15,6 @@ template <typename T>
 Json optional_json(const std::optional<T>& value) {
     return value ? Json(*value) : Json(nullptr);
 }
-
-constexpr int kMaxNesting = 256;  // deeper than any elaboration nests
 
 Json frames_json(const Stack& stack, int depth);
 Json error_detail_json(const ExtractionError& error);
@@ -38,7 +37,7 @@ Json nested_stack_json(const Stack& s, int depth) {
 
 Json context_json(const Context& c, int depth) {
     Json children = Json::array();
-    if (depth < kMaxNesting) {
+    if (depth < kMaxContextNesting) {
         for (const ContextChild& item : c.children) {
             if (const auto* child = std::get_if<Boxed<Context>>(&item))
                 children.push_back(context_json(**child, depth + 1));
@@ -55,7 +54,7 @@ Json context_json(const Context& c, int depth) {
         {"source", optional_json(c.source)},
         {"description", c.description},
         {"inner_stack",
-         c.inner_stack && depth < kMaxNesting ? nested_stack_json(**c.inner_stack, depth + 1) : Json(nullptr)},
+         c.inner_stack && depth < kMaxContextNesting ? nested_stack_json(**c.inner_stack, depth + 1) : Json(nullptr)},
         {"children", std::move(children)},
         {"error", optional_json(c.error)},
     };

@@ -33,7 +33,6 @@ constexpr Glyphs kUnicode{"╠ ", "║ ", "╚ ", "├ ", "│ ", "├─", "└
 constexpr Glyphs kAscii{"+ ", "| ", "+ ", ". ", "  ", "  ", "` ", ". ", "  "};
 
 // Deeper than any elaboration nests: the model is a tree, bounded where it is made.
-constexpr int kMaxNesting = 256;
 
 // One line of a context's text; `child` when it starts with start_child (upstream tells these
 // by their text; a flag survives colour).
@@ -94,7 +93,7 @@ private:
         if (!comment.empty()) first += p_.paint(Role::ContextComment, "  # " + printable(comment));
         std::vector<Line> lines{{first}};
         if (c.error) lines.push_back({p_.paint(Role::Error, "(context unreadable: " + printable(*c.error) + ")")});
-        if (depth >= kMaxNesting) return lines;
+        if (depth >= kMaxContextNesting) return lines;
         if (c.inner_stack)
             for (std::string& line : stack_lines(**c.inner_stack, depth + 1)) lines.push_back({std::move(line)});
         bool did_blank = false;

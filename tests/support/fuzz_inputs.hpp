@@ -5,11 +5,18 @@
 // nothing but what the core must never throw: a stackscope::Error is an expected outcome,
 // anything else (or a crash, a sanitizer report, a hang) is a bug.
 #include <cstdint>
+#include <cstdlib>
 #include <span>
 #include <string_view>
 #include <vector>
 
 namespace stackscope_fuzz {
+
+// A check of the core's own contract inside a fuzz target: libFuzzer reports the abort as a
+// crash (the fuzz targets are test code, where aborting is how a bug is reported).
+inline void require(bool condition) {
+    if (!condition) std::abort();
+}
 
 enum class Outcome {
     Value,     // the input was read

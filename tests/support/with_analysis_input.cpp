@@ -28,11 +28,6 @@ uint16_t u16_at(std::span<const uint8_t> data, size_t at) {
     return value;
 }
 
-// An analysis that breaks its own contract: libFuzzer reports the abort as a crash.
-void require(bool condition) {
-    if (!condition) std::abort();
-}
-
 // Names, locals, cells and constants from the input's string lists; "\x7f" is one that cannot
 // be read.
 class InputSymbols : public stackscope::CodeSymbols {
