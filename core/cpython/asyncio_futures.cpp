@@ -108,18 +108,7 @@ FutureDetails AsyncioFutures::details_c(uint64_t object, const FutureInfo& info)
         d.callback_count = 1;
         d.first_callback = d.last_callback = first;
     }
-    if (const uint64_t list = mem.read_pointer(object + l.future_callbacks)) {
-        objects_.require(list, BuiltinType::List);
-        const auto size = mem.read_value<int64_t>(list + l.var_size);
-        if (size < 0 || size > kMaxCallbacks)
-            throw bad_data("the callback list of the future at " + hex(object) + " has a bad size", list);
-        if (size > 0) {
-            const uint64_t items = mem.read_pointer(list + l.list_items);
-            if (d.callback_count == 0) d.first_callback = callback_of(mem.read_pointer(items));
-            d.last_callback = callback_of(mem.read_pointer(items + 8 * static_cast<uint64_t>(size - 1)));
-            d.callback_count += static_cast<size_t>(size);
-        }
-    }
+    if (const uint64_t list = mem.read_pointer(object + l.future_callbacks)) add_callbacks(object, list, d);
     if (info.is_task) {
         d.waiter = mem.read_pointer(object + l.task_fut_waiter);
         d.name = mem.read_pointer(object + l.task_name);
@@ -130,8 +119,6 @@ FutureDetails AsyncioFutures::details_c(uint64_t object, const FutureInfo& info)
 }
 
 FutureDetails AsyncioFutures::details_python(uint64_t object, const FutureInfo& info) {
-    RemoteMemory& mem = objects_.memory();
-    const PythonLayout& l = objects_.layout();
     FutureDetails d;
     const auto not_none = [&](std::optional<uint64_t> value) -> uint64_t {
         return value && !objects_.is_instance_of(*value, BuiltinType::NoneType) ? *value : 0;
@@ -140,18 +127,7 @@ FutureDetails AsyncioFutures::details_python(uint64_t object, const FutureInfo& 
         d.exception = not_none(objects_.attribute_or_class_default(object, "_exception"));
         if (d.exception == 0) d.result = objects_.attribute_or_class_default(object, "_result").value_or(0);
     }
-    if (const uint64_t list = not_none(objects_.attribute(object, "_callbacks"))) {
-        objects_.require(list, BuiltinType::List);
-        const auto size = mem.read_value<int64_t>(list + l.var_size);
-        if (size < 0 || size > kMaxCallbacks)
-            throw bad_data("the callback list of the future at " + hex(object) + " has a bad size", list);
-        if (size > 0) {
-            const uint64_t items = mem.read_pointer(list + l.list_items);
-            d.first_callback = callback_of(mem.read_pointer(items));
-            d.last_callback = callback_of(mem.read_pointer(items + 8 * static_cast<uint64_t>(size - 1)));
-            d.callback_count = static_cast<size_t>(size);
-        }
-    }
+    if (const uint64_t list = not_none(objects_.attribute(object, "_callbacks"))) add_callbacks(object, list, d);
     if (info.is_task) {
         d.waiter = not_none(objects_.attribute_or_class_default(object, "_fut_waiter"));
         d.name = not_none(objects_.attribute_or_class_default(object, "_name"));
@@ -162,6 +138,21 @@ FutureDetails AsyncioFutures::details_python(uint64_t object, const FutureInfo& 
         d.cancelling = info.state == FutureState::Pending && count && objects_.read_int(*count) != 0;
     }
     return d;
+}
+
+// The callbacks of a list of (callback, context) tuples, after those `d` holds.
+void AsyncioFutures::add_callbacks(uint64_t future, uint64_t list, FutureDetails& d) {
+    RemoteMemory& mem = objects_.memory();
+    const PythonLayout& l = objects_.layout();
+    objects_.require(list, BuiltinType::List);
+    const auto size = mem.read_value<int64_t>(list + l.var_size);
+    if (size < 0 || size > kMaxCallbacks)
+        throw bad_data("the callback list of the future at " + hex(future) + " has a bad size", list);
+    if (size == 0) return;
+    const uint64_t items = mem.read_pointer(list + l.list_items);
+    if (d.callback_count == 0) d.first_callback = callback_of(mem.read_pointer(items));
+    d.last_callback = callback_of(mem.read_pointer(items + 8 * static_cast<uint64_t>(size - 1)));
+    d.callback_count += static_cast<size_t>(size);
 }
 
 uint64_t AsyncioFutures::callback_of(uint64_t entry) {

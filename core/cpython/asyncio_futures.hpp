@@ -54,6 +54,7 @@ private:
     FutureInfo read_python(uint64_t object, bool is_task);
     FutureDetails details_c(uint64_t object, const FutureInfo& info);
     FutureDetails details_python(uint64_t object, const FutureInfo& info);
+    void add_callbacks(uint64_t future, uint64_t list, FutureDetails& d);
     // A (callback, context) tuple's callback.
     uint64_t callback_of(uint64_t entry);
 
