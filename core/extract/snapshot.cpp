@@ -379,6 +379,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     if (stats_out) {
         *stats_out = reader.stats();
         stats_out->target_reads = x.memory().target_reads();
+        stats_out->requested_reads = x.memory().requested_reads();
     }
     return snap;
 }

@@ -40,6 +40,7 @@ const RemoteMemory::Page& RemoteMemory::page(uint64_t page_address) {
 }
 
 size_t RemoteMemory::read_some(uint64_t address, std::span<uint8_t> out) {
+    ++requested_reads_;
     if (out.empty() || address >= kAddressLimit) return 0;
     if (out.size() > kAddressLimit - address) out = out.first(kAddressLimit - address);
     // Fetch every missing page of the range with as few target reads as possible.

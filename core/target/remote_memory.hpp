@@ -47,6 +47,7 @@ public:
     uint64_t read_pointer(uint64_t address) { return read_value<uint64_t>(address); }
 
     uint64_t target_reads() const { return target_reads_; }
+    uint64_t requested_reads() const { return requested_reads_; }
     // Forgets every page read so far: the next reads see what the target holds now. Caches
     // of what was read from mutable memory (read_cache.hpp) follow it by `generation`.
     void clear() {
@@ -66,6 +67,7 @@ private:
     Target& target_;
     std::unordered_map<uint64_t, Page> pages_;
     uint64_t target_reads_ = 0;
+    uint64_t requested_reads_ = 0;  // reads asked of the cache
     uint64_t generation_ = 0;
 };
 

@@ -83,7 +83,11 @@ def test_page_cache(probe, run_probe, cli_json):
     assert frames > 100
     assert stats["callback_reads"] <= stats["pages_touched"], stats
     # An uncached reader makes at least 4 reads per frame (previous, code, instruction, globals).
-    assert stats["callback_reads"] < 2 * frames, (stats, frames)
+    assert stats["requested_reads"] > 4 * frames, (stats, frames)
+    # The cache answers nearly all of them: about 20 requests per page on every interpreter.
+    # (Pages per frame vary with where objects fall and, since with-blocks are read, with
+    # each code object's bytecode and tables: 1.4-2 on 3.11, too close to bound by frames.)
+    assert stats["callback_reads"] * 8 < stats["requested_reads"], stats
 
 
 def assert_well_formed_failure(result, schema, allowed=(0, 1, 3)):

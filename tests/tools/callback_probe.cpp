@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
             }
             std::ofstream(stats_path) << nlohmann::json{{"callback_reads", counters.reads},
                                                         {"target_reads", stats.target_reads},
+                                                        {"requested_reads", stats.requested_reads},
                                                         {"pages_touched", counters.pages.size()},
                                                         {"threads", threads}}
                                              .dump()
