@@ -186,10 +186,12 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         DeferTerminationSignals defer;
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
-        snap = take_snapshot(
-            process, &stats,
-            SnapshotOptions{
-                .target_running = no_block, .objects = objects, .contexts = !out.no_contexts, .locals = out.locals});
+        snap = take_snapshot(process, &stats,
+                             SnapshotOptions{.target_running = no_block,
+                                             .objects = objects,
+                                             .contexts = !out.no_contexts,
+                                             .locals = out.locals,
+                                             .tasks = out.tasks});
         source_root = process.source_root();
         test_only_pause();
         test_only_internal_error();  // while the target is stopped: the destructor must still detach
@@ -206,7 +208,8 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
     CoreFile core(path, core_options);
     ExtractionStats stats;
     Snapshot snap = take_snapshot(
-        core, &stats, SnapshotOptions{.objects = objects, .contexts = !out.no_contexts, .locals = out.locals});
+        core, &stats,
+        SnapshotOptions{.objects = objects, .contexts = !out.no_contexts, .locals = out.locals, .tasks = out.tasks});
     test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);

@@ -65,10 +65,13 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
 }
 
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources,
-                                std::span<const uint64_t> objects, bool locals) {
+                                std::span<const uint64_t> objects, bool locals, bool tasks) {
     DebuggerTarget opened = open_debugger_target(process, memory);
-    const SnapshotOptions options{
-        .target_running = false, .attempts = 1, .objects = {objects.begin(), objects.end()}, .locals = locals};
+    const SnapshotOptions options{.target_running = false,
+                                  .attempts = 1,
+                                  .objects = {objects.begin(), objects.end()},
+                                  .locals = locals,
+                                  .tasks = tasks};
     Snapshot snapshot;
     try {
         snapshot = take_snapshot(*opened.target, nullptr, options);

@@ -376,6 +376,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         snap.objects_asked = true;
         snap.threads.clear();
     }
+    if (options.tasks) snap.tasks_asked = true;  // the tasks themselves: issue 16, in progress
     if (stats_out) {
         *stats_out = reader.stats();
         stats_out->target_reads = x.memory().target_reads();

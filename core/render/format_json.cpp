@@ -156,7 +156,29 @@ Json object_json(const ObjectStack& o) {
     return out;
 }
 
-Json thread_json(const Thread& t) {
+Json task_json(const Task& t) {
+    const Stack& s = t.stack;
+    Json awaited_by = Json::array();
+    for (const TaskAwaiter& a : t.awaited_by) awaited_by.push_back(a.task);
+    Json out{
+        {"id", t.id},
+        {"name", t.name},
+        {"state", t.state == TaskState::Cancelling ? "cancelling" : "pending"},
+        {"loop", t.loop},
+        {"loop_thread", optional_json(t.loop_thread)},
+        {"running", t.running},
+        {"awaited_by", std::move(awaited_by)},
+        {"cycle", t.cycle},
+        {"description", s.root.description},
+        {"frames", frames_json(s, 0)},
+        {"leaf", s.leaf ? Json{{"type", s.leaf->type}, {"repr", s.leaf->description}} : Json(nullptr)},
+        {"error", s.error ? Json(s.error->message) : Json(nullptr)},
+    };
+    if (s.error) out["error_detail"] = error_detail_json(*s.error);
+    return out;
+}
+
+Json thread_json(const Thread& t, bool tasks_asked) {
     Json frames = frames_json(t.stack, 0);
     Json out{
         {"tid", optional_json(t.tid)},
@@ -174,6 +196,7 @@ Json thread_json(const Thread& t) {
     };
     if (t.stack.error) out["error_detail"] = error_detail_json(*t.stack.error);
     if (t.debugger_thread) out["debugger_thread"] = *t.debugger_thread;
+    if (tasks_asked) out["running_task"] = optional_json(t.running_task);
     if (t.crash) out["crash"] = signal_json(*t.crash);
     return out;
 }
@@ -192,7 +215,7 @@ std::optional<std::string> activity_name(ThreadActivity activity) {
 
 std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
     Json threads = Json::array();
-    for (const Thread& t : snapshot.threads) threads.push_back(thread_json(t));
+    for (const Thread& t : snapshot.threads) threads.push_back(thread_json(t, snapshot.tasks_asked));
     Json doc{
         {"schema_version", 1},
         {"python_version", snapshot.python_version},
@@ -205,6 +228,12 @@ std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
         Json objects = Json::array();
         for (const ObjectStack& o : snapshot.objects) objects.push_back(object_json(o));
         doc["objects"] = std::move(objects);
+    }
+    if (snapshot.tasks_asked) {
+        Json tasks = Json::array();
+        for (const Task& t : snapshot.tasks) tasks.push_back(task_json(t));
+        doc["tasks"] = std::move(tasks);
+        doc["tasks_error"] = snapshot.tasks_error ? Json(snapshot.tasks_error->message) : Json(nullptr);
     }
     // Remote strings may hold invalid UTF-8: replace rather than throw.
     return doc.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -92,6 +92,13 @@ constexpr OptionSpec kOptions[] = {
      .formats = kAllFormats,
      .outside = OutsideFormats::Ignored,
      .flag = &OutputOptions::locals},
+    {.name = "tasks",
+     .help = "After the threads, every asyncio task of every event loop, as trees: a task awaited by another "
+             "(directly, through gather or shield, or as a TaskGroup child) hangs under the awaiting frame",
+     .surfaces = kOnCli,
+     .formats = kAllFormats,
+     .outside = OutsideFormats::Ignored,
+     .flag = &OutputOptions::tasks},
     {.name = "native",
      .help = "Interleave the debugger's native frames with the Python frames",
      .surfaces = kOnDebuggers,

@@ -110,12 +110,12 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
 
 // open_debugger_target, take_snapshot, number_threads and (with `sources`) the source lines;
 // with `objects`, the stacks of the objects at those addresses instead of the threads; with
-// `locals`, each frame's variables (--locals).
+// `locals`, each frame's variables (--locals); with `tasks`, every asyncio task (`tasks`).
 // A target read directly is read first without the debugger's symbols (asking a debugger is
 // slow: gdb's took a quarter of a read), and again with them only when no runtime was found
 // (separate debug files the debugger found, say). Throws Error(UnsupportedRuntime) when the
 // process runs no supported Python.
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources = true,
-                                std::span<const uint64_t> objects = {}, bool locals = false);
+                                std::span<const uint64_t> objects = {}, bool locals = false, bool tasks = false);
 
 }  // namespace stackscope

@@ -175,6 +175,10 @@ struct Thread {
     bool finalizing = false;             // it is finalizing the interpreter (Py_FinalizeEx)
     std::optional<HandledException> handling;
     Stack stack;
+    // With --tasks: the asyncio event loop this thread is running, and the task that loop is
+    // running now; nullopt when none (or not asked).
+    std::optional<uint64_t> running_loop;
+    std::optional<uint64_t> running_task;
 };
 
 // Where a generator, coroutine or async generator is in its life.
@@ -195,6 +199,32 @@ struct ObjectStack {
     Stack stack;  // root: how the object is shown (its repr, or close to it) and the thread it runs on
 };
 
+// An asyncio task, as --tasks lists them: each task that asyncio.all_tasks() would return (pending,
+// or pending and being cancelled), on every loop of every thread.
+enum class TaskState { Pending, Cancelling };
+
+// A task waiting for another: directly, through gather or shield, or as its TaskGroup's parent.
+struct TaskAwaiter {
+    uint64_t task = 0;   // the awaiting Task
+    uint64_t group = 0;  // the TaskGroup the awaited task belongs to (its `async with` context); 0 when none
+    bool operator==(const TaskAwaiter&) const = default;
+};
+
+struct Task {
+    uint64_t id = 0;   // the Task object
+    std::string name;  // get_name(): an automatic name is "Task-N"; names need not be unique
+    TaskState state = TaskState::Pending;
+    uint64_t loop = 0;                    // its event loop
+    std::optional<int> loop_thread;       // the tid of the thread running that loop; nullopt when none runs it
+    bool running = false;                 // its loop is running it now (its coroutine is on that thread's stack)
+    std::vector<TaskAwaiter> awaited_by;  // in the order found; each awaiter once
+    bool cycle = false;                   // it awaits itself through other tasks
+    // root: Task, described by its repr without `wait_for=` and `cb=`; frames: its coroutine chain,
+    // outermost first, with their contexts; leaf: what the innermost awaits; error: why not all
+    // of it could be read.
+    Stack stack;
+};
+
 struct Snapshot {
     std::string python_version;
     bool debug_build = false;  // a Py_DEBUG build (python3.X-dbg)
@@ -203,8 +233,15 @@ struct Snapshot {
     std::vector<Thread> threads;         // the crashed thread first; none when objects were asked for
     std::vector<ObjectStack> objects;    // the objects asked for, in order
     bool objects_asked = false;          // the snapshot shows objects, not threads
+    std::vector<Task> tasks;             // --tasks: every task, by loop, roots before the tasks they await
+    bool tasks_asked = false;
+    std::optional<ExtractionError> tasks_error;  // why the task list could not be read (in full)
 
     bool partial() const {
+        if (tasks_error) return true;
+        for (const Task& t : tasks) {
+            if (t.stack.error) return true;
+        }
         for (const Thread& t : threads) {
             if (t.stack.error) return true;
         }

@@ -40,6 +40,7 @@ struct OutputOptions {
     bool native = false;       // the debugger's native frames in the tree (gdb and lldb)
     bool no_contexts = false;  // leave out the frames' with-blocks
     bool locals = false;       // each frame's arguments and other local variables
+    bool tasks = false;        // every asyncio task, after the threads, as trees of who awaits whom
     ColorChoice color = ColorChoice::Auto;
 
     bool operator==(const OutputOptions&) const = default;

@@ -23,6 +23,8 @@ struct SnapshotOptions {
     bool contexts = true;
     // Read each frame's arguments and locals (Frame::locals, --locals).
     bool locals = false;
+    // Read every asyncio task and who awaits whom (Snapshot::tasks, --tasks), after the threads.
+    bool tasks = false;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread
