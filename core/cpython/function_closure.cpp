@@ -45,8 +45,8 @@ std::vector<ClosureVariable> closure_variables(ObjectReader& objects, uint64_t f
 
 std::string function_name_of(ObjectReader& objects, uint64_t callable) {
     if (!objects.is_instance_or_named(callable, BuiltinType::Function, "function")) return "";
-    return objects.read_str(
-        objects.memory().read_pointer(callable + static_cast<uint64_t>(objects.layout().func_name)), kMaxName);
+    return objects.read_str(objects.memory().read_pointer(callable + static_cast<uint64_t>(objects.layout().func_name)),
+                            kMaxName);
 }
 
 }  // namespace stackscope

@@ -179,7 +179,8 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
             link.callbacks = futures.callbacks(id, *info);
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::Internal) throw;
-            task.stack.root = StackRoot{StackRootKind::Task, id, "<Task at " + hex(id) + ">", std::nullopt, std::nullopt};
+            task.stack.root =
+                StackRoot{StackRootKind::Task, id, "<Task at " + hex(id) + ">", std::nullopt, std::nullopt};
             task.stack.error = ExtractionError::from(e);
             tasks.push_back(std::move(task));
             continue;
@@ -210,7 +211,8 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
     if (!link_problems.empty()) problems.push_back(joined(link_problems));
     mark_cycles(tasks);
     snap.tasks = ordered(std::move(tasks), snap.threads);
-    if (!problems.empty()) snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined(problems), std::nullopt};
+    if (!problems.empty())
+        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined(problems), std::nullopt};
 }
 
 }  // namespace stackscope

@@ -57,8 +57,8 @@ void TaskAwaiters::add_from_callback(uint64_t task, uint64_t callback) {
 }
 
 std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const std::vector<TaskLinks>& tasks,
-                                                                           const Recorded& recorded,
-                                                                           std::vector<std::string>& problems) {
+                                                                          const Recorded& recorded,
+                                                                          std::vector<std::string>& problems) {
     out_.clear();
     waiting_on_.clear();
     is_task_.clear();
