@@ -155,7 +155,7 @@ std::vector<uint64_t> AsyncioFutures::callbacks(uint64_t object, const FutureInf
         list = mem.read_pointer(object + l.future_callbacks);
     }
     if (list == 0) return out;
-    objects_.require(list, BuiltinType::List);
+    objects_.require_unless_unknown(list, BuiltinType::List);
     for (const uint64_t entry : objects_.sequence_items(list, false, kMaxCallbacks)) out.push_back(callback_of(entry));
     return out;
 }
@@ -164,7 +164,7 @@ std::vector<uint64_t> AsyncioFutures::callbacks(uint64_t object, const FutureInf
 void AsyncioFutures::add_callbacks(uint64_t future, uint64_t list, FutureDetails& d) {
     RemoteMemory& mem = objects_.memory();
     const PythonLayout& l = objects_.layout();
-    objects_.require(list, BuiltinType::List);
+    objects_.require_unless_unknown(list, BuiltinType::List);
     const auto size = mem.read_value<int64_t>(list + l.var_size);
     if (size < 0 || size > kMaxCallbacks)
         throw bad_data("the callback list of the future at " + hex(future) + " has a bad size", list);

@@ -58,7 +58,7 @@ void AsyncioRegistry::add(uint64_t task, TaskRegistry& out) {
 void AsyncioRegistry::add_weak_set(uint64_t weak_set, TaskRegistry& out) {
     const auto data = objects_.attribute(weak_set, "data");
     if (!data) throw bad_data("the WeakSet at " + hex(weak_set) + " has no data", weak_set);
-    objects_.require(*data, BuiltinType::Set);
+    objects_.require_unless_unknown(*data, BuiltinType::Set);
     const uint64_t offset = objects_.layout().weakref_object;
     for (const uint64_t ref : objects_.set_items(*data, kMaxTasks)) {
         const uint64_t task = objects_.memory().read_pointer(ref + offset);
@@ -100,7 +100,7 @@ TaskRegistry AsyncioRegistry::all_tasks(std::span<const uint64_t> thread_states)
         attempt("asyncio's " + std::string(name), [&] {
             const auto set = objects_.module_global(kTasksModule, name);
             if (!set) return;
-            objects_.require(*set, BuiltinType::Set);
+            objects_.require_unless_unknown(*set, BuiltinType::Set);
             for (const uint64_t task : objects_.set_items(*set, kMaxTasks)) add(task, out);
         });
     }
@@ -174,7 +174,7 @@ std::optional<uint64_t> AsyncioRegistry::running_task(uint64_t tstate, uint64_t 
     // _current_tasks: {loop: task} (to 3.13).
     const auto current = objects_.module_global(kTasksModule, "_current_tasks");
     if (!current) return std::nullopt;
-    objects_.require(*current, BuiltinType::Dict);
+    objects_.require_unless_unknown(*current, BuiltinType::Dict);
     for (const auto& entry : objects_.dict_items(*current, kMaxTasks)) {
         if (entry.key == loop) return entry.value;
     }
@@ -190,7 +190,7 @@ std::vector<uint64_t> AsyncioRegistry::recorded_awaiters(uint64_t task) {
     const uint64_t awaited_by = mem.read_pointer(task + d->task_awaited_by);
     if (awaited_by == 0) return {};
     if (mem.read_value<uint8_t>(task + d->task_awaited_by_is_set) == 0) return {awaited_by};
-    objects_.require(awaited_by, BuiltinType::Set);
+    objects_.require_unless_unknown(awaited_by, BuiltinType::Set);
     return objects_.set_items(awaited_by, kMaxAwaiters);
 }
 

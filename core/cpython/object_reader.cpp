@@ -66,6 +66,11 @@ bool ObjectReader::is_instance_or_named(uint64_t object, BuiltinType type, std::
     return false;
 }
 
+void ObjectReader::require_unless_unknown(uint64_t object, BuiltinType type) {
+    if (match(object, type) == TypeMatch::No)
+        throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)), object);
+}
+
 void ObjectReader::require(uint64_t object, BuiltinType type) {
     switch (match(object, type)) {
         case TypeMatch::Yes: return;

@@ -38,6 +38,9 @@ public:
     // Throws bad_data when the object is not of that type, and an UnsupportedRuntime error
     // when the type is not known in this target.
     void require(uint64_t object, BuiltinType type);
+    // Throws bad_data only when the object is known not to be of that type: where the type is
+    // not known (a core without its binaries), the caller's bounded reads check the shape.
+    void require_unless_unknown(uint64_t object, BuiltinType type);
 
     // The main interpreter's sys.modules: its builtins module names the static types whose
     // tp_name is unreadable (read only when one is).

@@ -29,7 +29,7 @@ void TaskAwaiters::add(uint64_t task, TaskAwaiter awaiter) {
 void TaskAwaiters::add_gathered(uint64_t gathering, uint64_t awaiter, int depth) {
     if (depth > kMaxGatherNesting) throw bad_data("gather futures nest too deep at " + hex(gathering), gathering);
     const auto children = objects_.attribute(gathering, "_children");
-    if (!children || !objects_.is_instance_of(*children, BuiltinType::List)) return;
+    if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) return;
     for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
         if (is_task_.count(child)) add(child, {awaiter, 0});
         else add_gathered(child, awaiter, depth + 1);

@@ -11,7 +11,7 @@
 namespace stackscope {
 
 struct LoopTasks {
-    std::string header;       // `Event loop 0x... on thread TID "NAME": N tasks`
+    std::string header;        // `Event loop 0x... on thread TID "NAME": N tasks`
     std::vector<Stack> roots;  // each root with the tasks it awaits inside its contexts
 };
 
