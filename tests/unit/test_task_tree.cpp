@@ -114,3 +114,13 @@ TEST_CASE("task trees: a target without asyncio says so", "[format]") {
     const std::string text = format_snapshot_tree(snap, TreeOptions{});
     CHECK(text == "\nno event loops\n");
 }
+
+TEST_CASE("task lists in the flat format: each task a traceback naming its awaiters", "[format]") {
+    const std::string text = format_snapshot_flat(sample(), FlatOptions{});
+    CHECK(text.find("Traceback of <Task pending name='main'> (most recent call last):\n") != std::string::npos);
+    CHECK(text.find("Traceback of <Task pending name='child'> (awaited by 'main') (most recent call last):\n") !=
+          std::string::npos);
+    CHECK(text.find("Traceback of <Task pending name='shared'> (awaited by 'child', 'other') (most recent call "
+                    "last):\n  File \"/srv/app.py\", line 2, in leaf\n") != std::string::npos);
+    CHECK(text.find("Traceback of <Task pending name='pong'> (awaited by 'ping')") != std::string::npos);
+}
