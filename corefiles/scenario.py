@@ -127,9 +127,9 @@ class ParkedThreads:
             threading.Thread(target=descend, args=(depth, park), name=name, daemon=True).start()
 
     def parked(self, stacks):
-        workers = [frames for ident, frames in stacks.items() if ident != threading.get_ident()]
+        workers = [stacks.get(t.ident) for t in threading.enumerate() if t.name in [w[0] for w in self.WORKERS]]
         return len(workers) == len(self.WORKERS) and all(
-            any(f["filename"] == __file__ and f["line"] in PARK_LINES for f in frames) for frames in workers)
+            frames and any(f["filename"] == __file__ and f["line"] in PARK_LINES for f in frames) for frames in workers)
 
     def expected(self, stacks):
         by_ident = {t.ident: t for t in threading.enumerate()}
@@ -408,6 +408,147 @@ class SuspendedObjects:
 
 
 PARTS.append(SuspendedObjects())
+
+
+# --- part: asyncio tasks on a loop a thread of the scenario runs, for `--tasks` ------------
+# The thread "asyncio-loop" runs a loop whose first task starts the others, lets each reach its
+# last await, and then parks inside itself, so that it is the loop's running task. Who awaits
+# whom: a task awaiting a task, a gather of two tasks, a shield of a task, a task cancelled that
+# goes on waiting (cancelling from 3.11), a pure-Python Task, and from 3.11 TaskGroups (a parent
+# still in its body, a nested group whose parent waits in its __aexit__). The truth, taken
+# in-process: every pending task's id(), name, state, loop, whether it runs, its awaiters (as
+# the part made them, checked against what the task records from 3.14), and its chain following cr_await, outermost first (a running task's:
+# its thread's frames from its coroutine's on). It sits below the other parts so that none of
+# their lines moves.
+
+TASKS_THREAD = "asyncio-loop"
+TASK_AWAITERS = {}  # task -> the tasks the part made wait for it
+
+
+def awaited_by(task, awaiter):
+    TASK_AWAITERS.setdefault(task, set()).add(awaiter)
+    return task
+
+
+def awaited_by_current(task):
+    import asyncio
+    return awaited_by(task, asyncio.current_task())
+
+
+async def task_sleeping():
+    import asyncio
+    await asyncio.sleep(3600)
+
+
+async def task_awaiting(other):
+    await other
+
+
+async def task_gathering():
+    import asyncio
+    children = [awaited_by_current(asyncio.ensure_future(task_sleeping())) for _ in range(2)]
+    await asyncio.gather(*children)
+
+
+async def task_shielding(inner):
+    import asyncio
+    await asyncio.shield(awaited_by_current(inner))
+
+
+async def task_cancelled_but_waiting():
+    import asyncio
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        await asyncio.sleep(3600)
+
+
+async def task_group_parent():
+    import asyncio
+    async with asyncio.TaskGroup() as group:
+        awaited_by_current(group.create_task(task_sleeping(), name="group-child"))
+        awaited_by_current(group.create_task(task_nested_group(), name="group-nested"))
+        await asyncio.sleep(3600)
+
+
+async def task_nested_group():
+    import asyncio
+    async with asyncio.TaskGroup() as group:
+        awaited_by_current(group.create_task(task_sleeping(), name="nested-child"))
+
+
+async def task_running(part):
+    import asyncio
+    loop = asyncio.get_running_loop()
+    part.running = asyncio.current_task()
+    awaited = loop.create_task(task_sleeping(), name="awaited")
+    awaited_by(awaited, loop.create_task(task_awaiting(awaited), name="awaiting"))
+    loop.create_task(task_gathering(), name="gathering")
+    loop.create_task(task_shielding(loop.create_task(task_sleeping(), name="shielded")), name="shielding")
+    cancelled = loop.create_task(task_cancelled_but_waiting(), name="cancelled")
+    part.python_task = asyncio.tasks._PyTask(task_sleeping(), loop=loop, name="python-task")
+    if hasattr(asyncio, "TaskGroup"):
+        loop.create_task(task_group_parent(), name="group-parent")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    cancelled.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    threading.Event().wait()  # PARK: running-task
+
+
+class AsyncioTasks:
+    def start(self):
+        sys.modules.setdefault("ssl", None)  # as SuspendedObjects does
+        import asyncio
+        self.loop = asyncio.new_event_loop()
+        self.running = self.python_task = None
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(task_running(self),),
+                                       name=TASKS_THREAD, daemon=True)
+        self.thread.start()
+
+    def parked(self, stacks):
+        frames = stacks.get(self.thread.ident, [])
+        return any(f["filename"] == __file__ and f["line"] == park_line("running-task") for f in frames)
+
+    def expected(self, stacks):
+        import asyncio
+        # From 3.14 asyncio.all_tasks() is _asyncio's, which does not see the pure-Python Task
+        # (registered in asyncio.tasks._scheduled_tasks): it is pending on the loop all the same.
+        tasks = asyncio.all_tasks(self.loop) | {self.python_task}
+        if self.running not in tasks or asyncio.current_task(self.loop) is not self.running:
+            raise SystemExit("scenario: the loop's running task is not the part's")
+        awaiter_ids = {}
+        for task in tasks:
+            awaiters = {id(t) for t in TASK_AWAITERS.get(task, ())}
+            recorded = getattr(task, "_asyncio_awaited_by", None)  # 3.14+
+            if recorded is not None or sys.version_info >= (3, 14):
+                if {id(t) for t in recorded or ()} != awaiters:
+                    raise SystemExit("scenario: %r records other awaiters than the part made" % task)
+            awaiter_ids[task] = sorted(awaiters)
+        if set(TASK_AWAITERS) - tasks:
+            raise SystemExit("scenario: asyncio.all_tasks() misses tasks the part made")
+        return {"tasks": {
+            "loop": id(self.loop),
+            "loop_thread": self.thread.native_id,
+            "running_task": id(self.running),
+            "tasks": sorted((self.truth(t, awaiter_ids[t], stacks) for t in tasks), key=lambda t: t["id"]),
+        }}
+
+    def truth(self, task, awaiters, stacks):
+        if task is self.running:
+            frames = stacks[self.thread.ident]
+            names = [f["name"] for f in frames]
+            frames = frames[names.index("task_running"):]
+        else:
+            frames, _ = await_chain(task.get_coro())
+        cancelling = task.cancelling() if hasattr(task, "cancelling") else task._must_cancel
+        return {"id": id(task), "name": task.get_name(), "state": "cancelling" if cancelling else "pending",
+                "loop": id(self.loop), "running": task is self.running, "awaited_by": awaiters,
+                "frames": [{"name": f["name"], "line": f["line"]} for f in frames]}
+
+
+PARTS.append(AsyncioTasks())
 
 
 if __name__ == "__main__":
