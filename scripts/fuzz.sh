@@ -15,7 +15,7 @@ SECONDS_EACH="${FUZZ_SECONDS:-60}"
 PARALLEL="${FUZZ_PARALLEL:-2}"
 BUILD="${FUZZ_BUILD_DIR:-build-fuzz}"
 TIMEOUT="${FUZZ_TIMEOUT:-10}"
-ALL_TARGETS=(elf_core lnotab linetable310 locations exception_table frame_walker with_analysis object_repr)
+ALL_TARGETS=(elf_core lnotab linetable310 locations exception_table frame_walker with_analysis object_repr tasks asyncio_debug)
 targets=("$@")
 [ ${#targets[@]} -ne 0 ] || targets=("${ALL_TARGETS[@]}")
 

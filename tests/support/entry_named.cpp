@@ -11,6 +11,8 @@ Entry entry_named(std::string_view target) {
     if (target == "frame_walker") return frame_walker;
     if (target == "with_analysis") return with_analysis;
     if (target == "object_repr") return object_repr;
+    if (target == "tasks") return tasks;
+    if (target == "asyncio_debug") return asyncio_debug;
     return nullptr;
 }
 

@@ -1,6 +1,6 @@
-// Fuzz entry point of the whole extraction over a memory image: runtime discovery, the
+// Fuzz entry points of the whole extraction over a memory image: runtime discovery, the
 // thread and frame walks, the with-blocks and variables of each frame (--locals), the object
-// reader, and the renderers over what they produced.
+// reader, or the asyncio tasks (--tasks), and the renderers over what they produced.
 #include "stackscope/callback_target.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/formatters.hpp"
@@ -23,10 +23,19 @@ void render(const stackscope::Snapshot& snapshot) {
     for (const stackscope::Thread& t : snapshot.threads) (void)stackscope::frames_by_eval_call(t.stack);
 }
 
-// The threads, then (when the image names any) its objects, as --object reads them.
-Outcome snapshot_and_render(stackscope::Target& target, const std::vector<uint64_t>& objects) {
+enum class Read { ThreadsThenObjects, Tasks };
+
+// The threads, then (when the image names any) its objects, as --object reads them; or the
+// threads and every asyncio task, as --tasks reads them (the registries, each thread's running
+// loop and task, who awaits whom).
+Outcome snapshot_and_render(stackscope::Target& target, const std::vector<uint64_t>& objects, Read what) {
     try {
         stackscope::SnapshotOptions options;
+        if (what == Read::Tasks) {
+            options.tasks = true;
+            render(stackscope::take_snapshot(target, nullptr, options));
+            return Outcome::Value;
+        }
         options.locals = true;
         render(stackscope::take_snapshot(target, nullptr, options));
         options.objects = objects;
@@ -37,15 +46,13 @@ Outcome snapshot_and_render(stackscope::Target& target, const std::vector<uint64
     }
 }
 
-}  // namespace
-
-Outcome frame_walker(std::span<const uint8_t> data) {
+Outcome read_image(std::span<const uint8_t> data, Read what) {
     auto image = MemoryImage::parse(data);
     if (!image) return Outcome::TooShort;
     const bool through_callbacks = image->flags & MemoryImage::kThroughCallbacks;
     const std::vector<uint64_t> objects = image->objects;
     ImageTarget target(std::move(*image));
-    if (!through_callbacks) return snapshot_and_render(target, objects);
+    if (!through_callbacks) return snapshot_and_render(target, objects, what);
     // As a debugger serves memory: a read that crosses into an unreadable page fails whole.
     stackscope::TargetCallbacks callbacks;
     callbacks.read = [&](uint64_t address, std::span<uint8_t> out) -> size_t {
@@ -59,7 +66,13 @@ Outcome frame_walker(std::span<const uint8_t> data) {
     callbacks.local_file = [](const std::string&) { return std::optional<std::string>(); };
     callbacks.pid = target.pid();
     stackscope::CallbackTarget callback_target(std::move(callbacks));
-    return snapshot_and_render(callback_target, objects);
+    return snapshot_and_render(callback_target, objects, what);
 }
+
+}  // namespace
+
+Outcome frame_walker(std::span<const uint8_t> data) { return read_image(data, Read::ThreadsThenObjects); }
+
+Outcome tasks(std::span<const uint8_t> data) { return read_image(data, Read::Tasks); }
 
 }  // namespace stackscope_fuzz

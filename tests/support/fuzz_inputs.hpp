@@ -43,6 +43,12 @@ Outcome exception_table(std::span<const uint8_t> data);
 Outcome with_analysis(std::span<const uint8_t> data);
 // A memory image (memory_image.hpp) that take_snapshot reads and the formatters render.
 Outcome frame_walker(std::span<const uint8_t> data);
+// A memory image (memory_image.hpp) read as --tasks reads it (SnapshotOptions::tasks) and
+// rendered: the task registries, running loops and tasks, and awaiter links.
+Outcome tasks(std::span<const uint8_t> data);
+// A _Py_AsyncioModuleDebugOffsets block (.AsyncioDebug), as parse_asyncio_debug_offsets takes
+// it; a block it accepts must describe fields inside their objects.
+Outcome asyncio_debug(std::span<const uint8_t> data);
 // u8 version (Python 3.(8 + byte % 8)'s layout), then a memory image whose objects each get
 // ObjectRepr::repr and function_name, with the builtin types its symbols name.
 Outcome object_repr(std::span<const uint8_t> data);

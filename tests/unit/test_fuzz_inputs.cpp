@@ -22,7 +22,8 @@ using stackscope_fuzz::Outcome;
 namespace {
 
 const std::vector<std::string> kTargets = {"elf_core",        "lnotab",       "linetable310",  "locations",
-                                           "exception_table", "frame_walker", "with_analysis", "object_repr"};
+                                           "exception_table", "frame_walker", "with_analysis", "object_repr",
+                                           "tasks",           "asyncio_debug"};
 
 std::vector<uint8_t> contents(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
