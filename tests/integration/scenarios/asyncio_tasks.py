@@ -119,7 +119,7 @@ async def await_task(task):
 
 
 async def gatherer(task):
-    await asyncio.gather(sleeper("gather-auto-1"), sleeper("gather-auto-2"), task)  # AT: gatherer
+    await asyncio.gather(sleeper("gather-1-auto"), sleeper("gather-2-auto"), task)  # AT: gatherer
 
 
 async def shielder(task):
@@ -194,7 +194,7 @@ async def loop_a_main(loop, ready):
 
     gathered = ROLES["gather-task"] = loop.create_task(sleeper(), name="gather-task")
     ROLES["gatherer"] = loop.create_task(gatherer(gathered), name="gatherer")
-    for role in ("gather-auto-1", "gather-auto-2", "gather-task"):
+    for role in ("gather-1-auto", "gather-2-auto", "gather-task"):
         awaits(role, "gatherer")
 
     shielded = ROLES["shielded"] = loop.create_task(sleeper(), name="shielded")
