@@ -26,12 +26,12 @@ Loops and tasks (each task has a role; its name is the role unless the role says
   step (it is in _eager_tasks; the main task is on the stack too, inside create_task). Before
   3.12 the main task awaits the blocking task.
 
-The truth, per task of asyncio.all_tasks(loop) of each loop (read on the main thread once
+The truth, per task of asyncio.all_tasks(loop) of each loop (read by a thread of its own once
 every loop is parked; on 3.14+ also asyncio.tasks._py_all_tasks(loop): the C all_tasks() reads
-its own registries and misses the pure-Python tasks, which register in tasks._scheduled_tasks): id(), get_name(), state (3.11+: "cancelling" when cancelling() > 0;
-before: when _must_cancel), id(loop), the ids of the tasks awaiting it (from what the scenario
-built: EDGES), its class, its repr without the `wait_for=` and `cb=` parts (as CPython's
-base_tasks builds it), and its chain of frames (outermost first): following cr_await from
+its own registries and misses the pure-Python tasks, which register in tasks._scheduled_tasks):
+id(), get_name(), state (3.11+: "cancelling" when cancelling() > 0; before: when _must_cancel),
+id(loop), the ids of the tasks awaiting it (from what the scenario built: EDGES), its class,
+its repr without the `wait_for=` and `cb=` parts (as CPython's base_tasks builds it), its chain of frames (outermost first): following cr_await from
 task.get_coro() while the object is a coroutine (as `asyncio ps` does: awaiting a pure-Python
 Task, a coroutine awaits its __await__ generator, which is not part of the chain); for a running
 coroutine (cr_await is then None), the frames on its thread's stack from the coroutine's frame
