@@ -10,10 +10,10 @@ namespace {
 
 // After the threads: each loop's header and its root tasks' trees; a line of its own when the
 // task list could not be read in full.
-std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
-                       bool color) {
+std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
+                       TaskLayout layout) {
     std::string out;
-    const std::vector<LoopTasks> loops = task_trees(snapshot);
+    const std::vector<LoopTasks> loops = task_trees(snapshot, layout);
     if (loops.empty()) out += "\n" + styled_header("no event loops", color) + "\n";
     for (const LoopTasks& loop : loops) {
         out += "\n" + styled_header(loop.header, color) + "\n";
@@ -27,7 +27,7 @@ std::string tasks_text(const Snapshot& snapshot, const std::function<std::string
 }  // namespace
 
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
-                                 bool color) {
+                                 bool color, TaskLayout tasks) {
     std::string out = format_process_header(snapshot);
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
@@ -44,7 +44,7 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
         out += styled_header(header, color) + "\n";
         out += stack_text(snapshot.threads[i].stack);
     }
-    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color);
+    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks);
     return out;
 }
 

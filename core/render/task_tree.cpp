@@ -36,6 +36,16 @@ public:
 
     bool composed(uint64_t task) const { return composed_.count(task) > 0; }
 
+    // ` (awaited by 'a', 'b')`, "" for a root.
+    std::string awaiters_note(const Task& task) const {
+        std::string names;
+        for (const TaskAwaiter& a : task.awaited_by) {
+            const auto awaiter = by_id_.find(a.task);
+            if (awaiter != by_id_.end()) names += (names.empty() ? "'" : ", '") + awaiter->second->name + "'";
+        }
+        return names.empty() ? "" : " (awaited by " + names + ")";
+    }
+
     Stack compose(const Task& task, std::vector<uint64_t>& path) {
         composed_.insert(task.id);
         Stack stack = task.stack;
@@ -128,7 +138,7 @@ std::string loop_header(const Snapshot& snapshot, uint64_t loop, const std::opti
 
 }  // namespace
 
-std::vector<LoopTasks> task_trees(const Snapshot& snapshot) {
+std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout) {
     // Loops: those the threads run, then those of the tasks, in the tasks' order.
     std::vector<std::pair<uint64_t, std::optional<int>>> loops;
     const auto add_loop = [&](uint64_t loop, std::optional<int> tid) {
@@ -146,6 +156,17 @@ std::vector<LoopTasks> task_trees(const Snapshot& snapshot) {
     for (const auto& [loop, tid] : loops) {
         LoopTasks group;
         size_t count = 0;
+        if (layout == TaskLayout::Listed) {
+            for (const Task& t : snapshot.tasks) {
+                if (t.loop != loop) continue;
+                ++count;
+                group.roots.push_back(t.stack);
+                group.roots.back().root.description += builder.awaiters_note(t);
+            }
+            group.header = loop_header(snapshot, loop, tid, count);
+            out.push_back(std::move(group));
+            continue;
+        }
         for (const Task& t : snapshot.tasks) {
             if (t.loop != loop) continue;
             ++count;

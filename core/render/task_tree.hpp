@@ -15,8 +15,12 @@ struct LoopTasks {
     std::vector<Stack> roots;  // each root with the tasks it awaits inside its contexts
 };
 
+// How the tasks a task awaits are shown: in its tree (tree format), or each as a stack of its
+// own that names its awaiters (flat format, whose tracebacks do not nest).
+enum class TaskLayout { Nested, Listed };
+
 // The loops in the order of snapshot.tasks; empty when no loop and no task was found.
-std::vector<LoopTasks> task_trees(const Snapshot& snapshot);
+std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout = TaskLayout::Nested);
 
 // ` (running task 'NAME')` for a thread whose loop runs a task; "" otherwise.
 std::string running_task_note(const Snapshot& snapshot, const Thread& thread);
