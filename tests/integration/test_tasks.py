@@ -147,6 +147,15 @@ def expected_chain(role, interp, variant):
 # --- the scenario, its core, the tool's runs ------------------------------------------------
 
 
+def import_error(python, module):
+    """Why `python` cannot import `module` (None when it can)."""
+    check = subprocess.run([str(python), "-c", "import " + module], env=clean_env(), capture_output=True, text=True,
+                           timeout=60)
+    if check.returncode == 0:
+        return None
+    return (check.stderr.strip().splitlines() or ["exit %d" % check.returncode])[-1]
+
+
 class ScenarioCache:
     """The scenario processes (and cores) of the interpreter the worker is on, one per variant,
     kept whatever order its tests come in; `asyncio ps`'s output per process."""
@@ -157,6 +166,7 @@ class ScenarioCache:
         self.scenarios = {}
         self.cores = {}
         self.oracles = {}
+        self.missing = {}  # variant -> why it cannot run here (None: it can)
 
     def scenario(self, python, interp, variant):
         if interp.label != self.label:
@@ -164,11 +174,11 @@ class ScenarioCache:
             self.label = interp.label
         if variant not in self.scenarios:
             if variant == "uvloop":
-                check = subprocess.run([str(python), "-c", "import uvloop"], env=clean_env(), capture_output=True,
-                                       text=True, timeout=60)
-                if check.returncode != 0:
+                if variant not in self.missing:
+                    self.missing[variant] = import_error(python, "uvloop")
+                if self.missing[variant]:
                     pytest.skip("!!! UVLOOP MISSING for %s: install Debian's python3-uvloop (scripts/install-deps.sh): "
-                                "%s" % (python, check.stderr.strip()[-300:]))
+                                "%s" % (python, self.missing[variant]))
             workdir = self.tmp.mktemp("tasks-%s-%s-" % (interp.label, variant))
             env = clean_env(**{VARIANT_ENV: variant})
             self.scenarios[variant] = ScenarioProcess(python, workdir, script=SCRIPT, env=env).start(timeout=120)
@@ -196,7 +206,7 @@ class ScenarioCache:
             core.unlink()
         for process in self.scenarios.values():
             process.stop()
-        self.scenarios, self.cores, self.oracles = {}, {}, {}
+        self.scenarios, self.cores, self.oracles, self.missing = {}, {}, {}, {}
 
 
 @pytest.fixture(scope="session")
