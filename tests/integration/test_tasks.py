@@ -12,7 +12,7 @@ loop's thread), `description` (the Task's repr without `wait_for=` and `cb=`), `
 thread, `running_task`; `tasks_error` null; the document valid against docs/schema-v1.json.
 
 Tree text, checked by structure (never against the tool's own output): one `Event loop` header
-per loop (its thread and number of tasks), each root task's `stackscope.Stack of <Task ...>`
+per loop (its thread, or not running, and its number of tasks), each root task's `stackscope.Stack of <Task ...>`
 header once in its loop's section, each awaited task's `├── <Task ...>` line once in full
 nested (by indentation) under its lowest-id awaiter's stack and once as `(shown under 'NAME')`
 under each other awaiter's; a thread header names its loop's running task.
@@ -104,6 +104,8 @@ CHAINS = {  # role -> its frames' AT tags, outermost first ("*": one or more sta
     "blocker": ["blocking_step", "block_in_thread"],
     "eager-blocker": ["blocking_step", "block_in_thread"],
     "eager-sleeper": SLEEPER,
+    "idle-child": ["deeper", "deepest", "*"],
+    "idle-parent": ["await_task"],
 }
 AWAITERS = {  # role -> the roles of the tasks awaiting it
     "await-child": {"await-parent"},
@@ -115,6 +117,7 @@ AWAITERS = {  # role -> the roles of the tasks awaiting it
     "tg-middle": {"tg-outer"}, "tg-leaf-a": {"tg-outer"}, "tg-leaf-b": {"tg-middle"},
     "b-child": {"b-py-parent"},
     "blocker": {"c-main-auto"},
+    "idle-child": {"idle-parent"},
 }
 TASKGROUP_ROLES = {"tg-outer", "tg-middle", "tg-leaf-a", "tg-leaf-b"}
 EAGER_ROLES = {"eager-sleeper", "eager-blocker"}
@@ -123,8 +126,9 @@ LOOP_ROLES = {"a": (["a-main-auto", "await-child", "await-parent", "gather-task"
                      "cancel-uncancellable", "cancel-stubborn", "c-awaited-by-py", "py-awaits-c", "py-awaited-by-c",
                      "c-awaits-py"] + sorted(TASKGROUP_ROLES)),
               "b": ["b-main-auto", "b-child", "b-py-parent", "b-py-auto"],
-              "c": ["c-main-auto", "blocker"] + sorted(EAGER_ROLES)}
-LOOP_THREAD_NAMES = {"a": "MainThread", "b": "loop-b", "c": "loop-running"}
+              "c": ["c-main-auto", "blocker"] + sorted(EAGER_ROLES),
+              "d": ["idle-child", "idle-parent"]}
+LOOP_THREAD_NAMES = {"a": "MainThread", "b": "loop-b", "c": "loop-running"}  # "d" is not running
 
 
 def eager(interp, variant):
@@ -317,6 +321,8 @@ def test_truth_is_what_the_scenario_claims(truth, interp, variant):
     assert {role for role, t in tasks.items() if t["running"]} == running
     assert {role for role, t in tasks.items() if t["pure_python"]} == PURE_PYTHON
     loops = {loop["role"]: loop for loop in truth["loops"]}
+    assert {role: (loop["running"], loop["thread_tid"] is None) for role, loop in loops.items()} == {
+        "a": (True, False), "b": (True, False), "c": (True, False), "d": (False, True)}
     assert {role: loops[t["loop_role"]]["id"] == t["loop"] for role, t in tasks.items()} == {r: True for r in tasks}
     assert {role for role, t in tasks.items() if t["loop_role"] == "a"} == set(LOOP_ROLES["a"]) & set(tasks)
     threads = {t["name"]: t for t in truth["threads"]}
@@ -337,7 +343,8 @@ def test_truth_is_what_the_scenario_claims(truth, interp, variant):
     assert [t["name"] for t in truth["tasks"] if " " in t["name"]] == []  # `asyncio ps` splits on spaces
     keys = [(t["loop"],) + task_key(t["description"]) for t in truth["tasks"]]
     assert len(set(keys)) == len(keys), "the tree test tells tasks apart by loop, name and coroutine"
-    assert tasks["b-py-auto"]["name"] == tasks["b-main-auto"]["name"], "the pure-Python Task counts names apart"
+    assert (tasks["b-py-auto"]["name"], tasks["b-main-auto"]["name"]) == ("Task-1", "Task-1"), \
+        "the pure-Python Task counts its names apart: two Task-1 in loop b"
 
 
 @TRUTH_ROWS
@@ -430,7 +437,7 @@ def test_json_matches_schema(document, schema):
 
 # --- tree text ----------------------------------------------------------------------------------
 
-LOOP_HEADER = re.compile(r"^Event loop (0x[0-9a-f]+) (?:on thread (\d+) \"(.*)\"|not running): (\d+) tasks?$")
+LOOP_HEADER = re.compile(r"^Event loop (0x[0-9a-f]+) (?:on thread (\d+) \"(.*)\"|\(?not running\)?): (\d+) tasks?$")
 ROOT_HEADER = re.compile(r"^stackscope\.Stack of (<.*>)(?:, running in thread \d+)? \(most recent call last\):$")
 CHILD_LINE = re.compile(r"^(.*?)├── (<\w+ (?:pending|cancelling) name=.*>)(?: \(shown under '(.*)'\))?$")
 NAME = re.compile(r"name='([^']*)'")
@@ -486,10 +493,10 @@ def tree(run):
 
 @ROWS
 def test_tree_loop_headers(tree, truth):
-    """One header per loop: its thread (tid, name) and its number of tasks."""
+    """One header per loop: its thread (tid, name; none for the stopped loop) and its number of tasks."""
     sections = loop_sections(tree)
     threads = {t["tid"]: t["name"] for t in truth["threads"]}
-    expected = {loop["id"]: (loop["thread_tid"], threads[loop["thread_tid"]],
+    expected = {loop["id"]: (loop["thread_tid"], threads.get(loop["thread_tid"]),
                              sum(1 for t in truth["tasks"] if t["loop"] == loop["id"])) for loop in truth["loops"]}
     got = {loop: (int(h.group(2)) if h.group(2) else None, h.group(3), int(h.group(4))) for loop, (h, _) in
            sections.items()}
@@ -571,16 +578,17 @@ def oracle_rows(scenario_cache, tasks_scenario, python, variant):
 
 @ORACLE_TRUTH_ROWS
 def test_oracle_lists_the_tasks(oracle_rows, truth, interp):
-    """A check of the oracle: it lists C tasks only, each on its loop's thread, with their names;
-    every C task of the main thread's loop (3.14) or of every loop (3.15)."""
+    """A check of the oracle: it lists C tasks only, each on the thread that runs (or ran) its loop,
+    with their names; every C task of the main thread's loops (3.14) or of every loop (3.15)."""
     by_id = {t["id"]: t for t in truth["tasks"]}
-    loop_tids = {loop["id"]: loop["thread_tid"] for loop in truth["loops"]}
+    loop_tids = {loop["id"]: loop["ran_on_tid"] for loop in truth["loops"]}
+    main_tid = next(t["tid"] for t in truth["threads"] if t["name"] == "MainThread")
     listed = {row["id"] for row in oracle_rows}
     assert listed <= set(by_id), "asyncio ps lists tasks the truth does not have"
     assert sorted(by_id[i]["role"] for i in listed if by_id[i]["pure_python"]) == []
     assert {row["id"]: (row["tid"], row["name"]) for row in oracle_rows} == {
         i: (loop_tids[by_id[i]["loop"]], by_id[i]["name"]) for i in listed}
-    covered = [loop["id"] for loop in truth["loops"] if loop["role"] == "a" or interp.version >= (3, 15)]
+    covered = [loop["id"] for loop in truth["loops"] if loop["ran_on_tid"] == main_tid or interp.version >= (3, 15)]
     assert sorted(by_id[i]["role"] for i in listed) == sorted(
         t["role"] for t in truth["tasks"] if t["loop"] in covered and not t["pure_python"])
 

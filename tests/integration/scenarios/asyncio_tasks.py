@@ -1,5 +1,6 @@
-"""Scenario: asyncio tasks (issue 16) on three event loops on three threads, every task parked
-(or, on one thread, running), with their truth recorded in-process.
+"""Scenario: asyncio tasks (issue 16) on three event loops running on three threads and one
+stopped loop, every task parked (or, on one thread, running), with their truth recorded
+in-process.
 
 Run by the interpreter under test (keep Python 3.8 syntax), as ScenarioProcess runs scenarios:
     python asyncio_tasks.py TRUTH_JSON READY_FIFO PONG_PATH
@@ -19,6 +20,8 @@ Loops and tasks (each task has a role; its name is the role unless the role says
   parent parked in __aexit__, the inner one still in its body with its child created there.
 - loop "b" on thread "loop-b": its main task, and pure-Python tasks (one with an automatic
   name: _PyTask counts its names apart from the C Task).
+- loop "d", not running: run on the main thread until its tasks (a task awaiting a task)
+  parked, then left stopped.
 - loop "c" on thread "loop-running": a task that blocks its thread synchronously (time.sleep)
   two coroutines deep, so the loop is running it when the snapshot is taken. 3.12+ (plain):
   the loop's task factory is asyncio.eager_task_factory; an eager task that parked in its first
@@ -31,9 +34,10 @@ every loop is parked; on 3.14+ also asyncio.tasks._py_all_tasks(loop): the C all
 its own registries and misses the pure-Python tasks, which register in tasks._scheduled_tasks):
 id(), get_name(), state (3.11+: "cancelling" when cancelling() > 0; before: when _must_cancel),
 id(loop), the ids of the tasks awaiting it (from what the scenario built: EDGES), its class,
-its repr without the `wait_for=` and `cb=` parts (as CPython's base_tasks builds it), its chain of frames (outermost first): following cr_await from
-task.get_coro() while the object is a coroutine (as `asyncio ps` does: awaiting a pure-Python
-Task, a coroutine awaits its __await__ generator, which is not part of the chain); for a running
+its repr without the `wait_for=` and `cb=` parts (as CPython's base_tasks builds it), its
+chain of frames (outermost first): following cr_await from task.get_coro() while the object is
+a coroutine (as `asyncio ps` does: awaiting a pure-Python Task, a coroutine awaits its
+__await__ generator, which is not part of the chain); for a running
 coroutine (cr_await is then None), the frames on its thread's stack from the coroutine's frame
 on while they are coroutine frames and not another task's coroutine. 3.14+: also what the
 runtime itself records (Future._asyncio_awaited_by). Per thread: native id, name, the loop it
@@ -68,6 +72,7 @@ ROLES = {}  # role -> Task
 EDGES = []  # (awaited role, awaiting role): who awaits whom, as the scenario builds it
 LOOPS = {}  # loop role -> loop
 LOOP_THREADS = {}  # loop role -> Thread running it
+LOOP_RAN_ON = {}  # loop role -> Thread that ran it, for a loop that does not run any more
 
 
 def fail(message):
@@ -254,6 +259,20 @@ async def loop_c_main(loop, ready):
         await blocker  # AT: c_main
 
 
+async def loop_d_setup(loop):
+    child = ROLES["idle-child"] = loop.create_task(deeper(), name="idle-child")
+    ROLES["idle-parent"] = loop.create_task(await_task(child), name="idle-parent")
+    awaits("idle-child", "idle-parent")
+    await settle()
+
+
+def leave_loop_stopped():
+    """Loop d: run until its tasks park, then left stopped (not closed), its tasks pending."""
+    loop = LOOPS["d"] = new_loop()
+    loop.run_until_complete(loop_d_setup(loop))
+    LOOP_RAN_ON["d"] = threading.current_thread()
+
+
 def run_loop(role, main, ready):
     loop = LOOPS[role] = new_loop()
     asyncio.set_event_loop(loop)
@@ -405,7 +424,10 @@ def collect():
         "python": list(sys.version_info[:3]),
         "scenario_file": os.path.abspath(__file__),
         "loops": [{"role": r, "id": id(l), "type": "%s.%s" % (type(l).__module__, type(l).__qualname__),
-                   "thread_tid": LOOP_THREADS[r].native_id} for r, l in sorted(LOOPS.items())],
+                   "running": l.is_running(),
+                   "thread_tid": LOOP_THREADS[r].native_id if r in LOOP_THREADS else None,
+                   "ran_on_tid": (LOOP_THREADS.get(r) or LOOP_RAN_ON.get(r)).native_id}
+                  for r, l in sorted(LOOPS.items())],
         "threads": threads,
         "tasks": truth_tasks,
         "edges": [[id(ROLES[a]), id(ROLES[b])] for a, b in EDGES],
@@ -429,8 +451,9 @@ def main():
         fail("unknown variant %r" % VARIANT)
     end_after_lifetime()
     install_pong_handler(pong_path)
-    start_loop("b", "loop-b", loop_b_main)
+    start_loop("b", "loop-b", loop_b_main)  # first: its main task is the C Task-1, as b-py-auto is _PyTask's
     wait_until_blocked(start_loop("c", "loop-running", loop_c_main))
+    leave_loop_stopped()
     # Loop a runs on the main thread (3.14's `asyncio ps` reads only the main thread's tasks);
     # a short-lived thread writes the truth once it is parked.
     a_ready = threading.Event()
