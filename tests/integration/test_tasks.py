@@ -12,10 +12,11 @@ loop's thread), `description` (the Task's repr without `wait_for=` and `cb=`), `
 thread, `running_task`; `tasks_error` null; the document valid against docs/schema-v1.json.
 
 Tree text, checked by structure (never against the tool's own output): one `Event loop` header
-per loop (its thread, or not running, and its number of tasks), each root task's `stackscope.Stack of <Task ...>`
-header once in its loop's section, each awaited task's `├── <Task ...>` line once in full
-nested (by indentation) under its lowest-id awaiter's stack and once as `(shown under 'NAME')`
-under each other awaiter's; a thread header names its loop's running task.
+per loop (its thread, or `not running`, and its number of tasks), each root task's
+`stackscope.Stack of <Task ...>` header once in its loop's section, each awaited task's
+`├── <Task ...>` line once in full nested (by indentation) under its lowest-id awaiter's stack
+and once as `(shown under 'NAME')` under each other awaiter's; a thread header names its loop's
+running task.
 
 `asyncio ps` (3.14, 3.15, their -dbg builds; run with the scenario's own interpreter binary):
 for every task it lists, the tool's awaiters among the tasks it lists and the tool's function
