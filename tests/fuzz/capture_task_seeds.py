@@ -12,6 +12,7 @@ Needs root (ptrace), patchelf, objcopy, and the interpreters of tests/integratio
 scripts/make-fuzz-seeds.sh runs it after building capture_seed. Valid Python 3.8 syntax.
 """
 import importlib.machinery
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -33,7 +34,16 @@ DEBIAN_BLOCKS = {  # seed name -> (unpacked build, file holding .AsyncioDebug)
 }
 READY_TIMEOUT_SECONDS = 60
 
-make = importlib.machinery.SourceFileLoader("corefiles_make", str(ROOT / "corefiles" / "make")).load_module()
+
+def load_corefiles_make():
+    """corefiles/make (a script without .py): its copies of the interpreters."""
+    loader = importlib.machinery.SourceFileLoader("corefiles_make", str(ROOT / "corefiles" / "make"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+make = load_corefiles_make()
 harness = make.harness
 
 
