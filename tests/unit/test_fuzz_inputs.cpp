@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,37 @@ TEST_CASE("The frame-walker seed images are complete runtimes", "[fuzz]") {
     CHECK(py310.threads[0].stack.frames.back().function == "Service.handle");
     CHECK(py310.threads[0].stack.frames.back().line == 23);
     CHECK(snapshot_of(dir / "python313.img").python_version.rfind("3.13", 0) == 0);
+}
+
+// tests/fuzz/task_seed.py as capture_seed took it: 14 tasks on the main thread's loop, whose
+// running task is the main coroutine. A layout change that the images no longer fit shows here
+// (regenerate them with scripts/make-fuzz-seeds.sh) before it blinds the tasks fuzzer.
+TEST_CASE("The tasks seed images are processes running asyncio tasks", "[fuzz]") {
+    const fs::path dir = fs::path(STACKSCOPE_FUZZ_CORPUS) / "tasks";
+    for (const auto& [name, version] : {std::pair{"python311-tasks.img", "3.11."}, {"python314-tasks.img", "3.14."}}) {
+        INFO(name);
+        const auto bytes = contents(dir / name);
+        auto image = stackscope_fuzz::MemoryImage::parse(bytes);
+        REQUIRE(image);
+        stackscope_fuzz::ImageTarget target(std::move(*image));
+        stackscope::SnapshotOptions options;
+        options.tasks = true;
+        const auto snap = stackscope::take_snapshot(target, nullptr, options);
+        CHECK(snap.python_version.rfind(version, 0) == 0);
+        REQUIRE(snap.threads.size() == 1);
+        REQUIRE(snap.tasks.size() == 14);
+        std::map<std::string, const stackscope::Task*> by_name;
+        for (const auto& t : snap.tasks) by_name[t.name] = &t;
+        for (const char* wanted : {"awaited", "awaiting", "shielded", "nested-child", "python-task"})
+            CHECK(by_name.count(wanted));
+        REQUIRE(by_name.count("awaited"));
+        REQUIRE(by_name["awaited"]->awaited_by.size() == 1);
+        CHECK(by_name["awaited"]->awaited_by[0].task == by_name["awaiting"]->id);
+        CHECK(by_name["awaited"]->loop_thread == snap.threads[0].tid);
+        REQUIRE(snap.threads[0].running_task);
+        CHECK(by_name["Task-1"]->id == *snap.threads[0].running_task);
+        CHECK(by_name["Task-1"]->running);
+    }
 }
 
 TEST_CASE("The committed frame-walker seeds are what make_fuzz_seeds writes", "[fuzz]") {
