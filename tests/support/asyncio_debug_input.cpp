@@ -15,7 +15,8 @@ Outcome asyncio_debug(std::span<const uint8_t> data) {
     if (data.size() < stackscope::AsyncioDebugOffsets::kBytes) return Outcome::TooShort;
     const auto o = stackscope::parse_asyncio_debug_offsets(data);
     if (!o) return Outcome::Error;
-    for (const uint64_t pointer : {o->task_name, o->task_awaited_by, o->task_coro}) require(inside(pointer, 8, o->task_size));
+    for (const uint64_t pointer : {o->task_name, o->task_awaited_by, o->task_coro})
+        require(inside(pointer, 8, o->task_size));
     require(inside(o->task_node, 16, o->task_size));
     require(inside(o->task_is_task, 1, o->task_size) && inside(o->task_awaited_by_is_set, 1, o->task_size));
     require(inside(o->interp_tasks_head, 16, o->interp_size));
