@@ -90,7 +90,7 @@ std::vector<Task> ordered(std::vector<Task> tasks, const std::vector<Thread>& th
             pending.pop_back();
             if (placed[i]) continue;
             placed[i] = true;
-            out.push_back(tasks[i]);
+            out.push_back(std::move(tasks[i]));
             const auto kids = children.find(tasks[i].id);
             if (kids == children.end()) continue;
             for (auto k = kids->second.rbegin(); k != kids->second.rend(); ++k) pending.push_back(*k);
