@@ -417,9 +417,9 @@ PARTS.append(SuspendedObjects())
 # goes on waiting (cancelling from 3.11), a pure-Python Task, and from 3.11 TaskGroups (a parent
 # still in its body, a nested group whose parent waits in its __aexit__). The truth, taken
 # in-process: every pending task's id(), name, state, loop, whether it runs, its awaiters (as
-# the part made them, checked against what the task records from 3.14), and its chain following cr_await, outermost first (a running task's:
-# its thread's frames from its coroutine's on). It sits below the other parts so that none of
-# their lines moves.
+# the part made them, checked against what the task records from 3.14), and its chain following
+# cr_await, outermost first (a running task's: its coroutines' frames on its thread, as asyncio's
+# tools show it). It sits below the other parts so that none of their lines moves.
 
 TASKS_THREAD = "asyncio-loop"
 TASK_AWAITERS = {}  # task -> the tasks the part made wait for it
@@ -497,6 +497,11 @@ async def task_running(part):
     threading.Event().wait()  # PARK: running-task
 
 
+def is_async_frame(frame):
+    import inspect
+    return frame.f_code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+
+
 class AsyncioTasks:
     def start(self):
         sys.modules.setdefault("ssl", None)  # as SuspendedObjects does
@@ -536,10 +541,13 @@ class AsyncioTasks:
         }}
 
     def truth(self, task, awaiters, stacks):
+        import itertools
         if task is self.running:
-            frames = stacks[self.thread.ident]
-            names = [f["name"] for f in frames]
-            frames = frames[names.index("task_running"):]
+            # Its coroutines' frames on its thread, as asyncio's tools show a running task: from
+            # its coroutine's on, not the calls below them.
+            frames = outermost_first(sys._current_frames()[self.thread.ident])
+            frames = frames[frames.index(task.get_coro().cr_frame):]
+            frames = [describe_frame(f) for f in itertools.takewhile(is_async_frame, frames)]
         else:
             frames, _ = await_chain(task.get_coro())
         cancelling = task.cancelling() if hasattr(task, "cancelling") else task._must_cancel

@@ -19,9 +19,6 @@ TASK_FIELDS = ("name", "state", "loop", "running")
 TASK_GAPS = {
     ("3.13", "fixture-absent"): "from the core alone, shield's and TaskGroup's done-callbacks are not recognised: "
                                 "'shielded' and the TaskGroup children get no awaiter",
-    **{(version, mode): "the pure-Python Task is read with TaskObj's .AsyncioDebug offsets: tasks_error "
-                        "'awaiters of the task at ...: object at ... is not of type set' (exit 1)"
-       for version in ("3.14", "3.15") for mode in ("fixture-relocated", "fixture-absent", "fixture-asan")},
 }
 
 
