@@ -161,18 +161,40 @@ std::optional<std::string> ObjectReader::builtin_name_by_identity(uint64_t type)
 }
 
 // The builtins module names its classes and exceptions, with str keys that live in writable
-// memory: a core that lacks the binary's .rodata (and so every tp_name) still has them.
+// memory: a core that lacks the binary's .rodata (and so every tp_name) still has them. The
+// types module names the interpreter's other static types, under names of its own.
 const std::string* ObjectReader::static_type_name_from_builtins(uint64_t type) {
+    // types' name for a class, and the class's tp_name.
+    static constexpr std::pair<std::string_view, std::string_view> kTypesModuleNames[] = {
+        {"FunctionType", "function"},
+        {"MethodType", "method"},
+        {"BuiltinFunctionType", "builtin_function_or_method"},
+        {"MethodWrapperType", "method-wrapper"},
+        {"CodeType", "code"},
+        {"CellType", "cell"},
+        {"ModuleType", "module"},
+        {"GeneratorType", "generator"},
+        {"CoroutineType", "coroutine"},
+        {"AsyncGeneratorType", "async_generator"},
+    };
     if (!static_type_names_loaded_ && modules_dict_) {
         static_type_names_loaded_ = true;
         try {
-            const auto builtins = dict_get(modules_dict_, "builtins");
-            if (!builtins) return nullptr;
-            for (const DictEntry& e : dict_items(memory_.read_pointer(*builtins + layout_.module_dict))) {
+            if (const auto builtins = dict_get(modules_dict_, "builtins")) {
+                for (const DictEntry& e : dict_items(memory_.read_pointer(*builtins + layout_.module_dict))) {
+                    try {
+                        if (is_class(e.value)) static_type_names_.emplace(e.value, read_str(e.key, kMaxTypeName));
+                    } catch (const Error&) {
+                        // not a class, or an unreadable one: no name from it
+                    }
+                }
+            }
+            for (const auto& [alias, tp_name] : kTypesModuleNames) {
                 try {
-                    if (is_class(e.value)) static_type_names_.emplace(e.value, read_str(e.key, kMaxTypeName));
+                    const auto cls = module_global("types", alias);
+                    if (cls && is_class(*cls)) static_type_names_.emplace(*cls, std::string(tp_name));
                 } catch (const Error&) {
-                    // not a class, or an unreadable one: no name from it
+                    // not there in this version, or unreadable: no name from it
                 }
             }
         } catch (const Error&) {
@@ -187,7 +209,9 @@ std::optional<std::string> ObjectReader::static_type_name(uint64_t type) {
     try {
         return read_tp_name(type);
     } catch (const Error&) {
-        return std::nullopt;
+        // tp_name is in the binary's .rodata, which a core without its files lacks
+        const std::string* known = static_type_name_from_builtins(type);
+        return known ? std::optional(*known) : std::nullopt;
     }
 }
 

@@ -59,7 +59,8 @@ public:
     // A class's __qualname__ (heap types) or the last part of its tp_name (static types);
     // `<type at 0x...>` when a static type's name is unreadable (its binary is missing).
     const std::string& class_name(uint64_t type);
-    // A static type's tp_name; nullopt when it cannot be read (its binary is missing).
+    // A static type's tp_name; without its binary, the name the builtins or types module gives the
+    // class; nullopt when neither can tell.
     std::optional<std::string> static_type_name(uint64_t type);
     // type.__name__: a heap type's ht_name, else as class_name() says.
     std::string type_name(uint64_t type);

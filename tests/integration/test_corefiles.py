@@ -17,8 +17,6 @@ TASK_FIELDS = ("name", "state", "loop", "running")
 # Gaps of the task reader the fixtures show (issue 16), by (fixture, mode): each test fails
 # until its gap is closed, and then, being strict, fails again until its entry is removed.
 TASK_GAPS = {
-    ("3.13", "fixture-absent"): "from the core alone, shield's and TaskGroup's done-callbacks are not recognised: "
-                                "'shielded' and the TaskGroup children get no awaiter",
 }
 
 
