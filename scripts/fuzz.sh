@@ -5,13 +5,13 @@
 # corpus, or to FUZZ_CORPUS_DIR/<target> when set (kept between runs). A crash, leak,
 # sanitizer report or timeout fails the run and prints the reproducer's path. Logs: $BUILD/fuzz-logs/.
 #   scripts/fuzz.sh [TARGET...]        (default: every target)
-# Environment: FUZZ_SECONDS (60), FUZZ_PARALLEL (2), FUZZ_BUILD_DIR (build-fuzz),
+# Environment: FUZZ_SECONDS (48), FUZZ_PARALLEL (2), FUZZ_BUILD_DIR (build-fuzz),
 #              FUZZ_CORPUS_DIR (unset: temporary), FUZZ_TIMEOUT (seconds per input, 10).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-SECONDS_EACH="${FUZZ_SECONDS:-60}"
+SECONDS_EACH="${FUZZ_SECONDS:-48}"
 PARALLEL="${FUZZ_PARALLEL:-2}"
 BUILD="${FUZZ_BUILD_DIR:-build-fuzz}"
 TIMEOUT="${FUZZ_TIMEOUT:-10}"

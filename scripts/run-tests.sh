@@ -4,7 +4,7 @@
 #   -> unit tests (both) -> fuzz targets (clang build-fuzz/, each FUZZ_SECONDS) -> integration tests.
 # Extra arguments go to pytest, e.g. scripts/run-tests.sh -k live
 # Environment: JOBS (build parallelism, default 2), PYTEST_TIMEOUT (per test, seconds, default 300),
-#              FUZZ_SECONDS (per fuzz target, default 60; JOBS targets run at a time).
+#              FUZZ_SECONDS (per fuzz target, default 48; JOBS targets run at a time).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
