@@ -17,8 +17,8 @@ enum ExitCode : int {
 
 inline constexpr const char* kExitCodesHelp =
     "Exit codes:\n"
-    "  0  every thread (or object) was read\n"
-    "  1  partial: some thread or object could not be read (the output says which)\n"
+    "  0  every thread (or object, and with --tasks every task) was read\n"
+    "  1  partial: some thread, object or task (or the task list) could not be read (the output says which)\n"
     "  2  usage error\n"
     "  3  not a Python process, or an unsupported Python version\n"
     "  4  permission denied (or the process is already traced)\n"

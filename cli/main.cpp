@@ -1,6 +1,7 @@
 // stackscope: Python stacks of a live process or a core file, read from outside.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -102,18 +103,24 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
             std::cerr << ", target stopped for " << std::fixed << std::setprecision(1) << stopped_for->count() << " ms";
         std::cerr << "\n";
     }
+    bool tasks_partial = snap.tasks_error.has_value();
+    for (const Task& t : snap.tasks) tasks_partial = tasks_partial || t.stack.error.has_value();
+    if (tasks_partial) std::cerr << "stackscope: some tasks could not be read completely (see their errors)\n";
     if (snap.objects_asked) {
         if (snap.partial()) {
-            std::cerr << "stackscope: some objects could not be read completely (see their errors)\n";
+            if (!tasks_partial)
+                std::cerr << "stackscope: some objects could not be read completely (see their errors)\n";
             return kExitPartial;
         }
     } else if (snap.threads.empty()) {
         std::cerr << "stackscope: the interpreter has no threads\n";
     } else if (snap.partial()) {
-        std::cerr << "stackscope: some threads could not be read completely (see their errors)\n";
+        if (!tasks_partial || std::any_of(snap.threads.begin(), snap.threads.end(),
+                                          [](const Thread& t) { return t.stack.error.has_value(); }))
+            std::cerr << "stackscope: some threads could not be read completely (see their errors)\n";
         return kExitPartial;
     }
-    return kExitComplete;
+    return tasks_partial ? kExitPartial : kExitComplete;
 }
 
 // Holds termination and job-control signals back while the target is stopped, so that the
