@@ -147,7 +147,8 @@ class Registration(unittest.TestCase):
     def test_import_registers_nothing_and_register_everything_once(self):
         self.assertEqual(AT_IMPORT, ([], [], {}, 0))
         frame_filter = glue.register()
-        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object"])
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object",
+                                         "py-stackscope tasks"])
         self.assertEqual(FAKE.parameters, ["py-stackscope-memory"])
         self.assertIs(FAKE.frame_filters["stackscope"], frame_filter)
         self.assertEqual(glue._memory.value, "auto")
@@ -155,7 +156,8 @@ class Registration(unittest.TestCase):
             self.assertEqual(len(registry.handlers), 1 if name in glue.CACHE_EVENTS else 0, name)
         # Sourcing stackscope-gdb.py again registers nothing more.
         self.assertIs(glue.register(), frame_filter)
-        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object"])
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object",
+                                         "py-stackscope tasks"])
         self.assertEqual(len(FAKE.events.cont.handlers), 1)
         # The events drop the cached extraction.
         glue._cache["key"] = "a stop"
@@ -240,6 +242,39 @@ class Extraction(unittest.TestCase):
         self.assertTrue(glue._read().with_locals)
         self.assertEqual(glue.extractions, before + 2)
         self.assertEqual([kwargs["locals"] for _, kwargs in self.calls], [False, True])
+
+    def test_tasks_are_read_when_asked_and_the_snapshot_then_serves_every_command(self):
+        """`py-stackscope tasks` reads the stop again with the tasks (with the variables it asks
+        for: the tasks' are not stripped); that snapshot then serves later commands, without
+        its tasks for those that do not ask."""
+
+        class Snap:
+            def __init__(self, with_locals, with_tasks):
+                self.with_locals, self.with_tasks = with_locals, with_tasks
+
+            def without_locals(self):
+                return Snap(False, self.with_tasks)
+
+            def without_tasks(self):
+                return Snap(self.with_locals, False)
+
+        core.from_debugger = lambda *args, **kwargs: self.calls.append((args, kwargs)) or Snap(
+            kwargs["locals"], kwargs["tasks"])
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        before = glue.extractions
+        self.assertFalse(glue.snapshot().with_tasks)
+        got = glue.snapshot(with_tasks=True)
+        self.assertEqual((got.with_tasks, got.with_locals), (True, False))
+        self.assertTrue(glue.snapshot(with_tasks=True).with_tasks)
+        got = glue.snapshot()
+        self.assertEqual((got.with_tasks, got.with_locals), (False, False))
+        got = glue.snapshot(with_locals=True)  # the tasks' snapshot has no variables: read again
+        self.assertEqual((got.with_tasks, got.with_locals), (False, True))
+        got = glue.snapshot(with_tasks=True)  # ... and one with variables but no tasks serves no tasks
+        self.assertEqual((got.with_tasks, got.with_locals), (True, False))
+        self.assertEqual(glue.extractions, before + 4)
+        self.assertEqual([(kwargs["locals"], kwargs["tasks"]) for _, kwargs in self.calls],
+                         [(False, False), (False, True), (True, False), (False, True)])
 
     def test_a_core_error_is_one_line(self):
         FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
