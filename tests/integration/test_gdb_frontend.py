@@ -21,6 +21,12 @@ example, whose contexts hold inner stacks and ExitStack children): its JSON equa
 the CLI's `--object` JSON, its text the CLI's below the process header, also for EXPRs in
 decimal, through a gdb variable and read through gdb; the dict gets the CLI's error, with a
 warning, and an EXPR that is no address is a one-line error.
+
+`py-stackscope tasks` (issue 16), per interpreter, live and from a core, on its own scenario
+(scenarios/frontend_tasks.py: a few named tasks on one loop, a gather, a TaskGroup from 3.11):
+its JSON equals the CLI's `--tasks` JSON (which must list the scenario's tasks by name, id and
+loop) plus `debugger_thread`, also read through gdb; its text the CLI's below the thread
+headers; `py-stackscope -json` in the same stop is the CLI's JSON without tasks.
 """
 import json
 import re
@@ -475,6 +481,92 @@ def test_object_session_leaves_target_running_and_untraced(objects_session, obje
     assert objects_scenario.ping(), "the objects scenario no longer runs Python code after gdb detached"
 
 
+# ---- tasks (py-stackscope tasks) ------------------------------------------------------
+
+
+TASK_COMMANDS = [
+    ["tree", "py-stackscope tasks"],
+    ["flat", "py-stackscope tasks -flat"],
+    ["ascii_hidden", "py-stackscope tasks -ascii -show-hidden"],
+    ["json", "py-stackscope tasks -json"],
+    ["threads_json", "py-stackscope -json"],  # after the tasks' read, which serves it without them
+    ["tasks_option", "py-stackscope tasks -tasks"],
+    ["argument", "py-stackscope tasks 3"],
+    ["memory_gdb", "set py-stackscope-memory gdb"],
+    ["json_through_gdb", "py-stackscope tasks -json"],
+    ["memory_auto", "set py-stackscope-memory auto"],
+]
+
+
+@pytest.fixture
+def tasks_session(gdb_sessions, gdb, script, interp, mode, tasks_scenario, python, request):
+    """The gdb session on the tasks scenario of this interpreter and mode (run once)."""
+    key = ("tasks", interp.label, mode)
+    if key not in gdb_sessions:
+        workdir = tasks_scenario.workdir / ("gdb-" + mode)
+        workdir.mkdir(exist_ok=True)
+        if mode == "live":
+            target, pid = ["-p", tasks_scenario.pid], tasks_scenario.pid
+        else:
+            target, pid = [python, request.getfixturevalue("tasks_core")], None
+        gdb_sessions[key] = run_session(gdb, script, target, workdir, tasks_scenario.truth["loop_thread"], pid=pid,
+                                        commands=TASK_COMMANDS)
+    run = gdb_sessions[key]
+    assert run.result, "the driver did not finish\n" + run.describe()
+    return run
+
+
+def test_tasks_json_equals_cli_plus_debugger_thread(tasks_session, tasks_cli_json):
+    expected = with_debugger_threads(tasks_cli_json, tasks_session)
+    assert json.loads(tasks_session.output("json")) == expected
+
+
+def test_tasks_json_read_through_gdb_equals_cli(tasks_session, tasks_cli_json):
+    expected = with_debugger_threads(tasks_cli_json, tasks_session)
+    assert json.loads(tasks_session.output("json_through_gdb")) == expected
+
+
+def test_threads_after_tasks_are_read_without_them(tasks_session, tasks_cli):
+    """`py-stackscope -json` after `py-stackscope tasks` (the same stop, one read serving both):
+    the CLI's JSON without --tasks (no tasks, no running_task)."""
+    expected = with_debugger_threads(json.loads(tasks_cli("--format", "json")), tasks_session)
+    assert "tasks" not in expected and all("running_task" not in t for t in expected["threads"])
+    assert json.loads(tasks_session.output("threads_json")) == expected
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("tree", ("--tasks",)),
+    ("flat", ("--tasks", "--flat")),
+    ("ascii_hidden", ("--tasks", "--ascii", "--show-hidden")),
+])
+def test_tasks_text_equals_cli_without_headers(tasks_session, tasks_cli, tasks_scenario, key, cli_options):
+    expected = without_process_header(tasks_cli(*cli_options))
+    text = tasks_session.output(key)
+    assert without_headers(text) == without_headers(expected)
+    if key != "flat":  # each task is headed by its repr (upstream's Stack of <Task ...>), or shown under its awaiter
+        for name in tasks_scenario.truth["tasks"]:
+            assert "name='%s'" % name in text, (name, text)
+    numbers = tasks_session.thread_numbers()
+    assert len(headers(text)) == len(headers(expected)), (text, expected)
+    for gdb_header, cli_header in zip(headers(text), headers(expected)):
+        match, tid = GDB_HEADER.match(gdb_header), cli_header.split()[1]
+        assert match and match["lwp"] == tid and int(match["num"]) == numbers[int(tid)], (gdb_header, cli_header)
+        assert match["details"] + ":" == cli_header[len("Thread " + tid):], (gdb_header, cli_header)
+
+
+def test_tasks_argument_errors(tasks_session):
+    see = " (see help py-stackscope)"
+    assert tasks_session.error("argument") == "py-stackscope: unexpected argument '3'" + see
+    assert tasks_session.error("tasks_option").startswith("py-stackscope: unknown option '-tasks'")
+
+
+@pytest.mark.parametrize("mode", ["live"], indirect=True)
+def test_tasks_session_leaves_target_running_and_untraced(tasks_session, tasks_scenario):
+    assert tasks_session.left_behind == [], "gdb left threads traced or stopped:\n" + tasks_session.describe()
+    assert tasks_session.returncode == 0, tasks_session.describe()
+    assert tasks_scenario.ping(), "the tasks scenario no longer runs Python code after gdb detached"
+
+
 # ---- generic --------------------------------------------------------------------------
 
 
@@ -555,6 +647,24 @@ def test_object_help_and_completion(gdb, script, sleeper):
     assert [c for c in completions if c.startswith("py-stackscope object 0x10 -format ")] == [
         "py-stackscope object 0x10 -format flat", "py-stackscope object 0x10 -format json",
         "py-stackscope object 0x10 -format tree"]
+    assert "Traceback" not in out + err, err
+
+
+def test_tasks_help_and_completion(gdb, script, sleeper):
+    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
+        "source %s" % script, "help py-stackscope", "echo @@tasks-help\\n", "help py-stackscope tasks",
+        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope tasks -"))
+    help_text, rest = out.split("@@tasks-help\n", 1)
+    tasks_help, completions = rest.split("@@complete\n", 1)
+    assert "py-stackscope tasks [options]" in help_text and "py-stackscope tasks -- " in help_text, help_text
+    usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
+             "[-locals] [-native]")
+    assert "Usage: py-stackscope tasks " + usage + "\n" in tasks_help, tasks_help
+    assert not re.search(r"^\s*-tasks|\[-tasks\]", tasks_help + help_text, re.M)  # the CLI's option is this command
+    completions = completions.splitlines()
+    assert "py-stackscope tasks" in completions, completions
+    options = [c.split()[-1] for c in completions if c.startswith("py-stackscope tasks -")]
+    assert options == sorted(GDB_OPTIONS), completions
     assert "Traceback" not in out + err, err
 
 
