@@ -79,7 +79,9 @@ std::optional<std::string_view> environment(const char* name) {
     return value ? std::optional<std::string_view>(value) : std::nullopt;
 }
 
-int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads) {
+// `stopped`: how long the target's threads were held stopped (pid without --no-block), for --debug-reads.
+int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads,
+         std::optional<std::chrono::steady_clock::duration> stopped = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
     if (out.format == OutputFormat::Json) {
@@ -92,7 +94,14 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
     std::cout.flush();
     if (debug_reads) {
         std::cerr << "stackscope: " << stats.target_reads << " target read calls, " << stats.stack_rereads
-                  << " stacks read again\n";
+                  << " stacks read again";
+        if (stopped) {
+            const double ms = std::chrono::duration<double, std::milli>(*stopped).count();
+            char text[32];
+            std::snprintf(text, sizeof text, "%.1f", ms);
+            std::cerr << ", target stopped " << text << " ms";
+        }
+        std::cerr << "\n";
     }
     if (snap.objects_asked) {
         if (snap.partial()) {
@@ -182,8 +191,11 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
     Snapshot snap;
     ExtractionStats stats;
     std::string source_root;
+    std::optional<std::chrono::steady_clock::duration> stopped;
     {
         DeferTerminationSignals defer;
+        // From before the first thread is stopped to after the last is resumed: an upper bound.
+        const auto attaching = std::chrono::steady_clock::now();
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
         snap = take_snapshot(process, &stats,
@@ -196,11 +208,12 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         test_only_pause();
         test_only_internal_error();  // while the target is stopped: the destructor must still detach
         process.detach();
+        if (!no_block) stopped = std::chrono::steady_clock::now() - attaching;
     }
     // Source files are named by the target and may be slow to read: only once it runs again.
     SourceFiles sources(source_root);
     add_source_lines(snap, sources);
-    return emit(snap, out, stats, debug_reads);
+    return emit(snap, out, stats, debug_reads, stopped);
 }
 
 int run_core(const std::string& path, const CoreFileOptions& core_options, const std::vector<uint64_t>& objects,
@@ -236,7 +249,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();  // global options may follow the subcommand too
     bool debug_reads = false;
-    app.add_flag("--debug-reads", debug_reads, "Print how many read calls reached the target (on stderr)");
+    app.add_flag("--debug-reads", debug_reads,
+                 "Print how many read calls reached the target and, for pid without --no-block, how long its threads "
+                 "were stopped (on stderr)");
 
     int pid = 0;
     bool no_block = false;
