@@ -164,13 +164,12 @@ def _stopped_inferior():
 def _read(with_locals=False, with_tasks=False):
     """The inferior's Snapshot for this stop, or the core.Error reading it raised (both
     cached; a snapshot read with the frames' variables or the tasks serves the commands that
-    do not ask for them; one read without them is read again when they are asked for, and a
-    snapshot with tasks serves the tasks command only with the variables it asks for, as the
-    tasks' variables are not stripped); gdb.GdbError (one line) when there is nothing to read."""
+    do not ask for them; one read without them is read again when they are asked for);
+    gdb.GdbError (one line) when there is nothing to read."""
     inferior, gdb_threads = _stopped_inferior()
     key = (inferior.num, inferior.pid, _memory.value if _memory is not None else "auto")
     if (_cache.get("key") != key or (with_locals and not _cache.get("locals"))
-            or (with_tasks and (not _cache.get("tasks") or _cache.get("locals") != with_locals))):
+            or (with_tasks and not _cache.get("tasks"))):
         global extractions
         extractions += 1
         try:

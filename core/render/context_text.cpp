@@ -27,6 +27,7 @@ Snapshot without_contexts(Snapshot snapshot) {
     };
     for (Thread& t : snapshot.threads) strip(t.stack);
     for (ObjectStack& o : snapshot.objects) strip(o.stack);
+    for (Task& t : snapshot.tasks) strip(t.stack);
     return snapshot;
 }
 

@@ -51,6 +51,7 @@ void strip_locals(Stack& stack) {
 Snapshot without_locals(Snapshot snapshot) {
     for (Thread& t : snapshot.threads) strip_locals(t.stack);
     for (ObjectStack& o : snapshot.objects) strip_locals(o.stack);
+    for (Task& t : snapshot.tasks) strip_locals(t.stack);
     return snapshot;
 }
 

@@ -490,6 +490,10 @@ TASK_COMMANDS = [
     ["ascii_hidden", "py-stackscope tasks -ascii -show-hidden"],
     ["json", "py-stackscope tasks -json"],
     ["threads_json", "py-stackscope -json"],  # after the tasks' read, which serves it without them
+    ["no_contexts", "py-stackscope tasks -no-contexts"],
+    ["locals", "py-stackscope tasks -locals"],  # read again, with the variables
+    ["json_locals", "py-stackscope tasks -json -locals"],
+    ["json_after_locals", "py-stackscope tasks -json"],  # that read, without its variables
     ["tasks_option", "py-stackscope tasks -tasks"],
     ["argument", "py-stackscope tasks 3"],
     ["memory_gdb", "set py-stackscope-memory gdb"],
@@ -521,9 +525,18 @@ def test_tasks_json_equals_cli_plus_debugger_thread(tasks_session, tasks_cli_jso
     assert json.loads(tasks_session.output("json")) == expected
 
 
-def test_tasks_json_read_through_gdb_equals_cli(tasks_session, tasks_cli_json):
+@pytest.mark.parametrize("key", ["json_through_gdb", "json_after_locals"])
+def test_tasks_json_read_through_gdb_or_again_equals_cli(tasks_session, tasks_cli_json, key):
+    """Read through gdb (set py-stackscope-memory gdb), or served by the stop's read with the
+    variables (-locals), shown without them."""
     expected = with_debugger_threads(tasks_cli_json, tasks_session)
-    assert json.loads(tasks_session.output("json_through_gdb")) == expected
+    assert json.loads(tasks_session.output(key)) == expected
+
+
+def test_tasks_json_locals_equals_cli(tasks_session, tasks_cli, tasks_cli_json):
+    expected = with_debugger_threads(json.loads(tasks_cli("--tasks", "--json", "--locals")), tasks_session)
+    assert len(expected["tasks"]) == len(tasks_cli_json["tasks"])
+    assert json.loads(tasks_session.output("json_locals")) == expected
 
 
 def test_threads_after_tasks_are_read_without_them(tasks_session, tasks_cli):
@@ -538,6 +551,8 @@ def test_threads_after_tasks_are_read_without_them(tasks_session, tasks_cli):
     ("tree", ("--tasks",)),
     ("flat", ("--tasks", "--flat")),
     ("ascii_hidden", ("--tasks", "--ascii", "--show-hidden")),
+    ("no_contexts", ("--tasks", "--no-contexts")),
+    ("locals", ("--tasks", "--locals")),
 ])
 def test_tasks_text_equals_cli_without_headers(tasks_session, tasks_cli, tasks_scenario, key, cli_options):
     expected = without_process_header(tasks_cli(*cli_options))

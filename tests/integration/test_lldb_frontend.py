@@ -476,6 +476,9 @@ TASK_COMMANDS = [
     Command("ascii-hidden", "stackscope tasks --ascii --show-hidden"),
     Command("json", "stackscope tasks --json"),
     Command("json-sbapi", "stackscope tasks --json", {"STACKSCOPE_LLDB_READS": "lldb"}),
+    Command("no-contexts", "stackscope tasks --no-contexts"),
+    Command("locals", "stackscope tasks --locals"),
+    Command("json-locals", "stackscope tasks --json --locals"),
     Command("tasks-option", "stackscope tasks --tasks"),
     Command("argument", "stackscope tasks 3"),
 ]
@@ -509,6 +512,8 @@ def test_tasks_json_equals_cli_plus_debugger_thread(tasks_run, tasks_cli_json, m
     ("tree", ("--tasks",)),
     ("flat", ("--tasks", "--flat")),
     ("ascii-hidden", ("--tasks", "--ascii", "--show-hidden")),
+    ("no-contexts", ("--tasks", "--no-contexts")),
+    ("locals", ("--tasks", "--locals")),
 ])
 def test_tasks_text_equals_cli_but_headers(tasks_run, tasks_cli, tasks_scenario, key, cli_options, mode):
     cli_headers, cli_rest = split_headers(without_process_header(tasks_cli(*cli_options)), HEADER_CLI)
@@ -522,6 +527,12 @@ def test_tasks_text_equals_cli_but_headers(tasks_run, tasks_cli, tasks_scenario,
         text = "\n".join(lldb_rest)
         for name in tasks_scenario.truth["tasks"]:
             assert "name='%s'" % name in text, (name, text)
+
+
+def test_tasks_json_locals_equals_cli(tasks_run, tasks_cli, tasks_cli_json, mode):
+    expected = with_debugger_threads(json.loads(tasks_cli("--tasks", "--json", "--locals")), tasks_run, mode)
+    assert len(expected["tasks"]) == len(tasks_cli_json["tasks"])
+    assert json.loads(tasks_run.result("json-locals")) == expected
 
 
 @pytest.mark.parametrize("key, message", [

@@ -244,9 +244,8 @@ class Extraction(unittest.TestCase):
         self.assertEqual([kwargs["locals"] for _, kwargs in self.calls], [False, True])
 
     def test_tasks_are_read_when_asked_and_the_snapshot_then_serves_every_command(self):
-        """`py-stackscope tasks` reads the stop again with the tasks (with the variables it asks
-        for: the tasks' are not stripped); that snapshot then serves later commands, without
-        its tasks for those that do not ask."""
+        """`py-stackscope tasks` reads the stop again with the tasks; that snapshot then serves
+        later commands, without its tasks (or variables) for those that do not ask."""
 
         class Snap:
             def __init__(self, with_locals, with_tasks):
@@ -270,11 +269,15 @@ class Extraction(unittest.TestCase):
         self.assertEqual((got.with_tasks, got.with_locals), (False, False))
         got = glue.snapshot(with_locals=True)  # the tasks' snapshot has no variables: read again
         self.assertEqual((got.with_tasks, got.with_locals), (False, True))
-        got = glue.snapshot(with_tasks=True)  # ... and one with variables but no tasks serves no tasks
+        got = glue.snapshot(with_tasks=True, with_locals=True)  # ... and one without tasks serves no tasks
+        self.assertEqual((got.with_tasks, got.with_locals), (True, True))
+        got = glue.snapshot(with_tasks=True)  # that one serves the tasks without variables
         self.assertEqual((got.with_tasks, got.with_locals), (True, False))
+        got = glue.snapshot()
+        self.assertEqual((got.with_tasks, got.with_locals), (False, False))
         self.assertEqual(glue.extractions, before + 4)
         self.assertEqual([(kwargs["locals"], kwargs["tasks"]) for _, kwargs in self.calls],
-                         [(False, False), (False, True), (True, False), (False, True)])
+                         [(False, False), (False, True), (True, False), (True, True)])
 
     def test_a_core_error_is_one_line(self):
         FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
