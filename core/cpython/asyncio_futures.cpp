@@ -63,6 +63,7 @@ FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
         case kStateFinished: f.state = FutureState::Finished; break;
         default: throw bad_data("the future at " + hex(object) + " has an invalid state", object);
     }
+    f.loop = mem.read_pointer(object + l.future_loop);
     if (!is_task) return f;
     f.task_coro = mem.read_pointer(object + l.task_coro);
     if (const uint64_t name = mem.read_pointer(object + l.task_name)) {
@@ -84,6 +85,7 @@ FutureInfo AsyncioFutures::read_python(uint64_t object, bool is_task) {
     else if (text == "CANCELLED") f.state = FutureState::Cancelled;
     else if (text == "FINISHED") f.state = FutureState::Finished;
     else throw bad_data("the future at " + hex(object) + " has an invalid _state", object);
+    if (const auto loop = objects_.attribute(object, "_loop")) f.loop = *loop;
     if (!is_task) return f;
     if (const auto coro = objects_.attribute(object, "_coro")) f.task_coro = *coro;
     if (const auto name = objects_.attribute_or_class_default(object, "_name"))
@@ -140,11 +142,29 @@ FutureDetails AsyncioFutures::details_python(uint64_t object, const FutureInfo& 
     return d;
 }
 
+std::vector<uint64_t> AsyncioFutures::callbacks(uint64_t object, const FutureInfo& info) {
+    RemoteMemory& mem = objects_.memory();
+    const PythonLayout& l = objects_.layout();
+    std::vector<uint64_t> out;
+    uint64_t list = 0;
+    if (info.python_class) {
+        const auto value = objects_.attribute(object, "_callbacks");
+        if (value && !objects_.is_instance_of(*value, BuiltinType::NoneType)) list = *value;
+    } else {
+        if (const uint64_t first = mem.read_pointer(object + l.future_callback0)) out.push_back(first);
+        list = mem.read_pointer(object + l.future_callbacks);
+    }
+    if (list == 0) return out;
+    objects_.require_unless_unknown(list, BuiltinType::List);
+    for (const uint64_t entry : objects_.sequence_items(list, false, kMaxCallbacks)) out.push_back(callback_of(entry));
+    return out;
+}
+
 // The callbacks of a list of (callback, context) tuples, after those `d` holds.
 void AsyncioFutures::add_callbacks(uint64_t future, uint64_t list, FutureDetails& d) {
     RemoteMemory& mem = objects_.memory();
     const PythonLayout& l = objects_.layout();
-    objects_.require(list, BuiltinType::List);
+    objects_.require_unless_unknown(list, BuiltinType::List);
     const auto size = mem.read_value<int64_t>(list + l.var_size);
     if (size < 0 || size > kMaxCallbacks)
         throw bad_data("the callback list of the future at " + hex(future) + " has a bad size", list);

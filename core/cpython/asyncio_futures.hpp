@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cpython/object_reader.hpp"
 
@@ -19,6 +20,7 @@ struct FutureInfo {
     FutureState state = FutureState::Pending;
     std::string task_name;   // a Task's get_name()
     uint64_t task_coro = 0;  // a Task's coroutine (0 once it is done)
+    uint64_t loop = 0;       // its event loop
 };
 
 // What Future.__repr__ and Task.__repr__ show beyond the state; 0 for an absent object.
@@ -44,6 +46,9 @@ public:
 
     // Throws Error when the future cannot be read.
     FutureDetails details(uint64_t object, const FutureInfo& info);
+
+    // Every done-callback, in Future._callbacks' order. Throws Error when they cannot be read.
+    std::vector<uint64_t> callbacks(uint64_t object, const FutureInfo& info);
 
 private:
     struct Classes {

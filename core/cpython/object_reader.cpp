@@ -66,6 +66,11 @@ bool ObjectReader::is_instance_or_named(uint64_t object, BuiltinType type, std::
     return false;
 }
 
+void ObjectReader::require_unless_unknown(uint64_t object, BuiltinType type) {
+    if (match(object, type) == TypeMatch::No)
+        throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)), object);
+}
+
 void ObjectReader::require(uint64_t object, BuiltinType type) {
     switch (match(object, type)) {
         case TypeMatch::Yes: return;
@@ -408,6 +413,12 @@ std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_vie
             }
             break;
     }
+    // A type with no managed dict may still keep one at tp_dictoffset (a Python subclass of
+    // a C class that has a dict member, e.g. asyncio's _GatheringFuture, to 3.12).
+    if (!dict && !values && !managed && l.instance_dict != InstanceDictFormat::DictOffset) {
+        const auto offset = memory_.read_value<int64_t>(type + l.type_dictoffset);
+        if (offset > 0 && offset < (1 << 20)) dict = memory_.read_pointer(object + static_cast<uint64_t>(offset));
+    }
     if (dict) return dict_get(dict, name);
     if (values) {
         const uint64_t keys = memory_.read_pointer(type + l.heap_type_cached_keys);
@@ -415,6 +426,48 @@ std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_vie
         return find_str_key(keys_items(keys, values), name);
     }
     return std::nullopt;
+}
+
+int64_t ObjectReader::checked_size(uint64_t object, Offset field) {
+    const auto n = memory_.read_value<int64_t>(object + field);
+    if (n < 0 || n > (int64_t{1} << 40)) throw bad_data("container at " + hex(object) + " has an implausible size");
+    return n;
+}
+
+std::vector<uint64_t> ObjectReader::sequence_items(uint64_t object, bool tuple, size_t max) {
+    const auto n = static_cast<uint64_t>(checked_size(object, layout_.var_size));
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, max));
+    if (count == 0) return {};
+    const uint64_t items = tuple ? object + layout_.tuple_items : memory_.read_pointer(object + layout_.list_items);
+    const std::vector<uint8_t> raw = memory_.read_bytes(items, count * 8);
+    std::vector<uint64_t> out(count);
+    std::memcpy(out.data(), raw.data(), count * 8);
+    return out;
+}
+
+std::vector<uint64_t> ObjectReader::set_items(uint64_t set, size_t max) {
+    const auto used = checked_size(set, layout_.set_used);
+    const auto mask = memory_.read_value<int64_t>(set + layout_.set_mask);
+    if (mask < 0 || mask >= (int64_t{1} << 24) || ((mask + 1) & mask) != 0 || used > mask + 1)
+        throw bad_data("set at " + hex(set) + " has an implausible table");
+    const uint64_t table = memory_.read_pointer(set + layout_.set_table);
+    constexpr size_t kEntrySize = 16;  // setentry {PyObject *key; Py_hash_t hash;}
+    std::vector<uint64_t> out;
+    const auto slots = static_cast<uint64_t>(mask) + 1;
+    constexpr uint64_t kChunk = 1024;
+    for (uint64_t first = 0; first < slots && out.size() < static_cast<uint64_t>(used) && out.size() < max;
+         first += kChunk) {
+        const uint64_t n = std::min(kChunk, slots - first);
+        const std::vector<uint8_t> raw = memory_.read_bytes(table + first * kEntrySize, n * kEntrySize);
+        for (uint64_t k = 0; k < n && out.size() < max; ++k) {
+            uint64_t key = 0;
+            int64_t hash = 0;
+            std::memcpy(&key, raw.data() + k * kEntrySize, 8);
+            std::memcpy(&hash, raw.data() + k * kEntrySize + 8, 8);
+            if (key && hash != -1) out.push_back(key);  // -1: a deleted entry (the dummy key)
+        }
+    }
+    return out;
 }
 
 }  // namespace stackscope

@@ -38,6 +38,9 @@ public:
     // Throws bad_data when the object is not of that type, and an UnsupportedRuntime error
     // when the type is not known in this target.
     void require(uint64_t object, BuiltinType type);
+    // Throws bad_data only when the object is known not to be of that type: where the type is
+    // not known (a core without its binaries), the caller's bounded reads check the shape.
+    void require_unless_unknown(uint64_t object, BuiltinType type);
 
     // The main interpreter's sys.modules: its builtins module names the static types whose
     // tp_name is unreadable (read only when one is).
@@ -81,6 +84,12 @@ public:
     };
     // The live (key, value) pairs of a dict in insertion order: all, or the first `max_entries`.
     std::vector<DictEntry> dict_items(uint64_t dict, size_t max_entries = SIZE_MAX);
+    // The first `max` items of a tuple (`tuple`) or list, and of a set or frozenset in table
+    // order. The caller has checked the type; sizes are checked for plausibility.
+    std::vector<uint64_t> sequence_items(uint64_t object, bool tuple, size_t max);
+    std::vector<uint64_t> set_items(uint64_t set, size_t max);
+    // ob_size, used or ma_used: a container's length, checked for plausibility.
+    int64_t checked_size(uint64_t object, Offset field);
     // The value of a str key in a dict; nullopt when absent.
     std::optional<uint64_t> dict_get(uint64_t dict, std::string_view key);
     // An instance attribute stored in the object's __dict__ (managed or not); nullopt when absent.

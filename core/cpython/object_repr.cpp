@@ -293,53 +293,16 @@ void ObjectRepr::full_container(uint64_t object, Kind kind, Text& out, int depth
 
 int64_t ObjectRepr::item_count(uint64_t object, Kind kind) {
     const PythonLayout& l = objects_.layout();
-    const Offset field = kind == Kind::Set || kind == Kind::FrozenSet ? l.set_used
-                         : kind == Kind::Dict                         ? l.dict_used
-                                                                      : l.var_size;
-    const auto n = objects_.memory().read_value<int64_t>(object + field);
-    if (n < 0 || n > (int64_t{1} << 40)) throw bad_data("container at " + hex(object) + " has an implausible size");
-    return n;
+    return objects_.checked_size(object, kind == Kind::Set || kind == Kind::FrozenSet ? l.set_used
+                                         : kind == Kind::Dict                         ? l.dict_used
+                                                                                      : l.var_size);
 }
 
 std::vector<uint64_t> ObjectRepr::sequence_items(uint64_t object, Kind kind, size_t max) {
-    const PythonLayout& l = objects_.layout();
-    const auto n = static_cast<uint64_t>(item_count(object, kind));
-    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, max));
-    if (count == 0) return {};
-    const uint64_t items =
-        kind == Kind::Tuple ? object + l.tuple_items : objects_.memory().read_pointer(object + l.list_items);
-    const std::vector<uint8_t> raw = objects_.memory().read_bytes(items, count * 8);
-    std::vector<uint64_t> out(count);
-    std::memcpy(out.data(), raw.data(), count * 8);
-    return out;
+    return objects_.sequence_items(object, kind == Kind::Tuple, max);
 }
 
-std::vector<uint64_t> ObjectRepr::set_items(uint64_t object, size_t max) {
-    const PythonLayout& l = objects_.layout();
-    RemoteMemory& memory = objects_.memory();
-    const auto used = item_count(object, Kind::Set);
-    const auto mask = memory.read_value<int64_t>(object + l.set_mask);
-    if (mask < 0 || mask >= (int64_t{1} << 24) || ((mask + 1) & mask) != 0 || used > mask + 1)
-        throw bad_data("set at " + hex(object) + " has an implausible table");
-    const uint64_t table = memory.read_pointer(object + l.set_table);
-    constexpr size_t kEntrySize = 16;  // setentry {PyObject *key; Py_hash_t hash;}
-    std::vector<uint64_t> out;
-    const auto slots = static_cast<uint64_t>(mask) + 1;
-    constexpr uint64_t kChunk = 1024;
-    for (uint64_t first = 0; first < slots && out.size() < static_cast<uint64_t>(used) && out.size() < max;
-         first += kChunk) {
-        const uint64_t n = std::min(kChunk, slots - first);
-        const std::vector<uint8_t> raw = memory.read_bytes(table + first * kEntrySize, n * kEntrySize);
-        for (uint64_t k = 0; k < n && out.size() < max; ++k) {
-            uint64_t key = 0;
-            int64_t hash = 0;
-            std::memcpy(&key, raw.data() + k * kEntrySize, 8);
-            std::memcpy(&hash, raw.data() + k * kEntrySize + 8, 8);
-            if (key && hash != -1) out.push_back(key);  // -1: a deleted entry (the dummy key)
-        }
-    }
-    return out;
-}
+std::vector<uint64_t> ObjectRepr::set_items(uint64_t object, size_t max) { return objects_.set_items(object, max); }
 
 // reprlib's _possibly_sorted: sorted() where the items compare (numbers, strs), else as
 // iterated, as sorted() raising TypeError leaves them.

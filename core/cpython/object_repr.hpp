@@ -47,6 +47,10 @@ public:
     // bound method, `module.qualname` for anything with both, else repr(callable).
     std::string function_name(uint64_t callable);
 
+    // repr() of a Future or Task with the parts asked for; nullopt when `object` is neither.
+    // Throws Error when it is one that cannot be read.
+    std::optional<std::string> future_repr(uint64_t object, AsyncioRepr::Parts parts);
+
     // What repr() reads of one object at most: characters of a str, items of a container.
     static constexpr size_t kMaxFullRepr = 64 * 1024;  // characters of a builtins.repr() text
     static constexpr size_t kMaxSortedItems = 4096;    // set and dict items sorted as reprlib sorts them
@@ -81,6 +85,7 @@ private:
     struct Failed {};  // builtins.repr() would raise (an int over the digit limit)
 
     Kind kind_of(uint64_t object);
+    AsyncioRepr::ValueReprs future_values(int depth);
     bool is_exactly(uint64_t type, BuiltinType builtin);
 
     // reprlib.Repr.repr1 at `level`.

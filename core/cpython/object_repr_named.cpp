@@ -79,20 +79,30 @@ void ObjectRepr::full_named(uint64_t object, Kind kind, Text& out, int depth) {
         case Kind::RLock: out += lock_text(object, kind); return;
         default: break;
     }
-    // Future.__repr__: its parts are builtins.repr() of an exception, reprlib.repr() (the
-    // module's default bounds) of a result and of callback arguments.
-    const AsyncioRepr::ValueReprs values{
-        [&](uint64_t part) {
-            Text text;
-            full(part, text, depth + 1);
-            return to_utf8(text);
-        },
-        [&](uint64_t part) { return ObjectRepr(objects_, frames_, kReprlibDefaults).repr(part); }};
-    if (const auto future = asyncio_.repr(object, values)) {
+    if (const auto future = asyncio_.repr(object, future_values(depth))) {
         out += from_utf8(*future);
         return;
     }
     out += from_utf8(objects_.default_repr(object));
+}
+
+// Future.__repr__: its parts are builtins.repr() of an exception, reprlib.repr() (the
+// module's default bounds) of a result and of callback arguments.
+AsyncioRepr::ValueReprs ObjectRepr::future_values(int depth) {
+    return {[this, depth](uint64_t part) {
+                Text text;
+                full(part, text, depth + 1);
+                return to_utf8(text);
+            },
+            [this](uint64_t part) { return ObjectRepr(objects_, frames_, kReprlibDefaults).repr(part); }};
+}
+
+std::optional<std::string> ObjectRepr::future_repr(uint64_t object, AsyncioRepr::Parts parts) {
+    try {
+        return asyncio_.repr(object, future_values(0), parts);
+    } catch (const Failed&) {
+        return std::nullopt;
+    }
 }
 
 // func_repr: <function QUALNAME at 0x...>.

@@ -202,6 +202,13 @@ struct GeneratorStates {
     int completed = 1;  // this or above: finished
 };
 
+// Where a thread's running asyncio loop is kept.
+enum class RunningLoopSource {
+    ThreadStateDict,  // the thread-state dict's __asyncio_running_event_loop__ (to 3.12)
+    ThreadStateImpl,  // _PyThreadStateImpl.asyncio_running_loop, just after the PyThreadState (3.13)
+    AsyncioDebug,     // where the .AsyncioDebug section says (3.14+)
+};
+
 struct PythonLayout {
     PythonVersion version;
 
@@ -273,6 +280,7 @@ struct PythonLayout {
     Offset tstate_thread_id = kAbsent;
     Offset tstate_native_thread_id = kAbsent;
     Offset tstate_exc_info = kAbsent;  // _PyErr_StackItem*: the innermost exception being handled
+    Offset tstate_size = kAbsent;      // sizeof(PyThreadState), from the debug offsets (3.13+)
 
     // _PyErr_StackItem
     Offset err_item_type = kAbsent;  // exc_type (3.8-3.10; later only the value is kept)
@@ -435,6 +443,15 @@ struct PythonLayout {
     // An int that is non-zero while a cancellation is pending, the one Task.__repr__ reads:
     // task_must_cancel to 3.10, task_num_cancels_requested (Task.cancelling()) from 3.11.
     Offset task_cancelling = kAbsent;
+    Offset future_loop = kAbsent;     // fut_loop
+    Offset weakref_object = kAbsent;  // PyWeakReference.wr_object (Py_None once the referent is gone)
+    // Where a thread keeps the asyncio event loop it is running (asyncio.get_running_loop()):
+    RunningLoopSource running_loop = RunningLoopSource::ThreadStateDict;
+    Offset tstate_dict = kAbsent;               // PyThreadState.dict (ThreadStateDict)
+    Offset running_loop_holder_loop = kAbsent;  // _RunningLoopHolder.rl_loop, where the dict holds one (to 3.11)
+    // Whether the task registries are listed in the _asyncio module's .AsyncioDebug section
+    // (_Py_AsyncioModuleDebugOffsets, 3.14+): the C tasks are then on linked lists it describes.
+    bool asyncio_debug_offsets = false;
     // Whether a Future's repr shows a partial callback's arguments (asyncio's
     // _format_args_and_kwargs): from 3.13 only in debug mode, which the repr does not follow.
     bool future_repr_shows_arguments = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cpython/deque_reader.hpp"
+#include "cpython/function_closure.hpp"
 #include "cpython/generator_reader.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
@@ -12,7 +13,6 @@ namespace stackscope {
 namespace {
 
 constexpr size_t kMaxName = 1024;
-constexpr int64_t kMaxFreeVariables = 1 << 14;
 
 // The async method of each sync one, as AsyncExitStack names them.
 std::string async_method(const std::string& method) {
@@ -126,32 +126,10 @@ std::optional<std::string> ContextlibGlue::wrapped_call(uint64_t function, Conte
     if (!dict) return std::nullopt;
     const auto wrapped = objects.dict_get(dict, "__wrapped__");
     if (!wrapped) return std::nullopt;
-    const uint64_t closure = mem.read_pointer(function + static_cast<uint64_t>(l.func_closure));
-    if (!closure) return std::nullopt;
-    const auto cells = mem.read_value<int64_t>(closure + static_cast<uint64_t>(l.var_size));
-    if (cells < 0 || cells > kMaxFreeVariables) throw bad_data("a closure of " + std::to_string(cells) + " cells");
-    // The free variables' names, in the closure's order: co_freevars, or (3.11+) the last
-    // names of co_localsplusnames.
-    const uint64_t code = mem.read_pointer(function + static_cast<uint64_t>(l.func_code));
-    uint64_t names = 0;
-    int64_t first = 0;
-    switch (l.code_variables) {
-        case CodeVariablesFormat::Separate:
-            names = mem.read_pointer(code + static_cast<uint64_t>(l.code_freevars));
-            break;
-        case CodeVariablesFormat::LocalsPlus:
-            names = mem.read_pointer(code + static_cast<uint64_t>(l.code_localsplusnames));
-            first = mem.read_value<int64_t>(names + static_cast<uint64_t>(l.var_size)) - cells;
-            if (first < 0) throw bad_data("a closure with more cells than its code has names", function);
-            break;
-    }
     std::optional<uint64_t> args, kwds;
-    for (int64_t i = 0; i < cells; ++i) {
-        const std::string name =
-            objects.read_str(objects.tuple_item(names, static_cast<uint64_t>(first + i)), kMaxName);
-        if (name != "args" && name != "kwds") continue;
-        const uint64_t cell = objects.tuple_item(closure, static_cast<uint64_t>(i));
-        (name == "args" ? args : kwds) = mem.read_pointer(cell + static_cast<uint64_t>(l.cell_ref));
+    for (const ClosureVariable& v : closure_variables(objects, function)) {
+        if (v.name == "args") args = v.value;
+        if (v.name == "kwds") kwds = v.value;
     }
     if (!args || !kwds) return std::nullopt;
     const std::string rest = arguments(*args, *kwds, host);

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "stackscope/error.hpp"
+#include "extract/asyncio_tasks.hpp"
 #include "extract/context_elaboration.hpp"
 #include "extract/extraction.hpp"
 #include "extract/object_stacks.hpp"
@@ -369,6 +370,12 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
             if (options.locals) x.locals().add_locals(t.stack);
         }
     }
+    if (options.tasks) {
+        ObjectStackReader stacks(x, snap.threads);
+        TaskReader(x, options.target_running, options.attempts).read(snap, [&](uint64_t task) {
+            return read_object(x, stacks, elaboration, task, options);
+        });
+    }
     if (!options.objects.empty()) {
         ObjectStackReader objects(x, snap.threads);
         for (const uint64_t address : options.objects)
@@ -376,7 +383,6 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         snap.objects_asked = true;
         snap.threads.clear();
     }
-    if (options.tasks) snap.tasks_asked = true;  // the tasks themselves: issue 16, in progress
     if (stats_out) {
         *stats_out = reader.stats();
         stats_out->target_reads = x.memory().target_reads();

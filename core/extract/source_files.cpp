@@ -163,6 +163,7 @@ void add_source_lines(Stack& stack, SourceFiles& sources) { add_stack_lines(stac
 void add_source_lines(Snapshot& snapshot, SourceFiles& sources) {
     for (Thread& t : snapshot.threads) add_source_lines(t.stack, sources);
     for (ObjectStack& o : snapshot.objects) add_source_lines(o.stack, sources);
+    for (Task& t : snapshot.tasks) add_source_lines(t.stack, sources);
 }
 
 }  // namespace stackscope

@@ -1,11 +1,33 @@
 #include "render/snapshot_text.hpp"
 
+#include "render/printable.hpp"
+#include "render/task_tree.hpp"
 #include "stackscope/formatters.hpp"
 
 namespace stackscope {
 
+namespace {
+
+// After the threads: each loop's header and its root tasks' trees; a line of its own when the
+// task list could not be read in full.
+std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
+                       TaskLayout layout) {
+    std::string out;
+    const std::vector<LoopTasks> loops = task_trees(snapshot, layout);
+    if (loops.empty()) out += "\n" + styled_header("no event loops", color) + "\n";
+    for (const LoopTasks& loop : loops) {
+        out += "\n" + styled_header(loop.header, color) + "\n";
+        for (size_t i = 0; i < loop.roots.size(); ++i) out += (i ? "\n" : "") + stack_text(loop.roots[i]);
+    }
+    if (snapshot.tasks_error)
+        out += "\nError while reading the tasks: " + printable(snapshot.tasks_error->message) + "\n";
+    return out;
+}
+
+}  // namespace
+
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
-                                 bool color) {
+                                 bool color, TaskLayout tasks) {
     std::string out = format_process_header(snapshot);
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
@@ -16,9 +38,13 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
     }
     for (size_t i = 0; i < snapshot.threads.size(); ++i) {
         if (i) out += "\n";
-        out += styled_header(format_thread_header(snapshot.threads[i]), color) + "\n";
+        std::string header = format_thread_header(snapshot.threads[i]);
+        if (const std::string note = running_task_note(snapshot, snapshot.threads[i]); !note.empty())
+            header.insert(header.size() - 1, note);  // before the closing ':'
+        out += styled_header(header, color) + "\n";
         out += stack_text(snapshot.threads[i].stack);
     }
+    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks);
     return out;
 }
 

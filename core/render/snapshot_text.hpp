@@ -3,13 +3,15 @@
 #include <functional>
 #include <string>
 
+#include "render/task_tree.hpp"
 #include "stackscope/model.hpp"
 
 namespace stackscope {
 
 // The process header, then each thread's header line (in colour when `color`) and
 // `stack_text` of its stack, with a blank line between threads.
+// With --tasks, each loop's tasks after the threads, laid out as `tasks` says.
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
-                                 bool color);
+                                 bool color, TaskLayout tasks = TaskLayout::Nested);
 
 }  // namespace stackscope

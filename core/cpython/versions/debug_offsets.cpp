@@ -358,6 +358,8 @@ const FieldTarget kFieldTargets[] = {
     {"interpreter_state.gil_runtime_state_holder", &PythonLayout::gil_last_holder, kPointer, kPointer,
      "interpreter_state.gil_runtime_state"},
     {"thread_state.next", &PythonLayout::tstate_next, kPointer, kPointer, ""},
+    // The size itself, as an offset: where _PyThreadStateImpl's own fields start.
+    {"thread_state.size", &PythonLayout::tstate_size, 0, kPointer, ""},
     {"thread_state.interp", &PythonLayout::tstate_interp, kPointer, kPointer, ""},
     {"thread_state.current_frame", &PythonLayout::tstate_frame, kPointer, kPointer, ""},
     {"thread_state.thread_id", &PythonLayout::tstate_thread_id, kPointer, kPointer, ""},

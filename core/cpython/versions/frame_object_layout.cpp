@@ -34,6 +34,8 @@ void set_frame_object_layout(PythonLayout& l) {
     l.tstate_frame = 24;
     l.tstate_thread_id = 176;
     l.tstate_exc_info = 144;
+    l.tstate_dict = 152;
+    l.running_loop_holder_loop = 16;  // PyRunningLoopHolder {PyObject_HEAD; rl_loop; rl_pid}
     l.runtime_finalizing = 16;
 
     l.err_item_type = 0;

@@ -56,7 +56,9 @@ void set_gil_build_object_layout(PythonLayout& l) {
     l.list_items = 24;
     // FutureObj_HEAD's first fields and functools.partial (_asyncio and _functools DWARF of
     // 3.8.18-3.13.0 and the Debian 3.14/3.15 debug builds); the tables set the rest.
+    l.future_loop = 16;
     l.future_callback0 = 24;
+    l.weakref_object = 16;  // PyWeakReference (3.8.18-3.13.0 DWARF, Debian 3.14/3.15 -dbg)
     l.future_callbacks = 40;
     l.future_exception = 48;
     l.future_result = 64;  // 3.10+: after fut_exception_tb

@@ -44,6 +44,8 @@ PythonLayout python_3_11_layout() {
     l.tstate_thread_id = 152;
     l.tstate_native_thread_id = 160;
     l.tstate_exc_info = 120;
+    l.tstate_dict = 128;
+    l.running_loop_holder_loop = 16;  // PyRunningLoopHolder {PyObject_HEAD; rl_loop; rl_pid}
     l.err_item_value = 0;
     l.err_item_previous = 8;
 

@@ -44,6 +44,7 @@ PythonLayout python_3_12_layout() {
     l.tstate_thread_id = 136;
     l.tstate_native_thread_id = 144;
     l.tstate_exc_info = 104;
+    l.tstate_dict = 112;  // holds the loop itself
     l.err_item_value = 0;
     l.err_item_previous = 8;
 

@@ -47,6 +47,9 @@ PythonLayout python_3_13_layout() {
     l.tstate_thread_id = 152;
     l.tstate_native_thread_id = 160;
     l.tstate_exc_info = 120;
+    // _PyThreadStateImpl {PyThreadState base; PyObject *asyncio_running_loop; ...}: at
+    // tstate_size (304 in 3.13.0, 312 in Debian's 3.13 debug build).
+    l.running_loop = RunningLoopSource::ThreadStateImpl;
     l.err_item_value = 0;
     l.err_item_previous = 8;
 

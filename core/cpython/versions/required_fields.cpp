@@ -99,6 +99,8 @@ const std::vector<Field> kAlways = {
     STACKSCOPE_FIELD(future_result),
     STACKSCOPE_FIELD(task_fut_waiter),
     STACKSCOPE_FIELD(task_cancelling),
+    STACKSCOPE_FIELD(future_loop),
+    STACKSCOPE_FIELD(weakref_object),
     STACKSCOPE_FIELD(partial_func),
     STACKSCOPE_FIELD(partial_args),
     STACKSCOPE_FIELD(partial_keywords),

@@ -28,6 +28,8 @@ void set_stackref_era_layout(PythonLayout& l) {
     l.code_variables = CodeVariablesFormat::LocalsPlus;
     l.gc_location = GcStateLocation::Interpreter;
     l.has_debug_offsets = true;
+    l.running_loop = RunningLoopSource::AsyncioDebug;
+    l.asyncio_debug_offsets = true;
     l.debug_build_measured = true;  // Debian's python3.1X-dbg: tests/unit/fixtures/debug_offsets_3.1X-dbg.bin
 
     l.gil_locked = 16;

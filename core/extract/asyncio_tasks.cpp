@@ -1,0 +1,218 @@
+#include "extract/asyncio_tasks.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "cpython/asyncio_futures.hpp"
+#include "cpython/asyncio_registry.hpp"
+#include "extract/task_awaiters.hpp"
+#include "stackscope/error.hpp"
+#include "stackscope/hex.hpp"
+
+namespace stackscope {
+
+namespace {
+
+std::string joined(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
+    return out;
+}
+
+// Tasks on a cycle of awaits: what is left after peeling off, again and again, the tasks no
+// task awaits, and then the tasks that await none.
+void mark_cycles(std::vector<Task>& tasks) {
+    std::unordered_map<uint64_t, size_t> index;
+    for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].id, i);
+    std::vector<std::vector<size_t>> awaiters(tasks.size()), awaited(tasks.size());
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        for (const TaskAwaiter& a : tasks[i].awaited_by) {
+            const auto j = index.find(a.task);
+            if (j == index.end()) continue;
+            awaiters[i].push_back(j->second);
+            awaited[j->second].push_back(i);
+        }
+    }
+    std::vector<bool> removed(tasks.size(), false);
+    const auto peel = [&](const std::vector<std::vector<size_t>>& in, const std::vector<std::vector<size_t>>& out) {
+        std::vector<size_t> degree(tasks.size(), 0), ready;
+        for (size_t i = 0; i < tasks.size(); ++i) {
+            if (removed[i]) continue;
+            for (const size_t j : in[i]) degree[i] += removed[j] ? 0 : 1;
+            if (degree[i] == 0) ready.push_back(i);
+        }
+        while (!ready.empty()) {
+            const size_t i = ready.back();
+            ready.pop_back();
+            removed[i] = true;
+            for (const size_t j : out[i]) {
+                if (!removed[j] && --degree[j] == 0) ready.push_back(j);
+            }
+        }
+    };
+    peel(awaiters, awaited);
+    peel(awaited, awaiters);
+    for (size_t i = 0; i < tasks.size(); ++i) tasks[i].cycle = !removed[i];
+}
+
+// By loop (the threads' loops in thread order, then the rest as met), and in each, depth first
+// from the roots (no awaiter; by id), every task after its lowest-id awaiter; cycles last.
+std::vector<Task> ordered(std::vector<Task> tasks, const std::vector<Thread>& threads) {
+    std::vector<uint64_t> loops;
+    for (const Thread& t : threads) {
+        if (t.running_loop && std::find(loops.begin(), loops.end(), *t.running_loop) == loops.end())
+            loops.push_back(*t.running_loop);
+    }
+    for (const Task& t : tasks) {
+        if (std::find(loops.begin(), loops.end(), t.loop) == loops.end()) loops.push_back(t.loop);
+    }
+    std::unordered_map<uint64_t, size_t> index;
+    for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].id, i);
+    std::unordered_map<uint64_t, std::vector<size_t>> children;  // awaiter -> tasks it shows in full
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        uint64_t lowest = 0;
+        for (const TaskAwaiter& a : tasks[i].awaited_by) {
+            if (index.count(a.task) && (lowest == 0 || a.task < lowest)) lowest = a.task;
+        }
+        if (lowest) children[lowest].push_back(i);
+    }
+    for (auto& [awaiter, list] : children)
+        std::sort(list.begin(), list.end(), [&](size_t a, size_t b) { return tasks[a].id < tasks[b].id; });
+    std::vector<bool> placed(tasks.size(), false);
+    std::vector<Task> out;
+    out.reserve(tasks.size());
+    const auto place_tree = [&](size_t root) {
+        std::vector<size_t> pending{root};
+        while (!pending.empty()) {
+            const size_t i = pending.back();
+            pending.pop_back();
+            if (placed[i]) continue;
+            placed[i] = true;
+            out.push_back(tasks[i]);
+            const auto kids = children.find(tasks[i].id);
+            if (kids == children.end()) continue;
+            for (auto k = kids->second.rbegin(); k != kids->second.rend(); ++k) pending.push_back(*k);
+        }
+    };
+    for (const uint64_t loop : loops) {
+        std::vector<size_t> roots, rest;
+        for (size_t i = 0; i < tasks.size(); ++i) {
+            if (tasks[i].loop != loop) continue;
+            const bool awaited = std::any_of(tasks[i].awaited_by.begin(), tasks[i].awaited_by.end(),
+                                             [&](const TaskAwaiter& a) { return index.count(a.task) > 0; });
+            (awaited ? rest : roots).push_back(i);
+        }
+        const auto by_id = [&](size_t a, size_t b) { return tasks[a].id < tasks[b].id; };
+        std::sort(roots.begin(), roots.end(), by_id);
+        std::sort(rest.begin(), rest.end(), by_id);
+        for (const size_t r : roots) place_tree(r);
+        for (const size_t r : rest) place_tree(r);  // on or behind a cycle, or awaited from another loop
+    }
+    return out;
+}
+
+}  // namespace
+
+void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
+    snap.tasks_asked = true;
+    ObjectReader& objects = x_.objects();
+    AsyncioRegistry registry(objects, x_.runtime());
+    if (!registry.loaded()) return;
+    std::vector<std::string> problems;
+    const auto attempt = [&](const std::string& what, auto&& read) {
+        try {
+            read();
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+            problems.push_back(what + ": " + e.what());
+        }
+    };
+
+    // Each thread's running loop and task.
+    std::unordered_map<uint64_t, int> loop_threads;
+    std::unordered_set<uint64_t> running_tasks;
+    std::vector<uint64_t> thread_states;
+    for (Thread& t : snap.threads) {
+        if (!t.thread_state) continue;
+        thread_states.push_back(t.thread_state);
+        attempt("the running loop of thread " + (t.tid ? std::to_string(*t.tid) : hex(t.thread_state)), [&] {
+            t.running_loop = registry.running_loop(t.thread_state);
+            if (!t.running_loop) return;
+            if (t.tid) loop_threads.emplace(*t.running_loop, *t.tid);
+            t.running_task = registry.running_task(t.thread_state, *t.running_loop);
+            if (t.running_task) running_tasks.insert(*t.running_task);
+        });
+    }
+
+    // The registries; on a running target, until two readings agree.
+    TaskRegistry listed = registry.all_tasks(thread_states);
+    if (target_running_) {
+        bool agreed = false;
+        for (int attempt_count = 1; attempt_count < std::max(1, attempts_) && !agreed; ++attempt_count) {
+            x_.forget_reads();
+            TaskRegistry again = registry.all_tasks(thread_states);
+            agreed = again.tasks == listed.tasks && !again.problem && !listed.problem;
+            listed = std::move(again);
+        }
+        if (!agreed) problems.push_back("the task list changed while it was read");
+    }
+    if (listed.problem) problems.push_back(*listed.problem);
+
+    AsyncioFutures futures(objects);
+    std::vector<Task> tasks;
+    std::vector<TaskLinks> links;
+    for (const uint64_t id : listed.tasks) {
+        Task task;
+        task.id = id;
+        TaskLinks link{id, 0, {}};
+        try {
+            const auto info = futures.read(id);
+            if (!info || !info->is_task) throw bad_data("the task list holds a non-task at " + hex(id), id);
+            if (info->state != FutureState::Pending) continue;  // done: asyncio.all_tasks() leaves it out
+            const FutureDetails details = futures.details(id, *info);
+            task.name = info->task_name;
+            task.state = details.cancelling ? TaskState::Cancelling : TaskState::Pending;
+            task.loop = info->loop;
+            link.waiter = details.waiter;
+            link.callbacks = futures.callbacks(id, *info);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+            task.stack.root =
+                StackRoot{StackRootKind::Task, id, "<Task at " + hex(id) + ">", std::nullopt, std::nullopt};
+            task.stack.error = ExtractionError::from(e);
+            tasks.push_back(std::move(task));
+            continue;
+        }
+        if (const auto thread = loop_threads.find(task.loop); thread != loop_threads.end())
+            task.loop_thread = thread->second;
+        task.running = running_tasks.count(id) > 0;
+        task.stack = stack_of(id).stack;
+        task.stack.root.kind = StackRootKind::Task;
+        try {
+            if (auto header = x_.reprs().future_repr(id, AsyncioRepr::Parts::WithoutWaits))
+                task.stack.root.description = std::move(*header);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+            // the full repr read_object gave stays
+        }
+        tasks.push_back(std::move(task));
+        links.push_back(std::move(link));
+    }
+
+    TaskAwaiters::Recorded recorded;
+    if (registry.records_awaiters()) recorded = [&](uint64_t task) { return registry.recorded_awaiters(task); };
+    std::vector<std::string> link_problems;
+    auto awaiters = TaskAwaiters(objects).find(links, recorded, link_problems);
+    for (Task& t : tasks) {
+        if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
+    }
+    if (!link_problems.empty()) problems.push_back(joined(link_problems));
+    mark_cycles(tasks);
+    snap.tasks = ordered(std::move(tasks), snap.threads);
+    if (!problems.empty())
+        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined(problems), std::nullopt};
+}
+
+}  // namespace stackscope

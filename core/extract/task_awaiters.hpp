@@ -1,0 +1,51 @@
+#pragma once
+// Who awaits each asyncio task. 3.14+ tasks record their awaiters; before, the edges are
+// rebuilt from what asyncio keeps for its own use:
+//   - a task's _fut_waiter is the task it awaits, or a _GatheringFuture whose _children it
+//     awaits (gather), or any other future;
+//   - shield(): the inner task's done-callback _inner_done_callback holds the `outer` future
+//     in its closure; the tasks waiting on `outer` await the inner task;
+//   - TaskGroup: a child's done-callback is the bound TaskGroup._on_task_done, whose
+//     __self__._parent_task awaits it (also while the parent is still in the group's body).
+// The TaskGroup is kept with its edge on every version: the child hangs under its `async with`.
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "cpython/object_reader.hpp"
+#include "stackscope/model.hpp"
+
+namespace stackscope {
+
+struct TaskLinks {
+    uint64_t task = 0;
+    uint64_t waiter = 0;              // _fut_waiter: the future it waits on, or 0
+    std::vector<uint64_t> callbacks;  // its done-callbacks
+};
+
+class TaskAwaiters {
+public:
+    // `recorded`: the awaiters a task records itself (3.14+), or null where tasks record none.
+    using Recorded = std::function<std::vector<uint64_t>(uint64_t task)>;
+
+    explicit TaskAwaiters(ObjectReader& objects) : objects_(objects) {}
+
+    // The awaiters of each of `tasks` that are themselves among `tasks`. Never throws for bad
+    // data: an unreadable link is left out and counted in `problems`.
+    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> find(const std::vector<TaskLinks>& tasks,
+                                                                const Recorded& recorded,
+                                                                std::vector<std::string>& problems);
+
+private:
+    void add_gathered(uint64_t gathering, uint64_t awaiter, int depth);
+    void add_from_callback(uint64_t task, uint64_t callback);
+    void add(uint64_t task, TaskAwaiter awaiter);
+
+    ObjectReader& objects_;
+    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out_;
+    std::unordered_map<uint64_t, std::vector<uint64_t>> waiting_on_;  // future -> tasks waiting on it
+    std::unordered_map<uint64_t, bool> is_task_;                      // the tasks asked about
+};
+
+}  // namespace stackscope

@@ -1,0 +1,199 @@
+#include "render/task_tree.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "render/context_text.hpp"
+#include "render/printable.hpp"
+#include "stackscope/hex.hpp"
+
+namespace stackscope {
+
+namespace {
+
+class TreeBuilder {
+public:
+    explicit TreeBuilder(const Snapshot& snapshot) {
+        for (const Task& t : snapshot.tasks) by_id_.emplace(t.id, &t);
+        for (const Task& t : snapshot.tasks) {
+            for (const TaskAwaiter& a : t.awaited_by) {
+                if (by_id_.count(a.task)) awaited_[a.task].push_back({&t, a.group});
+            }
+        }
+    }
+
+    // Whether `task` is shown in full under `awaiter`: its lowest-id awaiter.
+    bool shown_under(const Task& task, uint64_t awaiter) const { return full_awaiter(task) == awaiter; }
+
+    uint64_t full_awaiter(const Task& task) const {
+        uint64_t lowest = 0;
+        for (const TaskAwaiter& a : task.awaited_by) {
+            if (by_id_.count(a.task) && (lowest == 0 || a.task < lowest)) lowest = a.task;
+        }
+        return lowest;
+    }
+
+    bool composed(uint64_t task) const { return composed_.count(task) > 0; }
+
+    // ` (awaited by 'a', 'b')`, "" for a root.
+    std::string awaiters_note(const Task& task) const {
+        std::string names;
+        for (const TaskAwaiter& a : task.awaited_by) {
+            const auto awaiter = by_id_.find(a.task);
+            if (awaiter != by_id_.end()) names += (names.empty() ? "'" : ", '") + awaiter->second->name + "'";
+        }
+        return names.empty() ? "" : " (awaited by " + names + ")";
+    }
+
+    Stack compose(const Task& task, std::vector<uint64_t>& path) {
+        composed_.insert(task.id);
+        Stack stack = task.stack;
+        path.push_back(task.id);
+        const auto children = awaited_.find(task.id);
+        if (children != awaited_.end() && path.size() <= static_cast<size_t>(kMaxContextNesting)) {
+            std::vector<const Edge*> unplaced;
+            for (const Edge& edge : children->second) {
+                Context* group = edge.group ? group_context(stack, edge.group) : nullptr;
+                if (group) group->children.emplace_back(Boxed<Stack>(child(*edge.task, task, path)));
+                else unplaced.push_back(&edge);
+            }
+            if (!unplaced.empty()) await_context(stack, unplaced, task, path);
+        }
+        path.pop_back();
+        return stack;
+    }
+
+private:
+    struct Edge {
+        const Task* task;  // the awaited task
+        uint64_t group;
+    };
+
+    Stack child(const Task& awaited, const Task& awaiter, std::vector<uint64_t>& path) {
+        if (std::find(path.begin(), path.end(), awaited.id) != path.end())
+            return reference(awaited, " (awaits itself through the tasks above: a cycle)");
+        if (!shown_under(awaited, awaiter.id)) {
+            const Task* other = by_id_.at(full_awaiter(awaited));
+            return reference(awaited, " (shown under '" + other->name + "')");
+        }
+        return compose(awaited, path);
+    }
+
+    static Stack reference(const Task& task, const std::string& note) {
+        Stack s;
+        s.root = task.stack.root;
+        s.root.description += note;
+        return s;
+    }
+
+    // The innermost context of the task's frames that is the TaskGroup `group`.
+    static Context* group_context(Stack& stack, uint64_t group) {
+        for (auto f = stack.frames.rbegin(); f != stack.frames.rend(); ++f) {
+            for (auto c = f->contexts.rbegin(); c != f->contexts.rend(); ++c) {
+                if (c->address == group) return &*c;
+            }
+        }
+        return nullptr;
+    }
+
+    // A context standing for the awaiting line of the innermost frame: `# awaits N tasks`.
+    void await_context(Stack& stack, const std::vector<const Edge*>& edges, const Task& awaiter,
+                       std::vector<uint64_t>& path) {
+        Context c;
+        c.varname = "awaits " + std::to_string(edges.size()) + (edges.size() == 1 ? " task" : " tasks");
+        for (const Edge* edge : edges) c.children.emplace_back(Boxed<Stack>(child(*edge->task, awaiter, path)));
+        if (stack.frames.empty()) {
+            // Nothing to hang it on (a task whose frames could not be read): a frame-less root.
+            Frame holder;
+            holder.function = "<task>";
+            holder.filename = "?";
+            holder.contexts.push_back(std::move(c));
+            stack.frames.push_back(std::move(holder));
+            return;
+        }
+        Frame& innermost = stack.frames.back();
+        c.source = innermost.source;
+        if (!c.source && innermost.line) c.description = "await at line " + std::to_string(*innermost.line);
+        innermost.contexts.push_back(std::move(c));
+    }
+
+    std::unordered_map<uint64_t, const Task*> by_id_;
+    std::unordered_map<uint64_t, std::vector<Edge>> awaited_;  // awaiter -> what it awaits
+    std::unordered_set<uint64_t> composed_;                    // the tasks shown in full so far
+};
+
+std::string loop_header(const Snapshot& snapshot, uint64_t loop, const std::optional<int>& tid, size_t count) {
+    std::string out = "Event loop " + hex(loop);
+    if (tid) {
+        out += " on thread " + std::to_string(*tid);
+        for (const Thread& t : snapshot.threads) {
+            if (t.tid == tid && t.name) out += " \"" + printable(*t.name) + "\"";
+        }
+    } else {
+        out += " (not running)";
+    }
+    return out + ": " + std::to_string(count) + (count == 1 ? " task" : " tasks");
+}
+
+}  // namespace
+
+std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout) {
+    // Loops: those the threads run, then those of the tasks, in the tasks' order.
+    std::vector<std::pair<uint64_t, std::optional<int>>> loops;
+    const auto add_loop = [&](uint64_t loop, std::optional<int> tid) {
+        for (const auto& known : loops) {
+            if (known.first == loop) return;
+        }
+        loops.emplace_back(loop, tid);
+    };
+    for (const Task& t : snapshot.tasks) add_loop(t.loop, t.loop_thread);
+    for (const Thread& t : snapshot.threads) {
+        if (t.running_loop) add_loop(*t.running_loop, t.tid);
+    }
+    TreeBuilder builder(snapshot);
+    std::vector<LoopTasks> out;
+    for (const auto& [loop, tid] : loops) {
+        LoopTasks group;
+        size_t count = 0;
+        if (layout == TaskLayout::Listed) {
+            for (const Task& t : snapshot.tasks) {
+                if (t.loop != loop) continue;
+                ++count;
+                group.roots.push_back(t.stack);
+                group.roots.back().root.description += builder.awaiters_note(t);
+            }
+            group.header = loop_header(snapshot, loop, tid, count);
+            out.push_back(std::move(group));
+            continue;
+        }
+        for (const Task& t : snapshot.tasks) {
+            if (t.loop != loop) continue;
+            ++count;
+            if (builder.full_awaiter(t) != 0) continue;  // shown under its awaiter
+            std::vector<uint64_t> path;
+            group.roots.push_back(builder.compose(t, path));
+        }
+        // What no root led to: cycles of awaits (each from its first task met) and what they await.
+        for (const Task& t : snapshot.tasks) {
+            if (t.loop != loop || builder.composed(t.id)) continue;
+            std::vector<uint64_t> path;
+            Stack stack = builder.compose(t, path);
+            if (t.cycle) stack.root.description += " (on a cycle of awaits)";
+            group.roots.push_back(std::move(stack));
+        }
+        group.header = loop_header(snapshot, loop, tid, count);
+        out.push_back(std::move(group));
+    }
+    return out;
+}
+
+std::string running_task_note(const Snapshot& snapshot, const Thread& thread) {
+    if (!thread.running_task) return "";
+    for (const Task& t : snapshot.tasks) {
+        if (t.id == *thread.running_task) return " (running task '" + printable(t.name) + "')";
+    }
+    return " (running task at " + hex(*thread.running_task) + ")";
+}
+
+}  // namespace stackscope

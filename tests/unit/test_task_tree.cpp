@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+
+#include "stackscope/formatters.hpp"
+
+using namespace stackscope;
+
+namespace {
+
+Frame frame(const std::string& function, int line, const std::string& source) {
+    Frame f;
+    f.function = f.name = function;
+    f.module = "__main__";
+    f.filename = "/srv/app.py";
+    f.line = line;
+    f.source = source;
+    return f;
+}
+
+Task task(uint64_t id, const std::string& name, std::vector<Frame> frames, std::vector<TaskAwaiter> awaited_by) {
+    Task t;
+    t.id = id;
+    t.name = name;
+    t.loop = 0x7000;
+    t.loop_thread = 11;
+    t.awaited_by = std::move(awaited_by);
+    t.stack.root.kind = StackRootKind::Task;
+    t.stack.root.address = id;
+    t.stack.root.description = "<Task pending name='" + name + "'>";
+    t.stack.frames = std::move(frames);
+    return t;
+}
+
+// main (a TaskGroup child `child`), `child` and `other` both await `shared`, which `child`
+// (the lower id) shows; `ping` and `pong` await each other.
+Snapshot sample() {
+    Snapshot snap;
+    snap.python_version = "3.12.1";
+    snap.tasks_asked = true;
+    Thread t;
+    t.tid = 11;
+    t.name = "MainThread";
+    t.running_loop = 0x7000;
+    t.running_task = 0x100;
+    snap.threads.push_back(t);
+    Frame main = frame("main", 20, "await asyncio.sleep(1)");
+    Context group;
+    group.address = 0x900;
+    group.varname = "tg";
+    group.type_name = "TaskGroup";
+    group.start_line = 18;
+    group.is_async = true;
+    group.source = "async with asyncio.TaskGroup() as tg:";
+    main.contexts.push_back(group);
+    snap.tasks.push_back(task(0x100, "main", {main}, {}));
+    snap.tasks.push_back(task(0x200, "child", {frame("child", 5, "await shared")}, {{0x100, 0x900}}));
+    snap.tasks.push_back(task(0x300, "shared", {frame("leaf", 2, "await asyncio.sleep(9)")}, {{0x200, 0}, {0x400, 0}}));
+    snap.tasks.push_back(task(0x400, "other", {frame("other", 7, "await shared")}, {}));
+    Task ping = task(0x500, "ping", {frame("ping", 30, "await pong")}, {{0x600, 0}});
+    Task pong = task(0x600, "pong", {frame("pong", 31, "await ping")}, {{0x500, 0}});
+    ping.cycle = pong.cycle = true;
+    snap.tasks.push_back(ping);
+    snap.tasks.push_back(pong);
+    return snap;
+}
+
+}  // namespace
+
+TEST_CASE("task trees: children under their group or awaiting line, shared tasks once, cycles once", "[format]") {
+    const std::string text = format_snapshot_tree(sample(), TreeOptions{});
+    CHECK(text ==
+          "Thread 11 \"MainThread\" (running task 'main'):\n"
+          "stackscope.Stack (most recent call last):\n"
+          "\n"
+          "Event loop 0x7000 on thread 11 \"MainThread\": 6 tasks\n"
+          "stackscope.Stack of <Task pending name='main'> (most recent call last):\n"
+          "╠ main in __main__ at /srv/app.py:20\n"
+          "║ ├ async with asyncio.TaskGroup() as tg:  # tg: TaskGroup (line 18)\n"
+          "║ │   \n"
+          "║ ├── <Task pending name='child'>\n"
+          "║ │   ╠ child in __main__ at /srv/app.py:5\n"
+          "║ │   ║ ├ await shared  # awaits 1 task\n"
+          "║ │   ║ │   \n"
+          "║ │   ║ ├── <Task pending name='shared'>\n"
+          "║ │   ║ │   ╠ leaf in __main__ at /srv/app.py:2\n"
+          "║ │   ║ │   ║ └ await asyncio.sleep(9)\n"
+          "║ │   ║ │   \n"
+          "║ │   ║ └ await shared\n"
+          "║ │   \n"
+          "║ └ await asyncio.sleep(1)\n"
+          "\n"
+          "stackscope.Stack of <Task pending name='other'> (most recent call last):\n"
+          "╠ other in __main__ at /srv/app.py:7\n"
+          "║ ├ await shared  # awaits 1 task\n"
+          "║ ├── <Task pending name='shared'> (shown under 'child')\n"
+          "║ └ await shared\n"
+          "\n"
+          "stackscope.Stack of <Task pending name='ping'> (on a cycle of awaits) (most recent call last):\n"
+          "╠ ping in __main__ at /srv/app.py:30\n"
+          "║ ├ await pong  # awaits 1 task\n"
+          "║ │   \n"
+          "║ ├── <Task pending name='pong'>\n"
+          "║ │   ╠ pong in __main__ at /srv/app.py:31\n"
+          "║ │   ║ ├ await ping  # awaits 1 task\n"
+          "║ │   ║ ├── <Task pending name='ping'> (awaits itself through the tasks above: a cycle)\n"
+          "║ │   ║ └ await ping\n"
+          "║ │   \n"
+          "║ └ await pong\n");
+}
+
+TEST_CASE("task trees: a target without asyncio says so", "[format]") {
+    Snapshot snap;
+    snap.python_version = "3.12.1";
+    snap.tasks_asked = true;
+    const std::string text = format_snapshot_tree(snap, TreeOptions{});
+    CHECK(text == "\nno event loops\n");
+}
+
+TEST_CASE("task lists in the flat format: each task a traceback naming its awaiters", "[format]") {
+    const std::string text = format_snapshot_flat(sample(), FlatOptions{});
+    CHECK(text.find("Traceback of <Task pending name='main'> (most recent call last):\n") != std::string::npos);
+    CHECK(text.find("Traceback of <Task pending name='child'> (awaited by 'main') (most recent call last):\n") !=
+          std::string::npos);
+    CHECK(text.find("Traceback of <Task pending name='shared'> (awaited by 'child', 'other') (most recent call "
+                    "last):\n  File \"/srv/app.py\", line 2, in leaf\n") != std::string::npos);
+    CHECK(text.find("Traceback of <Task pending name='pong'> (awaited by 'ping')") != std::string::npos);
+}
