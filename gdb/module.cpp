@@ -610,6 +610,15 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_property_readonly(
             "task_count", [](const Snapshot& s) { return s.tasks.size(); }, "how many asyncio tasks were read")
         .def_property_readonly("partial", &Snapshot::partial)
+        .def(
+            "debugger_header",
+            [](const Snapshot& s, size_t index, bool color) {
+                if (index >= s.threads.size()) throw py::index_error("no such thread");
+                const Thread& t = s.threads[index];
+                return styled_header(with_running_task(debugger_header(t), s, t), color);
+            },
+            py::arg("index"), py::arg("color") = false,
+            "Thread.debugger_header of threads[index], naming the task its loop runs as the CLI's header does")
         .def("threads_numbered", &threads_numbered, py::arg("number"),
              "Indices of the threads whose debugger_thread is `number`.")
         .def("map_debugger_threads", &map_debugger_threads, py::arg("threads"),

@@ -353,7 +353,7 @@ def _render(snap, indices, options):
         else:
             native = _native_frames(thread) if options.native else None
             body = thread.tree(ascii=options.ascii, show_hidden=options.show_hidden, native=native, color=color)
-        blocks.append(thread.debugger_header(color=color) + "\n" + body)
+        blocks.append(snap.debugger_header(index, color=color) + "\n" + body)
     text = "\n".join(blocks)
     if snap.tasks_asked:  # the CLI's --tasks text below its threads: the event loops and their tasks
         text += (snap.tasks_flat(show_hidden=options.show_hidden, color=color) if options.format == "flat" else

@@ -255,7 +255,7 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
     }
     for (const Thread& t : snapshot.threads) {
         if (!out.empty()) out += "\n";
-        out += styled_header(header(t), o.color) + "\n";
+        out += styled_header(with_running_task(header(t), snapshot, t), o.color) + "\n";
         if (o.output.native) {
             lldb::SBThread thread =
                 t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();

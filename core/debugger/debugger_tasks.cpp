@@ -2,6 +2,7 @@
 #include <functional>
 #include <string>
 
+#include "render/task_tree.hpp"
 #include "stackscope/debugger.hpp"
 #include "stackscope/formatters.hpp"
 
@@ -34,6 +35,12 @@ std::string format_debugger_tasks_tree(const Snapshot& snapshot, const TreeOptio
 
 std::string format_debugger_tasks_flat(const Snapshot& snapshot, const FlatOptions& options) {
     return below_threads(snapshot, [&](const Snapshot& s) { return format_snapshot_flat(s, options); });
+}
+
+std::string with_running_task(std::string line, const Snapshot& snapshot, const Thread& thread) {
+    const std::string note = running_task_note(snapshot, thread);
+    if (!note.empty() && !line.empty() && line.back() == ':') line.insert(line.size() - 1, note);
+    return line;
 }
 
 Snapshot without_tasks(Snapshot snapshot) {

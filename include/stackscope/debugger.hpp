@@ -128,6 +128,10 @@ Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memor
 std::string format_debugger_tasks_tree(const Snapshot& snapshot, const TreeOptions& options);
 std::string format_debugger_tasks_flat(const Snapshot& snapshot, const FlatOptions& options);
 
+// A thread's header line `line` (ending in ':') with what the CLI's header says of the task its
+// loop is running, ` (running task 'NAME')`, before the ':'; `line` as it is when it runs none.
+std::string with_running_task(std::string line, const Snapshot& snapshot, const Thread& thread);
+
 // The snapshot as if read without tasks (a debugger's snapshot read with them, shown by a
 // command that did not ask for them): no task list, no thread's running loop or task.
 Snapshot without_tasks(Snapshot snapshot);

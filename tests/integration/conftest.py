@@ -207,4 +207,6 @@ def tasks_cli_json(tasks_cli, tasks_scenario):
     assert expected["tasks_error"] is None, expected["tasks_error"]
     assert {t["name"]: t["id"] for t in expected["tasks"]} == truth["tasks"], expected["tasks"]
     assert {(t["loop"], t["loop_thread"]) for t in expected["tasks"]} == {(truth["loop"], truth["loop_thread"])}
+    running = {t["tid"]: t["running_task"] for t in expected["threads"]}
+    assert running[truth["loop_thread"]] == truth["tasks"][truth["running_task"]], running
     return expected

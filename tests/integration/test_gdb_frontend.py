@@ -561,6 +561,9 @@ def test_tasks_text_equals_cli_without_headers(tasks_session, tasks_cli, tasks_s
     if key != "flat":  # each task is headed by its repr (upstream's Stack of <Task ...>), or shown under its awaiter
         for name in tasks_scenario.truth["tasks"]:
             assert "name='%s'" % name in text, (name, text)
+    running = " (running task '%s'):" % tasks_scenario.truth["running_task"]
+    assert [h for h in headers(text) if h.endswith(running)] == [
+        h for h in headers(text) if "(LWP %d)" % tasks_scenario.truth["loop_thread"] in h], text
     numbers = tasks_session.thread_numbers()
     assert len(headers(text)) == len(headers(expected)), (text, expected)
     for gdb_header, cli_header in zip(headers(text), headers(expected)):

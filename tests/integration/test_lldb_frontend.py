@@ -523,6 +523,9 @@ def test_tasks_text_equals_cli_but_headers(tasks_run, tasks_cli, tasks_scenario,
                                            KERNEL_VIEW.sub("", h.group(2)) if mode == "core" else h.group(2))
                 for h in cli_headers]
     assert [h.group(0) for h in lldb_headers] == expected
+    running = " (running task '%s'):" % tasks_scenario.truth["running_task"]
+    assert [h.group(2) for h in lldb_headers if h.group(0).endswith(running)] == [
+        "%d" % tasks_scenario.truth["loop_thread"]], expected
     if key != "flat":  # each task is headed by its repr (upstream's Stack of <Task ...>), or shown under its awaiter
         text = "\n".join(lldb_rest)
         for name in tasks_scenario.truth["tasks"]:

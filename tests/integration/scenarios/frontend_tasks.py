@@ -10,9 +10,9 @@ The thread "event-loop" runs a loop whose task "main" creates, each named:
 - "event-waiter", awaiting an asyncio.Event; "queue-worker", awaiting an empty asyncio.Queue;
 - from 3.11, "grouper", inside `async with asyncio.TaskGroup()` with children "w1" and "w2"
   (sleeping), its body awaiting the Event;
-then "main" awaits the Event too (never set), so that the loop idles with no task running.
+then "main" blocks its thread in a threading.Event, so that the loop is running "main".
 TRUTH_JSON: {"tasks": {name: id()} of asyncio.all_tasks() (every task above and "main"),
-"loop": id(loop), "loop_thread": its native id}. Then "ready" goes to READY_FIFO and the main
+"loop": id(loop), "loop_thread": its native id, "running_task": "main"}. Then "ready" goes to READY_FIFO and the main
 thread sleeps; SIGUSR1 appends "pong" to PONG_FILE.
 The front-end tests compare each debugger's `tasks` output with the CLI's `--tasks`; the
 tasks' own truth (frames, who awaits whom) is test_tasks.py's business.
@@ -70,7 +70,7 @@ async def main(loop, parked):
     parked["loop"] = id(loop)
     parked["loop_thread"] = threading.get_native_id()
     parked["event"].set()
-    await never.wait()
+    threading.Event().wait()  # the loop's thread runs "main" from now on
 
 
 def run_loop(parked):
@@ -94,6 +94,7 @@ def main_thread():
         "tasks": parked["tasks"],
         "loop": parked["loop"],
         "loop_thread": parked["loop_thread"],
+        "running_task": "main",
     })
     signal_ready(ready_fifo)
     while True:
