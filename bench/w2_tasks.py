@@ -8,8 +8,8 @@ CPython 3.14, read by `stackscope pid PID --tasks` and by CPython's own
 Defaults: build/debian-python/3.14/root/usr/bin/python3.14 (scripts/get-debian-python.sh),
 build/stackscope, 1000, 9, 5 runs of each. Prints the wall time of each whole command (start,
 read, print: median, min, max), the ratio of the medians, how many tasks each printed, the
-CLI's read calls per task and how long it kept the target stopped (both from its own
---debug-reads: the stop is timed inside the CLI from before it attaches to after it has
+CLI's read calls per task (those that reached the target, and those asked of its page cache)
+and how long it kept the target stopped (all from its own --debug-reads: the stop is timed inside the CLI from before it attaches to after it has
 detached, so an upper bound of the window in which any thread was stopped), and whether the
 target was seen stopped while pstree ran (/proc/PID/task/*/stat polled in one more, untimed run). Exits 1 when a command
 failed or printed fewer tasks than the workload has."""
@@ -116,6 +116,7 @@ def main():
             kill_group(proc)
     errors = [r["error"] for r in ours + theirs + [watched, as_json] if r["error"]]
     reads = [int(m.group(1)) for r in ours for m in [re.search(r"(\d+) target read calls", r["stderr"])] if m]
+    asked = [int(m.group(1)) for r in ours for m in [re.search(r"(\d+) asked of the page cache", r["stderr"])] if m]
     stopped = [float(m.group(1)) for r in ours for m in [re.search(r"target stopped ([\d.]+) ms", r["stderr"])] if m]
     printed = {"stackscope": len(STACKSCOPE_TASK.findall(ours[-1]["stdout"])),
                "pstree": len(PSTREE_TASK.findall(theirs[-1]["stdout"]))}
@@ -132,6 +133,9 @@ def main():
     if reads:
         print("  stackscope read calls: %d (median), %.2f per task" % (statistics.median(reads),
                                                                          statistics.median(reads) / tasks))
+    if asked:
+        print("  stackscope reads asked of its page cache: %d (median), %.0f per task" % (
+            statistics.median(asked), statistics.median(asked) / tasks))
     if stopped:
         print("  target stopped by stackscope: median %.1f ms, max %.1f ms (aim: <= 50 ms)" % (
             statistics.median(stopped), max(stopped)))

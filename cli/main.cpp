@@ -93,8 +93,8 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
     }
     std::cout.flush();
     if (debug_reads) {
-        std::cerr << "stackscope: " << stats.target_reads << " target read calls, " << stats.stack_rereads
-                  << " stacks read again";
+        std::cerr << "stackscope: " << stats.target_reads << " target read calls (" << stats.requested_reads
+                  << " asked of the page cache), " << stats.stack_rereads << " stacks read again";
         if (stopped) {
             const double ms = std::chrono::duration<double, std::milli>(*stopped).count();
             char text[32];
@@ -250,8 +250,8 @@ int main(int argc, char** argv) {
     app.fallthrough();  // global options may follow the subcommand too
     bool debug_reads = false;
     app.add_flag("--debug-reads", debug_reads,
-                 "Print how many read calls reached the target and, for pid without --no-block, how long its threads "
-                 "were stopped (on stderr)");
+                 "Print how many read calls reached the target (and were asked of the page cache before it) and, for "
+                 "pid without --no-block, how long its threads were stopped (on stderr)");
 
     int pid = 0;
     bool no_block = false;
