@@ -108,6 +108,7 @@ async def worker_pool(jobs, size):
 
 def run_event_loop(started):
     async def serve():
+        asyncio.current_task().set_name("service")
         ready = asyncio.Event()
         jobs = asyncio.Queue()
         started.append(asyncio.create_task(handle_request("https://example.org/", ready), name="request"))
