@@ -9,9 +9,10 @@ Defaults: build/debian-python/3.14/root/usr/bin/python3.14 (scripts/get-debian-p
 build/stackscope, 1000, 9, 5 runs of each. Prints the wall time of each whole command (start,
 read, print: median, min, max), the ratio of the medians, how many tasks each printed, the
 CLI's read calls per task (those that reached the target, and those asked of its page cache)
-and how long it kept the target stopped (all from its own --debug-reads: the stop is timed inside the CLI from before it attaches to after it has
-detached, so an upper bound of the window in which any thread was stopped), and whether the
-target was seen stopped while pstree ran (/proc/PID/task/*/stat polled in one more, untimed run). Exits 1 when a command
+and how long it kept the target stopped (all from its own --debug-reads: the CLI times the stop
+from before it attaches to after it has detached, an upper bound of the window in which any
+thread was stopped), and whether the target was seen stopped while pstree ran
+(/proc/PID/task/*/stat polled in one more, untimed run). Exits 1 when a command
 failed or printed fewer tasks than the workload has."""
 import argparse
 import json
@@ -117,7 +118,7 @@ def main():
     errors = [r["error"] for r in ours + theirs + [watched, as_json] if r["error"]]
     reads = [int(m.group(1)) for r in ours for m in [re.search(r"(\d+) target read calls", r["stderr"])] if m]
     asked = [int(m.group(1)) for r in ours for m in [re.search(r"(\d+) asked of the page cache", r["stderr"])] if m]
-    stopped = [float(m.group(1)) for r in ours for m in [re.search(r"target stopped ([\d.]+) ms", r["stderr"])] if m]
+    stopped = [float(m.group(1)) for r in ours for m in [re.search(r"target stopped (?:for )?([\d.]+) ms", r["stderr"])] if m]
     printed = {"stackscope": len(STACKSCOPE_TASK.findall(ours[-1]["stdout"])),
                "pstree": len(PSTREE_TASK.findall(theirs[-1]["stdout"]))}
     listed = len(json.loads(as_json["stdout"])["tasks"]) if not as_json["error"] else 0

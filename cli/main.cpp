@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -79,9 +80,11 @@ std::optional<std::string_view> environment(const char* name) {
     return value ? std::optional<std::string_view>(value) : std::nullopt;
 }
 
-// `stopped`: how long the target's threads were held stopped (pid without --no-block), for --debug-reads.
+// How long a live target was stopped (attach to detach); nullopt for a core or --no-block.
+using StoppedFor = std::optional<std::chrono::duration<double, std::milli>>;
+
 int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads,
-         std::optional<std::chrono::steady_clock::duration> stopped = std::nullopt) {
+         StoppedFor stopped_for = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
     if (out.format == OutputFormat::Json) {
@@ -95,12 +98,8 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
     if (debug_reads) {
         std::cerr << "stackscope: " << stats.target_reads << " target read calls (" << stats.requested_reads
                   << " asked of the page cache), " << stats.stack_rereads << " stacks read again";
-        if (stopped) {
-            const double ms = std::chrono::duration<double, std::milli>(*stopped).count();
-            char text[32];
-            std::snprintf(text, sizeof text, "%.1f", ms);
-            std::cerr << ", target stopped " << text << " ms";
-        }
+        if (stopped_for)
+            std::cerr << ", target stopped for " << std::fixed << std::setprecision(1) << stopped_for->count() << " ms";
         std::cerr << "\n";
     }
     if (snap.objects_asked) {
@@ -191,11 +190,10 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
     Snapshot snap;
     ExtractionStats stats;
     std::string source_root;
-    std::optional<std::chrono::steady_clock::duration> stopped;
+    StoppedFor stopped_for;
     {
         DeferTerminationSignals defer;
-        // From before the first thread is stopped to after the last is resumed: an upper bound.
-        const auto attaching = std::chrono::steady_clock::now();
+        const auto attached = std::chrono::steady_clock::now();
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
         snap = take_snapshot(process, &stats,
@@ -208,12 +206,12 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         test_only_pause();
         test_only_internal_error();  // while the target is stopped: the destructor must still detach
         process.detach();
-        if (!no_block) stopped = std::chrono::steady_clock::now() - attaching;
+        if (!no_block) stopped_for = std::chrono::steady_clock::now() - attached;
     }
     // Source files are named by the target and may be slow to read: only once it runs again.
     SourceFiles sources(source_root);
     add_source_lines(snap, sources);
-    return emit(snap, out, stats, debug_reads, stopped);
+    return emit(snap, out, stats, debug_reads, stopped_for);
 }
 
 int run_core(const std::string& path, const CoreFileOptions& core_options, const std::vector<uint64_t>& objects,
@@ -250,8 +248,8 @@ int main(int argc, char** argv) {
     app.fallthrough();  // global options may follow the subcommand too
     bool debug_reads = false;
     app.add_flag("--debug-reads", debug_reads,
-                 "Print how many read calls reached the target (and were asked of the page cache before it) and, for "
-                 "pid without --no-block, how long its threads were stopped (on stderr)");
+                 "Print how many read calls reached the target (and were asked of the page cache before it) and how "
+                 "long a live one was stopped (on stderr)");
 
     int pid = 0;
     bool no_block = false;

@@ -14,6 +14,7 @@ packages=(
   clang-14 libclang-rt-14-dev           # the libFuzzer targets (tests/fuzz, build-fuzz/)
   clang-format-14                       # scripts/check-format.sh
   python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-jsonschema
+  python3-uvloop                        # tests: asyncio tasks on uvloop loops (test_tasks.py)
 )
 
 missing=()

@@ -190,13 +190,6 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
         task.running = running_tasks.count(id) > 0;
         task.stack = stack_of(id).stack;
         task.stack.root.kind = StackRootKind::Task;
-        try {
-            if (auto header = x_.reprs().future_repr(id, AsyncioRepr::Parts::WithoutWaits))
-                task.stack.root.description = std::move(*header);
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::Internal) throw;
-            // the full repr read_object gave stays
-        }
         tasks.push_back(std::move(task));
         links.push_back(std::move(link));
     }

@@ -12,7 +12,8 @@ namespace stackscope {
 class TaskReader {
 public:
     // How a task's stack is read: its await chain with contexts (and locals), re-read until
-    // stable on a running target (snapshot.cpp's read_object).
+    // stable on a running target (snapshot.cpp's read_object), described by its repr without
+    // `wait_for=` and `cb=`.
     using StackOf = std::function<ObjectStack(uint64_t task)>;
 
     TaskReader(Extraction& x, bool target_running, int attempts)

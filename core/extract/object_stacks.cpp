@@ -65,7 +65,8 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
     }
     if (const auto future = futures_.read(address)) {
         out.type = future->class_name;
-        root.description = x_.reprs().repr(address);
+        const auto header = x_.reprs().future_repr(address, future->is_task ? task_header_ : AsyncioRepr::Parts::All);
+        root.description = header ? *header : x_.reprs().repr(address);
         if (!future->is_task) {
             out.stack.leaf = StackLeaf{address, future->class_name, root.description};
             return;

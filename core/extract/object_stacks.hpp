@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpython/asyncio_futures.hpp"
+#include "cpython/asyncio_repr.hpp"
 #include "cpython/generator_reader.hpp"
 #include "extract/extraction.hpp"
 #include "stackscope/model.hpp"
@@ -18,8 +19,16 @@ class ObjectStackReader {
 public:
     // `threads`: the snapshot's, read first: a running generator's frames and a Thread's stack
     // are theirs.
-    ObjectStackReader(Extraction& x, const std::vector<Thread>& threads)
-        : x_(x), objects_(x.objects()), generators_(x.objects()), futures_(x.objects()), threads_(threads) {}
+    // `task_header`: how a Task root is described (a task tree's header leaves out what the
+    // leaf shows).
+    ObjectStackReader(Extraction& x, const std::vector<Thread>& threads,
+                      AsyncioRepr::Parts task_header = AsyncioRepr::Parts::All)
+        : x_(x),
+          objects_(x.objects()),
+          generators_(x.objects()),
+          futures_(x.objects()),
+          threads_(threads),
+          task_header_(task_header) {}
 
     // Never throws for a bad object: the ObjectStack says what went wrong.
     ObjectStack read(uint64_t address);
@@ -40,6 +49,7 @@ private:
     GeneratorReader generators_;
     AsyncioFutures futures_;
     const std::vector<Thread>& threads_;
+    AsyncioRepr::Parts task_header_;
 };
 
 }  // namespace stackscope

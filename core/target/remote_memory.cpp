@@ -36,12 +36,21 @@ const RemoteMemory::Page& RemoteMemory::page(uint64_t page_address) {
         fill_run(page_address, 1);
         it = pages_.find(page_address);
     }
+    // unordered_map nodes stay put until clear()
+    recent_[(page_address / kPageSize) % kRecentPages] = RecentPage{page_address, &it->second};
     return it->second;
 }
 
 size_t RemoteMemory::read_some(uint64_t address, std::span<uint8_t> out) {
     ++requested_reads_;
     if (out.empty() || address >= kAddressLimit) return 0;
+    // Most reads are a few bytes inside a page read recently.
+    const uint64_t page_address = address & ~(kPageSize - 1);
+    const RecentPage& recent = recent_[(page_address / kPageSize) % kRecentPages];
+    if (recent.page && recent.address == page_address && address - page_address + out.size() <= recent.page->valid) {
+        std::memcpy(out.data(), recent.page->bytes.get() + (address - page_address), out.size());
+        return out.size();
+    }
     if (out.size() > kAddressLimit - address) out = out.first(kAddressLimit - address);
     // Fetch every missing page of the range with as few target reads as possible.
     const uint64_t first = address & ~(kPageSize - 1);

@@ -1,6 +1,7 @@
 #pragma once
 // Page-cached, bounds-checked reads of target memory. One instance lives for one
 // extraction; it counts the reads it sends to the target.
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -51,6 +52,7 @@ public:
     // Forgets every page read so far: the next reads see what the target holds now. Caches
     // of what was read from mutable memory (read_cache.hpp) follow it by `generation`.
     void clear() {
+        recent_.fill(RecentPage{});
         pages_.clear();
         ++generation_;
     }
@@ -68,6 +70,13 @@ private:
     std::unordered_map<uint64_t, Page> pages_;
     uint64_t target_reads_ = 0;
     uint64_t requested_reads_ = 0;  // reads asked of the cache
+    // The pages read last, by page number: most reads fall inside one of them.
+    struct RecentPage {
+        uint64_t address = 0;
+        const Page* page = nullptr;
+    };
+    static constexpr size_t kRecentPages = 256;
+    std::array<RecentPage, kRecentPages> recent_{};
     uint64_t generation_ = 0;
 };
 
