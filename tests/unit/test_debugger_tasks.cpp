@@ -98,7 +98,24 @@ TEST_CASE("the threads' text and the task text are the CLI's text, in that order
         CHECK(tasks.find("Thread ") == std::string::npos);  // no thread's header, nor its frames
         CHECK(tasks.find("f2 in app") == std::string::npos);
     }
+    const std::string tree = format_debugger_tasks_tree(s, {});
+    CHECK(tree.find("Event loop 0x100") != std::string::npos);
+    CHECK(tree.find("name='parent'") != std::string::npos);
+    CHECK(tree.find("name='child'") != std::string::npos);
     const std::string flat = format_debugger_tasks_flat(s, {});
     CHECK(format_snapshot_flat(without_tasks(s), {}) + flat == format_snapshot_flat(s, {}));
     CHECK(lines(format_snapshot_tree(s, {})) >= lines(format_snapshot_tree(without_tasks(s), {})));
+}
+
+TEST_CASE("a debugger's thread header names the task its loop runs, as the CLI's does", "[debugger][tasks]") {
+    Snapshot s = with_tasks();
+    s.threads[1].running_task = 0x10;
+    CHECK(with_running_task("thread #2 (tid 2) \"loop\":", s, s.threads[1]) ==
+          "thread #2 (tid 2) \"loop\" (running task 'parent'):");
+    CHECK(with_running_task("thread #1 (tid 1):", s, s.threads[0]) == "thread #1 (tid 1):");
+    s.threads[1].running_task = 0x99;  // not in the list: named by its address
+    CHECK(with_running_task("T:", s, s.threads[1]) == "T (running task at 0x99):");
+    // The CLI's header says the same after its own thread id.
+    s.threads[1].running_task = 0x10;
+    CHECK(format_snapshot_tree(s, {}).find("\"loop\" (running task 'parent'):") != std::string::npos);
 }
