@@ -278,6 +278,9 @@ def _run(argument, one_thread, with_tasks=False):
     elif not indices and options.format != "json":
         _fail("the interpreter has no threads")
     gdb.write(_render(snap, indices, options))
+    if with_tasks and snap.partial:  # as lldb's stackscope tasks warns (the CLI exits 1)
+        gdb.write("warning: py-stackscope: some threads or tasks could not be read completely (see their errors)\n",
+                  gdb.STDERR)
 
 
 MAX_ADDRESS = 2**64 - 1

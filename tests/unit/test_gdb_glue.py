@@ -3,7 +3,8 @@ gdb embeds, so that the real stackscope_core loads) with a stand-in `gdb` module
 
 Registration (nothing at import; register() adds the parameter, the commands, the frame
 filter and the cache's event handlers, once), how the inferior is described to the core
-(from_debugger), `py-stackscope object` (its expressions, options and output), and the frame
+(from_debugger), `py-stackscope object` (its expressions, options and output), `py-stackscope
+tasks` (threads, then the tasks' text; a warning when partial), and the frame
 filter: it never raises, leaves what is not a bug alone, and
 counts a bug it swallows in frame_filter_errors, reporting the first in one warning line.
 
@@ -306,6 +307,87 @@ class FakeObjectSnapshot:
     def json(self, threads=None):
         assert threads == [], "the objects' JSON has no threads, nor the process (gdb shows it)"
         return '{"objects": %d}\n' % len(self.objects)
+
+
+class FakeTasksThread:
+    def tree(self, ascii=False, show_hidden=False, native=None, color=False):
+        return "thread tree\n"
+
+    def flat(self, show_hidden=False, color=False):
+        return "thread flat\n"
+
+
+class FakeTasksSnapshot:
+    """What `py-stackscope tasks` uses of a Snapshot read with tasks=True."""
+
+    def __init__(self, partial=False):
+        self.threads, self.partial, self.tasks_asked = [FakeTasksThread()], partial, True
+
+    def debugger_header(self, index, color=False):
+        return "Thread 1 (LWP 11) (running task 'main'):"
+
+    def tasks_tree(self, ascii=False, show_hidden=False, color=False):
+        return "\nEvent loop 0x10 on thread 11: 1 tasks\ntask tree%s\n" % (" ascii" if ascii else "")
+
+    def tasks_flat(self, show_hidden=False, color=False):
+        return "\nEvent loop 0x10 on thread 11: 1 tasks\ntask flat\n"
+
+    def json(self, threads=None):
+        return '{"threads": %r, "tasks": 1}\n' % (threads,)
+
+
+class TasksCommand(unittest.TestCase):
+    """`py-stackscope tasks`: the threads with gdb's headers, then the tasks' text; one read
+    with tasks=True per stop; a warning when something could not be read."""
+
+    def setUp(self):
+        glue.register()
+        self.calls, self.partial = [], False
+        self.original = core.from_debugger
+        core.from_debugger = lambda *args, **kwargs: self.calls.append((args, kwargs)) or FakeTasksSnapshot(
+            self.partial)
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        FAKE.written.clear()
+        glue._cache.clear()
+
+    def tearDown(self):
+        core.from_debugger = self.original
+        glue._cache.clear()
+
+    def output(self, stream):
+        return "".join(text for text, written_to in FAKE.written if written_to == stream)
+
+    def test_threads_then_tasks_in_one_read(self):
+        glue._run("", one_thread=False, with_tasks=True)
+        glue._run("-ascii", one_thread=False, with_tasks=True)
+        (args, kwargs), = self.calls
+        self.assertTrue(kwargs["tasks"])
+        self.assertEqual(self.output(FAKE.STDOUT), (
+            "Thread 1 (LWP 11) (running task 'main'):\nthread tree\n\nEvent loop 0x10 on thread 11: 1 tasks\n"
+            "task tree\n"
+            "Thread 1 (LWP 11) (running task 'main'):\nthread tree\n\nEvent loop 0x10 on thread 11: 1 tasks\n"
+            "task tree ascii\n"))
+        self.assertEqual(self.output(FAKE.STDERR), "")
+
+    def test_flat_and_json(self):
+        glue._run("-flat", one_thread=False, with_tasks=True)
+        self.assertEqual(self.output(FAKE.STDOUT), "Thread 1 (LWP 11) (running task 'main'):\nthread flat\n\n"
+                                                   "Event loop 0x10 on thread 11: 1 tasks\ntask flat\n")
+        FAKE.written.clear()
+        glue._run("-json", one_thread=False, with_tasks=True)
+        self.assertEqual(self.output(FAKE.STDOUT), '{"threads": [0], "tasks": 1}\n')
+
+    def test_a_partial_read_is_warned_about(self):
+        self.partial = True
+        glue._run("", one_thread=False, with_tasks=True)
+        self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: some threads or tasks could not be read "
+                                                   "completely (see their errors)\n")
+
+    def test_the_tasks_option_is_the_clis(self):
+        with self.assertRaises(FAKE.GdbError) as raised:
+            glue._run("-tasks", one_thread=False, with_tasks=True)
+        self.assertTrue(str(raised.exception).startswith("py-stackscope: unknown option '-tasks'"), raised.exception)
+        self.assertEqual(self.calls, [])
 
 
 class ObjectCommand(unittest.TestCase):
