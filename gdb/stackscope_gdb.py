@@ -465,11 +465,14 @@ class _TasksCommand(gdb.Command):
 Usage: py-stackscope tasks %s
 The CLI's --tasks: the threads as py-stackscope shows them, then per event
 loop a header (Event loop 0x... on thread TID "NAME": N tasks) and its root
-tasks as trees, each headed stackscope.Stack of <Task pending name=... coro=...>:
-a task awaited by another (directly, through gather or shield, or as a
-TaskGroup child) hangs under the awaiting frame's line, and is not shown again
-as a root. A thread's header names the task its loop is running. Tasks are
-those asyncio.all_tasks() would return, on every loop, live or from a core.
+tasks as trees, each headed stackscope.Stack of <Task pending name=... coro=...>
+("no event loops" when there are none). A task awaited by another (directly,
+through gather or shield, or as a TaskGroup child) hangs under the awaiting
+frame: under its TaskGroup's async with, else under the awaiting line marked
+"# awaits N tasks"; it is shown in full under its lowest-id awaiter, named under
+the others, and never again as a root. A thread's header names the task its
+loop is running. Tasks are those asyncio.all_tasks() would return, on every
+loop, live or from a core; a warning says when some could not be read in full.
 Options as for py-stackscope; -json prints the CLI's --tasks JSON ("tasks",
 and each thread's "running_task") with debugger_thread, without "process".""" % _USAGE
 
