@@ -26,7 +26,8 @@ warning, and an EXPR that is no address is a one-line error.
 (scenarios/frontend_tasks.py: a few named tasks on one loop, a gather, a TaskGroup from 3.11):
 its JSON equals the CLI's `--tasks` JSON (which must list the scenario's tasks by name, id and
 loop) plus `debugger_thread`, also read through gdb; its text the CLI's below the thread
-headers; `py-stackscope -json` in the same stop is the CLI's JSON without tasks.
+headers; `py-stackscope -json` in the same stop is the CLI's JSON without tasks. On the
+shared scenario (no asyncio), `py-stackscope tasks` says "no event loops" as the CLI does.
 """
 import json
 import re
@@ -274,9 +275,22 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
 
 def test_one_extraction_for_every_command_of_a_stop(session):
     """Every command and bt of the session (one stop) share one extraction (the cache), but
-    that -locals reads the stop once more, with the frames' variables (an extraction without
-    them cannot give them), which the later commands and bt then share."""
-    assert session.result["extractions"] == 2, session.describe()
+    that `py-stackscope tasks` reads the stop once more, with the tasks, and -locals once more,
+    with the frames' variables (an extraction without them cannot give them), which the
+    later commands and bt then share."""
+    assert session.result["extractions"] == 3, session.describe()
+
+
+def test_tasks_without_event_loops_equals_cli(session, run_cached, tool, snapshot):
+    """`py-stackscope tasks` on a process without asyncio: the threads, then "no event loops"."""
+    expected = cli(run_cached, tool, "--tasks")
+    assert "\nno event loops\n" in expected, expected
+    assert without_headers(session.output("tasks")) == without_headers(expected)
+    result = run_cached(tool, "--tasks", "--json")
+    assert result.returncode == 0, describe(result)
+    expected = with_debugger_threads(json.loads(result.stdout), session)
+    assert expected["tasks"] == [] and expected["tasks_error"] is None, expected
+    assert json.loads(session.output("tasks_json")) == expected
 
 
 def test_locals_equals_cli_without_headers(session, run_cached, tool):

@@ -98,6 +98,8 @@ def session_commands(truth):
         Command("selected", "stackscope thread"),
         Command("native", "stackscope all-threads --native"),
         Command("native-hidden", "stackscope all-threads --native --show-hidden"),
+        Command("tasks", "stackscope tasks"),
+        Command("tasks-json", "stackscope tasks --json"),
     ]
 
 
@@ -177,6 +179,20 @@ def test_json_with_options_equals_cli(lldb_run, run_cached, tool, key, cli_optio
     cli = run_cached(tool, *cli_options)
     assert cli.returncode == 0, cli.stderr
     assert json.loads(lldb_run.result(key)) == with_debugger_threads(json.loads(cli.stdout), lldb_run, mode)
+
+
+def test_tasks_without_event_loops_equals_cli(lldb_run, run_cached, tool, mode):
+    """`stackscope tasks` on a process without asyncio: the threads, then "no event loops"."""
+    cli = run_cached(tool, "--tasks")
+    assert cli.returncode == 0, cli.stderr
+    assert "\nno event loops\n" in cli.stdout, cli.stdout
+    assert split_headers(lldb_run.result("tasks"), HEADER_LLDB)[1] == split_headers(
+        without_process_header(cli.stdout), HEADER_CLI)[1]
+    cli = run_cached(tool, "--tasks", "--json")
+    assert cli.returncode == 0, cli.stderr
+    expected = with_debugger_threads(json.loads(cli.stdout), lldb_run, mode)
+    assert expected["tasks"] == [] and expected["tasks_error"] is None, expected
+    assert json.loads(lldb_run.result("tasks-json")) == expected
 
 
 def without_trailing_blanks(lines):
