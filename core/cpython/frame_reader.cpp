@@ -57,6 +57,7 @@ std::optional<Frame> FrameReader::read(uint64_t frame) {
         }
     }
     f.filename = info.filename;
+    f.coroutine = info.coroutine;
     if (code_unit) f.line = line_at(info, *code_unit);
     f.module = module_of(mem.read_pointer(frame + l.frame_globals));
     f.hidden = is_thread_bootstrap(f.module, f.name);
@@ -121,6 +122,9 @@ const FrameReader::CodeInfo& FrameReader::code_info(uint64_t code) {
     else info.first_argument = first_argument(code);
     info.filename = objects_.read_str(mem.read_pointer(code + l.code_filename));
     info.first_line = mem.read_value<int32_t>(code + l.code_firstlineno);
+    // CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR, the same on every version.
+    constexpr uint32_t kAsyncCode = 0x80 | 0x100 | 0x200;
+    info.coroutine = (mem.read_value<uint32_t>(code + l.code_flags) & kAsyncCode) != 0;
     info.line_table = objects_.read_bytes(mem.read_pointer(code + l.code_linetable), kMaxLineTable);
     return codes_.emplace(code, std::move(info)).first->second;
 }

@@ -55,6 +55,7 @@ private:
         std::string qualname;
         std::string filename;
         int first_line = 0;
+        bool coroutine = false;  // CO_COROUTINE, CO_ITERABLE_COROUTINE or CO_ASYNC_GENERATOR
         std::vector<uint8_t> line_table;
     };
 

@@ -176,6 +176,7 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
             task.state = details.cancelling ? TaskState::Cancelling : TaskState::Pending;
             task.loop = info->loop;
             link.waiter = details.waiter;
+            link.records_awaiters = !info->python_class;
             link.callbacks = futures.callbacks(id, *info);
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::Internal) throw;
@@ -187,9 +188,17 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
         }
         if (const auto thread = loop_threads.find(task.loop); thread != loop_threads.end())
             task.loop_thread = thread->second;
-        task.running = running_tasks.count(id) > 0;
         task.stack = stack_of(id).stack;
         task.stack.root.kind = StackRootKind::Task;
+        // Its coroutine is running on a thread (also when the loop runs another task started
+        // eagerly from it); its chain is its coroutines', not what they call.
+        task.running = running_tasks.count(id) > 0 || task.stack.root.thread_state.has_value();
+        if (task.stack.root.thread_state) {
+            auto& frames = task.stack.frames;
+            const auto first_other =
+                std::find_if(frames.begin(), frames.end(), [](const Frame& f) { return !f.coroutine; });
+            frames.erase(first_other, frames.end());
+        }
         tasks.push_back(std::move(task));
         links.push_back(std::move(link));
     }

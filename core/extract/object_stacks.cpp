@@ -65,7 +65,9 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
     }
     if (const auto future = futures_.read(address)) {
         out.type = future->class_name;
-        const auto header = x_.reprs().future_repr(address, future->is_task ? task_header_ : AsyncioRepr::Parts::All);
+        std::optional<std::string> header;
+        if (future->is_task && purpose_ == Purpose::Tasks)
+            header = x_.reprs().future_repr(address, AsyncioRepr::Parts::WithoutWaits);
         root.description = header ? *header : x_.reprs().repr(address);
         if (!future->is_task) {
             out.stack.leaf = StackLeaf{address, future->class_name, root.description};
@@ -125,6 +127,14 @@ void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_st
             throw bad_data("the await chain is longer than " + std::to_string(kMaxAwaitLinks) + " links", current);
         if (const auto kind = generators_.kind_of(current)) {
             const GeneratorInfo info = generators_.read(current, *kind);
+            // A pure-Python Future (or Task) awaited: its __await__ generator stands for it, as
+            // the C Future's FutureIter does.
+            if (purpose_ == Purpose::Tasks && current != object && info.state == GeneratorState::Suspended) {
+                if (const auto future = future_awaited_by(info)) {
+                    set_leaf(*future, out);
+                    return;
+                }
+            }
             if (first) out.state = info.state;
             first = false;
             switch (info.state) {
@@ -152,6 +162,22 @@ void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_st
         set_leaf(current, out);
         return;
     }
+}
+
+// The Future whose `__await__` (asyncio.futures' Future.__await__, also __iter__) the
+// generator runs: its `self`.
+std::optional<uint64_t> ObjectStackReader::future_awaited_by(const GeneratorInfo& info) {
+    if (info.kind != GeneratorKind::Generator || info.qualname != "Future.__await__" || info.frame == 0)
+        return std::nullopt;
+    const PythonLayout& l = objects_.layout();
+    try {
+        const uint64_t self = objects_.memory().read_pointer(info.frame + static_cast<uint64_t>(l.frame_localsplus)) &
+                              ~l.stackref_tag_mask;
+        if (self && futures_.read(self)) return self;
+    } catch (const Error&) {
+        // not a future we can read: the generator is shown as it is
+    }
+    return std::nullopt;
 }
 
 // async_generator_asend / athrow and coroutine_wrapper: each stands for the generator it wraps.

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "cpython/asyncio_futures.hpp"
-#include "cpython/asyncio_repr.hpp"
 #include "cpython/generator_reader.hpp"
 #include "extract/extraction.hpp"
 #include "stackscope/model.hpp"
@@ -19,16 +18,18 @@ class ObjectStackReader {
 public:
     // `threads`: the snapshot's, read first: a running generator's frames and a Thread's stack
     // are theirs.
-    // `task_header`: how a Task root is described (a task tree's header leaves out what the
-    // leaf shows).
-    ObjectStackReader(Extraction& x, const std::vector<Thread>& threads,
-                      AsyncioRepr::Parts task_header = AsyncioRepr::Parts::All)
+    // What the stacks are for: --object (as upstream's extract() shows them), or a task tree,
+    // whose headers leave out what the leaf shows (the Task's repr without wait_for= and cb=)
+    // and whose chains end at a pure-Python Future (not in its __await__ generator), as they
+    // end at a C one and as asyncio's own tools show them.
+    enum class Purpose { Objects, Tasks };
+    ObjectStackReader(Extraction& x, const std::vector<Thread>& threads, Purpose purpose = Purpose::Objects)
         : x_(x),
           objects_(x.objects()),
           generators_(x.objects()),
           futures_(x.objects()),
           threads_(threads),
-          task_header_(task_header) {}
+          purpose_(purpose) {}
 
     // Never throws for a bad object: the ObjectStack says what went wrong.
     ObjectStack read(uint64_t address);
@@ -40,6 +41,7 @@ private:
     // `record_state`: out.state is the first generator's.
     void follow(uint64_t object, ObjectStack& out, bool record_state);
     bool is_wrapper(uint64_t object);
+    std::optional<uint64_t> future_awaited_by(const GeneratorInfo& info);
     std::optional<FutureInfo> future_iterated_by(uint64_t object);
     void attach_running_frames(uint64_t frame, ObjectStack& out);
     void set_leaf(uint64_t object, ObjectStack& out);
@@ -49,7 +51,7 @@ private:
     GeneratorReader generators_;
     AsyncioFutures futures_;
     const std::vector<Thread>& threads_;
-    AsyncioRepr::Parts task_header_;
+    Purpose purpose_;
 };
 
 }  // namespace stackscope

@@ -371,7 +371,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         }
     }
     if (options.tasks) {
-        ObjectStackReader stacks(x, snap.threads, AsyncioRepr::Parts::WithoutWaits);
+        ObjectStackReader stacks(x, snap.threads, ObjectStackReader::Purpose::Tasks);
         TaskReader(x, options.target_running, options.attempts).read(snap, [&](uint64_t task) {
             return read_object(x, stacks, elaboration, task, options);
         });

@@ -75,7 +75,7 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const 
         }
     };
     for (const TaskLinks& t : tasks) {
-        if (recorded) {
+        if (recorded && t.records_awaiters) {
             attempt(t.task, [&] {
                 for (const uint64_t awaiter : recorded(t.task)) add(t.task, {awaiter, 0});
             });

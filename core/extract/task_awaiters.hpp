@@ -22,6 +22,7 @@ struct TaskLinks {
     uint64_t task = 0;
     uint64_t waiter = 0;              // _fut_waiter: the future it waits on, or 0
     std::vector<uint64_t> callbacks;  // its done-callbacks
+    bool records_awaiters = false;    // a C task of a version whose tasks record their awaiters
 };
 
 class TaskAwaiters {

@@ -122,8 +122,9 @@ struct Frame {
     std::optional<int> line;
     std::optional<std::string> source;  // stripped source line
     bool hidden = false;
-    bool entry = false;    // first Python frame of a C-level eval-loop invocation
-    uint64_t address = 0;  // the frame struct in the target
+    bool entry = false;      // first Python frame of a C-level eval-loop invocation
+    bool coroutine = false;  // it runs an `async def` (a coroutine's or an async generator's code)
+    uint64_t address = 0;    // the frame struct in the target
     // For an entry frame: an address inside the C stack frame of the eval-loop call that runs
     // it (3.12+: that call's entry shim frame), so that a debugger can find that native frame
     // by its stack range without symbols; 0 when unknown.
