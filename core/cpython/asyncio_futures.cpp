@@ -37,13 +37,26 @@ const AsyncioFutures::Classes& AsyncioFutures::classes() {
 std::optional<FutureInfo> AsyncioFutures::read(uint64_t object) {
     const Classes& c = classes();
     const uint64_t type = objects_.type_of(object);
-    const auto is = [&](uint64_t cls) { return cls != 0 && objects_.is_subclass(type, cls); };
+    auto known = kinds_.find(type);
+    if (known == kinds_.end()) {
+        // Classes do not change their bases: each type is placed once per extraction.
+        const auto is = [&](uint64_t cls) { return cls != 0 && objects_.is_subclass(type, cls); };
+        const Kind kind = is(c.c_task)      ? Kind::CTask
+                          : is(c.c_future)  ? Kind::CFuture
+                          : is(c.py_task)   ? Kind::PyTask
+                          : is(c.py_future) ? Kind::PyFuture
+                                            : Kind::None;
+        known = kinds_.emplace(type, kind).first;
+    }
     std::optional<FutureInfo> info;
-    if (is(c.c_task)) info = read_c(object, true);
-    else if (is(c.c_future)) info = read_c(object, false);
-    else if (is(c.py_task)) info = read_python(object, true);
-    else if (is(c.py_future)) info = read_python(object, false);
-    if (info && (is(c.py_task) || is(c.py_future))) info->python_class = true;
+    switch (known->second) {
+        case Kind::CTask: info = read_c(object, true); break;
+        case Kind::CFuture: info = read_c(object, false); break;
+        case Kind::PyTask: info = read_python(object, true); break;
+        case Kind::PyFuture: info = read_python(object, false); break;
+        case Kind::None: break;
+    }
+    if (info && (known->second == Kind::PyTask || known->second == Kind::PyFuture)) info->python_class = true;
     // The C classes are named by the module dict that found them: their tp_name lives in
     // _asyncio's .rodata, which a core lacks.
     if (info && type == c.c_task) info->class_name = "Task";

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cpython/object_reader.hpp"
@@ -63,8 +64,11 @@ private:
     // A (callback, context) tuple's callback.
     uint64_t callback_of(uint64_t entry);
 
+    enum class Kind { None, CTask, CFuture, PyTask, PyFuture };
+
     ObjectReader& objects_;
-    std::optional<Classes> classes_;  // looked up once, when first needed
+    std::optional<Classes> classes_;            // looked up once, when first needed
+    std::unordered_map<uint64_t, Kind> kinds_;  // what each type met is
 };
 
 }  // namespace stackscope

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/error_list.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
 
@@ -83,14 +84,7 @@ TaskRegistry AsyncioRegistry::all_tasks(std::span<const uint64_t> thread_states)
     TaskRegistry out;
     seen_.clear();
     std::vector<std::string> problems;
-    const auto attempt = [&](const std::string& what, auto&& read) {
-        try {
-            read();
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::Internal) throw;
-            problems.push_back(what + ": " + e.what());
-        }
-    };
+    const auto attempt = [&](const std::string& what, auto&& read) { recording_errors(problems, what, read); };
     for (const std::string_view name : kWeakSetRegistries) {
         attempt("asyncio's " + std::string(name), [&] {
             if (const auto set = objects_.module_global(kTasksModule, name)) add_weak_set(*set, out);
@@ -126,11 +120,7 @@ TaskRegistry AsyncioRegistry::all_tasks(std::span<const uint64_t> thread_states)
             problems.push_back(debug_->problem);
         }
     }
-    if (!problems.empty()) {
-        std::string text;
-        for (const std::string& p : problems) text += (text.empty() ? "" : "; ") + p;
-        out.problem = text;
-    }
+    if (!problems.empty()) out.problem = joined_problems(problems);
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/error_list.hpp"
 #include "cpython/asyncio_futures.hpp"
 #include "cpython/asyncio_registry.hpp"
 #include "extract/task_awaiters.hpp"
@@ -14,12 +15,6 @@
 namespace stackscope {
 
 namespace {
-
-std::string joined(const std::vector<std::string>& parts) {
-    std::string out;
-    for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
-    return out;
-}
 
 // Tasks on a cycle of awaits: what is left after peeling off, again and again, the tasks no
 // task awaits, and then the tasks that await none.
@@ -90,7 +85,7 @@ std::vector<Task> ordered(std::vector<Task> tasks, const std::vector<Thread>& th
             pending.pop_back();
             if (placed[i]) continue;
             placed[i] = true;
-            out.push_back(tasks[i]);
+            out.push_back(std::move(tasks[i]));
             const auto kids = children.find(tasks[i].id);
             if (kids == children.end()) continue;
             for (auto k = kids->second.rbegin(); k != kids->second.rend(); ++k) pending.push_back(*k);
@@ -121,14 +116,7 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
     AsyncioRegistry registry(objects, x_.runtime());
     if (!registry.loaded()) return;
     std::vector<std::string> problems;
-    const auto attempt = [&](const std::string& what, auto&& read) {
-        try {
-            read();
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::Internal) throw;
-            problems.push_back(what + ": " + e.what());
-        }
-    };
+    const auto attempt = [&](const std::string& what, auto&& read) { recording_errors(problems, what, read); };
 
     // Each thread's running loop and task.
     std::unordered_map<uint64_t, int> loop_threads;
@@ -210,11 +198,11 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
     for (Task& t : tasks) {
         if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
     }
-    if (!link_problems.empty()) problems.push_back(joined(link_problems));
+    if (!link_problems.empty()) problems.push_back(joined_problems(link_problems));
     mark_cycles(tasks);
     snap.tasks = ordered(std::move(tasks), snap.threads);
     if (!problems.empty())
-        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined(problems), std::nullopt};
+        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
 }
 
 }  // namespace stackscope

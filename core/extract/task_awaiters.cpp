@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/error_list.hpp"
 #include "cpython/function_closure.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
@@ -67,12 +68,7 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const 
         if (t.waiter) waiting_on_[t.waiter].push_back(t.task);
     }
     const auto attempt = [&](uint64_t task, auto&& read) {
-        try {
-            read();
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::Internal) throw;
-            problems.push_back("awaiters of the task at " + hex(task) + ": " + e.what());
-        }
+        recording_errors(problems, "awaiters of the task at " + hex(task), read);
     };
     for (const TaskLinks& t : tasks) {
         if (recorded && t.records_awaiters) {

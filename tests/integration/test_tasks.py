@@ -33,7 +33,7 @@ import subprocess
 import jsonschema
 import pytest
 
-from harness import ScenarioProcess, clean_env, describe, make_core, run_once_on, wait_until_all_sleeping, \
+from harness import ScenarioProcess, clean_env, describe, make_core, run_once_on, run_tool, wait_until_all_sleeping, \
     without_process_header
 from interpreters import INTERPRETERS
 
@@ -263,6 +263,18 @@ def test_exit_status(tool, tool_runs, target):
     for options in (TASKS_JSON, TASKS_TREE):
         result = run_once_on(tool, tool_runs, target, (), options)
         assert (result.returncode, result.stderr) == (0, ""), (options, result.stderr[-3000:])
+
+
+@ROWS
+def test_sanitizers_clean(asan_tool, target, schema, mode):
+    """The ASan/UBSan build reads every task without a report: JSON live, the tree from cores."""
+    from test_asan import REPORT_MARKERS, SANITIZER_ENV
+    options = list(TASKS_JSON if mode == "live" else TASKS_TREE)
+    result = run_tool(asan_tool, [str(a) for a in target] + options, env=clean_env(**SANITIZER_ENV), timeout=180)
+    assert result.returncode == 0, describe(result)
+    assert not [m for m in REPORT_MARKERS if m in result.stderr], describe(result)
+    if mode == "live":
+        jsonschema.Draft202012Validator(schema).validate(json.loads(result.stdout))
 
 
 @pytest.fixture

@@ -1,0 +1,28 @@
+#pragma once
+// Readers that carry on past a broken part: each Error (but Error(Internal), a bug) becomes a
+// line of the reader's list of problems, prefixed with what was being read.
+#include <string>
+#include <vector>
+
+#include "stackscope/error.hpp"
+
+namespace stackscope {
+
+template <typename Read>
+void recording_errors(std::vector<std::string>& problems, const std::string& what, Read&& read) {
+    try {
+        read();
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        problems.push_back(what + ": " + e.what());
+    }
+}
+
+// The problems in one line, "; " between them.
+inline std::string joined_problems(const std::vector<std::string>& problems) {
+    std::string out;
+    for (const std::string& p : problems) out += (out.empty() ? "" : "; ") + p;
+    return out;
+}
+
+}  // namespace stackscope
