@@ -9,3 +9,6 @@ echo "=== W1 in one gdb session: py-stackscope vs CPython's py-bt"
 echo
 echo "=== W1 in the debugger front-ends and the CLI, side by side"
 /usr/bin/python3 bench/lldb_w1.py
+echo
+echo "=== W2 (10,000 asyncio tasks, CPython 3.14): stackscope pid --tasks vs python3.14 -m asyncio pstree"
+/usr/bin/python3 bench/w2_tasks.py

@@ -97,8 +97,8 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
     }
     std::cout.flush();
     if (debug_reads) {
-        std::cerr << "stackscope: " << stats.target_reads << " target read calls, " << stats.stack_rereads
-                  << " stacks read again";
+        std::cerr << "stackscope: " << stats.target_reads << " target read calls (" << stats.requested_reads
+                  << " asked of the page cache), " << stats.stack_rereads << " stacks read again";
         if (stopped_for)
             std::cerr << ", target stopped for " << std::fixed << std::setprecision(1) << stopped_for->count() << " ms";
         std::cerr << "\n";
@@ -255,7 +255,8 @@ int main(int argc, char** argv) {
     app.fallthrough();  // global options may follow the subcommand too
     bool debug_reads = false;
     app.add_flag("--debug-reads", debug_reads,
-                 "Print how many read calls reached the target and how long a live one was stopped (on stderr)");
+                 "Print how many read calls reached the target (and were asked of the page cache before it) and how "
+                 "long a live one was stopped (on stderr)");
 
     int pid = 0;
     bool no_block = false;

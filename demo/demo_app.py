@@ -1,6 +1,8 @@
 """A small program for stackscope to look at: a few threads parked in different places,
 upstream stackscope's generator / ExitStack example running on one of them, and an asyncio
-event loop whose request-handling task waits deep in an await chain.
+event loop running a small service: a request-handling task waiting deep in an await chain,
+a TaskGroup of workers waiting on a queue, a task gathering two fetches, and one waiting for
+an Event (`--tasks` shows who awaits whom).
 
 Usage: python3 demo_app.py READY_FIFO   (writes "ready TASK_ID" to the FIFO once every thread
 is parked, TASK_ID being id() of the suspended asyncio Task, for `--object`)
@@ -87,11 +89,34 @@ async def handle_request(url, ready):
     return len(body)
 
 
+async def work(jobs):
+    while True:
+        url = await jobs.get()
+        await fetch(url, asyncio.Event())
+
+
+async def crawl(urls, ready):
+    return await asyncio.gather(*(fetch(url, ready) for url in urls))
+
+
+async def worker_pool(jobs, size):
+    async with asyncio.TaskGroup() as pool:
+        for number in range(size):
+            pool.create_task(work(jobs), name="worker-%d" % number)
+        await asyncio.sleep(3600)  # the pool's parent waits while its workers do
+
+
 def run_event_loop(started):
     async def serve():
+        asyncio.current_task().set_name("service")
         ready = asyncio.Event()
-        started.append(asyncio.ensure_future(handle_request("https://example.org/", ready)))
-        await asyncio.sleep(0)  # the task runs up to its await
+        jobs = asyncio.Queue()
+        started.append(asyncio.create_task(handle_request("https://example.org/", ready), name="request"))
+        asyncio.create_task(worker_pool(jobs, 3), name="pool")
+        asyncio.create_task(crawl(["https://example.org/a", "https://example.org/b"], ready), name="crawler")
+        asyncio.create_task(ready.wait(), name="ready-waiter")
+        for _ in range(3):  # every task runs up to its await
+            await asyncio.sleep(0)
         all_parked.wait()
         await asyncio.sleep(3600)
 

@@ -7,8 +7,9 @@
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
 //   from_debugger(kind, pid, threads, read, regions=None, lookup_symbol=None, core_path="",
 //                 executable="", lib_search_path=[], memory="auto", sources=True,
-//                 objects=[], locals=False)  -> Snapshot (with objects: their stacks, Snapshot.objects;
-//                 with locals: each frame's variables, -locals)
+//                 objects=[], locals=False, tasks=False)  -> Snapshot (with objects: their stacks,
+//                 Snapshot.objects; with locals: each frame's variables, -locals; with tasks: every
+//                 asyncio task, Snapshot.tasks_tree / tasks_flat / json)
 //   pthread_from_handle(bytes), kernel_view(orig_rax, rdi), native_frames([(symbol, sp)])
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
 //   is_python_file(path) -> bool
@@ -363,7 +364,7 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
 SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, py::object read, py::object regions,
                           py::object lookup_symbol, const std::string& core_path, const std::string& executable,
                           const std::vector<std::string>& lib_search_path, const std::string& memory, bool sources,
-                          const std::vector<uint64_t>& objects, bool locals) {
+                          const std::vector<uint64_t>& objects, bool locals, bool tasks) {
     if (!PyCallable_Check(read.ptr()))
         throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
     if (memory != "auto" && memory != "debugger")
@@ -388,7 +389,7 @@ SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, 
     if (!regions.is_none()) process.callbacks.regions = [regions] { return regions_from(regions); };
     process.lookup_symbol = symbols_from(lookup_symbol);
     return std::make_shared<Snapshot>(read_debugger_snapshot(
-        process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources, objects, locals));
+        process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources, objects, locals, tasks));
 }
 
 // ---- rendering ------------------------------------------------------------------------
@@ -605,7 +606,19 @@ PYBIND11_MODULE(stackscope_core, m) {
             "objects", [](py::object self) { return references(self.cast<Snapshot&>().objects, self); },
             "the objects asked for (from_debugger's objects), in order")
         .def_readonly("objects_asked", &Snapshot::objects_asked, "whether objects were asked for instead of threads")
+        .def_readonly("tasks_asked", &Snapshot::tasks_asked, "whether the asyncio tasks were read (tasks=True)")
+        .def_property_readonly(
+            "task_count", [](const Snapshot& s) { return s.tasks.size(); }, "how many asyncio tasks were read")
         .def_property_readonly("partial", &Snapshot::partial)
+        .def(
+            "debugger_header",
+            [](const Snapshot& s, size_t index, bool color) {
+                if (index >= s.threads.size()) throw py::index_error("no such thread");
+                const Thread& t = s.threads[index];
+                return styled_header(with_running_task(debugger_header(t), s, t), color);
+            },
+            py::arg("index"), py::arg("color") = false,
+            "Thread.debugger_header of threads[index], naming the task its loop runs as the CLI's header does")
         .def("threads_numbered", &threads_numbered, py::arg("number"),
              "Indices of the threads whose debugger_thread is `number`.")
         .def("map_debugger_threads", &map_debugger_threads, py::arg("threads"),
@@ -616,6 +629,23 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def(
             "without_locals", [](const Snapshot& s) { return std::make_shared<Snapshot>(without_locals(s)); },
             "a copy without the frames' variables (a snapshot read with locals=True, shown without -locals)")
+        .def(
+            "without_tasks", [](const Snapshot& s) { return std::make_shared<Snapshot>(without_tasks(s)); },
+            "a copy as if read without tasks (a snapshot read with tasks=True, shown by a command that did not ask)")
+        .def(
+            "tasks_tree",
+            [](const Snapshot& s, bool ascii, bool show_hidden, bool color) {
+                return format_debugger_tasks_tree(s, TreeOptions{ascii, show_hidden, color});
+            },
+            py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("color") = false,
+            "What the CLI's --tasks prints after the threads (each event loop's task trees), as a tree")
+        .def(
+            "tasks_flat",
+            [](const Snapshot& s, bool show_hidden, bool color) {
+                return format_debugger_tasks_flat(s, FlatOptions{show_hidden, color});
+            },
+            py::arg("show_hidden") = false, py::arg("color") = false,
+            "What the CLI's --tasks --flat prints after the threads")
         .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
              "JSON per docs/schema-v1.json; `threads` selects threads by index.")
         .def(
@@ -649,13 +679,15 @@ PYBIND11_MODULE(stackscope_core, m) {
         py::arg("regions") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("core_path") = "",
         py::arg("executable") = "", py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("memory") = "auto",
         py::arg("sources") = true, py::arg("objects") = std::vector<uint64_t>{}, py::arg("locals") = false,
+        py::arg("tasks") = false,
         "Read the process a debugger debugs, the fastest way `kind` allows (\"native\": a live process here, read "
         "directly; \"core\": core_path, read as a core file; else, or with memory=\"debugger\", through read, "
         "regions and the threads' registers). threads(with_registers) -> [(number, tid, handle or None[, orig_rax, "
         "rdi])]; "
         "lookup_symbol(name) -> address or None is asked after the target's own symbols. Each thread's debugger_thread "
         "is set: by tid, else by pthread_t. "
-        "With `objects` (addresses), the stacks of those objects (Snapshot.objects) instead of the threads.");
+        "With `objects` (addresses), the stacks of those objects (Snapshot.objects) instead of the threads; with "
+        "`tasks`, every asyncio task too (Snapshot.tasks_tree, .json).");
     m.def(
         "pthread_from_handle",
         [](const py::bytes& handle) {

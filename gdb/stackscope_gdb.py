@@ -1,6 +1,6 @@
 """stackscope for gdb (loaded by stackscope-gdb.py, which calls register()): `py-stackscope`
-(every thread), `py-stackscope thread`, `py-stackscope object` (objects by address) and
-Python frames in `bt`.  All CPython knowledge, and how the inferior is read, is in the
+(every thread), `py-stackscope thread`, `py-stackscope object` (objects by address),
+`py-stackscope tasks` (every thread, then every asyncio task) and Python frames in `bt`.  All CPython knowledge, and how the inferior is read, is in the
 core (stackscope_core, beside this file); this glue holds the commands, their options and
 gdb's API: it describes gdb's inferior and threads, and lists gdb's frames.
 
@@ -9,7 +9,8 @@ filter and the cache's event handlers (once), so that its logic can be tested ou
 with a stand-in `gdb` module (tests/unit/test_gdb_glue.py).
 
 Counters (supported, read by the tests): `extractions`, how many times an inferior was read
-(its threads once per stop: see _cache; its objects once per `py-stackscope object`); `frame_filter_errors`, how many times the `bt` frame filter met a
+(its threads once per stop, again when tasks or variables are asked for and the stop's read
+lacks them: see _cache; its objects once per `py-stackscope object`); `frame_filter_errors`, how many times the `bt` frame filter met a
 bug (in the core or this glue) and showed gdb's own frames instead; the first is reported in
 one warning line."""
 import itertools
@@ -127,11 +128,11 @@ def _lookup_symbol(name):
         return None
 
 
-def _extract(inferior, gdb_threads, objects=(), with_locals=False):
+def _extract(inferior, gdb_threads, objects=(), with_locals=False, with_tasks=False):
     """A Snapshot of the inferior, read the fastest way its target allows (the core decides:
     a live local process and a core file directly, anything else through gdb); with `objects`
     (addresses), of those objects instead of the threads; with `with_locals`, each frame's
-    variables too."""
+    variables too; with `with_tasks`, every asyncio task too."""
     kind = getattr(getattr(inferior, "connection", None), "type", None) or ""
     memory = "debugger" if _memory is not None and _memory.value == "gdb" else "auto"
 
@@ -146,7 +147,7 @@ def _extract(inferior, gdb_threads, objects=(), with_locals=False):
     return core.from_debugger(kind, inferior.pid, threads, inferior.read_memory, regions=_regions,
                               lookup_symbol=_lookup_symbol, core_path=core_path, executable=executable,
                               lib_search_path=[d for d in search.split(":") if d], memory=memory,
-                              objects=list(objects), locals=with_locals)
+                              objects=list(objects), locals=with_locals, tasks=with_tasks)
 
 
 def _stopped_inferior():
@@ -160,27 +161,31 @@ def _stopped_inferior():
     return inferior, gdb_threads
 
 
-def _read(with_locals=False):
+def _read(with_locals=False, with_tasks=False):
     """The inferior's Snapshot for this stop, or the core.Error reading it raised (both
-    cached; a snapshot read with the frames' variables serves both, one read without them is
-    read again when they are asked for); gdb.GdbError (one line) when there is nothing to read."""
+    cached; a snapshot read with the frames' variables or the tasks serves the commands that
+    do not ask for them; one read without them is read again when they are asked for);
+    gdb.GdbError (one line) when there is nothing to read."""
     inferior, gdb_threads = _stopped_inferior()
     key = (inferior.num, inferior.pid, _memory.value if _memory is not None else "auto")
-    if _cache.get("key") != key or (with_locals and not _cache.get("locals")):
+    if (_cache.get("key") != key or (with_locals and not _cache.get("locals"))
+            or (with_tasks and not _cache.get("tasks"))):
         global extractions
         extractions += 1
         try:
-            snap = _extract(inferior, gdb_threads, with_locals=with_locals)
+            snap = _extract(inferior, gdb_threads, with_locals=with_locals, with_tasks=with_tasks)
         except core.Error as error:
             snap = error
-        _cache.update(key=key, snapshot=snap, locals=with_locals)
+        _cache.update(key=key, snapshot=snap, locals=with_locals, tasks=with_tasks)
     return _cache["snapshot"]
 
 
-def snapshot(with_locals=False):
-    """The inferior's Snapshot for this stop (with each frame's variables when `with_locals`);
-    gdb.GdbError (one line) when there is none."""
-    snap = _checked(_read(with_locals))
+def snapshot(with_locals=False, with_tasks=False):
+    """The inferior's Snapshot for this stop (with each frame's variables when `with_locals`,
+    every asyncio task when `with_tasks`); gdb.GdbError (one line) when there is none."""
+    snap = _checked(_read(with_locals, with_tasks))
+    if _cache.get("tasks") and not with_tasks:
+        snap = snap.without_tasks()
     return snap.without_locals() if _cache.get("locals") and not with_locals else snap
 
 
@@ -259,9 +264,9 @@ def _parse(argument, allow_number):
     return options, number
 
 
-def _run(argument, one_thread):
+def _run(argument, one_thread, with_tasks=False):
     options, number = _parse(argument, allow_number=one_thread)
-    snap = snapshot(with_locals=options.locals)
+    snap = snapshot(with_locals=options.locals, with_tasks=with_tasks)
     indices = list(range(len(snap.threads)))
     if one_thread:
         number = number if number is not None else gdb.selected_thread().num
@@ -273,6 +278,9 @@ def _run(argument, one_thread):
     elif not indices and options.format != "json":
         _fail("the interpreter has no threads")
     gdb.write(_render(snap, indices, options))
+    if with_tasks and snap.partial:  # as lldb's stackscope tasks warns (the CLI exits 1)
+        gdb.write("warning: py-stackscope: some threads or tasks could not be read completely (see their errors)\n",
+                  gdb.STDERR)
 
 
 MAX_ADDRESS = 2**64 - 1
@@ -348,8 +356,12 @@ def _render(snap, indices, options):
         else:
             native = _native_frames(thread) if options.native else None
             body = thread.tree(ascii=options.ascii, show_hidden=options.show_hidden, native=native, color=color)
-        blocks.append(thread.debugger_header(color=color) + "\n" + body)
-    return "\n".join(blocks)
+        blocks.append(snap.debugger_header(index, color=color) + "\n" + body)
+    text = "\n".join(blocks)
+    if snap.tasks_asked:  # the CLI's --tasks text below its threads: the event loops and their tasks
+        text += (snap.tasks_flat(show_hidden=options.show_hidden, color=color) if options.format == "flat" else
+                 snap.tasks_tree(ascii=options.ascii, show_hidden=options.show_hidden, color=color))
+    return text
 
 
 def _complete(text, word, extra=(), without=()):
@@ -374,6 +386,7 @@ class _StackscopeCommand(gdb.Command):
 Usage: py-stackscope %s
        py-stackscope thread [N] [options]    (one thread; N is gdb's thread number, default the selected one)
        py-stackscope object EXPR [EXPR...] [options]    (suspended generators, coroutines, ... by address)
+       py-stackscope tasks [options]    (every thread, then every asyncio task as trees of who awaits whom)
 
 Each thread is headed with gdb's thread number and LWP: Thread 2 (LWP 4321) "worker":
 %s-json adds debugger_thread (gdb's thread number) to each thread of stackscope's JSON;
@@ -393,7 +406,7 @@ Works on live processes and core files (load a core with its executable: gdb PYT
         _run(argument, one_thread=False)
 
     def complete(self, text, word):
-        return _complete(text, word, extra=() if text.strip() else ("object", "thread"))
+        return _complete(text, word, extra=() if text.strip() else ("object", "tasks", "thread"))
 
 
 class _ThreadCommand(gdb.Command):
@@ -444,6 +457,33 @@ objects as stackscope pid PID --object ADDR does (its "objects", "threads": []).
         if token and not token.startswith("-") and words[-1:] not in (["-format"], ["-color"]):
             return getattr(gdb, "COMPLETE_EXPRESSION", [])  # an EXPR: gdb completes it as an expression
         return _complete(text, word, without=("-native",))
+
+
+class _TasksCommand(gdb.Command):
+    __doc__ = """Show every thread, then every asyncio task of every event loop, read by stackscope.
+
+Usage: py-stackscope tasks %s
+The CLI's --tasks: the threads as py-stackscope shows them, then per event
+loop a header (Event loop 0x... on thread TID "NAME": N tasks) and its root
+tasks as trees, each headed stackscope.Stack of <Task pending name=... coro=...>
+("no event loops" when there are none). A task awaited by another (directly,
+through gather or shield, or as a TaskGroup child) hangs under the awaiting
+frame: under its TaskGroup's async with, else under the awaiting line marked
+"# awaits N tasks"; it is shown in full under its lowest-id awaiter, named under
+the others, and never again as a root. A thread's header names the task its
+loop is running. Tasks are those asyncio.all_tasks() would return, on every
+loop, live or from a core; a warning says when some could not be read in full.
+Options as for py-stackscope; -json prints the CLI's --tasks JSON ("tasks",
+and each thread's "running_task") with debugger_thread, without "process".""" % _USAGE
+
+    def __init__(self):
+        super().__init__("py-stackscope tasks", gdb.COMMAND_STACK)
+
+    def invoke(self, argument, from_tty):
+        _run(argument, one_thread=False, with_tasks=True)
+
+    def complete(self, text, word):
+        return _complete(text, word)
 
 
 class _PythonFrame(FrameDecorator):
@@ -570,6 +610,7 @@ def register():
     _StackscopeCommand()
     _ThreadCommand()
     _ObjectCommand()
+    _TasksCommand()
     frame_filter = _FrameFilter()
     gdb.frame_filters[frame_filter.name] = frame_filter
     _registered.append(frame_filter)

@@ -1,6 +1,6 @@
-// stackscope's LLDB front-end: `stackscope all-threads`, `stackscope thread [N]` and
-// `stackscope object ADDR...` render what the core reads from the process or core file LLDB
-// debugs. All CPython knowledge is in the core, and the options are its table's
+// stackscope's LLDB front-end: `stackscope all-threads`, `stackscope thread [N]`,
+// `stackscope object ADDR...` and `stackscope tasks` render what the core reads from the
+// process or core file LLDB debugs. All CPython knowledge is in the core, and the options are its table's
 // (stackscope/options.hpp); this file checks the thread and address arguments, names
 // threads the way LLDB does and lists LLDB's native frames with the Python frames the core
 // places among them (--native).
@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stackscope/debugger.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/eval_calls.hpp"
 #include "stackscope/formatters.hpp"
@@ -43,12 +44,30 @@ constexpr const char* kHelpLong =
     "stackscope tree, a Python traceback (--flat) or JSON (--json). Threads are\n"
     "headed with lldb's thread index and tid: thread #2 (tid 4321) \"worker\":\n"
     "'stackscope object ADDR' shows suspended generators, coroutines, asyncio\n"
-    "Tasks and Futures by address instead.\n"
+    "Tasks and Futures by address instead; 'stackscope tasks' every thread, then\n"
+    "every asyncio task as trees of who awaits whom.\n"
     "See 'help stackscope all-threads' for the options.\n";
 constexpr const char* kAllHelp =
     "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
 constexpr const char* kThreadHelp =
     "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
+constexpr const char* kTasksHelp =
+    "Print every Python thread, then every asyncio task of every event loop as trees of who awaits whom.";
+constexpr const char* kTasksHelpLong =
+    "The CLI's --tasks: the threads as 'stackscope all-threads' prints them, then\n"
+    "per event loop a header (Event loop 0x... on thread TID \"NAME\": N tasks)\n"
+    "and its root tasks as trees, each headed stackscope.Stack of <Task pending\n"
+    "name=... coro=...> (\"no event loops\" when there are none). A task awaited\n"
+    "by another (directly, through gather or shield, or as a TaskGroup child)\n"
+    "hangs under the awaiting frame: under its TaskGroup's async with, else under\n"
+    "the awaiting line marked \"# awaits N tasks\"; it is shown in full under its\n"
+    "lowest-id awaiter, named under the others, and never again as a root. A\n"
+    "thread's header names the task its loop is running. Tasks are those\n"
+    "asyncio.all_tasks() would return, on every loop, live or from a core; a\n"
+    "warning says when some could not be read in full. --json prints the CLI's\n"
+    "--tasks JSON (\"tasks\", and each thread's \"running_task\") with each\n"
+    "thread's \"debugger_thread\".\n"
+    "See 'help stackscope all-threads' for the options.\n";
 constexpr const char* kObjectHelp =
     "Print the stacks of objects by address: suspended generators, coroutines, async generators, asyncio Tasks "
     "and Futures, threading.Threads.";
@@ -78,7 +97,7 @@ std::string options_help_long() {
            "makes it read through LLDB's SB API instead (slower for live processes).\n";
 }
 
-enum class Mode { AllThreads, Thread, Objects };
+enum class Mode { AllThreads, Thread, Objects, Tasks };
 
 struct Options {
     OutputOptions output;
@@ -113,10 +132,10 @@ std::string parse(char** argv, Mode mode, Options& o) {
 }
 
 Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process, const Options& o,
-                       std::span<const uint64_t> objects = {}) {
+                       std::span<const uint64_t> objects = {}, bool tasks = false) {
     const char* reads = std::getenv("STACKSCOPE_LLDB_READS");
     const MemoryPath memory = reads && std::string_view(reads) == "lldb" ? MemoryPath::Debugger : MemoryPath::Auto;
-    return read_debugger_snapshot(describe_process(target, process), memory, true, objects, o.output.locals);
+    return read_debugger_snapshot(describe_process(target, process), memory, true, objects, o.output.locals, tasks);
 }
 
 // A number as the CLI's --object takes it: 0x-hex or decimal; nullopt when it is not one.
@@ -240,7 +259,7 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
     }
     for (const Thread& t : snapshot.threads) {
         if (!out.empty()) out += "\n";
-        out += styled_header(header(t), o.color) + "\n";
+        out += styled_header(with_running_task(header(t), snapshot, t), o.color) + "\n";
         if (o.output.native) {
             lldb::SBThread thread =
                 t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();
@@ -251,6 +270,10 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
                        : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden, o.color});
         }
     }
+    // With tasks: the CLI's text below its threads (the event loops and their task trees).
+    out += o.output.format == OutputFormat::Flat
+               ? format_debugger_tasks_flat(snapshot, {o.output.show_hidden, o.color})
+               : format_debugger_tasks_tree(snapshot, {o.output.ascii, o.output.show_hidden, o.color});
     return out;
 }
 
@@ -305,7 +328,7 @@ private:
             return fail(result, o.thread ? "no thread #" + std::to_string(*o.thread) + " (see 'thread list')"
                                          : "no thread is selected");
         }
-        Snapshot snapshot = read_snapshot(target, process, o);
+        Snapshot snapshot = read_snapshot(target, process, o, {}, mode_ == Mode::Tasks);
         if (one_thread) {
             const std::vector<size_t> chosen = threads_numbered(snapshot, static_cast<int>(selected.GetIndexID()));
             std::vector<Thread> kept;
@@ -320,7 +343,10 @@ private:
         result.Printf("%s", render(snapshot, o, target, process).c_str());
         if (snapshot.threads.empty()) result.AppendWarning("stackscope: the interpreter has no threads");
         if (snapshot.partial())
-            result.AppendWarning("stackscope: some threads could not be read completely (see their errors)");
+            result.AppendWarning(mode_ == Mode::Tasks
+                                     ? "stackscope: some threads or tasks could not be read completely (see their "
+                                       "errors)"
+                                     : "stackscope: some threads could not be read completely (see their errors)");
         result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
     }
 
@@ -364,6 +390,7 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
                 syntax.erase(native, std::string_view(" [--native]").size());  // objects have no native frames
             return syntax;
         }();
+        static const std::string tasks_syntax = "stackscope tasks " + options_usage(Surface::Lldb);
         static const std::string options = options_help_long();
         static const std::string object_help =
             kObjectHelpLong + std::string("See 'help stackscope all-threads' for the options.\n");
@@ -373,10 +400,13 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
             top.AddCommand("thread", new Command("thread", Mode::Thread), kThreadHelp, thread_syntax.c_str(), "");
         lldb::SBCommand objects =
             top.AddCommand("object", new Command("object", Mode::Objects), kObjectHelp, object_syntax.c_str(), "");
+        lldb::SBCommand tasks =
+            top.AddCommand("tasks", new Command("tasks", Mode::Tasks), kTasksHelp, tasks_syntax.c_str(), "");
         all.SetHelpLong(options.c_str());
+        tasks.SetHelpLong(kTasksHelpLong);
         one.SetHelpLong(options.c_str());
         objects.SetHelpLong(object_help.c_str());
-        return all.IsValid() && one.IsValid() && objects.IsValid();
+        return all.IsValid() && one.IsValid() && objects.IsValid() && tasks.IsValid();
     } catch (...) {
         return false;
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds stackscope, starts the bundled demo program and prints
-# its stackscope tree.
+# its stackscope tree, one asyncio Task with its variables, and the task tree of its
+# asyncio service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +26,6 @@ echo "== stackscope pid $demo_pid  ($("$python" -c 'import sys; print(sys.versio
 echo
 echo "== stackscope pid $demo_pid --object $task --locals   (its asyncio Task, by id(), with each frame's variables)"
 ./build/stackscope pid "$demo_pid" --object "$task" --locals "$@"
+echo
+echo "== stackscope pid $demo_pid --tasks   (after the threads, every asyncio task: who awaits whom)"
+./build/stackscope pid "$demo_pid" --tasks "$@"

@@ -15,6 +15,7 @@
 #include "stackscope/callback_target.hpp"
 #include "stackscope/core_file.hpp"
 #include "stackscope/debugger/overlay_target.hpp"
+#include "stackscope/formatters.hpp"
 #include "stackscope/model.hpp"
 #include "stackscope/target.hpp"
 
@@ -117,5 +118,22 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
 // process runs no supported Python.
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources = true,
                                 std::span<const uint64_t> objects = {}, bool locals = false, bool tasks = false);
+
+// ---- tasks ------------------------------------------------------------------------------
+
+// What the CLI's --tasks prints after the threads (each event loop's task trees, or that there
+// are none), in the tree or the flat listing, for a front-end that prints the threads itself
+// with its own headers (gdb's `py-stackscope tasks`, lldb's `stackscope tasks`): the CLI's text
+// below its threads, so that both stay one text. "" when the snapshot was read without tasks.
+std::string format_debugger_tasks_tree(const Snapshot& snapshot, const TreeOptions& options);
+std::string format_debugger_tasks_flat(const Snapshot& snapshot, const FlatOptions& options);
+
+// A thread's header line `line` (ending in ':') with what the CLI's header says of the task its
+// loop is running, ` (running task 'NAME')`, before the ':'; `line` as it is when it runs none.
+std::string with_running_task(std::string line, const Snapshot& snapshot, const Thread& thread);
+
+// The snapshot as if read without tasks (a debugger's snapshot read with them, shown by a
+// command that did not ask for them): no task list, no thread's running loop or task.
+Snapshot without_tasks(Snapshot snapshot);
 
 }  // namespace stackscope

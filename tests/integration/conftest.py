@@ -152,3 +152,61 @@ def snapshot(tool, run_cached):
     result = run_cached(tool, "--format", "json")
     assert result.returncode == 0, describe(result)
     return json.loads(result.stdout)
+
+
+# ---- the debugger front-ends' tasks scenario (test_gdb_frontend.py, test_lldb_frontend.py) ----
+
+
+@pytest.fixture(scope="session")
+def tasks_scenario(python, interp, tmp_path_factory):
+    """scenarios/frontend_tasks.py, one per interpreter, shared by gdb's and lldb's `tasks` tests."""
+    target = ScenarioProcess(python, tmp_path_factory.mktemp("frontend-tasks-%s-" % interp.label),
+                             script="frontend_tasks.py").start()
+    yield target
+    target.stop()
+
+
+@pytest.fixture(scope="session")
+def tasks_core(tasks_scenario):
+    core = make_core(tasks_scenario.pid, tasks_scenario.workdir / "core")
+    wait_until_all_sleeping(tasks_scenario.pid)
+    yield core
+    core.unlink()
+
+
+@pytest.fixture(scope="session")
+def tasks_cli_runs():
+    return {}
+
+
+@pytest.fixture
+def tasks_cli(tasks_cli_runs, tool, mode, tasks_scenario, python, request):
+    """tasks_cli(*options): the CLI's stdout on the tasks scenario in this mode (each run once), exit 0."""
+    def run(*options):
+        if mode == "live":
+            wait_until_all_sleeping(tasks_scenario.pid)
+            target = ["pid", tasks_scenario.pid]
+        else:
+            target = ["core", request.getfixturevalue("tasks_core"), "--executable", python]
+        key = (str(tool), mode, str(tasks_scenario.pid)) + options
+        if key not in tasks_cli_runs:
+            tasks_cli_runs[key] = run_tool(tool, target + list(options))
+        result = tasks_cli_runs[key]
+        assert result.returncode == 0, describe(result)
+        return result.stdout
+
+    return run
+
+
+@pytest.fixture
+def tasks_cli_json(tasks_cli, tasks_scenario):
+    """The CLI's --tasks JSON, checked to list the scenario's tasks (by the names and ids it
+    wrote, on its one loop and thread), so that equal outputs cannot both be empty."""
+    expected = json.loads(tasks_cli("--tasks", "--format", "json"))
+    truth = tasks_scenario.truth
+    assert expected["tasks_error"] is None, expected["tasks_error"]
+    assert {t["name"]: t["id"] for t in expected["tasks"]} == truth["tasks"], expected["tasks"]
+    assert {(t["loop"], t["loop_thread"]) for t in expected["tasks"]} == {(truth["loop"], truth["loop_thread"])}
+    running = {t["tid"]: t["running_task"] for t in expected["threads"]}
+    assert running[truth["loop_thread"]] == truth["tasks"][truth["running_task"]], running
+    return expected

@@ -47,6 +47,9 @@ COMMANDS = [
     ("two_dashes", "py-stackscope --json"),
     ("two_formats", "py-stackscope -flat -json"),
     ("native_json", "py-stackscope thread -json -native"),
+    # The stop is read again with the tasks (the scenario has no event loop).
+    ("tasks", "py-stackscope tasks"),
+    ("tasks_json", "py-stackscope tasks -json"),
     # Last: the stop is read again with the frames' variables, and `bt` then uses that read.
     ("locals", "py-stackscope -locals"),
     ("json_locals", "py-stackscope -json -locals"),

@@ -21,6 +21,13 @@ example, whose contexts hold inner stacks and ExitStack children): its JSON equa
 the CLI's `--object` JSON, its text the CLI's below the process header, also for EXPRs in
 decimal, through a gdb variable and read through gdb; the dict gets the CLI's error, with a
 warning, and an EXPR that is no address is a one-line error.
+
+`py-stackscope tasks` (issue 16), per interpreter, live and from a core, on its own scenario
+(scenarios/frontend_tasks.py: a few named tasks on one loop, a gather, a TaskGroup from 3.11):
+its JSON equals the CLI's `--tasks` JSON (which must list the scenario's tasks by name, id and
+loop) plus `debugger_thread`, also read through gdb; its text the CLI's below the thread
+headers; `py-stackscope -json` in the same stop is the CLI's JSON without tasks. On the
+shared scenario (no asyncio), `py-stackscope tasks` says "no event loops" as the CLI does.
 """
 import json
 import re
@@ -268,9 +275,22 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
 
 def test_one_extraction_for_every_command_of_a_stop(session):
     """Every command and bt of the session (one stop) share one extraction (the cache), but
-    that -locals reads the stop once more, with the frames' variables (an extraction without
-    them cannot give them), which the later commands and bt then share."""
-    assert session.result["extractions"] == 2, session.describe()
+    that `py-stackscope tasks` reads the stop once more, with the tasks, and -locals once more,
+    with the frames' variables (an extraction without them cannot give them), which the
+    later commands and bt then share."""
+    assert session.result["extractions"] == 3, session.describe()
+
+
+def test_tasks_without_event_loops_equals_cli(session, run_cached, tool, snapshot):
+    """`py-stackscope tasks` on a process without asyncio: the threads, then "no event loops"."""
+    expected = cli(run_cached, tool, "--tasks")
+    assert "\nno event loops\n" in expected, expected
+    assert without_headers(session.output("tasks")) == without_headers(expected)
+    result = run_cached(tool, "--tasks", "--json")
+    assert result.returncode == 0, describe(result)
+    expected = with_debugger_threads(json.loads(result.stdout), session)
+    assert expected["tasks"] == [] and expected["tasks_error"] is None, expected
+    assert json.loads(session.output("tasks_json")) == expected
 
 
 def test_locals_equals_cli_without_headers(session, run_cached, tool):
@@ -475,6 +495,110 @@ def test_object_session_leaves_target_running_and_untraced(objects_session, obje
     assert objects_scenario.ping(), "the objects scenario no longer runs Python code after gdb detached"
 
 
+# ---- tasks (py-stackscope tasks) ------------------------------------------------------
+
+
+TASK_COMMANDS = [
+    ["tree", "py-stackscope tasks"],
+    ["flat", "py-stackscope tasks -flat"],
+    ["ascii_hidden", "py-stackscope tasks -ascii -show-hidden"],
+    ["json", "py-stackscope tasks -json"],
+    ["threads_json", "py-stackscope -json"],  # after the tasks' read, which serves it without them
+    ["no_contexts", "py-stackscope tasks -no-contexts"],
+    ["locals", "py-stackscope tasks -locals"],  # read again, with the variables
+    ["json_locals", "py-stackscope tasks -json -locals"],
+    ["json_after_locals", "py-stackscope tasks -json"],  # that read, without its variables
+    ["tasks_option", "py-stackscope tasks -tasks"],
+    ["argument", "py-stackscope tasks 3"],
+    ["memory_gdb", "set py-stackscope-memory gdb"],
+    ["json_through_gdb", "py-stackscope tasks -json"],
+    ["memory_auto", "set py-stackscope-memory auto"],
+]
+
+
+@pytest.fixture
+def tasks_session(gdb_sessions, gdb, script, interp, mode, tasks_scenario, python, request):
+    """The gdb session on the tasks scenario of this interpreter and mode (run once)."""
+    key = ("tasks", interp.label, mode)
+    if key not in gdb_sessions:
+        workdir = tasks_scenario.workdir / ("gdb-" + mode)
+        workdir.mkdir(exist_ok=True)
+        if mode == "live":
+            target, pid = ["-p", tasks_scenario.pid], tasks_scenario.pid
+        else:
+            target, pid = [python, request.getfixturevalue("tasks_core")], None
+        gdb_sessions[key] = run_session(gdb, script, target, workdir, tasks_scenario.truth["loop_thread"], pid=pid,
+                                        commands=TASK_COMMANDS)
+    run = gdb_sessions[key]
+    assert run.result, "the driver did not finish\n" + run.describe()
+    return run
+
+
+def test_tasks_json_equals_cli_plus_debugger_thread(tasks_session, tasks_cli_json):
+    expected = with_debugger_threads(tasks_cli_json, tasks_session)
+    assert json.loads(tasks_session.output("json")) == expected
+
+
+@pytest.mark.parametrize("key", ["json_through_gdb", "json_after_locals"])
+def test_tasks_json_read_through_gdb_or_again_equals_cli(tasks_session, tasks_cli_json, key):
+    """Read through gdb (set py-stackscope-memory gdb), or served by the stop's read with the
+    variables (-locals), shown without them."""
+    expected = with_debugger_threads(tasks_cli_json, tasks_session)
+    assert json.loads(tasks_session.output(key)) == expected
+
+
+def test_tasks_json_locals_equals_cli(tasks_session, tasks_cli, tasks_cli_json):
+    expected = with_debugger_threads(json.loads(tasks_cli("--tasks", "--json", "--locals")), tasks_session)
+    assert len(expected["tasks"]) == len(tasks_cli_json["tasks"])
+    assert json.loads(tasks_session.output("json_locals")) == expected
+
+
+def test_threads_after_tasks_are_read_without_them(tasks_session, tasks_cli):
+    """`py-stackscope -json` after `py-stackscope tasks` (the same stop, one read serving both):
+    the CLI's JSON without --tasks (no tasks, no running_task)."""
+    expected = with_debugger_threads(json.loads(tasks_cli("--format", "json")), tasks_session)
+    assert "tasks" not in expected and all("running_task" not in t for t in expected["threads"])
+    assert json.loads(tasks_session.output("threads_json")) == expected
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("tree", ("--tasks",)),
+    ("flat", ("--tasks", "--flat")),
+    ("ascii_hidden", ("--tasks", "--ascii", "--show-hidden")),
+    ("no_contexts", ("--tasks", "--no-contexts")),
+    ("locals", ("--tasks", "--locals")),
+])
+def test_tasks_text_equals_cli_without_headers(tasks_session, tasks_cli, tasks_scenario, key, cli_options):
+    expected = without_process_header(tasks_cli(*cli_options))
+    text = tasks_session.output(key)
+    assert without_headers(text) == without_headers(expected)
+    if key != "flat":  # each task is headed by its repr (upstream's Stack of <Task ...>), or shown under its awaiter
+        for name in tasks_scenario.truth["tasks"]:
+            assert "name='%s'" % name in text, (name, text)
+    running = " (running task '%s'):" % tasks_scenario.truth["running_task"]
+    assert [h for h in headers(text) if h.endswith(running)] == [
+        h for h in headers(text) if "(LWP %d)" % tasks_scenario.truth["loop_thread"] in h], text
+    numbers = tasks_session.thread_numbers()
+    assert len(headers(text)) == len(headers(expected)), (text, expected)
+    for gdb_header, cli_header in zip(headers(text), headers(expected)):
+        match, tid = GDB_HEADER.match(gdb_header), cli_header.split()[1]
+        assert match and match["lwp"] == tid and int(match["num"]) == numbers[int(tid)], (gdb_header, cli_header)
+        assert match["details"] + ":" == cli_header[len("Thread " + tid):], (gdb_header, cli_header)
+
+
+def test_tasks_argument_errors(tasks_session):
+    see = " (see help py-stackscope)"
+    assert tasks_session.error("argument") == "py-stackscope: unexpected argument '3'" + see
+    assert tasks_session.error("tasks_option").startswith("py-stackscope: unknown option '-tasks'")
+
+
+@pytest.mark.parametrize("mode", ["live"], indirect=True)
+def test_tasks_session_leaves_target_running_and_untraced(tasks_session, tasks_scenario):
+    assert tasks_session.left_behind == [], "gdb left threads traced or stopped:\n" + tasks_session.describe()
+    assert tasks_session.returncode == 0, tasks_session.describe()
+    assert tasks_scenario.ping(), "the tasks scenario no longer runs Python code after gdb detached"
+
+
 # ---- generic --------------------------------------------------------------------------
 
 
@@ -555,6 +679,24 @@ def test_object_help_and_completion(gdb, script, sleeper):
     assert [c for c in completions if c.startswith("py-stackscope object 0x10 -format ")] == [
         "py-stackscope object 0x10 -format flat", "py-stackscope object 0x10 -format json",
         "py-stackscope object 0x10 -format tree"]
+    assert "Traceback" not in out + err, err
+
+
+def test_tasks_help_and_completion(gdb, script, sleeper):
+    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
+        "source %s" % script, "help py-stackscope", "echo @@tasks-help\\n", "help py-stackscope tasks",
+        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope tasks -"))
+    help_text, rest = out.split("@@tasks-help\n", 1)
+    tasks_help, completions = rest.split("@@complete\n", 1)
+    assert "py-stackscope tasks [options]" in help_text and "py-stackscope tasks -- " in help_text, help_text
+    usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
+             "[-locals] [-native]")
+    assert "Usage: py-stackscope tasks " + usage + "\n" in tasks_help, tasks_help
+    assert not re.search(r"^\s*-tasks|\[-tasks\]", tasks_help + help_text, re.M)  # the CLI's option is this command
+    completions = completions.splitlines()
+    assert "py-stackscope tasks" in completions, completions
+    options = [c.split()[-1] for c in completions if c.startswith("py-stackscope tasks -")]
+    assert options == sorted(GDB_OPTIONS), completions
     assert "Traceback" not in out + err, err
 
 

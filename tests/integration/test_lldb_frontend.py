@@ -24,6 +24,12 @@ the CLI's `--object` JSON (hex, decimal, an expression lldb evaluates, read thro
 API), its text the CLI's below the process header; the dict gets the CLI's error with a
 warning, and an ADDR that is no address fails like an lldb command.
 
+`stackscope tasks` (issue 16), per interpreter, live and from a core, on its own scenario
+(scenarios/frontend_tasks.py: a few named tasks on one loop, a gather, a TaskGroup from 3.11):
+its JSON equals the CLI's `--tasks` JSON (which must list the scenario's tasks by name, id and
+loop), also through the SB API; its text the CLI's `--tasks` text once thread headers are
+compared as above.
+
 Without an interpreter: help texts, LLDB-style errors for bad arguments (failed status, lldb
 keeps running), and one error line for a process that is not Python.
 
@@ -92,6 +98,8 @@ def session_commands(truth):
         Command("selected", "stackscope thread"),
         Command("native", "stackscope all-threads --native"),
         Command("native-hidden", "stackscope all-threads --native --show-hidden"),
+        Command("tasks", "stackscope tasks"),
+        Command("tasks-json", "stackscope tasks --json"),
     ]
 
 
@@ -171,6 +179,20 @@ def test_json_with_options_equals_cli(lldb_run, run_cached, tool, key, cli_optio
     cli = run_cached(tool, *cli_options)
     assert cli.returncode == 0, cli.stderr
     assert json.loads(lldb_run.result(key)) == with_debugger_threads(json.loads(cli.stdout), lldb_run, mode)
+
+
+def test_tasks_without_event_loops_equals_cli(lldb_run, run_cached, tool, mode):
+    """`stackscope tasks` on a process without asyncio: the threads, then "no event loops"."""
+    cli = run_cached(tool, "--tasks")
+    assert cli.returncode == 0, cli.stderr
+    assert "\nno event loops\n" in cli.stdout, cli.stdout
+    assert split_headers(lldb_run.result("tasks"), HEADER_LLDB)[1] == split_headers(
+        without_process_header(cli.stdout), HEADER_CLI)[1]
+    cli = run_cached(tool, "--tasks", "--json")
+    assert cli.returncode == 0, cli.stderr
+    expected = with_debugger_threads(json.loads(cli.stdout), lldb_run, mode)
+    assert expected["tasks"] == [] and expected["tasks_error"] is None, expected
+    assert json.loads(lldb_run.result("tasks-json")) == expected
 
 
 def without_trailing_blanks(lines):
@@ -461,6 +483,93 @@ def test_object_session_leaves_target_running_and_untraced(objects_run, objects_
     assert objects_scenario.ping(), "the objects scenario no longer runs Python code after lldb detached"
 
 
+# ---- tasks (stackscope tasks) ----------------------------------------------------------
+
+
+TASK_COMMANDS = [
+    Command("tree", "stackscope tasks"),
+    Command("flat", "stackscope tasks --flat"),
+    Command("ascii-hidden", "stackscope tasks --ascii --show-hidden"),
+    Command("json", "stackscope tasks --json"),
+    Command("json-sbapi", "stackscope tasks --json", {"STACKSCOPE_LLDB_READS": "lldb"}),
+    Command("no-contexts", "stackscope tasks --no-contexts"),
+    Command("locals", "stackscope tasks --locals"),
+    Command("json-locals", "stackscope tasks --json --locals"),
+    Command("tasks-option", "stackscope tasks --tasks"),
+    Command("argument", "stackscope tasks 3"),
+]
+
+
+@pytest.fixture
+def tasks_run(lldb_sessions, lldb, lldb_plugin, mode, tasks_scenario, python, request):
+    """The lldb session on the tasks scenario of this interpreter and mode (run once)."""
+    key = ("tasks", str(python), mode)
+    if key not in lldb_sessions:
+        if mode == "live":
+            setup, live_pid = ["process attach -p %d" % tasks_scenario.pid], tasks_scenario.pid
+        else:
+            core = request.getfixturevalue("tasks_core")
+            setup, live_pid = ["target create %s --core %s" % (quote(python), quote(core))], None
+        lldb_sessions[key] = run_lldb(lldb, lldb_plugin, tasks_scenario.workdir, "tasks-" + mode, setup,
+                                      TASK_COMMANDS, live_pid)
+    run = lldb_sessions[key]
+    assert run.returncode == 0 and run.results, run.describe()
+    return run
+
+
+@pytest.mark.parametrize("key", ["json", "json-sbapi"])
+def test_tasks_json_equals_cli_plus_debugger_thread(tasks_run, tasks_cli_json, mode, key):
+    """Read directly (live) and through LLDB's SB API (live and core)."""
+    expected = with_debugger_threads(tasks_cli_json, tasks_run, mode)
+    assert json.loads(tasks_run.result(key)) == expected
+
+
+@pytest.mark.parametrize("key, cli_options", [
+    ("tree", ("--tasks",)),
+    ("flat", ("--tasks", "--flat")),
+    ("ascii-hidden", ("--tasks", "--ascii", "--show-hidden")),
+    ("no-contexts", ("--tasks", "--no-contexts")),
+    ("locals", ("--tasks", "--locals")),
+])
+def test_tasks_text_equals_cli_but_headers(tasks_run, tasks_cli, tasks_scenario, key, cli_options, mode):
+    cli_headers, cli_rest = split_headers(without_process_header(tasks_cli(*cli_options)), HEADER_CLI)
+    lldb_headers, lldb_rest = split_headers(tasks_run.result(key), HEADER_LLDB)
+    assert lldb_rest == cli_rest
+    expected = ["thread #%d (tid %s)%s:" % (tasks_run.threads[int(h.group(1))], h.group(1),
+                                           KERNEL_VIEW.sub("", h.group(2)) if mode == "core" else h.group(2))
+                for h in cli_headers]
+    assert [h.group(0) for h in lldb_headers] == expected
+    running = " (running task '%s'):" % tasks_scenario.truth["running_task"]
+    assert [h.group(2) for h in lldb_headers if h.group(0).endswith(running)] == [
+        "%d" % tasks_scenario.truth["loop_thread"]], expected
+    if key != "flat":  # each task is headed by its repr (upstream's Stack of <Task ...>), or shown under its awaiter
+        text = "\n".join(lldb_rest)
+        for name in tasks_scenario.truth["tasks"]:
+            assert "name='%s'" % name in text, (name, text)
+
+
+def test_tasks_json_locals_equals_cli(tasks_run, tasks_cli, tasks_cli_json, mode):
+    expected = with_debugger_threads(json.loads(tasks_cli("--tasks", "--json", "--locals")), tasks_run, mode)
+    assert len(expected["tasks"]) == len(tasks_cli_json["tasks"])
+    assert json.loads(tasks_run.result("json-locals")) == expected
+
+
+@pytest.mark.parametrize("key, message", [
+    ("argument", "stackscope tasks: unexpected argument '3'"),
+    ("tasks-option", "stackscope tasks: unknown option '--tasks'"),
+])
+def test_tasks_argument_errors(tasks_run, key, message):
+    result = tasks_run.results[key]
+    assert not result["succeeded"] and result["output"] == "", result
+    assert result["error"].startswith("error: " + message), result
+
+
+@pytest.mark.parametrize("mode", ["live"])
+def test_tasks_session_leaves_target_running_and_untraced(tasks_run, tasks_scenario):
+    assert tasks_run.left_behind == [], "lldb left threads traced or stopped:\n" + tasks_run.describe()
+    assert tasks_scenario.ping(), "the tasks scenario no longer runs Python code after lldb detached"
+
+
 # Without an interpreter: help, argument errors, no process, a process that is not Python.
 
 @pytest.fixture(scope="session")
@@ -470,6 +579,7 @@ def no_target_run(lldb, lldb_plugin, tmp_path_factory):
         Command("help-all", "help stackscope all-threads"),
         Command("help-thread", "help stackscope thread"),
         Command("help-object", "help stackscope object"),
+        Command("help-tasks", "help stackscope tasks"),
         Command("no-process", "stackscope all-threads"),
         Command("bad-option", "stackscope all-threads --bogus"),
         Command("bad-combination", "stackscope thread --json --flat"),
@@ -514,8 +624,17 @@ def test_help_describes_subcommands_and_options(no_target_run):
         assert usage + options in text, text
         listed = [line.split()[0] for line in text.splitlines() if line.startswith("  --")]
         assert listed == OPTIONS, text  # each option once, with its help
-    for placeholder in ("tasks",):  # these come with the core issues that add them
-        assert placeholder not in top + no_target_run.result("help-all"), placeholder
+    assert "--tasks" not in no_target_run.result("help-all")  # the CLI's option is a subcommand here
+
+
+def test_help_describes_tasks(no_target_run):
+    top = no_target_run.result("help")
+    assert re.search(r"^\s+tasks\s+-- Print every Python thread, then every asyncio task", top, re.M), top
+    text = no_target_run.result("help-tasks")
+    assert "stackscope tasks [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
+           "[--show-hidden] [--no-contexts] [--locals] [--native]\n" in text, text
+    assert "The CLI's --tasks" in text and "Event loop 0x" in text, text
+    assert all(len(line) < 80 for line in text.splitlines() if not line.startswith("Syntax: ")), text
 
 
 def test_help_describes_object(no_target_run):

@@ -3,7 +3,8 @@ gdb embeds, so that the real stackscope_core loads) with a stand-in `gdb` module
 
 Registration (nothing at import; register() adds the parameter, the commands, the frame
 filter and the cache's event handlers, once), how the inferior is described to the core
-(from_debugger), `py-stackscope object` (its expressions, options and output), and the frame
+(from_debugger), `py-stackscope object` (its expressions, options and output), `py-stackscope
+tasks` (threads, then the tasks' text; a warning when partial), and the frame
 filter: it never raises, leaves what is not a bug alone, and
 counts a bug it swallows in frame_filter_errors, reporting the first in one warning line.
 
@@ -147,7 +148,8 @@ class Registration(unittest.TestCase):
     def test_import_registers_nothing_and_register_everything_once(self):
         self.assertEqual(AT_IMPORT, ([], [], {}, 0))
         frame_filter = glue.register()
-        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object"])
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object",
+                                         "py-stackscope tasks"])
         self.assertEqual(FAKE.parameters, ["py-stackscope-memory"])
         self.assertIs(FAKE.frame_filters["stackscope"], frame_filter)
         self.assertEqual(glue._memory.value, "auto")
@@ -155,7 +157,8 @@ class Registration(unittest.TestCase):
             self.assertEqual(len(registry.handlers), 1 if name in glue.CACHE_EVENTS else 0, name)
         # Sourcing stackscope-gdb.py again registers nothing more.
         self.assertIs(glue.register(), frame_filter)
-        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object"])
+        self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object",
+                                         "py-stackscope tasks"])
         self.assertEqual(len(FAKE.events.cont.handlers), 1)
         # The events drop the cached extraction.
         glue._cache["key"] = "a stop"
@@ -241,6 +244,42 @@ class Extraction(unittest.TestCase):
         self.assertEqual(glue.extractions, before + 2)
         self.assertEqual([kwargs["locals"] for _, kwargs in self.calls], [False, True])
 
+    def test_tasks_are_read_when_asked_and_the_snapshot_then_serves_every_command(self):
+        """`py-stackscope tasks` reads the stop again with the tasks; that snapshot then serves
+        later commands, without its tasks (or variables) for those that do not ask."""
+
+        class Snap:
+            def __init__(self, with_locals, with_tasks):
+                self.with_locals, self.with_tasks = with_locals, with_tasks
+
+            def without_locals(self):
+                return Snap(False, self.with_tasks)
+
+            def without_tasks(self):
+                return Snap(self.with_locals, False)
+
+        core.from_debugger = lambda *args, **kwargs: self.calls.append((args, kwargs)) or Snap(
+            kwargs["locals"], kwargs["tasks"])
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        before = glue.extractions
+        self.assertFalse(glue.snapshot().with_tasks)
+        got = glue.snapshot(with_tasks=True)
+        self.assertEqual((got.with_tasks, got.with_locals), (True, False))
+        self.assertTrue(glue.snapshot(with_tasks=True).with_tasks)
+        got = glue.snapshot()
+        self.assertEqual((got.with_tasks, got.with_locals), (False, False))
+        got = glue.snapshot(with_locals=True)  # the tasks' snapshot has no variables: read again
+        self.assertEqual((got.with_tasks, got.with_locals), (False, True))
+        got = glue.snapshot(with_tasks=True, with_locals=True)  # ... and one without tasks serves no tasks
+        self.assertEqual((got.with_tasks, got.with_locals), (True, True))
+        got = glue.snapshot(with_tasks=True)  # that one serves the tasks without variables
+        self.assertEqual((got.with_tasks, got.with_locals), (True, False))
+        got = glue.snapshot()
+        self.assertEqual((got.with_tasks, got.with_locals), (False, False))
+        self.assertEqual(glue.extractions, before + 4)
+        self.assertEqual([(kwargs["locals"], kwargs["tasks"]) for _, kwargs in self.calls],
+                         [(False, False), (False, True), (True, False), (True, True)])
+
     def test_a_core_error_is_one_line(self):
         FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
         core.from_debugger = lambda *args, **kwargs: (_ for _ in ()).throw(core.NotPythonError("no Python runtime found"))
@@ -268,6 +307,87 @@ class FakeObjectSnapshot:
     def json(self, threads=None):
         assert threads == [], "the objects' JSON has no threads, nor the process (gdb shows it)"
         return '{"objects": %d}\n' % len(self.objects)
+
+
+class FakeTasksThread:
+    def tree(self, ascii=False, show_hidden=False, native=None, color=False):
+        return "thread tree\n"
+
+    def flat(self, show_hidden=False, color=False):
+        return "thread flat\n"
+
+
+class FakeTasksSnapshot:
+    """What `py-stackscope tasks` uses of a Snapshot read with tasks=True."""
+
+    def __init__(self, partial=False):
+        self.threads, self.partial, self.tasks_asked = [FakeTasksThread()], partial, True
+
+    def debugger_header(self, index, color=False):
+        return "Thread 1 (LWP 11) (running task 'main'):"
+
+    def tasks_tree(self, ascii=False, show_hidden=False, color=False):
+        return "\nEvent loop 0x10 on thread 11: 1 tasks\ntask tree%s\n" % (" ascii" if ascii else "")
+
+    def tasks_flat(self, show_hidden=False, color=False):
+        return "\nEvent loop 0x10 on thread 11: 1 tasks\ntask flat\n"
+
+    def json(self, threads=None):
+        return '{"threads": %r, "tasks": 1}\n' % (threads,)
+
+
+class TasksCommand(unittest.TestCase):
+    """`py-stackscope tasks`: the threads with gdb's headers, then the tasks' text; one read
+    with tasks=True per stop; a warning when something could not be read."""
+
+    def setUp(self):
+        glue.register()
+        self.calls, self.partial = [], False
+        self.original = core.from_debugger
+        core.from_debugger = lambda *args, **kwargs: self.calls.append((args, kwargs)) or FakeTasksSnapshot(
+            self.partial)
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        FAKE.written.clear()
+        glue._cache.clear()
+
+    def tearDown(self):
+        core.from_debugger = self.original
+        glue._cache.clear()
+
+    def output(self, stream):
+        return "".join(text for text, written_to in FAKE.written if written_to == stream)
+
+    def test_threads_then_tasks_in_one_read(self):
+        glue._run("", one_thread=False, with_tasks=True)
+        glue._run("-ascii", one_thread=False, with_tasks=True)
+        (args, kwargs), = self.calls
+        self.assertTrue(kwargs["tasks"])
+        self.assertEqual(self.output(FAKE.STDOUT), (
+            "Thread 1 (LWP 11) (running task 'main'):\nthread tree\n\nEvent loop 0x10 on thread 11: 1 tasks\n"
+            "task tree\n"
+            "Thread 1 (LWP 11) (running task 'main'):\nthread tree\n\nEvent loop 0x10 on thread 11: 1 tasks\n"
+            "task tree ascii\n"))
+        self.assertEqual(self.output(FAKE.STDERR), "")
+
+    def test_flat_and_json(self):
+        glue._run("-flat", one_thread=False, with_tasks=True)
+        self.assertEqual(self.output(FAKE.STDOUT), "Thread 1 (LWP 11) (running task 'main'):\nthread flat\n\n"
+                                                   "Event loop 0x10 on thread 11: 1 tasks\ntask flat\n")
+        FAKE.written.clear()
+        glue._run("-json", one_thread=False, with_tasks=True)
+        self.assertEqual(self.output(FAKE.STDOUT), '{"threads": [0], "tasks": 1}\n')
+
+    def test_a_partial_read_is_warned_about(self):
+        self.partial = True
+        glue._run("", one_thread=False, with_tasks=True)
+        self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: some threads or tasks could not be read "
+                                                   "completely (see their errors)\n")
+
+    def test_the_tasks_option_is_the_clis(self):
+        with self.assertRaises(FAKE.GdbError) as raised:
+            glue._run("-tasks", one_thread=False, with_tasks=True)
+        self.assertTrue(str(raised.exception).startswith("py-stackscope: unknown option '-tasks'"), raised.exception)
+        self.assertEqual(self.calls, [])
 
 
 class ObjectCommand(unittest.TestCase):
