@@ -6,8 +6,6 @@
 
 namespace stackscope {
 
-namespace {
-
 // After the threads: each loop's header and its root tasks' trees; a line of its own when the
 // task list could not be read in full.
 std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
@@ -23,8 +21,6 @@ std::string tasks_text(const Snapshot& snapshot, const std::function<std::string
         out += "\nError while reading the tasks: " + printable(snapshot.tasks_error->message) + "\n";
     return out;
 }
-
-}  // namespace
 
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
                                  bool color, TaskLayout tasks) {

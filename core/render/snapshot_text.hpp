@@ -10,6 +10,11 @@ namespace stackscope {
 
 // The process header, then each thread's header line (in colour when `color`) and
 // `stack_text` of its stack, with a blank line between threads.
+// Each loop's header and its tasks, as format_snapshot_text prints them after the threads
+// (also alone, under a debugger's own thread headers); "no event loops" when there are none.
+std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
+                       TaskLayout layout);
+
 // With --tasks, each loop's tasks after the threads, laid out as `tasks` says.
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
                                  bool color, TaskLayout tasks = TaskLayout::Nested);

@@ -123,8 +123,8 @@ Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memor
 
 // What the CLI's --tasks prints after the threads (each event loop's task trees, or that there
 // are none), in the tree or the flat listing, for a front-end that prints the threads itself
-// with its own headers (gdb's `py-stackscope tasks`, lldb's `stackscope tasks`): the CLI's text
-// below its threads, so that both stay one text. "" when the snapshot was read without tasks.
+// with its own headers (gdb's `py-stackscope tasks`, lldb's `stackscope tasks`): the same text
+// the CLI prints below its threads. "" when the snapshot was read without tasks.
 std::string format_debugger_tasks_tree(const Snapshot& snapshot, const TreeOptions& options);
 std::string format_debugger_tasks_flat(const Snapshot& snapshot, const FlatOptions& options);
 
