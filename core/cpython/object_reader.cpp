@@ -48,11 +48,14 @@ std::string ObjectReader::read_tp_name(uint64_t type) {
 }
 
 std::string ObjectReader::read_c_string(uint64_t address, size_t max) {
-    std::vector<char> buf(max);
-    const size_t got = memory_.read_some(address, std::span(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
-    const size_t len = strnlen(buf.data(), got);
+    char small[kMaxTypeName];
+    std::vector<char> large(max > sizeof small ? max : 0);
+    char* buf = large.empty() ? small : large.data();
+    const size_t size = large.empty() ? std::min(max, sizeof small) : max;
+    const size_t got = memory_.read_some(address, std::span(reinterpret_cast<uint8_t*>(buf), size));
+    const size_t len = strnlen(buf, got);
     if (len == got) throw unreadable(address, "unreadable C string at " + hex(address));
-    return std::string(buf.data(), len);
+    return std::string(buf, len);
 }
 
 TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) { return types_.match(type_of(object), type); }
@@ -98,6 +101,15 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
     else if (compact) data = object + layout_.unicode_compact_data;
     else data = memory_.read_pointer(object + layout_.unicode_compact_data);
     const size_t count = std::min<size_t>(static_cast<size_t>(length), max_chars);
+    if (ascii && count <= RemoteMemory::kPageSize) {
+        std::string out(count, '\0');
+        memory_.read(data, std::span(reinterpret_cast<uint8_t*>(out.data()), count));
+        // A corrupt str may claim to be ASCII: its other bytes are decoded one by one below.
+        if (std::all_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+            if (count < static_cast<size_t>(length)) out += "...";
+            return out;
+        }
+    }
     const std::vector<uint8_t> raw = memory_.read_bytes(data, count * kind);
     std::string out;
     out.reserve(count);
@@ -216,9 +228,11 @@ std::optional<std::string> ObjectReader::static_type_name(uint64_t type) {
 }
 
 std::string ObjectReader::type_name(uint64_t type) {
-    if (memory_.read_value<uint64_t>(type + layout_.type_flags) & layout_.type_flag_heap_type)
-        return read_str(memory_.read_pointer(type + layout_.heap_type_name), 1024);
-    return class_name(type);
+    if (auto it = type_names_.find(type); it != type_names_.end()) return it->second;
+    std::string name = memory_.read_value<uint64_t>(type + layout_.type_flags) & layout_.type_flag_heap_type
+                           ? read_str(memory_.read_pointer(type + layout_.heap_type_name), 1024)
+                           : class_name(type);
+    return type_names_.emplace(type, std::move(name)).first->second;
 }
 
 bool ObjectReader::is_subclass(uint64_t type, uint64_t base) {
@@ -248,6 +262,12 @@ std::optional<uint64_t> ObjectReader::attribute_or_class_default(uint64_t object
 }
 
 std::string ObjectReader::repr_name(uint64_t type) {
+    if (auto it = repr_names_.find(type); it != repr_names_.end()) return it->second;
+    std::string name = read_repr_name(type);
+    return repr_names_.emplace(type, std::move(name)).first->second;
+}
+
+std::string ObjectReader::read_repr_name(uint64_t type) {
     const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
     if (!(flags & layout_.type_flag_heap_type)) {
         try {

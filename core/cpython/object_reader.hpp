@@ -101,6 +101,7 @@ public:
 
 private:
     std::string read_tp_name(uint64_t type);
+    std::string read_repr_name(uint64_t type);
     const std::string* static_type_name_from_builtins(uint64_t type);
     std::optional<std::string> builtin_name_by_identity(uint64_t type) const;
     // Entries of a keys object; `values` is the split-table values array or 0.
@@ -114,6 +115,8 @@ private:
     std::unordered_map<uint64_t, std::string> static_type_names_;  // from the builtins dict, once needed
     bool static_type_names_loaded_ = false;
     std::unordered_map<uint64_t, std::string> class_names_;    // by type address
+    std::unordered_map<uint64_t, std::string> type_names_;     // by type address
+    std::unordered_map<uint64_t, std::string> repr_names_;     // by type address
     std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
 };
 
