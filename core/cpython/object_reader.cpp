@@ -140,9 +140,10 @@ uint64_t ObjectReader::tuple_item(uint64_t tuple, uint64_t index) {
     return memory_.read_pointer(tuple + layout_.tuple_items + 8 * index);
 }
 
-bool ObjectReader::is_class(uint64_t object) {
-    const uint64_t metaclass = type_of(object);
-    return (memory_.read_value<uint64_t>(metaclass + layout_.type_flags) & layout_.type_flag_type_subclass) != 0;
+bool ObjectReader::is_class(uint64_t object) { return is_class_type(type_of(object)); }
+
+bool ObjectReader::is_class_type(uint64_t type) {
+    return (memory_.read_value<uint64_t>(type + layout_.type_flags) & layout_.type_flag_type_subclass) != 0;
 }
 
 const std::string& ObjectReader::class_name(uint64_t type) {
@@ -217,14 +218,16 @@ const std::string* ObjectReader::static_type_name_from_builtins(uint64_t type) {
     return it == static_type_names_.end() ? nullptr : &it->second;
 }
 
-std::optional<std::string> ObjectReader::static_type_name(uint64_t type) {
+const std::optional<std::string>& ObjectReader::static_type_name(uint64_t type) {
+    if (auto it = tp_names_.find(type); it != tp_names_.end()) return it->second;
+    std::optional<std::string> name;
     try {
-        return read_tp_name(type);
+        name = read_tp_name(type);
     } catch (const Error&) {
         // tp_name is in the binary's .rodata, which a core without its files lacks
-        const std::string* known = static_type_name_from_builtins(type);
-        return known ? std::optional(*known) : std::nullopt;
+        if (const std::string* known = static_type_name_from_builtins(type)) name = *known;
     }
+    return tp_names_.emplace(type, std::move(name)).first->second;
 }
 
 std::string ObjectReader::type_name(uint64_t type) {
