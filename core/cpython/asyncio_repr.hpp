@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "cpython/asyncio_futures.hpp"
 #include "cpython/frame_reader.hpp"
@@ -52,7 +53,9 @@ private:
     FrameReader& frames_;
     AsyncioFutures futures_;
     GeneratorReader generators_;
-    std::optional<uint64_t> partial_class_;  // functools.partial; 0 when absent
+    std::optional<uint64_t> partial_class_;                   // functools.partial; 0 when absent
+    std::unordered_map<uint64_t, bool> partial_types_;        // whether each type met is partial's
+    std::unordered_map<uint64_t, std::string> method_names_;  // PyMethodDef.ml_name by PyMethodDef
 };
 
 }  // namespace stackscope

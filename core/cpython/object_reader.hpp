@@ -116,11 +116,11 @@ private:
     uint64_t modules_dict_ = 0;
     std::unordered_map<uint64_t, std::string> static_type_names_;  // from the builtins dict, once needed
     bool static_type_names_loaded_ = false;
-    std::unordered_map<uint64_t, std::string> class_names_;    // by type address
-    std::unordered_map<uint64_t, std::string> type_names_;     // by type address
-    std::unordered_map<uint64_t, std::string> repr_names_;     // by type address
+    std::unordered_map<uint64_t, std::string> class_names_;              // by type address
+    std::unordered_map<uint64_t, std::string> type_names_;               // by type address
+    std::unordered_map<uint64_t, std::string> repr_names_;               // by type address
     std::unordered_map<uint64_t, std::optional<std::string>> tp_names_;  // by type address
-    std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
+    std::unordered_map<std::string, uint64_t> interned_keys_;            // str objects seen as matching dict keys
 };
 
 }  // namespace stackscope

@@ -134,7 +134,7 @@ private:
     FrameReader& frames_;
     AsyncioRepr asyncio_;
     ReprBounds bounds_;
-    std::vector<uint64_t> in_progress_;  // the containers builtins.repr() is inside (Py_ReprEnter)
+    std::vector<uint64_t> in_progress_;         // the containers builtins.repr() is inside (Py_ReprEnter)
     std::unordered_map<uint64_t, Kind> kinds_;  // by type address
 };
 

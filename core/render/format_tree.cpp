@@ -118,9 +118,8 @@ private:
 
     // Frame._format.
     void frame_lines(const Frame& f, int depth) {
-        line(p_.paint(Role::Function, printable(f.function)) + " in " +
-             printable(f.module.value_or("unknown module")) + " at " +
-             p_.paint(Role::Location, printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?")));
+        line(p_.paint(Role::Function, printable(f.function)) + " in " + printable(f.module.value_or("unknown module")) +
+             " at " + p_.paint(Role::Location, printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?")));
         for (const std::string& local : local_lines(f, p_)) line("  " + local);
         for (const Context& c : f.contexts) {
             const size_t context_base = prefix_.size();
@@ -162,9 +161,8 @@ private:
                 line(g_.continue_child);
                 last_blank = true;
             }
-            const Nesting child = frame_base == std::string::npos
-                                      ? enter(g_.start_child, g_.continue_child)
-                                      : enter_child_of_frame_context(frame_base);
+            const Nesting child = frame_base == std::string::npos ? enter(g_.start_child, g_.continue_child)
+                                                                  : enter_child_of_frame_context(frame_base);
             const uint64_t before = lines_;
             bool child_blank = false;  // the child's last line, without this context's markers
             if (child_context) {
