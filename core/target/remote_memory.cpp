@@ -38,7 +38,7 @@ const RemoteMemory::Page& RemoteMemory::page(uint64_t page_address) {
     }
     // unordered_map nodes stay put until clear()
     recent_[(page_address / kPageSize) % kRecentPages] =
-        RecentPage{page_address, it->second.bytes.get(), it->second.valid};
+        RecentPage{page_address, it->second.bytes.get(), static_cast<uint32_t>(it->second.valid), generation_};
     return it->second;
 }
 

@@ -55,7 +55,6 @@ public:
     // Forgets every page read so far: the next reads see what the target holds now. Caches
     // of what was read from mutable memory (read_cache.hpp) follow it by `generation`.
     void clear() {
-        recent_.fill(RecentPage{});
         pages_.clear();
         ++generation_;
     }
@@ -71,7 +70,8 @@ private:
     bool read_recent(uint64_t address, void* out, size_t size) const {
         const uint64_t page_address = address & ~(kPageSize - 1);
         const RecentPage& recent = recent_[(page_address / kPageSize) % kRecentPages];
-        if (recent.bytes == nullptr || recent.address != page_address || address - page_address + size > recent.valid)
+        if (recent.address != page_address || recent.generation != generation_ || recent.bytes == nullptr ||
+            address - page_address + size > recent.valid)
             return false;
         std::memcpy(out, recent.bytes + (address - page_address), size);
         return true;
@@ -85,14 +85,17 @@ private:
     uint64_t target_reads_ = 0;
     uint64_t requested_reads_ = 0;  // reads asked of the cache
     // The pages read last, by page number: most reads fall inside one of them.
+    // Tagged with the generation that read them: clear() forgets them all without a pass.
     struct RecentPage {
         uint64_t address = 0;
         const uint8_t* bytes = nullptr;
-        size_t valid = 0;
+        uint32_t valid = 0;
+        uint64_t generation = 0;
     };
-    static constexpr size_t kRecentPages = 256;
-    std::array<RecentPage, kRecentPages> recent_{};
-    uint64_t generation_ = 0;
+    // 16 MiB of target memory: as much as reading ten thousand asyncio tasks visits.
+    static constexpr size_t kRecentPages = 4096;
+    std::vector<RecentPage> recent_ = std::vector<RecentPage>(kRecentPages);
+    uint64_t generation_ = 1;  // entries of generation 0 are empty
 };
 
 }  // namespace stackscope
