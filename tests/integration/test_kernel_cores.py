@@ -3,7 +3,8 @@ guard pages inside thread stacks (Interpreter.kernel_cores: Debian's 3.13.18 and
 builds). gdb's gcore loses those stacks and harness.make_core refills them from the live
 process; here each scenario is ended with SIGABRT instead and the kernel's own dump is read:
 the parked threads (names, ids, frames, functions, modules), the exceptions threads handle,
-the subinterpreters' threads, and the GIL held by a spinning thread. One process and one
+the subinterpreters' threads, and the GIL held by a spinning thread; and gdb's and lldb's
+front-ends on the parked threads' core, whose JSON must equal the CLI's. One process and one
 core per scenario and build, deleted once read."""
 import json
 import os
@@ -12,9 +13,11 @@ import time
 
 import pytest
 
+from gdb_frontend import gdb_program, gdb_script, run_session
 from harness import SCENARIO_DIR, ScenarioProcess, describe, dump_by_kernel, enable_core_dumps, \
-    is_bootstrap, kernel_core_pattern, kill_group, run_tool, spawn, wait_for_ready
+    is_bootstrap, kernel_core_pattern, kill_group, run_tool, spawn, wait_for_ready, without_process
 from interpreters import interpreter_params
+from lldb_frontend import Command, find_lldb, plugin_path, quote, run_lldb
 from test_gil import holders
 from test_handled_exceptions import handling_by_name
 from test_snapshot import assert_frames_match
@@ -71,6 +74,40 @@ def test_parked_threads(tool, python, kernel_core_of):
                         lambda f: "%s %s:%s %s %s" % (f["name"], f["filename"], f["line"], f["function"], f["module"]))
     assert_frames_match(snapshot, truth, lambda f: "%s hidden=%s" % (f["name"], is_bootstrap(f, truth)),
                         lambda f: "%s hidden=%s" % (f["name"], f["hidden"]))
+
+
+def test_gdb_json_equals_cli(tool, python, kernel_core_of):
+    core, truth = kernel_core_of("parked_threads.py")
+    snapshot = read(tool, core, python)
+    workdir = core.parent / "gdb"
+    workdir.mkdir(exist_ok=True)
+    session = run_session(gdb_program(), gdb_script(), [python, core], workdir, truth["threads"][0]["native_id"],
+                          commands=[("json", "py-stackscope -json")])
+    assert session.result, "the driver did not finish\n" + session.describe()
+    expected = without_process(snapshot)
+    numbers = session.thread_numbers()
+    for thread in expected["threads"]:
+        thread["debugger_thread"] = numbers[thread["tid"]]
+    assert json.loads(session.output("json")) == expected
+
+
+def test_lldb_json_equals_cli(tool, python, kernel_core_of):
+    lldb, plugin = find_lldb(), plugin_path()
+    if lldb is None or not plugin.is_file():
+        pytest.skip("!!! LLDB OR ITS PLUGIN MISSING: %s, %s" % (lldb, plugin))
+    core, truth = kernel_core_of("parked_threads.py")
+    snapshot = read(tool, core, python)
+    run = run_lldb(lldb, plugin, core.parent, "kernel-core", ["target create %s --core %s" % (quote(python), quote(core))],
+                   [Command("json", "stackscope all-threads --json")])
+    assert run.returncode == 0 and run.results, run.describe()
+    expected = without_process(snapshot)
+    assert len([t for t in expected["threads"] if "crash" in t]) == 1, expected  # the thread SIGABRT came to
+    for thread in expected["threads"]:
+        thread["debugger_thread"] = run.threads[thread["tid"]]
+        thread["activity"] = thread["syscall"] = None  # LLDB's registers of a core lack orig_rax
+        # The SB API does not give the core's NT_SIGINFO: lldb names no crashed thread (a gap).
+        thread.pop("crash", None)
+    assert json.loads(run.result("json")) == expected
 
 
 def test_handled_exceptions(tool, python, kernel_core_of):
