@@ -167,9 +167,8 @@ std::string AsyncioRepr::coroutine_repr(uint64_t coro) {
     const GeneratorInfo info = generators_.read(coro, *kind);
     const std::string name = info.qualname + "()";
     if (info.frame != 0) {
-        const auto frame = frames_.read(info.frame);
-        if (!frame) throw bad_data("the frame of the coroutine at " + hex(coro) + " runs no code object", coro);
-        return name + " running at " + frame->filename + ":" + (frame->line ? std::to_string(*frame->line) : "None");
+        const auto where = frames_.location(info.frame);
+        return name + " running at " + where.filename + ":" + (where.line ? std::to_string(*where.line) : "None");
     }
     const auto where = frames_.definition_of(generators_.code_of(coro));
     return name + " done, defined at " + where.filename + ":" + std::to_string(where.first_line);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cpython/asyncio_repr.hpp"
@@ -85,6 +86,7 @@ private:
     struct Failed {};  // builtins.repr() would raise (an int over the digit limit)
 
     Kind kind_of(uint64_t object);
+    Kind kind_of_type(uint64_t type);
     AsyncioRepr::ValueReprs future_values(int depth);
     bool is_exactly(uint64_t type, BuiltinType builtin);
 
@@ -133,6 +135,7 @@ private:
     AsyncioRepr asyncio_;
     ReprBounds bounds_;
     std::vector<uint64_t> in_progress_;  // the containers builtins.repr() is inside (Py_ReprEnter)
+    std::unordered_map<uint64_t, Kind> kinds_;  // by type address
 };
 
 }  // namespace stackscope

@@ -68,7 +68,8 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const 
         if (t.waiter) waiting_on_[t.waiter].push_back(t.task);
     }
     const auto attempt = [&](uint64_t task, auto&& read) {
-        recording_errors(problems, "awaiters of the task at " + hex(task), read);
+        recording_errors(
+            problems, [task] { return "awaiters of the task at " + hex(task); }, read);
     };
     for (const TaskLinks& t : tasks) {
         if (recorded && t.records_awaiters) {

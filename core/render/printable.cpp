@@ -2,11 +2,18 @@
 
 #include "stackscope/hex.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace stackscope {
 
 std::string printable(const std::string& text) {
+    // Most text has nothing to escape: C0 controls, DEL, and C1 controls (UTF-8 0xc2 0x80-0x9f).
+    const bool plain = std::none_of(text.begin(), text.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c < 0x20 || c == 0x7f || c == 0xc2;
+    });
+    if (plain) return text;
     std::string out;
     out.reserve(text.size());
     char buf[8];
