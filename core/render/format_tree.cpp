@@ -50,7 +50,7 @@ public:
             frame_lines(f, depth);
             leave(frame);
         }
-        if (stack.leaf) line(g_.start_leaf + p_.paint(Role::Leaf, printable(stack.leaf->description)));
+        if (stack.leaf) painted_line(g_.start_leaf, Role::Leaf, stack.leaf->description);
         if (stack.error) {
             line("  " + p_.paint(Role::Error, "Error while extracting stack:"));
             line("    " + p_.paint(Role::Error, printable(stack.error->message)));
@@ -103,7 +103,8 @@ private:
         has_pending_ = saved.has_pending;
     }
 
-    void line(std::string_view text) {
+    // A line is its prefix, then what the caller appends, then end_line().
+    std::string& begin_line() {
         if (has_pending_) {
             out_.append(prefix_, 0, pending_base_);
             out_ += pending_marks_;
@@ -111,15 +112,40 @@ private:
         } else {
             out_ += prefix_;
         }
-        out_ += text;
+        return out_;
+    }
+
+    void end_line() {
         out_ += '\n';
         ++lines_;
     }
 
+    void line(std::string_view text) {
+        begin_line() += text;
+        end_line();
+    }
+
+    // `marker`, then printable(text) in the role's colour.
+    void painted_line(std::string_view marker, Role role, std::string_view text) {
+        std::string& out = begin_line();
+        out += marker;
+        p_.append_printable(out, role, text);
+        end_line();
+    }
+
     // Frame._format.
     void frame_lines(const Frame& f, int depth) {
-        line(p_.paint(Role::Function, printable(f.function)) + " in " + printable(f.module.value_or("unknown module")) +
-             " at " + p_.paint(Role::Location, printable(f.filename) + ":" + (f.line ? std::to_string(*f.line) : "?")));
+        std::string& header = begin_line();
+        p_.append_printable(header, Role::Function, f.function);
+        header += " in ";
+        append_printable(header, f.module ? std::string_view(*f.module) : std::string_view("unknown module"));
+        header += " at ";
+        p_.open(header, Role::Location);
+        append_printable(header, f.filename);
+        header += ':';
+        header += f.line ? std::to_string(*f.line) : "?";
+        p_.close(header);
+        end_line();
         for (const std::string& local : local_lines(f, p_)) line("  " + local);
         for (const Context& c : f.contexts) {
             const size_t context_base = prefix_.size();
@@ -130,7 +156,7 @@ private:
         if (f.contexts_error)
             line(g_.start_context +
                  p_.paint(Role::Error, "(with-blocks unreadable: " + printable(*f.contexts_error) + ")"));
-        if (f.source && !ends_exiting(f)) line(g_.start_code + p_.paint(Role::Source, printable(*f.source)));
+        if (f.source && !ends_exiting(f)) painted_line(g_.start_code, Role::Source, *f.source);
     }
 
     // Context._format: its line, its inner stack's lines, then each child's. `frame_base` is
