@@ -36,8 +36,8 @@ inline constexpr ReprBounds kReprlibDefaults{6, 30, 40, 6, 6, 4, 6, 6, 30};
 // Objects are mutable: nothing read about an object's contents is kept between calls.
 class ObjectRepr {
 public:
-    ObjectRepr(ObjectReader& objects, FrameReader& frames, ReprBounds bounds = {})
-        : objects_(objects), frames_(frames), asyncio_(objects, frames), bounds_(bounds) {}
+    ObjectRepr(ObjectReader& objects, FrameReader& frames, AsyncioFutures& futures, ReprBounds bounds = {})
+        : objects_(objects), frames_(frames), futures_(futures), asyncio_(objects, frames, futures), bounds_(bounds) {}
 
     // reprlib.Repr(bounds).repr(object) as the target's interpreter would print it; a class-level
     // __repr__ written in Python is not run (the object shows as object.__repr__ does).
@@ -132,6 +132,7 @@ private:
 
     ObjectReader& objects_;
     FrameReader& frames_;
+    AsyncioFutures& futures_;
     AsyncioRepr asyncio_;
     ReprBounds bounds_;
     std::vector<uint64_t> in_progress_;         // the containers builtins.repr() is inside (Py_ReprEnter)
