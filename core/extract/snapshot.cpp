@@ -352,7 +352,8 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
 
 }  // namespace
 
-Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
+Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options,
+                       const std::function<void()>& reads_done) {
     Extraction x(target, !options.target_running);
     SnapshotReader reader(x, options, target.threads());
     Snapshot snap;
@@ -388,6 +389,8 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         stats_out->target_reads = x.memory().target_reads();
         stats_out->requested_reads = x.memory().requested_reads();
     }
+    if (reads_done) reads_done();
+    if (options.tasks) arrange_tasks(snap);
     return snap;
 }
 
