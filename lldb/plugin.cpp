@@ -248,6 +248,12 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
     std::optional<Snapshot> stripped;
     if (o.output.no_contexts) stripped = without_contexts(read);
     const Snapshot& snapshot = stripped ? *stripped : read;
+    if (o.output.format == OutputFormat::Json && snapshot.process) {
+        // As gdb's: the process (a core's command line, its fatal signal) is the debugger's to show.
+        Snapshot threads_only = snapshot;
+        threads_only.process.reset();
+        return format_snapshot_json(threads_only);
+    }
     if (o.output.format == OutputFormat::Json) return format_snapshot_json(snapshot);
     std::string out;
     for (size_t i = 0; i < snapshot.objects.size(); ++i) {  // as the CLI prints them
