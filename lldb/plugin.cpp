@@ -92,6 +92,8 @@ std::string options_help_long() {
            "\"debugger_thread\" is its lldb thread index. --native shows lldb's frames\n"
            "as [native] lines, outermost first: the Python frames each call of the\n"
            "eval loop runs follow its frame (_PyEval_EvalFrameDefault).\n"
+           "In a core the kernel wrote for a crash, the thread the fatal signal came\n"
+           "to is listed first, marked (crashed: SIGSEGV at 0x0), and has \"crash\".\n"
            "Live processes are read directly (process_vm_readv), cores and other\n"
            "targets through LLDB. STACKSCOPE_LLDB_READS=lldb in lldb's environment\n"
            "makes it read through LLDB's SB API instead (slower for live processes).\n";
