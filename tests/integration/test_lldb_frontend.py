@@ -624,6 +624,7 @@ def test_help_describes_subcommands_and_options(no_target_run):
         assert usage + options in text, text
         listed = [line.split()[0] for line in text.splitlines() if line.startswith("  --")]
         assert listed == OPTIONS, text  # each option once, with its help
+        assert "first, marked (crashed: SIGSEGV at 0x0)" in " ".join(text.split()), text
     assert "--tasks" not in no_target_run.result("help-all")  # the CLI's option is a subcommand here
 
 
