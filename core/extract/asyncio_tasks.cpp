@@ -151,6 +151,8 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
     AsyncioFutures& futures = x_.futures();
     std::vector<Task> tasks;
     std::vector<TaskLinks> links;
+    tasks.reserve(listed.tasks.size());
+    links.reserve(listed.tasks.size());
     for (const uint64_t id : listed.tasks) {
         Task task;
         task.id = id;
