@@ -495,6 +495,7 @@ TASK_COMMANDS = [
     Command("no-contexts", "stackscope tasks --no-contexts"),
     Command("locals", "stackscope tasks --locals"),
     Command("json-locals", "stackscope tasks --json --locals"),
+    Command("native", "stackscope tasks --native"),
     Command("tasks-option", "stackscope tasks --tasks"),
     Command("argument", "stackscope tasks 3"),
 ]
@@ -546,6 +547,18 @@ def test_tasks_text_equals_cli_but_headers(tasks_run, tasks_cli, tasks_scenario,
         text = "\n".join(lldb_rest)
         for name in tasks_scenario.truth["tasks"]:
             assert "name='%s'" % name in text, (name, text)
+
+
+def test_tasks_native_shows_native_frames_then_the_clis_tasks(tasks_run, tasks_cli, mode):
+    """--native: the threads with lldb's native frames between the Python ones, then the task
+    trees exactly as the CLI prints them (tasks have no native frames)."""
+    text = tasks_run.result("native")
+    threads, marker, tasks = text.partition("\nEvent loop ")
+    cli_threads, cli_marker, cli_tasks = tasks_cli("--tasks").partition("\nEvent loop ")
+    assert marker and cli_marker, (text, cli_tasks)
+    assert tasks == cli_tasks
+    assert NATIVE_HEADING in threads, threads
+    assert any(FRAME_LINE.match(line) for line in threads.splitlines()), threads
 
 
 def test_tasks_json_locals_equals_cli(tasks_run, tasks_cli, tasks_cli_json, mode):
