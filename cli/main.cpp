@@ -99,6 +99,7 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
     if (debug_reads) {
         std::cerr << "stackscope: " << stats.target_reads << " target read calls (" << stats.requested_reads
                   << " asked of the page cache), " << stats.stack_rereads << " stacks read again";
+        if (stats.task_readers > 1) std::cerr << ", tasks read by " << stats.task_readers << " threads";
         if (stopped_for)
             std::cerr << ", target stopped for " << std::fixed << std::setprecision(1) << stopped_for->count() << " ms";
         std::cerr << "\n";

@@ -1,6 +1,9 @@
 #include "extract/asyncio_tasks.hpp"
 
 #include <algorithm>
+#include <future>
+#include <iterator>
+#include <span>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -108,9 +111,67 @@ std::vector<Task> ordered(std::vector<Task> tasks, const std::vector<Thread>& th
     return out;
 }
 
+struct TaskContext {
+    const std::unordered_map<uint64_t, int>& loop_threads;  // loop -> the thread running it
+    const std::unordered_set<uint64_t>& running_tasks;      // tasks running on a thread
+};
+
+struct ReadTasks {
+    std::vector<Task> tasks;
+    std::vector<TaskLinks> links;
+};
+
+// The pending tasks among `ids`, each with its stack, as `worker` reads them.
+ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t> ids, const TaskContext& context) {
+    AsyncioFutures& futures = worker.x.futures();
+    ReadTasks out;
+    out.tasks.reserve(ids.size());
+    out.links.reserve(ids.size());
+    for (const uint64_t id : ids) {
+        Task task;
+        task.id = id;
+        TaskLinks link{id, 0, {}};
+        try {
+            const auto info = futures.read(id);
+            if (!info || !info->is_task) throw bad_data("the task list holds a non-task at " + hex(id), id);
+            if (info->state != FutureState::Pending) continue;  // done: asyncio.all_tasks() leaves it out
+            const FutureDetails details = futures.details(id, *info);
+            task.name = info->task_name;
+            task.state = details.cancelling ? TaskState::Cancelling : TaskState::Pending;
+            task.loop = info->loop;
+            link.waiter = details.waiter;
+            link.records_awaiters = !info->python_class;
+            link.callbacks = futures.callbacks(id, *info);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+            task.stack.root =
+                StackRoot{StackRootKind::Task, id, "<Task at " + hex(id) + ">", std::nullopt, std::nullopt};
+            task.stack.error = ExtractionError::from(e);
+            out.tasks.push_back(std::move(task));
+            continue;
+        }
+        if (const auto thread = context.loop_threads.find(task.loop); thread != context.loop_threads.end())
+            task.loop_thread = thread->second;
+        task.stack = worker.stack_of(id).stack;
+        task.stack.root.kind = StackRootKind::Task;
+        // Its coroutine is running on a thread (also when the loop runs another task started
+        // eagerly from it); its chain is its coroutines', not what they call.
+        task.running = context.running_tasks.count(id) > 0 || task.stack.root.thread_state.has_value();
+        if (task.stack.root.thread_state) {
+            auto& frames = task.stack.frames;
+            const auto first_other =
+                std::find_if(frames.begin(), frames.end(), [](const Frame& f) { return !f.coroutine; });
+            frames.erase(first_other, frames.end());
+        }
+        out.tasks.push_back(std::move(task));
+        out.links.push_back(std::move(link));
+    }
+    return out;
+}
+
 }  // namespace
 
-void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
+void TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker) {
     snap.tasks_asked = true;
     ObjectReader& objects = x_.objects();
     AsyncioRegistry registry(objects, x_.runtime());
@@ -148,50 +209,29 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
     }
     if (listed.problem) problems.push_back(*listed.problem);
 
-    AsyncioFutures& futures = x_.futures();
-    std::vector<Task> tasks;
-    std::vector<TaskLinks> links;
-    tasks.reserve(listed.tasks.size());
-    links.reserve(listed.tasks.size());
-    for (const uint64_t id : listed.tasks) {
-        Task task;
-        task.id = id;
-        TaskLinks link{id, 0, {}};
+    // Each task's stack: the list in two halves, one per worker, where there are two.
+    const std::optional<Worker> second =
+        listed.tasks.size() >= kTasksForTwoWorkers && second_worker ? second_worker() : std::nullopt;
+    const TaskContext context{loop_threads, running_tasks};
+    const std::span<const uint64_t> ids(listed.tasks);
+    ReadTasks tasks_read;
+    if (!second) {
+        tasks_read = read_tasks(Worker{x_, stack_of}, ids, context);
+    } else {
+        const size_t half = ids.size() / 2;
+        auto later = std::async(std::launch::async, [&] { return read_tasks(*second, ids.subspan(half), context); });
         try {
-            const auto info = futures.read(id);
-            if (!info || !info->is_task) throw bad_data("the task list holds a non-task at " + hex(id), id);
-            if (info->state != FutureState::Pending) continue;  // done: asyncio.all_tasks() leaves it out
-            const FutureDetails details = futures.details(id, *info);
-            task.name = info->task_name;
-            task.state = details.cancelling ? TaskState::Cancelling : TaskState::Pending;
-            task.loop = info->loop;
-            link.waiter = details.waiter;
-            link.records_awaiters = !info->python_class;
-            link.callbacks = futures.callbacks(id, *info);
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::Internal) throw;
-            task.stack.root =
-                StackRoot{StackRootKind::Task, id, "<Task at " + hex(id) + ">", std::nullopt, std::nullopt};
-            task.stack.error = ExtractionError::from(e);
-            tasks.push_back(std::move(task));
-            continue;
+            tasks_read = read_tasks(Worker{x_, stack_of}, ids.first(half), context);
+        } catch (...) {
+            later.wait();  // the second worker uses what this frame owns
+            throw;
         }
-        if (const auto thread = loop_threads.find(task.loop); thread != loop_threads.end())
-            task.loop_thread = thread->second;
-        task.stack = stack_of(id).stack;
-        task.stack.root.kind = StackRootKind::Task;
-        // Its coroutine is running on a thread (also when the loop runs another task started
-        // eagerly from it); its chain is its coroutines', not what they call.
-        task.running = running_tasks.count(id) > 0 || task.stack.root.thread_state.has_value();
-        if (task.stack.root.thread_state) {
-            auto& frames = task.stack.frames;
-            const auto first_other =
-                std::find_if(frames.begin(), frames.end(), [](const Frame& f) { return !f.coroutine; });
-            frames.erase(first_other, frames.end());
-        }
-        tasks.push_back(std::move(task));
-        links.push_back(std::move(link));
+        ReadTasks rest = later.get();
+        std::move(rest.tasks.begin(), rest.tasks.end(), std::back_inserter(tasks_read.tasks));
+        std::move(rest.links.begin(), rest.links.end(), std::back_inserter(tasks_read.links));
     }
+    std::vector<Task>& tasks = tasks_read.tasks;
+    std::vector<TaskLinks>& links = tasks_read.links;
 
     TaskAwaiters::Recorded recorded;
     if (registry.records_awaiters()) recorded = [&](uint64_t task) { return registry.recorded_awaiters(task); };

@@ -3,6 +3,7 @@
 // the thread running that loop, and who awaits it; each thread's running loop and task.
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "extract/extraction.hpp"
 #include "stackscope/model.hpp"
@@ -15,6 +16,16 @@ public:
     // stable on a running target (snapshot.cpp's read_object), described by its repr without
     // `wait_for=` and `cb=`.
     using StackOf = std::function<ObjectStack(uint64_t task)>;
+    // What reads tasks: an Extraction and the stack reader over it.
+    struct Worker {
+        Extraction& x;
+        StackOf stack_of;
+    };
+    // A second worker over its own Extraction, for a long task list on a target whose memory
+    // can be read from two threads at once; nullopt when there is none. Asked once at most.
+    using SecondWorker = std::function<std::optional<Worker>()>;
+    // Tasks below this many are read by one worker.
+    static constexpr size_t kTasksForTwoWorkers = 512;
 
     TaskReader(Extraction& x, bool target_running, int attempts)
         : x_(x), target_running_(target_running), attempts_(attempts) {}
@@ -22,7 +33,7 @@ public:
     // Fills snap.tasks (in the registries' order: arrange_tasks() orders them), tasks_error,
     // and each thread's running_loop and running_task. Errors are recorded, never thrown
     // (but Error(Internal)).
-    void read(Snapshot& snap, const StackOf& stack_of);
+    void read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker = {});
 
 private:
     Extraction& x_;

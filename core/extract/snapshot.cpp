@@ -1,6 +1,7 @@
 #include "stackscope/snapshot.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -364,6 +365,8 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     mark_crashed_thread(target, snap);
     // After every thread is read: a running generator's frames are on another thread's stack.
     ContextElaboration elaboration(x, snap.threads);
+    uint64_t extra_target_reads = 0, extra_requested_reads = 0;  // by a second task reader
+    int task_readers = 0;
     if (options.objects.empty()) {
         for (Thread& t : snap.threads) {
             if (options.contexts) elaboration.elaborate(t.stack);
@@ -373,9 +376,30 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     }
     if (options.tasks) {
         ObjectStackReader stacks(x, snap.threads, ObjectStackReader::Purpose::Tasks);
-        TaskReader(x, options.target_running, options.attempts).read(snap, [&](uint64_t task) {
-            return read_object(x, stacks, elaboration, task, options);
-        });
+        // A long task list is read by two threads where the target allows it, the second with
+        // an Extraction (and caches) of its own.
+        std::unique_ptr<Extraction> second_x;
+        std::unique_ptr<ObjectStackReader> second_stacks;
+        std::unique_ptr<ContextElaboration> second_elaboration;
+        const auto second_worker = [&]() -> std::optional<TaskReader::Worker> {
+            if (!target.concurrent_reads()) return std::nullopt;
+            second_x = std::make_unique<Extraction>(target, !options.target_running);
+            second_stacks =
+                std::make_unique<ObjectStackReader>(*second_x, snap.threads, ObjectStackReader::Purpose::Tasks);
+            second_elaboration = std::make_unique<ContextElaboration>(*second_x, snap.threads);
+            return TaskReader::Worker{*second_x, [&](uint64_t task) {
+                                          return read_object(*second_x, *second_stacks, *second_elaboration, task,
+                                                             options);
+                                      }};
+        };
+        TaskReader(x, options.target_running, options.attempts)
+            .read(
+                snap, [&](uint64_t task) { return read_object(x, stacks, elaboration, task, options); }, second_worker);
+        task_readers = second_x ? 2 : 1;
+        if (second_x) {
+            extra_target_reads = second_x->memory().target_reads();
+            extra_requested_reads = second_x->memory().requested_reads();
+        }
     }
     if (!options.objects.empty()) {
         ObjectStackReader objects(x, snap.threads);
@@ -386,8 +410,9 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     }
     if (stats_out) {
         *stats_out = reader.stats();
-        stats_out->target_reads = x.memory().target_reads();
-        stats_out->requested_reads = x.memory().requested_reads();
+        stats_out->target_reads = x.memory().target_reads() + extra_target_reads;
+        stats_out->requested_reads = x.memory().requested_reads() + extra_requested_reads;
+        stats_out->task_readers = task_readers;
     }
     if (reads_done) reads_done();
     if (options.tasks) arrange_tasks(snap);

@@ -242,14 +242,15 @@ void LiveProcess::detach() noexcept {
 
 size_t LiveProcess::read(uint64_t address, std::span<uint8_t> out) {
     if (out.empty()) return 0;
-    if (use_vm_readv_) {
+    if (use_vm_readv_.load(std::memory_order_relaxed)) {
         iovec local{out.data(), out.size()};
         iovec remote{reinterpret_cast<void*>(address), out.size()};
         const ssize_t n = ::process_vm_readv(pid_, &local, 1, &remote, 1, 0);
         if (n >= 0) return static_cast<size_t>(n);
         if (errno == EFAULT || errno == ESRCH) return 0;
-        use_vm_readv_ = false;  // ENOSYS or EPERM: fall back to /proc/PID/mem
+        use_vm_readv_.store(false, std::memory_order_relaxed);  // ENOSYS or EPERM: fall back to /proc/PID/mem
     }
+    std::lock_guard<std::mutex> lock(mem_fd_mutex_);  // pread itself may run concurrently; this keeps it simple
     if (mem_fd_ < 0) {
         mem_fd_ = ::open(("/proc/" + std::to_string(pid_) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
         if (mem_fd_ < 0) return 0;

@@ -2,8 +2,10 @@
 // A running process on this machine. By default every thread is stopped with
 // PTRACE_SEIZE + PTRACE_INTERRUPT while the process is read, and detached again in
 // detach() or the destructor, whichever comes first. Installs no signal handlers.
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,7 @@ public:
     bool holds_threads() const { return !attached_.empty(); }
 
     size_t read(uint64_t address, std::span<uint8_t> out) override;
+    bool concurrent_reads() const override { return true; }
     const std::vector<MemoryRegion>& regions() const override { return regions_; }
     std::vector<TargetThread> threads() const override;
     int pid() const override { return pid_; }
@@ -52,8 +55,10 @@ private:
     std::map<int, int> namespace_tids() const;
 
     int pid_;
+    // read() may run on two threads: the fallback to /proc/PID/mem is decided and opened once.
+    std::atomic<bool> use_vm_readv_ = true;
+    std::mutex mem_fd_mutex_;
     int mem_fd_ = -1;
-    bool use_vm_readv_ = true;
     std::vector<MemoryRegion> regions_;
     std::map<int, Attached> attached_;
     bool in_other_pid_namespace_ = false;

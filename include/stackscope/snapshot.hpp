@@ -11,6 +11,7 @@ struct ExtractionStats {
     uint64_t target_reads = 0;     // read calls sent to the target (after the page cache)
     uint64_t requested_reads = 0;  // read calls asked of the page cache
     uint64_t stack_rereads = 0;    // stacks read again because they changed while being read
+    int task_readers = 0;          // threads that read the tasks' stacks (--tasks), 0 without tasks
 };
 
 struct SnapshotOptions {

@@ -40,6 +40,8 @@ public:
     // Copies up to out.size() bytes from `address`; returns how many were readable
     // from the start (a short count means the memory ends or is absent there).
     virtual size_t read(uint64_t address, std::span<uint8_t> out) = 0;
+    // Whether read() may be called from two threads at once (a debugger's callbacks may not).
+    virtual bool concurrent_reads() const { return false; }
 
     virtual const std::vector<MemoryRegion>& regions() const = 0;
     virtual std::vector<TargetThread> threads() const = 0;

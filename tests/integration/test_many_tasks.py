@@ -1,0 +1,58 @@
+"""A long task list (`--tasks`), which a live read splits between two threads (TaskReader's second
+worker, from TaskReader::kTasksForTwoWorkers tasks on) and a core read does not: the benchmark's
+own workload, bench/w2_workload.py, with 60 TaskGroups x 9 sleeping leaves (601 tasks with the
+main task), on each registry layout that has TaskGroup: the WeakSet (3.11), the scheduled and
+eager sets (3.12), the runtime's linked lists (3.14).
+
+Truth from the workload itself: it reports len(asyncio.all_tasks()), names its tasks `group-N`
+and `leaf-N`, and each group's leaves hang under its parent task's `async with TaskGroup()`.
+The live read (two threads) and the core read (one) of the same stopped process must list the
+same tasks, in the same order, with the same stacks and awaiters."""
+import json
+import re
+
+import pytest
+
+from harness import REPO_ROOT, describe, kill_group, make_core, run_tool, spawn_until_ready, wait_until_all_sleeping
+from interpreters import interpreter_params
+
+GROUPS, LEAVES = 60, 9
+WORKLOAD = REPO_ROOT / "bench" / "w2_workload.py"
+LAYOUTS = {"3.11.7", "3.12.1", "3.14"}  # one interpreter per task-registry layout
+
+
+@pytest.mark.parametrize("interp", interpreter_params(lambda i: i.label in LAYOUTS), indirect=True)
+def test_many_tasks_live_in_two_threads_equal_the_core(tool, interp, python, tmp_path):
+    fifo = tmp_path / "ready.fifo"
+    proc = spawn_until_ready([python, WORKLOAD, fifo, str(GROUPS), str(LEAVES)], fifo, timeout=60)
+    try:
+        wait_until_all_sleeping(proc.pid)  # the main task has written "ready": now it awaits its sleep
+        live = run_tool(tool, ["--debug-reads", "pid", proc.pid, "--tasks", "--format", "json"], timeout=120)
+        assert live.returncode == 0, describe(live)
+        assert ", tasks read by 2 threads" in live.stderr, describe(live)
+        core = make_core(proc.pid, tmp_path / "core")
+    finally:
+        kill_group(proc)
+    try:
+        from_core = run_tool(tool, ["--debug-reads", "core", core, "--executable", python, "--tasks", "--format",
+                                    "json"], timeout=120)
+        assert from_core.returncode == 0, describe(from_core)
+        assert "tasks read by" not in from_core.stderr, describe(from_core)
+    finally:
+        core.unlink()
+    tasks = json.loads(live.stdout)["tasks"]
+    assert len(tasks) == 1 + GROUPS * (1 + LEAVES)
+    by_id = {t["id"]: t for t in tasks}
+    groups = [t for t in tasks if re.fullmatch(r"group-\d+", t["name"])]
+    leaves = [t for t in tasks if re.fullmatch(r"leaf-\d+", t["name"])]
+    assert len(groups) == GROUPS and len(leaves) == GROUPS * LEAVES
+    assert all(t["awaited_by"] == [] and t["error"] is None for t in groups)
+    for leaf in leaves:
+        assert leaf["error"] is None and len(leaf["awaited_by"]) == 1, leaf
+        assert by_id[leaf["awaited_by"][0]] in groups, leaf
+        assert [f["function"] for f in leaf["frames"]] == ["leaf", "sleep"], leaf
+    per_group = {}
+    for leaf in leaves:
+        per_group[leaf["awaited_by"][0]] = per_group.get(leaf["awaited_by"][0], 0) + 1
+    assert sorted(per_group.values()) == [LEAVES] * GROUPS
+    assert json.loads(from_core.stdout)["tasks"] == tasks
