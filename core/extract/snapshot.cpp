@@ -9,6 +9,7 @@
 #include "extract/asyncio_tasks.hpp"
 #include "extract/context_elaboration.hpp"
 #include "extract/extraction.hpp"
+#include "extract/lock_graph.hpp"
 #include "extract/object_stacks.hpp"
 #include "target/glibc_threads.hpp"
 #include "cpython/handled_exception.hpp"
@@ -354,7 +355,8 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
 
 Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
     Extraction x(target, !options.target_running);
-    SnapshotReader reader(x, options, target.threads());
+    const std::vector<TargetThread> kernel_threads = target.threads();
+    SnapshotReader reader(x, options, kernel_threads);
     Snapshot snap;
     snap.python_version = x.layout().version.str();
     snap.debug_build = x.flavour() == BuildFlavour::Debug;
@@ -369,6 +371,11 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
             // Last, so that the stacks the contexts hold get their variables too.
             if (options.locals) x.locals().add_locals(t.stack);
         }
+    }
+    if (options.locks && options.objects.empty()) {
+        std::unordered_map<int, TargetThread> kernel;
+        for (const TargetThread& t : kernel_threads) kernel.emplace(t.tid, t);
+        read_locks(x, snap, kernel);
     }
     if (options.tasks) {
         ObjectStackReader stacks(x, snap.threads, ObjectStackReader::Purpose::Tasks);
