@@ -174,6 +174,7 @@ def write_expected_and_park(expected_path, ready_fifo):
     stacks[threading.get_ident()] = main_thread_stack_once_parked()
     expected = {
         "python_version": "%d.%d.%d" % sys.version_info[:3],
+        "debug_build": hasattr(sys, "gettotalrefcount"),  # Py_DEBUG
         "pid": os.getpid(),
         "executable": sys.executable,
     }

@@ -35,6 +35,11 @@ const AsyncioFutures::Classes& AsyncioFutures::classes() {
 }
 
 std::optional<FutureInfo> AsyncioFutures::read(uint64_t object) {
+    if (const auto* known = infos_.find(object)) return *known;
+    return infos_.insert(object, read_uncached(object));
+}
+
+std::optional<FutureInfo> AsyncioFutures::read_uncached(uint64_t object) {
     const Classes& c = classes();
     const uint64_t type = objects_.type_of(object);
     auto known = kinds_.find(type);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpython/object_reader.hpp"
+#include "cpython/read_cache.hpp"
 
 namespace stackscope {
 
@@ -39,7 +40,7 @@ struct FutureDetails {
 
 class AsyncioFutures {
 public:
-    explicit AsyncioFutures(ObjectReader& objects) : objects_(objects) {}
+    explicit AsyncioFutures(ObjectReader& objects) : objects_(objects), infos_(objects.memory()) {}
 
     // The Future (or Task) `object` is; nullopt when it is neither. Throws Error when it is
     // one that cannot be read.
@@ -56,6 +57,7 @@ private:
         uint64_t c_future = 0, c_task = 0, py_future = 0, py_task = 0;
     };
     const Classes& classes();
+    std::optional<FutureInfo> read_uncached(uint64_t object);
     FutureInfo read_c(uint64_t object, bool is_task);
     FutureInfo read_python(uint64_t object, bool is_task);
     FutureDetails details_c(uint64_t object, const FutureInfo& info);
@@ -69,6 +71,9 @@ private:
     ObjectReader& objects_;
     std::optional<Classes> classes_;            // looked up once, when first needed
     std::unordered_map<uint64_t, Kind> kinds_;  // what each type met is
+    // What each object read is: a task is asked about by the task list, its stack and its
+    // repr, within one read of the target.
+    PerReadCache<uint64_t, std::optional<FutureInfo>> infos_;
 };
 
 }  // namespace stackscope

@@ -48,10 +48,9 @@ const std::string& AsyncioRegistry::debug_offsets_problem() {
 }
 
 void AsyncioRegistry::add(uint64_t task, TaskRegistry& out) {
-    const auto at = std::lower_bound(seen_.begin(), seen_.end(), task);
-    if (at != seen_.end() && *at == task) return;
+    if (seen_.count(task)) return;
     if (seen_.size() >= kMaxTasks) throw bad_data("more than " + std::to_string(kMaxTasks) + " tasks");
-    seen_.insert(at, task);
+    seen_.insert(task);
     out.tasks.push_back(task);
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "cpython/asyncio_debug.hpp"
@@ -54,7 +55,7 @@ private:
     ObjectReader& objects_;
     const PythonRuntime& runtime_;
     std::optional<AsyncioDebugLookup> debug_;  // looked up once, when first needed
-    std::vector<uint64_t> seen_;               // sorted: tasks already added
+    std::unordered_set<uint64_t> seen_;        // tasks already added
 };
 
 }  // namespace stackscope

@@ -16,6 +16,8 @@ constexpr int kMaxWaitDepth = 8;
 constexpr int kMaxWrapping = 16;
 // A builtin method's name (PyMethodDef.ml_name, a C string).
 constexpr size_t kMaxMethodName = 256;
+// Task names repr() quotes without looking at them further, up to this many characters.
+constexpr size_t kMaxPlainName = 1024;
 
 std::string state_word(FutureState state) {
     switch (state) {
@@ -65,6 +67,14 @@ std::string AsyncioRepr::task_name_repr(uint64_t name, const ValueReprs& values)
     if (name == 0) return "None";
     if (objects_.is_instance_of(name, BuiltinType::Int))
         return "'Task-" + std::to_string(objects_.read_int(name)) + "'";
+    if (objects_.is_instance_of(name, BuiltinType::Str)) {
+        // Most names are printable ASCII without quotes or backslashes: repr() only quotes them.
+        const std::string text = objects_.read_str(name, kMaxPlainName + 1);
+        const bool plain = text.size() <= kMaxPlainName && std::all_of(text.begin(), text.end(), [](char c) {
+                               return c >= 0x20 && c < 0x7f && c != '\'' && c != '\\';
+                           });
+        if (plain) return "'" + text + "'";
+    }
     return values.full(name);
 }
 
@@ -126,8 +136,14 @@ std::string AsyncioRepr::callback_name(uint64_t func, const ValueReprs& values) 
     if (objects_.is_instance_of(func, BuiltinType::BuiltinMethod)) {
         // builtin_function_or_method.__qualname__: the method's name, after its self's class
         // unless it is bound to a module (or nothing).
+        // A PyMethodDef is static: its name is read once.
         const uint64_t def = mem.read_pointer(func + l.cfunction_method_def);
-        const std::string name = objects_.read_c_string(mem.read_pointer(def + l.method_def_name), kMaxMethodName);
+        auto known = method_names_.find(def);
+        if (known == method_names_.end())
+            known = method_names_
+                        .emplace(def, objects_.read_c_string(mem.read_pointer(def + l.method_def_name), kMaxMethodName))
+                        .first;
+        const std::string& name = known->second;
         const uint64_t self = mem.read_pointer(func + l.cfunction_self);
         if (self == 0 || objects_.is_instance_of(self, BuiltinType::Module)) return name;
         const uint64_t type = objects_.is_class(self) ? self : objects_.type_of(self);
@@ -167,9 +183,8 @@ std::string AsyncioRepr::coroutine_repr(uint64_t coro) {
     const GeneratorInfo info = generators_.read(coro, *kind);
     const std::string name = info.qualname + "()";
     if (info.frame != 0) {
-        const auto frame = frames_.read(info.frame);
-        if (!frame) throw bad_data("the frame of the coroutine at " + hex(coro) + " runs no code object", coro);
-        return name + " running at " + frame->filename + ":" + (frame->line ? std::to_string(*frame->line) : "None");
+        const auto where = frames_.location(info.frame);
+        return name + " running at " + where.filename + ":" + (where.line ? std::to_string(*where.line) : "None");
     }
     const auto where = frames_.definition_of(generators_.code_of(coro));
     return name + " done, defined at " + where.filename + ":" + std::to_string(where.first_line);
@@ -184,7 +199,12 @@ bool AsyncioRepr::is_partial(uint64_t object) {
             if (e.kind() == ErrorKind::Internal) throw;
         }
     }
-    return *partial_class_ != 0 && objects_.is_subclass(objects_.type_of(object), *partial_class_);
+    if (*partial_class_ == 0) return false;
+    const uint64_t type = objects_.type_of(object);
+    auto known = partial_types_.find(type);
+    if (known == partial_types_.end())
+        known = partial_types_.emplace(type, objects_.is_subclass(type, *partial_class_)).first;
+    return known->second;
 }
 
 }  // namespace stackscope

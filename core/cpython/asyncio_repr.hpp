@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "cpython/asyncio_futures.hpp"
 #include "cpython/frame_reader.hpp"
@@ -29,8 +30,8 @@ public:
         WithoutWaits,
     };
 
-    AsyncioRepr(ObjectReader& objects, FrameReader& frames)
-        : objects_(objects), frames_(frames), futures_(objects), generators_(objects) {}
+    AsyncioRepr(ObjectReader& objects, FrameReader& frames, AsyncioFutures& futures)
+        : objects_(objects), frames_(frames), futures_(futures), generators_(objects) {}
 
     // The repr of `object` when it is a Future or Task; nullopt when it is neither. Throws
     // Error when it is one that cannot be read.
@@ -50,9 +51,11 @@ private:
 
     ObjectReader& objects_;
     FrameReader& frames_;
-    AsyncioFutures futures_;
+    AsyncioFutures& futures_;
     GeneratorReader generators_;
-    std::optional<uint64_t> partial_class_;  // functools.partial; 0 when absent
+    std::optional<uint64_t> partial_class_;                   // functools.partial; 0 when absent
+    std::unordered_map<uint64_t, bool> partial_types_;        // whether each type met is partial's
+    std::unordered_map<uint64_t, std::string> method_names_;  // PyMethodDef.ml_name by PyMethodDef
 };
 
 }  // namespace stackscope

@@ -41,7 +41,7 @@ std::optional<Frame> FrameReader::read(uint64_t frame) {
         case TypeMatch::Unknown: objects_.require(code, BuiltinType::Code); break;  // throws, saying why
     }
     if (l.top_frame == TopFrameSource::ThreadStateFrame) objects_.require(frame, BuiltinType::Frame);
-    const CodeInfo& info = code_info(code);
+    CodeInfo& info = code_info(code);
 
     const std::optional<int64_t> code_unit = code_unit_of(frame, code);
 
@@ -58,7 +58,7 @@ std::optional<Frame> FrameReader::read(uint64_t frame) {
     }
     f.filename = info.filename;
     f.coroutine = info.coroutine;
-    if (code_unit) f.line = line_at(info, *code_unit);
+    if (code_unit) f.line = cached_line_at(info, *code_unit);
     f.module = module_of(mem.read_pointer(frame + l.frame_globals));
     f.hidden = is_thread_bootstrap(f.module, f.name);
     switch (l.entry_rule) {
@@ -92,6 +92,11 @@ std::optional<int64_t> FrameReader::code_unit_of(uint64_t frame, uint64_t code) 
     return std::nullopt;
 }
 
+std::optional<int> FrameReader::cached_line_at(CodeInfo& info, int64_t code_unit) {
+    if (const auto it = info.lines.find(code_unit); it != info.lines.end()) return it->second;
+    return info.lines.emplace(code_unit, line_at(info, code_unit)).first->second;
+}
+
 std::optional<int> FrameReader::line_at(const CodeInfo& info, int64_t code_unit) {
     if (code_unit < 0) return info.first_line;
     switch (l_.line_table) {
@@ -104,13 +109,21 @@ std::optional<int> FrameReader::line_at(const CodeInfo& info, int64_t code_unit)
     return std::nullopt;
 }
 
+FrameReader::Location FrameReader::location(uint64_t frame) {
+    const uint64_t code = code_of(frame);
+    objects_.require(code, BuiltinType::Code);
+    CodeInfo& info = code_info(code);
+    const std::optional<int64_t> code_unit = code_unit_of(frame, code);
+    return {info.filename, code_unit ? cached_line_at(info, *code_unit) : std::nullopt};
+}
+
 FrameReader::Definition FrameReader::definition_of(uint64_t code) {
     objects_.require(code, BuiltinType::Code);
     const CodeInfo& info = code_info(code);
     return {info.filename, info.first_line};
 }
 
-const FrameReader::CodeInfo& FrameReader::code_info(uint64_t code) {
+FrameReader::CodeInfo& FrameReader::code_info(uint64_t code) {
     auto it = codes_.find(code);
     if (it != codes_.end()) return it->second;
     const PythonLayout& l = l_;

@@ -39,6 +39,14 @@ public:
     };
     Definition definition_of(uint64_t code);
 
+    // Where the frame is: its co_filename and current line (nullopt when unknown), as read()
+    // reads them without the rest. Throws Error when the frame runs no readable code object.
+    struct Location {
+        const std::string& filename;
+        std::optional<int> line;
+    };
+    Location location(uint64_t frame);
+
     // The frame's current instruction as a code unit of its code: -1 before the first
     // instruction, nullopt for garbage.
     std::optional<int64_t> code_unit_of(uint64_t frame, uint64_t code);
@@ -57,13 +65,16 @@ private:
         int first_line = 0;
         bool coroutine = false;  // CO_COROUTINE, CO_ITERABLE_COROUTINE or CO_ASYNC_GENERATOR
         std::vector<uint8_t> line_table;
+        // Lines found so far, by code unit: many frames stop at the same few instructions.
+        std::unordered_map<int64_t, std::optional<int>> lines;
     };
 
-    const CodeInfo& code_info(uint64_t code);
+    CodeInfo& code_info(uint64_t code);
     std::optional<std::string> module_of(uint64_t globals);
     std::optional<FirstArgument> first_argument(uint64_t code);
     std::optional<std::string> class_of_first_argument(uint64_t frame, const CodeInfo& info);
     std::optional<int> line_at(const CodeInfo& info, int64_t code_unit);
+    std::optional<int> cached_line_at(CodeInfo& info, int64_t code_unit);
 
     ObjectReader& objects_;
     RemoteMemory& mem_;

@@ -48,11 +48,14 @@ std::string ObjectReader::read_tp_name(uint64_t type) {
 }
 
 std::string ObjectReader::read_c_string(uint64_t address, size_t max) {
-    std::vector<char> buf(max);
-    const size_t got = memory_.read_some(address, std::span(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
-    const size_t len = strnlen(buf.data(), got);
+    char small[kMaxTypeName];
+    std::vector<char> large(max > sizeof small ? max : 0);
+    char* buf = large.empty() ? small : large.data();
+    const size_t size = large.empty() ? std::min(max, sizeof small) : max;
+    const size_t got = memory_.read_some(address, std::span(reinterpret_cast<uint8_t*>(buf), size));
+    const size_t len = strnlen(buf, got);
     if (len == got) throw unreadable(address, "unreadable C string at " + hex(address));
-    return std::string(buf.data(), len);
+    return std::string(buf, len);
 }
 
 TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) { return types_.match(type_of(object), type); }
@@ -98,6 +101,15 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
     else if (compact) data = object + layout_.unicode_compact_data;
     else data = memory_.read_pointer(object + layout_.unicode_compact_data);
     const size_t count = std::min<size_t>(static_cast<size_t>(length), max_chars);
+    if (ascii && count <= RemoteMemory::kPageSize) {
+        std::string out(count, '\0');
+        memory_.read(data, std::span(reinterpret_cast<uint8_t*>(out.data()), count));
+        // A corrupt str may claim to be ASCII: its other bytes are decoded one by one below.
+        if (std::all_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+            if (count < static_cast<size_t>(length)) out += "...";
+            return out;
+        }
+    }
     const std::vector<uint8_t> raw = memory_.read_bytes(data, count * kind);
     std::string out;
     out.reserve(count);
@@ -128,9 +140,10 @@ uint64_t ObjectReader::tuple_item(uint64_t tuple, uint64_t index) {
     return memory_.read_pointer(tuple + layout_.tuple_items + 8 * index);
 }
 
-bool ObjectReader::is_class(uint64_t object) {
-    const uint64_t metaclass = type_of(object);
-    return (memory_.read_value<uint64_t>(metaclass + layout_.type_flags) & layout_.type_flag_type_subclass) != 0;
+bool ObjectReader::is_class(uint64_t object) { return is_class_type(type_of(object)); }
+
+bool ObjectReader::is_class_type(uint64_t type) {
+    return (memory_.read_value<uint64_t>(type + layout_.type_flags) & layout_.type_flag_type_subclass) != 0;
 }
 
 const std::string& ObjectReader::class_name(uint64_t type) {
@@ -205,20 +218,24 @@ const std::string* ObjectReader::static_type_name_from_builtins(uint64_t type) {
     return it == static_type_names_.end() ? nullptr : &it->second;
 }
 
-std::optional<std::string> ObjectReader::static_type_name(uint64_t type) {
+const std::optional<std::string>& ObjectReader::static_type_name(uint64_t type) {
+    if (auto it = tp_names_.find(type); it != tp_names_.end()) return it->second;
+    std::optional<std::string> name;
     try {
-        return read_tp_name(type);
+        name = read_tp_name(type);
     } catch (const Error&) {
         // tp_name is in the binary's .rodata, which a core without its files lacks
-        const std::string* known = static_type_name_from_builtins(type);
-        return known ? std::optional(*known) : std::nullopt;
+        if (const std::string* known = static_type_name_from_builtins(type)) name = *known;
     }
+    return tp_names_.emplace(type, std::move(name)).first->second;
 }
 
 std::string ObjectReader::type_name(uint64_t type) {
-    if (memory_.read_value<uint64_t>(type + layout_.type_flags) & layout_.type_flag_heap_type)
-        return read_str(memory_.read_pointer(type + layout_.heap_type_name), 1024);
-    return class_name(type);
+    if (auto it = type_names_.find(type); it != type_names_.end()) return it->second;
+    std::string name = memory_.read_value<uint64_t>(type + layout_.type_flags) & layout_.type_flag_heap_type
+                           ? read_str(memory_.read_pointer(type + layout_.heap_type_name), 1024)
+                           : class_name(type);
+    return type_names_.emplace(type, std::move(name)).first->second;
 }
 
 bool ObjectReader::is_subclass(uint64_t type, uint64_t base) {
@@ -248,6 +265,12 @@ std::optional<uint64_t> ObjectReader::attribute_or_class_default(uint64_t object
 }
 
 std::string ObjectReader::repr_name(uint64_t type) {
+    if (auto it = repr_names_.find(type); it != repr_names_.end()) return it->second;
+    std::string name = read_repr_name(type);
+    return repr_names_.emplace(type, std::move(name)).first->second;
+}
+
+std::string ObjectReader::read_repr_name(uint64_t type) {
     const auto flags = memory_.read_value<uint64_t>(type + layout_.type_flags);
     if (!(flags & layout_.type_flag_heap_type)) {
         try {

@@ -61,11 +61,13 @@ public:
     const std::string& class_name(uint64_t type);
     // A static type's tp_name; without its binary, the name the builtins or types module gives the
     // class; nullopt when neither can tell.
-    std::optional<std::string> static_type_name(uint64_t type);
+    const std::optional<std::string>& static_type_name(uint64_t type);
     // type.__name__: a heap type's ht_name, else as class_name() says.
     std::string type_name(uint64_t type);
     // Whether `object` is a class (its type is `type` or a metaclass).
     bool is_class(uint64_t object);
+    // Whether instances of `type` are classes (it is `type` or a metaclass).
+    bool is_class_type(uint64_t type);
     // Whether `type` is `base` or a subclass of it (by its __mro__).
     bool is_subclass(uint64_t type, uint64_t base);
     // The class name object.__repr__ shows: `module.Qualname` for a class defined in Python
@@ -101,6 +103,7 @@ public:
 
 private:
     std::string read_tp_name(uint64_t type);
+    std::string read_repr_name(uint64_t type);
     const std::string* static_type_name_from_builtins(uint64_t type);
     std::optional<std::string> builtin_name_by_identity(uint64_t type) const;
     // Entries of a keys object; `values` is the split-table values array or 0.
@@ -113,8 +116,11 @@ private:
     uint64_t modules_dict_ = 0;
     std::unordered_map<uint64_t, std::string> static_type_names_;  // from the builtins dict, once needed
     bool static_type_names_loaded_ = false;
-    std::unordered_map<uint64_t, std::string> class_names_;    // by type address
-    std::unordered_map<std::string, uint64_t> interned_keys_;  // str objects seen as matching dict keys
+    std::unordered_map<uint64_t, std::string> class_names_;              // by type address
+    std::unordered_map<uint64_t, std::string> type_names_;               // by type address
+    std::unordered_map<uint64_t, std::string> repr_names_;               // by type address
+    std::unordered_map<uint64_t, std::optional<std::string>> tp_names_;  // by type address
+    std::unordered_map<std::string, uint64_t> interned_keys_;            // str objects seen as matching dict keys
 };
 
 }  // namespace stackscope

@@ -35,6 +35,12 @@ bool ObjectRepr::is_exactly(uint64_t type, BuiltinType builtin) {
 
 ObjectRepr::Kind ObjectRepr::kind_of(uint64_t object) {
     const uint64_t type = objects_.type_of(object);
+    // A type's kind does not change within an extraction; the objects of one type are many.
+    if (const auto it = kinds_.find(type); it != kinds_.end()) return it->second;
+    return kinds_.emplace(type, kind_of_type(type)).first->second;
+}
+
+ObjectRepr::Kind ObjectRepr::kind_of_type(uint64_t type) {
     static constexpr std::pair<BuiltinType, Kind> kExact[] = {
         {BuiltinType::NoneType, Kind::None},
         {BuiltinType::Bool, Kind::Bool},
@@ -57,7 +63,7 @@ ObjectRepr::Kind ObjectRepr::kind_of(uint64_t object) {
     }
     const PythonLayout& l = objects_.layout();
     const auto flags = objects_.memory().read_value<uint64_t>(type + l.type_flags);
-    if (objects_.is_class(object)) return Kind::Class;
+    if (objects_.is_class_type(type)) return Kind::Class;
     if (flags & l.type_flag_base_exc_subclass) return Kind::Exception;
     // The lock types are static types before 3.13 and heap types from 3.13, tp_name alike.
     const auto name = objects_.static_type_name(type);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cpython/asyncio_repr.hpp"
@@ -35,8 +36,8 @@ inline constexpr ReprBounds kReprlibDefaults{6, 30, 40, 6, 6, 4, 6, 6, 30};
 // Objects are mutable: nothing read about an object's contents is kept between calls.
 class ObjectRepr {
 public:
-    ObjectRepr(ObjectReader& objects, FrameReader& frames, ReprBounds bounds = {})
-        : objects_(objects), frames_(frames), asyncio_(objects, frames), bounds_(bounds) {}
+    ObjectRepr(ObjectReader& objects, FrameReader& frames, AsyncioFutures& futures, ReprBounds bounds = {})
+        : objects_(objects), frames_(frames), futures_(futures), asyncio_(objects, frames, futures), bounds_(bounds) {}
 
     // reprlib.Repr(bounds).repr(object) as the target's interpreter would print it; a class-level
     // __repr__ written in Python is not run (the object shows as object.__repr__ does).
@@ -85,6 +86,7 @@ private:
     struct Failed {};  // builtins.repr() would raise (an int over the digit limit)
 
     Kind kind_of(uint64_t object);
+    Kind kind_of_type(uint64_t type);
     AsyncioRepr::ValueReprs future_values(int depth);
     bool is_exactly(uint64_t type, BuiltinType builtin);
 
@@ -130,9 +132,11 @@ private:
 
     ObjectReader& objects_;
     FrameReader& frames_;
+    AsyncioFutures& futures_;
     AsyncioRepr asyncio_;
     ReprBounds bounds_;
-    std::vector<uint64_t> in_progress_;  // the containers builtins.repr() is inside (Py_ReprEnter)
+    std::vector<uint64_t> in_progress_;         // the containers builtins.repr() is inside (Py_ReprEnter)
+    std::unordered_map<uint64_t, Kind> kinds_;  // by type address
 };
 
 }  // namespace stackscope

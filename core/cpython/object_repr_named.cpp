@@ -94,7 +94,7 @@ AsyncioRepr::ValueReprs ObjectRepr::future_values(int depth) {
                 full(part, text, depth + 1);
                 return to_utf8(text);
             },
-            [this](uint64_t part) { return ObjectRepr(objects_, frames_, kReprlibDefaults).repr(part); }};
+            [this](uint64_t part) { return ObjectRepr(objects_, frames_, futures_, kReprlibDefaults).repr(part); }};
 }
 
 std::optional<std::string> ObjectRepr::future_repr(uint64_t object, AsyncioRepr::Parts parts) {

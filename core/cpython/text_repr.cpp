@@ -1,5 +1,7 @@
 #include "cpython/text_repr.hpp"
 
+#include <algorithm>
+
 namespace stackscope {
 
 namespace {
@@ -107,13 +109,18 @@ std::u32string truncate_middle(std::u32string_view text, size_t limit) {
 }
 
 std::u32string from_ascii(std::string_view ascii) {
-    std::u32string out;
-    out.reserve(ascii.size());
-    for (const char c : ascii) out += static_cast<char32_t>(static_cast<unsigned char>(c));
+    std::u32string out(ascii.size(), U'\0');
+    for (size_t i = 0; i < ascii.size(); ++i) out[i] = static_cast<char32_t>(static_cast<unsigned char>(ascii[i]));
     return out;
 }
 
 std::string to_utf8(std::u32string_view text) {
+    // Most text is ASCII: one byte per character.
+    if (std::all_of(text.begin(), text.end(), [](char32_t c) { return c < 0x80; })) {
+        std::string ascii(text.size(), '\0');
+        for (size_t i = 0; i < text.size(); ++i) ascii[i] = static_cast<char>(text[i]);
+        return ascii;
+    }
     std::string out;
     out.reserve(text.size());
     for (const char32_t c : text) {
@@ -146,6 +153,8 @@ std::string to_utf8(std::u32string_view text) {
 }
 
 std::u32string from_utf8(std::string_view utf8) {
+    if (std::all_of(utf8.begin(), utf8.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+        return from_ascii(utf8);
     std::u32string out;
     out.reserve(utf8.size());
     for (size_t i = 0; i < utf8.size();) {

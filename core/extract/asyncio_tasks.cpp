@@ -148,7 +148,7 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
     }
     if (listed.problem) problems.push_back(*listed.problem);
 
-    AsyncioFutures futures(objects);
+    AsyncioFutures& futures = x_.futures();
     std::vector<Task> tasks;
     std::vector<TaskLinks> links;
     for (const uint64_t id : listed.tasks) {

@@ -13,7 +13,8 @@ Extraction::Extraction(Target& target, bool exclusive_frames)
       frames_(objects_),
       thread_stacks_(objects_, frames_, exclusive_frames),
       contexts_(objects_, frames_),
-      reprs_(objects_, frames_),
+      futures_(objects_),
+      reprs_(objects_, frames_, futures_),
       locals_(objects_, frames_, reprs_) {
     learn_builtin_types(objects_, types_, thread_stacks_, runtime_);
     flavour_ = read_build_flavour(objects_, runtime_);

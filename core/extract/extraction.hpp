@@ -15,9 +15,12 @@
 //                    (a frame is on one thread's stack only): the whole extraction
 //   contexts()       reads frames' with-blocks; caches each code object's analysis
 //                    (immutable): the whole extraction
+//   futures()        asyncio Futures and Tasks: their classes (the whole extraction), what
+//                    each one is (one read)
 //   reprs()          bounded repr() of objects; keeps nothing about an object's contents
 //   locals()         reads frames' variables (--locals); caches each code object's variable
 //                    names and kinds (immutable): the whole extraction; values are read each time
+#include "cpython/asyncio_futures.hpp"
 #include "cpython/build_flavour.hpp"
 #include "cpython/builtin_types.hpp"
 #include "cpython/frame_contexts.hpp"
@@ -51,6 +54,7 @@ public:
     FrameReader& frames() { return frames_; }
     ThreadStackWalker& thread_stacks() { return thread_stacks_; }
     FrameContexts& contexts() { return contexts_; }
+    AsyncioFutures& futures() { return futures_; }
     ObjectRepr& reprs() { return reprs_; }
     FrameLocals& locals() { return locals_; }
 
@@ -66,6 +70,7 @@ private:
     FrameReader frames_;
     ThreadStackWalker thread_stacks_;
     FrameContexts contexts_;
+    AsyncioFutures futures_;
     ObjectRepr reprs_;
     FrameLocals locals_;
     BuildFlavour flavour_ = BuildFlavour::Release;

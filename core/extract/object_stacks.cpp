@@ -38,11 +38,18 @@ ObjectStack ObjectStackReader::read(uint64_t address) {
         return out;
     }
     try {
-        out.stack.root.description = objects_.default_repr(address);  // until read_root knows better
         read_root(address, out);
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::Internal) throw;  // a bug: exit 6, not one object's error
         out.stack.error = ExtractionError::from(e);
+        // Named as object.__repr__ names it when it failed before read_root knew better.
+        if (out.stack.root.description.empty()) {
+            try {
+                out.stack.root.description = objects_.default_repr(address);
+            } catch (const Error& unnamed) {
+                if (unnamed.kind() == ErrorKind::Internal) throw;
+            }
+        }
     }
     return out;
 }

@@ -27,7 +27,7 @@ public:
         : x_(x),
           objects_(x.objects()),
           generators_(x.objects()),
-          futures_(x.objects()),
+          futures_(x.futures()),
           threads_(threads),
           purpose_(purpose) {}
 
@@ -49,7 +49,7 @@ private:
     Extraction& x_;
     ObjectReader& objects_;
     GeneratorReader generators_;
-    AsyncioFutures futures_;
+    AsyncioFutures& futures_;
     const std::vector<Thread>& threads_;
     Purpose purpose_;
 };

@@ -44,7 +44,10 @@ void TaskAwaiters::add_from_callback(uint64_t task, uint64_t callback) {
         const uint64_t function = mem.read_pointer(callback + static_cast<uint64_t>(l.method_func));
         if (function_name_of(objects_, function) != "_on_task_done") return;
         const uint64_t group = mem.read_pointer(callback + static_cast<uint64_t>(l.method_self));
-        const auto parent = objects_.attribute(group, "_parent_task");
+        auto known = group_parents_.find(group);
+        if (known == group_parents_.end())
+            known = group_parents_.emplace(group, objects_.attribute(group, "_parent_task")).first;
+        const std::optional<uint64_t> parent = known->second;
         if (parent) add(task, {*parent, group});
         return;
     }
@@ -63,12 +66,14 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const 
     out_.clear();
     waiting_on_.clear();
     is_task_.clear();
+    group_parents_.clear();
     for (const TaskLinks& t : tasks) is_task_[t.task] = true;
     for (const TaskLinks& t : tasks) {
         if (t.waiter) waiting_on_[t.waiter].push_back(t.task);
     }
     const auto attempt = [&](uint64_t task, auto&& read) {
-        recording_errors(problems, "awaiters of the task at " + hex(task), read);
+        recording_errors(
+            problems, [task] { return "awaiters of the task at " + hex(task); }, read);
     };
     for (const TaskLinks& t : tasks) {
         if (recorded && t.records_awaiters) {

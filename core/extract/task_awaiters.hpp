@@ -9,6 +9,7 @@
 //     __self__._parent_task awaits it (also while the parent is still in the group's body).
 // The TaskGroup is kept with its edge on every version: the child hangs under its `async with`.
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +48,8 @@ private:
     std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out_;
     std::unordered_map<uint64_t, std::vector<uint64_t>> waiting_on_;  // future -> tasks waiting on it
     std::unordered_map<uint64_t, bool> is_task_;                      // the tasks asked about
+    // Each TaskGroup's _parent_task, read once for all its children.
+    std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
 };
 
 }  // namespace stackscope

@@ -2,13 +2,28 @@
 
 #include "stackscope/hex.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace stackscope {
 
 std::string printable(const std::string& text) {
     std::string out;
-    out.reserve(text.size());
+    append_printable(out, text);
+    return out;
+}
+
+void append_printable(std::string& out, std::string_view text) {
+    // Most text has nothing to escape: C0 controls, DEL, and C1 controls (UTF-8 0xc2 0x80-0x9f).
+    const auto needs_care = [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c < 0x20 || c == 0x7f || c == 0xc2;
+    };
+    if (std::none_of(text.begin(), text.end(), needs_care)) {
+        out += text;
+        return;
+    }
+    out.reserve(out.size() + text.size());
     char buf[8];
     for (size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
@@ -23,7 +38,6 @@ std::string printable(const std::string& text) {
             out += static_cast<char>(c);
         }
     }
-    return out;
 }
 
 std::string stack_subject(const StackRoot& root) {

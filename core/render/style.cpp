@@ -1,5 +1,7 @@
 #include "render/style.hpp"
 
+#include "render/printable.hpp"
+
 #include "stackscope/formatters.hpp"
 
 namespace stackscope {
@@ -33,6 +35,24 @@ std::string Painter::paint(Role role, std::string_view text) const {
     out += text;
     out += "\x1b[0m";
     return out;
+}
+
+void Painter::open(std::string& out, Role role) const {
+    if (!enabled) return;
+    out += "\x1b[";
+    out += sgr(role);
+    out += 'm';
+}
+
+void Painter::close(std::string& out) const {
+    if (enabled) out += "\x1b[0m";
+}
+
+void Painter::append_printable(std::string& out, Role role, std::string_view text) const {
+    if (text.empty()) return;
+    open(out, role);
+    stackscope::append_printable(out, text);
+    close(out);
 }
 
 std::string styled_header(std::string_view line, bool color) { return Painter{color}.paint(Role::Header, line); }

@@ -25,6 +25,11 @@ struct Painter {
     // empty. Never spans lines: callers paint each line, so that a pager or a debugger that
     // cuts output at line ends is not left in colour.
     std::string paint(Role role, std::string_view text) const;
+    // What paint() would give of printable(text), appended to `out`.
+    void append_printable(std::string& out, Role role, std::string_view text) const;
+    // Around text written in parts: the role's colour, then the reset (nothing when not enabled).
+    void open(std::string& out, Role role) const;
+    void close(std::string& out) const;
 };
 
 }  // namespace stackscope

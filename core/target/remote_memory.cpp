@@ -37,20 +37,26 @@ const RemoteMemory::Page& RemoteMemory::page(uint64_t page_address) {
         it = pages_.find(page_address);
     }
     // unordered_map nodes stay put until clear()
-    recent_[(page_address / kPageSize) % kRecentPages] = RecentPage{page_address, &it->second};
+    recent_[(page_address / kPageSize) % kRecentPages] =
+        RecentPage{page_address, it->second.bytes.get(), static_cast<uint32_t>(it->second.valid), generation_};
     return it->second;
 }
 
 size_t RemoteMemory::read_some(uint64_t address, std::span<uint8_t> out) {
     ++requested_reads_;
     if (out.empty() || address >= kAddressLimit) return 0;
-    // Most reads are a few bytes inside a page read recently.
-    const uint64_t page_address = address & ~(kPageSize - 1);
-    const RecentPage& recent = recent_[(page_address / kPageSize) % kRecentPages];
-    if (recent.page && recent.address == page_address && address - page_address + out.size() <= recent.page->valid) {
-        std::memcpy(out.data(), recent.page->bytes.get() + (address - page_address), out.size());
-        return out.size();
+    if (read_recent(address, out.data(), out.size())) return out.size();
+    return read_through(address, out);
+}
+
+void RemoteMemory::read_missed(uint64_t address, std::span<uint8_t> out) {
+    if (out.empty()) return;
+    if (address >= kAddressLimit || read_through(address, out) != out.size()) {
+        throw unreadable(address, "cannot read " + std::to_string(out.size()) + " bytes at " + hex(address));
     }
+}
+
+size_t RemoteMemory::read_through(uint64_t address, std::span<uint8_t> out) {
     if (out.size() > kAddressLimit - address) out = out.first(kAddressLimit - address);
     // Fetch every missing page of the range with as few target reads as possible.
     const uint64_t first = address & ~(kPageSize - 1);
@@ -87,12 +93,6 @@ size_t RemoteMemory::read_uncached(uint64_t address, std::span<uint8_t> out) {
     if (out.size() > kAddressLimit - address) out = out.first(kAddressLimit - address);
     ++target_reads_;
     return std::min(target_.read(address, out), out.size());
-}
-
-void RemoteMemory::read(uint64_t address, std::span<uint8_t> out) {
-    if (read_some(address, out) != out.size()) {
-        throw unreadable(address, "cannot read " + std::to_string(out.size()) + " bytes at " + hex(address));
-    }
 }
 
 std::vector<uint8_t> RemoteMemory::read_bytes(uint64_t address, size_t size) {

@@ -26,7 +26,10 @@ public:
     Target& target() const { return target_; }
 
     // Reads exactly out.size() bytes or throws a bad_data Error naming the address.
-    void read(uint64_t address, std::span<uint8_t> out);
+    void read(uint64_t address, std::span<uint8_t> out) {
+        ++requested_reads_;
+        if (!read_recent(address, out.data(), out.size())) read_missed(address, out);
+    }
     // Reads as much as is readable from the start; returns the count.
     size_t read_some(uint64_t address, std::span<uint8_t> out);
 
@@ -40,9 +43,9 @@ public:
     template <typename T>
     T read_value(uint64_t address) {
         T value;
-        uint8_t raw[sizeof(T)];
-        read(address, raw);
-        std::memcpy(&value, raw, sizeof(T));
+        ++requested_reads_;
+        if (!read_recent(address, &value, sizeof(T)))
+            read_missed(address, std::span(reinterpret_cast<uint8_t*>(&value), sizeof(T)));
         return value;
     }
     uint64_t read_pointer(uint64_t address) { return read_value<uint64_t>(address); }
@@ -52,7 +55,6 @@ public:
     // Forgets every page read so far: the next reads see what the target holds now. Caches
     // of what was read from mutable memory (read_cache.hpp) follow it by `generation`.
     void clear() {
-        recent_.fill(RecentPage{});
         pages_.clear();
         ++generation_;
     }
@@ -64,6 +66,18 @@ private:
         size_t valid = 0;  // readable prefix of the page
     };
     const Page& page(uint64_t page_address);
+    // Most reads are a few bytes inside a page read recently: copies them when they are.
+    bool read_recent(uint64_t address, void* out, size_t size) const {
+        const uint64_t page_address = address & ~(kPageSize - 1);
+        const RecentPage& recent = recent_[(page_address / kPageSize) % kRecentPages];
+        if (recent.address != page_address || recent.generation != generation_ || recent.bytes == nullptr ||
+            address - page_address + size > recent.valid)
+            return false;
+        std::memcpy(out, recent.bytes + (address - page_address), size);
+        return true;
+    }
+    size_t read_through(uint64_t address, std::span<uint8_t> out);
+    void read_missed(uint64_t address, std::span<uint8_t> out);
     void fill_run(uint64_t first_page, size_t page_count);
 
     Target& target_;
@@ -71,13 +85,17 @@ private:
     uint64_t target_reads_ = 0;
     uint64_t requested_reads_ = 0;  // reads asked of the cache
     // The pages read last, by page number: most reads fall inside one of them.
+    // Tagged with the generation that read them: clear() forgets them all without a pass.
     struct RecentPage {
         uint64_t address = 0;
-        const Page* page = nullptr;
+        const uint8_t* bytes = nullptr;
+        uint32_t valid = 0;
+        uint64_t generation = 0;
     };
-    static constexpr size_t kRecentPages = 256;
-    std::array<RecentPage, kRecentPages> recent_{};
-    uint64_t generation_ = 0;
+    // 16 MiB of target memory: as much as reading ten thousand asyncio tasks visits.
+    static constexpr size_t kRecentPages = 4096;
+    std::vector<RecentPage> recent_ = std::vector<RecentPage>(kRecentPages);
+    uint64_t generation_ = 1;  // entries of generation 0 are empty
 };
 
 }  // namespace stackscope

@@ -1,5 +1,5 @@
-"""The committed core fixtures (corefiles/<3.X>/): where they are, how to unpack them, and
-which local files relocate them."""
+"""The committed core fixtures (corefiles/<3.X>/, and corefiles/3.14-dbg/ of the debug build):
+where they are, how to unpack them, and which local files relocate them."""
 import json
 import lzma
 import os
@@ -11,6 +11,8 @@ from interpreters import INTERPRETERS
 
 CORE_FILES_DIR = REPO_ROOT / "corefiles"
 MINOR_VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+# One per minor version, then other builds of a version (Py_DEBUG), named <3.X>-<build>.
+FIXTURE_NAMES = MINOR_VERSIONS + ["3.14-dbg"]
 CHUNK = 1 << 20
 
 
@@ -21,6 +23,7 @@ class Fixture:
         self.provenance = json.loads((self.directory / "provenance.json").read_text())
         self.expected = json.loads((self.directory / "expected.json").read_text())
         self.interpreter = next(i for i in INTERPRETERS if i.label == self.provenance["interpreter"])
+        self.minor = "%d.%d" % self.interpreter.version  # lib/python<minor>
 
     def unpack(self, destination):
         """Decompresses core.xz into a sparse file (most of a core is zero pages); returns the
@@ -53,7 +56,7 @@ class Fixture:
         if self.provenance["origin"]["kind"] == "pyenv":
             prefix = executable.parent.parent
             local_files = {relative: prefix / relative for relative in self.provenance["build_ids"]}
-            dynload = prefix / "lib" / ("python" + self.version) / "lib-dynload"
+            dynload = prefix / "lib" / ("python" + self.minor) / "lib-dynload"
             args = ["--executable", str(executable), "--lib-search-path", "%s:%s" % (prefix / "lib", dynload)]
         else:
             # The fixture ran Debian's own file through its loader (corefiles/make): relocate
@@ -63,7 +66,7 @@ class Fixture:
             local_files = {relative: (pristine if relative.startswith("usr/bin/") else prefix / Path(relative).parent)
                            / Path(relative).name for relative in self.provenance["build_ids"]}
             directories = [pristine, prefix / "usr/lib/x86_64-linux-gnu", prefix / "lib/x86_64-linux-gnu",
-                           prefix / "usr/lib" / ("python" + self.version) / "lib-dynload"]
+                           prefix / "usr/lib" / ("python" + self.minor) / "lib-dynload"]
             args = ["--lib-search-path", ":".join(map(str, directories))]
         mismatched = self.mismatched_build_ids(local_files)
         if mismatched:
@@ -92,7 +95,7 @@ def build_id(path):
 
 
 def available_fixtures():
-    return [Fixture(v) for v in MINOR_VERSIONS if (CORE_FILES_DIR / v / "provenance.json").is_file()]
+    return [Fixture(v) for v in FIXTURE_NAMES if (CORE_FILES_DIR / v / "provenance.json").is_file()]
 
 
 def machine_secrets():

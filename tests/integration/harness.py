@@ -122,8 +122,10 @@ def signal_main_thread(pid, signum):
 class ScenarioProcess:
     """A scenario program run by one interpreter, parked and with its truth."""
 
-    def __init__(self, interpreter, workdir, script="parked_threads.py", command_prefix=(), env=None):
+    def __init__(self, interpreter, workdir, script="parked_threads.py", command_prefix=(), env=None,
+                 kernel_cores=False):
         self.interpreter = Path(interpreter)
+        self.kernel_cores = kernel_cores  # runs in workdir, where a kernel core of it lands (dump_by_kernel)
         self.env = env  # None: clean_env()
         self.workdir = Path(workdir)
         self.script = SCENARIO_DIR / script
@@ -144,7 +146,8 @@ class ScenarioProcess:
         os.mkfifo(self.ready_fifo)
         with open(self.log_path, "wb") as log:
             argv = self.command_prefix + [self.interpreter, self.script, self.truth_path, self.ready_fifo, self.pong_path]
-            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env or clean_env())
+            extra = {"cwd": str(self.workdir), "preexec_fn": enable_core_dumps} if self.kernel_cores else {}
+            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env or clean_env(), **extra)
         try:
             wait_for_ready(self.proc, self.ready_fifo, timeout, self.log)
             self.truth = json.loads(self.truth_path.read_text())
@@ -178,6 +181,11 @@ class ScenarioProcess:
         if self.proc is not None:
             kill_group(self.proc)
 
+    def dump_by_kernel(self, timeout=120):
+        """Ends the scenario with SIGABRT so that the kernel dumps it; returns the core's path.
+        Its threads are parked in system calls, so the core holds them as the truth says."""
+        return dump_by_kernel(self.proc, self.workdir, timeout)
+
 
 def enable_core_dumps():
     """preexec_fn of a child whose crash the kernel should dump (core_pattern `core`: in its cwd)."""
@@ -189,6 +197,21 @@ def enable_core_dumps():
 def kernel_core_pattern():
     """The kernel's core_pattern; tests of kernel cores skip when it pipes cores elsewhere."""
     return Path("/proc/sys/kernel/core_pattern").read_text().strip()
+
+
+def dump_by_kernel(proc, workdir, timeout=120):
+    """SIGABRT to proc (started in workdir with enable_core_dumps); the core the kernel wrote
+    there (core_pattern `core`, or `core.PID`). The caller skips when core_pattern pipes."""
+    os.kill(proc.pid, signal.SIGABRT)
+    try:
+        returncode = proc.wait(timeout=timeout)
+    finally:
+        kill_group(proc)
+    cores = [p for p in Path(workdir).iterdir() if re.fullmatch(r"core(\.%d)?" % proc.pid, p.name)]
+    if returncode != -signal.SIGABRT or len(cores) != 1:
+        raise AssertionError("no kernel core of %d in %s (exit %s, core_pattern %r)"
+                             % (proc.pid, workdir, returncode, kernel_core_pattern()))
+    return cores[0]
 
 
 def make_core(pid, prefix, timeout=180):

@@ -16,6 +16,9 @@ class Interpreter:
     path: str = None  # a fixed path
     env_var: str = None  # an environment variable holding the path...
     built_path: str = None  # ...else this path in the repository (scripts/get-debian-python.sh puts it there)
+    # Its truth scenarios are also read from cores the kernel wrote (test_kernel_cores.py): on
+    # glibc >= 2.41 gdb's gcore loses the thread stacks, which harness.make_core refills.
+    kernel_cores: bool = False
 
     def locate(self):
         """(path, None) when usable, else (None, why not)."""
@@ -60,16 +63,16 @@ INTERPRETERS = [
     Interpreter("3.12.1", (3, 12), pyenv_version="3.12.1"),
     Interpreter("3.13.0", (3, 13), pyenv_version="3.13.0"),
     Interpreter("3.13-debian", (3, 13), env_var="STACKSCOPE_PY313_DEBIAN",
-                built_path="build/debian-python/3.13/root/usr/bin/python3.13"),
+                built_path="build/debian-python/3.13/root/usr/bin/python3.13", kernel_cores=True),
     Interpreter("3.14", (3, 14), env_var="STACKSCOPE_PY314", built_path="build/debian-python/3.14/root/usr/bin/python3.14"),
     Interpreter("3.15", (3, 15), env_var="STACKSCOPE_PY315", built_path="build/debian-python/3.15/root/usr/bin/python3.15"),
     # Debug builds (Py_DEBUG), from Debian unstable too (scripts/get-debian-python.sh --debug).
     Interpreter("3.13-dbg", (3, 13), env_var="STACKSCOPE_PY313_DBG",
-                built_path="build/debian-python/3.13-dbg/root/usr/bin/python3.13-dbg"),
+                built_path="build/debian-python/3.13-dbg/root/usr/bin/python3.13-dbg", kernel_cores=True),
     Interpreter("3.14-dbg", (3, 14), env_var="STACKSCOPE_PY314_DBG",
-                built_path="build/debian-python/3.14-dbg/root/usr/bin/python3.14-dbg"),
+                built_path="build/debian-python/3.14-dbg/root/usr/bin/python3.14-dbg", kernel_cores=True),
     Interpreter("3.15-dbg", (3, 15), env_var="STACKSCOPE_PY315_DBG",
-                built_path="build/debian-python/3.15-dbg/root/usr/bin/python3.15-dbg"),
+                built_path="build/debian-python/3.15-dbg/root/usr/bin/python3.15-dbg", kernel_cores=True),
 ]
 
 

@@ -1,4 +1,5 @@
-"""The committed core fixtures (corefiles/): one per minor version 3.8-3.15, each read with
+"""The committed core fixtures (corefiles/): one per minor version 3.8-3.15 and one of the 3.14
+debug build (Py_DEBUG), each read with
 its binaries absent and relocated to this machine's copy, against the JSON the scenario
 wrote about itself when it was dumped: its threads, its suspended objects read by address
 with --object, and its asyncio tasks with --tasks."""
@@ -7,7 +8,7 @@ import re
 
 import pytest
 
-from corefile_fixtures import MINOR_VERSIONS, available_fixtures, machine_secrets
+from corefile_fixtures import FIXTURE_NAMES, available_fixtures, machine_secrets
 from harness import describe, run_tool, stderr_is_one_line
 
 FIXTURES = available_fixtures()
@@ -45,12 +46,14 @@ def unpacked(tmp_path_factory):
     return unpack
 
 
-def test_every_minor_version_has_a_fixture():
-    assert [f.version for f in FIXTURES] == MINOR_VERSIONS
+def test_every_minor_version_and_the_debug_build_have_a_fixture():
+    assert [f.version for f in FIXTURES] == FIXTURE_NAMES
 
 
 def assert_matches_expected(snapshot, expected):
     assert snapshot["python_version"] == expected["python_version"]
+    # Fixtures dumped before the scenario recorded its build are release builds (provenance.json).
+    assert snapshot["debug_build"] == expected.get("debug_build", False)
     assert snapshot["pid"] == expected["pid"]
     by_tid = {t["tid"]: t for t in snapshot["threads"]}
     assert sorted(by_tid) == sorted(t["tid"] for t in expected["threads"])

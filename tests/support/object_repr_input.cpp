@@ -47,7 +47,8 @@ Outcome object_repr(std::span<const uint8_t> data) {
     stackscope::resolve_builtin_types_by_symbol(types, target, nullptr, 0);
     stackscope::ObjectReader objects(memory, layout, types);
     stackscope::FrameReader frames(objects);
-    stackscope::ObjectRepr reprs(objects, frames);
+    stackscope::AsyncioFutures futures(objects);
+    stackscope::ObjectRepr reprs(objects, frames, futures);
     try {
         for (const uint64_t address : addresses) {
             for (const std::string& text : {reprs.repr(address), reprs.function_name(address)}) {

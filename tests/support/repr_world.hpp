@@ -131,7 +131,8 @@ struct ReprWorld {
         RemoteMemory memory(target);
         ObjectReader objects(memory, layout, types);
         FrameReader frames(objects);
-        return ObjectRepr(objects, frames).repr(object);
+        AsyncioFutures futures(objects);
+        return ObjectRepr(objects, frames, futures).repr(object);
     }
 };
 

@@ -160,7 +160,8 @@ void link_threads(SyntheticTarget& t, const PythonLayout& l, const RuntimeParts&
 }
 
 // 3.11+ images: <module> -> Service.outer -> inner on the main thread, Thread.run -> outer on the worker.
-MemoryImage interpreter_frame_image(const PythonLayout& l, SyntheticTarget& t, Objects& o, const RuntimeParts& p) {
+MemoryImage interpreter_frame_image(const PythonLayout& l, SyntheticTarget& t, Objects& o, const RuntimeParts& p,
+                                    const std::vector<std::string>& sys_functions) {
     ObjectBuilder& b = o.b();
     auto code = [&](std::string_view name, std::string_view qualname, std::string_view file, int first_line,
                     const LocationTable& lines, size_t units) {
@@ -239,6 +240,17 @@ MemoryImage interpreter_frame_image(const PythonLayout& l, SyntheticTarget& t, O
     const uint64_t worker_ts = thread_state(running + static_cast<uint64_t>(l.gen_frame), kWorkerPthread, 1002);
     link_threads(t, l, p, main_ts, worker_ts);
     t.put_u64(p.interp + l.interp_modules, o.modules_naming(kMainPthread, kWorkerPthread));
+    if (!sys_functions.empty()) {
+        // The sys module's dict, holding builtin functions under the given names.
+        const uint64_t builtin_type = b.type("builtin_function_or_method");
+        std::vector<std::pair<std::string, uint64_t>> sys_items{{"__name__", o.str("sys")}};
+        for (const std::string& name : sys_functions) {
+            const uint64_t function = b.alloc(64);
+            t.put_u64(function + l.object_type, builtin_type);
+            sys_items.emplace_back(name, function);
+        }
+        t.put_u64(p.interp + l.interp_sysdict, o.dict(sys_items));
+    }
     MemoryImage image = image_of(t);
     image.objects = {awaiting, running, not_started, finished, main_globals, kUnmappedObject};
     return image;
@@ -246,7 +258,7 @@ MemoryImage interpreter_frame_image(const PythonLayout& l, SyntheticTarget& t, O
 
 }  // namespace
 
-MemoryImage seed_image_312() {
+MemoryImage seed_image_312(const std::vector<std::string>& sys_functions) {
     const PythonLayout l = layout(12);
     SyntheticTarget t;
     t.set_pid(31337);
@@ -256,10 +268,10 @@ MemoryImage seed_image_312() {
     t.put<uint32_t>(version, 0x030c01f0);
     t.set_symbol("_PyRuntime", p.runtime);
     t.set_symbol("Py_Version", version);
-    return interpreter_frame_image(l, t, o, p);
+    return interpreter_frame_image(l, t, o, p, sys_functions);
 }
 
-MemoryImage seed_image_313(const std::string& debug_offsets_file) {
+MemoryImage seed_image_313(const std::string& debug_offsets_file, const std::vector<std::string>& sys_functions) {
     std::ifstream in(debug_offsets_file, std::ios::binary);
     const std::vector<uint8_t> debug_offsets((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (debug_offsets.size() < 512) throw std::runtime_error("cannot read " + debug_offsets_file);
@@ -272,7 +284,7 @@ MemoryImage seed_image_313(const std::string& debug_offsets_file) {
     const uint64_t interpreters_head = p.runtime + l.runtime_interpreters_head;
     t.write(p.runtime, debug_offsets);
     t.put_u64(interpreters_head, p.interp);
-    MemoryImage image = interpreter_frame_image(l, t, o, p);
+    MemoryImage image = interpreter_frame_image(l, t, o, p, sys_functions);
     image.blocks.at(p.runtime).path =
         "/usr/lib/x86_64-linux-gnu/libpython3.13.so.1.0";  // no symbol: found by its cookie
     return image;

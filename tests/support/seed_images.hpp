@@ -4,6 +4,7 @@
 // named threads (threading._active), methods, shim or entry frames, and real line tables.
 // tests/fuzz/make_fuzz_seeds writes them to tests/fuzz/corpus/frame_walker/.
 #include <string>
+#include <vector>
 
 #include "memory_image.hpp"
 
@@ -13,9 +14,11 @@ namespace stackscope_fuzz {
 // split-era dicts, tid from pthread_t; found by the _PyRuntime symbol.
 MemoryImage seed_image_310();
 // 3.12: _PyInterpreterFrame behind cframe, shim frames, managed dicts; found by symbol.
-MemoryImage seed_image_312();
+// With sys_functions, the interpreter has a sys module dict holding builtin functions of
+// those names (what tells a build's flavour: gettotalrefcount, getobjects); without, none.
+MemoryImage seed_image_312(const std::vector<std::string>& sys_functions = {});
 // 3.13: _Py_DebugOffsets (the bytes of `debug_offsets_file`, a dump of a real runtime's),
-// found by scanning the libpython mapping for its cookie.
-MemoryImage seed_image_313(const std::string& debug_offsets_file);
+// found by scanning the libpython mapping for its cookie; sys_functions as for 3.12.
+MemoryImage seed_image_313(const std::string& debug_offsets_file, const std::vector<std::string>& sys_functions = {});
 
 }  // namespace stackscope_fuzz
