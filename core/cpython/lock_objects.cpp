@@ -1,16 +1,36 @@
 #include "cpython/lock_objects.hpp"
 
+#include "cpython/deque_reader.hpp"
 #include "stackscope/error.hpp"
 
 namespace stackscope {
 
-uint64_t LockObjects::threading_class(std::string_view name) {
-    const std::string key(name);
+namespace {
+
+constexpr size_t kMaxWaitingFutures = 10000;
+
+}  // namespace
+
+bool is_asyncio(LockKind kind) {
+    switch (kind) {
+        case LockKind::Lock:
+        case LockKind::RLock:
+        case LockKind::Condition:
+        case LockKind::Semaphore: return false;
+        case LockKind::AsyncioLock:
+        case LockKind::AsyncioSemaphore:
+        case LockKind::AsyncioEvent:
+        case LockKind::AsyncioCondition: return true;
+    }
+    return false;
+}
+
+uint64_t LockObjects::module_class(std::string_view module, std::string_view name) {
+    const std::string key = std::string(module) + "." + std::string(name);
     if (auto it = classes_.find(key); it != classes_.end()) return it->second;
     uint64_t cls = 0;
     try {
-        if (const auto found = objects_.module_global("threading", name); found && objects_.is_class(*found))
-            cls = *found;
+        if (const auto found = objects_.module_global(module, name); found && objects_.is_class(*found)) cls = *found;
     } catch (const Error&) {}
     classes_.emplace(key, cls);
     return cls;
@@ -69,8 +89,8 @@ std::optional<LockObject> LockObjects::read_uncached(uint64_t object) {
         }
         return std::nullopt;
     }
-    const auto instance_of = [&](std::string_view cls) {
-        const uint64_t c = threading_class(cls);
+    const auto instance_of = [&](std::string_view cls, std::string_view module = "threading") {
+        const uint64_t c = module_class(module, cls);
         return c != 0 && objects_.is_subclass(type, c);
     };
     if (instance_of("Condition")) {
@@ -89,6 +109,40 @@ std::optional<LockObject> LockObjects::read_uncached(uint64_t object) {
         }
         return lock;
     }
+    // asyncio.locks: typed `asyncio.Lock` and so on (threading's are `lock`, `RLock`, ...).
+    static constexpr std::pair<std::string_view, LockKind> kAsyncio[] = {
+        {"Lock", LockKind::AsyncioLock},
+        {"Semaphore", LockKind::AsyncioSemaphore},
+        {"Event", LockKind::AsyncioEvent},
+        {"Condition", LockKind::AsyncioCondition},
+    };
+    for (const auto& [name, kind] : kAsyncio) {
+        if (!instance_of(name, "asyncio.locks")) continue;
+        lock.kind = kind;
+        lock.type = "asyncio." + objects_.type_name(type);
+        auto flag = [&](std::string_view attribute) -> std::optional<int64_t> {
+            const auto value = objects_.attribute_or_class_default(object, attribute);
+            if (!value) return std::nullopt;
+            return objects_.read_int(*value);
+        };
+        switch (kind) {
+            case LockKind::AsyncioLock:
+                if (const auto locked = flag("_locked")) lock.locked = *locked != 0;
+                break;
+            case LockKind::AsyncioSemaphore:
+                lock.value = flag("_value");
+                if (lock.value) lock.locked = *lock.value == 0;
+                break;
+            case LockKind::AsyncioEvent:
+                if (const auto set = flag("_value")) lock.locked = *set == 0;  // not set: waiters wait
+                break;
+            case LockKind::AsyncioCondition: lock.inner = objects_.attribute(object, "_lock").value_or(0); break;
+            default: break;
+        }
+        if (const auto waiters = objects_.attribute(object, "_waiters"); waiters && is_deque(objects_, *waiters))
+            lock.waiting_futures = read_deque(objects_, *waiters, kMaxWaitingFutures);
+        return lock;
+    }
     return std::nullopt;
 }
 
@@ -100,7 +154,8 @@ bool LockObjects::futex_waits_for(uint64_t futex, const LockObject& lock) {
     if (it == parked_addresses_.end()) {
         uint64_t parked = 0;
         try {
-            parked = objects_.memory().read_pointer(futex + static_cast<uint64_t>(objects_.layout().wait_entry_address));
+            parked =
+                objects_.memory().read_pointer(futex + static_cast<uint64_t>(objects_.layout().wait_entry_address));
         } catch (const Error&) {}
         it = parked_addresses_.emplace(futex, parked).first;
     }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "cpython/object_reader.hpp"
 
@@ -16,7 +17,15 @@ enum class LockKind {
     RLock,      // _thread.RLock (threading.RLock)
     Condition,  // threading.Condition (or a subclass)
     Semaphore,  // threading.Semaphore, BoundedSemaphore (or a subclass)
+    // asyncio.locks' classes (or subclasses): tasks wait on the futures in their `_waiters`.
+    AsyncioLock,
+    AsyncioSemaphore,  // Semaphore, BoundedSemaphore
+    AsyncioEvent,
+    AsyncioCondition,
 };
+
+// Whether tasks (not threads) hold and wait for it.
+bool is_asyncio(LockKind kind);
 
 struct LockObject {
     uint64_t address = 0;
@@ -26,9 +35,10 @@ struct LockObject {
     uint64_t owner = 0;  // an RLock's owner's thread ident (pthread_t); 0 when not held
     std::optional<int64_t> count;
     std::optional<int64_t> value;
-    uint64_t inner = 0;      // a Condition's lock, a Semaphore's Condition; 0 when none
-    uint64_t semaphore = 0;  // the sem_t its waiters futex-wait on; 0 when they park
-    uint64_t parked_on = 0;  // the PyMutex its waiters park on; 0 when they wait on `semaphore`
+    uint64_t inner = 0;                     // a Condition's lock, a Semaphore's Condition; 0 when none
+    uint64_t semaphore = 0;                 // the sem_t its waiters futex-wait on; 0 when they park
+    uint64_t parked_on = 0;                 // the PyMutex its waiters park on; 0 when they wait on `semaphore`
+    std::vector<uint64_t> waiting_futures;  // an asyncio lock's `_waiters`, oldest first
 };
 
 class LockObjects {
@@ -39,8 +49,9 @@ public:
     std::optional<LockObject> read(uint64_t object);
     // Whether a thread blocked in a futex wait at `futex` is acquiring `lock`.
     bool futex_waits_for(uint64_t futex, const LockObject& lock);
-    // The threading class of that name (Condition, Semaphore); 0 when threading is not loaded.
-    uint64_t threading_class(std::string_view name);
+    // The class of that name in that module (threading's Condition, asyncio.locks' Lock); 0 when
+    // the module is not loaded.
+    uint64_t module_class(std::string_view module, std::string_view name);
 
 private:
     std::optional<LockObject> read_uncached(uint64_t object);

@@ -16,6 +16,21 @@ constexpr size_t kMaxLocks = 10000;
 constexpr int kMaxInnerLocks = 2;  // a Semaphore's Condition's lock
 
 bool in_threading(const Frame& f) { return f.module && *f.module == "threading"; }
+bool in_asyncio_locks(const Frame& f) { return f.module && *f.module == "asyncio.locks"; }
+
+// What a party is known by in the wait-for graph: its thread state, or its task.
+uint64_t key(const LockSite& site) { return site.task ? *site.task : site.thread_state; }
+
+LockSite task_site(const Task& task, const Frame* frame) {
+    LockSite site;
+    site.task = task.id;
+    site.task_name = task.name;
+    if (frame) {
+        site.filename = frame->filename;
+        site.line = frame->line;
+    }
+    return site;
+}
 
 LockSite thread_site(const Thread& t, const Frame* frame, std::optional<int> line) {
     LockSite site;
@@ -46,9 +61,16 @@ public:
         for (const Thread& t : snap_.threads) {
             if (t.thread_state && !t.stack.error) python_level_wait(t);
         }
+        for (const Task& task : snap_.tasks) task_wait(task);
         for (const Thread& t : snap_.threads) {
+            const LockSite party = thread_site(t, nullptr, std::nullopt);
             for (const Frame& f : t.stack.frames)
-                for (const Context& c : f.contexts) context_holds(t, f, c, 0);
+                for (const Context& c : f.contexts) context_holds(party, t.pthread_id, f, c, 0);
+        }
+        for (const Task& task : snap_.tasks) {
+            const LockSite party = task_site(task, nullptr);
+            for (const Frame& f : task.stack.frames)
+                for (const Context& c : f.contexts) context_holds(party, std::nullopt, f, c, 0);
         }
         for (const Thread& t : snap_.threads) {
             if (t.thread_state && !notified_.count(t.thread_state)) futex_wait(t);
@@ -96,8 +118,7 @@ private:
         std::optional<LockObject> waited;
         for (auto it = frames.rbegin(); it != frames.rend() && in_threading(*it); ++it) {
             const auto object = locks_.read(slots_.first_argument(it->address));
-            if (object && (object->kind == LockKind::Condition || object->kind == LockKind::Semaphore))
-                waited = object;
+            if (object && (object->kind == LockKind::Condition || object->kind == LockKind::Semaphore)) waited = object;
         }
         if (!waited) return;
         LockState* s = state_of(*waited);
@@ -108,38 +129,74 @@ private:
     }
 
     // A `with` of a lock holds it while the lock says it is held (by this thread, for an RLock):
-    // a thread in Condition.wait has released its Condition's lock inside the `with`.
-    void context_holds(const Thread& t, const Frame& f, const Context& c, int depth) {
+    // a thread in Condition.wait has released its Condition's lock inside the `with`. Threads
+    // hold threading's locks, tasks asyncio's (a running task's frames are on its thread too).
+    void context_holds(const LockSite& party, std::optional<uint64_t> ident, const Frame& f, const Context& c,
+                       int depth) {
         for (const ContextChild& child : c.children) {
             if (const auto* inner = std::get_if<Boxed<Context>>(&child); inner && depth < 8)
-                context_holds(t, f, **inner, depth + 1);
+                context_holds(party, ident, f, **inner, depth + 1);
         }
         if (!c.address || c.is_exiting) return;
         const auto lock = locks_.read(c.address);
-        if (!lock) return;
-        if (auto it = notified_.find(t.thread_state); it != notified_.end()) {
+        if (!lock || is_asyncio(lock->kind) != party.task.has_value()) return;
+        if (auto it = notified_.find(key(party)); it != notified_.end()) {
             const auto waited = locks_.read(it->second);
             if (waited && (waited->address == lock->address || waited->inner == lock->address)) return;
         }
-        const LockSite site = thread_site(t, &f, c.start_line);
-        hold(t, *lock, site, 0);
+        LockSite site = party;
+        site.filename = f.filename;
+        site.line = c.start_line;
+        hold(site, ident, *lock, 0);
     }
 
-    void hold(const Thread& t, const LockObject& lock, const LockSite& site, int depth) {
+    void hold(const LockSite& site, std::optional<uint64_t> ident, const LockObject& lock, int depth) {
         bool held = true;
         switch (lock.kind) {
-            case LockKind::Lock: held = lock.locked.value_or(false); break;
-            case LockKind::RLock: held = lock.owner != 0 && t.pthread_id && lock.owner == *t.pthread_id; break;
+            case LockKind::Lock:
+            case LockKind::AsyncioLock: held = lock.locked.value_or(false); break;
+            case LockKind::RLock: held = lock.owner != 0 && ident && lock.owner == *ident; break;
+            case LockKind::AsyncioEvent: held = false; break;
             case LockKind::Condition:
-            case LockKind::Semaphore: break;
+            case LockKind::Semaphore:
+            case LockKind::AsyncioSemaphore:
+            case LockKind::AsyncioCondition: break;
         }
         LockState* s = state_of(lock);
         if (!s) return;
         if (held) add_site(s->holders, site);
         // A Condition's `with` holds its lock (a Semaphore's Condition is its own business).
-        if (lock.kind == LockKind::Condition && lock.inner && depth < kMaxInnerLocks) {
-            if (const auto inner = locks_.read(lock.inner)) hold(t, *inner, site, depth + 1);
+        if ((lock.kind == LockKind::Condition || lock.kind == LockKind::AsyncioCondition) && lock.inner &&
+            depth < kMaxInnerLocks) {
+            if (const auto inner = locks_.read(lock.inner)) hold(site, ident, *inner, depth + 1);
         }
+    }
+
+    // A task waits on the asyncio lock of asyncio.locks' frames it is in (the outermost of the
+    // innermost run: Semaphore.acquire over ... ) when what it awaits is one of that lock's
+    // `_waiters`: to acquire a Lock, for a Semaphore, for an Event to be set, a Condition to
+    // be notified (holding nothing meanwhile).
+    void task_wait(const Task& task) {
+        if (!task.stack.leaf) return;
+        const uint64_t future = task.stack.leaf->address;
+        const std::vector<Frame>& frames = task.stack.frames;
+        std::optional<LockObject> waited;
+        for (auto it = frames.rbegin(); it != frames.rend() && in_asyncio_locks(*it); ++it) {
+            const auto object = locks_.read(slots_.first_argument(it->address));
+            if (!object || !is_asyncio(object->kind)) continue;
+            const auto& futures = object->waiting_futures;
+            if (std::find(futures.begin(), futures.end(), future) != futures.end()) waited = object;
+        }
+        if (!waited) return;
+        LockState* s = state_of(*waited);
+        if (!s) return;
+        const Frame* at = nullptr;
+        for (auto it = frames.rbegin(); it != frames.rend() && !at; ++it)
+            if (!in_asyncio_locks(*it)) at = &*it;
+        const LockSite site = task_site(task, at);
+        add_site(s->waiters, site);
+        if (waited->kind == LockKind::AsyncioLock) waits_.emplace(key(site), waited->address);
+        else notified_.emplace(key(site), waited->address);
     }
 
     // A thread blocked in a futex wait (not the GIL's) waits for the lock whose semaphore (or
@@ -215,14 +272,17 @@ private:
         for (const auto& [waiter, address] : waits_) {
             const LockState& s = states_[index_.at(address)];
             const LockObject& lock = objects_.at(address);
-            if (lock.kind != LockKind::Lock && lock.kind != LockKind::RLock) continue;
-            if (s.holders.size() != 1 || !s.holders[0].thread_state) continue;
-            edges.emplace(waiter, Edge{address, s.holders[0].thread_state});
+            if (lock.kind != LockKind::Lock && lock.kind != LockKind::RLock && lock.kind != LockKind::AsyncioLock)
+                continue;
+            if (s.holders.size() != 1) continue;
+            edges.emplace(waiter, Edge{address, key(s.holders[0])});
         }
         std::unordered_set<uint64_t> done;
         std::vector<uint64_t> starts;
         for (const Thread& t : snap_.threads)
             if (edges.count(t.thread_state)) starts.push_back(t.thread_state);
+        for (const Task& t : snap_.tasks)
+            if (edges.count(t.id)) starts.push_back(t.id);
         for (const uint64_t start : starts) {
             std::vector<uint64_t> path;
             std::unordered_map<uint64_t, size_t> on_path;
@@ -243,13 +303,15 @@ private:
     template <typename Edges>
     std::vector<DeadlockMember> members(std::vector<uint64_t> cycle, const Edges& edges) {
         // Listed from the thread read first (the snapshot's order), each waiting for what the next holds.
-        const auto rank = [&](uint64_t state) {
+        const auto rank = [&](uint64_t party) {
             for (size_t i = 0; i < snap_.threads.size(); ++i)
-                if (snap_.threads[i].thread_state == state) return i;
-            return snap_.threads.size();
+                if (snap_.threads[i].thread_state == party) return i;
+            for (size_t i = 0; i < snap_.tasks.size(); ++i)
+                if (snap_.tasks[i].id == party) return snap_.threads.size() + i;
+            return snap_.threads.size() + snap_.tasks.size();
         };
-        const auto first = std::min_element(cycle.begin(), cycle.end(),
-                                            [&](uint64_t a, uint64_t b) { return rank(a) < rank(b); });
+        const auto first =
+            std::min_element(cycle.begin(), cycle.end(), [&](uint64_t a, uint64_t b) { return rank(a) < rank(b); });
         std::rotate(cycle.begin(), first, cycle.end());
         std::vector<DeadlockMember> out;
         for (size_t i = 0; i < cycle.size(); ++i) {
@@ -258,9 +320,9 @@ private:
             m.waits_for = edges.at(cycle[i]).lock;
             m.holds = edges.at(previous).lock;
             for (const LockSite& h : states_[index_.at(m.holds)].holders)
-                if (h.thread_state == cycle[i]) m.holds_at = h;
+                if (key(h) == cycle[i]) m.holds_at = h;
             for (const LockSite& w : states_[index_.at(m.waits_for)].waiters)
-                if (w.thread_state == cycle[i]) m.waits_at = w;
+                if (key(w) == cycle[i]) m.waits_at = w;
             out.push_back(std::move(m));
         }
         return out;
@@ -271,10 +333,11 @@ private:
     LockObjects locks_;
     FrameSlots slots_;
     std::vector<LockState> states_;
-    std::unordered_map<uint64_t, size_t> index_;         // lock address -> states_
-    std::unordered_map<uint64_t, LockObject> objects_;   // lock address -> as read
-    std::unordered_map<uint64_t, uint64_t> notified_;    // thread state -> the Condition/Semaphore it waits on
-    std::unordered_map<uint64_t, uint64_t> waits_;       // thread state -> the lock it waits to acquire
+    std::unordered_map<uint64_t, size_t> index_;        // lock address -> states_
+    std::unordered_map<uint64_t, LockObject> objects_;  // lock address -> as read
+    // By key(): a thread's state or a task.
+    std::unordered_map<uint64_t, uint64_t> notified_;  // -> the Condition/Semaphore/Event it waits on
+    std::unordered_map<uint64_t, uint64_t> waits_;     // -> the lock it waits to acquire
 };
 
 }  // namespace

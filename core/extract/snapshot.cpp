@@ -372,16 +372,26 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
             if (options.locals) x.locals().add_locals(t.stack);
         }
     }
+    // --locks reads the tasks too (they hold and wait for asyncio's locks), shown only with --tasks.
+    if (options.tasks || (options.locks && options.objects.empty())) {
+        ObjectStackReader stacks(x, snap.threads, ObjectStackReader::Purpose::Tasks);
+        TaskReader(x, options.target_running, options.attempts).read(snap, [&](uint64_t task) {
+            return read_object(x, stacks, elaboration, task, options);
+        });
+    }
     if (options.locks && options.objects.empty()) {
         std::unordered_map<int, TargetThread> kernel;
         for (const TargetThread& t : kernel_threads) kernel.emplace(t.tid, t);
         read_locks(x, snap, kernel);
     }
-    if (options.tasks) {
-        ObjectStackReader stacks(x, snap.threads, ObjectStackReader::Purpose::Tasks);
-        TaskReader(x, options.target_running, options.attempts).read(snap, [&](uint64_t task) {
-            return read_object(x, stacks, elaboration, task, options);
-        });
+    if (!options.tasks && snap.tasks_asked) {
+        snap.tasks_asked = false;
+        snap.tasks.clear();
+        snap.tasks_error.reset();
+        for (Thread& t : snap.threads) {
+            t.running_loop.reset();
+            t.running_task.reset();
+        }
     }
     if (!options.objects.empty()) {
         ObjectStackReader objects(x, snap.threads);

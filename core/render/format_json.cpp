@@ -180,7 +180,7 @@ Json task_json(const Task& t) {
 
 // A thread ({tid, thread_state}) or a task ({task}), and where: {filename, line, source}.
 Json lock_site_json(const LockSite& site) {
-    Json out = site.task ? Json{{"task", *site.task}}
+    Json out = site.task ? Json{{"task", *site.task}, {"task_name", site.task_name}}
                          : Json{{"tid", optional_json(site.tid)}, {"thread_state", site.thread_state}};
     out["filename"] = site.filename.empty() ? Json(nullptr) : Json(site.filename);
     out["line"] = optional_json(site.line);

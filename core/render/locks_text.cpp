@@ -10,7 +10,7 @@ namespace {
 
 // `thread 4321 "worker-1"`, or `task 0x...`.
 std::string party(const Snapshot& snapshot, const LockSite& site) {
-    if (site.task) return "task " + hex(*site.task);
+    if (site.task) return "task " + hex(*site.task) + " '" + printable(site.task_name) + "'";
     std::string out = "thread " + (site.tid ? std::to_string(*site.tid) : std::string("?"));
     for (const Thread& t : snapshot.threads) {
         if (t.thread_state == site.thread_state && t.name) out += " \"" + printable(*t.name) + "\"";
@@ -18,12 +18,12 @@ std::string party(const Snapshot& snapshot, const LockSite& site) {
     return out;
 }
 
-// ` at file:line`, after ` (`source`)` when the source is known; "" when nothing is.
+// ` (with a: at file:line)`: the source, when known, and where; "" when nothing is known.
 std::string where(const LockSite& site) {
     if (site.filename.empty()) return "";
-    std::string out = " at " + printable(site.filename) + (site.line ? ":" + std::to_string(*site.line) : "");
-    if (site.source) out = " (" + printable(*site.source) + ")" + out;
-    return out;
+    std::string out = "at " + printable(site.filename) + (site.line ? ":" + std::to_string(*site.line) : "");
+    if (site.source) out = printable(*site.source) + " " + out;
+    return " (" + out + ")";
 }
 
 std::string lock_name(const Snapshot& snapshot, uint64_t address) {
@@ -37,6 +37,7 @@ std::string lock_name(const Snapshot& snapshot, uint64_t address) {
 std::string lock_summary(const Snapshot& snapshot, const LockState& s) {
     std::vector<std::string> facts;
     if (s.value) facts.push_back("value " + std::to_string(*s.value));
+    else if (s.locked && s.type == "asyncio.Event") facts.push_back(*s.locked ? "not set" : "set");
     else if (s.locked) facts.push_back(*s.locked ? "locked" : "unlocked");
     if (s.count && *s.count > 0) facts.push_back("count " + std::to_string(*s.count));
     if (s.lock) facts.push_back((s.type == "Condition" ? "lock " : "condition ") + lock_name(snapshot, s.lock));
@@ -51,12 +52,13 @@ std::string locks_text(const Snapshot& snapshot, bool color) {
     if (!snapshot.locks_asked) return "";
     std::string out;
     for (const std::vector<DeadlockMember>& cycle : snapshot.deadlocks) {
-        const bool tasks = !cycle.empty() && cycle.front().waits_at.task;
-        out += "\n" + styled_header("Deadlock: " + std::to_string(cycle.size()) + (tasks ? " members" : " threads"), color) +
-               "\n";
+        size_t tasks = 0;
+        for (const DeadlockMember& m : cycle) tasks += m.waits_at.task ? 1 : 0;
+        const char* members = tasks == 0 ? " threads" : tasks == cycle.size() ? " tasks" : " threads and tasks";
+        out += "\n" + styled_header("Deadlock: " + std::to_string(cycle.size()) + members, color) + "\n";
         for (const DeadlockMember& m : cycle) {
             std::string line = "  " + party(snapshot, m.waits_at) + " holds " + lock_name(snapshot, m.holds);
-            if (!m.holds_at.filename.empty()) line += " (" + where(m.holds_at).substr(1) + ")";
+            line += where(m.holds_at);
             line += " and waits for " + lock_name(snapshot, m.waits_for) + where(m.waits_at);
             out += line + "\n";
         }
@@ -68,12 +70,12 @@ std::string locks_text(const Snapshot& snapshot, bool color) {
             line += " held by ";
             for (size_t i = 0; i < s.holders.size(); ++i)
                 line += (i ? ", " : "") + party(snapshot, s.holders[i]) + where(s.holders[i]);
-        } else if (s.locked.value_or(false) && (s.type == "lock" || s.type == "RLock")) {
+        } else if (s.locked.value_or(false) && (s.type == "lock" || s.type == "RLock" || s.type == "asyncio.Lock")) {
             line += " held by an unknown owner";
         }
         if (!s.waiters.empty()) {
-            line += s.type == "Condition" || s.type.find("Semaphore") != std::string::npos ? "; waiting on it: "
-                                                                                            : "; waiting for it: ";
+            const bool acquires = s.type == "lock" || s.type == "RLock" || s.type == "asyncio.Lock";
+            line += acquires ? "; waiting for it: " : "; waiting on it: ";
             for (size_t i = 0; i < s.waiters.size(); ++i)
                 line += (i ? ", " : "") + party(snapshot, s.waiters[i]) + where(s.waiters[i]);
         }

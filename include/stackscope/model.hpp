@@ -231,6 +231,7 @@ struct LockSite {
     std::optional<int> tid;        // a thread: its kernel id (nullopt when unknown)
     uint64_t thread_state = 0;     // a thread: its PyThreadState; 0 for a task
     std::optional<uint64_t> task;  // an asyncio task
+    std::string task_name;         // its get_name()
     std::string filename;          // the frame that holds (its `with`) or waits; "" when unknown
     std::optional<int> line;
     std::optional<std::string> source;  // that line's source text, stripped (add_source_lines)
@@ -239,7 +240,8 @@ struct LockSite {
 };
 
 // A lock, as its object records it and as the threads and tasks that hold it or wait for it
-// show it: threading.Lock (type "lock"), RLock, Condition, Semaphore, BoundedSemaphore.
+// show it: threading.Lock (type "lock"), RLock, Condition, Semaphore, BoundedSemaphore, and
+// asyncio's ("asyncio.Lock", "asyncio.Semaphore", "asyncio.Event", "asyncio.Condition").
 struct LockState {
     uint64_t address = 0;  // the lock object: id(lock)
     std::string type;      // type(lock).__name__

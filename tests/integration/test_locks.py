@@ -8,8 +8,11 @@ RLock's count, a semaphore's value), its holders (thread tid and the line of the
 it: the outermost, for an RLock held twice) and its waiters (tid and the line where each waits,
 its innermost frame outside threading.py). A Lock held through acquire() has no known holder; a
 thread in Condition.wait waits on the Condition and holds nothing. Deadlocks: exactly the two
-cycles, each member holding what the previous member waits for (rotations aside), with the lines;
-no unidentified waits; exit 0.
+cycles of threads and the one of asyncio tasks, each member holding what the previous member waits
+for (rotations aside), with the lines; no unidentified waits; exit 0. asyncio (`type`
+asyncio.Lock / asyncio.Event): an `async with` holds a Lock while it is locked; a task awaiting
+one of a lock's `_waiters` futures waits for it (an Event: on it), at its innermost line outside
+asyncio.locks.
 """
 import json
 
@@ -108,6 +111,10 @@ def site(truth, thread, tag):
     return (truth["threads"][thread]["tid"], truth["lines"][tag])
 
 
+def task_site(truth, task, tag):
+    return (truth["tasks"][task]["id"], truth["lines"][tag])
+
+
 def expected_locks(truth):
     """address -> (type, locked, count, value, holders, waiters), holders and waiters as sets of
     (tid, line)."""
@@ -131,11 +138,24 @@ def expected_locks(truth):
     for i in range(3):
         out[ring[i]] = (lock, True, None, None, {site(truth, "three-%d" % i, "three.hold")},
                         {site(truth, "three-%d" % ((i - 1) % 3), "three.wait")})
+    alocks = truth["alocks"]
+    out[alocks["a"]] = ("asyncio.Lock", True, None, None, {task_site(truth, "ab", "atwo.ab_hold")},
+                        {task_site(truth, "ba", "atwo.ba_wait")})
+    out[alocks["b"]] = ("asyncio.Lock", True, None, None, {task_site(truth, "ba", "atwo.ba_hold")},
+                        {task_site(truth, "ab", "atwo.ab_wait")})
+    out[alocks["held"]] = ("asyncio.Lock", True, None, None, {task_site(truth, "holder", "alock.hold")},
+                           {task_site(truth, "waiter", "alock.wait")})
+    out[alocks["never"]] = ("asyncio.Event", True, None, None, set(),
+                            {task_site(truth, "holder", "alock.park"), task_site(truth, "main", "amain.wait")})
     return out
 
 
+def party(entry):
+    return entry["task"] if "task" in entry else entry.get("tid")
+
+
 def sites(entries):
-    return {(e.get("tid"), e.get("line")) for e in entries}
+    return {(party(e), e.get("line")) for e in entries}
 
 
 def normalised_cycle(members):
@@ -152,18 +172,21 @@ def expected_cycles(truth):
            (tid("two-ba"), locks["b"], locks["a"], line["two.ba_hold"], line["two.ba_wait"])]
     # three-i holds ring[i] and waits for ring[i+1], which three-(i+1) holds.
     three = [(tid("three-%d" % i), ring[i], ring[(i + 1) % 3], line["three.hold"], line["three.wait"]) for i in range(3)]
-    return {normalised_cycle(two), normalised_cycle(three)}
+    alocks, task = truth["alocks"], lambda name: truth["tasks"][name]["id"]  # noqa: E731
+    tasks = [(task("ab"), alocks["a"], alocks["b"], line["atwo.ab_hold"], line["atwo.ab_wait"]),
+             (task("ba"), alocks["b"], alocks["a"], line["atwo.ba_hold"], line["atwo.ba_wait"])]
+    return {normalised_cycle(two), normalised_cycle(three), normalised_cycle(tasks)}
 
 
 @ROWS
-def test_deadlocks_are_the_two_cycles(locks_json, truth):
+def test_deadlocks_are_the_three_cycles(locks_json, truth):
     found = set()
     for cycle in locks_json["deadlocks"]:
-        members = [(m.get("tid"), m["holds"], m["waits_for"], m["holds_line"], m["waits_line"]) for m in cycle]
+        members = [(party(m), m["holds"], m["waits_for"], m["holds_line"], m["waits_line"]) for m in cycle]
         for i, member in enumerate(members):  # each waits for what the next holds
             assert member[2] == members[(i + 1) % len(members)][1], cycle
         found.add(normalised_cycle(members))
-    assert len(locks_json["deadlocks"]) == 2
+    assert len(locks_json["deadlocks"]) == 3
     assert found == expected_cycles(truth)
     for cycle in locks_json["deadlocks"]:
         for m in cycle:
@@ -199,6 +222,7 @@ def test_holders_and_waiters(locks_json, truth):
 @ROWS
 def test_no_unidentified_waits_and_schema(locks_json, schema):
     assert locks_json["unidentified_waits"] == []
+    assert "tasks" not in locks_json  # read for the locks, shown only with --tasks
     jsonschema.Draft202012Validator(schema).validate(locks_json)
 
 
@@ -209,13 +233,18 @@ def test_text_names_the_cycles_and_holders(run_locks, truth):
     text = result.stdout
     threads = truth["threads"]
     deadlocks = [block for block in text.split("\n\n") if block.startswith("Deadlock: ")]
-    assert sorted(block.splitlines()[0] for block in deadlocks) == ["Deadlock: 2 threads", "Deadlock: 3 threads"]
+    assert sorted(block.splitlines()[0] for block in deadlocks) == ["Deadlock: 2 tasks", "Deadlock: 2 threads",
+                                                                    "Deadlock: 3 threads"]
     two = next(block for block in deadlocks if block.startswith("Deadlock: 2"))
     line = truth["lines"]
     assert ('thread %d "two-ab" holds lock %#x' % (threads["two-ab"]["tid"], truth["locks"]["a"])) in two
     assert ("and waits for lock %#x (with b:" % truth["locks"]["b"]) in two
+    tasks = next(block for block in deadlocks if block.startswith("Deadlock: 2 tasks"))
+    assert ("task %#x '%s' holds asyncio.Lock %#x" % (truth["tasks"]["ab"]["id"], truth["tasks"]["ab"]["name"],
+                                                     truth["alocks"]["a"])) in tasks
     assert ("locks.py:%d" % line["two.ab_wait"]) in two and ("locks.py:%d" % line["two.ba_hold"]) in two
     locks = text[text.index("\nLocks:\n"):]
     assert ('held by thread %d "rlock-twice"' % threads["rlock-twice"]["tid"]) in locks
     assert ("count 2") in locks
     assert ("held by an unknown owner; waiting for it: thread %d" % threads["acquire-waiter"]["tid"]) in locks
+    assert "asyncio.Event %#x (not set); waiting on it: " % truth["alocks"]["never"] in locks

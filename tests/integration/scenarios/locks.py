@@ -13,11 +13,16 @@ Threads, each parked for good:
   the Condition's RLock);
 - acquire: `lock.acquire()` (no `with`) then sleeps, and another thread blocked at `with lock:`;
 - sem: `with sem:` on a Semaphore(1) then sleeps, and another thread blocked at `with sem:`.
+- asyncio, on a loop of its own thread: tasks ab/ba `async with a: await sleep(0); async with b:`
+  against the reverse (a two-task deadlock); a task holding an asyncio.Lock (`async with`, then
+  waiting for an Event) and another blocked at `async with` on it; the loop's main task waiting
+  for that Event (never set).
 Every line where a lock is taken or waited for is tagged `# LOCK: <tag>`. The truth: each
 thread's native id and ident, each lock's id(), each tag's line; and the scenario checks, with
 sys._current_frames(), that every thread is at the line the case says (its innermost frame outside
 threading.py) and that each lock is in the state the case says, else it exits non-zero.
 """
+import asyncio
 import os
 import sys
 import threading
@@ -102,6 +107,49 @@ def sem_waiter(sem):
         pass
 
 
+async def atask_ab(a, b):
+    async with a:  # LOCK: atwo.ab_hold
+        await asyncio.sleep(0)
+        async with b:  # LOCK: atwo.ab_wait
+            pass
+
+
+async def atask_ba(a, b):
+    async with b:  # LOCK: atwo.ba_hold
+        await asyncio.sleep(0)
+        async with a:  # LOCK: atwo.ba_wait
+            pass
+
+
+async def atask_holder(lock, never):
+    async with lock:  # LOCK: alock.hold
+        await never.wait()  # LOCK: alock.park
+
+
+async def atask_waiter(lock):
+    async with lock:  # LOCK: alock.wait
+        pass
+
+
+async def amain(truth, parked):
+    a, b, held = asyncio.Lock(), asyncio.Lock(), asyncio.Lock()
+    never = asyncio.Event()
+    tasks = {"ab": asyncio.ensure_future(atask_ab(a, b)), "ba": asyncio.ensure_future(atask_ba(a, b)),
+             "holder": asyncio.ensure_future(atask_holder(held, never))}
+    while not held.locked():
+        await asyncio.sleep(0.01)
+    tasks["waiter"] = asyncio.ensure_future(atask_waiter(held))
+    while not (a.locked() and b.locked() and len(a._waiters or ()) == 1 and len(b._waiters or ()) == 1
+               and len(held._waiters or ()) == 1):
+        await asyncio.sleep(0.01)
+    tasks["main"] = asyncio.current_task() if sys.version_info >= (3, 7) else None
+    truth.update({"tasks": {name: {"id": id(t), "name": t.get_name()} for name, t in tasks.items()},
+                  "alocks": {"a": id(a), "b": id(b), "held": id(held), "never": id(never)}})
+    KEEP.append((a, b, held, never, tasks))
+    parked.set()
+    await never.wait()  # LOCK: amain.wait
+
+
 def start(name, target, at, *args):
     t = threading.Thread(target=target, args=args, name=name, daemon=True)
     THREADS[name] = t
@@ -171,6 +219,12 @@ def main():
         time.sleep(0.01)
     start("sem-waiter", sem_waiter, "sem.wait", sem)
 
+    asyncio_truth, parked = {}, threading.Event()
+    threading.Thread(target=lambda: asyncio.run(amain(asyncio_truth, parked)), name="asyncio-loop",
+                     daemon=True).start()
+    if not parked.wait(30):
+        sys.exit("the asyncio tasks did not park")
+
     deadline = time.monotonic() + 30
     while not (settled(lines) and len(cond._waiters) == 1 and len(sem._cond._waiters) == 1):
         if time.monotonic() > deadline:
@@ -194,6 +248,7 @@ def main():
                   "sem": id(sem), "sem_cond": id(sem._cond)},
         "lock_types": {"lock": type(a).__name__, "rlock": type(r).__name__},
     }
+    truth.update(asyncio_truth)
     write_json(truth_path, truth, indent=1)
     signal_ready(ready_fifo)
     time.sleep(FOREVER)
