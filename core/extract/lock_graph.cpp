@@ -77,6 +77,8 @@ public:
         }
         owner_holds();
         find_deadlocks();
+        for (Thread& t : snap_.threads) note_states(t.stack);
+        for (Task& task : snap_.tasks) note_states(task.stack);
         // A lock seen only as another's part (an idle Condition's lock) says nothing.
         for (LockState& s : states_)
             if (!s.holders.empty() || !s.waiters.empty()) snap_.locks.push_back(std::move(s));
@@ -244,6 +246,51 @@ private:
         if (!s) return;
         add_site(s->waiters, thread_site(t, at, at ? at->line : std::nullopt));
         waits_.emplace(t.thread_state, found->address);
+    }
+
+    // Each context whose manager is a lock says its state, as the object records it.
+    void note_states(Stack& stack) {
+        for (Frame& f : stack.frames)
+            for (Context& c : f.contexts) note_state(c, 0);
+    }
+
+    void note_state(Context& c, int depth) {
+        for (ContextChild& child : c.children) {
+            if (auto* inner = std::get_if<Boxed<Context>>(&child); inner && depth < 8) note_state(**inner, depth + 1);
+        }
+        if (!c.address) return;
+        if (const auto lock = locks_.read(c.address)) c.lock_state = state_text(*lock, 0);
+    }
+
+    std::string state_text(const LockObject& lock, int depth) {
+        switch (lock.kind) {
+            case LockKind::Lock:
+            case LockKind::AsyncioLock:
+                if (lock.locked) return *lock.locked ? "locked" : "unlocked";
+                return "state unknown";
+            case LockKind::RLock: {
+                if (!lock.locked.value_or(false)) return "unlocked";
+                std::string owner = "thread ident " + std::to_string(lock.owner);
+                for (const Thread& t : snap_.threads) {
+                    if (!t.pthread_id || *t.pthread_id != lock.owner) continue;
+                    owner = "thread " + (t.tid ? std::to_string(*t.tid) : std::string("?"));
+                    if (t.name) owner += " \"" + *t.name + "\"";
+                }
+                return "held by " + owner + (lock.count ? ", count " + std::to_string(*lock.count) : "");
+            }
+            case LockKind::Semaphore:
+            case LockKind::AsyncioSemaphore:
+                return lock.value ? "value " + std::to_string(*lock.value) : "value unknown";
+            case LockKind::AsyncioEvent:
+                if (lock.locked) return *lock.locked ? "not set" : "set";
+                return "state unknown";
+            case LockKind::Condition:
+            case LockKind::AsyncioCondition: {
+                const auto inner = depth < kMaxInnerLocks ? locks_.read(lock.inner) : std::nullopt;
+                return inner ? "its " + inner->type + " " + state_text(*inner, depth + 1) : "its lock unknown";
+            }
+        }
+        return "";
     }
 
     // An RLock names its owner itself: held there even without a `with` (its line unknown then).

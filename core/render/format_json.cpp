@@ -44,7 +44,7 @@ Json context_json(const Context& c, int depth) {
             else children.push_back(nested_stack_json(*std::get<Boxed<Stack>>(item), depth + 1));
         }
     }
-    return Json{
+    Json out{
         {"address", c.address ? Json(c.address) : Json(nullptr)},
         {"is_async", c.is_async},
         {"is_exiting", c.is_exiting},
@@ -58,6 +58,8 @@ Json context_json(const Context& c, int depth) {
         {"children", std::move(children)},
         {"error", optional_json(c.error)},
     };
+    if (c.lock_state) out["lock_state"] = *c.lock_state;
+    return out;
 }
 
 Json locals_json(const std::optional<std::vector<Local>>& locals) {

@@ -96,6 +96,9 @@ struct Context {
     std::optional<Boxed<Stack>> inner_stack;  // e.g. a @contextmanager's generator's stack
     std::vector<ContextChild> children;       // e.g. an ExitStack's callbacks, outermost first
     std::optional<std::string> error;         // why what the manager holds could not be read
+    // With --locks, a manager that is a lock: its state as the object records it ("locked",
+    // "held by thread 4321 \"worker\", count 2", "value 0", ...); nullopt otherwise.
+    std::optional<std::string> lock_state;
 };
 
 // What a frame's variable is (how the JSON names it: arg, local, cell, free).

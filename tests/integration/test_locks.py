@@ -248,3 +248,22 @@ def test_text_names_the_cycles_and_holders(run_locks, truth):
     assert ("count 2") in locks
     assert ("held by an unknown owner; waiting for it: thread %d" % threads["acquire-waiter"]["tid"]) in locks
     assert "asyncio.Event %#x (not set); waiting on it: " % truth["alocks"]["never"] in locks
+
+
+@ROWS
+def test_contexts_say_their_locks_state(locks_json, run_locks, truth):
+    """A context whose manager is a lock says its state, as the object records it (an RLock its
+    owner and count), in JSON and in the tree's context comment."""
+    threads = {t["tid"]: t for t in locks_json["threads"]}
+    tid = truth["threads"]["rlock-twice"]["tid"]
+    held = 'held by thread %d "rlock-twice", count 2' % tid
+    contexts = [c for f in threads[tid]["frames"] for c in f["contexts"]]
+    assert [(c["address"], c["start_line"], c.get("lock_state")) for c in contexts] == [
+        (truth["locks"]["r"], truth["lines"]["rlock.hold"], held),
+        (truth["locks"]["r"], truth["lines"]["rlock.hold_again"], held)]
+    ab = threads[truth["threads"]["two-ab"]["tid"]]
+    assert [c.get("lock_state") for f in ab["frames"] for c in f["contexts"]] == ["locked"]
+    sem = threads[truth["threads"]["sem-holder"]["tid"]]
+    assert [c.get("lock_state") for f in sem["frames"] for c in f["contexts"]] == ["value 0"]
+    result = run_locks()
+    assert ("# r: RLock (line %d) [%s]" % (truth["lines"]["rlock.hold"], held)) in result.stdout
