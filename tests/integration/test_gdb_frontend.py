@@ -716,6 +716,25 @@ def test_tasks_help_and_completion(gdb, script, sleeper):
     assert "Traceback" not in out + err, err
 
 
+def test_locks_help_and_completion(gdb, script, sleeper):
+    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
+        "source %s" % script, "help py-stackscope", "echo @@locks-help\\n", "help py-stackscope locks",
+        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope locks -"))
+    help_text, rest = out.split("@@locks-help\n", 1)
+    locks_help, completions = rest.split("@@complete\n", 1)
+    assert "py-stackscope locks [options]" in help_text and "py-stackscope locks -- " in help_text, help_text
+    usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
+             "[-locals] [-native]")
+    assert "Usage: py-stackscope locks " + usage + "\n" in locks_help, locks_help
+    assert "The CLI's --locks" in locks_help and "Deadlock: 2 threads" in locks_help, locks_help
+    assert not re.search(r"^\s*-locks|\[-locks\]", locks_help + help_text, re.M)  # the CLI's option is this command
+    completions = completions.splitlines()
+    assert "py-stackscope locks" in completions, completions
+    options = [c.split()[-1] for c in completions if c.startswith("py-stackscope locks -")]
+    assert options == sorted(GDB_OPTIONS), completions
+    assert "Traceback" not in out + err, err
+
+
 STOPPING_PROGRAM = """
 import os, signal
 

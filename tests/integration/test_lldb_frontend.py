@@ -606,6 +606,7 @@ def no_target_run(lldb, lldb_plugin, tmp_path_factory):
         Command("help-thread", "help stackscope thread"),
         Command("help-object", "help stackscope object"),
         Command("help-tasks", "help stackscope tasks"),
+        Command("help-locks", "help stackscope locks"),
         Command("no-process", "stackscope all-threads"),
         Command("bad-option", "stackscope all-threads --bogus"),
         Command("bad-combination", "stackscope thread --json --flat"),
@@ -660,6 +661,16 @@ def test_help_describes_tasks(no_target_run):
     assert "stackscope tasks [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
            "[--show-hidden] [--no-contexts] [--locals] [--native]\n" in text, text
     assert "The CLI's --tasks" in text and "Event loop 0x" in text, text
+    assert all(len(line) < 80 for line in text.splitlines() if not line.startswith("Syntax: ")), text
+
+
+def test_help_describes_locks(no_target_run):
+    top = no_target_run.result("help")
+    assert re.search(r"^\s+locks\s+-- Print every Python thread, then the deadlocks", top, re.M), top
+    text = no_target_run.result("help-locks")
+    assert "stackscope locks [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
+           "[--show-hidden] [--no-contexts] [--locals] [--native]\n" in text, text
+    assert "The CLI's --locks" in text and "Deadlock: 2 threads" in text, text
     assert all(len(line) < 80 for line in text.splitlines() if not line.startswith("Syntax: ")), text
 
 
