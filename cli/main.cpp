@@ -203,18 +203,26 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         const auto attached = std::chrono::steady_clock::now();
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
+        bool detached = false;
+        // As soon as the snapshot needs no more of the target's memory (ordering the tasks does not).
+        const auto resume = [&] {
+            if (detached) return;
+            source_root = process.source_root();
+            test_only_pause();
+            test_only_internal_error();  // while the target is stopped: the destructor must still detach
+            process.detach();
+            detached = true;
+            if (!no_block) stopped_for = std::chrono::steady_clock::now() - attached;
+        };
         snap = take_snapshot(process, &stats,
                              SnapshotOptions{.target_running = no_block,
                                              .objects = objects,
                                              .contexts = !out.no_contexts,
                                              .locals = out.locals,
                                              .tasks = out.tasks,
-                                             .locks = out.locks});
-        source_root = process.source_root();
-        test_only_pause();
-        test_only_internal_error();  // while the target is stopped: the destructor must still detach
-        process.detach();
-        if (!no_block) stopped_for = std::chrono::steady_clock::now() - attached;
+                                             .locks = out.locks},
+                             resume);
+        resume();
     }
     // Source files are named by the target and may be slow to read: only once it runs again.
     SourceFiles sources(source_root);

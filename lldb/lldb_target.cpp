@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "loaded_core.hpp"
+
 namespace stackscope_lldb {
 
 namespace {
@@ -87,6 +89,7 @@ DebuggerProcess describe_process(lldb::SBTarget target, lldb::SBProcess process)
         return read_via_lldb(target, process, address, bytes);
     };
     out.callbacks.regions = [target] { return module_regions(target); };
+    out.callbacks.process_info = [target, process] { return loaded_core_process_info(target, process); };
     out.lookup_symbol = [target](std::string_view name) { return find_symbol(target, std::string(name)); };
     return out;
 }

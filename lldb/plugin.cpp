@@ -108,6 +108,8 @@ std::string options_help_long() {
            "\"debugger_thread\" is its lldb thread index. --native shows lldb's frames\n"
            "as [native] lines, outermost first: the Python frames each call of the\n"
            "eval loop runs follow its frame (_PyEval_EvalFrameDefault).\n"
+           "In a core the kernel wrote for a crash, the thread the fatal signal came\n"
+           "to is listed first, marked (crashed: SIGSEGV at 0x0), and has \"crash\".\n"
            "Live processes are read directly (process_vm_readv), cores and other\n"
            "targets through LLDB. STACKSCOPE_LLDB_READS=lldb in lldb's environment\n"
            "makes it read through LLDB's SB API instead (slower for live processes).\n";
@@ -265,6 +267,12 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
     std::optional<Snapshot> stripped;
     if (o.output.no_contexts) stripped = without_contexts(read);
     const Snapshot& snapshot = stripped ? *stripped : read;
+    if (o.output.format == OutputFormat::Json && snapshot.process) {
+        // As gdb's: the process (a core's command line, its fatal signal) is the debugger's to show.
+        Snapshot threads_only = snapshot;
+        threads_only.process.reset();
+        return format_snapshot_json(threads_only);
+    }
     if (o.output.format == OutputFormat::Json) return format_snapshot_json(snapshot);
     std::string out;
     for (size_t i = 0; i < snapshot.objects.size(); ++i) {  // as the CLI prints them

@@ -31,10 +31,11 @@ std::string_view generator_kind_name(GeneratorKind kind) {
 
 std::optional<GeneratorKind> GeneratorReader::kind_of(uint64_t object) {
     bool unknown = false;
+    const uint64_t object_type = objects_.type_of(object);
     for (const auto& [type, kind] : {std::pair{BuiltinType::Generator, GeneratorKind::Generator},
                                      std::pair{BuiltinType::Coroutine, GeneratorKind::Coroutine},
                                      std::pair{BuiltinType::AsyncGenerator, GeneratorKind::AsyncGenerator}}) {
-        switch (objects_.match(object, type)) {
+        switch (objects_.types().match(object_type, type)) {
             case TypeMatch::Yes: return kind;
             case TypeMatch::No: break;
             case TypeMatch::Unknown: unknown = true; break;

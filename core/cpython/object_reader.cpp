@@ -87,6 +87,8 @@ void ObjectReader::require(uint64_t object, BuiltinType type) {
 }
 
 std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
+    // The same names (a coroutine's qualname, a function's) are asked for by many objects.
+    if (const ReadStr* known = strs_.find(object); known && known->length <= max_chars) return known->text;
     require(object, BuiltinType::Str);
     const auto length = memory_.read_value<int64_t>(object + layout_.unicode_length);
     const auto state = memory_.read_value<uint32_t>(object + layout_.unicode_state);
@@ -101,14 +103,22 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
     else if (compact) data = object + layout_.unicode_compact_data;
     else data = memory_.read_pointer(object + layout_.unicode_compact_data);
     const size_t count = std::min<size_t>(static_cast<size_t>(length), max_chars);
+    if (count == static_cast<size_t>(length) && count <= kMaxCachedStr) {
+        std::string text = read_str_chars(data, kind, ascii, count);
+        return strs_.insert(object, ReadStr{std::move(text), count}).text;
+    }
+    std::string out = read_str_chars(data, kind, ascii, count);
+    if (count < static_cast<size_t>(length)) out += "...";
+    return out;
+}
+
+std::string ObjectReader::read_str_chars(uint64_t data, unsigned kind, bool ascii, size_t count) {
     if (ascii && count <= RemoteMemory::kPageSize) {
         std::string out(count, '\0');
         memory_.read(data, std::span(reinterpret_cast<uint8_t*>(out.data()), count));
         // A corrupt str may claim to be ASCII: its other bytes are decoded one by one below.
-        if (std::all_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-            if (count < static_cast<size_t>(length)) out += "...";
+        if (std::all_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
             return out;
-        }
     }
     const std::vector<uint8_t> raw = memory_.read_bytes(data, count * kind);
     std::string out;
@@ -120,7 +130,6 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
         else cp = raw[4 * i] | (raw[4 * i + 1] << 8) | (raw[4 * i + 2] << 16) | (uint32_t(raw[4 * i + 3]) << 24);
         append_utf8(out, cp);
     }
-    if (count < static_cast<size_t>(length)) out += "...";
     return out;
 }
 

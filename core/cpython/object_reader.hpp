@@ -11,6 +11,7 @@
 
 #include "cpython/builtin_types.hpp"
 #include "cpython/python_layout.hpp"
+#include "cpython/read_cache.hpp"
 #include "target/remote_memory.hpp"
 
 namespace stackscope {
@@ -20,7 +21,7 @@ namespace stackscope {
 class ObjectReader {
 public:
     ObjectReader(RemoteMemory& memory, const PythonLayout& layout, const BuiltinTypes& types)
-        : memory_(memory), layout_(layout), types_(types) {}
+        : memory_(memory), layout_(layout), types_(types), strs_(memory) {}
 
     RemoteMemory& memory() const { return memory_; }
     const PythonLayout& layout() const { return layout_; }
@@ -103,6 +104,8 @@ public:
 
 private:
     std::string read_tp_name(uint64_t type);
+    // `count` characters of a str's data as UTF-8.
+    std::string read_str_chars(uint64_t data, unsigned kind, bool ascii, size_t count);
     std::string read_repr_name(uint64_t type);
     const std::string* static_type_name_from_builtins(uint64_t type);
     std::optional<std::string> builtin_name_by_identity(uint64_t type) const;
@@ -121,6 +124,14 @@ private:
     std::unordered_map<uint64_t, std::string> repr_names_;               // by type address
     std::unordered_map<uint64_t, std::optional<std::string>> tp_names_;  // by type address
     std::unordered_map<std::string, uint64_t> interned_keys_;            // str objects seen as matching dict keys
+    // strs read whole (up to kMaxCachedStr characters), for one read of the target: a str is
+    // immutable, but its memory may hold another object once it is freed.
+    struct ReadStr {
+        std::string text;
+        size_t length = 0;  // in characters
+    };
+    static constexpr size_t kMaxCachedStr = 1024;
+    PerReadCache<uint64_t, ReadStr> strs_;
 };
 
 }  // namespace stackscope

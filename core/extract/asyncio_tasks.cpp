@@ -151,6 +151,8 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
     AsyncioFutures& futures = x_.futures();
     std::vector<Task> tasks;
     std::vector<TaskLinks> links;
+    tasks.reserve(listed.tasks.size());
+    links.reserve(listed.tasks.size());
     for (const uint64_t id : listed.tasks) {
         Task task;
         task.id = id;
@@ -199,10 +201,14 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of) {
         if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
     }
     if (!link_problems.empty()) problems.push_back(joined_problems(link_problems));
-    mark_cycles(tasks);
-    snap.tasks = ordered(std::move(tasks), snap.threads);
+    snap.tasks = std::move(tasks);
     if (!problems.empty())
         snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
+}
+
+void arrange_tasks(Snapshot& snap) {
+    mark_cycles(snap.tasks);
+    snap.tasks = ordered(std::move(snap.tasks), snap.threads);
 }
 
 }  // namespace stackscope

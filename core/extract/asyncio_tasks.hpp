@@ -19,7 +19,7 @@ public:
     TaskReader(Extraction& x, bool target_running, int attempts)
         : x_(x), target_running_(target_running), attempts_(attempts) {}
 
-    // Fills snap.tasks (by loop; in each, every root before the tasks it awaits), tasks_error,
+    // Fills snap.tasks (in the registries' order: arrange_tasks() orders them), tasks_error,
     // and each thread's running_loop and running_task. Errors are recorded, never thrown
     // (but Error(Internal)).
     void read(Snapshot& snap, const StackOf& stack_of);
@@ -29,5 +29,9 @@ private:
     bool target_running_;
     int attempts_;
 };
+
+// Marks the tasks on a cycle of awaits and orders snap.tasks: by loop; in each, every root before
+// the tasks it awaits. Reads nothing from the target (take_snapshot runs it once it is done with it).
+void arrange_tasks(Snapshot& snap);
 
 }  // namespace stackscope

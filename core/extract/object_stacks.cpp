@@ -190,9 +190,10 @@ std::optional<uint64_t> ObjectStackReader::future_awaited_by(const GeneratorInfo
 // async_generator_asend / athrow and coroutine_wrapper: each stands for the generator it wraps.
 bool ObjectStackReader::is_wrapper(uint64_t object) {
     bool unknown = false;
+    const uint64_t object_type = objects_.type_of(object);
     for (const BuiltinType type :
          {BuiltinType::AsyncGenASend, BuiltinType::AsyncGenAThrow, BuiltinType::CoroutineWrapper}) {
-        switch (objects_.match(object, type)) {
+        switch (objects_.types().match(object_type, type)) {
             case TypeMatch::Yes: return true;
             case TypeMatch::No: break;
             case TypeMatch::Unknown: unknown = true; break;

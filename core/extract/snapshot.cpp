@@ -353,7 +353,8 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
 
 }  // namespace
 
-Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options) {
+Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options,
+                       const std::function<void()>& reads_done) {
     Extraction x(target, !options.target_running);
     const std::vector<TargetThread> kernel_threads = target.threads();
     SnapshotReader reader(x, options, kernel_threads);
@@ -405,6 +406,8 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         stats_out->target_reads = x.memory().target_reads();
         stats_out->requested_reads = x.memory().requested_reads();
     }
+    if (reads_done) reads_done();
+    if (options.tasks) arrange_tasks(snap);
     return snap;
 }
 

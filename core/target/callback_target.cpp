@@ -44,6 +44,10 @@ std::optional<std::string> CallbackTarget::local_file(const std::string& mapped_
     return std::nullopt;
 }
 
+std::optional<ProcessInfo> CallbackTarget::process_info() const {
+    return callbacks_.process_info ? callbacks_.process_info() : std::nullopt;
+}
+
 std::optional<uint64_t> CallbackTarget::lookup_symbol(std::string_view name) const {
     return callbacks_.lookup_symbol ? callbacks_.lookup_symbol(name) : std::nullopt;
 }

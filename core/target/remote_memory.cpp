@@ -12,15 +12,29 @@ constexpr size_t kMaxRunPages = 64;  // one target read fetches at most 256 KiB
 }
 
 void RemoteMemory::fill_run(uint64_t first_page, size_t page_count) {
-    std::vector<uint8_t> buffer(page_count * kPageSize);
+    // Uninitialised: only the bytes the target gave are ever read (Page::valid).
+    Page single;
+    std::unique_ptr<uint8_t[]> run;
+    uint8_t* buffer = nullptr;
+    if (page_count == 1) {
+        single.bytes = std::make_unique_for_overwrite<uint8_t[]>(kPageSize);
+        buffer = single.bytes.get();
+    } else {
+        run = std::make_unique_for_overwrite<uint8_t[]>(page_count * kPageSize);
+        buffer = run.get();
+    }
     ++target_reads_;
-    size_t got = target_.read(first_page, buffer);
+    size_t got = target_.read(first_page, std::span(buffer, page_count * kPageSize));
     for (size_t i = 0; i < page_count; ++i) {
         Page p;
-        p.bytes = std::make_unique<uint8_t[]>(kPageSize);
         const size_t page_start = i * kPageSize;
         p.valid = got > page_start ? std::min<size_t>(got - page_start, kPageSize) : 0;
-        if (p.valid) std::memcpy(p.bytes.get(), buffer.data() + page_start, p.valid);
+        if (page_count == 1) {
+            p.bytes = std::move(single.bytes);
+        } else {
+            p.bytes = std::make_unique_for_overwrite<uint8_t[]>(kPageSize);
+            if (p.valid) std::memcpy(p.bytes.get(), buffer + page_start, p.valid);
+        }
         pages_.emplace(first_page + page_start, std::move(p));
         if (got < page_start + kPageSize) {
             // The rest of the run is past the readable end; later pages are fetched

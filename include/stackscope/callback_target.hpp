@@ -23,6 +23,9 @@ struct TargetCallbacks {
     std::function<std::vector<TargetThread>()> threads;
     std::function<std::optional<uint64_t>(std::string_view name)> lookup_symbol;
     std::function<std::optional<std::string>(const std::string& mapped_path)> local_file;
+    // What the debugger knows of the process beyond its memory (a core's notes: who it was,
+    // the fatal signal and the thread it came to); asked once per snapshot, may be empty.
+    std::function<std::optional<ProcessInfo>()> process_info;
     int pid = 0;
     std::string source_root;
 };
@@ -39,6 +42,7 @@ public:
     std::optional<std::string> local_file(const std::string& mapped_path) const override;
     std::optional<uint64_t> lookup_symbol(std::string_view name) const override;
     std::string source_root() const override { return callbacks_.source_root; }
+    std::optional<ProcessInfo> process_info() const override;
 
 private:
     TargetCallbacks callbacks_;

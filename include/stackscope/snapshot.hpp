@@ -1,5 +1,7 @@
 #pragma once
 // The entry point of the core: one consistent extraction of every Python thread.
+#include <functional>
+
 #include "stackscope/model.hpp"
 #include "stackscope/target.hpp"
 
@@ -32,6 +34,9 @@ struct SnapshotOptions {
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread
 // problems are recorded in the threads instead. Source lines are not read here (see
 // source_files.hpp): for a live target that is done after it has been resumed.
-Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr, const SnapshotOptions& options = {});
+// `reads_done` is called once the target's memory is no longer needed, before the work that only
+// arranges what was read (ordering the tasks): a live target can be resumed there.
+Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr, const SnapshotOptions& options = {},
+                       const std::function<void()>& reads_done = {});
 
 }  // namespace stackscope

@@ -321,3 +321,49 @@ def run_once_on(tool, tool_runs, target, objects=(), options=(), timeout=120):
             wait_until_all_sleeping(args[1])
         tool_runs[key] = run_tool(tool, args, timeout=timeout)
     return tool_runs[key]
+
+
+class ScenarioCache:
+    """The scenario processes (and their cores) of the interpreter the worker is on, one per
+    variant, kept while the worker runs that interpreter's tests (xdist's loadgroup gives each
+    interpreter one worker), whatever order its tests and variants come in: a parametrized
+    session fixture would restart them at every change of variant.
+
+    `env_for(variant)` is the scenario's environment; `before_start(python, variant)` may skip
+    a variant that cannot run here."""
+
+    def __init__(self, tmp_path_factory, name, script, env_for=lambda variant: clean_env(), before_start=None):
+        self.tmp = tmp_path_factory
+        self.name, self.script, self.env_for, self.before_start = name, script, env_for, before_start
+        self.label = None
+        self.scenarios = {}
+        self.cores = {}
+
+    def scenario(self, python, interp, variant=None):
+        if interp.label != self.label:
+            self.close()
+            self.label = interp.label
+        if variant not in self.scenarios:
+            if self.before_start:
+                self.before_start(python, variant)
+            suffix = "-%s" % variant if variant else ""
+            workdir = self.tmp.mktemp("%s-%s%s-" % (self.name, interp.label, suffix))
+            self.scenarios[variant] = ScenarioProcess(python, workdir, script=self.script,
+                                                      env=self.env_for(variant)).start(timeout=120)
+        return self.scenarios[variant]
+
+    def core(self, variant=None):
+        """A core of the variant's process (started by scenario()), made once."""
+        if variant not in self.cores:
+            process = self.scenarios[variant]
+            self.cores[variant] = make_core(process.pid, process.workdir / "core")
+            wait_until_all_sleeping(process.pid)
+        return self.cores[variant]
+
+    def close(self):
+        for core in self.cores.values():
+            core.unlink()
+        for process in self.scenarios.values():
+            process.stop()
+        self.scenarios, self.cores = {}, {}
+

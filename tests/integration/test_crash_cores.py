@@ -1,6 +1,7 @@
 """Cores the kernel wrote for a crash (SIGSEGV, SIGABRT; on the main thread and on another):
 the faulting thread and its signal come first and are marked, the process is named, and every
-thread's stack, the crashing line included, equals the truth the scenario wrote."""
+thread's stack, the crashing line included, equals the truth the scenario wrote; lldb's
+front-end names and orders the threads as the CLI does."""
 import json
 import re
 import signal
@@ -9,7 +10,9 @@ import subprocess
 import jsonschema
 import pytest
 
-from harness import SCENARIO_DIR, describe, enable_core_dumps, kernel_core_pattern, kill_group, run_tool, spawn
+from harness import SCENARIO_DIR, describe, enable_core_dumps, kernel_core_pattern, kill_group, run_tool, spawn, \
+    without_process
+from lldb_frontend import Command, find_lldb, plugin_path, quote, run_lldb
 
 pytestmark = pytest.mark.column("crash")
 
@@ -124,6 +127,33 @@ def test_text_header_and_crashed_thread(tool, crash, fmt):
     block = lines[3:lines.index("", 3)]
     assert any(line.endswith(crash_line_text(how)) for line in block), "\n".join(block)
     assert sum("(crashed:" in line for line in lines) == 1
+
+
+# A fault on another thread than the main one (its address) and an abort on the main thread (its
+# sender): one lldb session each per interpreter.
+LLDB_CASES = [("segv", "thread"), ("abort", "main")]
+
+
+@pytest.mark.parametrize("crash", LLDB_CASES, ids=["%s-%s" % case for case in LLDB_CASES], indirect=True)
+def test_lldb_json_equals_cli(crash_json, crash, python):
+    lldb, plugin = find_lldb(), plugin_path()
+    if lldb is None or not plugin.is_file():
+        pytest.skip("!!! LLDB OR ITS PLUGIN MISSING: %s, %s" % (lldb, plugin))
+    core, truth, argv, how, where = crash
+    run = run_lldb(lldb, plugin, core.parent, "crash", ["target create %s --core %s" % (quote(python), quote(core))],
+                   [Command("json", "stackscope all-threads --json"), Command("tree", "stackscope all-threads")])
+    assert run.returncode == 0 and run.results, run.describe()
+    expected = without_process(crash_json)
+    assert expected["threads"][0]["tid"] == truth["crasher"]["native_id"] and "crash" in expected["threads"][0]
+    for thread in expected["threads"]:
+        thread["debugger_thread"] = run.threads[thread["tid"]]
+        thread["activity"] = thread["syscall"] = None  # LLDB's registers of a core lack orig_rax
+    assert json.loads(run.result("json")) == expected
+    crasher = expected["threads"][0]
+    marker = "SIGSEGV at 0x0" if how == "segv" else "SIGABRT"
+    header = run.result("tree").splitlines()[0]
+    assert re.fullmatch(r'thread #%d \(tid %d\) "%s"( \(holds the GIL\))? \(crashed: %s\):'
+                        % (crasher["debugger_thread"], crasher["tid"], re.escape(crasher["name"]), marker), header), header
 
 
 def test_gcore_core_has_no_fatal_signal(tool, core_dump, scenario, python):

@@ -524,6 +524,7 @@ TASK_COMMANDS = [
     ["locals", "py-stackscope tasks -locals"],  # read again, with the variables
     ["json_locals", "py-stackscope tasks -json -locals"],
     ["json_after_locals", "py-stackscope tasks -json"],  # that read, without its variables
+    ["native", "py-stackscope tasks -native"],
     ["tasks_option", "py-stackscope tasks -tasks"],
     ["argument", "py-stackscope tasks 3"],
     ["memory_gdb", "set py-stackscope-memory gdb"],
@@ -600,6 +601,19 @@ def test_tasks_text_equals_cli_without_headers(tasks_session, tasks_cli, tasks_s
         match, tid = GDB_HEADER.match(gdb_header), cli_header.split()[1]
         assert match and match["lwp"] == tid and int(match["num"]) == numbers[int(tid)], (gdb_header, cli_header)
         assert match["details"] + ":" == cli_header[len("Thread " + tid):], (gdb_header, cli_header)
+
+
+def test_tasks_native_shows_native_frames_then_the_clis_tasks(tasks_session, tasks_cli):
+    """-native: the threads with gdb's native frames between the Python ones, then the task
+    trees exactly as the CLI prints them (tasks have no native frames)."""
+    text = tasks_session.output("native")
+    threads, marker, tasks = text.partition("\nEvent loop ")
+    cli_threads, cli_marker, cli_tasks = tasks_cli("--tasks").partition("\nEvent loop ")
+    assert marker and cli_marker, (text, cli_tasks)
+    assert tasks == cli_tasks
+    assert "stackscope.Stack with native frames (most recent call last):" in threads, threads
+    assert "╠ [native] " in threads, threads
+    assert len(headers(threads)) == len(headers(cli_threads)), (threads, cli_threads)
 
 
 def test_tasks_argument_errors(tasks_session):

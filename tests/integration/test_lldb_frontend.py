@@ -521,6 +521,7 @@ TASK_COMMANDS = [
     Command("no-contexts", "stackscope tasks --no-contexts"),
     Command("locals", "stackscope tasks --locals"),
     Command("json-locals", "stackscope tasks --json --locals"),
+    Command("native", "stackscope tasks --native"),
     Command("tasks-option", "stackscope tasks --tasks"),
     Command("argument", "stackscope tasks 3"),
 ]
@@ -572,6 +573,18 @@ def test_tasks_text_equals_cli_but_headers(tasks_run, tasks_cli, tasks_scenario,
         text = "\n".join(lldb_rest)
         for name in tasks_scenario.truth["tasks"]:
             assert "name='%s'" % name in text, (name, text)
+
+
+def test_tasks_native_shows_native_frames_then_the_clis_tasks(tasks_run, tasks_cli, mode):
+    """--native: the threads with lldb's native frames between the Python ones, then the task
+    trees exactly as the CLI prints them (tasks have no native frames)."""
+    text = tasks_run.result("native")
+    threads, marker, tasks = text.partition("\nEvent loop ")
+    cli_threads, cli_marker, cli_tasks = tasks_cli("--tasks").partition("\nEvent loop ")
+    assert marker and cli_marker, (text, cli_tasks)
+    assert tasks == cli_tasks
+    assert NATIVE_HEADING in threads, threads
+    assert any(FRAME_LINE.match(line) for line in threads.splitlines()), threads
 
 
 def test_tasks_json_locals_equals_cli(tasks_run, tasks_cli, tasks_cli_json, mode):
@@ -651,6 +664,7 @@ def test_help_describes_subcommands_and_options(no_target_run):
         assert usage + options in text, text
         listed = [line.split()[0] for line in text.splitlines() if line.startswith("  --")]
         assert listed == OPTIONS, text  # each option once, with its help
+        assert "first, marked (crashed: SIGSEGV at 0x0)" in " ".join(text.split()), text
     assert "--tasks" not in no_target_run.result("help-all")  # the CLI's option is a subcommand here
 
 

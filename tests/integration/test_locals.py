@@ -21,7 +21,7 @@ import linecache
 
 import pytest
 
-from harness import ScenarioProcess, clean_env, describe, make_core, run_once_on, wait_until_all_sleeping
+from harness import ScenarioCache, describe, run_once_on
 from interpreters import interpreter_params
 
 SCRIPT = "locals.py"
@@ -43,40 +43,9 @@ TRUTH_ROWS = pytest.mark.parametrize("interp", interpreter_params(), indirect=Tr
 needs_repr = pytest.mark.needs_repr
 
 
-class ScenarioCache:
-    """The scenario process (and its core) of the interpreter the worker is on."""
-
-    def __init__(self, tmp_path_factory):
-        self.tmp = tmp_path_factory
-        self.label = None
-        self.process = None
-        self.core_path = None
-
-    def scenario(self, python, interp):
-        if interp.label != self.label:
-            self.close()
-            self.label = interp.label
-            workdir = self.tmp.mktemp("locals-%s-" % interp.label)
-            self.process = ScenarioProcess(python, workdir, script=SCRIPT, env=clean_env()).start(timeout=120)
-        return self.process
-
-    def core(self):
-        if self.core_path is None:
-            self.core_path = make_core(self.process.pid, self.process.workdir / "core")
-            wait_until_all_sleeping(self.process.pid)
-        return self.core_path
-
-    def close(self):
-        if self.core_path is not None:
-            self.core_path.unlink()
-        if self.process is not None:
-            self.process.stop()
-        self.process, self.core_path = None, None
-
-
 @pytest.fixture(scope="session")
 def scenario_cache(tmp_path_factory):
-    cache = ScenarioCache(tmp_path_factory)
+    cache = ScenarioCache(tmp_path_factory, "locals", SCRIPT)
     yield cache
     cache.close()
 

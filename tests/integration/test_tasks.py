@@ -33,7 +33,7 @@ import subprocess
 import jsonschema
 import pytest
 
-from harness import ScenarioProcess, clean_env, describe, make_core, run_once_on, run_tool, wait_until_all_sleeping, \
+from harness import ScenarioCache, clean_env, describe, run_once_on, run_tool, wait_until_all_sleeping, \
     without_process_header
 from interpreters import INTERPRETERS
 
@@ -161,40 +161,24 @@ def import_error(python, module):
     return (check.stderr.strip().splitlines() or ["exit %d" % check.returncode])[-1]
 
 
-class ScenarioCache:
-    """The scenario processes (and cores) of the interpreter the worker is on, one per variant,
-    kept whatever order its tests come in; `asyncio ps`'s output per process."""
+class TasksScenarioCache(ScenarioCache):
+    """The scenario processes of the interpreter the worker is on, one per variant (uvloop only
+    where it is installed), and `asyncio ps`'s output per process."""
 
     def __init__(self, tmp_path_factory):
-        self.tmp = tmp_path_factory
-        self.label = None
-        self.scenarios = {}
-        self.cores = {}
+        super().__init__(tmp_path_factory, "tasks", SCRIPT, env_for=lambda variant: clean_env(**{VARIANT_ENV: variant}),
+                         before_start=self.require_variant)
         self.oracles = {}
         self.missing = {}  # variant -> why it cannot run here (None: it can)
 
-    def scenario(self, python, interp, variant):
-        if interp.label != self.label:
-            self.close()
-            self.label = interp.label
-        if variant not in self.scenarios:
-            if variant == "uvloop":
-                if variant not in self.missing:
-                    self.missing[variant] = import_error(python, "uvloop")
-                if self.missing[variant]:
-                    pytest.skip("!!! UVLOOP MISSING for %s: install Debian's python3-uvloop (scripts/install-deps.sh): "
-                                "%s" % (python, self.missing[variant]))
-            workdir = self.tmp.mktemp("tasks-%s-%s-" % (interp.label, variant))
-            env = clean_env(**{VARIANT_ENV: variant})
-            self.scenarios[variant] = ScenarioProcess(python, workdir, script=SCRIPT, env=env).start(timeout=120)
-        return self.scenarios[variant]
-
-    def core(self, variant):
-        if variant not in self.cores:
-            process = self.scenarios[variant]
-            self.cores[variant] = make_core(process.pid, process.workdir / "core")
-            wait_until_all_sleeping(process.pid)
-        return self.cores[variant]
+    def require_variant(self, python, variant):
+        if variant != "uvloop":
+            return
+        if variant not in self.missing:
+            self.missing[variant] = import_error(python, "uvloop")
+        if self.missing[variant]:
+            pytest.skip("!!! UVLOOP MISSING for %s: install Debian's python3-uvloop (scripts/install-deps.sh): "
+                        "%s" % (python, self.missing[variant]))
 
     def oracle(self, python, variant):
         """`python -m asyncio ps PID` of the scenario, once."""
@@ -207,16 +191,13 @@ class ScenarioCache:
         return self.oracles[variant]
 
     def close(self):
-        for core in self.cores.values():
-            core.unlink()
-        for process in self.scenarios.values():
-            process.stop()
-        self.scenarios, self.cores, self.oracles, self.missing = {}, {}, {}, {}
+        super().close()
+        self.oracles, self.missing = {}, {}
 
 
 @pytest.fixture(scope="session")
 def scenario_cache(tmp_path_factory):
-    cache = ScenarioCache(tmp_path_factory)
+    cache = TasksScenarioCache(tmp_path_factory)
     yield cache
     cache.close()
 

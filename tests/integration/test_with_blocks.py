@@ -67,8 +67,7 @@ import re
 import jsonschema
 import pytest
 
-from harness import (ScenarioProcess, clean_env, describe, make_core, run_once_on, wait_until_all_sleeping,
-                     without_process_header)
+from harness import ScenarioCache, clean_env, describe, run_once_on, without_process_header
 from interpreters import INTERPRETERS
 
 SCRIPT = "with_blocks.py"
@@ -183,48 +182,16 @@ MONITORING_EVENTS = 32 | 64  # sys.monitoring.events.LINE | INSTRUCTION
 # --- the scenario, its core, the tool's runs ------------------------------------------------
 
 
-class ScenarioCache:
-    """The scenario process (and core) of each interpreter x variant, kept while the worker runs
-    that interpreter's tests (loadgroup: one worker per interpreter), whatever order its tests
-    and variants come in; a parametrized session fixture would restart it at every change of
-    variant."""
-
-    def __init__(self, tmp_path_factory):
-        self.tmp = tmp_path_factory
-        self.label = None
-        self.scenarios = {}
-        self.cores = {}
-
-    def scenario(self, python, interp, variant):
-        if interp.label != self.label:
-            self.close()
-            self.label = interp.label
-        if variant not in self.scenarios:
-            workdir = self.tmp.mktemp("with-%s-%s-" % (interp.label, variant))
-            extra = {"STACKSCOPE_UPSTREAM_ORACLE": "1", "STACKSCOPE_WITH_VARIANT": variant}
-            if variant == "jit":
-                extra["PYTHON_JIT"] = "1"
-            self.scenarios[variant] = ScenarioProcess(python, workdir, script=SCRIPT, env=clean_env(**extra)).start(
-                timeout=120)
-        return self.scenarios[variant]
-
-    def core(self, scenario):
-        if scenario.pid not in self.cores:
-            self.cores[scenario.pid] = make_core(scenario.pid, scenario.workdir / "core")
-            wait_until_all_sleeping(scenario.pid)
-        return self.cores[scenario.pid]
-
-    def close(self):
-        for core in self.cores.values():
-            core.unlink()
-        for scenario in self.scenarios.values():
-            scenario.stop()
-        self.scenarios, self.cores = {}, {}
+def with_env(variant):
+    extra = {"STACKSCOPE_UPSTREAM_ORACLE": "1", "STACKSCOPE_WITH_VARIANT": variant}
+    if variant == "jit":
+        extra["PYTHON_JIT"] = "1"
+    return clean_env(**extra)
 
 
 @pytest.fixture(scope="session")
 def scenario_cache(tmp_path_factory):
-    cache = ScenarioCache(tmp_path_factory)
+    cache = ScenarioCache(tmp_path_factory, "with", SCRIPT, env_for=with_env)
     yield cache
     cache.close()
 
@@ -240,8 +207,8 @@ def with_truth(with_scenario):
 
 
 @pytest.fixture
-def with_core(scenario_cache, with_scenario):
-    return scenario_cache.core(with_scenario)
+def with_core(scenario_cache, with_scenario, variant):
+    return scenario_cache.core(variant)
 
 
 @pytest.fixture

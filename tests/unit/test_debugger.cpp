@@ -221,6 +221,23 @@ TEST_CASE("a debugger's process is read through it where nothing faster works", 
         CHECK(opened.target->source_root().empty());
         CHECK(opened.target->pid() == 0x7ffffff0);
         CHECK(asked_registers == std::vector<bool>{true});
+        CHECK(opened.target->process_info() == std::nullopt);
+    }
+    SECTION("read through the debugger, what it knows of the process is the target's process_info") {
+        process.kind = DebuggerTargetKind::Other;
+        process.callbacks.process_info = [] {
+            ProcessInfo info;
+            info.pid = 42;
+            info.fatal_signal =
+                FatalSignal{.tid = 100, .number = 6, .code = -6, .address = std::nullopt, .sender_pid = 42};
+            return std::optional<ProcessInfo>(info);
+        };
+        const std::optional<ProcessInfo> info = open_debugger_target(process, MemoryPath::Auto).target->process_info();
+        REQUIRE(info);
+        CHECK(info->pid == 42);
+        REQUIRE(info->fatal_signal);
+        CHECK((info->fatal_signal->tid == 100 && info->fatal_signal->number == 6 && info->fatal_signal->code == -6));
+        CHECK(info->fatal_signal->sender_pid == 42);
     }
     SECTION("a core without a path is read through the debugger; with a bad one, it is refused") {
         process.kind = DebuggerTargetKind::Core;
