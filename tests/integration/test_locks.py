@@ -132,6 +132,7 @@ def expected_locks(truth):
         locks["cond2_lock"]: (rlock, True, 1, None, {site(truth, "cond-holder", "cond_lock.hold")},
                               {site(truth, "cond-contender", "cond_lock.wait")}),
         locks["plain"]: (lock, True, None, None, set(), {site(truth, "acquire-waiter", "acquire.wait")}),
+        locks["timed"]: (lock, True, None, None, set(), {site(truth, "timed-waiter", "timed.wait")}),
         locks["sem"]: ("Semaphore", True, None, 0, {site(truth, "sem-holder", "sem.hold")},
                        {site(truth, "sem-waiter", "sem.wait")}),
     }

@@ -12,7 +12,9 @@ Threads, each parked for good:
 - cond_lock: `with cond2:` then sleeps, and another thread blocked at `with cond2:` (waiting for
   the Condition's RLock);
 - acquire: `lock.acquire()` (no `with`) then sleeps, and another thread blocked at `with lock:`;
-- sem: `with sem:` on a Semaphore(1) then sleeps, and another thread blocked at `with sem:`.
+- sem: `with sem:` on a Semaphore(1) then sleeps, and another thread blocked at `with sem:`;
+- timed: a thread blocked in `lock.acquire(timeout=...)` (a timed futex wait, which a stop
+  turns into restart_syscall) on a Lock the main thread took with acquire().
 - asyncio, on a loop of its own thread: tasks ab/ba `async with a: await sleep(0); async with b:`
   against the reverse (a two-task deadlock); a task holding an asyncio.Lock (`async with`, then
   waiting for an Event) and another blocked at `async with` on it; the loop's main task waiting
@@ -95,6 +97,10 @@ def acquire_holder(lock):
 def acquire_waiter(lock):
     with lock:  # LOCK: acquire.wait
         pass
+
+
+def timed_waiter(lock):
+    lock.acquire(timeout=FOREVER)  # LOCK: timed.wait
 
 
 def sem_holder(sem):
@@ -213,6 +219,10 @@ def main():
         time.sleep(0.01)
     start("acquire-waiter", acquire_waiter, "acquire.wait", plain)
 
+    timed = threading.Lock()
+    timed.acquire()  # held by the main thread, without a `with`
+    start("timed-waiter", timed_waiter, "timed.wait", timed)
+
     sem = threading.Semaphore(1)
     start("sem-holder", sem_holder, "sem.park", sem)
     while sem._value:
@@ -236,7 +246,7 @@ def main():
     time.sleep(0.2)  # from their lines into the lock waits themselves
     if not (a.locked() and b.locked() and all(l.locked() for l in ring) and plain.locked() and sem._value == 0):
         sys.exit("a lock is not in the state the scenario says")
-    KEEP.extend([a, b, ring, r, cond, cond2, plain, sem])
+    KEEP.extend([a, b, ring, r, cond, cond2, plain, timed, sem])
     truth = {
         "python_version": "%d.%d.%d" % sys.version_info[:3],
         "pid": os.getpid(),
@@ -244,7 +254,7 @@ def main():
         "lines": lines,
         "threads": {name: {"tid": t.native_id, "ident": t.ident} for name, t in THREADS.items()},
         "locks": {"a": id(a), "b": id(b), "ring": [id(l) for l in ring], "r": id(r), "cond": id(cond),
-                  "cond_lock": id(cond._lock), "cond2": id(cond2), "cond2_lock": id(cond2._lock), "plain": id(plain),
+                  "cond_lock": id(cond._lock), "cond2": id(cond2), "cond2_lock": id(cond2._lock), "plain": id(plain), "timed": id(timed),
                   "sem": id(sem), "sem_cond": id(sem._cond)},
         "lock_types": {"lock": type(a).__name__, "rlock": type(r).__name__},
     }
