@@ -93,6 +93,19 @@ std::optional<LockObject> LockObjects::read_uncached(uint64_t object) {
         const uint64_t c = module_class(module, cls);
         return c != 0 && objects_.is_subclass(type, c);
     };
+    // threading._PyRLock (the pure-Python RLock, threading._RLock): its waiters wait on its _block.
+    if (instance_of("_RLock")) {
+        lock.kind = LockKind::RLock;
+        lock.type = objects_.type_name(type);
+        lock.inner = objects_.attribute(object, "_block").value_or(0);
+        const auto owner = objects_.attribute(object, "_owner");
+        const auto count = objects_.attribute(object, "_count");
+        lock.count = count ? objects_.read_int(*count) : 0;
+        lock.locked = lock.count > 0;
+        if (owner && *lock.locked && !objects_.is_instance_or_named(*owner, BuiltinType::NoneType, "NoneType"))
+            lock.owner = static_cast<uint64_t>(objects_.read_int(*owner));
+        return lock;
+    }
     if (instance_of("Condition")) {
         lock.kind = LockKind::Condition;
         lock.type = objects_.type_name(type);

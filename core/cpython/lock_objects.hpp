@@ -14,7 +14,7 @@ namespace stackscope {
 
 enum class LockKind {
     Lock,       // _thread.lock (threading.Lock)
-    RLock,      // _thread.RLock (threading.RLock)
+    RLock,      // _thread.RLock (threading.RLock), threading._PyRLock (its `inner`: the _block it waits on)
     Condition,  // threading.Condition (or a subclass)
     Semaphore,  // threading.Semaphore, BoundedSemaphore (or a subclass)
     // asyncio.locks' classes (or subclasses): tasks wait on the futures in their `_waiters`.

@@ -214,10 +214,12 @@ private:
         const Frame* at = waiting_frame(t);
         std::optional<LockObject> found;
         auto try_object = [&](uint64_t object) {
+            std::optional<LockObject> owner_of_inner;  // a _PyRLock stands for its _block
             for (int depth = 0; object && depth <= kMaxInnerLocks && !found; ++depth) {
                 const auto lock = locks_.read(object);
                 if (!lock) return;
-                if (locks_.futex_waits_for(futex, *lock)) found = lock;
+                if (locks_.futex_waits_for(futex, *lock)) found = owner_of_inner ? owner_of_inner : lock;
+                owner_of_inner = lock->kind == LockKind::RLock && lock->inner ? lock : std::nullopt;
                 object = lock->inner;
             }
         };

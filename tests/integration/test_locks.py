@@ -127,6 +127,8 @@ def expected_locks(truth):
                      {site(truth, "two-ab", "two.ab_wait")}),
         locks["r"]: (rlock, True, 2, None, {site(truth, "rlock-twice", "rlock.hold")},
                      {site(truth, "rlock-waiter", "rlock.wait")}),
+        locks["pr"]: (truth["lock_types"]["pyrlock"], True, 2, None, {site(truth, "pyrlock-twice", "rlock.hold")},
+                      {site(truth, "pyrlock-waiter", "pyrlock.wait")}),
         locks["cond"]: ("Condition", None, None, None, set(), {site(truth, "cond-waiter", "cond.wait")}),
         locks["cond2"]: ("Condition", None, None, None, {site(truth, "cond-holder", "cond_lock.hold")}, set()),
         locks["cond2_lock"]: (rlock, True, 1, None, {site(truth, "cond-holder", "cond_lock.hold")},

@@ -61,8 +61,7 @@ Snapshot deadlocked() {
 
 }  // namespace
 
-TEST_CASE("locks text: each deadlock's members, each lock's holders and waiters, the unidentified waits",
-          "[locks]") {
+TEST_CASE("locks text: each deadlock's members, each lock's holders and waiters, the unidentified waits", "[locks]") {
     const std::string text = locks_text(deadlocked(), false);
     CHECK(text ==
           "\nDeadlock: 2 threads\n"

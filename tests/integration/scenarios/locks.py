@@ -8,6 +8,7 @@ Threads, each parked for good:
   `with`): a two-thread deadlock;
 - three: t0 `with l0: with l1:`, t1 `with l1: with l2:`, t2 `with l2: with l0:`: a three-thread cycle;
 - rlock: `with r: with r:` then sleeps (an RLock held twice), and another thread blocked at `with r:`;
+- pyrlock: the same with threading._PyRLock (the pure-Python RLock);
 - cond: `with cond: cond.wait()` (waiting to be notified: it holds nothing while it waits);
 - cond_lock: `with cond2:` then sleeps, and another thread blocked at `with cond2:` (waiting for
   the Condition's RLock);
@@ -71,6 +72,11 @@ def rlock_twice(r):
 
 def rlock_waiter(r):
     with r:  # LOCK: rlock.wait
+        pass
+
+
+def py_rlock_waiter(r):
+    with r:  # LOCK: pyrlock.wait
         pass
 
 
@@ -203,6 +209,12 @@ def main():
         time.sleep(0.01)
     start("rlock-waiter", rlock_waiter, "rlock.wait", r)
 
+    pr = threading._PyRLock()
+    start("pyrlock-twice", rlock_twice, "rlock.park", pr)
+    while not pr._count:
+        time.sleep(0.01)
+    start("pyrlock-waiter", py_rlock_waiter, "pyrlock.wait", pr)
+
     cond = threading.Condition()
     start("cond-waiter", cond_waiter, "cond.wait", cond)
 
@@ -246,17 +258,17 @@ def main():
     time.sleep(0.2)  # from their lines into the lock waits themselves
     if not (a.locked() and b.locked() and all(l.locked() for l in ring) and plain.locked() and sem._value == 0):
         sys.exit("a lock is not in the state the scenario says")
-    KEEP.extend([a, b, ring, r, cond, cond2, plain, timed, sem])
+    KEEP.extend([a, b, ring, r, pr, cond, cond2, plain, timed, sem])
     truth = {
         "python_version": "%d.%d.%d" % sys.version_info[:3],
         "pid": os.getpid(),
         "file": os.path.abspath(__file__),
         "lines": lines,
         "threads": {name: {"tid": t.native_id, "ident": t.ident} for name, t in THREADS.items()},
-        "locks": {"a": id(a), "b": id(b), "ring": [id(l) for l in ring], "r": id(r), "cond": id(cond),
+        "locks": {"a": id(a), "b": id(b), "ring": [id(l) for l in ring], "r": id(r), "pr": id(pr), "cond": id(cond),
                   "cond_lock": id(cond._lock), "cond2": id(cond2), "cond2_lock": id(cond2._lock), "plain": id(plain), "timed": id(timed),
                   "sem": id(sem), "sem_cond": id(sem._cond)},
-        "lock_types": {"lock": type(a).__name__, "rlock": type(r).__name__},
+        "lock_types": {"lock": type(a).__name__, "rlock": type(r).__name__, "pyrlock": type(pr).__name__},
     }
     truth.update(asyncio_truth)
     write_json(truth_path, truth, indent=1)
