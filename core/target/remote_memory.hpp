@@ -68,6 +68,7 @@ private:
     const Page& page(uint64_t page_address);
     // Most reads are a few bytes inside a page read recently: copies them when they are.
     bool read_recent(uint64_t address, void* out, size_t size) const {
+        if (size == 0) return true;  // out may be null
         const uint64_t page_address = address & ~(kPageSize - 1);
         const RecentPage& recent = recent_[(page_address / kPageSize) % kRecentPages];
         if (recent.address != page_address || recent.generation != generation_ || recent.bytes == nullptr ||
