@@ -220,7 +220,8 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
                                              .objects = objects,
                                              .contexts = !out.no_contexts,
                                              .locals = out.locals,
-                                             .tasks = out.tasks},
+                                             .tasks = out.tasks,
+                                             .locks = out.locks},
                              resume);
         resume();
     }
@@ -234,9 +235,12 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
              const OutputOptions& out, bool debug_reads) {
     CoreFile core(path, core_options);
     ExtractionStats stats;
-    Snapshot snap = take_snapshot(
-        core, &stats,
-        SnapshotOptions{.objects = objects, .contexts = !out.no_contexts, .locals = out.locals, .tasks = out.tasks});
+    Snapshot snap = take_snapshot(core, &stats,
+                                  SnapshotOptions{.objects = objects,
+                                                  .contexts = !out.no_contexts,
+                                                  .locals = out.locals,
+                                                  .tasks = out.tasks,
+                                                  .locks = out.locks});
     test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);

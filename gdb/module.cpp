@@ -7,9 +7,10 @@
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
 //   from_debugger(kind, pid, threads, read, regions=None, lookup_symbol=None, core_path="",
 //                 executable="", lib_search_path=[], memory="auto", sources=True,
-//                 objects=[], locals=False, tasks=False)  -> Snapshot (with objects: their stacks,
-//                 Snapshot.objects; with locals: each frame's variables, -locals; with tasks: every
-//                 asyncio task, Snapshot.tasks_tree / tasks_flat / json)
+//                 objects=[], locals=False, tasks=False, locks=False)  -> Snapshot (with objects:
+//                 their stacks, Snapshot.objects; with locals: each frame's variables, -locals; with
+//                 tasks: every asyncio task, Snapshot.tasks_tree / tasks_flat / json; with locks: who
+//                 holds and waits for each lock, Snapshot.locks_text / json)
 //   pthread_from_handle(bytes), kernel_view(orig_rax, rdi), native_frames([(symbol, sp)])
 //   classify_native_function(symbol) -> "entry" | "internal" | "other"
 //   is_python_file(path) -> bool
@@ -364,7 +365,7 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
 SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, py::object read, py::object regions,
                           py::object lookup_symbol, const std::string& core_path, const std::string& executable,
                           const std::vector<std::string>& lib_search_path, const std::string& memory, bool sources,
-                          const std::vector<uint64_t>& objects, bool locals, bool tasks) {
+                          const std::vector<uint64_t>& objects, bool locals, bool tasks, bool locks) {
     if (!PyCallable_Check(read.ptr()))
         throw Error(ErrorKind::Usage, "read must be callable: read(address, size) -> bytes");
     if (memory != "auto" && memory != "debugger")
@@ -388,8 +389,9 @@ SnapshotPtr from_debugger(const std::string& kind, int pid, py::object threads, 
     };
     if (!regions.is_none()) process.callbacks.regions = [regions] { return regions_from(regions); };
     process.lookup_symbol = symbols_from(lookup_symbol);
-    return std::make_shared<Snapshot>(read_debugger_snapshot(
-        process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources, objects, locals, tasks));
+    return std::make_shared<Snapshot>(
+        read_debugger_snapshot(process, memory == "debugger" ? MemoryPath::Debugger : MemoryPath::Auto, sources,
+                               objects, locals, tasks, locks));
 }
 
 // ---- rendering ------------------------------------------------------------------------
@@ -609,6 +611,9 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_readonly("tasks_asked", &Snapshot::tasks_asked, "whether the asyncio tasks were read (tasks=True)")
         .def_property_readonly(
             "task_count", [](const Snapshot& s) { return s.tasks.size(); }, "how many asyncio tasks were read")
+        .def_readonly("locks_asked", &Snapshot::locks_asked, "whether the locks were read (locks=True)")
+        .def_property_readonly(
+            "deadlock_count", [](const Snapshot& s) { return s.deadlocks.size(); }, "how many deadlocks were found")
         .def_property_readonly("partial", &Snapshot::partial)
         .def(
             "debugger_header",
@@ -639,6 +644,13 @@ PYBIND11_MODULE(stackscope_core, m) {
             },
             py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("color") = false,
             "What the CLI's --tasks prints after the threads (each event loop's task trees), as a tree")
+        .def(
+            "without_locks", [](const Snapshot& s) { return std::make_shared<Snapshot>(without_locks(s)); },
+            "a copy as if read without locks (a snapshot read with locks=True, shown by a command that did not ask)")
+        .def(
+            "locks_text", [](const Snapshot& s, bool color) { return format_debugger_locks(s, color); },
+            py::arg("color") = false,
+            "What the CLI's --locks prints after the threads (deadlocks, each lock's holders and waiters)")
         .def(
             "tasks_flat",
             [](const Snapshot& s, bool show_hidden, bool color) {
@@ -679,7 +691,7 @@ PYBIND11_MODULE(stackscope_core, m) {
         py::arg("regions") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("core_path") = "",
         py::arg("executable") = "", py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("memory") = "auto",
         py::arg("sources") = true, py::arg("objects") = std::vector<uint64_t>{}, py::arg("locals") = false,
-        py::arg("tasks") = false,
+        py::arg("tasks") = false, py::arg("locks") = false,
         "Read the process a debugger debugs, the fastest way `kind` allows (\"native\": a live process here, read "
         "directly; \"core\": core_path, read as a core file; else, or with memory=\"debugger\", through read, "
         "regions and the threads' registers). threads(with_registers) -> [(number, tid, handle or None[, orig_rax, "
@@ -687,7 +699,8 @@ PYBIND11_MODULE(stackscope_core, m) {
         "lookup_symbol(name) -> address or None is asked after the target's own symbols. Each thread's debugger_thread "
         "is set: by tid, else by pthread_t. "
         "With `objects` (addresses), the stacks of those objects (Snapshot.objects) instead of the threads; with "
-        "`tasks`, every asyncio task too (Snapshot.tasks_tree, .json).");
+        "`tasks`, every asyncio task too (Snapshot.tasks_tree, .json); with `locks`, who holds and waits for each "
+        "lock (Snapshot.locks_text, .json).");
     m.def(
         "pthread_from_handle",
         [](const py::bytes& handle) {

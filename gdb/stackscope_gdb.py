@@ -128,11 +128,11 @@ def _lookup_symbol(name):
         return None
 
 
-def _extract(inferior, gdb_threads, objects=(), with_locals=False, with_tasks=False):
+def _extract(inferior, gdb_threads, objects=(), with_locals=False, with_tasks=False, with_locks=False):
     """A Snapshot of the inferior, read the fastest way its target allows (the core decides:
     a live local process and a core file directly, anything else through gdb); with `objects`
     (addresses), of those objects instead of the threads; with `with_locals`, each frame's
-    variables too; with `with_tasks`, every asyncio task too."""
+    variables too; with `with_tasks`, every asyncio task too; with `with_locks`, the locks."""
     kind = getattr(getattr(inferior, "connection", None), "type", None) or ""
     memory = "debugger" if _memory is not None and _memory.value == "gdb" else "auto"
 
@@ -147,7 +147,7 @@ def _extract(inferior, gdb_threads, objects=(), with_locals=False, with_tasks=Fa
     return core.from_debugger(kind, inferior.pid, threads, inferior.read_memory, regions=_regions,
                               lookup_symbol=_lookup_symbol, core_path=core_path, executable=executable,
                               lib_search_path=[d for d in search.split(":") if d], memory=memory,
-                              objects=list(objects), locals=with_locals, tasks=with_tasks)
+                              objects=list(objects), locals=with_locals, tasks=with_tasks, locks=with_locks)
 
 
 def _stopped_inferior():
@@ -161,7 +161,7 @@ def _stopped_inferior():
     return inferior, gdb_threads
 
 
-def _read(with_locals=False, with_tasks=False):
+def _read(with_locals=False, with_tasks=False, with_locks=False):
     """The inferior's Snapshot for this stop, or the core.Error reading it raised (both
     cached; a snapshot read with the frames' variables or the tasks serves the commands that
     do not ask for them; one read without them is read again when they are asked for);
@@ -169,23 +169,27 @@ def _read(with_locals=False, with_tasks=False):
     inferior, gdb_threads = _stopped_inferior()
     key = (inferior.num, inferior.pid, _memory.value if _memory is not None else "auto")
     if (_cache.get("key") != key or (with_locals and not _cache.get("locals"))
-            or (with_tasks and not _cache.get("tasks"))):
+            or (with_tasks and not _cache.get("tasks")) or (with_locks and not _cache.get("locks"))):
         global extractions
         extractions += 1
         try:
-            snap = _extract(inferior, gdb_threads, with_locals=with_locals, with_tasks=with_tasks)
+            snap = _extract(inferior, gdb_threads, with_locals=with_locals, with_tasks=with_tasks,
+                            with_locks=with_locks)
         except core.Error as error:
             snap = error
-        _cache.update(key=key, snapshot=snap, locals=with_locals, tasks=with_tasks)
+        _cache.update(key=key, snapshot=snap, locals=with_locals, tasks=with_tasks, locks=with_locks)
     return _cache["snapshot"]
 
 
-def snapshot(with_locals=False, with_tasks=False):
+def snapshot(with_locals=False, with_tasks=False, with_locks=False):
     """The inferior's Snapshot for this stop (with each frame's variables when `with_locals`,
-    every asyncio task when `with_tasks`); gdb.GdbError (one line) when there is none."""
-    snap = _checked(_read(with_locals, with_tasks))
+    every asyncio task when `with_tasks`, the locks when `with_locks`); gdb.GdbError (one line)
+    when there is none."""
+    snap = _checked(_read(with_locals, with_tasks, with_locks))
     if _cache.get("tasks") and not with_tasks:
         snap = snap.without_tasks()
+    if _cache.get("locks") and not with_locks:
+        snap = snap.without_locks()
     return snap.without_locals() if _cache.get("locals") and not with_locals else snap
 
 
@@ -264,9 +268,9 @@ def _parse(argument, allow_number):
     return options, number
 
 
-def _run(argument, one_thread, with_tasks=False):
+def _run(argument, one_thread, with_tasks=False, with_locks=False):
     options, number = _parse(argument, allow_number=one_thread)
-    snap = snapshot(with_locals=options.locals, with_tasks=with_tasks)
+    snap = snapshot(with_locals=options.locals, with_tasks=with_tasks, with_locks=with_locks)
     indices = list(range(len(snap.threads)))
     if one_thread:
         number = number if number is not None else gdb.selected_thread().num
@@ -361,6 +365,8 @@ def _render(snap, indices, options):
     if snap.tasks_asked:  # the CLI's --tasks text below its threads: the event loops and their tasks
         text += (snap.tasks_flat(show_hidden=options.show_hidden, color=color) if options.format == "flat" else
                  snap.tasks_tree(ascii=options.ascii, show_hidden=options.show_hidden, color=color))
+    if snap.locks_asked:  # the CLI's --locks text below its threads: deadlocks, holders and waiters
+        text += snap.locks_text(color=color)
     return text
 
 
@@ -387,6 +393,7 @@ Usage: py-stackscope %s
        py-stackscope thread [N] [options]    (one thread; N is gdb's thread number, default the selected one)
        py-stackscope object EXPR [EXPR...] [options]    (suspended generators, coroutines, ... by address)
        py-stackscope tasks [options]    (every thread, then every asyncio task as trees of who awaits whom)
+       py-stackscope locks [options]    (every thread, then the deadlocks and who holds and waits for each lock)
 
 Each thread is headed with gdb's thread number and LWP: Thread 2 (LWP 4321) "worker":
 %s-json adds debugger_thread (gdb's thread number) to each thread of stackscope's JSON;
@@ -406,7 +413,7 @@ Works on live processes and core files (load a core with its executable: gdb PYT
         _run(argument, one_thread=False)
 
     def complete(self, text, word):
-        return _complete(text, word, extra=() if text.strip() else ("object", "tasks", "thread"))
+        return _complete(text, word, extra=() if text.strip() else ("locks", "object", "tasks", "thread"))
 
 
 class _ThreadCommand(gdb.Command):
@@ -481,6 +488,31 @@ and each thread's "running_task") with debugger_thread, without "process".""" % 
 
     def invoke(self, argument, from_tty):
         _run(argument, one_thread=False, with_tasks=True)
+
+    def complete(self, text, word):
+        return _complete(text, word)
+
+
+class _LocksCommand(gdb.Command):
+    __doc__ = """Show every thread, then who holds which lock and who waits for it, read by stackscope.
+
+Usage: py-stackscope locks %s
+The CLI's --locks: the threads as py-stackscope shows them (a with-block whose
+manager is a lock says its state: [locked], [held by thread TID "NAME", count 2]),
+then each deadlock (a cycle of threads or asyncio tasks each waiting for a lock
+the next one holds: "Deadlock: 2 threads", a line per member with where it took
+the lock it holds and where it waits), then each lock held or waited for
+(threading's Lock, RLock, Condition, Semaphore; asyncio's Lock, Semaphore,
+Event, Condition) with its holders and waiters, and the threads blocked on a
+lock no rule identifies ("waits on an unidentified lock"). Live or from a core.
+Options as for py-stackscope; -json prints the CLI's --locks JSON ("locks",
+"deadlocks", "unidentified_waits") with debugger_thread, without "process".""" % _USAGE
+
+    def __init__(self):
+        super().__init__("py-stackscope locks", gdb.COMMAND_STACK)
+
+    def invoke(self, argument, from_tty):
+        _run(argument, one_thread=False, with_locks=True)
 
     def complete(self, text, word):
         return _complete(text, word)
@@ -611,6 +643,7 @@ def register():
     _ThreadCommand()
     _ObjectCommand()
     _TasksCommand()
+    _LocksCommand()
     frame_filter = _FrameFilter()
     gdb.frame_filters[frame_filter.name] = frame_filter
     _registered.append(frame_filter)

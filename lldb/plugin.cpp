@@ -45,12 +45,28 @@ constexpr const char* kHelpLong =
     "headed with lldb's thread index and tid: thread #2 (tid 4321) \"worker\":\n"
     "'stackscope object ADDR' shows suspended generators, coroutines, asyncio\n"
     "Tasks and Futures by address instead; 'stackscope tasks' every thread, then\n"
-    "every asyncio task as trees of who awaits whom.\n"
+    "every asyncio task as trees of who awaits whom; 'stackscope locks' every\n"
+    "thread, then the deadlocks and who holds and waits for each lock.\n"
     "See 'help stackscope all-threads' for the options.\n";
 constexpr const char* kAllHelp =
     "Print the Python stack of every Python thread, headed with lldb's thread index and tid.";
 constexpr const char* kThreadHelp =
     "Print the Python stack of one thread: lldb's thread index N (default: the selected thread).";
+constexpr const char* kLocksHelp =
+    "Print every Python thread, then the deadlocks and who holds and waits for each lock.";
+constexpr const char* kLocksHelpLong =
+    "The CLI's --locks: the threads as 'stackscope all-threads' prints them (a\n"
+    "with-block whose manager is a lock says its state: [locked], [held by thread\n"
+    "TID \"NAME\", count 2]), then each deadlock (a cycle of threads or asyncio\n"
+    "tasks each waiting for a lock the next one holds: \"Deadlock: 2 threads\", a\n"
+    "line per member with where it took the lock it holds and where it waits),\n"
+    "then each lock held or waited for (threading's Lock, RLock, Condition,\n"
+    "Semaphore; asyncio's Lock, Semaphore, Event, Condition) with its holders and\n"
+    "waiters, and the threads blocked on a lock no rule identifies (\"waits on an\n"
+    "unidentified lock\"). Live or from a core. --json prints the CLI's --locks\n"
+    "JSON (\"locks\", \"deadlocks\", \"unidentified_waits\") with each thread's\n"
+    "\"debugger_thread\".\n"
+    "See 'help stackscope all-threads' for the options.\n";
 constexpr const char* kTasksHelp =
     "Print every Python thread, then every asyncio task of every event loop as trees of who awaits whom.";
 constexpr const char* kTasksHelpLong =
@@ -99,7 +115,7 @@ std::string options_help_long() {
            "makes it read through LLDB's SB API instead (slower for live processes).\n";
 }
 
-enum class Mode { AllThreads, Thread, Objects, Tasks };
+enum class Mode { AllThreads, Thread, Objects, Tasks, Locks };
 
 struct Options {
     OutputOptions output;
@@ -134,10 +150,11 @@ std::string parse(char** argv, Mode mode, Options& o) {
 }
 
 Snapshot read_snapshot(lldb::SBTarget target, lldb::SBProcess process, const Options& o,
-                       std::span<const uint64_t> objects = {}, bool tasks = false) {
+                       std::span<const uint64_t> objects = {}, bool tasks = false, bool locks = false) {
     const char* reads = std::getenv("STACKSCOPE_LLDB_READS");
     const MemoryPath memory = reads && std::string_view(reads) == "lldb" ? MemoryPath::Debugger : MemoryPath::Auto;
-    return read_debugger_snapshot(describe_process(target, process), memory, true, objects, o.output.locals, tasks);
+    return read_debugger_snapshot(describe_process(target, process), memory, true, objects, o.output.locals, tasks,
+                                  locks);
 }
 
 // A number as the CLI's --object takes it: 0x-hex or decimal; nullopt when it is not one.
@@ -282,6 +299,8 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
     out += o.output.format == OutputFormat::Flat
                ? format_debugger_tasks_flat(snapshot, {o.output.show_hidden, o.color})
                : format_debugger_tasks_tree(snapshot, {o.output.ascii, o.output.show_hidden, o.color});
+    // With locks: the CLI's text below its threads (deadlocks, each lock's holders and waiters).
+    out += format_debugger_locks(snapshot, o.color);
     return out;
 }
 
@@ -336,7 +355,7 @@ private:
             return fail(result, o.thread ? "no thread #" + std::to_string(*o.thread) + " (see 'thread list')"
                                          : "no thread is selected");
         }
-        Snapshot snapshot = read_snapshot(target, process, o, {}, mode_ == Mode::Tasks);
+        Snapshot snapshot = read_snapshot(target, process, o, {}, mode_ == Mode::Tasks, mode_ == Mode::Locks);
         if (one_thread) {
             const std::vector<size_t> chosen = threads_numbered(snapshot, static_cast<int>(selected.GetIndexID()));
             std::vector<Thread> kept;
@@ -399,6 +418,7 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
             return syntax;
         }();
         static const std::string tasks_syntax = "stackscope tasks " + options_usage(Surface::Lldb);
+        static const std::string locks_syntax = "stackscope locks " + options_usage(Surface::Lldb);
         static const std::string options = options_help_long();
         static const std::string object_help =
             kObjectHelpLong + std::string("See 'help stackscope all-threads' for the options.\n");
@@ -410,11 +430,14 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger) {
             top.AddCommand("object", new Command("object", Mode::Objects), kObjectHelp, object_syntax.c_str(), "");
         lldb::SBCommand tasks =
             top.AddCommand("tasks", new Command("tasks", Mode::Tasks), kTasksHelp, tasks_syntax.c_str(), "");
+        lldb::SBCommand locks =
+            top.AddCommand("locks", new Command("locks", Mode::Locks), kLocksHelp, locks_syntax.c_str(), "");
         all.SetHelpLong(options.c_str());
         tasks.SetHelpLong(kTasksHelpLong);
+        locks.SetHelpLong(kLocksHelpLong);
         one.SetHelpLong(options.c_str());
         objects.SetHelpLong(object_help.c_str());
-        return all.IsValid() && one.IsValid() && objects.IsValid() && tasks.IsValid();
+        return all.IsValid() && one.IsValid() && objects.IsValid() && tasks.IsValid() && locks.IsValid();
     } catch (...) {
         return false;
     }

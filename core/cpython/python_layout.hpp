@@ -165,10 +165,15 @@ enum class UnicodeDatabase { V12_1, V13_0, V14_0, V15_0, V15_1, V16_0, V17_0 };
 
 // A _thread.lock as one build lays it out, told apart by its type's tp_basicsize: 3.13 moved
 // from `char locked` (3.13.0) to a PyMutex within the minor version.
+// A thread blocked acquiring one sleeps in a futex wait: on the sem_t its PyThread_type_lock
+// points to (`semaphore`: 3.8-3.13.0), or on its own parking-lot semaphore, whose wait entry
+// names the PyMutex it waits for (`parks`: the state byte is that PyMutex).
 struct LockLayout {
     int64_t basic_size = 0;
     Offset state = kAbsent;  // the byte that says it is held
     uint8_t locked_mask = 0;
+    Offset semaphore = kAbsent;  // lock_lock: a sem_t*
+    bool parks = false;
 };
 
 // A _thread.RLock likewise: an owner and count (3.8-3.13), or a _PyRecursiveMutex (3.14+)
@@ -180,6 +185,7 @@ struct RLockLayout {
     Offset mutex = kAbsent;       // PyMutex byte (kAbsent: held while count > 0)
     uint8_t locked_mask = 0;      // of the mutex byte
     bool count_is_level = false;  // count = level + 1 while held, else 0
+    Offset semaphore = kAbsent;   // rlock_lock: a sem_t* its waiters futex-wait on (else they park on `mutex`)
 };
 
 // A BaseExceptionGroup as one build lays it out, told apart by the type's tp_basicsize: later
@@ -330,6 +336,7 @@ struct PythonLayout {
     Offset code_adaptive = kAbsent;  // inline bytecode (3.11+)
     Offset code_nlocalsplus = kAbsent;
     Offset code_argcount = kAbsent;
+    Offset code_stacksize = kAbsent;  // co_stacksize: the value stack's slots, after the frame's variables
     Offset code_localsplusnames = kAbsent;
     Offset code_nlocals = kAbsent;  // 3.8-3.10: locals, then cells, in f_localsplus
     Offset code_kwonlyargcount = kAbsent;
@@ -416,6 +423,9 @@ struct PythonLayout {
     Offset method_def_name = kAbsent;       // PyMethodDef.ml_name (const char*)
     std::vector<LockLayout> lock_layouts;
     std::vector<RLockLayout> rlock_layouts;
+    // Parking lot (3.13+): a parked thread futex-waits on the sem_t of its wait entry's
+    // _PySemaphore; the entry's `addr` (what it waits for) lies this far from that sem_t.
+    Offset wait_entry_address = kAbsent;
     std::vector<ExceptionGroupLayout> exception_group_layouts;
     UnicodeDatabase unicode_database = UnicodeDatabase::V17_0;
     // sys.get_int_max_str_digits() unless the program changed it (-X int_max_str_digits, or

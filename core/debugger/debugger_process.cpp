@@ -65,13 +65,14 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
 }
 
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources,
-                                std::span<const uint64_t> objects, bool locals, bool tasks) {
+                                std::span<const uint64_t> objects, bool locals, bool tasks, bool locks) {
     DebuggerTarget opened = open_debugger_target(process, memory);
     const SnapshotOptions options{.target_running = false,
                                   .attempts = 1,
                                   .objects = {objects.begin(), objects.end()},
                                   .locals = locals,
-                                  .tasks = tasks};
+                                  .tasks = tasks,
+                                  .locks = locks};
     Snapshot snapshot;
     try {
         snapshot = take_snapshot(*opened.target, nullptr, options);

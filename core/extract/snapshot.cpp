@@ -10,6 +10,7 @@
 #include "extract/asyncio_tasks.hpp"
 #include "extract/context_elaboration.hpp"
 #include "extract/extraction.hpp"
+#include "extract/lock_graph.hpp"
 #include "extract/object_stacks.hpp"
 #include "target/glibc_threads.hpp"
 #include "cpython/handled_exception.hpp"
@@ -356,7 +357,8 @@ void mark_crashed_thread(const Target& target, Snapshot& snap) {
 Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const SnapshotOptions& options,
                        const std::function<void()>& reads_done) {
     Extraction x(target, !options.target_running);
-    SnapshotReader reader(x, options, target.threads());
+    const std::vector<TargetThread> kernel_threads = target.threads();
+    SnapshotReader reader(x, options, kernel_threads);
     Snapshot snap;
     snap.python_version = x.layout().version.str();
     snap.debug_build = x.flavour() == BuildFlavour::Debug;
@@ -374,7 +376,8 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
             if (options.locals) x.locals().add_locals(t.stack);
         }
     }
-    if (options.tasks) {
+    // --locks reads the tasks too (they hold and wait for asyncio's locks), shown only with --tasks.
+    if (options.tasks || (options.locks && options.objects.empty())) {
         ObjectStackReader stacks(x, snap.threads, ObjectStackReader::Purpose::Tasks);
         // A long task list is read by two threads where the target allows it, the second with
         // an Extraction (and caches) of its own.
@@ -399,6 +402,20 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         if (second_x) {
             extra_target_reads = second_x->memory().target_reads();
             extra_requested_reads = second_x->memory().requested_reads();
+        }
+    }
+    if (options.locks && options.objects.empty()) {
+        std::unordered_map<int, TargetThread> kernel;
+        for (const TargetThread& t : kernel_threads) kernel.emplace(t.tid, t);
+        read_locks(x, snap, kernel);
+    }
+    if (!options.tasks && snap.tasks_asked) {
+        snap.tasks_asked = false;
+        snap.tasks.clear();
+        snap.tasks_error.reset();
+        for (Thread& t : snap.threads) {
+            t.running_loop.reset();
+            t.running_task.reset();
         }
     }
     if (!options.objects.empty()) {

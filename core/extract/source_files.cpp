@@ -164,6 +164,20 @@ void add_source_lines(Snapshot& snapshot, SourceFiles& sources) {
     for (Thread& t : snapshot.threads) add_source_lines(t.stack, sources);
     for (ObjectStack& o : snapshot.objects) add_source_lines(o.stack, sources);
     for (Task& t : snapshot.tasks) add_source_lines(t.stack, sources);
+    auto site_line = [&](LockSite& site) {
+        if (!site.filename.empty() && site.line) site.source = sources.line(site.filename, *site.line);
+    };
+    for (LockState& l : snapshot.locks) {
+        for (LockSite& h : l.holders) site_line(h);
+        for (LockSite& w : l.waiters) site_line(w);
+    }
+    for (auto& cycle : snapshot.deadlocks) {
+        for (DeadlockMember& m : cycle) {
+            site_line(m.holds_at);
+            site_line(m.waits_at);
+        }
+    }
+    for (LockSite& w : snapshot.unidentified_waits) site_line(w);
 }
 
 }  // namespace stackscope

@@ -15,6 +15,7 @@ std::string context_comment(const Context& context, bool with_line) {
     else if (context.varname) out = *context.varname;
     if (with_line && context.start_line)
         out += (out.empty() ? "" : " ") + ("(line " + std::to_string(*context.start_line) + ")");
+    if (context.lock_state) out += (out.empty() ? "[" : " [") + *context.lock_state + "]";
     return out;
 }
 

@@ -44,7 +44,7 @@ Json context_json(const Context& c, int depth) {
             else children.push_back(nested_stack_json(*std::get<Boxed<Stack>>(item), depth + 1));
         }
     }
-    return Json{
+    Json out{
         {"address", c.address ? Json(c.address) : Json(nullptr)},
         {"is_async", c.is_async},
         {"is_exiting", c.is_exiting},
@@ -58,6 +58,8 @@ Json context_json(const Context& c, int depth) {
         {"children", std::move(children)},
         {"error", optional_json(c.error)},
     };
+    if (c.lock_state) out["lock_state"] = *c.lock_state;
+    return out;
 }
 
 Json locals_json(const std::optional<std::vector<Local>>& locals) {
@@ -178,6 +180,51 @@ Json task_json(const Task& t) {
     return out;
 }
 
+// A thread ({tid, thread_state}) or a task ({task}), and where: {filename, line, source}.
+Json lock_site_json(const LockSite& site) {
+    Json out = site.task ? Json{{"task", *site.task}, {"task_name", site.task_name}}
+                         : Json{{"tid", optional_json(site.tid)}, {"thread_state", site.thread_state}};
+    out["filename"] = site.filename.empty() ? Json(nullptr) : Json(site.filename);
+    out["line"] = optional_json(site.line);
+    out["source"] = optional_json(site.source);
+    return out;
+}
+
+Json lock_json(const LockState& s) {
+    Json holders = Json::array();
+    for (const LockSite& h : s.holders) holders.push_back(lock_site_json(h));
+    Json waiters = Json::array();
+    for (const LockSite& w : s.waiters) waiters.push_back(lock_site_json(w));
+    return Json{
+        {"address", s.address},
+        {"type", s.type},
+        {"locked", optional_json(s.locked)},
+        {"count", optional_json(s.count)},
+        {"value", optional_json(s.value)},
+        {"lock", s.lock ? Json(s.lock) : Json(nullptr)},
+        {"holder", s.holders.size() == 1 ? holders[0] : Json(nullptr)},
+        {"holders", std::move(holders)},
+        {"waiters", std::move(waiters)},
+    };
+}
+
+Json deadlock_json(const std::vector<DeadlockMember>& cycle) {
+    Json out = Json::array();
+    for (const DeadlockMember& m : cycle) {
+        Json member = m.waits_at.task
+                          ? Json{{"task", *m.waits_at.task}}
+                          : Json{{"tid", optional_json(m.waits_at.tid)}, {"thread_state", m.waits_at.thread_state}};
+        member["holds"] = m.holds;
+        member["waits_for"] = m.waits_for;
+        member["holds_filename"] = m.holds_at.filename.empty() ? Json(nullptr) : Json(m.holds_at.filename);
+        member["holds_line"] = optional_json(m.holds_at.line);
+        member["waits_filename"] = m.waits_at.filename.empty() ? Json(nullptr) : Json(m.waits_at.filename);
+        member["waits_line"] = optional_json(m.waits_at.line);
+        out.push_back(std::move(member));
+    }
+    return out;
+}
+
 Json thread_json(const Thread& t, bool tasks_asked) {
     Json frames = frames_json(t.stack, 0);
     Json out{
@@ -234,6 +281,17 @@ std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
         for (const Task& t : snapshot.tasks) tasks.push_back(task_json(t));
         doc["tasks"] = std::move(tasks);
         doc["tasks_error"] = snapshot.tasks_error ? Json(snapshot.tasks_error->message) : Json(nullptr);
+    }
+    if (snapshot.locks_asked) {
+        Json locks = Json::array();
+        for (const LockState& l : snapshot.locks) locks.push_back(lock_json(l));
+        doc["locks"] = std::move(locks);
+        Json deadlocks = Json::array();
+        for (const auto& cycle : snapshot.deadlocks) deadlocks.push_back(deadlock_json(cycle));
+        doc["deadlocks"] = std::move(deadlocks);
+        Json unidentified = Json::array();
+        for (const LockSite& w : snapshot.unidentified_waits) unidentified.push_back(lock_site_json(w));
+        doc["unidentified_waits"] = std::move(unidentified);
     }
     // Remote strings may hold invalid UTF-8: replace rather than throw.
     return doc.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";

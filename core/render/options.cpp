@@ -99,6 +99,14 @@ constexpr OptionSpec kOptions[] = {
      .formats = kAllFormats,
      .outside = OutsideFormats::Ignored,
      .flag = &OutputOptions::tasks},
+    {.name = "locks",
+     .help = "After the threads, the deadlocks (cycles of threads each waiting for a lock the next holds), then "
+             "every lock a `with` holds or a thread waits for (Lock, RLock, Condition, Semaphore): who holds it and "
+             "where, who waits for it and where; a thread blocked on a lock no rule identifies says so",
+     .surfaces = kOnCli,
+     .formats = kAllFormats,
+     .outside = OutsideFormats::Ignored,
+     .flag = &OutputOptions::locks},
     {.name = "native",
      .help = "Interleave the debugger's native frames with the Python frames",
      .surfaces = kOnDebuggers,

@@ -1,5 +1,6 @@
 #include "render/snapshot_text.hpp"
 
+#include "render/locks_text.hpp"
 #include "render/printable.hpp"
 #include "render/task_tree.hpp"
 #include "stackscope/formatters.hpp"
@@ -41,6 +42,7 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
         out += stack_text(snapshot.threads[i].stack);
     }
     if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks);
+    out += locks_text(snapshot, color);
     return out;
 }
 

@@ -7,6 +7,9 @@
 namespace stackscope {
 
 inline constexpr int64_t kSyscallFutex = 202;
+// A wait with a timeout that a stop interrupted resumes as restart_syscall; its argument
+// registers (rdi: a futex's address) are left as they were.
+inline constexpr int64_t kSyscallRestart = 219;
 
 // "clock_nanosleep" for 230; nullopt for a number the table does not know.
 std::optional<std::string_view> syscall_name(int64_t number);

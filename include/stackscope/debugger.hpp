@@ -111,13 +111,15 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
 
 // open_debugger_target, take_snapshot, number_threads and (with `sources`) the source lines;
 // with `objects`, the stacks of the objects at those addresses instead of the threads; with
-// `locals`, each frame's variables (--locals); with `tasks`, every asyncio task (`tasks`).
+// `locals`, each frame's variables (--locals); with `tasks`, every asyncio task (`tasks`); with
+// `locks`, who holds and waits for each lock (--locks).
 // A target read directly is read first without the debugger's symbols (asking a debugger is
 // slow: gdb's took a quarter of a read), and again with them only when no runtime was found
 // (separate debug files the debugger found, say). Throws Error(UnsupportedRuntime) when the
 // process runs no supported Python.
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources = true,
-                                std::span<const uint64_t> objects = {}, bool locals = false, bool tasks = false);
+                                std::span<const uint64_t> objects = {}, bool locals = false, bool tasks = false,
+                                bool locks = false);
 
 // ---- tasks ------------------------------------------------------------------------------
 
@@ -135,5 +137,14 @@ std::string with_running_task(std::string line, const Snapshot& snapshot, const 
 // The snapshot as if read without tasks (a debugger's snapshot read with them, shown by a
 // command that did not ask for them): no task list, no thread's running loop or task.
 Snapshot without_tasks(Snapshot snapshot);
+
+// ---- locks ------------------------------------------------------------------------------
+
+// What the CLI's --locks prints after the threads (the deadlocks, each lock's holders and
+// waiters, the unidentified waits), for gdb's `py-stackscope locks` and lldb's `stackscope
+// locks`; "" when the snapshot was read without locks.
+std::string format_debugger_locks(const Snapshot& snapshot, bool color);
+// The snapshot as if read without locks (its contexts' lock states dropped too).
+Snapshot without_locks(Snapshot snapshot);
 
 }  // namespace stackscope

@@ -96,6 +96,9 @@ struct Context {
     std::optional<Boxed<Stack>> inner_stack;  // e.g. a @contextmanager's generator's stack
     std::vector<ContextChild> children;       // e.g. an ExitStack's callbacks, outermost first
     std::optional<std::string> error;         // why what the manager holds could not be read
+    // With --locks, a manager that is a lock: its state as the object records it ("locked",
+    // "held by thread 4321 \"worker\", count 2", "value 0", ...); nullopt otherwise.
+    std::optional<std::string> lock_state;
 };
 
 // What a frame's variable is (how the JSON names it: arg, local, cell, free).
@@ -226,6 +229,44 @@ struct Task {
     Stack stack;
 };
 
+// --locks: a thread or an asyncio task that holds or waits for a lock, and where.
+struct LockSite {
+    std::optional<int> tid;        // a thread: its kernel id (nullopt when unknown)
+    uint64_t thread_state = 0;     // a thread: its PyThreadState; 0 for a task
+    std::optional<uint64_t> task;  // an asyncio task
+    std::string task_name;         // its get_name()
+    std::string filename;          // the frame that holds (its `with`) or waits; "" when unknown
+    std::optional<int> line;
+    std::optional<std::string> source;  // that line's source text, stripped (add_source_lines)
+
+    bool same_party(const LockSite& other) const { return thread_state == other.thread_state && task == other.task; }
+};
+
+// A lock, as its object records it and as the threads and tasks that hold it or wait for it
+// show it: threading.Lock (type "lock"), RLock, Condition, Semaphore, BoundedSemaphore, and
+// asyncio's ("asyncio.Lock", "asyncio.Semaphore", "asyncio.Event", "asyncio.Condition").
+struct LockState {
+    uint64_t address = 0;  // the lock object: id(lock)
+    std::string type;      // type(lock).__name__
+    std::optional<bool> locked;
+    std::optional<int64_t> count;  // an RLock's acquisitions by its owner
+    std::optional<int64_t> value;  // a semaphore's counter
+    uint64_t lock = 0;             // a Condition's lock, a Semaphore's Condition; 0 when none
+    // Who holds it: an RLock's owner (its line when a `with` of that thread shows it), else each
+    // thread or task in an active `with` of it while it is locked; empty when nothing says.
+    std::vector<LockSite> holders;
+    std::vector<LockSite> waiters;  // who is blocked acquiring it (a Condition: waiting to be notified)
+};
+
+// One member of a deadlock: it holds `holds` and waits for `waits_for`, which the next member
+// holds (the last member's is held by the first).
+struct DeadlockMember {
+    LockSite holds_at;  // the party, and where it took `holds`
+    LockSite waits_at;  // the same party, and where it waits
+    uint64_t holds = 0;
+    uint64_t waits_for = 0;
+};
+
 struct Snapshot {
     std::string python_version;
     bool debug_build = false;  // a Py_DEBUG build (python3.X-dbg)
@@ -237,6 +278,12 @@ struct Snapshot {
     std::vector<Task> tasks;             // --tasks: every task, by loop, roots before the tasks they await
     bool tasks_asked = false;
     std::optional<ExtractionError> tasks_error;  // why the task list could not be read (in full)
+    // --locks: every lock a `with` holds or a thread waits for (in the order found), the cycles
+    // of the wait-for graph, and the threads blocked on a lock no rule identifies.
+    bool locks_asked = false;
+    std::vector<LockState> locks;
+    std::vector<std::vector<DeadlockMember>> deadlocks;
+    std::vector<LockSite> unidentified_waits;
 
     bool partial() const {
         if (tasks_error) return true;

@@ -41,6 +41,7 @@ struct OutputOptions {
     bool no_contexts = false;  // leave out the frames' with-blocks
     bool locals = false;       // each frame's arguments and other local variables
     bool tasks = false;        // every asyncio task, after the threads, as trees of who awaits whom
+    bool locks = false;        // after the threads: who holds and who waits for each lock, the deadlocks
     ColorChoice color = ColorChoice::Auto;
 
     bool operator==(const OutputOptions&) const = default;

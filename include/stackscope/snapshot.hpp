@@ -28,6 +28,8 @@ struct SnapshotOptions {
     bool locals = false;
     // Read every asyncio task and who awaits whom (Snapshot::tasks, --tasks), after the threads.
     bool tasks = false;
+    // Read who holds and who waits for each lock, and the deadlocks (Snapshot::locks, --locks).
+    bool locks = false;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread

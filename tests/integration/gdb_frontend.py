@@ -50,6 +50,9 @@ COMMANDS = [
     # The stop is read again with the tasks (the scenario has no event loop).
     ("tasks", "py-stackscope tasks"),
     ("tasks_json", "py-stackscope tasks -json"),
+    # And again with the locks (the lock-waiter's acquire(), the Condition waits).
+    ("locks", "py-stackscope locks"),
+    ("locks_json", "py-stackscope locks -json"),
     # Last: the stop is read again with the frames' variables, and `bt` then uses that read.
     ("locals", "py-stackscope -locals"),
     ("json_locals", "py-stackscope -json -locals"),

@@ -275,10 +275,10 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
 
 def test_one_extraction_for_every_command_of_a_stop(session):
     """Every command and bt of the session (one stop) share one extraction (the cache), but
-    that `py-stackscope tasks` reads the stop once more, with the tasks, and -locals once more,
-    with the frames' variables (an extraction without them cannot give them), which the
-    later commands and bt then share."""
-    assert session.result["extractions"] == 3, session.describe()
+    that `py-stackscope tasks` reads the stop once more, with the tasks, `py-stackscope locks`
+    once more, with the locks, and -locals once more, with the frames' variables (an extraction
+    without them cannot give them), which the later commands and bt then share."""
+    assert session.result["extractions"] == 4, session.describe()
 
 
 def test_tasks_without_event_loops_equals_cli(session, run_cached, tool, snapshot):
@@ -291,6 +291,22 @@ def test_tasks_without_event_loops_equals_cli(session, run_cached, tool, snapsho
     expected = with_debugger_threads(json.loads(result.stdout), session)
     assert expected["tasks"] == [] and expected["tasks_error"] is None, expected
     assert json.loads(session.output("tasks_json")) == expected
+
+
+def test_locks_equals_cli(session, run_cached, tool, truth):
+    """`py-stackscope locks`: the CLI's --locks text once thread headers are set aside, and its
+    JSON with debugger_thread; the CLI's names the lock-waiter's lock (taken by acquire(), no
+    holder known) and the Condition the condition-waiter waits on."""
+    expected = cli(run_cached, tool, "--locks")
+    assert "\nLocks:\n" in expected, expected
+    assert without_headers(session.output("locks")) == without_headers(expected)
+    result = run_cached(tool, "--locks", "--json")
+    assert result.returncode == 0, describe(result)
+    expected = with_debugger_threads(json.loads(result.stdout), session)
+    tids = {t["name"]: t["native_id"] for t in truth["threads"]}
+    waiters = {(l["type"], w["tid"]) for l in expected["locks"] for w in l["waiters"]}
+    assert ("lock", tids["lock-waiter"]) in waiters and ("Condition", tids["condition-waiter"]) in waiters, waiters
+    assert json.loads(session.output("locks_json")) == expected
 
 
 def test_locals_equals_cli_without_headers(session, run_cached, tool):
@@ -710,6 +726,25 @@ def test_tasks_help_and_completion(gdb, script, sleeper):
     completions = completions.splitlines()
     assert "py-stackscope tasks" in completions, completions
     options = [c.split()[-1] for c in completions if c.startswith("py-stackscope tasks -")]
+    assert options == sorted(GDB_OPTIONS), completions
+    assert "Traceback" not in out + err, err
+
+
+def test_locks_help_and_completion(gdb, script, sleeper):
+    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
+        "source %s" % script, "help py-stackscope", "echo @@locks-help\\n", "help py-stackscope locks",
+        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope locks -"))
+    help_text, rest = out.split("@@locks-help\n", 1)
+    locks_help, completions = rest.split("@@complete\n", 1)
+    assert "py-stackscope locks [options]" in help_text and "py-stackscope locks -- " in help_text, help_text
+    usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
+             "[-locals] [-native]")
+    assert "Usage: py-stackscope locks " + usage + "\n" in locks_help, locks_help
+    assert "The CLI's --locks" in locks_help and "Deadlock: 2 threads" in locks_help, locks_help
+    assert not re.search(r"^\s*-locks|\[-locks\]", locks_help + help_text, re.M)  # the CLI's option is this command
+    completions = completions.splitlines()
+    assert "py-stackscope locks" in completions, completions
+    options = [c.split()[-1] for c in completions if c.startswith("py-stackscope locks -")]
     assert options == sorted(GDB_OPTIONS), completions
     assert "Traceback" not in out + err, err
 

@@ -100,6 +100,8 @@ def session_commands(truth):
         Command("native-hidden", "stackscope all-threads --native --show-hidden"),
         Command("tasks", "stackscope tasks"),
         Command("tasks-json", "stackscope tasks --json"),
+        Command("locks", "stackscope locks"),
+        Command("locks-json", "stackscope locks --json"),
     ]
 
 
@@ -179,6 +181,30 @@ def test_json_with_options_equals_cli(lldb_run, run_cached, tool, key, cli_optio
     cli = run_cached(tool, *cli_options)
     assert cli.returncode == 0, cli.stderr
     assert json.loads(lldb_run.result(key)) == with_debugger_threads(json.loads(cli.stdout), lldb_run, mode)
+
+
+def test_locks_equals_cli(lldb_run, run_cached, tool, mode, truth):
+    """`stackscope locks`: the CLI's --locks text once thread headers are set aside, and its JSON
+    with debugger_thread; the CLI's names the lock-waiter's lock (taken by acquire(), no holder
+    known) and the Condition the condition-waiter waits on. lldb gives no kernel view of a core's
+    threads (no system call, no registers), so from a core a thread blocked acquiring a lock
+    cannot be tied to it (its futex is unknown): the lock-waiter's lock is left out, never guessed."""
+    tids = {t["name"]: t["native_id"] for t in truth["threads"]}
+    cli = run_cached(tool, "--locks")
+    assert cli.returncode == 0, cli.stderr
+    assert "\nLocks:\n" in cli.stdout, cli.stdout
+    lines = split_headers(without_process_header(cli.stdout), HEADER_CLI)[1]
+    if mode == "core":
+        lines = [line for line in lines if '"lock-waiter"' not in line]
+    assert split_headers(lldb_run.result("locks"), HEADER_LLDB)[1] == lines
+    cli = run_cached(tool, "--locks", "--json")
+    assert cli.returncode == 0, cli.stderr
+    expected = with_debugger_threads(json.loads(cli.stdout), lldb_run, mode)
+    waiters = {(l["type"], w["tid"]) for l in expected["locks"] for w in l["waiters"]}
+    assert ("lock", tids["lock-waiter"]) in waiters and ("Condition", tids["condition-waiter"]) in waiters, waiters
+    if mode == "core":
+        expected["locks"] = [l for l in expected["locks"] if l["type"] != "lock"]
+    assert json.loads(lldb_run.result("locks-json")) == expected
 
 
 def test_tasks_without_event_loops_equals_cli(lldb_run, run_cached, tool, mode):
@@ -593,6 +619,7 @@ def no_target_run(lldb, lldb_plugin, tmp_path_factory):
         Command("help-thread", "help stackscope thread"),
         Command("help-object", "help stackscope object"),
         Command("help-tasks", "help stackscope tasks"),
+        Command("help-locks", "help stackscope locks"),
         Command("no-process", "stackscope all-threads"),
         Command("bad-option", "stackscope all-threads --bogus"),
         Command("bad-combination", "stackscope thread --json --flat"),
@@ -648,6 +675,16 @@ def test_help_describes_tasks(no_target_run):
     assert "stackscope tasks [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
            "[--show-hidden] [--no-contexts] [--locals] [--native]\n" in text, text
     assert "The CLI's --tasks" in text and "Event loop 0x" in text, text
+    assert all(len(line) < 80 for line in text.splitlines() if not line.startswith("Syntax: ")), text
+
+
+def test_help_describes_locks(no_target_run):
+    top = no_target_run.result("help")
+    assert re.search(r"^\s+locks\s+-- Print every Python thread, then the deadlocks", top, re.M), top
+    text = no_target_run.result("help-locks")
+    assert "stackscope locks [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
+           "[--show-hidden] [--no-contexts] [--locals] [--native]\n" in text, text
+    assert "The CLI's --locks" in text and "Deadlock: 2 threads" in text, text
     assert all(len(line) < 80 for line in text.splitlines() if not line.startswith("Syntax: ")), text
 
 

@@ -149,7 +149,7 @@ class Registration(unittest.TestCase):
         self.assertEqual(AT_IMPORT, ([], [], {}, 0))
         frame_filter = glue.register()
         self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object",
-                                         "py-stackscope tasks"])
+                                         "py-stackscope tasks", "py-stackscope locks"])
         self.assertEqual(FAKE.parameters, ["py-stackscope-memory"])
         self.assertIs(FAKE.frame_filters["stackscope"], frame_filter)
         self.assertEqual(glue._memory.value, "auto")
@@ -158,7 +158,7 @@ class Registration(unittest.TestCase):
         # Sourcing stackscope-gdb.py again registers nothing more.
         self.assertIs(glue.register(), frame_filter)
         self.assertEqual(FAKE.commands, ["py-stackscope", "py-stackscope thread", "py-stackscope object",
-                                         "py-stackscope tasks"])
+                                         "py-stackscope tasks", "py-stackscope locks"])
         self.assertEqual(len(FAKE.events.cont.handlers), 1)
         # The events drop the cached extraction.
         glue._cache["key"] = "a stop"
@@ -322,6 +322,7 @@ class FakeTasksSnapshot:
 
     def __init__(self, partial=False):
         self.threads, self.partial, self.tasks_asked = [FakeTasksThread()], partial, True
+        self.locks_asked = False
 
     def debugger_header(self, index, color=False):
         return "Thread 1 (LWP 11) (running task 'main'):"

@@ -139,7 +139,7 @@ TEST_CASE("options: unknown options, values and dashes", "[options]") {
 TEST_CASE("options: usage and help list each option once per surface", "[options]") {
     CHECK(options_usage(Surface::Cli) ==
           "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] "
-          "[--no-contexts] [--locals] [--tasks]");
+          "[--no-contexts] [--locals] [--tasks] [--locks]");
     CHECK(options_usage(Surface::Gdb) ==
           "[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
           "[-locals] [-native]");

@@ -48,6 +48,8 @@ void set_frame_object_layout(PythonLayout& l) {
     l.frame_locals = 56;
 
     l.code_argcount = 16;
+
+    l.code_stacksize = 32;  // co_stacksize (DWARF)
     l.code_nlocals = 28;
     l.code_kwonlyargcount = 24;
     l.code_firstlineno = 40;

@@ -75,8 +75,13 @@ void set_gil_build_object_layout(PythonLayout& l) {
     // lockobject and rlockobject, by tp_basicsize: 3.8.18-3.13.0 DWARF (char locked), Debian
     // 3.13.18/3.14.10/3.15.2 -dbg DWARF (PyMutex, _PyRecursiveMutex from 3.14; _Py_LOCKED = 1),
     // checked by reading the objects held and released in each interpreter.
-    l.lock_layouts = {{40, 32, 0xff}, {24, 16, 1}};
-    l.rlock_layouts = {{48, 24, 32, kAbsent, 0, false}, {40, 24, 32, 16, 1, true}};
+    // lock_lock / rlock_lock (PyThread_type_lock: a sem_t* until 3.13) at 16; from the PyMutex
+    // layouts their waiters park (Python/lock.c, _PyMutex_LockTimed -> _PyParkingLot_Park).
+    l.lock_layouts = {{40, 32, 0xff, 16, false}, {24, 16, 1, kAbsent, true}};
+    l.rlock_layouts = {{48, 24, 32, kAbsent, 0, false, 16}, {40, 24, 32, 16, 1, true, kAbsent}};
+    // struct wait_entry {park_arg @0, addr @8, sema @16 (sem_t platform_sem @0)}: Debian
+    // 3.13.18/3.14.10/3.15.2 -dbg and 3.13.0 DWARF (Python/parking_lot.c).
+    l.wait_entry_address = -8;
     // PyBaseExceptionGroupObject: 3.11.7-3.13.0 DWARF (88 bytes), Debian 3.13.18/3.14.10/3.15.2
     // -dbg DWARF (96 bytes, excs_str: BaseExceptionGroup_repr).
     l.exception_group_layouts = {{88, false, 72, 80, kAbsent}, {96, true, 72, 80, 88}};

@@ -76,6 +76,7 @@ PythonLayout python_3_11_layout() {
 
     l.code_exceptiontable = 40;
     l.code_argcount = 56;
+    l.code_stacksize = 68;  // co_stacksize (DWARF)
     l.code_firstlineno = 72;
     l.code_nlocalsplus = 76;
     l.code_localsplusnames = 96;

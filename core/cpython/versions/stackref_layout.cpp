@@ -68,6 +68,7 @@ void set_stackref_era_layout(PythonLayout& l) {
 
     l.code_exceptiontable = 40;
     l.code_argcount = 52;
+    l.code_stacksize = 64;  // co_stacksize (DWARF)
     l.code_firstlineno = 68;
     l.code_nlocalsplus = 72;
     l.code_localsplusnames = 96;
