@@ -1,8 +1,10 @@
 #include "lldb_target.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "loaded_core.hpp"
@@ -62,14 +64,23 @@ std::vector<MemoryRegion> module_regions(lldb::SBTarget target) {
     return out;
 }
 
-// LLDB's threads by index id and tid. LLDB 16 shows neither fs_base (the pthread_t) nor
-// orig_rax, so neither is known here: the core finds tids through glibc's struct pthread.
-std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process) {
+// LLDB's threads by index id and tid, each with what `kernel` (the core's NT_PRSTATUS notes)
+// says of the thread with its tid: its pthread_t (fs_base) and system call (orig_rax, rdi).
+// LLDB 16 shows neither fs_base nor orig_rax; without `kernel` (a live or remote process) the
+// core finds tids through glibc's struct pthread and knows no system call.
+std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process, const std::vector<TargetThread>& kernel) {
+    std::unordered_map<int, const TargetThread*> by_tid;
+    for (const TargetThread& k : kernel) by_tid.emplace(k.tid, &k);
     std::vector<DebuggerThread> out;
     for (uint32_t i = 0; i < process.GetNumThreads(); ++i) {
         lldb::SBThread thread = process.GetThreadAtIndex(i);
-        out.push_back(DebuggerThread{static_cast<int>(thread.GetIndexID()), static_cast<int>(thread.GetThreadID()),
-                                     std::nullopt});
+        DebuggerThread d{static_cast<int>(thread.GetIndexID()), static_cast<int>(thread.GetThreadID()), std::nullopt};
+        if (const auto k = by_tid.find(d.tid); k != by_tid.end()) {
+            d.pthread_id = k->second->pthread_id;
+            d.syscall = k->second->syscall;
+            d.syscall_arg0 = k->second->syscall_arg0;
+        }
+        out.push_back(d);
     }
     return out;
 }
@@ -84,12 +95,18 @@ DebuggerProcess describe_process(lldb::SBTarget target, lldb::SBProcess process)
     DebuggerProcess out;
     out.kind = live_here ? DebuggerTargetKind::LocalLive : DebuggerTargetKind::Other;
     out.pid = static_cast<int>(process.GetProcessID());
-    out.threads = [process](bool /*with_registers: LLDB 16 has no orig_rax*/) { return lldb_threads(process); };
+    // A core's own notes, when LLDB's module list names its file (else null: a live process).
+    const std::shared_ptr<const CoreFile> core = open_loaded_core(target, process);
+    out.threads = [process, core](bool /*with_registers: LLDB 16 has no orig_rax; a core's notes do*/) {
+        return lldb_threads(process, core ? core->threads() : std::vector<TargetThread>{});
+    };
     out.callbacks.read = [target, process](uint64_t address, std::span<uint8_t> bytes) {
         return read_via_lldb(target, process, address, bytes);
     };
     out.callbacks.regions = [target] { return module_regions(target); };
-    out.callbacks.process_info = [target, process] { return loaded_core_process_info(target, process); };
+    out.callbacks.process_info = [core]() -> std::optional<ProcessInfo> {
+        return core ? core->process_info() : std::nullopt;
+    };
     out.lookup_symbol = [target](std::string_view name) { return find_symbol(target, std::string(name)); };
     return out;
 }

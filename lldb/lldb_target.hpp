@@ -14,7 +14,8 @@ namespace stackscope_lldb {
 // SBProcess::ReadMemory, and SBTarget::ReadMemory for the read-only file pages a core
 // lacks; the modules' sections stand for the mappings. LLDB 16 does not say which file a
 // core is (SBProcess::GetCoreFile is LLDB 17's), so its memory is read through LLDB; what
-// killed it comes from the notes of the core found in LLDB's module list (loaded_core.hpp).
+// killed it, and what its threads were doing, come from the notes of the core found in LLDB's
+// module list (loaded_core.hpp).
 stackscope::DebuggerProcess describe_process(lldb::SBTarget target, lldb::SBProcess process);
 
 }  // namespace stackscope_lldb

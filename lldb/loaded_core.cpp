@@ -1,11 +1,11 @@
 #include "loaded_core.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <sstream>
 #include <string_view>
 #include <vector>
 
-#include "stackscope/core_file.hpp"
 #include "stackscope/error.hpp"
 
 namespace stackscope_lldb {
@@ -54,15 +54,16 @@ bool is_elf_core(lldb::SBProcess process) {
 
 }  // namespace
 
-std::optional<ProcessInfo> loaded_core_process_info(lldb::SBTarget target, lldb::SBProcess process) {
-    if (!is_elf_core(process)) return std::nullopt;
+std::shared_ptr<const CoreFile> open_loaded_core(lldb::SBTarget target, lldb::SBProcess process) {
+    if (!is_elf_core(process)) return nullptr;
     for (const std::string& path : global_module_paths(target.GetDebugger())) {
         try {
-            const CoreFile core(path, {});  // an executable or a library is refused at once: not ET_CORE
-            if (is_core_of(core, process)) return core.process_info();
+            // an executable or a library is refused at once: not ET_CORE
+            auto core = std::make_shared<const CoreFile>(path, CoreFileOptions{});
+            if (is_core_of(*core, process)) return core;
         } catch (const Error&) {}
     }
-    return std::nullopt;
+    return nullptr;
 }
 
 }  // namespace stackscope_lldb
