@@ -19,7 +19,7 @@ import json
 import jsonschema
 import pytest
 
-from harness import ScenarioProcess, clean_env, describe, make_core, run_once_on, wait_until_all_sleeping
+from harness import ScenarioCache, describe, run_once_on
 from interpreters import INTERPRETERS
 
 SCRIPT = "locks.py"
@@ -37,47 +37,16 @@ def rows():
 ROWS = pytest.mark.parametrize("interp,mode", rows(), indirect=["interp"], scope="session")
 
 
-class ScenarioCache:
-    """The scenario process (and its core) of the interpreter whose tests this worker runs now."""
-
-    def __init__(self, tmp_path_factory):
-        self.tmp = tmp_path_factory
-        self.label = None
-        self.scenario = None
-        self.core = None
-
-    def get(self, python, interp):
-        if interp.label != self.label:
-            self.close()
-            self.label = interp.label
-            workdir = self.tmp.mktemp("locks-%s-" % interp.label)
-            self.scenario = ScenarioProcess(python, workdir, script=SCRIPT, env=clean_env()).start(timeout=60)
-        return self.scenario
-
-    def core_of(self, scenario):
-        if self.core is None:
-            self.core = make_core(scenario.pid, scenario.workdir / "core")
-            wait_until_all_sleeping(scenario.pid)
-        return self.core
-
-    def close(self):
-        if self.core is not None:
-            self.core.unlink()
-        if self.scenario is not None:
-            self.scenario.stop()
-        self.scenario, self.core = None, None
-
-
 @pytest.fixture(scope="session")
 def locks_cache(tmp_path_factory):
-    cache = ScenarioCache(tmp_path_factory)
+    cache = ScenarioCache(tmp_path_factory, "locks", SCRIPT)
     yield cache
     cache.close()
 
 
 @pytest.fixture
 def locks_scenario(locks_cache, python, interp):
-    return locks_cache.get(python, interp)
+    return locks_cache.scenario(python, interp)
 
 
 @pytest.fixture
@@ -89,7 +58,7 @@ def truth(locks_scenario):
 def locks_target(mode, locks_cache, locks_scenario, python):
     if mode == "live":
         return ["pid", locks_scenario.pid]
-    return ["core", locks_cache.core_of(locks_scenario), "--executable", python]
+    return ["core", locks_cache.core(), "--executable", python]
 
 
 @pytest.fixture
