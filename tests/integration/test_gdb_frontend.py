@@ -712,39 +712,28 @@ def test_object_help_and_completion(gdb, script, sleeper):
     assert "Traceback" not in out + err, err
 
 
-def test_tasks_help_and_completion(gdb, script, sleeper):
+@pytest.mark.parametrize("command, own_text", [
+    ("tasks", ()),
+    ("locks", ("The CLI's --locks", "Deadlock: 2 threads")),
+])
+def test_subcommand_help_and_completion(gdb, script, sleeper, command, own_text):
+    """`tasks` and `locks`: listed in the command's help, their own help with the usage and no
+    -tasks/-locks option (the CLI's option is this command), completed with every option."""
     rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
-        "source %s" % script, "help py-stackscope", "echo @@tasks-help\\n", "help py-stackscope tasks",
-        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope tasks -"))
-    help_text, rest = out.split("@@tasks-help\n", 1)
-    tasks_help, completions = rest.split("@@complete\n", 1)
-    assert "py-stackscope tasks [options]" in help_text and "py-stackscope tasks -- " in help_text, help_text
+        "source %s" % script, "help py-stackscope", "echo @@sub-help\\n", "help py-stackscope " + command,
+        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope %s -" % command))
+    help_text, rest = out.split("@@sub-help\n", 1)
+    sub_help, completions = rest.split("@@complete\n", 1)
+    prefix = "py-stackscope " + command
+    assert prefix + " [options]" in help_text and prefix + " -- " in help_text, help_text
     usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
              "[-locals] [-native]")
-    assert "Usage: py-stackscope tasks " + usage + "\n" in tasks_help, tasks_help
-    assert not re.search(r"^\s*-tasks|\[-tasks\]", tasks_help + help_text, re.M)  # the CLI's option is this command
+    assert "Usage: " + prefix + " " + usage + "\n" in sub_help, sub_help
+    assert all(text in sub_help for text in own_text), sub_help
+    assert not re.search(r"^\s*-%s|\[-%s\]" % (command, command), sub_help + help_text, re.M)
     completions = completions.splitlines()
-    assert "py-stackscope tasks" in completions, completions
-    options = [c.split()[-1] for c in completions if c.startswith("py-stackscope tasks -")]
-    assert options == sorted(GDB_OPTIONS), completions
-    assert "Traceback" not in out + err, err
-
-
-def test_locks_help_and_completion(gdb, script, sleeper):
-    rc, out, err, _ = run_gdb(gdb, ["-p", sleeper.pid] + gdb_commands(
-        "source %s" % script, "help py-stackscope", "echo @@locks-help\\n", "help py-stackscope locks",
-        "echo @@complete\\n", "complete py-stackscope ", "complete py-stackscope locks -"))
-    help_text, rest = out.split("@@locks-help\n", 1)
-    locks_help, completions = rest.split("@@complete\n", 1)
-    assert "py-stackscope locks [options]" in help_text and "py-stackscope locks -- " in help_text, help_text
-    usage = ("[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
-             "[-locals] [-native]")
-    assert "Usage: py-stackscope locks " + usage + "\n" in locks_help, locks_help
-    assert "The CLI's --locks" in locks_help and "Deadlock: 2 threads" in locks_help, locks_help
-    assert not re.search(r"^\s*-locks|\[-locks\]", locks_help + help_text, re.M)  # the CLI's option is this command
-    completions = completions.splitlines()
-    assert "py-stackscope locks" in completions, completions
-    options = [c.split()[-1] for c in completions if c.startswith("py-stackscope locks -")]
+    assert prefix in completions, completions
+    options = [c.split()[-1] for c in completions if c.startswith(prefix + " -")]
     assert options == sorted(GDB_OPTIONS), completions
     assert "Traceback" not in out + err, err
 

@@ -657,23 +657,17 @@ def test_help_describes_subcommands_and_options(no_target_run):
     assert "--tasks" not in no_target_run.result("help-all")  # the CLI's option is a subcommand here
 
 
-def test_help_describes_tasks(no_target_run):
+@pytest.mark.parametrize("command, summary, example", [
+    ("tasks", "then every asyncio task", "Event loop 0x"),
+    ("locks", "then the deadlocks", "Deadlock: 2 threads"),
+])
+def test_help_describes_subcommand(no_target_run, command, summary, example):
     top = no_target_run.result("help")
-    assert re.search(r"^\s+tasks\s+-- Print every Python thread, then every asyncio task", top, re.M), top
-    text = no_target_run.result("help-tasks")
-    assert "stackscope tasks [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
-           "[--show-hidden] [--no-contexts] [--locals] [--native]\n" in text, text
-    assert "The CLI's --tasks" in text and "Event loop 0x" in text, text
-    assert all(len(line) < 80 for line in text.splitlines() if not line.startswith("Syntax: ")), text
-
-
-def test_help_describes_locks(no_target_run):
-    top = no_target_run.result("help")
-    assert re.search(r"^\s+locks\s+-- Print every Python thread, then the deadlocks", top, re.M), top
-    text = no_target_run.result("help-locks")
-    assert "stackscope locks [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
-           "[--show-hidden] [--no-contexts] [--locals] [--native]\n" in text, text
-    assert "The CLI's --locks" in text and "Deadlock: 2 threads" in text, text
+    assert re.search(r"^\s+%s\s+-- Print every Python thread, %s" % (command, summary), top, re.M), top
+    text = no_target_run.result("help-" + command)
+    assert "stackscope %s [--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] " \
+           "[--show-hidden] [--no-contexts] [--locals] [--native]\n" % command in text, text
+    assert "The CLI's --%s" % command in text and example in text, text
     assert all(len(line) < 80 for line in text.splitlines() if not line.startswith("Syntax: ")), text
 
 
