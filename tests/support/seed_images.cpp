@@ -165,8 +165,11 @@ MemoryImage interpreter_frame_image(const PythonLayout& l, SyntheticTarget& t, O
     ObjectBuilder& b = o.b();
     auto code = [&](std::string_view name, std::string_view qualname, std::string_view file, int first_line,
                     const LocationTable& lines, size_t units) {
-        return b.code(o.type("code"), o.str(name), o.str(qualname), o.str(file), first_line, o.bytes(lines.bytes),
-                      units);
+        // One allocation after the other, in the order the committed seeds were written with (an
+        // argument list's order of evaluation is the compiler's: gcc's and clang's differ).
+        const uint64_t table = o.bytes(lines.bytes);
+        const uint64_t file_name = o.str(file), qualified_name = o.str(qualname), short_name = o.str(name);
+        return b.code(o.type("code"), short_name, qualified_name, file_name, first_line, table, units);
     };
     LocationTable main_lines, outer_lines, inner_lines, run_lines;
     main_lines.one_line(2, 0).no_column(3, 9).short_form(2).none(1);
