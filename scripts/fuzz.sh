@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer targets of build-fuzz/ (configured with -DSTACKSCOPE_FUZZ=ON, see
+# Runs the libFuzzer targets of build-asan/ (clang, configured with -DSTACKSCOPE_FUZZ=ON, see
 # README "Fuzzing"), FUZZ_PARALLEL at a time, each for FUZZ_SECONDS, from its committed seed
 # corpus (tests/fuzz/corpus/<target>, read, never written). New inputs go to a temporary
 # corpus, or to FUZZ_CORPUS_DIR/<target> when set (kept between runs). A crash, leak,
 # sanitizer report or timeout fails the run and prints the reproducer's path. Logs: $BUILD/fuzz-logs/.
 #   scripts/fuzz.sh [TARGET...]        (default: every target)
-# Environment: FUZZ_SECONDS (48), FUZZ_PARALLEL (2), FUZZ_BUILD_DIR (build-fuzz),
+# Environment: FUZZ_SECONDS (48), FUZZ_PARALLEL (2), FUZZ_BUILD_DIR (build-asan),
 #              FUZZ_CORPUS_DIR (unset: temporary), FUZZ_TIMEOUT (seconds per input, 10).
 set -euo pipefail
 
@@ -13,7 +13,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 SECONDS_EACH="${FUZZ_SECONDS:-48}"
 PARALLEL="${FUZZ_PARALLEL:-2}"
-BUILD="${FUZZ_BUILD_DIR:-build-fuzz}"
+BUILD="${FUZZ_BUILD_DIR:-build-asan}"
 TIMEOUT="${FUZZ_TIMEOUT:-10}"
 ALL_TARGETS=(elf_core lnotab linetable310 locations exception_table frame_walker with_analysis object_repr tasks asyncio_debug)
 targets=("$@")

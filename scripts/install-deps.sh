@@ -11,7 +11,7 @@ packages=(
   pybind11-dev python3-dev              # the GDB front-end, for gdb's embedded Python 3.11
   lldb-16 liblldb-16-dev                # the LLDB front-end
   strace util-linux                     # tests: which read path was taken; unshare (namespaces); bench/: syscalls per frame
-  clang-14 libclang-rt-14-dev           # the libFuzzer targets (tests/fuzz, build-fuzz/)
+  clang-14 libclang-rt-14-dev           # build-asan/: ASan+UBSan and the libFuzzer targets (tests/fuzz)
   clang-format-14                       # scripts/check-format.sh
   python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-jsonschema
   python3-uvloop                        # tests: asyncio tasks on uvloop loops (test_tasks.py)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs the whole test suite:
-#   install deps -> CPython 3.13/3.14/3.15 and their debug builds from Debian unstable -> the format check -> build (normal + ASan/UBSan)
-#   -> unit tests (both) -> fuzz targets (clang build-fuzz/, each FUZZ_SECONDS) -> integration tests.
+#   install deps -> CPython 3.13/3.14/3.15 and their debug builds from Debian unstable (downloaded in
+#   the background while the format check and the normal build run) -> build (normal, gcc; then
+#   build-asan/, clang with ASan+UBSan and the libFuzzer targets) -> unit tests (both) -> fuzz
+#   targets (build-asan/, each FUZZ_SECONDS) -> integration tests (their ASan stages: build-asan/).
 # Extra arguments go to pytest, e.g. scripts/run-tests.sh -k live
 # Environment: JOBS (build parallelism, default 2), PYTEST_TIMEOUT (per test, seconds, default 300),
 #              FUZZ_SECONDS (per fuzz target, default 48; JOBS targets run at a time).
@@ -66,25 +68,37 @@ fetch_debian_pythons() {
 if [ -x scripts/install-deps.sh ]; then
     require_stage install-deps scripts/install-deps.sh
 fi
-run_stage debian-python fetch_debian_pythons || true
+# The download is mostly waiting on the network: it overlaps the format check and the normal build,
+# and its stage (its log, then its time as the wait that was left) comes before the unit tests.
+mkdir -p build
+debian_log="$ROOT/build/debian-python.log"
+fetch_debian_pythons > "$debian_log" 2>&1 &
+debian_pid=$!
+await_debian_pythons() {
+    local rc=0
+    wait "$debian_pid" || rc=$?
+    cat "$debian_log"
+    return $rc
+}
 run_stage format scripts/check-format.sh || true
 # STACKSCOPE_TEST_HOOKS adds build/stackscope-test-hooks (the tests' STACKSCOPE_TEST_* variables);
 # build/stackscope, the one that is installed, is the same either way and has no hooks.
 require_stage configure cmake -S . -B build -DSTACKSCOPE_WERROR=ON -DSTACKSCOPE_TEST_HOOKS=ON
 require_stage build cmake --build build -j"$JOBS"
-# A failed ASan build fails the run but the other stages still run (without a stale ASan binary).
+# One clang build serves every sanitized stage: ASan+UBSan in every object, and libFuzzer's coverage
+# (STACKSCOPE_FUZZ), so the core is compiled sanitized once for the unit tests, the integration
+# tests' ASan stages and the fuzz targets. A failed build fails the run but the other stages still
+# run (without a stale ASan binary).
 asan_bin="$ROOT/build-asan/stackscope"
-run_stage configure-asan cmake -S . -B build-asan -DSTACKSCOPE_SANITIZE=ON -DSTACKSCOPE_WERROR=ON -DSTACKSCOPE_TEST_HOOKS=ON &&
+run_stage configure-asan env CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -DSTACKSCOPE_FUZZ=ON -DSTACKSCOPE_WERROR=ON &&
     run_stage build-asan cmake --build build-asan -j"$JOBS" || asan_bin=/nonexistent/asan-build-failed
 
+run_stage debian-python await_debian_pythons || true
 run_stage unit-tests ctest --test-dir build --output-on-failure --no-tests=error -j"$JOBS" || true
 if [ "$asan_bin" = "$ROOT/build-asan/stackscope" ]; then
     run_stage unit-tests-asan env "${SANITIZER_ENV[@]}" \
         ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$JOBS" || true
-fi
-# libFuzzer needs clang: a separate build directory, everything built with ASan+UBSan.
-run_stage configure-fuzz env CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DSTACKSCOPE_FUZZ=ON -DSTACKSCOPE_WERROR=ON &&
-    run_stage build-fuzz cmake --build build-fuzz -j"$JOBS" &&
     run_stage fuzz env FUZZ_PARALLEL="$JOBS" scripts/fuzz.sh || true
+fi
 run_stage integration-tests pytest_integration "$@" || true
 summary
