@@ -27,8 +27,23 @@ run_stage() {
     return $rc
 }
 
+# A failed fuzz stage's findings, repeated after everything else: CI keeps only the end of the
+# output, and a finding must be reproducible from it (small reproducers are printed in base64).
+fuzz_findings() {
+    local log="build-fuzz/fuzz-stage.log" artifact
+    [ -f "$log" ] || return 0
+    echo "=== fuzz findings"
+    grep -E "FAILED|ERROR|SUMMARY|==[0-9]+==|deadly|timeout|leak|out-of-memory|reproducer" "$log" | head -n 40 || true
+    for artifact in build-fuzz/fuzz-artifacts/*/*; do
+        [ -f "$artifact" ] || continue
+        echo "--- $artifact ($(stat -c %s "$artifact") bytes)"
+        if [ "$(stat -c %s "$artifact")" -le 8192 ]; then base64 -w 0 "$artifact"; echo; fi
+    done
+}
+
 summary() {
     echo
+    if [[ " ${failed[*]} " == *" fuzz "* ]]; then fuzz_findings; fi
     echo "=== stage times"
     printf '%s\n' "${timings[@]}"
     if [ ${#failed[@]} -ne 0 ]; then
@@ -82,9 +97,12 @@ if [ "$asan_bin" = "$ROOT/build-asan/stackscope" ]; then
     run_stage unit-tests-asan env "${SANITIZER_ENV[@]}" \
         ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$JOBS" || true
 fi
+fuzz_stage() {  # pipefail: fails as fuzz.sh does
+    env FUZZ_PARALLEL="$JOBS" scripts/fuzz.sh 2>&1 | tee build-fuzz/fuzz-stage.log
+}
 # libFuzzer needs clang: a separate build directory, everything built with ASan+UBSan.
 run_stage configure-fuzz env CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DSTACKSCOPE_FUZZ=ON -DSTACKSCOPE_WERROR=ON &&
     run_stage build-fuzz cmake --build build-fuzz -j"$JOBS" &&
-    run_stage fuzz env FUZZ_PARALLEL="$JOBS" scripts/fuzz.sh || true
+    run_stage fuzz fuzz_stage || true
 run_stage integration-tests pytest_integration "$@" || true
 summary
