@@ -29,8 +29,23 @@ run_stage() {
     return $rc
 }
 
+# A failed fuzz stage's findings, repeated after everything else: CI keeps only the end of the
+# output, and a finding must be reproducible from it (small reproducers are printed in base64).
+fuzz_findings() {
+    local log="build-asan/fuzz-stage.log" artifact
+    [ -f "$log" ] || return 0
+    echo "=== fuzz findings"
+    grep -E "FAILED|ERROR|SUMMARY|==[0-9]+==|deadly|timeout|leak|out-of-memory|reproducer" "$log" | head -n 40 || true
+    for artifact in build-asan/fuzz-artifacts/*/*; do
+        [ -f "$artifact" ] || continue
+        echo "--- $artifact ($(stat -c %s "$artifact") bytes)"
+        if [ "$(stat -c %s "$artifact")" -le 8192 ]; then base64 -w 0 "$artifact"; echo; fi
+    done
+}
+
 summary() {
     echo
+    if [[ " ${failed[*]} " == *" fuzz "* ]]; then fuzz_findings; fi
     echo "=== stage times"
     printf '%s\n' "${timings[@]}"
     if [ ${#failed[@]} -ne 0 ]; then
@@ -43,6 +58,10 @@ summary() {
 # A build failure stops the run: nothing after it can be trusted.
 require_stage() {
     run_stage "$@" || { summary; exit 1; }
+}
+
+fuzz_stage() {  # pipefail: fails as fuzz.sh does
+    env FUZZ_PARALLEL="$JOBS" scripts/fuzz.sh 2>&1 | tee build-asan/fuzz-stage.log
 }
 
 pytest_integration() {
@@ -98,7 +117,7 @@ run_stage unit-tests ctest --test-dir build --output-on-failure --no-tests=error
 if [ "$asan_bin" = "$ROOT/build-asan/stackscope" ]; then
     run_stage unit-tests-asan env "${SANITIZER_ENV[@]}" \
         ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$JOBS" || true
-    run_stage fuzz env FUZZ_PARALLEL="$JOBS" scripts/fuzz.sh || true
+    run_stage fuzz fuzz_stage || true
 fi
 run_stage integration-tests pytest_integration "$@" || true
 summary
