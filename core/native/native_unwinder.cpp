@@ -66,6 +66,9 @@ struct DwflSession {
     std::optional<std::string> setup_error;       // why no stack can be unwound
     std::map<std::string, std::string> unopened;  // mapped path -> why it could not be opened
     const TargetThread* current = nullptr;        // the thread dwfl_getthread_frames asks for
+    // Threads share most of their frames (the same eval loop, the same waits): each distinct
+    // frame is symbolised once.
+    std::map<std::pair<uint64_t, bool>, std::vector<NativeStackFrame>> symbolized;
     std::string debuginfo_path_storage;
     char* debuginfo_path = nullptr;
     Dwfl_Callbacks callbacks{};
@@ -242,9 +245,15 @@ NativeStack NativeUnwinder::unwind(const TargetThread& thread) {
     if (frames.empty()) return out;
     const std::vector<StackRange> stacks = frame_stacks(session_->dwfl, session_->memory, *thread.registers, frames);
     for (size_t i = 0; i < frames.size(); ++i) {
-        std::vector<NativeStackFrame> symbolized = symbolize(session_->dwfl, frames[i]);
-        for (NativeStackFrame& f : symbolized)
-            f.interpreter = !f.library.empty() && f.library == session_->interpreter_file;
+        const auto key = std::make_pair(frames[i].pc, frames[i].activation);
+        auto known = session_->symbolized.find(key);
+        if (known == session_->symbolized.end()) {
+            std::vector<NativeStackFrame> named = symbolize(session_->dwfl, frames[i]);
+            for (NativeStackFrame& f : named)
+                f.interpreter = !f.library.empty() && f.library == session_->interpreter_file;
+            known = session_->symbolized.emplace(key, std::move(named)).first;
+        }
+        std::vector<NativeStackFrame> symbolized = known->second;
         symbolized.back().stack_low = stacks[i].low;
         symbolized.back().stack_high = stacks[i].high;
         out.frames.insert(out.frames.end(), std::make_move_iterator(symbolized.begin()),
