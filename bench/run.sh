@@ -10,5 +10,8 @@ echo
 echo "=== W1 in the debugger front-ends and the CLI, side by side"
 /usr/bin/python3 bench/lldb_w1.py
 echo
+echo "=== W1 with native frames: stackscope pid --native / --native-all vs gdb's thread apply all bt"
+/usr/bin/python3 bench/w1_native.py
+echo
 echo "=== W2 (10,000 asyncio tasks, CPython 3.14): stackscope pid --tasks vs python3.14 -m asyncio pstree"
 /usr/bin/python3 bench/w2_tasks.py

@@ -88,12 +88,15 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
          StoppedFor stopped_for = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
+    const TreeOptions tree{out.ascii, out.show_hidden, color};
     if (out.format == OutputFormat::Json) {
-        std::cout << format_snapshot_json(snap);
+        std::cout << format_snapshot_json(snap, 2, out.native_all);
     } else if (out.format == OutputFormat::Flat) {
         std::cout << format_snapshot_flat(snap, FlatOptions{out.show_hidden, color});
+    } else if (out.native || out.native_all) {
+        std::cout << format_snapshot_tree_with_natives(snap, tree, out.native_all);
     } else {
-        std::cout << format_snapshot_tree(snap, TreeOptions{out.ascii, out.show_hidden, color});
+        std::cout << format_snapshot_tree(snap, tree);
     }
     std::cout.flush();
     if (debug_reads) {
@@ -221,7 +224,8 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
                                              .contexts = !out.no_contexts,
                                              .locals = out.locals,
                                              .tasks = out.tasks,
-                                             .locks = out.locks},
+                                             .locks = out.locks,
+                                             .native = out.native || out.native_all},
                              resume);
         resume();
     }
@@ -240,7 +244,8 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
                                                   .contexts = !out.no_contexts,
                                                   .locals = out.locals,
                                                   .tasks = out.tasks,
-                                                  .locks = out.locks});
+                                                  .locks = out.locks,
+                                                  .native = out.native || out.native_all});
     test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);
@@ -316,6 +321,15 @@ int main(int argc, char** argv) {
     OutputOptions out;
     if (const std::string bad = apply_output_options(pid_cmd->parsed() ? pid_cmd : core_cmd, out); !bad.empty()) {
         std::cerr << "stackscope: " << bad << " (see stackscope --help)\n";
+        return kExitUsage;
+    }
+
+    if ((out.native || out.native_all) && no_block) {
+        std::cerr << "stackscope: --native needs the threads' registers: not with --no-block (see stackscope --help)\n";
+        return kExitUsage;
+    }
+    if ((out.native || out.native_all) && !object_args.empty()) {
+        std::cerr << "stackscope: --native shows threads: not with --object (see stackscope --help)\n";
         return kExitUsage;
     }
 

@@ -4,6 +4,7 @@
     include/stackscope   the public API: includes only itself
     core/common          + common
     core/target          + target         (targets, ELF, /proc, glibc, the page cache)
+    core/native          + native         (native stacks through libdwfl, over a target)
     core/cpython         + cpython        (layouts and versions, discovery, types, objects, frames, threads)
     core/extract         + extract        (one extraction, the snapshot)
     core/render          public + common + render   (formatters consume the model only)
@@ -19,10 +20,11 @@ ALLOWED = {
     "include/stackscope": {"stackscope"},
     "core/common": {"stackscope", "common"},
     "core/target": {"stackscope", "common", "target"},
+    "core/native": {"stackscope", "common", "target", "native"},
     "core/cpython": {"stackscope", "common", "target", "cpython"},
-    "core/extract": {"stackscope", "common", "target", "cpython", "extract"},
+    "core/extract": {"stackscope", "common", "target", "native", "cpython", "extract"},
     "core/render": {"stackscope", "common", "render"},
-    "core/debugger": {"stackscope", "common", "target", "cpython", "extract", "render", "debugger"},
+    "core/debugger": {"stackscope", "common", "target", "native", "cpython", "extract", "render", "debugger"},
 }
 FRONT_ENDS = ["cli", "gdb", "lldb"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -22,7 +22,8 @@ GilState read_gil(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {
     return gil;
 }
 
-void set_kernel_activity(Thread& thread, const TargetThread& kernel, const GilState& gil, const PythonLayout& l) {
+void set_kernel_activity(Thread& thread, const TargetThread& kernel, const GilState& gil, const PythonLayout& l,
+                         const std::optional<std::string>& resumed_in) {
     if (!kernel.syscall) return;
     const int64_t number = *kernel.syscall;
     if (number < 0) {
@@ -31,9 +32,12 @@ void set_kernel_activity(Thread& thread, const TargetThread& kernel, const GilSt
     }
     const auto name = syscall_name(number);
     thread.syscall = name ? std::string(*name) : "syscall " + std::to_string(number);
+    if (number == kSyscallRestart && resumed_in) thread.syscall = *resumed_in;
+    // A timed wait for the GIL that a stop interrupted keeps its futex address in rdi.
     const bool on_gil = gil.address != 0 && kernel.syscall_arg0 >= gil.address &&
                         kernel.syscall_arg0 < gil.address + static_cast<uint64_t>(l.gil_size);
-    thread.activity = number == kSyscallFutex && on_gil ? ThreadActivity::WaitingForGil : ThreadActivity::Idle;
+    const bool futex_wait = number == kSyscallFutex || number == kSyscallRestart;
+    thread.activity = futex_wait && on_gil ? ThreadActivity::WaitingForGil : ThreadActivity::Idle;
 }
 
 bool gc_running(RemoteMemory& mem, const PythonRuntime& rt, uint64_t interp) {

@@ -22,8 +22,11 @@ struct GilState {
 GilState read_gil(RemoteMemory& memory, const PythonRuntime& runtime, uint64_t interp);
 
 // Sets activity and syscall from the kernel's view of the thread: a futex wait on an address
-// inside the GIL's state is a wait for the GIL.
-void set_kernel_activity(Thread& thread, const TargetThread& kernel, const GilState& gil, const PythonLayout& layout);
+// inside the GIL's state is a wait for the GIL. A wait that a stop interrupted resumes as
+// restart_syscall: `resumed_in` names the function it is really in (the libc function the
+// native stack shows), when known.
+void set_kernel_activity(Thread& thread, const TargetThread& kernel, const GilState& gil, const PythonLayout& layout,
+                         const std::optional<std::string>& resumed_in = std::nullopt);
 
 // Whether the interpreter's garbage collector is running; false when unreadable.
 bool gc_running(RemoteMemory& memory, const PythonRuntime& runtime, uint64_t interp);

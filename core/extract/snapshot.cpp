@@ -11,6 +11,7 @@
 #include "extract/context_elaboration.hpp"
 #include "extract/extraction.hpp"
 #include "extract/lock_graph.hpp"
+#include "extract/native_threads.hpp"
 #include "extract/object_stacks.hpp"
 #include "target/glibc_threads.hpp"
 #include "cpython/handled_exception.hpp"
@@ -101,8 +102,14 @@ struct InterpreterActivity {
 // Reads every interpreter's threads into a Snapshot, over one Extraction.
 class SnapshotReader {
 public:
-    SnapshotReader(Extraction& x, const SnapshotOptions& options, const std::vector<TargetThread>& kernel_threads)
-        : x_(x), l_(x.layout()), mem_(x.memory()), options_(options), tids_(kernel_threads, x.layout()) {
+    SnapshotReader(Extraction& x, const SnapshotOptions& options, const std::vector<TargetThread>& kernel_threads,
+                   NativeThreads& natives)
+        : x_(x),
+          l_(x.layout()),
+          mem_(x.memory()),
+          options_(options),
+          tids_(kernel_threads, x.layout()),
+          natives_(natives) {
         for (const TargetThread& t : kernel_threads) kernel_.emplace(t.tid, t);
     }
 
@@ -125,6 +132,7 @@ private:
     RemoteMemory& mem_;
     const SnapshotOptions& options_;
     ThreadIds tids_;
+    NativeThreads& natives_;
     KernelThreads kernel_;
     ExtractionStats stats_;
     // Every thread state listed so far, by any interpreter: a thread state is read once per
@@ -225,7 +233,8 @@ ThreadList SnapshotReader::read_thread_list(uint64_t interp) {
 
 void SnapshotReader::set_activity(Thread& t, const InterpreterActivity& activity) {
     if (t.tid) {
-        if (auto k = kernel_.find(*t.tid); k != kernel_.end()) set_kernel_activity(t, k->second, activity.gil, l_);
+        if (auto k = kernel_.find(*t.tid); k != kernel_.end())
+            set_kernel_activity(t, k->second, activity.gil, l_, natives_.resumed_in(k->second));
     }
     // The collector runs on the thread that holds the GIL, or held it last when a finalizer
     // it called has released it.
@@ -358,12 +367,14 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
                        const std::function<void()>& reads_done) {
     Extraction x(target, !options.target_running);
     const std::vector<TargetThread> kernel_threads = target.threads();
-    SnapshotReader reader(x, options, kernel_threads);
+    NativeThreads natives(x);
+    SnapshotReader reader(x, options, kernel_threads, natives);
     Snapshot snap;
     snap.python_version = x.layout().version.str();
     snap.debug_build = x.flavour() == BuildFlavour::Debug;
     snap.pid = target.pid();
     reader.read_all(snap.threads);
+    if (options.native && options.objects.empty()) natives.add_native_stacks(snap.threads, kernel_threads);
     mark_crashed_thread(target, snap);
     // After every thread is read: a running generator's frames are on another thread's stack.
     ContextElaboration elaboration(x, snap.threads);

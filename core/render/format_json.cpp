@@ -3,6 +3,7 @@
 
 #include "render/context_text.hpp"
 #include "render/locals_text.hpp"
+#include "render/native_text.hpp"
 #include "stackscope/formatters.hpp"
 
 namespace stackscope {
@@ -74,6 +75,7 @@ Json frame_json(const Frame& f, int depth) {
     Json contexts = Json::array();
     for (const Context& c : f.contexts) contexts.push_back(context_json(c, depth));
     return Json{
+        {"kind", "python"},
         {"function", f.function},
         {"name", f.name},
         {"module", optional_json(f.module)},
@@ -225,14 +227,45 @@ Json deadlock_json(const std::vector<DeadlockMember>& cycle) {
     return out;
 }
 
-Json thread_json(const Thread& t, bool tasks_asked) {
-    Json frames = frames_json(t.stack, 0);
+Json native_frame_json(const NativeStackFrame& f) {
+    return Json{
+        {"kind", "native"},
+        {"symbol", f.symbol.empty() ? Json(nullptr) : Json(f.symbol)},
+        {"offset", f.symbol.empty() ? Json(nullptr) : Json(f.offset)},
+        {"library", f.library.empty() ? Json(nullptr) : Json(f.library)},
+        {"filename", optional_json(f.filename)},
+        {"line", optional_json(f.line)},
+        {"inlined", f.inlined},
+    };
+}
+
+// The Python frames and the native frames shown, outermost first, as the tree places them.
+Json frames_with_natives_json(const Thread& t, bool all) {
+    const std::vector<NativeLine> lines = native_lines(t, all);
+    std::vector<NativeFrame> natives;
+    for (const NativeLine& line : lines) natives.push_back(line.frame);
+    const auto calls = frames_by_eval_call(t.stack);
+    const auto placed = place_eval_calls(natives, t.stack);
+    Json out = placed ? Json::array() : frames_json(t.stack, 0);
+    for (size_t i = lines.size(); i-- > 0;) {
+        const bool runs_call = placed && (*placed)[i];
+        if (!(placed && lines[i].replaced)) out.push_back(native_frame_json((*t.native)[i]));
+        if (runs_call) {
+            const auto& call = calls[*(*placed)[i]];
+            for (auto f = call.rbegin(); f != call.rend(); ++f) out.push_back(frame_json(**f, 0));
+        }
+    }
+    return out;
+}
+
+Json thread_json(const Thread& t, bool tasks_asked, bool all_natives) {
+    Json frames = t.native ? frames_with_natives_json(t, all_natives) : frames_json(t.stack, 0);
     Json out{
         {"tid", optional_json(t.tid)},
         {"pthread_id", optional_json(t.pthread_id)},
         {"name", optional_json(t.name)},
         {"holds_gil", t.holds_gil},
-        {"interpreter_id", t.interpreter_id},
+        {"interpreter_id", optional_json(t.interpreter_id)},
         {"activity", optional_json(activity_name(t.activity))},
         {"syscall", optional_json(t.syscall)},
         {"in_gc", t.in_gc},
@@ -245,6 +278,7 @@ Json thread_json(const Thread& t, bool tasks_asked) {
     if (t.debugger_thread) out["debugger_thread"] = *t.debugger_thread;
     if (tasks_asked) out["running_task"] = optional_json(t.running_task);
     if (t.crash) out["crash"] = signal_json(*t.crash);
+    if (t.native) out["native_error"] = optional_json(t.native_error);
     return out;
 }
 
@@ -260,9 +294,9 @@ std::optional<std::string> activity_name(ThreadActivity activity) {
     return std::nullopt;
 }
 
-std::string format_snapshot_json(const Snapshot& snapshot, int indent) {
+std::string format_snapshot_json(const Snapshot& snapshot, int indent, bool all_natives) {
     Json threads = Json::array();
-    for (const Thread& t : snapshot.threads) threads.push_back(thread_json(t, snapshot.tasks_asked));
+    for (const Thread& t : snapshot.threads) threads.push_back(thread_json(t, snapshot.tasks_asked, all_natives));
     Json doc{
         {"schema_version", 1},
         {"python_version", snapshot.python_version},

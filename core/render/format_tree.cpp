@@ -241,7 +241,8 @@ std::string format_thread_header(const Thread& thread) {
 std::string format_thread_details(const Thread& thread) {
     std::string out;
     if (thread.name) out += " \"" + printable(*thread.name) + "\"";
-    if (thread.interpreter_id != 0) out += " (interpreter " + std::to_string(thread.interpreter_id) + ")";
+    if (!thread.interpreter_id) out += " (no Python thread state)";
+    else if (*thread.interpreter_id != 0) out += " (interpreter " + std::to_string(*thread.interpreter_id) + ")";
     if (thread.holds_gil) out += " (holds the GIL)";
     if (thread.crash) out += " (crashed: " + format_signal(*thread.crash) + ")";
     switch (thread.activity) {

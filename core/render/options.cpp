@@ -32,7 +32,7 @@ std::string set_color(OutputOptions& options, std::string_view value) {
 }
 
 // The options, in the order help lists them. Adding one (--tasks, --object ADDR,
-// --locks, or --native on the CLI when it gets native frames) is one row here, plus the
+// --locks, --native) is one row here, plus the
 // field of OutputOptions it sets (which its renderer reads): its name, value, help, the
 // surfaces that have it and the formats it affects decide how every surface parses, checks,
 // documents and completes it. A flag points at its bool; a value option at a setter that
@@ -113,6 +113,21 @@ constexpr OptionSpec kOptions[] = {
      .formats = format_bit(OutputFormat::Tree),
      .outside = OutsideFormats::Refused,
      .flag = &OutputOptions::native},
+    {.name = "native",
+     .help = "Interleave the native (C, C++) frames with the Python frames, the interpreter's own collapsed: each "
+             "eval-loop call is replaced by the Python frames it runs. Threads without a Python thread state are "
+             "listed too. Unwound with elfutils (CFI, else frame pointers); not with --no-block",
+     .surfaces = kOnCli,
+     .formats = format_bit(OutputFormat::Tree) | format_bit(OutputFormat::Json),
+     .outside = OutsideFormats::Refused,
+     .flag = &OutputOptions::native},
+    {.name = "native-all",
+     .help = "As --native, with every native frame, the interpreter's own included (each eval-loop call followed "
+             "by the Python frames it runs)",
+     .surfaces = kOnCli,
+     .formats = format_bit(OutputFormat::Tree) | format_bit(OutputFormat::Json),
+     .outside = OutsideFormats::Refused,
+     .flag = &OutputOptions::native_all},
 };
 
 bool on(Surface surface, const OptionSpec& option) {

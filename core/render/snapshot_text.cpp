@@ -24,7 +24,8 @@ std::string tasks_text(const Snapshot& snapshot, const std::function<std::string
 }
 
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
-                                 bool color, TaskLayout tasks) {
+                                 bool color, TaskLayout tasks,
+                                 const std::function<std::string(const Thread&)>& native_text) {
     std::string out = format_process_header(snapshot);
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
@@ -39,7 +40,8 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
         if (const std::string note = running_task_note(snapshot, snapshot.threads[i]); !note.empty())
             header.insert(header.size() - 1, note);  // before the closing ':'
         out += styled_header(header, color) + "\n";
-        out += stack_text(snapshot.threads[i].stack);
+        const Thread& thread = snapshot.threads[i];
+        out += thread.native && native_text ? native_text(thread) : stack_text(thread.stack);
     }
     if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks);
     out += locks_text(snapshot, color);

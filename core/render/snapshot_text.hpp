@@ -15,8 +15,10 @@ namespace stackscope {
 std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
                        TaskLayout layout);
 
-// With --tasks, each loop's tasks after the threads, laid out as `tasks` says.
+// With --tasks, each loop's tasks after the threads, laid out as `tasks` says. A thread read
+// with native frames is shown by `native_text`, when given.
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
-                                 bool color, TaskLayout tasks = TaskLayout::Nested);
+                                 bool color, TaskLayout tasks = TaskLayout::Nested,
+                                 const std::function<std::string(const Thread&)>& native_text = {});
 
 }  // namespace stackscope

@@ -12,22 +12,20 @@
 #include "target/build_id.hpp"
 #include "stackscope/error.hpp"
 #include "target/mapped_elf.hpp"
+#include "target/user_registers.hpp"
 
 namespace stackscope {
 
 namespace {
 
 // struct elf_prstatus (x86-64): pr_info {si_signo, si_code, si_errno} at 0, pr_cursig at 12,
-// pr_pid at 32, pr_reg (user_regs_struct) at 112; fs_base is register 21.
+// pr_pid at 32, pr_reg (user_regs_struct) at 112.
 constexpr size_t kPrstatusSigno = 0;
 constexpr size_t kPrstatusCode = 4;
 constexpr size_t kPrstatusCursig = 12;
 constexpr size_t kPrstatusPid = 32;
 constexpr size_t kPrstatusRegs = 112;
-constexpr size_t kRegFsBase = 21;
-constexpr size_t kRegRdi = 14;
-constexpr size_t kRegOrigRax = 15;
-constexpr size_t kPrstatusMinSize = kPrstatusRegs + 27 * 8;
+constexpr size_t kPrstatusMinSize = kPrstatusRegs + kUserRegsCount * 8;
 // struct elf_prpsinfo (x86-64): pr_uid at 16, pr_pid at 24, pr_ppid at 28, pr_psargs[80] at 56.
 constexpr size_t kPrpsinfoUid = 16;
 constexpr size_t kPrpsinfoPid = 24;
@@ -126,9 +124,12 @@ void CoreFile::parse_notes() {
         if (note.type == NT_PRSTATUS && note.desc.size() >= kPrstatusMinSize) {
             TargetThread t;
             t.tid = load<int32_t>(note.desc, kPrstatusPid);
-            t.pthread_id = load<uint64_t>(note.desc, kPrstatusRegs + 8 * kRegFsBase);
-            t.syscall = load<int64_t>(note.desc, kPrstatusRegs + 8 * kRegOrigRax);
-            t.syscall_arg0 = load<uint64_t>(note.desc, kPrstatusRegs + 8 * kRegRdi);
+            std::array<uint64_t, kUserRegsCount> regs{};
+            std::memcpy(regs.data(), note.desc.data() + kPrstatusRegs, sizeof(regs));
+            t.pthread_id = regs[kUserRegFsBase];
+            t.syscall = static_cast<int64_t>(regs[kUserRegOrigRax]);
+            t.syscall_arg0 = regs[kUserRegRdi];
+            t.registers = dwarf_registers(regs);
             threads_.push_back(t);
             const int cursig = load<int16_t>(note.desc, kPrstatusCursig);
             if (!fatal && dumps_core(cursig)) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "stackscope/error.hpp"
 #include "target/proc_maps.hpp"
 #include "target/proc_syscall.hpp"
+#include "target/user_registers.hpp"
 
 namespace stackscope {
 
@@ -64,10 +66,12 @@ std::vector<int> namespace_ids(const std::string& status) {
 }
 
 // The kernel's view of what the thread is doing (read while it is stopped, or as it is).
-TargetThread kernel_thread(int pid, int tid, std::optional<uint64_t> pthread_id) {
+TargetThread kernel_thread(int pid, int tid, std::optional<uint64_t> pthread_id,
+                           const std::optional<std::array<uint64_t, kDwarfRegisterCount>>& registers) {
     TargetThread t;
     t.tid = tid;
     t.pthread_id = pthread_id;
+    t.registers = registers;
     const auto text = read_text_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/syscall");
     if (const auto syscall = text ? parse_proc_syscall(*text) : std::nullopt) {
         t.syscall = syscall->number;
@@ -221,7 +225,13 @@ void LiveProcess::stop_all_threads() {
                 continue;
             }
             user_regs_struct regs{};
-            if (state.stopped && ::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) state.fs_base = regs.fs_base;
+            if (state.stopped && ::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
+                static_assert(sizeof(regs) == kUserRegsCount * sizeof(uint64_t));
+                std::array<uint64_t, kUserRegsCount> fields{};
+                std::memcpy(fields.data(), &regs, sizeof(regs));
+                state.fs_base = regs.fs_base;
+                state.registers = dwarf_registers(fields);
+            }
         }
     }
 }
@@ -267,10 +277,11 @@ size_t LiveProcess::read(uint64_t address, std::span<uint8_t> out) {
 std::vector<TargetThread> LiveProcess::threads() const {
     std::vector<TargetThread> out;
     if (!attached_.empty()) {
-        for (const auto& [tid, state] : attached_) out.push_back(kernel_thread(pid_, tid, state.fs_base));
+        for (const auto& [tid, state] : attached_)
+            out.push_back(kernel_thread(pid_, tid, state.fs_base, state.registers));
         return out;
     }
-    for (int tid : list_threads()) out.push_back(kernel_thread(pid_, tid, std::nullopt));
+    for (int tid : list_threads()) out.push_back(kernel_thread(pid_, tid, std::nullopt, std::nullopt));
     return out;
 }
 

@@ -54,11 +54,15 @@ std::string styled_header(std::string_view line, bool color);
 struct NativeLine {
     std::string text;
     NativeFrame frame;  // its symbol must outlive the call
+    // Shown only through the Python frames placed among the natives (the interpreter's own
+    // frames under --native); shown as any other where they cannot be placed.
+    bool replaced = false;
 };
 
 struct NativeTreeOptions {
     TreeOptions tree;
     std::string debugger;  // "gdb", "lldb": named when the Python frames cannot be placed
+    std::optional<std::string> native_error = std::nullopt;  // why the native frames are missing or end early
 };
 
 // The stack as a tree with the debugger's native frames (`natives`, newest first)
@@ -68,8 +72,17 @@ struct NativeTreeOptions {
 std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives,
                                       const NativeTreeOptions& options);
 
-// JSON following docs/schema-v1.json.
-std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2);
+// A native frame's line: `poll in libc.so.6`, `wait_here (inlined) at ext.c:12 in ext.so`,
+// `0x7f0012345678`.
+std::string native_frame_text(const NativeStackFrame& frame);
+
+// The snapshot's threads with their native frames (those read with SnapshotOptions::native),
+// as --native (`all` false: the interpreter's own frames collapsed) or --native-all show them.
+std::string format_snapshot_tree_with_natives(const Snapshot& snapshot, const TreeOptions& options, bool all);
+
+// JSON following docs/schema-v1.json. Threads read with native frames list them among their
+// Python frames (`kind` tells them apart), as format_snapshot_tree_with_natives places them.
+std::string format_snapshot_json(const Snapshot& snapshot, int indent = 2, bool all_natives = false);
 
 // The snapshot without its frames' with-blocks (--no-contexts for a snapshot read with them).
 Snapshot without_contexts(Snapshot snapshot);

@@ -45,6 +45,7 @@ private:
     struct Attached {
         bool stopped = false;  // false: seized, but it did not stop in time (e.g. in D state)
         std::optional<uint64_t> fs_base;
+        std::optional<std::array<uint64_t, kDwarfRegisterCount>> registers;
         int pending_signal = 0;  // a signal that arrived while stopping; re-delivered on detach
     };
     void stop_all_threads();

@@ -150,6 +150,21 @@ struct Stack {
     std::optional<ExtractionError> error;
 };
 
+// A native (C, C++) frame of a thread, as --native unwinds it.
+struct NativeStackFrame {
+    uint64_t pc = 0;                      // the next instruction (the newest frame) or the return address
+    std::string symbol;                   // its function, demangled; "" when no symbol covers pc
+    uint64_t offset = 0;                  // pc minus the symbol's address
+    std::string library;                  // the file mapped at pc, as the target names it; "" when none
+    std::optional<std::string> filename;  // its source file and line, from DWARF where there is some
+    std::optional<int> line;
+    bool inlined = false;      // a function inlined into the frame after it (at the same pc)
+    bool interpreter = false;  // in the file that holds the interpreter (_PyRuntime)
+    // Its stack: [sp, the caller's sp); 0, 0 when unknown (and for inline frames).
+    uint64_t stack_low = 0;
+    uint64_t stack_high = 0;
+};
+
 // What a thread was doing when it was read, as the kernel saw it.
 enum class ThreadActivity {
     Unknown,        // the target does not say (e.g. a debugger that lists threads itself)
@@ -169,7 +184,8 @@ struct Thread {
     std::optional<uint64_t> pthread_id;
     std::optional<std::string> name;
     bool holds_gil = false;
-    int64_t interpreter_id = 0;
+    // Its interpreter; nullopt for a thread without a Python thread state (listed by --native).
+    std::optional<int64_t> interpreter_id = 0;
     uint64_t thread_state = 0;           // PyThreadState address in the target
     std::optional<int> debugger_thread;  // the debugger's thread number, set by a debugger front-end
     std::optional<FatalSignal> crash;    // the signal that killed the process arrived on this thread
@@ -183,6 +199,9 @@ struct Thread {
     // running now; nullopt when none (or not asked).
     std::optional<uint64_t> running_loop;
     std::optional<uint64_t> running_task;
+    // With --native: its native frames, newest first, and why they are missing or end early.
+    std::optional<std::vector<NativeStackFrame>> native;
+    std::optional<std::string> native_error;
 };
 
 // Where a generator, coroutine or async generator is in its life.

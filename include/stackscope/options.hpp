@@ -37,7 +37,8 @@ struct OutputOptions {
     OutputFormat format = OutputFormat::Tree;
     bool ascii = false;
     bool show_hidden = false;
-    bool native = false;       // the debugger's native frames in the tree (gdb and lldb)
+    bool native = false;       // native frames in the tree (the debugger's; the CLI's own, collapsed)
+    bool native_all = false;   // the CLI's native frames, the interpreter's own included
     bool no_contexts = false;  // leave out the frames' with-blocks
     bool locals = false;       // each frame's arguments and other local variables
     bool tasks = false;        // every asyncio task, after the threads, as trees of who awaits whom

@@ -30,6 +30,9 @@ struct SnapshotOptions {
     bool tasks = false;
     // Read who holds and who waits for each lock, and the deadlocks (Snapshot::locks, --locks).
     bool locks = false;
+    // Unwind each thread's native frames (Thread::native, --native), and list the threads that
+    // have no Python thread state with theirs. Needs the threads' registers: a stopped target.
+    bool native = false;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread

@@ -1,6 +1,7 @@
 #pragma once
 // The one interface every memory source implements: a live process, a core file,
 // or (later) a debugger's callbacks. Everything above it reads through RemoteMemory.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -31,7 +32,16 @@ struct TargetThread {
     // call it is blocked in (orig_rax), -1 when it was running user code; nullopt when unknown.
     std::optional<int64_t> syscall = std::nullopt;
     uint64_t syscall_arg0 = 0;  // rdi: the call's first argument (a futex's address)
+    // Its general registers, numbered as DWARF numbers them on x86-64 (kDwarfRegisterCount:
+    // rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8-r15, rip), where native unwinding starts;
+    // nullopt when the target has none (a thread that was not stopped).
+    std::optional<std::array<uint64_t, 17>> registers = std::nullopt;
 };
+
+inline constexpr size_t kDwarfRegisterCount = 17;
+inline constexpr size_t kDwarfRbp = 6;
+inline constexpr size_t kDwarfRsp = 7;
+inline constexpr size_t kDwarfRip = 16;
 
 class Target {
 public:

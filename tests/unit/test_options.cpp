@@ -133,13 +133,28 @@ TEST_CASE("options: unknown options, values and dashes", "[options]") {
     CHECK(parse(Surface::Lldb, "--ascii=yes").error == "--ascii takes no value");
     CHECK(parse(Surface::Lldb, "--json=1").error == "--json takes no value");
     OutputOptions cli;
-    CHECK(apply_options(Surface::Cli, std::vector<GivenOption>{{"native", ""}}, cli) == "unknown option '--native'");
+    CHECK(apply_options(Surface::Cli, std::vector<GivenOption>{{"native-all", ""}, {"flat", ""}}, cli) ==
+          "--native-all works with tree and json output only: it cannot be combined with --flat");
+    CHECK(parse(Surface::Gdb, "-native-all").error == "unknown option '-native-all'");
+}
+
+TEST_CASE("options: the CLI's --native and --native-all work with tree and json", "[options]") {
+    for (const char* format : {"tree", "json"}) {
+        OutputOptions cli;
+        CHECK(apply_options(Surface::Cli, std::vector<GivenOption>{{"native", ""}, {"format", format}}, cli) == "");
+        CHECK(cli.native);
+        CHECK(apply_options(Surface::Cli, std::vector<GivenOption>{{"native-all", ""}}, cli) == "");
+        CHECK(cli.native_all);
+    }
+    OutputOptions cli;
+    CHECK(apply_options(Surface::Cli, std::vector<GivenOption>{{"flat", ""}, {"native", ""}}, cli) ==
+          "--native works with tree and json output only: it cannot be combined with --flat");
 }
 
 TEST_CASE("options: usage and help list each option once per surface", "[options]") {
     CHECK(options_usage(Surface::Cli) ==
           "[--format tree|flat|json | --flat | --json] [--ascii] [--color auto|always|never] [--show-hidden] "
-          "[--no-contexts] [--locals] [--tasks] [--locks]");
+          "[--no-contexts] [--locals] [--tasks] [--locks] [--native] [--native-all]");
     CHECK(options_usage(Surface::Gdb) ==
           "[-format tree|flat|json | -flat | -json] [-ascii] [-color auto|always|never] [-show-hidden] [-no-contexts] "
           "[-locals] [-native]");
@@ -162,7 +177,8 @@ TEST_CASE("options: usage and help list each option once per surface", "[options
         }
         CHECK(labels == expected);
     }
-    CHECK(options_help(Surface::Cli).find("native") == std::string::npos);
+    CHECK(options_help(Surface::Gdb).find("native-all") == std::string::npos);
+    CHECK(option_description(Surface::Cli, *find_option(Surface::Cli, "native")).ends_with(" (tree and json only)"));
     CHECK(option_description(Surface::Gdb, *find_option(Surface::Gdb, "json")) == "Short for -format json");
     CHECK(option_description(Surface::Cli, *find_option(Surface::Cli, "ascii")) ==
           "Draw the tree with ASCII characters only (tree; ignored by flat and json)");

@@ -1,9 +1,11 @@
-// One thread's stack with a debugger's native frames interleaved, for the debugger
-// front-ends: the same tree as format_stack_tree, with a `[native] ...` line per native frame
-// and each eval-loop call's Python frames right after the native frame that runs it.
+// One thread's stack with its native frames interleaved (the debugger's, or --native's): the
+// same tree as format_stack_tree, with a `[native] ...` line per native frame and each
+// eval-loop call's Python frames right after the native frame that runs it.
 #include "stackscope/eval_calls.hpp"
 #include "stackscope/formatters.hpp"
+#include "render/native_text.hpp"
 #include "render/printable.hpp"
+#include "render/snapshot_text.hpp"
 
 namespace stackscope {
 
@@ -47,6 +49,7 @@ std::string format_stack_with_natives(const Stack& stack, std::span<const Native
     const auto calls = frames_by_eval_call(stack);
     const auto placed = place_eval_calls(frames, stack);
     std::string out = "stackscope.Stack with native frames (most recent call last):\n";
+    if (options.native_error) out += "  (native frames: " + printable(*options.native_error) + ")\n";
     if (!placed) {
         out += "  (Python frames not placed: " + options.debugger + "'s backtrace names " +
                std::to_string(eval_loop_frames(frames).size()) + " eval-loop frames for " +
@@ -54,10 +57,21 @@ std::string format_stack_with_natives(const Stack& stack, std::span<const Native
         out += tree_body(frames_only(stack), options.tree);
     }
     for (size_t i = natives.size(); i-- > 0;) {
-        out += (options.tree.ascii ? "+ [native] " : "╠ [native] ") + printable(natives[i].text) + "\n";
+        if (!(placed && natives[i].replaced))
+            out += (options.tree.ascii ? "+ [native] " : "╠ [native] ") + printable(natives[i].text) + "\n";
         if (placed && (*placed)[i]) out += tree_body(call_stack(calls[*(*placed)[i]]), options.tree);
     }
     return out + tree_body(error_only(stack), options.tree);
+}
+
+std::string format_snapshot_tree_with_natives(const Snapshot& snapshot, const TreeOptions& options, bool all) {
+    return format_snapshot_text(
+        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color,
+        TaskLayout::Nested,
+        [&](const Thread& thread) {
+            return format_stack_with_natives(thread.stack, native_lines(thread, all),
+                                             {options, "stackscope", thread.native_error});
+        });
 }
 
 }  // namespace stackscope

@@ -1,0 +1,49 @@
+#pragma once
+// Native (C, C++) stacks through elfutils' libdwfl, driven by this tool's own target: threads'
+// registers from the target (stopped threads, a core's notes), memory through its page cache,
+// and the mapped files from Target::local_file (/proc/PID/map_files, --executable,
+// --lib-search-path, build-id checks), never libdwfl's own /proc or core-file defaults.
+// CFI first; libdwfl's x86-64 frame-pointer unwinder where there is none.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stackscope/model.hpp"
+#include "stackscope/target.hpp"
+#include "target/remote_memory.hpp"
+
+namespace stackscope {
+
+// One thread's native frames, newest first, and why they end early (or are missing).
+struct NativeStack {
+    std::vector<NativeStackFrame> frames;
+    std::optional<std::string> error;
+};
+
+struct DwflSession;
+
+class NativeUnwinder {
+public:
+    static constexpr size_t kMaxFrames = 1024;
+
+    // `interpreter_file`: the file that holds _PyRuntime, as the target names it; its frames are
+    // marked NativeStackFrame::interpreter.
+    NativeUnwinder(RemoteMemory& memory, std::string interpreter_file);
+    ~NativeUnwinder();
+    NativeUnwinder(const NativeUnwinder&) = delete;
+    NativeUnwinder& operator=(const NativeUnwinder&) = delete;
+
+    // The thread's frames, from its registers (none: an error saying so).
+    NativeStack unwind(const TargetThread& thread);
+
+    // The function a thread blocked in a system call is really in: the first frame from its
+    // registers whose symbol covers its pc and is not one of libc's system-call helpers, with
+    // libc's internal prefixes taken off ("__GI___poll" -> "poll"); nullopt when none is known.
+    std::optional<std::string> blocking_function(const TargetThread& thread);
+
+private:
+    std::unique_ptr<DwflSession> session_;
+};
+
+}  // namespace stackscope
