@@ -264,7 +264,7 @@ NativeStack NativeUnwinder::unwind(const TargetThread& thread) {
         for (const auto& [path, why] : session_->unopened) {
             // Only the files this stack ran into.
             if (std::none_of(out.frames.begin(), out.frames.end(),
-                             [&](const NativeStackFrame& f) { return f.library == path; }))
+                             [&file = path](const NativeStackFrame& f) { return f.library == file; }))
                 continue;
             missing += (missing.empty() ? "" : "; ") + path + ": " + why;
         }
