@@ -18,8 +18,10 @@ Normalisations, each only where it must be:
 - libc's clone3 entry: the tool names it after .symtab (`__clone3`), gdb after its DWARF
   (`clone3`); frames outside the extension and the interpreter's file (libc, ld.so) compare with
   leading underscores removed;
-- frames in the extension and in the interpreter's file (which have DWARF on every build
-  here) compare exactly, inline frames included.
+- gdb stops at main unless told `set backtrace past-main on`, which it is;
+- a frame without a symbol: the tool's null is gdb's `??` (the stripped Debian executables);
+- frames in the extension, and frames in the interpreter's file that have DWARF (pyenv's
+  libpython, the Debian -dbg executables), compare exactly, inline frames included.
 """
 import json
 import os
@@ -210,7 +212,8 @@ def test_native_all_json(read, target, mode):
     truth = target[1]
     check_threads(snapshot, truth)
     main = thread_by_tid(snapshot, truth["main_tid"])
-    own = [f["symbol"] for f in main["frames"] if f["kind"] == "native" and in_file_of(f, truth["interpreter_file"], truth, mode)]
+    own = [f["symbol"] or "" for f in main["frames"]
+           if f["kind"] == "native" and in_file_of(f, truth["interpreter_file"], truth, mode)]
     assert own, main["frames"]  # the interpreter's own frames are shown...
     assert any(s.startswith("_PyEval_EvalFrame") for s in own), own
     # ...and --native hides exactly those
@@ -253,7 +256,7 @@ GDB_FRAME = re.compile(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+) \(")
 def gdb_backtraces(python, target):
     """{tid: [function names, outermost first]} from gdb's `thread apply all bt`."""
     args = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off", "-iex", "set auto-load no",
-            "-ex", "set width unlimited", "-ex", "thread apply all bt"]
+            "-ex", "set width unlimited", "-ex", "set backtrace past-main on", "-ex", "thread apply all bt"]
     if target[0] == "pid":
         args += ["-p", str(target[1])]
     else:
@@ -284,7 +287,8 @@ def test_matches_gdb(read, target, python):
         theirs = gdb[thread["tid"]]
         assert len(ours) == len(theirs), (thread["tid"], [f["symbol"] for f in ours], theirs)
         for frame, name in zip(ours, theirs):
-            exact = in_file_of(frame, extension, truth, None) or in_file_of(frame, truth["interpreter_file"], truth, None)
+            exact = in_file_of(frame, extension, truth, None) or \
+                (in_file_of(frame, truth["interpreter_file"], truth, None) and frame["filename"] is not None)
             if exact:
                 assert frame["symbol"] == name, (thread["tid"], frame, name, [f["symbol"] for f in ours], theirs)
             else:
@@ -351,11 +355,7 @@ def test_restart_syscall(tool, python, interp, tmp_path):
     kernel then resumes as restart_syscall; both reads (and a core made after the first) say poll."""
     fifo = tmp_path / "ready.fifo"
     os.mkfifo(fifo)
-    kernel = uses_kernel_cores(interp)
-    if kernel and kernel_core_pattern().startswith("|"):
-        pytest.skip("!!! KERNEL CORES UNAVAILABLE: core_pattern pipes cores to %s" % kernel_core_pattern())
-    extra = {"cwd": str(tmp_path), "preexec_fn": __import__("harness").enable_core_dumps} if kernel else {}
-    proc = spawn([python, "-c", POLL_FOREVER, fifo], **extra)
+    proc = spawn([python, "-c", POLL_FOREVER, fifo])
     try:
         wait_for_ready(proc, fifo, 60)
         wait_until_all_sleeping(proc.pid)
@@ -368,10 +368,7 @@ def test_restart_syscall(tool, python, interp, tmp_path):
         assert syscall.read_text().split()[0] == str(SYS_RESTART_SYSCALL), syscall.read_text()
         second = run_tool(tool, ["pid", proc.pid])
         assert "(idle in poll)" in header_of(second, proc.pid), second.stdout
-        if kernel:
-            core = __import__("harness").dump_by_kernel(proc, tmp_path)
-        else:
-            core = make_core(proc.pid, tmp_path / "core")
+        core = make_core(proc.pid, tmp_path / "core")  # one thread: no thread stack for gcore to lose
         from_core = run_tool(tool, ["core", core, "--executable", python])
         assert "(idle in poll)" in header_of(from_core, proc.pid), from_core.stdout
         core.unlink()

@@ -30,17 +30,22 @@ SLEEPER_PARKED = threading.Event()
 
 
 def interpreter_file():
-    """The file that holds _PyRuntime (the executable or libpython), from /proc/self/maps."""
+    """The file that holds _PyRuntime (the executable or libpython): dladdr's answer, the
+    executable itself when dladdr names the main program (its path is argv[0] there)."""
     import ctypes
 
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                    ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
     address = ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, "_PyRuntime"))
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split(None, 5)
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            if start <= address < end:
-                return os.path.realpath(fields[5].strip())
-    raise SystemExit("scenario: no mapping holds _PyRuntime at %#x" % address)
+    info = DlInfo()
+    if not ctypes.CDLL(None).dladdr(ctypes.c_void_p(address), ctypes.byref(info)):
+        raise SystemExit("scenario: dladdr(_PyRuntime at %#x) failed" % address)
+    name = (info.dli_fname or b"").decode()
+    if not os.path.isabs(name) or not os.path.exists(name):
+        return os.path.realpath(sys.executable)
+    return os.path.realpath(name)
 
 
 def sleeper():
