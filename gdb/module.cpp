@@ -1,8 +1,10 @@
 // stackscope_core: the core's Python API, for the GDB front-end (built for the Python that
 // gdb embeds) and for plain Python of the same version.
 //
-//   from_pid(pid, stop_threads=True, threads=None, sources=True)          -> Snapshot
-//   from_core(path, executable="", lib_search_path=[], sources=True)      -> Snapshot
+//   from_pid(pid, stop_threads=True, threads=None, sources=True, native=False) -> Snapshot
+//   from_core(path, executable="", lib_search_path=[], sources=True, native=False) -> Snapshot
+//     (native: each thread's native frames, Thread.native, and the threads without a Python
+//     thread state too, as the CLI's --native)
 //   from_callbacks(read, regions=None, threads=None, lookup_symbol=None,
 //                  local_file=None, pid=0, source_root="", sources=True)  -> Snapshot
 //   from_debugger(kind, pid, threads, read, regions=None, lookup_symbol=None, core_path="",
@@ -286,7 +288,9 @@ DebuggerThread debugger_thread_from(const py::handle& item) {
 
 using SnapshotPtr = std::shared_ptr<Snapshot>;
 
-SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>& threads, bool sources) {
+SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>& threads, bool sources, bool native) {
+    if (native && !stop_threads)
+        throw Error(ErrorKind::Usage, "native=True needs the threads' registers: stop_threads=True");
     auto snap = std::make_shared<Snapshot>();
     std::string source_root;
     {
@@ -302,7 +306,9 @@ SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>
             std::vector<TargetThread> merged = merge_kernel_view(listed, process.threads());
             target = std::make_unique<OverlayTarget>(std::move(target), std::move(merged), nullptr);
         }
-        *snap = take_snapshot(*target);
+        SnapshotOptions options;
+        options.native = native;
+        *snap = take_snapshot(*target, nullptr, options);
         process.detach();
         // Source files are named by the target and may be slow to read: only once it runs again.
         if (sources) {
@@ -314,11 +320,13 @@ SnapshotPtr from_pid(int pid, bool stop_threads, const std::optional<ThreadList>
 }
 
 SnapshotPtr from_core(const std::string& path, const std::string& executable,
-                      const std::vector<std::string>& lib_search_path, bool sources) {
+                      const std::vector<std::string>& lib_search_path, bool sources, bool native) {
     auto snap = std::make_shared<Snapshot>();
     py::gil_scoped_release release;
     CoreFile core(path, CoreFileOptions{executable, lib_search_path});
-    *snap = take_snapshot(core);
+    SnapshotOptions options;
+    options.native = native;
+    *snap = take_snapshot(core, nullptr, options);
     if (sources) {
         SourceFiles files(core.source_root());
         add_source_lines(*snap, files);
@@ -430,8 +438,9 @@ std::vector<std::vector<size_t>> eval_call_indices(const Thread& thread) {
     return out;
 }
 
-std::string snapshot_json(const Snapshot& snap, int indent, const std::optional<std::vector<size_t>>& only) {
-    if (!only) return format_snapshot_json(snap, indent);
+std::string snapshot_json(const Snapshot& snap, int indent, const std::optional<std::vector<size_t>>& only,
+                          bool native_all) {
+    if (!only) return format_snapshot_json(snap, indent, native_all);
     // Everything but the process (gdb's JSON leaves it out) and the threads not asked for.
     Snapshot subset = snap;
     subset.process.reset();
@@ -439,7 +448,7 @@ std::string snapshot_json(const Snapshot& snap, int indent, const std::optional<
     for (size_t index : *only) {
         if (index < snap.threads.size()) subset.threads.push_back(snap.threads[index]);
     }
-    return format_snapshot_json(subset, indent);
+    return format_snapshot_json(subset, indent, native_all);
 }
 
 // A debugger's header for a thread: `Thread 2 (LWP 4321) "worker" (holds the GIL):`.
@@ -486,6 +495,17 @@ PYBIND11_MODULE(stackscope_core, m) {
         "stackscope's core: Python stacks of a live process, a core file or a debugger's memory, read from outside.";
     register_errors(m);
     register_options(m);
+
+    py::class_<NativeStackFrame>(m, "NativeFrame", "One native frame (read with native=True).")
+        .def_readonly("pc", &NativeStackFrame::pc)
+        .def_readonly("symbol", &NativeStackFrame::symbol, "its function as gdb names it; \"\" when unknown")
+        .def_readonly("offset", &NativeStackFrame::offset)
+        .def_readonly("library", &NativeStackFrame::library, "the file mapped at pc, as the process names it")
+        .def_readonly("filename", &NativeStackFrame::filename)
+        .def_readonly("line", &NativeStackFrame::line)
+        .def_readonly("inlined", &NativeStackFrame::inlined)
+        .def_readonly("interpreter", &NativeStackFrame::interpreter, "in the file that holds the interpreter")
+        .def("__repr__", [](const NativeStackFrame& f) { return "<NativeFrame " + native_frame_text(f) + ">"; });
 
     py::class_<Frame>(m, "Frame", "One Python frame.")
         .def_readonly("function", &Frame::function, "qualified display name")
@@ -542,6 +562,14 @@ PYBIND11_MODULE(stackscope_core, m) {
         .def_property_readonly(
             "frames", [](py::object self) { return references(self.cast<Thread&>().stack.frames, self); },
             "outermost first")
+        .def_property_readonly(
+            "native",
+            [](py::object self) -> py::object {
+                Thread& t = self.cast<Thread&>();
+                return t.native ? py::object(references(*t.native, self)) : py::none();
+            },
+            "read with native=True: its native frames (NativeFrame), newest first; else None")
+        .def_readonly("native_error", &Thread::native_error, "why its native frames are missing or end early")
         .def("header", &format_thread_header)
         .def(
             "debugger_header", [](const Thread& t, bool color) { return styled_header(debugger_header(t), color); },
@@ -659,13 +687,22 @@ PYBIND11_MODULE(stackscope_core, m) {
             py::arg("show_hidden") = false, py::arg("color") = false,
             "What the CLI's --tasks --flat prints after the threads")
         .def("json", &snapshot_json, py::arg("indent") = 2, py::arg("threads") = py::none(),
-             "JSON per docs/schema-v1.json; `threads` selects threads by index.")
+             py::arg("native_all") = false,
+             "JSON per docs/schema-v1.json; `threads` selects threads by index. Native frames (read with "
+             "native=True) as --native shows them, or every one with native_all.")
         .def(
             "tree",
-            [](const Snapshot& s, bool ascii, bool show_hidden, bool color) {
-                return format_snapshot_tree(s, TreeOptions{ascii, show_hidden, color});
+            [](const Snapshot& s, bool ascii, bool show_hidden, bool color, bool native_all) {
+                const TreeOptions options{ascii, show_hidden, color};
+                const bool native = std::any_of(s.threads.begin(), s.threads.end(),
+                                                [](const Thread& t) { return t.native.has_value(); });
+                return native ? format_snapshot_tree_with_natives(s, options, native_all)
+                              : format_snapshot_tree(s, options);
             },
-            py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("color") = false)
+            py::arg("ascii") = false, py::arg("show_hidden") = false, py::arg("color") = false,
+            py::arg("native_all") = false,
+            "The CLI's tree; with native frames (read with native=True) as --native shows them, or as "
+            "--native-all with native_all.")
         .def(
             "flat",
             [](const Snapshot& s, bool show_hidden, bool color) {
@@ -674,11 +711,14 @@ PYBIND11_MODULE(stackscope_core, m) {
             py::arg("show_hidden") = false, py::arg("color") = false);
 
     m.def("from_pid", &from_pid, py::arg("pid"), py::arg("stop_threads") = true, py::arg("threads") = py::none(),
-          py::arg("sources") = true,
+          py::arg("sources") = true, py::arg("native") = false,
           "Read a live process. stop_threads=False for a process stopped by its tracer (a debugger), which may also "
-          "pass `threads`, [(tid, pthread_id or None)], to name the threads.");
+          "pass `threads`, [(tid, pthread_id or None)], to name the threads. native=True also unwinds each "
+          "thread's native frames (Thread.native) and lists the threads without a Python thread state (needs "
+          "stop_threads=True).");
     m.def("from_core", &from_core, py::arg("path"), py::arg("executable") = "",
-          py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("sources") = true, "Read a core file.");
+          py::arg("lib_search_path") = std::vector<std::string>{}, py::arg("sources") = true, py::arg("native") = false,
+          "Read a core file; native=True also unwinds each thread's native frames (Thread.native).");
     m.def("from_callbacks", &from_callbacks, py::arg("read"), py::arg("regions") = py::none(),
           py::arg("threads") = py::none(), py::arg("lookup_symbol") = py::none(), py::arg("local_file") = py::none(),
           py::arg("pid") = 0, py::arg("source_root") = "", py::arg("sources") = true,

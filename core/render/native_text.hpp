@@ -10,9 +10,6 @@
 
 namespace stackscope {
 
-// `poll in libc.so.6`, `wait_here (inlined) at ext.c:12 in ext.so`, `0x7f0012345678`.
-std::string native_frame_text(const NativeStackFrame& frame);
-
 // A line for each of the thread's native frames (newest first): with `all`, every one shown;
 // else the interpreter's own frames are replaced (NativeLine::replaced): only the Python
 // frames its eval-loop calls run are shown, unless they cannot be placed.

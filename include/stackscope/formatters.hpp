@@ -72,6 +72,10 @@ struct NativeTreeOptions {
 std::string format_stack_with_natives(const Stack& stack, std::span<const NativeLine> natives,
                                       const NativeTreeOptions& options);
 
+// A native frame's line: `poll in libc.so.6`, `wait_here (inlined) at ext.c:12 in ext.so`,
+// `0x7f0012345678`.
+std::string native_frame_text(const NativeStackFrame& frame);
+
 // The snapshot's threads with their native frames (those read with SnapshotOptions::native),
 // as --native (`all` false: the interpreter's own frames collapsed) or --native-all show them.
 std::string format_snapshot_tree_with_natives(const Snapshot& snapshot, const TreeOptions& options, bool all);

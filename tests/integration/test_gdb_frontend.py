@@ -345,6 +345,28 @@ def test_python_api_equals_cli(script, mode, python, target_args, snapshot, tmp_
     assert json.loads(result.stdout) == snapshot
 
 
+@pytest.mark.parametrize("native_option", ["--native", "--native-all"])
+def test_python_api_native_equals_cli(script, mode, python, target_args, tool, run_cached, native_option):
+    """stackscope_core's native=True (issue 18): the same threads and frames as the CLI's --native
+    (--native-all: json(native_all=True)), native frames included."""
+    cli_result = run_cached(tool, native_option, "--json")
+    assert cli_result.returncode == 0, describe(cli_result)
+    expected = json.loads(cli_result.stdout)
+    assert any(f["kind"] == "native" for t in expected["threads"] for f in t["frames"]), cli_result.stdout
+    module = next(script.parent.glob("stackscope_core.cpython-*.so"), None)
+    assert module is not None, "no stackscope_core module beside %s" % script
+    interpreter = "python%s.%s" % re.search(r"cpython-(\d)(\d+)", module.name).groups()
+    if mode == "live":
+        call = "stackscope_core.from_pid(%d, native=True)" % target_args[1]
+    else:
+        call = "stackscope_core.from_core(%r, executable=%r, native=True)" % (str(target_args[1]), str(python))
+    code = "import sys; sys.path.insert(0, %r); import stackscope_core; sys.stdout.write(%s.json(native_all=%r))" % (
+        str(script.parent), call, native_option == "--native-all")
+    result = subprocess.run([interpreter, "-c", code], env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, describe(result)
+    assert json.loads(result.stdout) == expected
+
+
 # ---- objects (py-stackscope object) ---------------------------------------------------
 
 OBJECTS = ("generator", "coroutine", "not_started", "future", "elaborated")  # frontend_objects.py's, read without error
