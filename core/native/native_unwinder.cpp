@@ -14,6 +14,7 @@
 #include "native/frame_stacks.hpp"
 #include "native/native_symbols.hpp"
 #include "stackscope/error.hpp"
+#include "target/syscall_names.hpp"
 
 namespace stackscope {
 
@@ -46,6 +47,17 @@ std::string dwfl_error() {
 bool is_syscall_helper(std::string_view name) {
     return name == "syscall_cancel_arch" || name == "internal_syscall_cancel" || name == "syscall_cancel" ||
            name == "syscall" || name.starts_with("syscall_cancel_arch_");
+}
+
+// glibc's timed waits (its locks, semaphores, condition variables) are FUTEX_WAIT_BITSET calls
+// matching any bit; the registers the call was made with are those it is resumed with. Their
+// frames may be unnamed in a stripped libc, or skipped by libdwfl 0.188 (README, native frames).
+bool is_glibc_futex_wait(const std::array<uint64_t, kDwarfRegisterCount>& registers) {
+    constexpr uint64_t kFutexCommandMask = 0x7f;  // without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME
+    constexpr uint64_t kFutexWaitBitset = 9;
+    constexpr uint64_t kBitsetMatchAny = 0xffffffff;
+    return (registers[kDwarfRsi] & kFutexCommandMask) == kFutexWaitBitset &&
+           (registers[kDwarfR9] & 0xffffffff) == kBitsetMatchAny;
 }
 
 std::string without_libc_prefixes(std::string_view name) {
@@ -278,7 +290,10 @@ NativeStack NativeUnwinder::unwind(const TargetThread& thread) {
 }
 
 std::optional<std::string> NativeUnwinder::blocking_function(const TargetThread& thread) {
-    constexpr size_t kHelperDepth = 8;
+    if (thread.registers && is_glibc_futex_wait(*thread.registers)) return "futex";
+    // Deep enough for glibc 2.41+'s futex waits: three cancellation helpers, then the wait's own
+    // internal functions, before an exported one.
+    constexpr size_t kHelperDepth = 16;
     std::string error;
     const std::vector<PhysicalFrame> frames = session_->physical_frames(thread, kHelperDepth, error);
     if (frames.empty()) return std::nullopt;
@@ -289,8 +304,12 @@ std::optional<std::string> NativeUnwinder::blocking_function(const TargetThread&
         if (dwfl_addrmodule(session_->dwfl, frame.lookup_pc()) != first_module) return std::nullopt;
         const std::optional<std::string> name = covering_symbol(session_->dwfl, frame);
         if (!name) continue;
-        std::string function = without_libc_prefixes(*name);
-        if (!is_syscall_helper(function)) return function;
+        const std::string function = without_libc_prefixes(*name);
+        // Only timed waits resume as restart_syscall: a futex wait (libc's futex functions,
+        // under its locks, semaphores and condition variables), or a call libc's wrapper is
+        // named after (poll, nanosleep, clock_nanosleep).
+        if (function.find("futex") != std::string::npos) return "futex";
+        if (!is_syscall_helper(function) && is_syscall_name(function)) return function;
     }
     return std::nullopt;
 }

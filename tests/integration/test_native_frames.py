@@ -19,7 +19,6 @@ Tests, each live and from a core on every interpreter (one scenario process and 
 - test_missing_extension_in_core: the extension moved away: Python frames, native_error names it;
 - test_restart_syscall: a call resumed as restart_syscall is still named as the first read named it;
 - test_usage_errors: --native(-all) with --no-block or --object exits 2.
-Known bugs are strict xfails in the `native-xfail` matrix column (HIDING_BUG, RESTART_BUGS).
 
 Cores: gcore of the live process, except for the Debian unstable builds (built_path: glibc
 >= 2.41 guard pages in thread stacks, which gdb 13's gcore loses), whose core the kernel
@@ -231,22 +230,6 @@ def test_native_all_json(read, target):
         assert any((f["symbol"] or "").startswith("_PyEval_EvalFrame") for f in own), own
 
 
-# _PyRuntime lies in libpython's .bss; where that continues past the file's last page it is an
-# anonymous mapping (pyenv's 3.8 and 3.9: `rw-p 00000000 00:00 0` right after libpython's rw-p
-# pages), whose path is empty: the tool then takes "" for the interpreter's file and hides nothing.
-HIDING_BUG = {"3.8.18", "3.9.18"}
-
-
-def known_bug(labels, reason):
-    """`interp` params with a strict xfail (in its own matrix column, listed in tests/allowed-skips)
-    on the interpreters `labels`."""
-    return pytest.mark.parametrize("interp", [
-        pytest.param(i, id=i.label, marks=[pytest.mark.xdist_group(i.label)] + (
-            [pytest.mark.xfail(strict=True, reason=reason), pytest.mark.column("native-xfail")]
-            if i.label in labels else [])) for i in INTERPRETERS], indirect=True, scope="session")
-
-
-@known_bug(HIDING_BUG, "BUG: _PyRuntime in libpython's anonymous .bss mapping: --native hides no interpreter frame")
 def test_native_hides_interpreter_frames(read, target):
     """--native is --native-all without the frames in the file that holds _PyRuntime."""
     truth = target[1]
@@ -413,29 +396,9 @@ def current_syscall(pid):
     return int(field) if field.lstrip("-").isdigit() else None
 
 
-# After restart_syscall, the header names the libc function at the instruction pointer, not the
-# system call: a futex wait with a timeout (Lock.acquire(timeout=...)) says "(idle in
-# futex_abstimed_wait_common)" with glibc 2.36 (pyenv, Debian 12) and "(idle in restart_syscall)"
-# with the Debian unstable builds' glibc 2.43 (whose libc.so.6 has no .symtab); libc's sleep()
-# says "(idle in clock_nanosleep@GLIBC_2.2.5)" with glibc 2.36 (the symbol's version kept).
-RESTART_BUGS = {
-    "lock": ({i.label for i in INTERPRETERS},
-             "BUG: after restart_syscall, a futex wait is named after its libc function (or restart_syscall)"),
-    "sleep": ({i.label for i in INTERPRETERS if not i.built_path},
-              "BUG: after restart_syscall, clock_nanosleep is named with its symbol version (clock_nanosleep@GLIBC_2.2.5)"),
-}
-
-
 def restart_params():
-    params = []
-    for interp in INTERPRETERS:
-        for call in BLOCKING_CALLS:
-            marks = [pytest.mark.xdist_group(interp.label)]
-            labels, reason = RESTART_BUGS.get(call, ((), None))
-            if interp.label in labels:
-                marks += [pytest.mark.xfail(strict=True, reason=reason), pytest.mark.column("native-xfail")]
-            params.append(pytest.param(interp, call, id="%s-%s" % (interp.label, call), marks=marks))
-    return params
+    return [pytest.param(interp, call, id="%s-%s" % (interp.label, call), marks=[pytest.mark.xdist_group(interp.label)])
+            for interp in INTERPRETERS for call in BLOCKING_CALLS]
 
 
 @pytest.fixture(scope="session")
