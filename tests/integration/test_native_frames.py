@@ -49,6 +49,7 @@ from pathlib import Path
 
 import pytest
 
+from gdb_frontend import gdb_program, gdb_script, run_gdb
 from interpreters import INTERPRETERS
 from harness import ScenarioProcess, clean_env, describe, kernel_core_pattern, make_core, run_once_on, run_tool, \
     spawn, kill_group, wait_for_ready, wait_until_all_sleeping
@@ -406,11 +407,20 @@ def call(request):
     return request.param
 
 
+def wait_for_syscall(pid, number, timeout=10):
+    """Whether pid's main thread is (back) in system call `number` within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while current_syscall(pid) != number and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return current_syscall(pid) == number
+
+
 @pytest.mark.parametrize("interp,call", restart_params(), indirect=True, scope="session")
 def test_restart_syscall(tool, python, tmp_path, call):
     """A thread blocked with a timeout, read twice: the first read interrupts the call, which the
-    kernel then resumes as restart_syscall; both reads (and a core made after the first) name the
-    call the thread made, as /proc says before the first read. (Python 3.15's poll() is ppoll,
+    kernel then resumes as restart_syscall; both reads, gdb's py-stackscope after them (its
+    front-end passes the thread's registers) and a core made after the first name the call the
+    thread made, as /proc says before the first read. (Python 3.15's poll() is ppoll,
     which the kernel restarts as itself: there the `sleep` call is the one that resumes as
     restart_syscall.)"""
     fifo = tmp_path / "ready.fifo"
@@ -425,12 +435,14 @@ def test_restart_syscall(tool, python, tmp_path, call):
         first = run_tool(tool, ["pid", proc.pid])
         assert expected in header_of(first, proc.pid), first.stdout
         resumed = name if name in RESTARTED_BY_ITSELF else "restart_syscall"
-        deadline = time.monotonic() + 10
-        while current_syscall(proc.pid) != SYSCALL_NUMBERS[resumed] and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert current_syscall(proc.pid) == SYSCALL_NUMBERS[resumed]  # the case under test is exercised
+        assert wait_for_syscall(proc.pid, SYSCALL_NUMBERS[resumed])  # the case under test is exercised
         second = run_tool(tool, ["pid", proc.pid])
         assert expected in header_of(second, proc.pid), second.stdout
+        # gdb stops it in restart_syscall too: its front-end passes that thread's registers.
+        assert wait_for_syscall(proc.pid, SYSCALL_NUMBERS[resumed])
+        rc, out, err, _ = run_gdb(gdb_program(), ["-p", proc.pid, "-ex", "source %s" % gdb_script(), "-ex", "py-stackscope"])
+        gdb_header = next((line for line in out.splitlines() if line.startswith("Thread ")), "")
+        assert rc == 0 and expected in gdb_header, out + err
         core = make_core(proc.pid, tmp_path / "core")  # one thread: no thread stack for gcore to lose
         from_core = run_tool(tool, ["core", core, "--executable", python])
         core.unlink()
