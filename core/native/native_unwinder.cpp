@@ -81,8 +81,7 @@ struct DwflSession {
     // Threads share most of their frames (the same eval loop, the same waits): each distinct
     // frame is symbolised once.
     std::map<std::pair<uint64_t, bool>, std::vector<NativeStackFrame>> symbolized;
-    std::string debuginfo_path_storage;
-    char* debuginfo_path = nullptr;
+    char* debuginfo_path = nullptr;  // libdwfl's default search path for separate debug files
     Dwfl_Callbacks callbacks{};
 
     DwflSession(RemoteMemory& m, std::string interpreter) : memory(m), interpreter_file(std::move(interpreter)) {}
@@ -99,7 +98,7 @@ struct DwflSession {
 
 namespace {
 
-int find_elf(Dwfl_Module* module, void** userdata, const char* name, Dwarf_Addr, char** file_name, Elf**) {
+int find_elf(Dwfl_Module*, void** userdata, const char* name, Dwarf_Addr, char** file_name, Elf**) {
     auto* session = static_cast<DwflSession*>(*userdata);
     const std::string mapped = name ? name : "";
     try {
@@ -119,7 +118,6 @@ int find_elf(Dwfl_Module* module, void** userdata, const char* name, Dwarf_Addr,
         session->unopened.emplace(mapped, e.what());
         return -1;
     }
-    (void)module;
 }
 
 pid_t next_thread(Dwfl*, void*, void**) { return 0; }  // threads are asked for one by one
