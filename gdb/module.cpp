@@ -265,8 +265,9 @@ uint64_t register_value(const py::handle& value) {
     return bits;
 }
 
-// A debugger's thread, (number, tid, handle bytes or None[, orig_rax or None, rdi or None]):
-// the handle is decoded by pthread_from_handle, the registers by kernel_view_from_registers.
+// A debugger's thread, (number, tid, handle bytes or None[, orig_rax or None, rdi or None[,
+// registers or None]]): the handle is decoded by pthread_from_handle, orig_rax and rdi by
+// kernel_view_from_registers; registers, the 17 of TargetThread::registers (DWARF's order).
 DebuggerThread debugger_thread_from(const py::handle& item) {
     const auto fields = py::reinterpret_borrow<py::sequence>(item);
     DebuggerThread t;
@@ -280,6 +281,15 @@ DebuggerThread debugger_thread_from(const py::handle& item) {
         const KernelView view = kernel_view_from_registers(register_value(fields[3]), register_value(fields[4]));
         t.syscall = view.syscall;
         t.syscall_arg0 = view.syscall_arg0;
+    }
+    if (fields.size() >= 6 && !fields[5].is_none()) {
+        const auto values = py::reinterpret_borrow<py::sequence>(fields[5]);
+        if (values.size() != kDwarfRegisterCount)
+            throw Error(ErrorKind::Usage,
+                        "a thread's registers are " + std::to_string(kDwarfRegisterCount) + " values");
+        std::array<uint64_t, kDwarfRegisterCount> registers{};
+        for (size_t i = 0; i < kDwarfRegisterCount; ++i) registers[i] = register_value(values[i]);
+        t.registers = registers;
     }
     return t;
 }

@@ -77,9 +77,17 @@ def _handle(thread):
         return None
 
 
+# The registers native unwinding starts from, in DWARF's x86-64 order (stackscope/target.hpp).
+_DWARF_REGISTERS = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+                    "r14", "r15", "rip")
+_RESTART_SYSCALL = 219
+
+
 def _registers(thread):
-    """(orig_rax, rdi) as gdb reads them (the core's kernel_view decodes them); (None, None)
-    where gdb has no such registers (not x86-64 Linux)."""
+    """(orig_rax, rdi, registers) as gdb reads them (the core's kernel_view decodes the first
+    two); registers, _DWARF_REGISTERS' values, only for a thread in restart_syscall (the core
+    names the call it resumed from them), else None; (None, None, None) where gdb has no such
+    registers (not x86-64 Linux)."""
     selected = gdb.selected_thread()
     try:
         frame = gdb.selected_frame()
@@ -88,9 +96,13 @@ def _registers(thread):
     try:
         thread.switch()
         newest = gdb.newest_frame()
-        return int(newest.read_register("orig_rax")), int(newest.read_register("rdi"))
+        orig_rax = int(newest.read_register("orig_rax"))
+        registers = None
+        if orig_rax == _RESTART_SYSCALL:
+            registers = [int(newest.read_register(name)) & 0xFFFFFFFFFFFFFFFF for name in _DWARF_REGISTERS]
+        return orig_rax, int(newest.read_register("rdi")), registers
     except (gdb.error, ValueError):
-        return None, None
+        return None, None, None
     finally:
         if selected is not None and selected.is_valid():
             selected.switch()

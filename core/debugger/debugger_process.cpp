@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "stackscope/debugger.hpp"
@@ -6,6 +7,7 @@
 #include "stackscope/snapshot.hpp"
 #include "stackscope/source_files.hpp"
 #include "cpython/runtime_discovery.hpp"
+#include "target/syscall_names.hpp"
 
 namespace stackscope {
 
@@ -56,7 +58,13 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
     out.direct = inner != nullptr;
     if (!inner) inner = through_debugger(process);
 
-    if (process.threads) out.threads = process.threads(kernel.empty());
+    // The debugger's registers where the target has no kernel view, and where a thread is in
+    // restart_syscall: the call it resumes is named from them (the target's own have none: the
+    // debugger stopped it).
+    const bool restarted = std::any_of(kernel.begin(), kernel.end(), [](const TargetThread& t) {
+        return t.syscall == kSyscallRestart && !t.registers;
+    });
+    if (process.threads) out.threads = process.threads(kernel.empty() || restarted);
     // A debugger that lists no threads leaves the target's own.
     std::vector<TargetThread> threads = out.threads.empty() ? kernel : merge_kernel_view(out.threads, kernel);
     out.target = std::make_unique<OverlayTarget>(std::move(inner), std::move(threads),

@@ -28,7 +28,8 @@ std::vector<TargetThread> merge_kernel_view(const std::vector<DebuggerThread>& t
         TargetThread t{d.tid, d.pthread_id};
         const auto k = by_tid.find(d.tid);
         if (!t.pthread_id && k != by_tid.end()) t.pthread_id = k->second->pthread_id;
-        if (k != by_tid.end()) t.registers = k->second->registers;  // a core's: restart_syscall is resolved by them
+        // The debugger's, else a core's: a thread in restart_syscall is named by them.
+        t.registers = d.registers ? d.registers : (k != by_tid.end() ? k->second->registers : std::nullopt);
         if (d.syscall) {
             t.syscall = d.syscall;
             t.syscall_arg0 = d.syscall_arg0;

@@ -12,12 +12,20 @@ namespace stackscope {
 namespace {
 
 // The file the runtime (_PyRuntime) lies in, as the target names it: the executable or libpython.
+// A runtime in .bss may lie in the anonymous mapping that continues the file's last one.
 std::string interpreter_file(Extraction& x) {
-    const uint64_t runtime = x.runtime().address;
-    for (const MemoryRegion& region : x.memory().target().regions()) {
-        if (region.contains(runtime)) return region.path;
-    }
-    return {};
+    const std::vector<MemoryRegion>& regions = x.memory().target().regions();
+    const auto containing = [&](uint64_t address) -> const MemoryRegion* {
+        for (const MemoryRegion& region : regions) {
+            if (region.contains(address)) return &region;
+        }
+        return nullptr;
+    };
+    const MemoryRegion* region = containing(x.runtime().address);
+    // Each step goes down to the mapping just before: bounded by the number of mappings.
+    for (size_t steps = 0; region && region->path.empty() && region->start > 0 && steps < regions.size(); ++steps)
+        region = containing(region->start - 1);
+    return region ? region->path : std::string();
 }
 
 void set_native(Thread& thread, NativeStack stack) {

@@ -149,7 +149,7 @@ std::optional<std::string> covering_symbol(Dwfl* dwfl, const PhysicalFrame& fram
     GElf_Sym symbol;
     const char* name = dwfl_module_addrinfo(module, pc, &offset, &symbol, nullptr, nullptr, nullptr);
     if (!name || offset >= symbol.st_size) return std::nullopt;
-    return std::string(name);
+    return unversioned(name);
 }
 
 }  // namespace stackscope

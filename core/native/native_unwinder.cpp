@@ -14,6 +14,7 @@
 #include "native/frame_stacks.hpp"
 #include "native/native_symbols.hpp"
 #include "stackscope/error.hpp"
+#include "target/syscall_names.hpp"
 
 namespace stackscope {
 
@@ -48,6 +49,17 @@ bool is_syscall_helper(std::string_view name) {
            name == "syscall" || name.starts_with("syscall_cancel_arch_");
 }
 
+// glibc's timed waits (its locks, semaphores, condition variables) are FUTEX_WAIT_BITSET calls
+// matching any bit; the registers the call was made with are those it is resumed with. Their
+// frames may be unnamed in a stripped libc, or skipped by libdwfl 0.188 (README, native frames).
+bool is_glibc_futex_wait(const std::array<uint64_t, kDwarfRegisterCount>& registers) {
+    constexpr uint64_t kFutexCommandMask = 0x7f;  // without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME
+    constexpr uint64_t kFutexWaitBitset = 9;
+    constexpr uint64_t kBitsetMatchAny = 0xffffffff;
+    return (registers[kDwarfRsi] & kFutexCommandMask) == kFutexWaitBitset &&
+           (registers[kDwarfR9] & 0xffffffff) == kBitsetMatchAny;
+}
+
 std::string without_libc_prefixes(std::string_view name) {
     if (name.starts_with("__GI_")) name.remove_prefix(5);
     if (name.starts_with("__libc_")) name.remove_prefix(7);
@@ -69,8 +81,7 @@ struct DwflSession {
     // Threads share most of their frames (the same eval loop, the same waits): each distinct
     // frame is symbolised once.
     std::map<std::pair<uint64_t, bool>, std::vector<NativeStackFrame>> symbolized;
-    std::string debuginfo_path_storage;
-    char* debuginfo_path = nullptr;
+    char* debuginfo_path = nullptr;  // libdwfl's default search path for separate debug files
     Dwfl_Callbacks callbacks{};
 
     DwflSession(RemoteMemory& m, std::string interpreter) : memory(m), interpreter_file(std::move(interpreter)) {}
@@ -87,7 +98,7 @@ struct DwflSession {
 
 namespace {
 
-int find_elf(Dwfl_Module* module, void** userdata, const char* name, Dwarf_Addr, char** file_name, Elf**) {
+int find_elf(Dwfl_Module*, void** userdata, const char* name, Dwarf_Addr, char** file_name, Elf**) {
     auto* session = static_cast<DwflSession*>(*userdata);
     const std::string mapped = name ? name : "";
     try {
@@ -107,7 +118,6 @@ int find_elf(Dwfl_Module* module, void** userdata, const char* name, Dwarf_Addr,
         session->unopened.emplace(mapped, e.what());
         return -1;
     }
-    (void)module;
 }
 
 pid_t next_thread(Dwfl*, void*, void**) { return 0; }  // threads are asked for one by one
@@ -278,7 +288,10 @@ NativeStack NativeUnwinder::unwind(const TargetThread& thread) {
 }
 
 std::optional<std::string> NativeUnwinder::blocking_function(const TargetThread& thread) {
-    constexpr size_t kHelperDepth = 8;
+    if (thread.registers && is_glibc_futex_wait(*thread.registers)) return "futex";
+    // Deep enough for glibc 2.41+'s futex waits: three cancellation helpers, then the wait's own
+    // internal functions, before an exported one.
+    constexpr size_t kHelperDepth = 16;
     std::string error;
     const std::vector<PhysicalFrame> frames = session_->physical_frames(thread, kHelperDepth, error);
     if (frames.empty()) return std::nullopt;
@@ -289,8 +302,12 @@ std::optional<std::string> NativeUnwinder::blocking_function(const TargetThread&
         if (dwfl_addrmodule(session_->dwfl, frame.lookup_pc()) != first_module) return std::nullopt;
         const std::optional<std::string> name = covering_symbol(session_->dwfl, frame);
         if (!name) continue;
-        std::string function = without_libc_prefixes(*name);
-        if (!is_syscall_helper(function)) return function;
+        const std::string function = without_libc_prefixes(*name);
+        // Only timed waits resume as restart_syscall: a futex wait (libc's futex functions,
+        // under its locks, semaphores and condition variables), or a call libc's wrapper is
+        // named after (poll, nanosleep, clock_nanosleep).
+        if (function.find("futex") != std::string::npos) return "futex";
+        if (!is_syscall_helper(function) && is_syscall_name(function)) return function;
     }
     return std::nullopt;
 }

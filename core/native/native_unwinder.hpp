@@ -37,9 +37,10 @@ public:
     // The thread's frames, from its registers (none: an error saying so).
     NativeStack unwind(const TargetThread& thread);
 
-    // The function a thread blocked in a system call is really in: the first frame from its
-    // registers whose symbol covers its pc and is not one of libc's system-call helpers, with
-    // libc's internal prefixes taken off ("__GI___poll" -> "poll"); nullopt when none is known.
+    // The system call a thread in restart_syscall is really waiting in, as its first read named
+    // it: from the libc function its native stack is in (the first frames whose symbols cover
+    // their pcs, libc's internal prefixes taken off: "__GI___poll" -> "poll"), "futex" for
+    // libc's futex waits; nullopt when nothing says.
     std::optional<std::string> blocking_function(const TargetThread& thread);
 
 private:

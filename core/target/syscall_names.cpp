@@ -388,4 +388,9 @@ std::optional<std::string_view> syscall_name(int64_t number) {
     return it->name;
 }
 
+bool is_syscall_name(std::string_view name) {
+    return std::any_of(std::begin(kSyscalls), std::end(kSyscalls),
+                       [name](const SyscallName& s) { return s.name == name; });
+}
+
 }  // namespace stackscope

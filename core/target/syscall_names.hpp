@@ -13,5 +13,7 @@ inline constexpr int64_t kSyscallRestart = 219;
 
 // "clock_nanosleep" for 230; nullopt for a number the table does not know.
 std::optional<std::string_view> syscall_name(int64_t number);
+// Whether `name` is a system call's name ("poll"); libc names many wrappers after theirs.
+bool is_syscall_name(std::string_view name);
 
 }  // namespace stackscope

@@ -3,6 +3,7 @@
 // memory path, whose threads, whose symbols), how the debugger's threads are matched with
 // the snapshot's, and what their registers and thread handles mean. A front-end describes
 // its process (DebuggerProcess) and keeps only its commands, options and debugger API.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,9 @@ struct DebuggerThread {
     // when it did not read them.
     std::optional<int64_t> syscall = std::nullopt;
     uint64_t syscall_arg0 = 0;
+    // Its registers (TargetThread::registers), when the debugger read them: a thread in
+    // restart_syscall is named by the call it resumes.
+    std::optional<std::array<uint64_t, kDwarfRegisterCount>> registers = std::nullopt;
 };
 
 // A pthread_t from a debugger's thread handle (gdb's InferiorThread.handle(): the pthread_t's

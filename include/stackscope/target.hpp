@@ -39,8 +39,10 @@ struct TargetThread {
 };
 
 inline constexpr size_t kDwarfRegisterCount = 17;
+inline constexpr size_t kDwarfRsi = 4;
 inline constexpr size_t kDwarfRbp = 6;
 inline constexpr size_t kDwarfRsp = 7;
+inline constexpr size_t kDwarfR9 = 9;
 inline constexpr size_t kDwarfRip = 16;
 
 class Target {

@@ -63,12 +63,12 @@ def test_dead_pid(tool):
 @pytest.mark.parametrize(
     "args",
     [[], ["pid"], ["pid", "not-a-pid"], ["frobnicate"], ["pid", "1", "--format", "xml"], ["pid", "1", "--flat", "--json"],
-     ["pid", "1", "--format", "tree", "--format", "json"], ["pid", "1", "--native"], ["core"],
+     ["pid", "1", "--format", "tree", "--format", "json"], ["pid", "1", "--native", "--no-block"], ["core"],
      ["pid", "1", "--flat=false"], ["pid", "1", "--ascii=no", "--json"], ["pid", "1", "--object"],
      ["pid", "1", "--object", "xyz"], ["pid", "1", "--object", "0x"], ["pid", "1", "--object", "-5"], ["pid", "1", "--object", "0"],
      ["pid", "1", "--object", "0x1ffffffffffffffff"], ["core", "x", "--object", "12abc"]],
     ids=["no-args", "pid-missing", "pid-not-number", "unknown-command", "bad-format", "two-formats", "format-twice",
-         "native-not-on-cli", "core-missing", "flag-with-value", "flag-with-value-2", "object-missing",
+         "native-no-block", "core-missing", "flag-with-value", "flag-with-value-2", "object-missing",
          "object-not-address", "object-bare-0x", "object-negative", "object-null", "object-too-big", "object-trailing-junk"],
 )
 def test_usage_error(tool, args):

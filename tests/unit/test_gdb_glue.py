@@ -215,11 +215,34 @@ class Extraction(unittest.TestCase):
         (args, kwargs), = self.calls
         self.assertEqual(kwargs["memory"], "debugger")
         self.assertEqual(kwargs["core_path"], "")
-        self.assertEqual(args[2](True), [(1, 11, None, -1, -2), (2, 12, b"\1\2", -1, -2)])
+        self.assertEqual(args[2](True), [(1, 11, None, -1, -2, None), (2, 12, b"\1\2", -1, -2, None)])
         # ... which the core decodes (and a 2-byte handle is no pthread_t):
         self.assertEqual(core.kernel_view(-1, -2), (-1, 2**64 - 2))
         self.assertIsNone(core.pthread_from_handle(b"\1\2"))
         self.assertEqual(core.pthread_from_handle(b"\x00\x07\x60\xf7\xff\x7f\x00\x00"), 0x7FFFF7600700)
+
+    def test_a_thread_in_restart_syscall_also_carries_its_dwarf_registers(self):
+        """Only then: the core names the call it resumed from them (issue 18)."""
+        names = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+                 "r14", "r15", "rip")
+
+        class Frame:
+            def read_register(self, name):
+                return 219 if name == "orig_rax" else -1 - names.index(name)
+
+            def is_valid(self):
+                return True
+
+            def select(self):
+                pass
+
+        FAKE.newest_frame = FAKE.selected_frame = lambda: Frame()
+        FAKE.inferior = FakeInferior("native", [FakeThread(1, 11)])
+        glue._memory.value = "gdb"
+        glue.snapshot()
+        (args, kwargs), = self.calls
+        registers = [2**64 - 1 - i for i in range(17)]  # as unsigned 64-bit values, in DWARF's order
+        self.assertEqual(args[2](True), [(1, 11, None, 219, -6, registers)])
 
     def test_locals_are_read_when_asked_and_the_snapshot_then_serves_both(self):
         """-locals reads the stop again with the frames' variables (an extraction without them
