@@ -77,20 +77,24 @@ def sysconfig_var(python, name):
     return out.stdout.strip()
 
 
-@pytest.fixture(scope="session")
-def native_ext(python, interp, tmp_path_factory):
-    """The extension compiled for this interpreter (once per session): its path."""
+def compile_extension(python, interp, out_dir, source=EXT_SOURCE):
+    """`source` compiled for this interpreter into out_dir: the extension's path."""
     root = unpacked_root(python, interp)
     include = root / sysconfig_var(python, "INCLUDEPY").lstrip("/")
     if not (include / "Python.h").is_file():
         pytest.skip("!!! PYTHON HEADERS OF %s MISSING: no %s/Python.h" % (interp.label, include))
-    out_dir = tmp_path_factory.mktemp("native-ext-%s-" % interp.label)
-    target = out_dir / ("stackscope_native_ext" + sysconfig_var(python, "EXT_SUFFIX"))
+    target = Path(out_dir) / ("stackscope_native_ext" + sysconfig_var(python, "EXT_SUFFIX"))
     command = ["gcc", "-O0", "-g", "-shared", "-fPIC", "-Wall", "-Werror", "-I", str(include),
-               "-I", str(root / "usr" / "include"), "-o", str(target), str(EXT_SOURCE), "-lpthread"]
+               "-I", str(root / "usr" / "include"), "-o", str(target), str(source), "-lpthread"]
     built = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert built.returncode == 0, "%s\n%s" % (" ".join(command), built.stderr)
     return target
+
+
+@pytest.fixture(scope="session")
+def native_ext(python, interp, tmp_path_factory):
+    """The extension compiled for this interpreter (once per session): its path."""
+    return compile_extension(python, interp, tmp_path_factory.mktemp("native-ext-%s-" % interp.label))
 
 
 def start_scenario(python, native_ext, workdir, kernel_cores=False):
@@ -364,6 +368,27 @@ def test_missing_extension_in_core(tool, tool_runs, target):
         assert interesting(thread["frames"], ()) == [], thread["frames"]  # nothing named in the missing file
     sleeper = thread_by_tid(snapshot, truth["sleeper_tid"])
     assert [f["function"] for f in sleeper["frames"] if f["kind"] == "python"] == truth["sleeper_functions"]
+
+
+@pytest.mark.parametrize("mode", ["core"])
+def test_another_build_of_extension_in_core(tool, target, python, interp, tmp_path):
+    """--lib-search-path offers another build of the extension (its build id differs from the one
+    the core recorded): it is refused, the Python frames still come out, and the threads that ran
+    its code name the file and both build ids."""
+    truth = target[1]
+    source = tmp_path / "another_build.c"
+    source.write_text(EXT_SOURCE.read_text() + "\nint stackscope_another_build(void) { return 42; }\n")
+    compile_extension(python, interp, tmp_path, source)
+    result = run_tool(tool, list(target[0]) + ["--native", "--json", "--lib-search-path", tmp_path])
+    assert result.returncode == 0, describe(result)  # README: the exit code reports the Python frames
+    snapshot = json.loads(result.stdout)
+    name = Path(truth["extension"]).name
+    for tid, functions in ((truth["main_tid"], truth["main_functions"]), (truth["c_thread_tid"], [])):
+        thread = thread_by_tid(snapshot, tid)
+        assert [f["function"] for f in thread["frames"] if f["kind"] == "python"] == functions
+        assert thread["native_error"] and name in thread["native_error"], thread
+        assert "build id" in thread["native_error"], thread["native_error"]
+        assert interesting(thread["frames"], ()) == [], thread["frames"]  # nothing named in the refused file
 
 
 BLOCKING_CALLS = {  # what the restart_syscall test's process blocks in, with a timeout
