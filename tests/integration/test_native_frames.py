@@ -350,6 +350,20 @@ def read_without_extension(tool, tool_runs, target):
     return tool_runs[key]
 
 
+def assert_extension_unused(snapshot, truth):
+    """The threads that ran the extension's code (main, the C thread) without it: their Python
+    frames all there, nothing named in its file, and native_error naming it. Returns them."""
+    name = Path(truth["extension"]).name
+    threads = []
+    for tid, functions in ((truth["main_tid"], truth["main_functions"]), (truth["c_thread_tid"], [])):
+        thread = thread_by_tid(snapshot, tid)
+        assert [f["function"] for f in thread["frames"] if f["kind"] == "python"] == functions
+        assert thread["native_error"] and name in thread["native_error"], thread
+        assert interesting(thread["frames"], ()) == [], thread["frames"]  # nothing named in the file
+        threads.append(thread)
+    return threads
+
+
 @pytest.mark.parametrize("mode", ["core"])
 def test_missing_extension_in_core(tool, tool_runs, target):
     """The extension .so moved away after the core: the Python frames still come out, and the
@@ -360,12 +374,7 @@ def test_missing_extension_in_core(tool, tool_runs, target):
     # reports the Python frames (all read here)
     assert result.returncode == 0, describe(result)
     snapshot = json.loads(result.stdout)
-    name = Path(truth["extension"]).name
-    for tid, functions in ((truth["main_tid"], truth["main_functions"]), (truth["c_thread_tid"], [])):
-        thread = thread_by_tid(snapshot, tid)
-        assert [f["function"] for f in thread["frames"] if f["kind"] == "python"] == functions
-        assert thread["native_error"] and name in thread["native_error"], thread
-        assert interesting(thread["frames"], ()) == [], thread["frames"]  # nothing named in the missing file
+    assert_extension_unused(snapshot, truth)
     sleeper = thread_by_tid(snapshot, truth["sleeper_tid"])
     assert [f["function"] for f in sleeper["frames"] if f["kind"] == "python"] == truth["sleeper_functions"]
 
@@ -382,13 +391,8 @@ def test_another_build_of_extension_in_core(tool, target, python, interp, tmp_pa
     result = run_tool(tool, list(target[0]) + ["--native", "--json", "--lib-search-path", tmp_path])
     assert result.returncode == 0, describe(result)  # README: the exit code reports the Python frames
     snapshot = json.loads(result.stdout)
-    name = Path(truth["extension"]).name
-    for tid, functions in ((truth["main_tid"], truth["main_functions"]), (truth["c_thread_tid"], [])):
-        thread = thread_by_tid(snapshot, tid)
-        assert [f["function"] for f in thread["frames"] if f["kind"] == "python"] == functions
-        assert thread["native_error"] and name in thread["native_error"], thread
+    for thread in assert_extension_unused(snapshot, truth):
         assert "build id" in thread["native_error"], thread["native_error"]
-        assert interesting(thread["frames"], ()) == [], thread["frames"]  # nothing named in the refused file
 
 
 BLOCKING_CALLS = {  # what the restart_syscall test's process blocks in, with a timeout
