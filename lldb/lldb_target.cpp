@@ -1,6 +1,7 @@
 #include "lldb_target.hpp"
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,11 +65,33 @@ std::vector<MemoryRegion> module_regions(lldb::SBTarget target) {
     return out;
 }
 
+// A thread's general registers in DWARF's numbering, as LLDB reads them for its newest frame;
+// nullopt when one is missing (not x86-64).
+std::optional<std::array<uint64_t, kDwarfRegisterCount>> lldb_registers(lldb::SBThread thread) {
+    static constexpr std::array<const char*, kDwarfRegisterCount> kNames = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi",
+                                                                            "rbp", "rsp", "r8",  "r9",  "r10", "r11",
+                                                                            "r12", "r13", "r14", "r15", "rip"};
+    lldb::SBFrame newest = thread.GetFrameAtIndex(0);
+    if (!newest.IsValid()) return std::nullopt;
+    std::array<uint64_t, kDwarfRegisterCount> out{};
+    for (size_t i = 0; i < kNames.size(); ++i) {
+        lldb::SBValue value = newest.FindRegister(kNames[i]);
+        lldb::SBError error;
+        const uint64_t v = value.IsValid() ? value.GetValueAsUnsigned(error, 0) : 0;
+        if (!value.IsValid() || error.Fail()) return std::nullopt;
+        out[i] = v;
+    }
+    return out;
+}
+
 // LLDB's threads by index id and tid, each with what `kernel` (the core's NT_PRSTATUS notes)
 // says of the thread with its tid: its pthread_t (fs_base) and system call (orig_rax, rdi).
 // LLDB 16 shows neither fs_base nor orig_rax; without `kernel` (a live or remote process) the
-// core finds tids through glibc's struct pthread and knows no system call.
-std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process, const std::vector<TargetThread>& kernel) {
+// core finds tids through glibc's struct pthread, and /proc (a process on this machine) says
+// which system call each thread is in. `with_registers`: also each one's registers, which name
+// the call a thread in restart_syscall resumes.
+std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process, const std::vector<TargetThread>& kernel,
+                                         bool with_registers) {
     std::unordered_map<int, const TargetThread*> by_tid;
     for (const TargetThread& k : kernel) by_tid.emplace(k.tid, &k);
     std::vector<DebuggerThread> out;
@@ -79,7 +102,9 @@ std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process, const std::vec
             d.pthread_id = k->second->pthread_id;
             d.syscall = k->second->syscall;
             d.syscall_arg0 = k->second->syscall_arg0;
+            d.registers = k->second->registers;
         }
+        if (with_registers && !d.registers) d.registers = lldb_registers(thread);
         out.push_back(d);
     }
     return out;
@@ -97,8 +122,8 @@ DebuggerProcess describe_process(lldb::SBTarget target, lldb::SBProcess process)
     out.pid = static_cast<int>(process.GetProcessID());
     // A core's own notes, when LLDB's module list names its file (else null: a live process).
     const std::shared_ptr<const CoreFile> core = open_loaded_core(target, process);
-    out.threads = [process, core](bool /*with_registers: LLDB 16 has no orig_rax; a core's notes do*/) {
-        return lldb_threads(process, core ? core->threads() : std::vector<TargetThread>{});
+    out.threads = [process, core](bool with_registers) {
+        return lldb_threads(process, core ? core->threads() : std::vector<TargetThread>{}, with_registers);
     };
     out.callbacks.read = [target, process](uint64_t address, std::span<uint8_t> bytes) {
         return read_via_lldb(target, process, address, bytes);

@@ -85,8 +85,9 @@ enum class MemoryPath {
 struct DebuggerProcess {
     DebuggerTargetKind kind = DebuggerTargetKind::Other;
     int pid = 0;
-    // The debugger's threads. `with_registers`: also each one's kernel view from its registers,
-    // asked only when nothing else can tell (neither /proc nor a core file is read).
+    // The debugger's threads. `with_registers`: also each one's kernel view and registers, asked
+    // when nothing else can tell (neither /proc nor a core file is read) and when a thread is in
+    // restart_syscall (its registers name the call it resumes).
     std::function<std::vector<DebuggerThread>(bool with_registers)> threads;
     // Core: the core file, when the debugger says which (else it is read through the debugger).
     std::string core_path;

@@ -17,7 +17,8 @@ Tests, each live and from a core on every interpreter (one scenario process and 
 - test_native_tree: the same order in the --native tree;
 - test_matches_gdb: every thread's --native-all native frames against gdb's (below);
 - test_missing_extension_in_core: the extension moved away: Python frames, native_error names it;
-- test_restart_syscall: a call resumed as restart_syscall is still named as the first read named it;
+- test_restart_syscall: a call resumed as restart_syscall is still named as the first read named it
+  (the CLI twice, gdb, lldb, a core);
 - test_usage_errors: --native(-all) with --no-block or --object exits 2.
 
 Cores: gcore of the live process, except for the Debian unstable builds (built_path: glibc
@@ -50,6 +51,7 @@ from pathlib import Path
 import pytest
 
 from gdb_frontend import gdb_program, gdb_script, run_gdb
+from lldb_frontend import Command, find_lldb, plugin_path, run_lldb
 from interpreters import INTERPRETERS
 from harness import ScenarioProcess, clean_env, describe, kernel_core_pattern, make_core, run_once_on, run_tool, \
     spawn, kill_group, wait_for_ready, wait_until_all_sleeping
@@ -448,10 +450,10 @@ def wait_for_syscall(pid, number, timeout=10):
 def test_restart_syscall(tool, python, tmp_path, call):
     """A thread blocked with a timeout, read twice: the first read interrupts the call, which the
     kernel then resumes as restart_syscall; both reads, gdb's py-stackscope after them (its
-    front-end passes the thread's registers) and a core made after the first name the call the
-    thread made, as /proc says before the first read. (Python 3.15's poll() is ppoll,
-    which the kernel restarts as itself: there the `sleep` call is the one that resumes as
-    restart_syscall.)"""
+    front-end passes the thread's registers), lldb's `stackscope all-threads` (its plugin reads
+    them too) and a core made after the first name the call the thread made, as /proc says
+    before the first read. (Python 3.15's poll() is ppoll, which the kernel restarts as itself:
+    there the `sleep` call is the one that resumes as restart_syscall.)"""
     fifo = tmp_path / "ready.fifo"
     os.mkfifo(fifo)
     proc = spawn([python, "-c", BLOCKING_PROGRAM % BLOCKING_CALLS[call], fifo])
@@ -472,6 +474,15 @@ def test_restart_syscall(tool, python, tmp_path, call):
         rc, out, err, _ = run_gdb(gdb_program(), ["-p", proc.pid, "-ex", "source %s" % gdb_script(), "-ex", "py-stackscope"])
         gdb_header = next((line for line in out.splitlines() if line.startswith("Thread ")), "")
         assert rc == 0 and expected in gdb_header, out + err
+        # lldb too: its plugin reads the registers of the thread /proc shows in restart_syscall.
+        assert wait_for_syscall(proc.pid, SYSCALL_NUMBERS[resumed])
+        lldb, plugin = find_lldb(), plugin_path()
+        if lldb is None or not plugin.is_file():
+            pytest.skip("!!! LLDB OR ITS PLUGIN MISSING: lldb-16 on PATH, %s" % plugin)
+        run = run_lldb(lldb, plugin, tmp_path, "restart", ["process attach -p %d" % proc.pid],
+                       [Command("threads", "stackscope all-threads")], live_pid=proc.pid)
+        lldb_header = next((line for line in run.result("threads").splitlines() if line.startswith("thread ")), "")
+        assert expected in lldb_header, run.describe()
         core = make_core(proc.pid, tmp_path / "core")  # one thread: no thread stack for gcore to lose
         from_core = run_tool(tool, ["core", core, "--executable", python])
         core.unlink()
