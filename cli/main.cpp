@@ -225,7 +225,8 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
                                              .locals = out.locals,
                                              .tasks = out.tasks,
                                              .locks = out.locks,
-                                             .native = out.native || out.native_all},
+                                             .native = out.native || out.native_all,
+                                             .native_interpreter_in_full = out.native_all},
                              resume);
         resume();
     }
@@ -245,7 +246,8 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
                                                   .locals = out.locals,
                                                   .tasks = out.tasks,
                                                   .locks = out.locks,
-                                                  .native = out.native || out.native_all});
+                                                  .native = out.native || out.native_all,
+                                                  .native_interpreter_in_full = out.native_all});
     test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);

@@ -36,7 +36,8 @@ void set_native(Thread& thread, NativeStack stack) {
 }  // namespace
 
 NativeUnwinder& NativeThreads::unwinder() {
-    if (!unwinder_) unwinder_ = std::make_unique<NativeUnwinder>(x_.memory(), interpreter_file(x_));
+    if (!unwinder_)
+        unwinder_ = std::make_unique<NativeUnwinder>(x_.memory(), interpreter_file(x_), interpreter_in_full_);
     return *unwinder_;
 }
 

@@ -16,7 +16,13 @@ namespace stackscope {
 
 class NativeThreads {
 public:
-    explicit NativeThreads(Extraction& x) : x_(x) {}
+    // `interpreter_in_full`: SnapshotOptions::native_interpreter_in_full.
+    explicit NativeThreads(Extraction& x, bool interpreter_in_full = true)
+        : x_(x), interpreter_in_full_(interpreter_in_full) {}
+
+    // Opens the libdwfl session now, so that what it prepares ahead (inflated debug files) is
+    // done while the Python frames are read.
+    void start() { unwinder(); }
 
     // For a thread in restart_syscall: the function its native stack is blocked in; else nullopt.
     std::optional<std::string> resumed_in(const TargetThread& kernel);
@@ -29,6 +35,7 @@ private:
     NativeUnwinder& unwinder();
 
     Extraction& x_;
+    bool interpreter_in_full_;
     std::unique_ptr<NativeUnwinder> unwinder_;
 };
 

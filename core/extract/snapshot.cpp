@@ -367,14 +367,16 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
                        const std::function<void()>& reads_done) {
     Extraction x(target, !options.target_running);
     const std::vector<TargetThread> kernel_threads = target.threads();
-    NativeThreads natives(x);
+    NativeThreads natives(x, options.native_interpreter_in_full);
     SnapshotReader reader(x, options, kernel_threads, natives);
     Snapshot snap;
     snap.python_version = x.layout().version.str();
     snap.debug_build = x.flavour() == BuildFlavour::Debug;
     snap.pid = target.pid();
+    const bool native = options.native && options.objects.empty();
+    if (native) natives.start();
     reader.read_all(snap.threads);
-    if (options.native && options.objects.empty()) natives.add_native_stacks(snap.threads, kernel_threads);
+    if (native) natives.add_native_stacks(snap.threads, kernel_threads);
     mark_crashed_thread(target, snap);
     // After every thread is read: a running generator's frames are on another thread's stack.
     ContextElaboration elaboration(x, snap.threads);

@@ -109,7 +109,7 @@ std::string unversioned(const char* name) {
 
 }  // namespace
 
-std::vector<NativeStackFrame> symbolize(Dwfl* dwfl, const PhysicalFrame& frame) {
+std::vector<NativeStackFrame> symbolize(Dwfl* dwfl, const PhysicalFrame& frame, bool with_dwarf) {
     NativeStackFrame physical;
     physical.pc = frame.pc;
     const uint64_t pc = frame.lookup_pc();
@@ -122,6 +122,7 @@ std::vector<NativeStackFrame> symbolize(Dwfl* dwfl, const PhysicalFrame& frame) 
         physical.symbol = demangled(unversioned(name).c_str());
         physical.offset = offset + (frame.pc - pc);
     }
+    if (!with_dwarf) return {physical};
     if (Dwfl_Line* line = dwfl_module_getsrc(module, pc)) {
         int number = 0;
         if (const char* file = dwfl_lineinfo(line, nullptr, &number, nullptr, nullptr, nullptr)) {
@@ -139,6 +140,11 @@ std::vector<NativeStackFrame> symbolize(Dwfl* dwfl, const PhysicalFrame& frame) 
     }
     out.push_back(std::move(physical));
     return out;
+}
+
+std::string frame_file(Dwfl* dwfl, const PhysicalFrame& frame) {
+    Dwfl_Module* module = dwfl_addrmodule(dwfl, frame.lookup_pc());
+    return module ? module_name(module) : std::string();
 }
 
 std::optional<std::string> covering_symbol(Dwfl* dwfl, const PhysicalFrame& frame) {

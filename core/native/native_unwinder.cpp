@@ -12,6 +12,7 @@
 #include <map>
 
 #include "native/frame_stacks.hpp"
+#include "native/debug_files.hpp"
 #include "native/native_symbols.hpp"
 #include "stackscope/error.hpp"
 #include "target/syscall_names.hpp"
@@ -83,6 +84,7 @@ struct DwflSession {
     std::map<std::pair<uint64_t, bool>, std::vector<NativeStackFrame>> symbolized;
     char* debuginfo_path = nullptr;  // libdwfl's default search path for separate debug files
     Dwfl_Callbacks callbacks{};
+    InflatedDebugFiles debug_files;  // libc's and the interpreter's inflated ahead
 
     DwflSession(RemoteMemory& m, std::string interpreter) : memory(m), interpreter_file(std::move(interpreter)) {}
 
@@ -118,6 +120,29 @@ int find_elf(Dwfl_Module*, void** userdata, const char* name, Dwarf_Addr, char**
         session->unopened.emplace(mapped, e.what());
         return -1;
     }
+}
+
+std::span<const uint8_t> module_build_id(Dwfl_Module* module) {
+    const unsigned char* id = nullptr;
+    GElf_Addr id_address = 0;
+    const int size = dwfl_module_build_id(module, &id, &id_address);
+    return size > 0 ? std::span<const uint8_t>(id, static_cast<size_t>(size)) : std::span<const uint8_t>();
+}
+
+// The debug file named by the module's build id, with its compressed sections inflated (ahead
+// for libc and the interpreter); else libdwfl's own search (.gnu_debuglink too), which then
+// inflates what the file compresses itself.
+int find_debuginfo(Dwfl_Module* module, void** userdata, const char* name, Dwarf_Addr base, const char* file_name,
+                   const char* debuglink_file, GElf_Word debuglink_crc, char** debuginfo_file_name) {
+    const std::span<const uint8_t> id = module_build_id(module);
+    if (userdata && *userdata && !id.empty()) {
+        if (const std::optional<int> inflated = static_cast<DwflSession*>(*userdata)->debug_files.take(id)) {
+            *debuginfo_file_name = ::strdup(build_id_debug_path(id).c_str());
+            return *inflated;
+        }
+    }
+    return dwfl_standard_find_debuginfo(module, userdata, name, base, file_name, debuglink_file, debuglink_crc,
+                                        debuginfo_file_name);
 }
 
 pid_t next_thread(Dwfl*, void*, void**) { return 0; }  // threads are asked for one by one
@@ -179,7 +204,7 @@ int collect_frame(Dwfl_Frame* frame, void* arg) {
 
 void DwflSession::start() {
     callbacks.find_elf = find_elf;
-    callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    callbacks.find_debuginfo = find_debuginfo;
     callbacks.section_address = dwfl_offline_section_address;
     callbacks.debuginfo_path = &debuginfo_path;
     dwfl = dwfl_begin(&callbacks);
@@ -194,9 +219,12 @@ void DwflSession::start() {
 }
 
 // Each file the target maps, as one module from its first mapping to its last (what libdwfl
-// itself reports from /proc/PID/maps); its ELF is opened only once a stack needs it.
+// itself reports from /proc/PID/maps); its ELF is opened only once a stack needs it. Every
+// thread's outermost frames are the C library's and every Python thread's are the
+// interpreter's: their debug files are inflated ahead, while the Python frames are read.
 void DwflSession::report_modules() {
     dwfl_report_begin(dwfl);
+    std::vector<Dwfl_Module*> ahead;
     const std::vector<MemoryRegion>& regions = memory.target().regions();
     for (size_t i = 0; i < regions.size();) {
         const MemoryRegion& first = regions[i];
@@ -211,11 +239,17 @@ void DwflSession::report_modules() {
                 void** userdata = nullptr;
                 dwfl_module_info(module, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
                 if (userdata) *userdata = this;
+                const std::string_view file = std::string_view(first.path).substr(first.path.rfind('/') + 1);
+                if (first.path == interpreter_file || file.starts_with("libc.so.")) ahead.push_back(module);
             }
         }
         i = next;
     }
     dwfl_report_end(dwfl, nullptr, nullptr);
+    for (Dwfl_Module* module : ahead) {
+        Dwarf_Addr bias = 0;
+        if (dwfl_module_getelf(module, &bias)) debug_files.inflate_ahead(module_build_id(module));
+    }
 }
 
 std::vector<PhysicalFrame> DwflSession::physical_frames(const TargetThread& thread, size_t limit, std::string& error) {
@@ -240,8 +274,9 @@ std::vector<PhysicalFrame> DwflSession::physical_frames(const TargetThread& thre
     return frames;
 }
 
-NativeUnwinder::NativeUnwinder(RemoteMemory& memory, std::string interpreter_file)
-    : session_(std::make_unique<DwflSession>(memory, std::move(interpreter_file))) {
+NativeUnwinder::NativeUnwinder(RemoteMemory& memory, std::string interpreter_file, bool interpreter_in_full)
+    : session_(std::make_unique<DwflSession>(memory, std::move(interpreter_file))),
+      interpreter_in_full_(interpreter_in_full) {
     session_->start();
 }
 
@@ -258,7 +293,9 @@ NativeStack NativeUnwinder::unwind(const TargetThread& thread) {
         const auto key = std::make_pair(frames[i].pc, frames[i].activation);
         auto known = session_->symbolized.find(key);
         if (known == session_->symbolized.end()) {
-            std::vector<NativeStackFrame> named = symbolize(session_->dwfl, frames[i]);
+            const bool in_full =
+                interpreter_in_full_ || frame_file(session_->dwfl, frames[i]) != session_->interpreter_file;
+            std::vector<NativeStackFrame> named = symbolize(session_->dwfl, frames[i], in_full);
             for (NativeStackFrame& f : named)
                 f.interpreter = !f.library.empty() && f.library == session_->interpreter_file;
             known = session_->symbolized.emplace(key, std::move(named)).first;

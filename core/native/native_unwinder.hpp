@@ -28,8 +28,9 @@ public:
     static constexpr size_t kMaxFrames = 1024;
 
     // `interpreter_file`: the file that holds _PyRuntime, as the target names it; its frames are
-    // marked NativeStackFrame::interpreter.
-    NativeUnwinder(RemoteMemory& memory, std::string interpreter_file);
+    // marked NativeStackFrame::interpreter, and named from its symbol table alone unless
+    // `interpreter_in_full` (SnapshotOptions::native_interpreter_in_full).
+    NativeUnwinder(RemoteMemory& memory, std::string interpreter_file, bool interpreter_in_full = true);
     ~NativeUnwinder();
     NativeUnwinder(const NativeUnwinder&) = delete;
     NativeUnwinder& operator=(const NativeUnwinder&) = delete;
@@ -45,6 +46,7 @@ public:
 
 private:
     std::unique_ptr<DwflSession> session_;
+    bool interpreter_in_full_;
 };
 
 }  // namespace stackscope

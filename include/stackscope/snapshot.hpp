@@ -33,6 +33,10 @@ struct SnapshotOptions {
     // Unwind each thread's native frames (Thread::native, --native), and list the threads that
     // have no Python thread state with theirs. Needs the threads' registers: a stopped target.
     bool native = false;
+    // Name the interpreter's own native frames in full (file, line, inlined functions), as
+    // --native-all shows them; else from the symbol table alone, which is all --native needs to
+    // collapse them.
+    bool native_interpreter_in_full = true;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread
