@@ -4,14 +4,16 @@ The scenario (scenarios/native_frames.py) runs a C extension compiled here for e
 (native_ext/stackscope_native_ext.c, gcc -O0 -g against the interpreter's own headers; the
 Debian builds' headers are in their unpacked root). Its main thread runs
 outer -> ext.call_back(middle) -> middle -> ext.block_forever() (read() on a pipe, GIL
-released), a Python thread sleeps in time.sleep, and a C thread that never ran Python code
+released), a Python thread sleeps in time.sleep, two wait in glibc's futex waits (a Lock's
+acquire with a timeout and without), and a C thread that never ran Python code
 blocks in read(). The truth is the scenario's: the tids, the Python functions of each thread
 (outermost first, as the tool names them), the file that holds _PyRuntime.
 
 Tests, each live and from a core on every interpreter (one scenario process and one core each):
 - test_native_json_order / test_native_all_json: the main thread's frames in order (outer,
   native_ext_call_back, middle, native_ext_block_forever, native_ext_block_in_read, then libc),
-  the C thread (interpreter_id null, its C functions), the sleeper (its Python frames, then libc);
+  the C thread (interpreter_id null, its C functions), the sleeper and the futex waiters (their
+  Python frames, then libc);
   --native-all shows frames in the file that holds _PyRuntime (the eval loop where it has symbols);
 - test_native_hides_interpreter_frames: --native is --native-all without exactly those;
 - test_native_tree: the same order in the --native tree;
@@ -30,8 +32,9 @@ each frame's type) is the oracle of the native frames (test_matches_gdb): same t
 frames in the same order, each inline where gdb's is. Normalisations, each only where it must be:
 - gdb's frames are innermost first: reversed;
 - gdb's tail-call frames (gdb.TAILCALL_FRAME: made up from DWARF call-site information for a
-  function that jumped to its callee, e.g. PyObject_Call -> PyVectorcall_Call on 3.8) are not
-  on the stack, which the tool unwinds: dropped;
+  function that jumped to its callee, e.g. PyObject_Call -> PyVectorcall_Call on 3.8, or glibc
+  2.36's do_futex_wait and __futex_abstimed_wait_cancelable64 in the futex waits) are not on
+  the stack, which the tool unwinds: dropped;
 - libc's clone3 entry: the tool names it after .symtab (`__clone3`), gdb after its DWARF
   (`clone3`); frames outside the extension and the interpreter's file (libc, ld.so) compare with
   leading underscores removed;
@@ -216,6 +219,14 @@ def check_threads(snapshot, truth):
     after = sleeper["frames"][last_python + 1:]
     assert after and all(f["kind"] == "native" for f in after), sleeper["frames"]
     assert os.path.basename(after[-1]["library"]).startswith("libc"), after  # the sleep's system call
+    for waiter in ("timed_waiter", "untimed_waiter"):
+        thread = thread_by_tid(snapshot, truth[waiter + "_tid"])
+        assert thread["native_error"] is None, thread
+        python = [i for i, f in enumerate(thread["frames"]) if f["kind"] == "python"]
+        assert [thread["frames"][i]["function"] for i in python] == truth[waiter + "_functions"]
+        after = thread["frames"][python[-1] + 1:]
+        assert after and all(f["kind"] == "native" for f in after), thread["frames"]
+        assert os.path.basename(after[-1]["library"]).startswith("libc"), after  # the futex wait
     assert main["native_error"] is None, main
 
 

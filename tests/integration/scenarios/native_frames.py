@@ -6,9 +6,12 @@ $STACKSCOPE_NATIVE_EXT_DIR, where the test compiled it for this interpreter.
 
 main thread:   <module> -> main -> outer -> ext.call_back(middle) -> middle -> ext.block_forever()
 "sleeper":     threading's bootstrap -> sleeper_outer -> sleeper -> time.sleep
+"timed-waiter", "untimed-waiter": threading's bootstrap -> timed_waiter / untimed_waiter ->
+               Lock.acquire(timeout=...) / Lock.acquire() on a lock the main thread holds:
+               glibc's semaphore waits (sem_clockwait or sem_timedwait / sem_wait), futex waits
 C thread:      native_ext_c_thread_main -> native_ext_c_thread_block -> read()
 
-The truth (written before the main thread blocks): pid, the three tids and each Python thread's
+The truth (written before the main thread blocks): pid, the tids and each Python thread's
 function names, outermost first, as the tool names them.
 Standard library only; keep Python 3.8 syntax.
 """
@@ -27,6 +30,7 @@ from scenario_support import (end_after_lifetime, install_pong_handler, signal_r
 
 TRUTH = {}
 SLEEPER_PARKED = threading.Event()
+HELD_LOCK = threading.Lock()  # the main thread holds it for ever
 
 
 def interpreter_file():
@@ -58,6 +62,16 @@ def sleeper_outer():
     sleeper()
 
 
+def timed_waiter():
+    TRUTH["timed_waiter_functions"] = [tool_function_name(f) for f in stack_of(sys._getframe())]
+    HELD_LOCK.acquire(timeout=10 ** 6)
+
+
+def untimed_waiter():
+    TRUTH["untimed_waiter_functions"] = [tool_function_name(f) for f in stack_of(sys._getframe())]
+    HELD_LOCK.acquire()
+
+
 def middle():
     TRUTH["main_functions"] = [tool_function_name(f) for f in stack_of(sys._getframe())]
     write_json(TRUTH["path"], {key: value for key, value in TRUTH.items() if key != "path"}, indent=1)
@@ -76,7 +90,12 @@ def main():
     sleeper_thread = threading.Thread(target=sleeper_outer, name="sleeper", daemon=True)
     sleeper_thread.start()
     SLEEPER_PARKED.wait()
-    while "sleeper_functions" not in TRUTH:
+    HELD_LOCK.acquire()
+    waiters = {name: threading.Thread(target=function, name=name.replace("_", "-"), daemon=True)
+               for name, function in (("timed_waiter", timed_waiter), ("untimed_waiter", untimed_waiter))}
+    for thread in waiters.values():
+        thread.start()
+    while not all(key in TRUTH for key in ("sleeper_functions", "timed_waiter_functions", "untimed_waiter_functions")):
         time.sleep(0.01)
     TRUTH.update({
         "python_version": "%d.%d.%d" % sys.version_info[:3],
@@ -86,6 +105,8 @@ def main():
         "main_tid": threading.get_native_id(),
         "interpreter_file": interpreter_file(),
         "sleeper_tid": sleeper_thread.native_id,
+        "timed_waiter_tid": waiters["timed_waiter"].native_id,
+        "untimed_waiter_tid": waiters["untimed_waiter"].native_id,
         "c_thread_tid": ext.start_c_thread(),
         "path": truth_path,
         "fifo": ready_fifo,
