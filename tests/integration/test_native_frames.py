@@ -21,6 +21,8 @@ Tests, each live and from a core on every interpreter (one scenario process and 
 - test_missing_extension_in_core: the extension moved away: Python frames, native_error names it;
 - test_restart_syscall: a call resumed as restart_syscall is still named as the first read named it
   (the CLI twice, gdb, lldb, a core);
+- test_signal_frame_matches_gdb: a Python function run by a C signal handler, through the signal
+  frame, against gdb's bt, live and from a core;
 - test_usage_errors: --native(-all) with --no-block or --object exits 2.
 
 Cores: gcore of the live process, except for the Debian unstable builds (built_path: glibc
@@ -37,7 +39,7 @@ frames in the same order, each inline where gdb's is. Normalisations, each only 
   the stack, which the tool unwinds: dropped;
 - libc's clone3 entry: the tool names it after .symtab (`__clone3`), gdb after its DWARF
   (`clone3`); frames outside the extension and the interpreter's file (libc, ld.so) compare with
-  leading underscores removed;
+  leading underscores removed, and glibc's internal alias prefix (`__GI_kill` is `kill`);
 - gdb stops at main unless told `set backtrace past-main on`, which it is;
 - a frame without a symbol: the tool's null is gdb's `??` (the stripped Debian executables);
 - frames in the extension, and frames in the interpreter's file that have DWARF (pyenv's
@@ -295,7 +297,8 @@ for inferior in gdb.inferiors():
         thread.switch()
         frame, frames = gdb.newest_frame(), []
         while frame is not None:
-            frames.append([frame.name() or "??", frame.type() == gdb.INLINE_FRAME, frame.type() == gdb.TAILCALL_FRAME])
+            frames.append([frame.name() or "??", frame.type() == gdb.INLINE_FRAME, frame.type() == gdb.TAILCALL_FRAME,
+                           frame.type() == gdb.SIGTRAMP_FRAME])
             try:
                 frame = frame.older()
             except gdb.error:
@@ -305,9 +308,9 @@ for inferior in gdb.inferiors():
 
 
 def gdb_backtraces(python, target, workdir):
-    """{tid: [(function name, inlined)], outermost first} from gdb's unwinding of every thread
-    (what `thread apply all bt` shows, through gdb's Python API so that each frame's type is
-    known), without gdb's tail-call frames."""
+    """{tid: [(function name, inlined, signal trampoline)], outermost first} from gdb's unwinding
+    of every thread (what `thread apply all bt` shows, through gdb's Python API so that each
+    frame's type is known), without gdb's tail-call frames."""
     script = Path(workdir) / "gdb_stacks.py"
     script.write_text(GDB_STACKS)
     args = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off", "-iex", "set auto-load no",
@@ -321,7 +324,8 @@ def gdb_backtraces(python, target, workdir):
     for line in out.stdout.splitlines():
         if line.startswith("STACK "):
             _, tid, frames = line.split(" ", 2)
-            stacks[int(tid)] = [(name, inlined) for name, inlined, tailcall in json.loads(frames)[::-1] if not tailcall]
+            stacks[int(tid)] = [(name, inlined, sigtramp)
+                                for name, inlined, tailcall, sigtramp in json.loads(frames)[::-1] if not tailcall]
     assert stacks, out.stdout[-3000:] + out.stderr[-3000:]
     return stacks
 
@@ -335,18 +339,71 @@ def test_matches_gdb(read, target, python, tmp_path):
     extension = truth["extension"]
     assert set(gdb) == {t["tid"] for t in snapshot["threads"]}, (sorted(gdb), [t["tid"] for t in snapshot["threads"]])
     for thread in snapshot["threads"]:
-        ours = [f for f in thread["frames"] if f["kind"] == "native"]
-        theirs = gdb[thread["tid"]]
-        assert len(ours) == len(theirs), (thread["tid"], [f["symbol"] for f in ours], theirs)
-        assert [f["inlined"] for f in ours] == [inlined for _, inlined in theirs], (thread["tid"], ours, theirs)
-        for frame, (name, _) in zip(ours, theirs):
-            exact = in_file_of(frame, extension) or \
-                (in_file_of(frame, truth["interpreter_file"]) and frame["filename"] is not None)
-            if exact:
-                assert frame["symbol"] == name, (thread["tid"], frame, name, [f["symbol"] for f in ours], theirs)
-            else:
-                assert (frame["symbol"] or "??").lstrip("_") == name.lstrip("_"), \
-                    (thread["tid"], frame, name, [f["symbol"] for f in ours], theirs)
+        assert_same_native_frames(thread, gdb[thread["tid"]], lambda frame: in_file_of(frame, extension) or (
+            in_file_of(frame, truth["interpreter_file"]) and frame["filename"] is not None))
+
+
+def assert_same_native_frames(thread, theirs, exact):
+    """A thread's native frames (JSON) are gdb's (gdb_backtraces): the same number, inline where
+    gdb's are, the same names (exactly where exact(frame) says, else as the module doc says)."""
+    ours = [f for f in thread["frames"] if f["kind"] == "native"]
+    assert len(ours) == len(theirs), (thread["tid"], [f["symbol"] for f in ours], theirs)
+    assert [f["inlined"] for f in ours] == [inlined for _, inlined, _ in theirs], (thread["tid"], ours, theirs)
+    for frame, (name, _, _) in zip(ours, theirs):
+        if exact(frame):
+            assert frame["symbol"] == name, (thread["tid"], frame, name, [f["symbol"] for f in ours], theirs)
+        else:
+            assert loose_name(frame["symbol"] or "??") == loose_name(name), \
+                (thread["tid"], frame, name, [f["symbol"] for f in ours], theirs)
+
+
+def loose_name(name):
+    """A libc (or ld.so) function's name without its leading underscores and glibc's internal
+    alias prefix: `__GI_kill` and `kill` are one address's aliases, of which gdb may show either."""
+    name = name.lstrip("_")
+    return name[3:].lstrip("_") if name.startswith("GI_") else name
+
+
+SIGNAL_PROGRAM = """
+import ctypes, os, signal, sys, time
+
+def handler(signum):
+    with open(sys.argv[1], "w") as out:
+        out.write("ready\\n")
+    time.sleep(10 ** 6)
+
+HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_int)(handler)
+ctypes.CDLL(None).signal(signal.SIGUSR1, HANDLER)  # a C handler: the kernel's signal frame, libc's __restore_rt
+os.kill(os.getpid(), signal.SIGUSR1)
+"""
+
+
+def test_signal_frame_matches_gdb(tool, python, tmp_path):
+    """A Python function called by a C signal handler (ctypes), blocked there: the native frames
+    go through the kernel's signal frame (libc's __restore_rt, whose CFI restores every register
+    from the ucontext on the stack) into the interrupted kill() and on to _start, as gdb's bt
+    does, live and from a core, with the Python frames on both sides of the signal."""
+    fifo = tmp_path / "ready.fifo"
+    os.mkfifo(fifo)
+    proc = spawn([python, "-c", SIGNAL_PROGRAM, fifo])
+    try:
+        wait_for_ready(proc, fifo, 60)
+        wait_until_all_sleeping(proc.pid)
+        core = make_core(proc.pid, tmp_path / "core")  # one thread: no thread stack for gcore to lose
+        wait_until_all_sleeping(proc.pid)
+        for target in (["pid", proc.pid], ["core", core]):
+            result = run_tool(tool, target + ([] if target[0] == "pid" else ["--executable", python]) +
+                              ["--native-all", "--json"])
+            assert result.returncode == 0, describe(result)
+            thread = json.loads(result.stdout)["threads"][0]
+            assert thread["native_error"] is None, thread
+            assert [f["function"] for f in thread["frames"] if f["kind"] == "python"] == ["<module>", "handler"]
+            gdb = gdb_backtraces(python, target, tmp_path)
+            assert_same_native_frames(thread, gdb[proc.pid], lambda frame: False)
+            assert [sigtramp for _, _, sigtramp in gdb[proc.pid]].count(True) == 1, gdb  # the case under test
+        core.unlink()
+    finally:
+        kill_group(proc)
 
 
 def read_without_extension(tool, tool_runs, target):
