@@ -52,7 +52,7 @@ bool is_syscall_helper(std::string_view name) {
 
 // glibc's timed waits (its locks, semaphores, condition variables) are FUTEX_WAIT_BITSET calls
 // matching any bit; the registers the call was made with are those it is resumed with. Their
-// frames may be unnamed in a stripped libc, or skipped by libdwfl 0.188 (README, native frames).
+// frames may be unnamed in a stripped libc, or tail calls that are not on the stack.
 bool is_glibc_futex_wait(const std::array<uint64_t, kDwarfRegisterCount>& registers) {
     constexpr uint64_t kFutexCommandMask = 0x7f;  // without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME
     constexpr uint64_t kFutexWaitBitset = 9;
