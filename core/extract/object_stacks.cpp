@@ -75,7 +75,7 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
         std::optional<std::string> header;
         if (future->is_task && purpose_ == Purpose::Tasks)
             header = x_.reprs().future_repr(address, AsyncioRepr::Parts::WithoutWaits);
-        root.description = header ? *header : x_.reprs().repr(address);
+        root.description = header ? *header : x_.reprs().repr_of_future(address);
         if (!future->is_task) {
             out.stack.leaf = StackLeaf{address, future->class_name, root.description};
             return;
@@ -228,11 +228,15 @@ std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object)
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     const uint64_t type = objects_.type_of(object);
-    if (mem.read_value<int64_t>(type + l.type_basicsize) != l.wrapper_target + 8) return std::nullopt;
-    if ((mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) &&
-        objects_.class_name(type) != "FutureIter") {
-        return std::nullopt;
+    // A type's shape and name do not change within an extraction; the leaves of one type are many.
+    auto shaped = future_iterator_types_.find(type);
+    if (shaped == future_iterator_types_.end()) {
+        const bool is = mem.read_value<int64_t>(type + l.type_basicsize) == l.wrapper_target + 8 &&
+                        (!(mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) ||
+                         objects_.class_name(type) == "FutureIter");
+        shaped = future_iterator_types_.emplace(type, is).first;
     }
+    if (!shaped->second) return std::nullopt;
     const uint64_t future = mem.read_pointer(object + l.wrapper_target);
     if (future == 0) return std::nullopt;
     try {
@@ -245,11 +249,11 @@ std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object)
 void ObjectStackReader::set_leaf(uint64_t object, ObjectStack& out) {
     if (const auto iterated = future_iterated_by(object)) {
         const uint64_t future = objects_.memory().read_pointer(object + objects_.layout().wrapper_target);
-        out.stack.leaf = StackLeaf{future, iterated->class_name, x_.reprs().repr(future)};
+        out.stack.leaf = StackLeaf{future, iterated->class_name, x_.reprs().repr_of_future(future)};
         return;
     }
     if (const auto future = futures_.read(object)) {
-        out.stack.leaf = StackLeaf{object, future->class_name, x_.reprs().repr(object)};
+        out.stack.leaf = StackLeaf{object, future->class_name, x_.reprs().repr_of_future(object)};
         return;
     }
     out.stack.leaf = StackLeaf{object, objects_.type_name(objects_.type_of(object)), objects_.default_repr(object)};
