@@ -12,6 +12,7 @@ namespace stackscope {
 // `stack_text` of its stack, with a blank line between threads.
 // Each loop's header and its tasks, as format_snapshot_text prints them after the threads
 // (also alone, under a debugger's own thread headers); "no event loops" when there are none.
+// A long task list is written by two threads: `stack_text` must be callable from both.
 std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
                        TaskLayout layout);
 
