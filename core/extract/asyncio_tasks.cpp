@@ -23,6 +23,7 @@ namespace {
 // task awaits, and then the tasks that await none.
 void mark_cycles(std::vector<Task>& tasks) {
     std::unordered_map<uint64_t, size_t> index;
+    index.reserve(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].id, i);
     std::vector<std::vector<size_t>> awaiters(tasks.size()), awaited(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i) {
@@ -67,8 +68,10 @@ std::vector<Task> ordered(std::vector<Task> tasks, const std::vector<Thread>& th
         if (std::find(loops.begin(), loops.end(), t.loop) == loops.end()) loops.push_back(t.loop);
     }
     std::unordered_map<uint64_t, size_t> index;
+    index.reserve(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].id, i);
     std::unordered_map<uint64_t, std::vector<size_t>> children;  // awaiter -> tasks it shows in full
+    children.reserve(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i) {
         uint64_t lowest = 0;
         for (const TaskAwaiter& a : tasks[i].awaited_by) {
@@ -124,6 +127,7 @@ struct ReadTasks {
 // The pending tasks among `ids`, each with its stack, as `worker` reads them.
 ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t> ids, const TaskContext& context) {
     AsyncioFutures& futures = worker.x.futures();
+    futures.reserve(2 * ids.size());  // each task and the future it waits on
     ReadTasks out;
     out.tasks.reserve(ids.size());
     out.links.reserve(ids.size());

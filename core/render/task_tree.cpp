@@ -15,6 +15,9 @@ namespace {
 class TreeBuilder {
 public:
     explicit TreeBuilder(const Snapshot& snapshot) {
+        by_id_.reserve(snapshot.tasks.size());
+        awaited_.reserve(snapshot.tasks.size());
+        composed_.reserve(snapshot.tasks.size());
         for (const Task& t : snapshot.tasks) by_id_.emplace(t.id, &t);
         for (const Task& t : snapshot.tasks) {
             for (const TaskAwaiter& a : t.awaited_by) {
