@@ -1,6 +1,8 @@
 #include "extract/object_stacks.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
@@ -11,6 +13,30 @@ namespace {
 
 // Links of one await chain; a real one is a few dozen deep (each link is a Python frame).
 constexpr size_t kMaxAwaitLinks = 10000;
+
+// The links of one chain met so far: a real chain is a few links, searched in a small array;
+// a long (garbage) one is searched in a hash set, so that the walk stays linear.
+class AwaitLinks {
+public:
+    // False when `link` was met before.
+    bool insert(uint64_t link) {
+        if (!large_.empty() || count_ == kSmall) {
+            if (large_.empty()) large_.insert(small_.begin(), small_.end());
+            return large_.insert(link).second;
+        }
+        const auto end = small_.begin() + static_cast<std::ptrdiff_t>(count_);
+        if (std::find(small_.begin(), end, link) != end) return false;
+        small_[count_++] = link;
+        return true;
+    }
+    size_t size() const { return large_.empty() ? count_ : large_.size(); }
+
+private:
+    static constexpr size_t kSmall = 32;
+    std::array<uint64_t, kSmall> small_{};
+    size_t count_ = 0;
+    std::unordered_set<uint64_t> large_;
+};
 
 StackRootKind root_kind(GeneratorKind kind) {
     switch (kind) {
@@ -126,10 +152,10 @@ bool ObjectStackReader::read_thread_object(uint64_t address, ObjectStack& out) {
 }
 
 void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_state) {
-    std::unordered_set<uint64_t> visited;
+    AwaitLinks visited;
     bool first = record_state;
     for (uint64_t current = object; current != 0;) {
-        if (!visited.insert(current).second) throw bad_data("the await chain loops at " + hex(current), current);
+        if (!visited.insert(current)) throw bad_data("the await chain loops at " + hex(current), current);
         if (visited.size() > kMaxAwaitLinks)
             throw bad_data("the await chain is longer than " + std::to_string(kMaxAwaitLinks) + " links", current);
         if (const auto kind = generators_.kind_of(current)) {
