@@ -166,7 +166,10 @@ std::string AsyncioRepr::callback_name(uint64_t func, const ValueReprs& values) 
         const uint64_t self = mem.read_pointer(func + l.cfunction_self);
         if (self == 0 || objects_.is_instance_of(self, BuiltinType::Module)) return name;
         const uint64_t type = objects_.is_class(self) ? self : objects_.type_of(self);
-        return objects_.class_name(type) + "." + name;
+        std::string out = objects_.class_name(type);
+        out += '.';
+        out += name;
+        return out;
     }
     return values.full(func);
 }
@@ -174,6 +177,9 @@ std::string AsyncioRepr::callback_name(uint64_t func, const ValueReprs& values) 
 // format_helpers._get_function_source: where a Python function (unwrapped, or a partial's)
 // is defined, as `file:line`.
 std::optional<std::string> AsyncioRepr::callback_source(uint64_t callback) {
+    // A builtin method (Task.task_wakeup, every sleeping task's) has no __wrapped__ and no
+    // source: neither a partial nor an object with a __dict__.
+    if (objects_.is_instance_of(callback, BuiltinType::BuiltinMethod)) return std::nullopt;
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     uint64_t func = callback;
