@@ -31,9 +31,9 @@ std::string roots_text(std::vector<Stack>& roots, size_t begin, size_t end,
 }  // namespace
 
 std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
-                       TaskLayout layout) {
+                       TaskLayout layout, std::vector<Task>* stacks_to_take) {
     std::string out;
-    std::vector<LoopTasks> loops = task_trees(snapshot, layout);
+    std::vector<LoopTasks> loops = task_trees(snapshot, layout, stacks_to_take);
     if (loops.empty()) out += "\n" + styled_header("no event loops", color) + "\n";
     for (LoopTasks& loop : loops) {
         out += "\n" + styled_header(loop.header, color) + "\n";
@@ -58,7 +58,8 @@ std::string tasks_text(const Snapshot& snapshot, const std::function<std::string
 
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
                                  bool color, TaskLayout tasks,
-                                 const std::function<std::string(const Thread&)>& native_text) {
+                                 const std::function<std::string(const Thread&)>& native_text,
+                                 std::vector<Task>* task_stacks_to_take) {
     std::string out = format_process_header(snapshot);
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
@@ -76,7 +77,7 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
         const Thread& thread = snapshot.threads[i];
         out += thread.native && native_text ? native_text(thread) : stack_text(thread.stack);
     }
-    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks);
+    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks, task_stacks_to_take);
     out += locks_text(snapshot, color);
     return out;
 }
