@@ -84,7 +84,8 @@ std::optional<std::string_view> environment(const char* name) {
 // How long a live target was stopped (attach to detach); nullopt for a core or --no-block.
 using StoppedFor = std::optional<std::chrono::duration<double, std::milli>>;
 
-int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads,
+// `snap`'s task stacks are given up to the text.
+int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads,
          StoppedFor stopped_for = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
@@ -96,7 +97,7 @@ int emit(const Snapshot& snap, const OutputOptions& out, const ExtractionStats& 
     } else if (out.native || out.native_all) {
         std::cout << format_snapshot_tree_with_natives(snap, tree, out.native_all);
     } else {
-        std::cout << format_snapshot_tree(snap, tree);
+        std::cout << format_snapshot_tree_taking_task_stacks(snap, tree);
     }
     std::cout.flush();
     if (debug_reads) {

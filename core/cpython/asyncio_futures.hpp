@@ -46,6 +46,9 @@ public:
     // one that cannot be read.
     std::optional<FutureInfo> read(uint64_t object);
 
+    // Room for `count` futures read (a task list's tasks and the futures they wait on).
+    void reserve(size_t count) { infos_.reserve(count); }
+
     // Throws Error when the future cannot be read.
     FutureDetails details(uint64_t object, const FutureInfo& info);
 

@@ -77,6 +77,24 @@ std::string ObjectRepr::repr(uint64_t object) {
     return to_utf8(bounded(object, bounds_.max_level));
 }
 
+std::string ObjectRepr::repr_of_future(uint64_t object) {
+    try {
+        // What repr() comes to for such an object: reprlib's repr_instance of builtins.repr().
+        if (kind_of(object) == Kind::Other) {
+            in_progress_.clear();
+            const auto text = asyncio_.repr(object, future_values(0));
+            const bool ascii = text && std::all_of(text->begin(), text->end(),
+                                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+            if (ascii && text->size() <= bounds_.max_other) return *text;
+        }
+    } catch (const Failed&) {
+        // repr() says what reprlib does
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+    }
+    return repr(object);
+}
+
 ObjectRepr::Text ObjectRepr::bounded(uint64_t object, int level) {
     try {
         const Kind kind = kind_of(object);

@@ -44,6 +44,11 @@ public:
     // `<unreadable 0x...>` for memory that cannot be read. Throws only Error(Internal).
     std::string repr(uint64_t object);
 
+    // repr(object) of an object AsyncioFutures reads as a Future or Task (a task's leaf): the
+    // same text, without the detour through UTF-32 when Future.__repr__ gives short ASCII, as
+    // nearly every one does.
+    std::string repr_of_future(uint64_t object);
+
     // How upstream stackscope names a callable (its format_funcname): `repr(self).name` for a
     // bound method, `module.qualname` for anything with both, else repr(callable).
     std::string function_name(uint64_t callable);

@@ -3,6 +3,7 @@
 // lives for one read of the target, and is dropped with the page cache (RemoteMemory::clear),
 // so that a running target's changes are seen by the next read. Immutable objects (code
 // objects, str, types) are cached for a whole extraction instead, by their readers.
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 
@@ -20,6 +21,8 @@ public:
         auto it = entries_.find(key);
         return it == entries_.end() ? nullptr : &it->second;
     }
+    // Room for `count` entries, so that a long walk does not rehash as it goes.
+    void reserve(size_t count) { entries_.reserve(count); }
     const Value& insert(const Key& key, Value value) {
         drop_if_stale();
         return entries_.insert_or_assign(key, std::move(value)).first->second;

@@ -1,6 +1,8 @@
 #include "extract/object_stacks.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
@@ -11,6 +13,30 @@ namespace {
 
 // Links of one await chain; a real one is a few dozen deep (each link is a Python frame).
 constexpr size_t kMaxAwaitLinks = 10000;
+
+// The links of one chain met so far: a real chain is a few links, searched in a small array;
+// a long (garbage) one is searched in a hash set, so that the walk stays linear.
+class AwaitLinks {
+public:
+    // False when `link` was met before.
+    bool insert(uint64_t link) {
+        if (!large_.empty() || count_ == kSmall) {
+            if (large_.empty()) large_.insert(small_.begin(), small_.end());
+            return large_.insert(link).second;
+        }
+        const auto end = small_.begin() + static_cast<std::ptrdiff_t>(count_);
+        if (std::find(small_.begin(), end, link) != end) return false;
+        small_[count_++] = link;
+        return true;
+    }
+    size_t size() const { return large_.empty() ? count_ : large_.size(); }
+
+private:
+    static constexpr size_t kSmall = 32;
+    std::array<uint64_t, kSmall> small_{};
+    size_t count_ = 0;
+    std::unordered_set<uint64_t> large_;
+};
 
 StackRootKind root_kind(GeneratorKind kind) {
     switch (kind) {
@@ -75,7 +101,7 @@ void ObjectStackReader::read_root(uint64_t address, ObjectStack& out) {
         std::optional<std::string> header;
         if (future->is_task && purpose_ == Purpose::Tasks)
             header = x_.reprs().future_repr(address, AsyncioRepr::Parts::WithoutWaits);
-        root.description = header ? *header : x_.reprs().repr(address);
+        root.description = header ? *header : x_.reprs().repr_of_future(address);
         if (!future->is_task) {
             out.stack.leaf = StackLeaf{address, future->class_name, root.description};
             return;
@@ -126,10 +152,10 @@ bool ObjectStackReader::read_thread_object(uint64_t address, ObjectStack& out) {
 }
 
 void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_state) {
-    std::unordered_set<uint64_t> visited;
+    AwaitLinks visited;
     bool first = record_state;
     for (uint64_t current = object; current != 0;) {
-        if (!visited.insert(current).second) throw bad_data("the await chain loops at " + hex(current), current);
+        if (!visited.insert(current)) throw bad_data("the await chain loops at " + hex(current), current);
         if (visited.size() > kMaxAwaitLinks)
             throw bad_data("the await chain is longer than " + std::to_string(kMaxAwaitLinks) + " links", current);
         if (const auto kind = generators_.kind_of(current)) {
@@ -228,11 +254,15 @@ std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object)
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     const uint64_t type = objects_.type_of(object);
-    if (mem.read_value<int64_t>(type + l.type_basicsize) != l.wrapper_target + 8) return std::nullopt;
-    if ((mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) &&
-        objects_.class_name(type) != "FutureIter") {
-        return std::nullopt;
+    // A type's shape and name do not change within an extraction; the leaves of one type are many.
+    auto shaped = future_iterator_types_.find(type);
+    if (shaped == future_iterator_types_.end()) {
+        const bool is = mem.read_value<int64_t>(type + l.type_basicsize) == l.wrapper_target + 8 &&
+                        (!(mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) ||
+                         objects_.class_name(type) == "FutureIter");
+        shaped = future_iterator_types_.emplace(type, is).first;
     }
+    if (!shaped->second) return std::nullopt;
     const uint64_t future = mem.read_pointer(object + l.wrapper_target);
     if (future == 0) return std::nullopt;
     try {
@@ -245,11 +275,11 @@ std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object)
 void ObjectStackReader::set_leaf(uint64_t object, ObjectStack& out) {
     if (const auto iterated = future_iterated_by(object)) {
         const uint64_t future = objects_.memory().read_pointer(object + objects_.layout().wrapper_target);
-        out.stack.leaf = StackLeaf{future, iterated->class_name, x_.reprs().repr(future)};
+        out.stack.leaf = StackLeaf{future, iterated->class_name, x_.reprs().repr_of_future(future)};
         return;
     }
     if (const auto future = futures_.read(object)) {
-        out.stack.leaf = StackLeaf{object, future->class_name, x_.reprs().repr(object)};
+        out.stack.leaf = StackLeaf{object, future->class_name, x_.reprs().repr_of_future(object)};
         return;
     }
     out.stack.leaf = StackLeaf{object, objects_.type_name(objects_.type_of(object)), objects_.default_repr(object)};

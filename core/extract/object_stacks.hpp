@@ -4,6 +4,7 @@
 // chain of what it awaits, down to the leaf; a Task's coroutine; a Future as the leaf; a
 // threading.Thread's stack.
 #include <cstdint>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -52,6 +53,7 @@ private:
     AsyncioFutures& futures_;
     const std::vector<Thread>& threads_;
     Purpose purpose_;
+    std::unordered_map<uint64_t, bool> future_iterator_types_;  // whether each type met is FutureIter's shape
 };
 
 }  // namespace stackscope

@@ -382,6 +382,11 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     ContextElaboration elaboration(x, snap.threads);
     uint64_t extra_target_reads = 0, extra_requested_reads = 0;  // by a second task reader
     int task_readers = 0;
+    // A second task reader: freed with the first, once the target runs again (freeing its
+    // caches would otherwise keep the target stopped a few milliseconds longer).
+    std::unique_ptr<Extraction> second_x;
+    std::unique_ptr<ObjectStackReader> second_stacks;
+    std::unique_ptr<ContextElaboration> second_elaboration;
     if (options.objects.empty()) {
         for (Thread& t : snap.threads) {
             if (options.contexts) elaboration.elaborate(t.stack);
@@ -394,9 +399,6 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         ObjectStackReader stacks(x, snap.threads, ObjectStackReader::Purpose::Tasks);
         // A long task list is read by two threads where the target allows it, the second with
         // an Extraction (and caches) of its own.
-        std::unique_ptr<Extraction> second_x;
-        std::unique_ptr<ObjectStackReader> second_stacks;
-        std::unique_ptr<ContextElaboration> second_elaboration;
         const auto second_worker = [&]() -> std::optional<TaskReader::Worker> {
             if (!target.concurrent_reads()) return std::nullopt;
             second_x = std::make_unique<Extraction>(target, !options.target_running);

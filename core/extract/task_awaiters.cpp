@@ -67,6 +67,9 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const 
     waiting_on_.clear();
     is_task_.clear();
     group_parents_.clear();
+    is_task_.reserve(tasks.size());
+    waiting_on_.reserve(tasks.size());
+    out_.reserve(tasks.size());
     for (const TaskLinks& t : tasks) is_task_[t.task] = true;
     for (const TaskLinks& t : tasks) {
         if (t.waiter) waiting_on_[t.waiter].push_back(t.task);

@@ -275,4 +275,10 @@ std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& op
         snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color);
 }
 
+std::string format_snapshot_tree_taking_task_stacks(Snapshot& snapshot, const TreeOptions& options) {
+    return format_snapshot_text(
+        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color,
+        TaskLayout::Nested, {}, &snapshot.tasks);
+}
+
 }  // namespace stackscope

@@ -2,8 +2,9 @@
 
 #include "stackscope/hex.hpp"
 
-#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace stackscope {
 
@@ -13,19 +14,44 @@ std::string printable(const std::string& text) {
     return out;
 }
 
-void append_printable(std::string& out, std::string_view text) {
-    // Most text has nothing to escape: C0 controls, DEL, and C1 controls (UTF-8 0xc2 0x80-0x9f).
-    const auto needs_care = [](char ch) {
-        const auto c = static_cast<unsigned char>(ch);
-        return c < 0x20 || c == 0x7f || c == 0xc2;
-    };
-    if (std::none_of(text.begin(), text.end(), needs_care)) {
-        out += text;
-        return;
+namespace {
+
+// What may need escaping: C0 controls, DEL, and C1 controls (UTF-8 0xc2 0x80-0x9f).
+bool needs_care(char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7f || c == 0xc2;
+}
+
+// Whether one of the 8 bytes of `word` needs care, all 8 tested at once (the bit tricks
+// "has a byte less than n" and "has a zero byte", exact as yes/no answers).
+bool word_needs_care(uint64_t word) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    const auto has_zero = [](uint64_t w) { return (w - kOnes) & ~w & kHighs; };
+    const uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
+    return (below_space | has_zero(word ^ (kOnes * 0x7f)) | has_zero(word ^ (kOnes * 0xc2))) != 0;
+}
+
+// How many bytes at the start of `text` need no care: most text has nothing to escape, and
+// the text of 10,000 tasks is megabytes.
+size_t clean_prefix(std::string_view text) {
+    size_t i = 0;
+    for (uint64_t word = 0; i + sizeof word <= text.size(); i += sizeof word) {
+        std::memcpy(&word, text.data() + i, sizeof word);
+        if (word_needs_care(word)) break;
     }
-    out.reserve(out.size() + text.size());
+    while (i < text.size() && !needs_care(text[i])) ++i;
+    return i;
+}
+
+}  // namespace
+
+void append_printable(std::string& out, std::string_view text) {
+    const size_t clean = clean_prefix(text);
+    out.append(text.data(), clean);
+    if (clean == text.size()) return;
+    out.reserve(out.size() + text.size() - clean);
     char buf[8];
-    for (size_t i = 0; i < text.size(); ++i) {
+    for (size_t i = clean; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c < 0x20 || c == 0x7f) {
             std::snprintf(buf, sizeof buf, "\\x%02x", c);

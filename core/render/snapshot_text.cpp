@@ -1,5 +1,7 @@
 #include "render/snapshot_text.hpp"
 
+#include <future>
+
 #include "render/locks_text.hpp"
 #include "render/printable.hpp"
 #include "render/task_tree.hpp"
@@ -9,14 +11,45 @@ namespace stackscope {
 
 // After the threads: each loop's header and its root tasks' trees; a line of its own when the
 // task list could not be read in full.
-std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
-                       TaskLayout layout) {
+namespace {
+
+// Roots below this many are written by one thread.
+constexpr size_t kRootsForTwoThreads = 256;
+
+// The roots [begin, end) of one loop, each after a blank line but the loop's first; each root
+// is freed once written (freeing a long list costs as much as copying it).
+std::string roots_text(std::vector<Stack>& roots, size_t begin, size_t end,
+                       const std::function<std::string(const Stack&)>& stack_text) {
     std::string out;
-    const std::vector<LoopTasks> loops = task_trees(snapshot, layout);
+    for (size_t i = begin; i < end; ++i) {
+        out += (i ? "\n" : "") + stack_text(roots[i]);
+        roots[i] = Stack{};
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
+                       TaskLayout layout, std::vector<Task>* stacks_to_take) {
+    std::string out;
+    std::vector<LoopTasks> loops = task_trees(snapshot, layout, stacks_to_take);
     if (loops.empty()) out += "\n" + styled_header("no event loops", color) + "\n";
-    for (const LoopTasks& loop : loops) {
+    for (LoopTasks& loop : loops) {
         out += "\n" + styled_header(loop.header, color) + "\n";
-        for (size_t i = 0; i < loop.roots.size(); ++i) out += (i ? "\n" : "") + stack_text(loop.roots[i]);
+        std::vector<Stack>& roots = loop.roots;
+        // A long list in two halves, the second on a thread of its own: the text of 10,000
+        // tasks is most of what --tasks does once the target runs again.
+        const size_t half = roots.size() >= kRootsForTwoThreads ? roots.size() / 2 : roots.size();
+        auto later = std::async(half < roots.size() ? std::launch::async : std::launch::deferred,
+                                [&] { return roots_text(roots, half, roots.size(), stack_text); });
+        try {
+            out += roots_text(roots, 0, half, stack_text);
+        } catch (...) {
+            later.wait();  // the second half uses what this frame owns
+            throw;
+        }
+        out += later.get();
     }
     if (snapshot.tasks_error)
         out += "\nError while reading the tasks: " + printable(snapshot.tasks_error->message) + "\n";
@@ -25,7 +58,8 @@ std::string tasks_text(const Snapshot& snapshot, const std::function<std::string
 
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
                                  bool color, TaskLayout tasks,
-                                 const std::function<std::string(const Thread&)>& native_text) {
+                                 const std::function<std::string(const Thread&)>& native_text,
+                                 std::vector<Task>* task_stacks_to_take) {
     std::string out = format_process_header(snapshot);
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
@@ -43,7 +77,7 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
         const Thread& thread = snapshot.threads[i];
         out += thread.native && native_text ? native_text(thread) : stack_text(thread.stack);
     }
-    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks);
+    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks, task_stacks_to_take);
     out += locks_text(snapshot, color);
     return out;
 }

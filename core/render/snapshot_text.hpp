@@ -2,6 +2,7 @@
 // What the tree and flat renderers share: the snapshot's text around each thread's stack.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "render/task_tree.hpp"
 #include "stackscope/model.hpp"
@@ -12,13 +13,16 @@ namespace stackscope {
 // `stack_text` of its stack, with a blank line between threads.
 // Each loop's header and its tasks, as format_snapshot_text prints them after the threads
 // (also alone, under a debugger's own thread headers); "no event loops" when there are none.
+// A long task list is written by two threads: `stack_text` must be callable from both.
+// `stacks_to_take`: as for task_trees.
 std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
-                       TaskLayout layout);
+                       TaskLayout layout, std::vector<Task>* stacks_to_take = nullptr);
 
 // With --tasks, each loop's tasks after the threads, laid out as `tasks` says. A thread read
 // with native frames is shown by `native_text`, when given.
 std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
                                  bool color, TaskLayout tasks = TaskLayout::Nested,
-                                 const std::function<std::string(const Thread&)>& native_text = {});
+                                 const std::function<std::string(const Thread&)>& native_text = {},
+                                 std::vector<Task>* task_stacks_to_take = nullptr);
 
 }  // namespace stackscope

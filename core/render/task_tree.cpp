@@ -14,7 +14,10 @@ namespace {
 
 class TreeBuilder {
 public:
-    explicit TreeBuilder(const Snapshot& snapshot) {
+    TreeBuilder(const Snapshot& snapshot, std::vector<Task>* stacks_to_take) : take_(stacks_to_take) {
+        by_id_.reserve(snapshot.tasks.size());
+        awaited_.reserve(snapshot.tasks.size());
+        composed_.reserve(snapshot.tasks.size());
         for (const Task& t : snapshot.tasks) by_id_.emplace(t.id, &t);
         for (const Task& t : snapshot.tasks) {
             for (const TaskAwaiter& a : t.awaited_by) {
@@ -47,8 +50,7 @@ public:
     }
 
     Stack compose(const Task& task, std::vector<uint64_t>& path) {
-        composed_.insert(task.id);
-        Stack stack = task.stack;
+        Stack stack = composed_.insert(task.id).second ? stack_of(task) : task.stack;
         path.push_back(task.id);
         const auto children = awaited_.find(task.id);
         if (children != awaited_.end() && path.size() <= static_cast<size_t>(kMaxContextNesting)) {
@@ -69,6 +71,20 @@ private:
         const Task* task;  // the awaited task
         uint64_t group;
     };
+
+    // The task's stack for its tree: a copy, or (a task composed once, whose stacks the caller
+    // gives up) its frames and leaf taken, its root and error copied: references to the task
+    // and the caller's exit status need them.
+    Stack stack_of(const Task& task) {
+        if (!take_) return task.stack;
+        Stack& source = (*take_)[static_cast<size_t>(&task - take_->data())].stack;
+        Stack out;
+        out.root = source.root;
+        out.error = source.error;
+        out.frames = std::move(source.frames);
+        out.leaf = std::move(source.leaf);
+        return out;
+    }
 
     Stack child(const Task& awaited, const Task& awaiter, std::vector<uint64_t>& path) {
         if (std::find(path.begin(), path.end(), awaited.id) != path.end())
@@ -118,6 +134,7 @@ private:
         innermost.contexts.push_back(std::move(c));
     }
 
+    std::vector<Task>* take_;  // the snapshot's tasks, when their stacks may be taken
     std::unordered_map<uint64_t, const Task*> by_id_;
     std::unordered_map<uint64_t, std::vector<Edge>> awaited_;  // awaiter -> what it awaits
     std::unordered_set<uint64_t> composed_;                    // the tasks shown in full so far
@@ -138,7 +155,7 @@ std::string loop_header(const Snapshot& snapshot, uint64_t loop, const std::opti
 
 }  // namespace
 
-std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout) {
+std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout, std::vector<Task>* stacks_to_take) {
     // Loops: those the threads run, then those of the tasks, in the tasks' order.
     std::vector<std::pair<uint64_t, std::optional<int>>> loops;
     const auto add_loop = [&](uint64_t loop, std::optional<int> tid) {
@@ -151,7 +168,7 @@ std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout) {
     for (const Thread& t : snapshot.threads) {
         if (t.running_loop) add_loop(*t.running_loop, t.tid);
     }
-    TreeBuilder builder(snapshot);
+    TreeBuilder builder(snapshot, stacks_to_take == &snapshot.tasks ? stacks_to_take : nullptr);
     std::vector<LoopTasks> out;
     for (const auto& [loop, tid] : loops) {
         LoopTasks group;

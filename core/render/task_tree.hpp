@@ -20,7 +20,11 @@ struct LoopTasks {
 enum class TaskLayout { Nested, Listed };
 
 // The loops in the order of snapshot.tasks; empty when no loop and no task was found.
-std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout = TaskLayout::Nested);
+// `stacks_to_take`: snapshot.tasks itself, from a caller done with the tasks' stacks: the
+// nested layout moves each task's frames and leaf into its tree instead of copying them (the
+// roots and errors stay). Null: the snapshot is left as it is.
+std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout = TaskLayout::Nested,
+                                  std::vector<Task>* stacks_to_take = nullptr);
 
 // ` (running task 'NAME')` for a thread whose loop runs a task; "" otherwise.
 std::string running_task_note(const Snapshot& snapshot, const Thread& thread);
