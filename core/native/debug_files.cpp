@@ -46,7 +46,8 @@ void InflatedDebugFiles::inflate_ahead(std::span<const uint8_t> build_id) {
     std::string path = build_id_debug_path(build_id);
     if (ahead_.count(path)) return;
     try {
-        auto image = std::async(std::launch::async, inflate, path, std::vector<uint8_t>(build_id.begin(), build_id.end()));
+        auto image =
+            std::async(std::launch::async, inflate, path, std::vector<uint8_t>(build_id.begin(), build_id.end()));
         ahead_.emplace(std::move(path), std::move(image));
     } catch (const std::system_error&) {
         // no thread: inflated when libdwfl asks for it

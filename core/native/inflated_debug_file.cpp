@@ -23,8 +23,8 @@ namespace {
 // What naming a frame reads: its function and inline scopes, their names, its line, and the CFI
 // of .debug_frame. Location lists, macros and the name indexes are never read.
 constexpr std::array<std::string_view, 12> kInflated = {
-    ".debug_info",   ".debug_abbrev",      ".debug_line", ".debug_line_str", ".debug_str",   ".debug_str_offsets",
-    ".debug_addr",   ".debug_rnglists",    ".debug_ranges", ".debug_aranges", ".debug_frame", ".debug_types"};
+    ".debug_info", ".debug_abbrev",   ".debug_line",   ".debug_line_str", ".debug_str",   ".debug_str_offsets",
+    ".debug_addr", ".debug_rnglists", ".debug_ranges", ".debug_aranges",  ".debug_frame", ".debug_types"};
 
 // Far above any real debug file (libc6-dbg's libc inflates to 10 MB); a header claiming more is
 // corrupt.
@@ -61,8 +61,8 @@ uint64_t align_up(uint64_t value, uint64_t alignment) {
 }
 
 std::optional<std::string_view> section_name(const Mapping& file, const Elf64_Shdr& strings, uint32_t name) {
-    if (strings.sh_type == SHT_NOBITS || strings.sh_offset > file.size || strings.sh_size > file.size - strings.sh_offset ||
-        name >= strings.sh_size)
+    if (strings.sh_type == SHT_NOBITS || strings.sh_offset > file.size ||
+        strings.sh_size > file.size - strings.sh_offset || name >= strings.sh_size)
         return std::nullopt;
     const char* begin = reinterpret_cast<const char*>(file.bytes() + strings.sh_offset + name);
     const size_t room = strings.sh_size - name;
@@ -157,7 +157,8 @@ std::optional<int> inflated_debug_file(int fd, std::span<const uint8_t> build_id
         const uint64_t alignment = std::clamp<uint64_t>(chdr.ch_addralign, 1, kMaxAlignment);
         if (chdr.ch_size > kMaxInflatedBytes || end > kMaxInflatedBytes) return std::nullopt;
         end = align_up(end, alignment);
-        inflations.push_back({i, file.bytes() + s.sh_offset + sizeof(chdr), s.sh_size - sizeof(chdr), end, chdr.ch_size});
+        inflations.push_back(
+            {i, file.bytes() + s.sh_offset + sizeof(chdr), s.sh_size - sizeof(chdr), end, chdr.ch_size});
         s.sh_flags &= ~static_cast<uint64_t>(SHF_COMPRESSED);
         s.sh_offset = end;
         s.sh_size = chdr.ch_size;

@@ -80,7 +80,8 @@ size_t compile_units(int fd) {
 
 std::vector<uint8_t> hex_bytes(const std::string& hex) {
     std::vector<uint8_t> out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
     return out;
 }
 
@@ -94,14 +95,16 @@ struct DebugFiles {
         char pattern[] = "/tmp/stackscope-inflate-XXXXXX";
         REQUIRE(::mkdtemp(pattern));
         dir = pattern;
-        std::ofstream(dir / "program.c") << "#include <stdio.h>\n"
-                                            "static inline int twice(int x) { return 2 * x; }\n"
-                                            "int main(int argc, char** argv) {\n"
-                                            "    for (int i = 0; i < argc; ++i) printf(\"%s %d\\n\", argv[i], twice(i));\n"
-                                            "    return 0;\n"
-                                            "}\n";
+        std::ofstream(dir / "program.c")
+            << "#include <stdio.h>\n"
+               "static inline int twice(int x) { return 2 * x; }\n"
+               "int main(int argc, char** argv) {\n"
+               "    for (int i = 0; i < argc; ++i) printf(\"%s %d\\n\", argv[i], twice(i));\n"
+               "    return 0;\n"
+               "}\n";
         const std::string d = dir.string();
-        REQUIRE(std::system(("gcc -g -O2 -gz=zlib -Wl,--build-id " + d + "/program.c -o " + d + "/program").c_str()) == 0);
+        REQUIRE(std::system(("gcc -g -O2 -gz=zlib -Wl,--build-id " + d + "/program.c -o " + d + "/program").c_str()) ==
+                0);
         compressed = dir / "program.debug";
         reference = dir / "program.plain.debug";
         REQUIRE(std::system(("objcopy --only-keep-debug " + d + "/program " + compressed.string()).c_str()) == 0);
@@ -115,7 +118,9 @@ struct DebugFiles {
 
 struct Fd {
     int fd;
-    explicit Fd(const std::filesystem::path& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) { REQUIRE(fd >= 0); }
+    explicit Fd(const std::filesystem::path& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+        REQUIRE(fd >= 0);
+    }
     explicit Fd(int f) : fd(f) {}
     ~Fd() { ::close(fd); }
 };
