@@ -49,7 +49,6 @@ struct FileDescriptor {
 };
 
 struct Inflation {
-    size_t section = 0;
     const uint8_t* input = nullptr;  // the zlib stream, after its Elf64_Chdr
     size_t input_size = 0;
     uint64_t output_offset = 0;
@@ -157,8 +156,7 @@ std::optional<int> inflated_debug_file(int fd, std::span<const uint8_t> build_id
         const uint64_t alignment = std::clamp<uint64_t>(chdr.ch_addralign, 1, kMaxAlignment);
         if (chdr.ch_size > kMaxInflatedBytes || end > kMaxInflatedBytes) return std::nullopt;
         end = align_up(end, alignment);
-        inflations.push_back(
-            {i, file.bytes() + s.sh_offset + sizeof(chdr), s.sh_size - sizeof(chdr), end, chdr.ch_size});
+        inflations.push_back({file.bytes() + s.sh_offset + sizeof(chdr), s.sh_size - sizeof(chdr), end, chdr.ch_size});
         s.sh_flags &= ~static_cast<uint64_t>(SHF_COMPRESSED);
         s.sh_offset = end;
         s.sh_size = chdr.ch_size;
