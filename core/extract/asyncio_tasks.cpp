@@ -178,12 +178,13 @@ ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t>
 
 }  // namespace
 
-void TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker) {
+TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker) {
     snap.tasks_asked = true;
     ObjectReader& objects = x_.objects();
     AsyncioRegistry registry(objects, x_.runtime());
-    if (!registry.loaded()) return;
-    std::vector<std::string> problems;
+    TasksRead out;
+    if (!registry.loaded()) return out;
+    std::vector<std::string>& problems = out.problems;
     const auto attempt = [&](const std::string& what, auto&& read) { recording_errors(problems, what, read); };
 
     // Each thread's running loop and task.
@@ -242,18 +243,20 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorke
 
     TaskAwaiters::Recorded recorded;
     if (registry.records_awaiters()) recorded = [&](uint64_t task) { return registry.recorded_awaiters(task); };
-    std::vector<std::string> link_problems;
-    auto awaiters = TaskAwaiters(objects).find(links, recorded, link_problems);
-    for (Task& t : tasks) {
-        if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
-    }
-    if (!link_problems.empty()) problems.push_back(joined_problems(link_problems));
+    out.awaiters = TaskAwaiters(objects).read(std::move(links), recorded, out.awaiter_problems);
     snap.tasks = std::move(tasks);
-    if (!problems.empty())
-        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
+    return out;
 }
 
-void arrange_tasks(Snapshot& snap) {
+void finish_tasks(Snapshot& snap, TasksRead read) {
+    auto awaiters = TaskAwaiters::resolve(read.awaiters);
+    for (Task& t : snap.tasks) {
+        if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
+    }
+    std::vector<std::string>& problems = read.problems;
+    if (!read.awaiter_problems.empty()) problems.push_back(joined_problems(read.awaiter_problems));
+    if (!problems.empty())
+        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
     mark_cycles(snap.tasks);
     snap.tasks = ordered(std::move(snap.tasks), snap.threads);
 }

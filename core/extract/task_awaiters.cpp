@@ -14,17 +14,6 @@ constexpr int kMaxGatherNesting = 64;
 constexpr size_t kMaxChildren = 1 << 20;
 }  // namespace
 
-void TaskAwaiters::add(uint64_t task, TaskAwaiter awaiter) {
-    if (!is_task_.count(task) || !is_task_.count(awaiter.task)) return;
-    std::vector<TaskAwaiter>& list = out_[task];
-    for (TaskAwaiter& known : list) {
-        if (known.task != awaiter.task) continue;
-        if (!known.group) known.group = awaiter.group;
-        return;
-    }
-    list.push_back(awaiter);
-}
-
 // gather(): `awaiter` waits on a _GatheringFuture; its children are tasks or, for a gather of
 // gathers, _GatheringFutures again.
 void TaskAwaiters::add_gathered(uint64_t gathering, uint64_t awaiter, int depth) {
@@ -32,7 +21,7 @@ void TaskAwaiters::add_gathered(uint64_t gathering, uint64_t awaiter, int depth)
     const auto children = objects_.attribute(gathering, "_children");
     if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) return;
     for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
-        if (is_task_.count(child)) add(child, {awaiter, 0});
+        if (is_task_.count(child)) edges_.push_back({child, awaiter, 0, false});
         else add_gathered(child, awaiter, depth + 1);
     }
 }
@@ -48,32 +37,23 @@ void TaskAwaiters::add_from_callback(uint64_t task, uint64_t callback) {
         if (known == group_parents_.end())
             known = group_parents_.emplace(group, objects_.attribute(group, "_parent_task")).first;
         const std::optional<uint64_t> parent = known->second;
-        if (parent) add(task, {*parent, group});
+        if (parent) edges_.push_back({task, *parent, group, false});
         return;
     }
     if (function_name_of(objects_, callback) != "_inner_done_callback") return;
     for (const ClosureVariable& v : closure_variables(objects_, callback)) {
-        if (v.name != "outer") continue;
-        if (const auto waiting = waiting_on_.find(v.value); waiting != waiting_on_.end()) {
-            for (const uint64_t awaiter : waiting->second) add(task, {awaiter, 0});
-        }
+        if (v.name == "outer") edges_.push_back({task, v.value, 0, true});
     }
 }
 
-std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const std::vector<TaskLinks>& tasks,
-                                                                          const Recorded& recorded,
-                                                                          std::vector<std::string>& problems) {
-    out_.clear();
-    waiting_on_.clear();
+AwaiterReadings TaskAwaiters::read(std::vector<TaskLinks> tasks, const Recorded& recorded,
+                                   std::vector<std::string>& problems) {
+    edges_.clear();
     is_task_.clear();
     group_parents_.clear();
     is_task_.reserve(tasks.size());
-    waiting_on_.reserve(tasks.size());
-    out_.reserve(tasks.size());
-    for (const TaskLinks& t : tasks) is_task_[t.task] = true;
-    for (const TaskLinks& t : tasks) {
-        if (t.waiter) waiting_on_[t.waiter].push_back(t.task);
-    }
+    edges_.reserve(2 * tasks.size());
+    for (const TaskLinks& t : tasks) is_task_.insert(t.task);
     const auto attempt = [&](uint64_t task, auto&& read) {
         recording_errors(
             problems, [task] { return "awaiters of the task at " + hex(task); }, read);
@@ -81,12 +61,12 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const 
     for (const TaskLinks& t : tasks) {
         if (recorded && t.records_awaiters) {
             attempt(t.task, [&] {
-                for (const uint64_t awaiter : recorded(t.task)) add(t.task, {awaiter, 0});
+                for (const uint64_t awaiter : recorded(t.task)) edges_.push_back({t.task, awaiter, 0, false});
             });
         }
         if (!t.waiter) continue;
         attempt(t.task, [&] {
-            if (is_task_.count(t.waiter)) add(t.waiter, {t.task, 0});
+            if (is_task_.count(t.waiter)) edges_.push_back({t.waiter, t.task, 0, false});
             else add_gathered(t.waiter, t.task, 0);
         });
     }
@@ -94,7 +74,38 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const 
     for (const TaskLinks& t : tasks) {
         for (const uint64_t callback : t.callbacks) attempt(t.task, [&] { add_from_callback(t.task, callback); });
     }
-    return std::move(out_);
+    return AwaiterReadings{std::move(tasks), std::move(edges_)};
+}
+
+std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(const AwaiterReadings& readings) {
+    std::unordered_set<uint64_t> is_task;
+    std::unordered_map<uint64_t, std::vector<uint64_t>> waiting_on;  // future -> tasks waiting on it
+    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out;
+    is_task.reserve(readings.tasks.size());
+    waiting_on.reserve(readings.tasks.size());
+    out.reserve(readings.tasks.size());
+    for (const TaskLinks& t : readings.tasks) {
+        is_task.insert(t.task);
+        if (t.waiter) waiting_on[t.waiter].push_back(t.task);
+    }
+    const auto add = [&](uint64_t task, TaskAwaiter awaiter) {
+        if (!is_task.count(task) || !is_task.count(awaiter.task)) return;
+        std::vector<TaskAwaiter>& list = out[task];
+        for (TaskAwaiter& known : list) {
+            if (known.task != awaiter.task) continue;
+            if (!known.group) known.group = awaiter.group;
+            return;
+        }
+        list.push_back(awaiter);
+    };
+    for (const AwaiterReadings::Edge& e : readings.edges) {
+        if (!e.shielded) {
+            add(e.task, {e.awaiter, e.group});
+        } else if (const auto waiting = waiting_on.find(e.awaiter); waiting != waiting_on.end()) {
+            for (const uint64_t awaiter : waiting->second) add(e.task, {awaiter, 0});
+        }
+    }
+    return out;
 }
 
 }  // namespace stackscope

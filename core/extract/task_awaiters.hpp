@@ -12,6 +12,7 @@
 #include <optional>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cpython/object_reader.hpp"
@@ -26,6 +27,19 @@ struct TaskLinks {
     bool records_awaiters = false;    // a C task of a version whose tasks record their awaiters
 };
 
+// What the awaiter pass read from the target, for resolve() once the target runs again: the
+// edges in the order they were found, not yet checked against the tasks.
+struct AwaiterReadings {
+    struct Edge {
+        uint64_t task = 0;
+        uint64_t awaiter = 0;  // the awaiting task, or with `shielded` the shield's outer future
+        uint64_t group = 0;    // the TaskGroup of the edge, or 0
+        bool shielded = false;
+    };
+    std::vector<TaskLinks> tasks;
+    std::vector<Edge> edges;
+};
+
 class TaskAwaiters {
 public:
     // `recorded`: the awaiters a task records itself (3.14+), or null where tasks record none.
@@ -33,21 +47,20 @@ public:
 
     explicit TaskAwaiters(ObjectReader& objects) : objects_(objects) {}
 
-    // The awaiters of each of `tasks` that are themselves among `tasks`. Never throws for bad
-    // data: an unreadable link is left out and counted in `problems`.
-    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> find(const std::vector<TaskLinks>& tasks,
-                                                                const Recorded& recorded,
-                                                                std::vector<std::string>& problems);
+    // Everything the target holds about the awaiters of `tasks`. Never throws for bad data: an
+    // unreadable link is left out and counted in `problems`.
+    AwaiterReadings read(std::vector<TaskLinks> tasks, const Recorded& recorded, std::vector<std::string>& problems);
+
+    // The awaiters of each task that are themselves among the tasks. Reads nothing.
+    static std::unordered_map<uint64_t, std::vector<TaskAwaiter>> resolve(const AwaiterReadings& readings);
 
 private:
     void add_gathered(uint64_t gathering, uint64_t awaiter, int depth);
     void add_from_callback(uint64_t task, uint64_t callback);
-    void add(uint64_t task, TaskAwaiter awaiter);
 
     ObjectReader& objects_;
-    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out_;
-    std::unordered_map<uint64_t, std::vector<uint64_t>> waiting_on_;  // future -> tasks waiting on it
-    std::unordered_map<uint64_t, bool> is_task_;                      // the tasks asked about
+    std::vector<AwaiterReadings::Edge> edges_;
+    std::unordered_set<uint64_t> is_task_;  // the tasks asked about
     // Each TaskGroup's _parent_task, read once for all its children.
     std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
 };
