@@ -40,7 +40,10 @@ void TaskLinkReader::add_from_callback(uint64_t task, uint64_t callback, std::ve
     RemoteMemory& mem = objects_.memory();
     if (objects_.is_instance_or_named(callback, BuiltinType::Method, "method")) {
         const uint64_t function = mem.read_pointer(callback + static_cast<uint64_t>(l.method_func));
-        if (function_name_of(objects_, function) != "_on_task_done") return;
+        auto named = on_task_done_.find(function);
+        if (named == on_task_done_.end())
+            named = on_task_done_.emplace(function, function_name_of(objects_, function) == "_on_task_done").first;
+        if (!named->second) return;
         const uint64_t group = mem.read_pointer(callback + static_cast<uint64_t>(l.method_self));
         auto known = group_parents_.find(group);
         if (known == group_parents_.end())

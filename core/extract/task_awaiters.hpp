@@ -82,6 +82,8 @@ private:
     std::span<const uint64_t> listed_;
     // Each TaskGroup's _parent_task, read once for all its children.
     std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
+    // Whether a bound method's function is TaskGroup._on_task_done, read once for all groups.
+    std::unordered_map<uint64_t, bool> on_task_done_;
 };
 
 class TaskAwaiters {
