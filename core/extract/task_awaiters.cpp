@@ -126,15 +126,23 @@ AwaiterReadings TaskAwaiters::read(std::vector<TaskLinks> tasks, TaskLinkReader&
 
 std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(const AwaiterReadings& readings) {
     std::unordered_set<uint64_t> is_task;
-    std::unordered_map<uint64_t, std::vector<uint64_t>> waiting_on;  // future -> tasks waiting on it
     std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out;
     is_task.reserve(readings.tasks.size());
-    waiting_on.reserve(readings.tasks.size());
     out.reserve(readings.tasks.size());
-    for (const TaskLinks& t : readings.tasks) {
-        is_task.insert(t.task);
-        if (t.waiter) waiting_on[t.waiter].push_back(t.task);
-    }
+    for (const TaskLinks& t : readings.tasks) is_task.insert(t.task);
+    // Future -> the tasks waiting on it: made for the first shield met (most snapshots have none).
+    std::optional<std::unordered_map<uint64_t, std::vector<uint64_t>>> waiting_on;
+    const auto tasks_waiting_on = [&](uint64_t future) -> const std::vector<uint64_t>* {
+        if (!waiting_on) {
+            waiting_on.emplace();
+            waiting_on->reserve(readings.tasks.size());
+            for (const TaskLinks& t : readings.tasks) {
+                if (t.waiter) (*waiting_on)[t.waiter].push_back(t.task);
+            }
+        }
+        const auto waiting = waiting_on->find(future);
+        return waiting == waiting_on->end() ? nullptr : &waiting->second;
+    };
     const auto add = [&](uint64_t task, TaskAwaiter awaiter) {
         if (!is_task.count(task) || !is_task.count(awaiter.task)) return;
         std::vector<TaskAwaiter>& list = out[task];
@@ -149,8 +157,8 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(con
         for (const AwaiterEdge& e : part.edges) {
             if (!e.shielded) {
                 add(e.task, {e.awaiter, e.group});
-            } else if (const auto waiting = waiting_on.find(e.awaiter); waiting != waiting_on.end()) {
-                for (const uint64_t awaiter : waiting->second) add(e.task, {awaiter, 0});
+            } else if (const std::vector<uint64_t>* waiting = tasks_waiting_on(e.awaiter)) {
+                for (const uint64_t awaiter : *waiting) add(e.task, {awaiter, 0});
             }
         }
     };
