@@ -172,15 +172,15 @@ std::optional<uint64_t> AsyncioRegistry::running_task(uint64_t tstate, uint64_t 
 
 bool AsyncioRegistry::records_awaiters() { return debug_offsets() != nullptr; }
 
-std::vector<uint64_t> AsyncioRegistry::recorded_awaiters(uint64_t task) {
+std::vector<uint64_t> AsyncioRegistry::recorded_awaiters(ObjectReader& objects, uint64_t task) {
     const AsyncioDebugOffsets* d = debug_offsets();
     if (!d) return {};
-    RemoteMemory& mem = objects_.memory();
+    RemoteMemory& mem = objects.memory();
     const uint64_t awaited_by = mem.read_pointer(task + d->task_awaited_by);
     if (awaited_by == 0) return {};
     if (mem.read_value<uint8_t>(task + d->task_awaited_by_is_set) == 0) return {awaited_by};
-    objects_.require_unless_unknown(awaited_by, BuiltinType::Set);
-    return objects_.set_items(awaited_by, kMaxAwaiters);
+    objects.require_unless_unknown(awaited_by, BuiltinType::Set);
+    return objects.set_items(awaited_by, kMaxAwaiters);
 }
 
 }  // namespace stackscope

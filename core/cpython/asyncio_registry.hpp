@@ -40,8 +40,10 @@ public:
 
     // Whether tasks record their awaiters (3.14+: TaskGroup, gather and awaiting a task add them).
     bool records_awaiters();
-    // The awaiters a C task records (3.14+); empty when it records none. Throws Error.
-    std::vector<uint64_t> recorded_awaiters(uint64_t task);
+    // The awaiters a C task records (3.14+), read through `objects` (this reader's or another's
+    // of the same target: safe from several threads at once once records_awaiters() has been
+    // asked); empty when it records none. Throws Error.
+    std::vector<uint64_t> recorded_awaiters(ObjectReader& objects, uint64_t task);
 
     // Why the 3.14+ lists could not be found ("" when found, or not needed).
     const std::string& debug_offsets_problem();

@@ -120,6 +120,8 @@ std::vector<Task> ordered(std::vector<Task> tasks, const std::vector<Thread>& th
 struct TaskContext {
     const std::unordered_map<uint64_t, int>& loop_threads;  // loop -> the thread running it
     const std::unordered_set<uint64_t>& running_tasks;      // tasks running on a thread
+    const TaskLinkReader::Recorded& recorded;               // the awaiters a task records, if any
+    std::span<const uint64_t> listed;                       // every task listed, sorted
 };
 
 struct ReadTasks {
@@ -131,13 +133,15 @@ struct ReadTasks {
 ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t> ids, const TaskContext& context) {
     AsyncioFutures& futures = worker.x.futures();
     futures.reserve(2 * ids.size());  // each task and the future it waits on
+    TaskLinkReader link_reader(worker.x.objects(), context.recorded, context.listed);
     ReadTasks out;
     out.tasks.reserve(ids.size());
     out.links.reserve(ids.size());
     for (const uint64_t id : ids) {
         Task task;
         task.id = id;
-        TaskLinks link{id, 0, {}};
+        TaskLinks link;
+        link.task = id;
         try {
             const auto info = futures.read(id);
             if (!info || !info->is_task) throw bad_data("the task list holds a non-task at " + hex(id), id);
@@ -171,6 +175,8 @@ ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t>
             frames.erase(first_other, frames.end());
         }
         out.tasks.push_back(std::move(task));
+        // Its awaiters as far as they are known without the other worker's tasks.
+        link_reader.read(link);
         out.links.push_back(std::move(link));
     }
     return out;
@@ -178,12 +184,13 @@ ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t>
 
 }  // namespace
 
-void TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker) {
+TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker) {
     snap.tasks_asked = true;
     ObjectReader& objects = x_.objects();
     AsyncioRegistry registry(objects, x_.runtime());
-    if (!registry.loaded()) return;
-    std::vector<std::string> problems;
+    TasksRead out;
+    if (!registry.loaded()) return out;
+    std::vector<std::string>& problems = out.problems;
     const auto attempt = [&](const std::string& what, auto&& read) { recording_errors(problems, what, read); };
 
     // Each thread's running loop and task.
@@ -219,7 +226,13 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorke
     // Each task's stack: the list in two halves, one per worker, where there are two.
     const std::optional<Worker> second =
         listed.tasks.size() >= kTasksForTwoWorkers && second_worker ? second_worker() : std::nullopt;
-    const TaskContext context{loop_threads, running_tasks};
+    // Asked before the workers start: then they can read what tasks record from two threads.
+    TaskLinkReader::Recorded recorded;
+    if (registry.records_awaiters())
+        recorded = [&](ObjectReader& reader, uint64_t task) { return registry.recorded_awaiters(reader, task); };
+    std::vector<uint64_t> listed_sorted = listed.tasks;
+    std::sort(listed_sorted.begin(), listed_sorted.end());
+    const TaskContext context{loop_threads, running_tasks, recorded, listed_sorted};
     const std::span<const uint64_t> ids(listed.tasks);
     ReadTasks tasks_read;
     if (!second) {
@@ -240,20 +253,21 @@ void TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorke
     std::vector<Task>& tasks = tasks_read.tasks;
     std::vector<TaskLinks>& links = tasks_read.links;
 
-    TaskAwaiters::Recorded recorded;
-    if (registry.records_awaiters()) recorded = [&](uint64_t task) { return registry.recorded_awaiters(task); };
-    std::vector<std::string> link_problems;
-    auto awaiters = TaskAwaiters(objects).find(links, recorded, link_problems);
-    for (Task& t : tasks) {
-        if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
-    }
-    if (!link_problems.empty()) problems.push_back(joined_problems(link_problems));
+    TaskLinkReader link_reader(objects, recorded, listed_sorted);
+    out.awaiters = TaskAwaiters::read(std::move(links), link_reader, out.awaiter_problems);
     snap.tasks = std::move(tasks);
-    if (!problems.empty())
-        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
+    return out;
 }
 
-void arrange_tasks(Snapshot& snap) {
+void finish_tasks(Snapshot& snap, TasksRead read) {
+    auto awaiters = TaskAwaiters::resolve(read.awaiters);
+    for (Task& t : snap.tasks) {
+        if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
+    }
+    std::vector<std::string>& problems = read.problems;
+    if (!read.awaiter_problems.empty()) problems.push_back(joined_problems(read.awaiter_problems));
+    if (!problems.empty())
+        snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
     mark_cycles(snap.tasks);
     snap.tasks = ordered(std::move(snap.tasks), snap.threads);
 }

@@ -6,9 +6,17 @@
 #include <optional>
 
 #include "extract/extraction.hpp"
+#include "extract/task_awaiters.hpp"
 #include "stackscope/model.hpp"
 
 namespace stackscope {
+
+// What TaskReader::read() leaves for finish_tasks(), which needs no more of the target.
+struct TasksRead {
+    AwaiterReadings awaiters;
+    std::vector<std::string> problems;          // met reading the tasks
+    std::vector<std::string> awaiter_problems;  // met reading their awaiters
+};
 
 class TaskReader {
 public:
@@ -30,10 +38,9 @@ public:
     TaskReader(Extraction& x, bool target_running, int attempts)
         : x_(x), target_running_(target_running), attempts_(attempts) {}
 
-    // Fills snap.tasks (in the registries' order: arrange_tasks() orders them), tasks_error,
-    // and each thread's running_loop and running_task. Errors are recorded, never thrown
-    // (but Error(Internal)).
-    void read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker = {});
+    // Fills snap.tasks (in the registries' order: finish_tasks() orders them) and each thread's
+    // running_loop and running_task. Errors are recorded, never thrown (but Error(Internal)).
+    TasksRead read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker = {});
 
 private:
     Extraction& x_;
@@ -41,8 +48,9 @@ private:
     int attempts_;
 };
 
-// Marks the tasks on a cycle of awaits and orders snap.tasks: by loop; in each, every root before
-// the tasks it awaits. Reads nothing from the target (take_snapshot runs it once it is done with it).
-void arrange_tasks(Snapshot& snap);
+// Sets each task's awaiters and snap.tasks_error, marks the tasks on a cycle of awaits and orders
+// snap.tasks: by loop; in each, every root before the tasks it awaits. Reads nothing from the
+// target (take_snapshot runs it once it is done with it).
+void finish_tasks(Snapshot& snap, TasksRead read);
 
 }  // namespace stackscope

@@ -387,6 +387,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
     std::unique_ptr<Extraction> second_x;
     std::unique_ptr<ObjectStackReader> second_stacks;
     std::unique_ptr<ContextElaboration> second_elaboration;
+    TasksRead tasks_read;  // finished once the target runs again
     if (options.objects.empty()) {
         for (Thread& t : snap.threads) {
             if (options.contexts) elaboration.elaborate(t.stack);
@@ -410,9 +411,10 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
                                                              options);
                                       }};
         };
-        TaskReader(x, options.target_running, options.attempts)
-            .read(
-                snap, [&](uint64_t task) { return read_object(x, stacks, elaboration, task, options); }, second_worker);
+        tasks_read = TaskReader(x, options.target_running, options.attempts)
+                         .read(
+                             snap, [&](uint64_t task) { return read_object(x, stacks, elaboration, task, options); },
+                             second_worker);
         task_readers = second_x ? 2 : 1;
         if (second_x) {
             extra_target_reads = second_x->memory().target_reads();
@@ -447,7 +449,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         stats_out->task_readers = task_readers;
     }
     if (reads_done) reads_done();
-    if (options.tasks) arrange_tasks(snap);
+    if (options.tasks) finish_tasks(snap, std::move(tasks_read));
     return snap;
 }
 

@@ -1,6 +1,7 @@
 #include "extract/task_awaiters.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "common/error_list.hpp"
 #include "cpython/function_closure.hpp"
@@ -12,89 +13,162 @@ namespace stackscope {
 namespace {
 constexpr int kMaxGatherNesting = 64;
 constexpr size_t kMaxChildren = 1 << 20;
-}  // namespace
 
-void TaskAwaiters::add(uint64_t task, TaskAwaiter awaiter) {
-    if (!is_task_.count(task) || !is_task_.count(awaiter.task)) return;
-    std::vector<TaskAwaiter>& list = out_[task];
-    for (TaskAwaiter& known : list) {
-        if (known.task != awaiter.task) continue;
-        if (!known.group) known.group = awaiter.group;
-        return;
-    }
-    list.push_back(awaiter);
-}
+// A waiter that may be a task this reader cannot tell pending or not: its edges are read again
+// by one that can.
+struct Undecided {};
+}  // namespace
 
 // gather(): `awaiter` waits on a _GatheringFuture; its children are tasks or, for a gather of
 // gathers, _GatheringFutures again.
-void TaskAwaiters::add_gathered(uint64_t gathering, uint64_t awaiter, int depth) {
+void TaskLinkReader::add_gathered(uint64_t gathering, uint64_t awaiter, int depth, const IsTaskOf& is_task,
+                                  std::vector<AwaiterEdge>& out) {
     if (depth > kMaxGatherNesting) throw bad_data("gather futures nest too deep at " + hex(gathering), gathering);
     const auto children = objects_.attribute(gathering, "_children");
     if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) return;
     for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
-        if (is_task_.count(child)) add(child, {awaiter, 0});
-        else add_gathered(child, awaiter, depth + 1);
+        switch (is_task(child)) {
+            case IsTask::Yes: out.push_back({child, awaiter, 0, false}); break;
+            case IsTask::No: add_gathered(child, awaiter, depth + 1, is_task, out); break;
+            case IsTask::Unknown: throw Undecided{};
+        }
     }
 }
 
-void TaskAwaiters::add_from_callback(uint64_t task, uint64_t callback) {
+void TaskLinkReader::add_from_callback(uint64_t task, uint64_t callback, std::vector<AwaiterEdge>& out) {
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     if (objects_.is_instance_or_named(callback, BuiltinType::Method, "method")) {
         const uint64_t function = mem.read_pointer(callback + static_cast<uint64_t>(l.method_func));
-        if (function_name_of(objects_, function) != "_on_task_done") return;
+        auto named = on_task_done_.find(function);
+        if (named == on_task_done_.end())
+            named = on_task_done_.emplace(function, function_name_of(objects_, function) == "_on_task_done").first;
+        if (!named->second) return;
         const uint64_t group = mem.read_pointer(callback + static_cast<uint64_t>(l.method_self));
         auto known = group_parents_.find(group);
         if (known == group_parents_.end())
             known = group_parents_.emplace(group, objects_.attribute(group, "_parent_task")).first;
         const std::optional<uint64_t> parent = known->second;
-        if (parent) add(task, {*parent, group});
+        if (parent) out.push_back({task, *parent, group, false});
         return;
     }
     if (function_name_of(objects_, callback) != "_inner_done_callback") return;
     for (const ClosureVariable& v : closure_variables(objects_, callback)) {
-        if (v.name != "outer") continue;
-        if (const auto waiting = waiting_on_.find(v.value); waiting != waiting_on_.end()) {
-            for (const uint64_t awaiter : waiting->second) add(task, {awaiter, 0});
-        }
+        if (v.name == "outer") out.push_back({task, v.value, 0, true});
     }
 }
 
-std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::find(const std::vector<TaskLinks>& tasks,
-                                                                          const Recorded& recorded,
-                                                                          std::vector<std::string>& problems) {
-    out_.clear();
-    waiting_on_.clear();
-    is_task_.clear();
-    group_parents_.clear();
-    is_task_.reserve(tasks.size());
-    waiting_on_.reserve(tasks.size());
-    out_.reserve(tasks.size());
-    for (const TaskLinks& t : tasks) is_task_[t.task] = true;
-    for (const TaskLinks& t : tasks) {
-        if (t.waiter) waiting_on_[t.waiter].push_back(t.task);
+namespace {
+void attempt(TaskLinkReadings& part, uint64_t task, auto&& read) {
+    recording_errors(
+        part.problems, [task] { return "awaiters of the task at " + hex(task); }, read);
+}
+}  // namespace
+
+void TaskLinkReader::read_waiter(TaskLinks& t, const IsTaskOf& is_task) {
+    t.waited = {};
+    t.waiter_read = false;
+    if (!t.waiter) return;
+    try {
+        attempt(t.waited, t.task, [&] {
+            switch (is_task(t.waiter)) {
+                case IsTask::Yes: t.waited.edges.push_back({t.waiter, t.task, 0, false}); break;
+                case IsTask::No: add_gathered(t.waiter, t.task, 0, is_task, t.waited.edges); break;
+                case IsTask::Unknown: throw Undecided{};
+            }
+        });
+        t.waiter_read = true;
+    } catch (const Undecided&) {
+        t.waited = {};
     }
-    const auto attempt = [&](uint64_t task, auto&& read) {
-        recording_errors(
-            problems, [task] { return "awaiters of the task at " + hex(task); }, read);
-    };
-    for (const TaskLinks& t : tasks) {
-        if (recorded && t.records_awaiters) {
-            attempt(t.task, [&] {
-                for (const uint64_t awaiter : recorded(t.task)) add(t.task, {awaiter, 0});
-            });
-        }
-        if (!t.waiter) continue;
-        attempt(t.task, [&] {
-            if (is_task_.count(t.waiter)) add(t.waiter, {t.task, 0});
-            else add_gathered(t.waiter, t.task, 0);
+}
+
+void TaskLinkReader::read(TaskLinks& t) {
+    if (recorded_ && t.records_awaiters) {
+        attempt(t.recorded, t.task, [&] {
+            for (const uint64_t awaiter : recorded_(objects_, t.task))
+                t.recorded.edges.push_back({t.task, awaiter, 0, false});
         });
     }
-    // Callbacks last: a TaskGroup edge then names its group also where it was recorded.
-    for (const TaskLinks& t : tasks) {
-        for (const uint64_t callback : t.callbacks) attempt(t.task, [&] { add_from_callback(t.task, callback); });
+    // Not among the listed tasks: surely not a pending one.
+    read_waiter(t, [&](uint64_t object) {
+        return std::binary_search(listed_.begin(), listed_.end(), object) ? IsTask::Unknown : IsTask::No;
+    });
+    for (const uint64_t callback : t.callbacks)
+        attempt(t.called_back, t.task, [&] { add_from_callback(t.task, callback, t.called_back.edges); });
+}
+
+void TaskLinkReader::read_waiter(TaskLinks& t, const std::unordered_set<uint64_t>& tasks) {
+    read_waiter(t, [&](uint64_t object) { return tasks.count(object) ? IsTask::Yes : IsTask::No; });
+}
+
+AwaiterReadings TaskAwaiters::read(std::vector<TaskLinks> tasks, TaskLinkReader& reader,
+                                   std::vector<std::string>& problems) {
+    std::unordered_set<uint64_t> pending;  // only when a waiter needs it
+    const auto take = [&](TaskLinkReadings& part) {
+        std::move(part.problems.begin(), part.problems.end(), std::back_inserter(problems));
+    };
+    for (TaskLinks& t : tasks) {
+        take(t.recorded);
+        if (!t.waiter) continue;
+        if (!t.waiter_read) {
+            if (pending.empty()) {
+                pending.reserve(tasks.size());
+                for (const TaskLinks& other : tasks) pending.insert(other.task);
+            }
+            reader.read_waiter(t, pending);
+        }
+        take(t.waited);
     }
-    return std::move(out_);
+    for (TaskLinks& t : tasks) take(t.called_back);
+    return AwaiterReadings{std::move(tasks)};
+}
+
+std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(const AwaiterReadings& readings) {
+    std::unordered_set<uint64_t> is_task;
+    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out;
+    is_task.reserve(readings.tasks.size());
+    out.reserve(readings.tasks.size());
+    for (const TaskLinks& t : readings.tasks) is_task.insert(t.task);
+    // Future -> the tasks waiting on it: made for the first shield met (most snapshots have none).
+    std::optional<std::unordered_map<uint64_t, std::vector<uint64_t>>> waiting_on;
+    const auto tasks_waiting_on = [&](uint64_t future) -> const std::vector<uint64_t>* {
+        if (!waiting_on) {
+            waiting_on.emplace();
+            waiting_on->reserve(readings.tasks.size());
+            for (const TaskLinks& t : readings.tasks) {
+                if (t.waiter) (*waiting_on)[t.waiter].push_back(t.task);
+            }
+        }
+        const auto waiting = waiting_on->find(future);
+        return waiting == waiting_on->end() ? nullptr : &waiting->second;
+    };
+    const auto add = [&](uint64_t task, TaskAwaiter awaiter) {
+        if (!is_task.count(task) || !is_task.count(awaiter.task)) return;
+        std::vector<TaskAwaiter>& list = out[task];
+        for (TaskAwaiter& known : list) {
+            if (known.task != awaiter.task) continue;
+            if (!known.group) known.group = awaiter.group;
+            return;
+        }
+        list.push_back(awaiter);
+    };
+    const auto add_all = [&](const TaskLinkReadings& part) {
+        for (const AwaiterEdge& e : part.edges) {
+            if (!e.shielded) {
+                add(e.task, {e.awaiter, e.group});
+            } else if (const std::vector<uint64_t>* waiting = tasks_waiting_on(e.awaiter)) {
+                for (const uint64_t awaiter : *waiting) add(e.task, {awaiter, 0});
+            }
+        }
+    };
+    for (const TaskLinks& t : readings.tasks) {
+        add_all(t.recorded);
+        add_all(t.waited);
+    }
+    // Callbacks last: a TaskGroup edge then names its group also where it was recorded.
+    for (const TaskLinks& t : readings.tasks) add_all(t.called_back);
+    return out;
 }
 
 }  // namespace stackscope

@@ -9,9 +9,12 @@
 //     __self__._parent_task awaits it (also while the parent is still in the group's body).
 // The TaskGroup is kept with its edge on every version: the child hangs under its `async with`.
 #include <cstdint>
-#include <optional>
 #include <functional>
+#include <optional>
+#include <span>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cpython/object_reader.hpp"
@@ -19,37 +22,80 @@
 
 namespace stackscope {
 
+// An edge as read, not yet checked against the tasks.
+struct AwaiterEdge {
+    uint64_t task = 0;
+    uint64_t awaiter = 0;  // the awaiting task, or with `shielded` the shield's outer future
+    uint64_t group = 0;    // the TaskGroup of the edge, or 0
+    bool shielded = false;
+};
+
+// Edges read from one of a task's links (its record, its waiter, its callbacks), and the
+// problems met reading them.
+struct TaskLinkReadings {
+    std::vector<AwaiterEdge> edges;
+    std::vector<std::string> problems;
+};
+
 struct TaskLinks {
     uint64_t task = 0;
     uint64_t waiter = 0;              // _fut_waiter: the future it waits on, or 0
     std::vector<uint64_t> callbacks;  // its done-callbacks
     bool records_awaiters = false;    // a C task of a version whose tasks record their awaiters
+    TaskLinkReadings recorded, waited, called_back;
+    bool waiter_read = false;  // `waited` is read (else it depends on which tasks are pending)
+};
+
+// What the awaiter pass read from the target, for TaskAwaiters::resolve() once the target runs
+// again: the edges, in each task's links.
+struct AwaiterReadings {
+    std::vector<TaskLinks> tasks;
+};
+
+// Reads a task's links as far as they do not depend on which other tasks are pending: in the
+// worker that read the task, while the target is stopped.
+class TaskLinkReader {
+public:
+    // `recorded`: the awaiters a task records itself (3.14+), or null where tasks record none.
+    using Recorded = std::function<std::vector<uint64_t>(ObjectReader& objects, uint64_t task)>;
+
+    // `listed`: every task of the registries, sorted (the pending ones are among them).
+    TaskLinkReader(ObjectReader& objects, const Recorded& recorded, std::span<const uint64_t> listed)
+        : objects_(objects), recorded_(recorded), listed_(listed) {}
+
+    // Reads `t.recorded`, `t.called_back` and, where it can tell what is a task, `t.waited`.
+    // Never throws for bad data: it becomes one of the part's problems.
+    void read(TaskLinks& t);
+    // Reads `t.waited` knowing the pending tasks.
+    void read_waiter(TaskLinks& t, const std::unordered_set<uint64_t>& tasks);
+
+private:
+    enum class IsTask { Yes, No, Unknown };
+    using IsTaskOf = std::function<IsTask(uint64_t)>;
+    void read_waiter(TaskLinks& t, const IsTaskOf& is_task);
+    void add_gathered(uint64_t gathering, uint64_t awaiter, int depth, const IsTaskOf& is_task,
+                      std::vector<AwaiterEdge>& out);
+    void add_from_callback(uint64_t task, uint64_t callback, std::vector<AwaiterEdge>& out);
+
+    ObjectReader& objects_;
+    const Recorded& recorded_;
+    std::span<const uint64_t> listed_;
+    // Each TaskGroup's _parent_task, read once for all its children.
+    std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
+    // Whether a bound method's function is TaskGroup._on_task_done, read once for all groups.
+    std::unordered_map<uint64_t, bool> on_task_done_;
 };
 
 class TaskAwaiters {
 public:
-    // `recorded`: the awaiters a task records itself (3.14+), or null where tasks record none.
-    using Recorded = std::function<std::vector<uint64_t>(uint64_t task)>;
+    // The edges of `tasks` (each read by a TaskLinkReader), with the waiters it could not read
+    // read by `reader`. Their problems are added to `problems` in the order the edges are
+    // taken: each task's recorded and waited, then each task's called_back.
+    static AwaiterReadings read(std::vector<TaskLinks> tasks, TaskLinkReader& reader,
+                                std::vector<std::string>& problems);
 
-    explicit TaskAwaiters(ObjectReader& objects) : objects_(objects) {}
-
-    // The awaiters of each of `tasks` that are themselves among `tasks`. Never throws for bad
-    // data: an unreadable link is left out and counted in `problems`.
-    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> find(const std::vector<TaskLinks>& tasks,
-                                                                const Recorded& recorded,
-                                                                std::vector<std::string>& problems);
-
-private:
-    void add_gathered(uint64_t gathering, uint64_t awaiter, int depth);
-    void add_from_callback(uint64_t task, uint64_t callback);
-    void add(uint64_t task, TaskAwaiter awaiter);
-
-    ObjectReader& objects_;
-    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out_;
-    std::unordered_map<uint64_t, std::vector<uint64_t>> waiting_on_;  // future -> tasks waiting on it
-    std::unordered_map<uint64_t, bool> is_task_;                      // the tasks asked about
-    // Each TaskGroup's _parent_task, read once for all its children.
-    std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
+    // The awaiters of each task that are themselves among the tasks. Reads nothing.
+    static std::unordered_map<uint64_t, std::vector<TaskAwaiter>> resolve(const AwaiterReadings& readings);
 };
 
 }  // namespace stackscope
