@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libelf-dev libdw-dev libcli11-dev nlohmann-json3-dev catch2
   libdeflate-dev                        # native frames: inflating compressed debug files (libc6-dbg)
+  libmimalloc-dev                       # the CLI's allocator (STACKSCOPE_MIMALLOC)
   gdb                                   # gcore makes the test cores
   patchelf binutils                     # scripts/get-debian-python.sh (3.14 / 3.15 from Debian unstable)
   pybind11-dev python3-dev              # the GDB front-end, for gdb's embedded Python 3.11
