@@ -235,31 +235,45 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
     const TaskContext context{loop_threads, running_tasks, recorded, listed_sorted};
     const std::span<const uint64_t> ids(listed.tasks);
     ReadTasks tasks_read;
+    std::vector<std::vector<TaskLinks>> links;
     if (!second) {
         tasks_read = read_tasks(Worker{x_, stack_of}, ids, context);
     } else {
         const size_t half = ids.size() / 2;
-        auto later = std::async(std::launch::async, [&] { return read_tasks(*second, ids.subspan(half), context); });
-        try {
-            tasks_read = read_tasks(Worker{x_, stack_of}, ids.first(half), context);
-        } catch (...) {
-            later.wait();  // the second worker uses what this frame owns
-            throw;
-        }
+        // The thread owns the promise: it may still be inside set_value() when this one wakes.
+        std::promise<ReadTasks> promise;
+        std::future<ReadTasks> later = promise.get_future();
+        // Declared after everything the thread reads: it is joined before they go, also on a throw.
+        std::jthread thread([&, promise = std::move(promise)]() mutable {
+            try {
+                promise.set_value(read_tasks(*second, ids.subspan(half), context));
+            } catch (...) {
+                promise.set_exception(std::current_exception());
+            }
+        });
+        tasks_read = read_tasks(Worker{x_, stack_of}, ids.first(half), context);
         ReadTasks rest = later.get();
-        std::move(rest.tasks.begin(), rest.tasks.end(), std::back_inserter(tasks_read.tasks));
-        std::move(rest.links.begin(), rest.links.end(), std::back_inserter(tasks_read.links));
+        out.more_tasks = std::move(rest.tasks);
+        links.push_back(std::move(tasks_read.links));
+        links.push_back(std::move(rest.links));
+        out.second_reader = std::move(thread);
     }
-    std::vector<Task>& tasks = tasks_read.tasks;
-    std::vector<TaskLinks>& links = tasks_read.links;
+    if (links.empty()) links.push_back(std::move(tasks_read.links));
 
     TaskLinkReader link_reader(objects, recorded, listed_sorted);
     out.awaiters = TaskAwaiters::read(std::move(links), link_reader, out.awaiter_problems);
-    snap.tasks = std::move(tasks);
+    snap.tasks = std::move(tasks_read.tasks);
     return out;
 }
 
+void join_task_lists(Snapshot& snap, TasksRead& read) {
+    snap.tasks.reserve(snap.tasks.size() + read.more_tasks.size());
+    std::move(read.more_tasks.begin(), read.more_tasks.end(), std::back_inserter(snap.tasks));
+    read.more_tasks.clear();
+}
+
 void finish_tasks(Snapshot& snap, TasksRead read) {
+    join_task_lists(snap, read);
     auto awaiters = TaskAwaiters::resolve(read.awaiters);
     for (Task& t : snap.tasks) {
         if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);

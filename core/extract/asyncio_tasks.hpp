@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "extract/extraction.hpp"
 #include "extract/task_awaiters.hpp"
@@ -16,6 +18,12 @@ struct TasksRead {
     AwaiterReadings awaiters;
     std::vector<std::string> problems;          // met reading the tasks
     std::vector<std::string> awaiter_problems;  // met reading their awaiters
+    // The second reader's tasks, after snap.tasks (the first reader's): joining the lists
+    // moves thousands of tasks, so it waits for the target to run again.
+    std::vector<Task> more_tasks;
+    // The second reader's thread: it has handed over its tasks, and is joined once the target
+    // runs again (a thread's exit frees what its allocator kept for it).
+    std::jthread second_reader;
 };
 
 class TaskReader {
@@ -38,8 +46,9 @@ public:
     TaskReader(Extraction& x, bool target_running, int attempts)
         : x_(x), target_running_(target_running), attempts_(attempts) {}
 
-    // Fills snap.tasks (in the registries' order: finish_tasks() orders them) and each thread's
-    // running_loop and running_task. Errors are recorded, never thrown (but Error(Internal)).
+    // Fills snap.tasks (in the registries' order: finish_tasks() orders them; with two workers
+    // the second's are left in TasksRead::more_tasks) and each thread's running_loop and
+    // running_task. Errors are recorded, never thrown (but Error(Internal)).
     TasksRead read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker = {});
 
 private:
@@ -47,6 +56,9 @@ private:
     bool target_running_;
     int attempts_;
 };
+
+// Appends the second worker's tasks to snap.tasks; finish_tasks() does it first.
+void join_task_lists(Snapshot& snap, TasksRead& read);
 
 // Sets each task's awaiters and snap.tasks_error, marks the tasks on a cycle of awaits and orders
 // snap.tasks: by loop; in each, every root before the tasks it awaits. Reads nothing from the

@@ -422,6 +422,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         }
     }
     if (options.locks && options.objects.empty()) {
+        join_task_lists(snap, tasks_read);  // the locks are held and awaited by all of them
         std::unordered_map<int, TargetThread> kernel;
         for (const TargetThread& t : kernel_threads) kernel.emplace(t.tid, t);
         read_locks(x, snap, kernel);

@@ -102,43 +102,47 @@ void TaskLinkReader::read_waiter(TaskLinks& t, const std::unordered_set<uint64_t
     read_waiter(t, [&](uint64_t object) { return tasks.count(object) ? IsTask::Yes : IsTask::No; });
 }
 
-AwaiterReadings TaskAwaiters::read(std::vector<TaskLinks> tasks, TaskLinkReader& reader,
+AwaiterReadings TaskAwaiters::read(std::vector<std::vector<TaskLinks>> parts, TaskLinkReader& reader,
                                    std::vector<std::string>& problems) {
+    AwaiterReadings out{std::move(parts)};
     std::unordered_set<uint64_t> pending;  // only when a waiter needs it
     const auto take = [&](TaskLinkReadings& part) {
         std::move(part.problems.begin(), part.problems.end(), std::back_inserter(problems));
     };
-    for (TaskLinks& t : tasks) {
-        take(t.recorded);
-        if (!t.waiter) continue;
-        if (!t.waiter_read) {
-            if (pending.empty()) {
-                pending.reserve(tasks.size());
-                for (const TaskLinks& other : tasks) pending.insert(other.task);
+    for (std::vector<TaskLinks>& part : out.parts) {
+        for (TaskLinks& t : part) {
+            take(t.recorded);
+            if (!t.waiter) continue;
+            if (!t.waiter_read) {
+                if (pending.empty()) {
+                    pending.reserve(out.size());
+                    out.for_each([&](const TaskLinks& other) { pending.insert(other.task); });
+                }
+                reader.read_waiter(t, pending);
             }
-            reader.read_waiter(t, pending);
+            take(t.waited);
         }
-        take(t.waited);
     }
-    for (TaskLinks& t : tasks) take(t.called_back);
-    return AwaiterReadings{std::move(tasks)};
+    for (std::vector<TaskLinks>& part : out.parts)
+        for (TaskLinks& t : part) take(t.called_back);
+    return out;
 }
 
 std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(const AwaiterReadings& readings) {
     std::unordered_set<uint64_t> is_task;
     std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out;
-    is_task.reserve(readings.tasks.size());
-    out.reserve(readings.tasks.size());
-    for (const TaskLinks& t : readings.tasks) is_task.insert(t.task);
+    is_task.reserve(readings.size());
+    out.reserve(readings.size());
+    readings.for_each([&](const TaskLinks& t) { is_task.insert(t.task); });
     // Future -> the tasks waiting on it: made for the first shield met (most snapshots have none).
     std::optional<std::unordered_map<uint64_t, std::vector<uint64_t>>> waiting_on;
     const auto tasks_waiting_on = [&](uint64_t future) -> const std::vector<uint64_t>* {
         if (!waiting_on) {
             waiting_on.emplace();
-            waiting_on->reserve(readings.tasks.size());
-            for (const TaskLinks& t : readings.tasks) {
+            waiting_on->reserve(readings.size());
+            readings.for_each([&](const TaskLinks& t) {
                 if (t.waiter) (*waiting_on)[t.waiter].push_back(t.task);
-            }
+            });
         }
         const auto waiting = waiting_on->find(future);
         return waiting == waiting_on->end() ? nullptr : &waiting->second;
@@ -162,12 +166,12 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(con
             }
         }
     };
-    for (const TaskLinks& t : readings.tasks) {
+    readings.for_each([&](const TaskLinks& t) {
         add_all(t.recorded);
         add_all(t.waited);
-    }
+    });
     // Callbacks last: a TaskGroup edge then names its group also where it was recorded.
-    for (const TaskLinks& t : readings.tasks) add_all(t.called_back);
+    readings.for_each([&](const TaskLinks& t) { add_all(t.called_back); });
     return out;
 }
 

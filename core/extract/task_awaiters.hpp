@@ -47,9 +47,22 @@ struct TaskLinks {
 };
 
 // What the awaiter pass read from the target, for TaskAwaiters::resolve() once the target runs
-// again: the edges, in each task's links.
+// again: the edges, in each task's links, as each reader listed them (the readers' lists are
+// not joined while the target is stopped).
 struct AwaiterReadings {
-    std::vector<TaskLinks> tasks;
+    std::vector<std::vector<TaskLinks>> parts;
+
+    size_t size() const {
+        size_t n = 0;
+        for (const auto& part : parts) n += part.size();
+        return n;
+    }
+    // Each task's links, the parts in order.
+    template <typename Visit>
+    void for_each(Visit&& visit) const {
+        for (const auto& part : parts)
+            for (const TaskLinks& t : part) visit(t);
+    }
 };
 
 // Reads a task's links as far as they do not depend on which other tasks are pending: in the
@@ -88,10 +101,10 @@ private:
 
 class TaskAwaiters {
 public:
-    // The edges of `tasks` (each read by a TaskLinkReader), with the waiters it could not read
+    // The edges of the tasks in `parts` (each read by a TaskLinkReader), with the waiters it could not read
     // read by `reader`. Their problems are added to `problems` in the order the edges are
     // taken: each task's recorded and waited, then each task's called_back.
-    static AwaiterReadings read(std::vector<TaskLinks> tasks, TaskLinkReader& reader,
+    static AwaiterReadings read(std::vector<std::vector<TaskLinks>> parts, TaskLinkReader& reader,
                                 std::vector<std::string>& problems);
 
     // The awaiters of each task that are themselves among the tasks. Reads nothing.
