@@ -56,17 +56,34 @@ void mark_cycles(std::vector<Task>& tasks) {
     for (size_t i = 0; i < tasks.size(); ++i) tasks[i].cycle = !removed[i];
 }
 
+// The two readers' lists of tasks as one, without moving them into one vector.
+class TaskLists {
+public:
+    TaskLists(std::vector<Task>& first, std::vector<Task>& more) : first_(first), more_(more) {}
+    size_t size() const { return first_.size() + more_.size(); }
+    Task& operator[](size_t i) { return i < first_.size() ? first_[i] : more_[i - first_.size()]; }
+    template <typename Visit>
+    void for_each(Visit&& visit) {
+        for (Task& t : first_) visit(t);
+        for (Task& t : more_) visit(t);
+    }
+
+private:
+    std::vector<Task>& first_;
+    std::vector<Task>& more_;
+};
+
 // By loop (the threads' loops in thread order, then the rest as met), and in each, depth first
 // from the roots (no awaiter; by id), every task after its lowest-id awaiter; cycles last.
-std::vector<Task> ordered(std::vector<Task> tasks, const std::vector<Thread>& threads) {
+std::vector<Task> ordered(TaskLists tasks, const std::vector<Thread>& threads) {
     std::vector<uint64_t> loops;
     for (const Thread& t : threads) {
         if (t.running_loop && std::find(loops.begin(), loops.end(), *t.running_loop) == loops.end())
             loops.push_back(*t.running_loop);
     }
-    for (const Task& t : tasks) {
+    tasks.for_each([&](const Task& t) {
         if (std::find(loops.begin(), loops.end(), t.loop) == loops.end()) loops.push_back(t.loop);
-    }
+    });
     std::unordered_map<uint64_t, size_t> index;
     index.reserve(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].id, i);
@@ -273,17 +290,19 @@ void join_task_lists(Snapshot& snap, TasksRead& read) {
 }
 
 void finish_tasks(Snapshot& snap, TasksRead read) {
-    join_task_lists(snap, read);
+    TaskLists tasks(snap.tasks, read.more_tasks);
     auto awaiters = TaskAwaiters::resolve(read.awaiters);
-    for (Task& t : snap.tasks) {
+    tasks.for_each([&](Task& t) {
         if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
-    }
+    });
     std::vector<std::string>& problems = read.problems;
     if (!read.awaiter_problems.empty()) problems.push_back(joined_problems(read.awaiter_problems));
     if (!problems.empty())
         snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
+    // The two lists are joined by the ordering, the only time the tasks move.
+    snap.tasks = ordered(tasks, snap.threads);
+    read.more_tasks.clear();
     mark_cycles(snap.tasks);
-    snap.tasks = ordered(std::move(snap.tasks), snap.threads);
 }
 
 }  // namespace stackscope

@@ -57,7 +57,7 @@ private:
     int attempts_;
 };
 
-// Appends the second worker's tasks to snap.tasks; finish_tasks() does it first.
+// Appends the second worker's tasks to snap.tasks (finish_tasks() joins them as it orders them).
 void join_task_lists(Snapshot& snap, TasksRead& read);
 
 // Sets each task's awaiters and snap.tasks_error, marks the tasks on a cycle of awaits and orders
