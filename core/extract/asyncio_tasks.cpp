@@ -1,6 +1,7 @@
 #include "extract/asyncio_tasks.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <iterator>
 #include <span>
@@ -56,21 +57,25 @@ void mark_cycles(std::vector<Task>& tasks) {
     for (size_t i = 0; i < tasks.size(); ++i) tasks[i].cycle = !removed[i];
 }
 
-// The two readers' lists of tasks as one, without moving them into one vector.
+// The lists of tasks the readers made as one, without moving the tasks into one vector.
 class TaskLists {
 public:
-    TaskLists(std::vector<Task>& first, std::vector<Task>& more) : first_(first), more_(more) {}
-    size_t size() const { return first_.size() + more_.size(); }
-    Task& operator[](size_t i) { return i < first_.size() ? first_[i] : more_[i - first_.size()]; }
+    explicit TaskLists(std::vector<std::vector<Task>>& lists) {
+        size_t count = 0;
+        for (const auto& list : lists) count += list.size();
+        at_.reserve(count);
+        for (auto& list : lists)
+            for (Task& t : list) at_.push_back(&t);
+    }
+    size_t size() const { return at_.size(); }
+    Task& operator[](size_t i) { return *at_[i]; }
     template <typename Visit>
     void for_each(Visit&& visit) {
-        for (Task& t : first_) visit(t);
-        for (Task& t : more_) visit(t);
+        for (Task* t : at_) visit(*t);
     }
 
 private:
-    std::vector<Task>& first_;
-    std::vector<Task>& more_;
+    std::vector<Task*> at_;
 };
 
 // By loop (the threads' loops in thread order, then the rest as met), and in each, depth first
@@ -146,12 +151,15 @@ struct ReadTasks {
     std::vector<TaskLinks> links;
 };
 
-// The pending tasks among `ids`, each with its stack, as `worker` reads them.
-ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t> ids, const TaskContext& context) {
+// Tasks are handed to the readers in runs of this many, in list order, each reader taking the
+// next run when it is done with one: a reader that starts late (its CPU still busy, or not yet
+// given to this VM) reads fewer, and the other does not wait for it at the end.
+constexpr size_t kTasksPerRun = 128;
+
+// The pending tasks among `ids`, each with its stack, as `worker` reads them, into `out`.
+void read_tasks(const TaskReader::Worker& worker, TaskLinkReader& link_reader, std::span<const uint64_t> ids,
+                const TaskContext& context, ReadTasks& out) {
     AsyncioFutures& futures = worker.x.futures();
-    futures.reserve(2 * ids.size());  // each task and the future it waits on
-    TaskLinkReader link_reader(worker.x.objects(), context.recorded, context.listed);
-    ReadTasks out;
     out.tasks.reserve(ids.size());
     out.links.reserve(ids.size());
     for (const uint64_t id : ids) {
@@ -196,7 +204,24 @@ ReadTasks read_tasks(const TaskReader::Worker& worker, std::span<const uint64_t>
         link_reader.read(link);
         out.links.push_back(std::move(link));
     }
-    return out;
+}
+
+// Reads the runs of `ids` into `runs` (one ReadTasks per run) until none is left, taking the
+// next from `next_run`; on an error, takes the rest away from any other reader, and throws.
+void read_runs(const TaskReader::Worker& worker, size_t readers, std::span<const uint64_t> ids,
+               const TaskContext& context, std::vector<ReadTasks>& runs, std::atomic<size_t>& next_run) {
+    worker.x.futures().reserve(2 * ids.size() / readers);  // each task and the future it waits on
+    TaskLinkReader link_reader(worker.x.objects(), context.recorded, context.listed);
+    try {
+        for (size_t run; (run = next_run.fetch_add(1)) < runs.size();) {
+            const size_t first = run * kTasksPerRun;
+            read_tasks(worker, link_reader, ids.subspan(first, std::min(kTasksPerRun, ids.size() - first)), context,
+                       runs[run]);
+        }
+    } catch (...) {
+        next_run.store(runs.size());
+        throw;
+    }
 }
 
 }  // namespace
@@ -240,7 +265,7 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
     }
     if (listed.problem) problems.push_back(*listed.problem);
 
-    // Each task's stack: the list in two halves, one per worker, where there are two.
+    // Each task's stack: the list in runs, taken in turn by each worker, where there are two.
     const std::optional<Worker> second =
         listed.tasks.size() >= kTasksForTwoWorkers && second_worker ? second_worker() : std::nullopt;
     // Asked before the workers start: then they can read what tasks record from two threads.
@@ -251,46 +276,51 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
     std::sort(listed_sorted.begin(), listed_sorted.end());
     const TaskContext context{loop_threads, running_tasks, recorded, listed_sorted};
     const std::span<const uint64_t> ids(listed.tasks);
-    ReadTasks tasks_read;
-    std::vector<std::vector<TaskLinks>> links;
+    std::vector<ReadTasks> runs((ids.size() + kTasksPerRun - 1) / kTasksPerRun);
+    std::atomic<size_t> next_run = 0;
     if (!second) {
-        tasks_read = read_tasks(Worker{x_, stack_of}, ids, context);
+        read_runs(Worker{x_, stack_of}, 1, ids, context, runs, next_run);
     } else {
-        const size_t half = ids.size() / 2;
         // The thread owns the promise: it may still be inside set_value() when this one wakes.
-        std::promise<ReadTasks> promise;
-        std::future<ReadTasks> later = promise.get_future();
+        std::promise<void> promise;
+        std::future<void> second_done = promise.get_future();
         // Declared after everything the thread reads: it is joined before they go, also on a throw.
         std::jthread thread([&, promise = std::move(promise)]() mutable {
             try {
-                promise.set_value(read_tasks(*second, ids.subspan(half), context));
+                read_runs(*second, 2, ids, context, runs, next_run);
+                promise.set_value();
             } catch (...) {
                 promise.set_exception(std::current_exception());
             }
         });
-        tasks_read = read_tasks(Worker{x_, stack_of}, ids.first(half), context);
-        ReadTasks rest = later.get();
-        out.more_tasks = std::move(rest.tasks);
-        links.push_back(std::move(tasks_read.links));
-        links.push_back(std::move(rest.links));
+        read_runs(Worker{x_, stack_of}, 2, ids, context, runs, next_run);
+        second_done.get();
         out.second_reader = std::move(thread);
     }
-    if (links.empty()) links.push_back(std::move(tasks_read.links));
+    std::vector<std::vector<TaskLinks>> links;
+    links.reserve(runs.size());
+    out.task_runs.reserve(runs.size());
+    for (ReadTasks& run : runs) {
+        links.push_back(std::move(run.links));
+        out.task_runs.push_back(std::move(run.tasks));
+    }
 
     TaskLinkReader link_reader(objects, recorded, listed_sorted);
     out.awaiters = TaskAwaiters::read(std::move(links), link_reader, out.awaiter_problems);
-    snap.tasks = std::move(tasks_read.tasks);
     return out;
 }
 
 void join_task_lists(Snapshot& snap, TasksRead& read) {
-    snap.tasks.reserve(snap.tasks.size() + read.more_tasks.size());
-    std::move(read.more_tasks.begin(), read.more_tasks.end(), std::back_inserter(snap.tasks));
-    read.more_tasks.clear();
+    size_t count = snap.tasks.size();
+    for (const auto& run : read.task_runs) count += run.size();
+    snap.tasks.reserve(count);
+    for (auto& run : read.task_runs) std::move(run.begin(), run.end(), std::back_inserter(snap.tasks));
+    read.task_runs.clear();
 }
 
 void finish_tasks(Snapshot& snap, TasksRead read) {
-    TaskLists tasks(snap.tasks, read.more_tasks);
+    read.task_runs.insert(read.task_runs.begin(), std::move(snap.tasks));  // whatever was joined before
+    TaskLists tasks(read.task_runs);
     auto awaiters = TaskAwaiters::resolve(read.awaiters);
     tasks.for_each([&](Task& t) {
         if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
@@ -299,9 +329,8 @@ void finish_tasks(Snapshot& snap, TasksRead read) {
     if (!read.awaiter_problems.empty()) problems.push_back(joined_problems(read.awaiter_problems));
     if (!problems.empty())
         snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
-    // The two lists are joined by the ordering, the only time the tasks move.
-    snap.tasks = ordered(tasks, snap.threads);
-    read.more_tasks.clear();
+    // The readers' lists are joined by the ordering, the only time the tasks move.
+    snap.tasks = ordered(std::move(tasks), snap.threads);
     mark_cycles(snap.tasks);
 }
 

@@ -18,9 +18,9 @@ struct TasksRead {
     AwaiterReadings awaiters;
     std::vector<std::string> problems;          // met reading the tasks
     std::vector<std::string> awaiter_problems;  // met reading their awaiters
-    // The second reader's tasks, after snap.tasks (the first reader's): joining the lists
+    // The tasks, in the registries' order, in the runs the readers took them in: joining them
     // moves thousands of tasks, so it waits for the target to run again.
-    std::vector<Task> more_tasks;
+    std::vector<std::vector<Task>> task_runs;
     // The second reader's thread: it has handed over its tasks, and is joined once the target
     // runs again (a thread's exit frees what its allocator kept for it).
     std::jthread second_reader;
@@ -46,9 +46,9 @@ public:
     TaskReader(Extraction& x, bool target_running, int attempts)
         : x_(x), target_running_(target_running), attempts_(attempts) {}
 
-    // Fills snap.tasks (in the registries' order: finish_tasks() orders them; with two workers
-    // the second's are left in TasksRead::more_tasks) and each thread's running_loop and
-    // running_task. Errors are recorded, never thrown (but Error(Internal)).
+    // Reads the tasks into TasksRead::task_runs (in the registries' order: finish_tasks() joins
+    // them into snap.tasks and orders them) and sets each thread's running_loop and running_task.
+    // Errors are recorded, never thrown (but Error(Internal)).
     TasksRead read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker = {});
 
 private:
@@ -57,7 +57,7 @@ private:
     int attempts_;
 };
 
-// Appends the second worker's tasks to snap.tasks (finish_tasks() joins them as it orders them).
+// Appends the tasks read to snap.tasks (finish_tasks() joins them as it orders them).
 void join_task_lists(Snapshot& snap, TasksRead& read);
 
 // Sets each task's awaiters and snap.tasks_error, marks the tasks on a cycle of awaits and orders
