@@ -18,21 +18,20 @@ constexpr size_t kRootsForTwoThreads = 256;
 
 // The roots [begin, end) of one loop, each after a blank line but the loop's first; each root
 // is freed once written (freeing a long list costs as much as copying it).
-std::string roots_text(std::vector<Stack>& roots, size_t begin, size_t end,
+void append_roots_text(std::string& out, std::vector<Stack>& roots, size_t begin, size_t end,
                        const std::function<std::string(const Stack&)>& stack_text) {
-    std::string out;
     for (size_t i = begin; i < end; ++i) {
-        out += (i ? "\n" : "") + stack_text(roots[i]);
+        if (i) out += '\n';
+        out += stack_text(roots[i]);
         roots[i] = Stack{};
     }
-    return out;
 }
 
-}  // namespace
-
-std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
-                       TaskLayout layout, std::vector<Task>* stacks_to_take) {
-    std::string out;
+// The tasks' part of the text, appended to `out`: the text of 10,000 tasks is megabytes, and
+// each copy of it costs as much as writing a tenth of it.
+void append_tasks_text(std::string& out, const Snapshot& snapshot,
+                       const std::function<std::string(const Stack&)>& stack_text, bool color, TaskLayout layout,
+                       std::vector<Task>* stacks_to_take) {
     std::vector<LoopTasks> loops = task_trees(snapshot, layout, stacks_to_take);
     if (loops.empty()) out += "\n" + styled_header("no event loops", color) + "\n";
     for (LoopTasks& loop : loops) {
@@ -41,10 +40,13 @@ std::string tasks_text(const Snapshot& snapshot, const std::function<std::string
         // A long list in two halves, the second on a thread of its own: the text of 10,000
         // tasks is most of what --tasks does once the target runs again.
         const size_t half = roots.size() >= kRootsForTwoThreads ? roots.size() / 2 : roots.size();
-        auto later = std::async(half < roots.size() ? std::launch::async : std::launch::deferred,
-                                [&] { return roots_text(roots, half, roots.size(), stack_text); });
+        auto later = std::async(half < roots.size() ? std::launch::async : std::launch::deferred, [&] {
+            std::string second;
+            append_roots_text(second, roots, half, roots.size(), stack_text);
+            return second;
+        });
         try {
-            out += roots_text(roots, 0, half, stack_text);
+            append_roots_text(out, roots, 0, half, stack_text);
         } catch (...) {
             later.wait();  // the second half uses what this frame owns
             throw;
@@ -53,6 +55,14 @@ std::string tasks_text(const Snapshot& snapshot, const std::function<std::string
     }
     if (snapshot.tasks_error)
         out += "\nError while reading the tasks: " + printable(snapshot.tasks_error->message) + "\n";
+}
+
+}  // namespace
+
+std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
+                       TaskLayout layout, std::vector<Task>* stacks_to_take) {
+    std::string out;
+    append_tasks_text(out, snapshot, stack_text, color, layout, stacks_to_take);
     return out;
 }
 
@@ -77,7 +87,7 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
         const Thread& thread = snapshot.threads[i];
         out += thread.native && native_text ? native_text(thread) : stack_text(thread.stack);
     }
-    if (snapshot.tasks_asked) out += tasks_text(snapshot, stack_text, color, tasks, task_stacks_to_take);
+    if (snapshot.tasks_asked) append_tasks_text(out, snapshot, stack_text, color, tasks, task_stacks_to_take);
     out += locks_text(snapshot, color);
     return out;
 }
