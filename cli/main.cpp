@@ -21,7 +21,6 @@
 
 #include "stackscope/core_file.hpp"
 #include "stackscope/error.hpp"
-#include "allocator.hpp"
 #include "exit_codes.hpp"
 #include "stackscope/formatters.hpp"
 #include "stackscope/live_process.hpp"
@@ -269,7 +268,6 @@ std::vector<std::string> split_path_list(const std::string& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    stackscope::cli::tune_allocator();
     CLI::App app{
         "stackscope: show what a Python program is doing, from outside the process.\n"
         "Reads every thread's Python stack from a live process or a core file."};
