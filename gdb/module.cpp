@@ -505,6 +505,9 @@ PYBIND11_MODULE(stackscope_core, m) {
         "stackscope's core: Python stacks of a live process, a core file or a debugger's memory, read from outside.";
     register_errors(m);
     register_options(m);
+    py::tuple register_names(kDwarfRegisterNames.size());
+    for (size_t i = 0; i < kDwarfRegisterNames.size(); ++i) register_names[i] = py::str(kDwarfRegisterNames[i]);
+    m.attr("DWARF_REGISTER_NAMES") = register_names;
 
     py::class_<NativeStackFrame>(m, "NativeFrame", "One native frame (read with native=True).")
         .def_readonly("pc", &NativeStackFrame::pc)

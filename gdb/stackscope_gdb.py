@@ -78,16 +78,14 @@ def _handle(thread):
 
 
 # The registers native unwinding starts from, in DWARF's x86-64 order (stackscope/target.hpp).
-_DWARF_REGISTERS = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
-                    "r14", "r15", "rip")
 _RESTART_SYSCALL = 219
 
 
 def _registers(thread):
     """(orig_rax, rdi, registers) as gdb reads them (the core's kernel_view decodes the first
-    two); registers, _DWARF_REGISTERS' values, only for a thread in restart_syscall (the core
-    names the call it resumed from them), else None; (None, None, None) where gdb has no such
-    registers (not x86-64 Linux)."""
+    two); registers, the values of core.DWARF_REGISTER_NAMES, only for a thread in
+    restart_syscall (the core names the call it resumed from them), else None; (None, None,
+    None) where gdb has no such registers (not x86-64 Linux)."""
     selected = gdb.selected_thread()
     try:
         frame = gdb.selected_frame()
@@ -99,7 +97,7 @@ def _registers(thread):
         orig_rax = int(newest.read_register("orig_rax"))
         registers = None
         if orig_rax == _RESTART_SYSCALL:
-            registers = [int(newest.read_register(name)) & 0xFFFFFFFFFFFFFFFF for name in _DWARF_REGISTERS]
+            registers = [int(newest.read_register(name)) & 0xFFFFFFFFFFFFFFFF for name in core.DWARF_REGISTER_NAMES]
         return orig_rax, int(newest.read_register("rdi")), registers
     except (gdb.error, ValueError):
         return None, None, None

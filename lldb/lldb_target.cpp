@@ -68,14 +68,12 @@ std::vector<MemoryRegion> module_regions(lldb::SBTarget target) {
 // A thread's general registers in DWARF's numbering, as LLDB reads them for its newest frame;
 // nullopt when one is missing (not x86-64).
 std::optional<std::array<uint64_t, kDwarfRegisterCount>> lldb_registers(lldb::SBThread thread) {
-    static constexpr std::array<const char*, kDwarfRegisterCount> kNames = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi",
-                                                                            "rbp", "rsp", "r8",  "r9",  "r10", "r11",
-                                                                            "r12", "r13", "r14", "r15", "rip"};
     lldb::SBFrame newest = thread.GetFrameAtIndex(0);
     if (!newest.IsValid()) return std::nullopt;
     std::array<uint64_t, kDwarfRegisterCount> out{};
-    for (size_t i = 0; i < kNames.size(); ++i) {
-        lldb::SBValue value = newest.FindRegister(kNames[i]);
+    for (size_t i = 0; i < kDwarfRegisterNames.size(); ++i) {
+        // The names are literals: their views end in a NUL.
+        lldb::SBValue value = newest.FindRegister(kDwarfRegisterNames[i].data());
         lldb::SBError error;
         const uint64_t v = value.IsValid() ? value.GetValueAsUnsigned(error, 0) : 0;
         if (!value.IsValid() || error.Fail()) return std::nullopt;

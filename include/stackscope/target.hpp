@@ -39,6 +39,10 @@ struct TargetThread {
 };
 
 inline constexpr size_t kDwarfRegisterCount = 17;
+// Their names, as gdb and LLDB name them, in DWARF's order: what the front-ends read.
+inline constexpr std::array<std::string_view, kDwarfRegisterCount> kDwarfRegisterNames = {
+    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+    "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
 inline constexpr size_t kDwarfRsi = 4;
 inline constexpr size_t kDwarfRbp = 6;
 inline constexpr size_t kDwarfRsp = 7;
