@@ -21,6 +21,7 @@
 #include "target/elf_file.hpp"
 #include "stackscope/error.hpp"
 #include "target/proc_maps.hpp"
+#include "command_output.hpp"
 
 using stackscope::ElfFile;
 using stackscope::Error;
@@ -30,18 +31,9 @@ extern "C" __attribute__((noinline, used)) int stackscope_test_elf_marker_functi
 
 namespace {
 
-const char* const kLibc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+using stackscope::test::command_output;
 
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    if (!p) return out;
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-    return out;
-}
+const char* const kLibc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 
 uint64_t parse_number(const std::string& s) {
     if (s.rfind("0x", 0) == 0) return std::stoull(s.substr(2), nullptr, 16);
@@ -56,7 +48,7 @@ struct ReadelfSymbol {
 // Defined symbols of one table ("dynsym" or "symtab") from `readelf -Ws`, by name without
 // version suffix; names defined more than once are dropped (ElfFile returns the first).
 std::map<std::string, ReadelfSymbol> readelf_symbols(const std::string& path, const std::string& table) {
-    const std::string text = run("readelf -Ws '" + path + "' 2>/dev/null");
+    const std::string text = command_output("readelf -Ws '" + path + "' 2>/dev/null");
     std::map<std::string, ReadelfSymbol> out;
     std::set<std::string> duplicates;
     std::istringstream in(text);
@@ -86,7 +78,7 @@ struct ReadelfSection {
 };
 
 std::map<std::string, ReadelfSection> readelf_sections(const std::string& path) {
-    const std::string text = run("readelf -SW '" + path + "' 2>/dev/null");
+    const std::string text = command_output("readelf -SW '" + path + "' 2>/dev/null");
     std::map<std::string, ReadelfSection> out;
     static const std::regex row(R"(^\s*\[\s*[1-9]\d*\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s)");
     std::istringstream in(text);
@@ -107,7 +99,7 @@ struct ReadelfSegment {
 };
 
 std::vector<ReadelfSegment> readelf_segments(const std::string& path) {
-    const std::string text = run("readelf -lW '" + path + "' 2>/dev/null");
+    const std::string text = command_output("readelf -lW '" + path + "' 2>/dev/null");
     std::vector<ReadelfSegment> out;
     static const std::regex row(R"(^\s*([A-Z_0-9+x]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+)"
                                 R"(0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+([RWE ]+?)\s+0x([0-9a-f]+)\s*$)");
@@ -132,7 +124,7 @@ std::vector<ReadelfSegment> readelf_segments(const std::string& path) {
 }
 
 std::optional<std::string> readelf_build_id(const std::string& path) {
-    const std::string text = run("readelf -n '" + path + "' 2>/dev/null");
+    const std::string text = command_output("readelf -n '" + path + "' 2>/dev/null");
     static const std::regex row(R"(Build ID:\s*([0-9a-f]+))");
     std::smatch m;
     if (std::regex_search(text, m, row)) return m[1].str();
@@ -241,12 +233,12 @@ std::optional<std::string> pyenv_libpython(const std::string& minor) {
     std::string root;
     if (const char* env = std::getenv("PYENV_ROOT"); env && *env) root = env;
     if (root.empty()) {
-        root = run("pyenv root 2>/dev/null");
+        root = command_output("pyenv root 2>/dev/null");
         while (!root.empty() && (root.back() == '\n' || root.back() == ' ')) root.pop_back();
     }
     if (root.empty()) return std::nullopt;
-    const std::string listing =
-        run("ls -1d '" + root + "'/versions/" + minor + ".*/lib/libpython" + minor + ".so.1.0 2>/dev/null | head -1");
+    const std::string listing = command_output("ls -1d '" + root + "'/versions/" + minor + ".*/lib/libpython" + minor +
+                                               ".so.1.0 2>/dev/null | head -1");
     std::string path = listing.substr(0, listing.find('\n'));
     if (path.empty() || ::access(path.c_str(), R_OK) != 0) return std::nullopt;
     return path;

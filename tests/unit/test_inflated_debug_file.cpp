@@ -20,21 +20,13 @@
 #include <vector>
 
 #include "native/inflated_debug_file.hpp"
+#include "command_output.hpp"
 
 using stackscope::inflated_debug_file;
 
 namespace {
 
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-    return out;
-}
+using stackscope::test::command_output;
 
 struct Section {
     uint32_t type = 0;
@@ -110,7 +102,8 @@ struct DebugFiles {
         REQUIRE(std::system(("objcopy --only-keep-debug " + d + "/program " + compressed.string()).c_str()) == 0);
         REQUIRE(std::system(("objcopy --decompress-debug-sections " + compressed.string() + " " + reference.string())
                                 .c_str()) == 0);
-        build_id = hex_bytes(run("readelf -n " + compressed.string() + " 2>/dev/null | awk '/Build ID/ {print $3}'"));
+        build_id = hex_bytes(
+            command_output("readelf -n " + compressed.string() + " 2>/dev/null | awk '/Build ID/ {print $3}'"));
         REQUIRE(build_id.size() == 20);
     }
     ~DebugFiles() { std::filesystem::remove_all(dir); }
