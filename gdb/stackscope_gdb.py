@@ -77,7 +77,8 @@ def _handle(thread):
         return None
 
 
-# The registers native unwinding starts from, in DWARF's x86-64 order (stackscope/target.hpp).
+# x86-64 Linux's restart_syscall: a thread in it is named by the call it resumes, from its
+# registers (core.DWARF_REGISTER_NAMES, where native unwinding starts).
 _RESTART_SYSCALL = 219
 
 

@@ -101,9 +101,9 @@ private:
 
 class TaskAwaiters {
 public:
-    // The edges of the tasks in `parts` (each read by a TaskLinkReader), with the waiters it could not read
-    // read by `reader`. Their problems are added to `problems` in the order the edges are
-    // taken: each task's recorded and waited, then each task's called_back.
+    // The edges of the tasks in `parts` (each read by a TaskLinkReader), with the waiters it
+    // could not read read by `reader`. Their problems are added to `problems` in the order the
+    // edges are taken: each task's recorded and waited, then each task's called_back.
     static AwaiterReadings read(std::vector<std::vector<TaskLinks>> parts, TaskLinkReader& reader,
                                 std::vector<std::string>& problems);
 
