@@ -1,6 +1,9 @@
 #include "render/snapshot_text.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <future>
+#include <thread>
 
 #include "render/locks_text.hpp"
 #include "render/printable.hpp"
@@ -15,6 +18,8 @@ namespace {
 
 // Roots below this many are written by one thread.
 constexpr size_t kRootsForTwoThreads = 256;
+// Roots a thread writes at a time when there are two.
+constexpr size_t kRootsPerRun = 32;
 
 // The roots [begin, end) of one loop, each after a blank line but the loop's first; each root
 // is freed once written (freeing a long list costs as much as copying it).
@@ -27,6 +32,46 @@ void append_roots_text(std::string& out, std::vector<Stack>& roots, size_t begin
     }
 }
 
+// A long list on two threads: the text of 10,000 tasks is most of what --tasks does once the
+// target runs again. The roots are taken in runs, each thread taking the next run when done
+// with one (halves left one thread waiting for the other), each run's text joined in order.
+void append_roots_on_two_threads(std::string& out, std::vector<Stack>& roots,
+                                 const std::function<std::string(const Stack&)>& stack_text) {
+    const size_t run_count = (roots.size() + kRootsPerRun - 1) / kRootsPerRun;
+    std::vector<std::string> texts(run_count);
+    std::atomic<size_t> next_run = 0;
+    const auto write_runs = [&] {
+        try {
+            for (size_t run; (run = next_run.fetch_add(1)) < run_count;) {
+                const size_t begin = run * kRootsPerRun;
+                append_roots_text(texts[run], roots, begin, std::min(begin + kRootsPerRun, roots.size()), stack_text);
+            }
+        } catch (...) {
+            next_run.store(run_count);  // the other thread stops after its run
+            throw;
+        }
+    };
+    // The thread owns the promise: it may still be inside set_value() when this one wakes.
+    std::promise<void> promise;
+    std::future<void> other_done = promise.get_future();
+    // Joined when this returns (also on a throw), once the texts are joined: by then it has
+    // exited, which std::async's get() would have waited for.
+    std::jthread other([&, promise = std::move(promise)]() mutable {
+        try {
+            write_runs();
+            promise.set_value();
+        } catch (...) {
+            promise.set_exception(std::current_exception());
+        }
+    });
+    write_runs();
+    other_done.get();
+    size_t size = out.size();
+    for (const std::string& text : texts) size += text.size();
+    out.reserve(size);
+    for (const std::string& text : texts) out += text;
+}
+
 // The tasks' part of the text, appended to `out`: the text of 10,000 tasks is megabytes, and
 // each copy of it costs as much as writing a tenth of it.
 void append_tasks_text(std::string& out, const Snapshot& snapshot,
@@ -37,21 +82,11 @@ void append_tasks_text(std::string& out, const Snapshot& snapshot,
     for (LoopTasks& loop : loops) {
         out += "\n" + styled_header(loop.header, color) + "\n";
         std::vector<Stack>& roots = loop.roots;
-        // A long list in two halves, the second on a thread of its own: the text of 10,000
-        // tasks is most of what --tasks does once the target runs again.
-        const size_t half = roots.size() >= kRootsForTwoThreads ? roots.size() / 2 : roots.size();
-        auto later = std::async(half < roots.size() ? std::launch::async : std::launch::deferred, [&] {
-            std::string second;
-            append_roots_text(second, roots, half, roots.size(), stack_text);
-            return second;
-        });
-        try {
-            append_roots_text(out, roots, 0, half, stack_text);
-        } catch (...) {
-            later.wait();  // the second half uses what this frame owns
-            throw;
+        if (roots.size() < kRootsForTwoThreads) {
+            append_roots_text(out, roots, 0, roots.size(), stack_text);
+        } else {
+            append_roots_on_two_threads(out, roots, stack_text);
         }
-        out += later.get();
     }
     if (snapshot.tasks_error)
         out += "\nError while reading the tasks: " + printable(snapshot.tasks_error->message) + "\n";

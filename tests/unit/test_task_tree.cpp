@@ -107,6 +107,27 @@ TEST_CASE("task trees: children under their group or awaiting line, shared tasks
           "║ └ await pong\n");
 }
 
+TEST_CASE("task trees: a long list of roots, written by two threads, reads as one written in order", "[format]") {
+    // Well over the roots the text writes on one thread (kRootsForTwoThreads), in many runs.
+    constexpr int kRoots = 2000;
+    Snapshot snap;
+    snap.python_version = "3.12.1";
+    snap.tasks_asked = true;
+    std::string expected;
+    for (int i = 1; i <= kRoots; ++i) {
+        const std::string name = "t" + std::to_string(i);
+        snap.tasks.push_back(task(0x1000 + 0x10 * i, name, {frame("f" + std::to_string(i), i, "await x")}, {}));
+        if (i > 1) expected += "\n";
+        expected += "stackscope.Stack of <Task pending name='" + name + "'> (most recent call last):\n" + "╠ f" +
+                    std::to_string(i) + " in __main__ at /srv/app.py:" + std::to_string(i) + "\n║ └ await x\n";
+    }
+    const std::string header = "\nEvent loop 0x7000 on thread 11: " + std::to_string(kRoots) + " tasks\n";
+    const std::string kept = format_snapshot_tree(snap, TreeOptions{});
+    CHECK(kept == header + expected);
+    Snapshot taken = snap;
+    CHECK(format_snapshot_tree_taking_task_stacks(taken, TreeOptions{}) == header + expected);
+}
+
 TEST_CASE("task trees: a target without asyncio says so", "[format]") {
     Snapshot snap;
     snap.python_version = "3.12.1";
