@@ -1,8 +1,6 @@
 #include "extract/asyncio_tasks.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <future>
 #include <iterator>
 #include <span>
 #include <map>
@@ -10,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/error_list.hpp"
+#include "common/two_thread_runs.hpp"
 #include "cpython/asyncio_futures.hpp"
 #include "cpython/asyncio_registry.hpp"
 #include "extract/task_awaiters.hpp"
@@ -151,9 +150,7 @@ struct ReadTasks {
     std::vector<TaskLinks> links;
 };
 
-// Tasks are handed to the readers in runs of this many, in list order, each reader taking the
-// next run when it is done with one: a reader that starts late (its CPU still busy, or not yet
-// given to this VM) reads fewer, and the other does not wait for it at the end.
+// Tasks are handed to the readers in runs of this many (in_runs_on_two_threads).
 constexpr size_t kTasksPerRun = 128;
 
 // The pending tasks among `ids`, each with its stack, as `worker` reads them, into `out`.
@@ -206,22 +203,11 @@ void read_tasks(const TaskReader::Worker& worker, TaskLinkReader& link_reader, s
     }
 }
 
-// Reads the runs of `ids` into `runs` (one ReadTasks per run) until none is left, taking the
-// next from `next_run`; on an error, takes the rest away from any other reader, and throws.
-void read_runs(const TaskReader::Worker& worker, size_t readers, std::span<const uint64_t> ids,
-               const TaskContext& context, std::vector<ReadTasks>& runs, std::atomic<size_t>& next_run) {
-    worker.x.futures().reserve(2 * ids.size() / readers);  // each task and the future it waits on
-    TaskLinkReader link_reader(worker.x.objects(), context.recorded, context.listed);
-    try {
-        for (size_t run; (run = next_run.fetch_add(1)) < runs.size();) {
-            const size_t first = run * kTasksPerRun;
-            read_tasks(worker, link_reader, ids.subspan(first, std::min(kTasksPerRun, ids.size() - first)), context,
-                       runs[run]);
-        }
-    } catch (...) {
-        next_run.store(runs.size());
-        throw;
-    }
+// Reads run `run` of `ids` into its ReadTasks.
+void read_run(const TaskReader::Worker& worker, TaskLinkReader& link_reader, std::span<const uint64_t> ids,
+              const TaskContext& context, size_t run, std::vector<ReadTasks>& runs) {
+    const size_t first = run * kTasksPerRun;
+    read_tasks(worker, link_reader, ids.subspan(first, std::min(kTasksPerRun, ids.size() - first)), context, runs[run]);
 }
 
 }  // namespace
@@ -277,25 +263,18 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
     const TaskContext context{loop_threads, running_tasks, recorded, listed_sorted};
     const std::span<const uint64_t> ids(listed.tasks);
     std::vector<ReadTasks> runs((ids.size() + kTasksPerRun - 1) / kTasksPerRun);
-    std::atomic<size_t> next_run = 0;
+    const Worker first{x_, stack_of};
+    const size_t readers = second ? 2 : 1;
+    TaskLinkReader first_links(x_.objects(), recorded, listed_sorted);
+    x_.futures().reserve(2 * ids.size() / readers);  // each task and the future it waits on
+    const auto first_reads = [&](size_t run) { read_run(first, first_links, ids, context, run, runs); };
     if (!second) {
-        read_runs(Worker{x_, stack_of}, 1, ids, context, runs, next_run);
+        for (size_t run = 0; run < runs.size(); ++run) first_reads(run);
     } else {
-        // The thread owns the promise: it may still be inside set_value() when this one wakes.
-        std::promise<void> promise;
-        std::future<void> second_done = promise.get_future();
-        // Declared after everything the thread reads: it is joined before they go, also on a throw.
-        std::jthread thread([&, promise = std::move(promise)]() mutable {
-            try {
-                read_runs(*second, 2, ids, context, runs, next_run);
-                promise.set_value();
-            } catch (...) {
-                promise.set_exception(std::current_exception());
-            }
-        });
-        read_runs(Worker{x_, stack_of}, 2, ids, context, runs, next_run);
-        second_done.get();
-        out.second_reader = std::move(thread);
+        TaskLinkReader second_links(second->x.objects(), recorded, listed_sorted);
+        second->x.futures().reserve(2 * ids.size() / readers);
+        out.second_reader = in_runs_on_two_threads(
+            runs.size(), first_reads, [&](size_t run) { read_run(*second, second_links, ids, context, run, runs); });
     }
     std::vector<std::vector<TaskLinks>> links;
     links.reserve(runs.size());

@@ -1,10 +1,9 @@
 #include "render/snapshot_text.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <future>
 #include <thread>
 
+#include "common/two_thread_runs.hpp"
 #include "render/locks_text.hpp"
 #include "render/printable.hpp"
 #include "render/task_tree.hpp"
@@ -32,40 +31,17 @@ void append_roots_text(std::string& out, std::vector<Stack>& roots, size_t begin
     }
 }
 
-// A long list on two threads: the text of 10,000 tasks is most of what --tasks does once the
-// target runs again. The roots are taken in runs, each thread taking the next run when done
-// with one (halves left one thread waiting for the other), each run's text joined in order.
+// A long list on two threads (in_runs_on_two_threads): the text of 10,000 tasks is most of
+// what --tasks does once the target runs again. Each run's text is joined in order.
 void append_roots_on_two_threads(std::string& out, std::vector<Stack>& roots,
                                  const std::function<std::string(const Stack&)>& stack_text) {
-    const size_t run_count = (roots.size() + kRootsPerRun - 1) / kRootsPerRun;
-    std::vector<std::string> texts(run_count);
-    std::atomic<size_t> next_run = 0;
-    const auto write_runs = [&] {
-        try {
-            for (size_t run; (run = next_run.fetch_add(1)) < run_count;) {
-                const size_t begin = run * kRootsPerRun;
-                append_roots_text(texts[run], roots, begin, std::min(begin + kRootsPerRun, roots.size()), stack_text);
-            }
-        } catch (...) {
-            next_run.store(run_count);  // the other thread stops after its run
-            throw;
-        }
+    std::vector<std::string> texts((roots.size() + kRootsPerRun - 1) / kRootsPerRun);
+    const auto write_run = [&](size_t run) {
+        const size_t begin = run * kRootsPerRun;
+        append_roots_text(texts[run], roots, begin, std::min(begin + kRootsPerRun, roots.size()), stack_text);
     };
-    // The thread owns the promise: it may still be inside set_value() when this one wakes.
-    std::promise<void> promise;
-    std::future<void> other_done = promise.get_future();
-    // Joined when this returns (also on a throw), once the texts are joined: by then it has
-    // exited, which std::async's get() would have waited for.
-    std::jthread other([&, promise = std::move(promise)]() mutable {
-        try {
-            write_runs();
-            promise.set_value();
-        } catch (...) {
-            promise.set_exception(std::current_exception());
-        }
-    });
-    write_runs();
-    other_done.get();
+    // Joined once the texts are joined: by then it has exited.
+    std::jthread other = in_runs_on_two_threads(texts.size(), write_run, write_run);
     size_t size = out.size();
     for (const std::string& text : texts) size += text.size();
     out.reserve(size);
