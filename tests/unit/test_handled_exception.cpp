@@ -103,7 +103,7 @@ TEST_CASE("broken exc_info chains end the search without an exception", "[except
     CHECK_FALSE(w.handled(0xdead0000));
 }
 
-TEST_CASE("3.8-3.10 entries keep the type; a bare type is enough", "[exception]") {
+TEST_CASE("3.8-3.10 entries keep the type, and a bare type is enough", "[exception]") {
     World w(9);
     REQUIRE(w.layout.err_item_type != kAbsent);
     const auto got = w.handled(w.item(0, 0, w.value_error));

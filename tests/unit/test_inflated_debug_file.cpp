@@ -120,7 +120,7 @@ struct Fd {
 
 }  // namespace
 
-TEST_CASE("inflated_debug_file: what naming frames reads equals objcopy's inflation; the rest is left out") {
+TEST_CASE("inflated_debug_file: what naming frames reads equals objcopy's inflation, the rest is left out") {
     DebugFiles files;
     const Fd compressed(files.compressed);
     const auto before = sections_of(compressed.fd);

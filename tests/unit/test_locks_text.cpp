@@ -78,7 +78,7 @@ TEST_CASE("locks text: each deadlock's members, each lock's holders and waiters,
           "  thread 13 waits on an unidentified lock (at /srv/app.py:51)\n");
 }
 
-TEST_CASE("locks text: nothing without --locks; 'none' when no lock is held or waited for", "[locks]") {
+TEST_CASE("locks text: nothing without --locks, and 'none' when no lock is held or waited for", "[locks]") {
     Snapshot snap;
     CHECK(locks_text(snap, false).empty());
     snap.locks_asked = true;

@@ -84,7 +84,7 @@ TEST_CASE("signal names and causes", "[process_info]") {
     CHECK(signal_cause(odd).empty());
 }
 
-TEST_CASE("ObjectReader: learned types need no names; unreadable static type names degrade visibly",
+TEST_CASE("ObjectReader: learned types need no names, and unreadable static type names degrade visibly",
           "[object_reader]") {
     auto layout = stackscope::layout_for(3, 13);
     REQUIRE(layout);
@@ -109,7 +109,13 @@ TEST_CASE("ObjectReader: learned types need no names; unreadable static type nam
     types.set(stackscope::BuiltinType::Str, str_type);
     CHECK(objects.read_str(hello) == "hello");
     CHECK(objects.match(hello, stackscope::BuiltinType::Bytes) == stackscope::TypeMatch::Unknown);
-    CHECK(objects.class_name(str_type) == "<type at " + stackscope::hex(str_type) + ">");
+    // Learned, it is named by the table; a static type that is neither learned nor readably
+    // named shows its address.
+    CHECK(objects.class_name(str_type) == "str");
+    const uint64_t unnamed_type = b.type("bytes");
+    target.put_u64(unnamed_type + layout->type_name, 0x7000'0000'0000);
+    memory.clear();
+    CHECK(objects.class_name(unnamed_type) == "<type at " + stackscope::hex(unnamed_type) + ">");
 
     // A readable name, even the builtin's own, does not make a type the learned one.
     const uint64_t other_type = b.type("str");
