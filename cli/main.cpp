@@ -17,6 +17,8 @@
 #include <string_view>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stackscope/core_file.hpp"
@@ -84,21 +86,35 @@ std::optional<std::string_view> environment(const char* name) {
 // How long a live target was stopped (attach to detach); nullopt for a core or --no-block.
 using StoppedFor = std::optional<std::chrono::duration<double, std::milli>>;
 
+// A pipe holds 64 KiB: a longer text (ten thousand tasks make megabytes) is written a pipeful
+// at a time, each time waiting for the reader. Best effort: the reader still gets it all.
+void widen_output_pipe(size_t bytes) {
+    struct stat st {};
+    if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+    const int size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ);
+    if (size < 0 || bytes <= static_cast<size_t>(size)) return;
+    // 1 MiB: the default /proc/sys/fs/pipe-max-size, above which users are refused.
+    (void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, static_cast<int>(std::min<size_t>(bytes, size_t{1} << 20)));
+}
+
 // `snap`'s task stacks are given up to the text.
 int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads,
          StoppedFor stopped_for = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
     const TreeOptions tree{out.ascii, out.show_hidden, color};
+    std::string text;
     if (out.format == OutputFormat::Json) {
-        std::cout << format_snapshot_json(snap, 2, out.native_all);
+        text = format_snapshot_json(snap, 2, out.native_all);
     } else if (out.format == OutputFormat::Flat) {
-        std::cout << format_snapshot_flat(snap, FlatOptions{out.show_hidden, color});
+        text = format_snapshot_flat(snap, FlatOptions{out.show_hidden, color});
     } else if (out.native || out.native_all) {
-        std::cout << format_snapshot_tree_with_natives(snap, tree, out.native_all);
+        text = format_snapshot_tree_with_natives(snap, tree, out.native_all);
     } else {
-        std::cout << format_snapshot_tree_taking_task_stacks(snap, tree);
+        text = format_snapshot_tree_taking_task_stacks(snap, tree);
     }
+    widen_output_pipe(text.size());
+    std::cout << text;
     std::cout.flush();
     if (debug_reads) {
         std::cerr << "stackscope: " << stats.target_reads << " target read calls (" << stats.requested_reads
