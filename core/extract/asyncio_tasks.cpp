@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/error_list.hpp"
+#include "common/id_index.hpp"
 #include "common/two_thread_runs.hpp"
 #include "cpython/asyncio_futures.hpp"
 #include "cpython/asyncio_registry.hpp"
@@ -18,43 +19,6 @@
 namespace stackscope {
 
 namespace {
-
-// Tasks on a cycle of awaits: what is left after peeling off, again and again, the tasks no
-// task awaits, and then the tasks that await none.
-void mark_cycles(std::vector<Task>& tasks) {
-    std::unordered_map<uint64_t, size_t> index;
-    index.reserve(tasks.size());
-    for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].id, i);
-    std::vector<std::vector<size_t>> awaiters(tasks.size()), awaited(tasks.size());
-    for (size_t i = 0; i < tasks.size(); ++i) {
-        for (const TaskAwaiter& a : tasks[i].awaited_by) {
-            const auto j = index.find(a.task);
-            if (j == index.end()) continue;
-            awaiters[i].push_back(j->second);
-            awaited[j->second].push_back(i);
-        }
-    }
-    std::vector<bool> removed(tasks.size(), false);
-    const auto peel = [&](const std::vector<std::vector<size_t>>& in, const std::vector<std::vector<size_t>>& out) {
-        std::vector<size_t> degree(tasks.size(), 0), ready;
-        for (size_t i = 0; i < tasks.size(); ++i) {
-            if (removed[i]) continue;
-            for (const size_t j : in[i]) degree[i] += removed[j] ? 0 : 1;
-            if (degree[i] == 0) ready.push_back(i);
-        }
-        while (!ready.empty()) {
-            const size_t i = ready.back();
-            ready.pop_back();
-            removed[i] = true;
-            for (const size_t j : out[i]) {
-                if (!removed[j] && --degree[j] == 0) ready.push_back(j);
-            }
-        }
-    };
-    peel(awaiters, awaited);
-    peel(awaited, awaiters);
-    for (size_t i = 0; i < tasks.size(); ++i) tasks[i].cycle = !removed[i];
-}
 
 // The lists of tasks the readers made as one, without moving the tasks into one vector.
 class TaskLists {
@@ -77,9 +41,78 @@ private:
     std::vector<Task*> at_;
 };
 
+// Each task's awaiters that are among the tasks, by position: `index` gives the position of
+// each task's id (the first, should an id be listed twice).
+struct AwaitGraph {
+    std::vector<uint32_t> awaiter_offsets, awaiters;  // task i's: awaiters[awaiter_offsets[i] .. [i + 1])
+    std::vector<uint32_t> awaited_offsets, awaited;   // the tasks task i awaits, likewise
+
+    AwaitGraph(TaskLists& tasks, const IdIndex& index) {
+        const size_t n = tasks.size();
+        awaiter_offsets.assign(n + 1, 0);
+        awaited_offsets.assign(n + 1, 0);
+        std::vector<std::pair<uint32_t, uint32_t>> edges;  // (awaited, awaiter)
+        for (size_t i = 0; i < n; ++i) {
+            for (const TaskAwaiter& a : tasks[i].awaited_by) {
+                const uint32_t j = index.find(a.task);
+                if (j == IdIndex::kAbsent) continue;
+                edges.emplace_back(static_cast<uint32_t>(i), j);
+                ++awaiter_offsets[i + 1];
+                ++awaited_offsets[j + 1];
+            }
+        }
+        for (size_t i = 0; i < n; ++i) {
+            awaiter_offsets[i + 1] += awaiter_offsets[i];
+            awaited_offsets[i + 1] += awaited_offsets[i];
+        }
+        awaiters.resize(edges.size());
+        awaited.resize(edges.size());
+        std::vector<uint32_t> next_awaiter(awaiter_offsets.begin(), awaiter_offsets.end() - 1);
+        std::vector<uint32_t> next_awaited(awaited_offsets.begin(), awaited_offsets.end() - 1);
+        for (const auto& [i, j] : edges) {
+            awaiters[next_awaiter[i]++] = j;
+            awaited[next_awaited[j]++] = i;
+        }
+    }
+    std::span<const uint32_t> awaiters_of(size_t i) const {
+        return std::span(awaiters).subspan(awaiter_offsets[i], awaiter_offsets[i + 1] - awaiter_offsets[i]);
+    }
+    std::span<const uint32_t> awaited_of(size_t i) const {
+        return std::span(awaited).subspan(awaited_offsets[i], awaited_offsets[i + 1] - awaited_offsets[i]);
+    }
+};
+
+// Tasks on a cycle of awaits: what is left after peeling off, again and again, the tasks no
+// task awaits, and then the tasks that await none.
+void mark_cycles(TaskLists& tasks, const AwaitGraph& graph) {
+    const size_t n = tasks.size();
+    std::vector<bool> removed(n, false);
+    const auto peel = [&](auto in, auto out) {
+        std::vector<size_t> degree(n, 0), ready;
+        for (size_t i = 0; i < n; ++i) {
+            if (removed[i]) continue;
+            for (const uint32_t j : in(i)) degree[i] += removed[j] ? 0 : 1;
+            if (degree[i] == 0) ready.push_back(i);
+        }
+        while (!ready.empty()) {
+            const size_t i = ready.back();
+            ready.pop_back();
+            removed[i] = true;
+            for (const uint32_t j : out(i)) {
+                if (!removed[j] && --degree[j] == 0) ready.push_back(j);
+            }
+        }
+    };
+    const auto awaiters = [&](size_t i) { return graph.awaiters_of(i); };
+    const auto awaited = [&](size_t i) { return graph.awaited_of(i); };
+    peel(awaiters, awaited);
+    peel(awaited, awaiters);
+    for (size_t i = 0; i < n; ++i) tasks[i].cycle = !removed[i];
+}
+
 // By loop (the threads' loops in thread order, then the rest as met), and in each, depth first
 // from the roots (no awaiter; by id), every task after its lowest-id awaiter; cycles last.
-std::vector<Task> ordered(TaskLists tasks, const std::vector<Thread>& threads) {
+std::vector<Task> ordered(TaskLists& tasks, const AwaitGraph& graph, const std::vector<Thread>& threads) {
     std::vector<uint64_t> loops;
     for (const Thread& t : threads) {
         if (t.running_loop && std::find(loops.begin(), loops.end(), *t.running_loop) == loops.end())
@@ -88,23 +121,31 @@ std::vector<Task> ordered(TaskLists tasks, const std::vector<Thread>& threads) {
     tasks.for_each([&](const Task& t) {
         if (std::find(loops.begin(), loops.end(), t.loop) == loops.end()) loops.push_back(t.loop);
     });
-    std::unordered_map<uint64_t, size_t> index;
-    index.reserve(tasks.size());
-    for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].id, i);
-    std::unordered_map<uint64_t, std::vector<size_t>> children;  // awaiter -> tasks it shows in full
-    children.reserve(tasks.size());
-    for (size_t i = 0; i < tasks.size(); ++i) {
-        uint64_t lowest = 0;
-        for (const TaskAwaiter& a : tasks[i].awaited_by) {
-            if (index.count(a.task) && (lowest == 0 || a.task < lowest)) lowest = a.task;
+    const size_t n = tasks.size();
+    // The tasks each task shows in full (those whose lowest-id awaiter it is), by id.
+    std::vector<uint32_t> shown_under(n, IdIndex::kAbsent), child_offsets(n + 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+        for (const uint32_t j : graph.awaiters_of(i)) {
+            if (shown_under[i] == IdIndex::kAbsent || tasks[j].id < tasks[shown_under[i]].id) shown_under[i] = j;
         }
-        if (lowest) children[lowest].push_back(i);
+        if (shown_under[i] != IdIndex::kAbsent) ++child_offsets[shown_under[i] + 1];
     }
-    for (auto& [awaiter, list] : children)
-        std::sort(list.begin(), list.end(), [&](size_t a, size_t b) { return tasks[a].id < tasks[b].id; });
-    std::vector<bool> placed(tasks.size(), false);
+    for (size_t i = 0; i < n; ++i) child_offsets[i + 1] += child_offsets[i];
+    std::vector<uint32_t> children(child_offsets[n]);
+    {
+        std::vector<uint32_t> next(child_offsets.begin(), child_offsets.end() - 1);
+        for (size_t i = 0; i < n; ++i) {
+            if (shown_under[i] != IdIndex::kAbsent) children[next[shown_under[i]]++] = static_cast<uint32_t>(i);
+        }
+    }
+    const auto by_id = [&](size_t a, size_t b) { return tasks[a].id < tasks[b].id; };
+    for (size_t i = 0; i < n; ++i) {
+        if (child_offsets[i + 1] - child_offsets[i] > 1)
+            std::sort(children.begin() + child_offsets[i], children.begin() + child_offsets[i + 1], by_id);
+    }
+    std::vector<bool> placed(n, false);
     std::vector<Task> out;
-    out.reserve(tasks.size());
+    out.reserve(n);
     const auto place_tree = [&](size_t root) {
         std::vector<size_t> pending{root};
         while (!pending.empty()) {
@@ -113,20 +154,15 @@ std::vector<Task> ordered(TaskLists tasks, const std::vector<Thread>& threads) {
             if (placed[i]) continue;
             placed[i] = true;
             out.push_back(std::move(tasks[i]));
-            const auto kids = children.find(tasks[i].id);
-            if (kids == children.end()) continue;
-            for (auto k = kids->second.rbegin(); k != kids->second.rend(); ++k) pending.push_back(*k);
+            for (size_t k = child_offsets[i + 1]; k > child_offsets[i]; --k) pending.push_back(children[k - 1]);
         }
     };
     for (const uint64_t loop : loops) {
         std::vector<size_t> roots, rest;
-        for (size_t i = 0; i < tasks.size(); ++i) {
+        for (size_t i = 0; i < n; ++i) {
             if (tasks[i].loop != loop) continue;
-            const bool awaited = std::any_of(tasks[i].awaited_by.begin(), tasks[i].awaited_by.end(),
-                                             [&](const TaskAwaiter& a) { return index.count(a.task) > 0; });
-            (awaited ? rest : roots).push_back(i);
+            (graph.awaiters_of(i).empty() ? roots : rest).push_back(i);
         }
-        const auto by_id = [&](size_t a, size_t b) { return tasks[a].id < tasks[b].id; };
         std::sort(roots.begin(), roots.end(), by_id);
         for (const size_t r : roots) place_tree(r);
         // On or behind a cycle, or awaited from another loop: what the roots did not lead to
@@ -300,17 +336,20 @@ void join_task_lists(Snapshot& snap, TasksRead& read) {
 void finish_tasks(Snapshot& snap, TasksRead read) {
     read.task_runs.insert(read.task_runs.begin(), std::move(snap.tasks));  // whatever was joined before
     TaskLists tasks(read.task_runs);
-    auto awaiters = TaskAwaiters::resolve(read.awaiters);
-    tasks.for_each([&](Task& t) {
-        if (const auto found = awaiters.find(t.id); found != awaiters.end()) t.awaited_by = std::move(found->second);
+    IdIndex index(tasks.size());
+    for (size_t i = 0; i < tasks.size(); ++i) index.insert(tasks[i].id, static_cast<uint32_t>(i));
+    TaskAwaiters::resolve(read.awaiters, [&](uint64_t task) -> std::vector<TaskAwaiter>* {
+        const uint32_t i = index.find(task);
+        return i == IdIndex::kAbsent ? nullptr : &tasks[i].awaited_by;
     });
     std::vector<std::string>& problems = read.problems;
     if (!read.awaiter_problems.empty()) problems.push_back(joined_problems(read.awaiter_problems));
     if (!problems.empty())
         snap.tasks_error = ExtractionError{ErrorKind::InconsistentData, joined_problems(problems), std::nullopt};
+    const AwaitGraph graph(tasks, index);
+    mark_cycles(tasks, graph);
     // The readers' lists are joined by the ordering, the only time the tasks move.
-    snap.tasks = ordered(std::move(tasks), snap.threads);
-    mark_cycles(snap.tasks);
+    snap.tasks = ordered(tasks, graph, snap.threads);
 }
 
 }  // namespace stackscope

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "common/error_list.hpp"
+#include "common/id_index.hpp"
 #include "cpython/function_closure.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
@@ -128,12 +129,10 @@ AwaiterReadings TaskAwaiters::read(std::vector<std::vector<TaskLinks>> parts, Ta
     return out;
 }
 
-std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(const AwaiterReadings& readings) {
-    std::unordered_set<uint64_t> is_task;
-    std::unordered_map<uint64_t, std::vector<TaskAwaiter>> out;
-    is_task.reserve(readings.size());
-    out.reserve(readings.size());
-    readings.for_each([&](const TaskLinks& t) { is_task.insert(t.task); });
+void TaskAwaiters::resolve(const AwaiterReadings& readings, const AwaitedByOf& awaited_by_of) {
+    IdIndex is_task(readings.size());
+    uint32_t position = 0;
+    readings.for_each([&](const TaskLinks& t) { is_task.insert(t.task, position++); });
     // Future -> the tasks waiting on it: made for the first shield met (most snapshots have none).
     std::optional<std::unordered_map<uint64_t, std::vector<uint64_t>>> waiting_on;
     const auto tasks_waiting_on = [&](uint64_t future) -> const std::vector<uint64_t>* {
@@ -148,14 +147,15 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(con
         return waiting == waiting_on->end() ? nullptr : &waiting->second;
     };
     const auto add = [&](uint64_t task, TaskAwaiter awaiter) {
-        if (!is_task.count(task) || !is_task.count(awaiter.task)) return;
-        std::vector<TaskAwaiter>& list = out[task];
-        for (TaskAwaiter& known : list) {
+        if (!is_task.contains(task) || !is_task.contains(awaiter.task)) return;
+        std::vector<TaskAwaiter>* list = awaited_by_of(task);
+        if (!list) return;
+        for (TaskAwaiter& known : *list) {
             if (known.task != awaiter.task) continue;
             if (!known.group) known.group = awaiter.group;
             return;
         }
-        list.push_back(awaiter);
+        list->push_back(awaiter);
     };
     const auto add_all = [&](const TaskLinkReadings& part) {
         for (const AwaiterEdge& e : part.edges) {
@@ -172,7 +172,6 @@ std::unordered_map<uint64_t, std::vector<TaskAwaiter>> TaskAwaiters::resolve(con
     });
     // Callbacks last: a TaskGroup edge then names its group also where it was recorded.
     readings.for_each([&](const TaskLinks& t) { add_all(t.called_back); });
-    return out;
 }
 
 }  // namespace stackscope

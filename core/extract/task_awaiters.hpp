@@ -107,8 +107,10 @@ public:
     static AwaiterReadings read(std::vector<std::vector<TaskLinks>> parts, TaskLinkReader& reader,
                                 std::vector<std::string>& problems);
 
-    // The awaiters of each task that are themselves among the tasks. Reads nothing.
-    static std::unordered_map<uint64_t, std::vector<TaskAwaiter>> resolve(const AwaiterReadings& readings);
+    // Adds to each task's list of awaiters (`awaited_by_of(task)`; null for a task not listed)
+    // those that are themselves among the tasks of `readings`. Reads nothing.
+    using AwaitedByOf = std::function<std::vector<TaskAwaiter>*(uint64_t task)>;
+    static void resolve(const AwaiterReadings& readings, const AwaitedByOf& awaited_by_of);
 };
 
 }  // namespace stackscope
