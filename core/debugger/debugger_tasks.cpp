@@ -1,6 +1,7 @@
 #include <string>
 
 #include "render/snapshot_text.hpp"
+#include "render/stack_tree.hpp"
 #include "render/task_tree.hpp"
 #include "stackscope/debugger.hpp"
 #include "stackscope/formatters.hpp"
@@ -10,15 +11,15 @@ namespace stackscope {
 std::string format_debugger_tasks_tree(const Snapshot& snapshot, const TreeOptions& options) {
     if (!snapshot.tasks_asked) return {};
     return tasks_text(
-        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color,
+        snapshot, [&](std::string& out, const Stack& stack) { append_stack_tree(out, stack, options); }, options.color,
         TaskLayout::Nested);
 }
 
 std::string format_debugger_tasks_flat(const Snapshot& snapshot, const FlatOptions& options) {
     if (!snapshot.tasks_asked) return {};
     return tasks_text(
-        snapshot, [&](const Stack& stack) { return format_stack_flat(stack, options); }, options.color,
-        TaskLayout::Listed);
+        snapshot, [&](std::string& out, const Stack& stack) { out += format_stack_flat(stack, options); },
+        options.color, TaskLayout::Listed);
 }
 
 std::string with_running_task(std::string line, const Snapshot& snapshot, const Thread& thread) {

@@ -88,8 +88,8 @@ std::string format_stack_flat(const Stack& stack, const FlatOptions& options) {
 
 std::string format_snapshot_flat(const Snapshot& snapshot, const FlatOptions& options) {
     return format_snapshot_text(
-        snapshot, [&](const Stack& stack) { return format_stack_flat(stack, options); }, options.color,
-        TaskLayout::Listed);
+        snapshot, [&](std::string& out, const Stack& stack) { out += format_stack_flat(stack, options); },
+        options.color, TaskLayout::Listed);
 }
 
 }  // namespace stackscope

@@ -6,6 +6,7 @@
 #include "render/native_text.hpp"
 #include "render/printable.hpp"
 #include "render/snapshot_text.hpp"
+#include "render/stack_tree.hpp"
 
 namespace stackscope {
 
@@ -66,7 +67,7 @@ std::string format_stack_with_natives(const Stack& stack, std::span<const Native
 
 std::string format_snapshot_tree_with_natives(const Snapshot& snapshot, const TreeOptions& options, bool all) {
     return format_snapshot_text(
-        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color,
+        snapshot, [&](std::string& out, const Stack& stack) { append_stack_tree(out, stack, options); }, options.color,
         TaskLayout::Nested,
         [&](const Thread& thread) {
             return format_stack_with_natives(thread.stack, native_lines(thread, all),

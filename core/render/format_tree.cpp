@@ -1,4 +1,5 @@
 #include "render/snapshot_text.hpp"
+#include "render/stack_tree.hpp"
 #include "stackscope/formatters.hpp"
 
 #include <cstdio>
@@ -264,20 +265,27 @@ std::string format_thread_details(const Thread& thread) {
     return out;
 }
 
-std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
-    std::string out = "stackscope.Stack" + stack_subject(stack.root) + " (most recent call last):\n";
+void append_stack_tree(std::string& out, const Stack& stack, const TreeOptions& options) {
+    out += "stackscope.Stack";
+    out += stack_subject(stack.root);
+    out += " (most recent call last):\n";
     TreeWriter(options, out).stack_lines(stack, 0);
+}
+
+std::string format_stack_tree(const Stack& stack, const TreeOptions& options) {
+    std::string out;
+    append_stack_tree(out, stack, options);
     return out;
 }
 
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options) {
     return format_snapshot_text(
-        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color);
+        snapshot, [&](std::string& out, const Stack& stack) { append_stack_tree(out, stack, options); }, options.color);
 }
 
 std::string format_snapshot_tree_taking_task_stacks(Snapshot& snapshot, const TreeOptions& options) {
     return format_snapshot_text(
-        snapshot, [&](const Stack& stack) { return format_stack_tree(stack, options); }, options.color,
+        snapshot, [&](std::string& out, const Stack& stack) { append_stack_tree(out, stack, options); }, options.color,
         TaskLayout::Nested, {}, &snapshot.tasks);
 }
 

@@ -1,6 +1,7 @@
 #include "render/snapshot_text.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "common/two_thread_runs.hpp"
@@ -23,22 +24,25 @@ constexpr size_t kRootsPerRun = 32;
 // The roots [begin, end) of one loop, each after a blank line but the loop's first; each root
 // is freed once written (freeing a long list costs as much as copying it).
 void append_roots_text(std::string& out, std::vector<Stack>& roots, size_t begin, size_t end,
-                       const std::function<std::string(const Stack&)>& stack_text) {
+                       const StackText& stack_text) {
     for (size_t i = begin; i < end; ++i) {
         if (i) out += '\n';
-        out += stack_text(roots[i]);
+        stack_text(out, roots[i]);
         roots[i] = Stack{};
     }
 }
 
 // A long list on two threads (in_runs_on_two_threads): the text of 10,000 tasks is most of
 // what --tasks does once the target runs again. Each run's text is joined in order.
-void append_roots_on_two_threads(std::string& out, std::vector<Stack>& roots,
-                                 const std::function<std::string(const Stack&)>& stack_text) {
+void append_roots_on_two_threads(std::string& out, std::vector<Stack>& roots, const StackText& stack_text) {
     std::vector<std::string> texts((roots.size() + kRootsPerRun - 1) / kRootsPerRun);
+    // Each run's text starts with room for a little more than the last one written needed.
+    std::atomic<size_t> last_size{0};
     const auto write_run = [&](size_t run) {
         const size_t begin = run * kRootsPerRun;
+        texts[run].reserve(last_size.load(std::memory_order_relaxed) * 9 / 8);
         append_roots_text(texts[run], roots, begin, std::min(begin + kRootsPerRun, roots.size()), stack_text);
+        last_size.store(texts[run].size(), std::memory_order_relaxed);
     };
     // Joined once the texts are joined: by then it has exited.
     std::jthread other = in_runs_on_two_threads(texts.size(), write_run, write_run);
@@ -50,9 +54,8 @@ void append_roots_on_two_threads(std::string& out, std::vector<Stack>& roots,
 
 // The tasks' part of the text, appended to `out`: the text of 10,000 tasks is megabytes, and
 // each copy of it costs as much as writing a tenth of it.
-void append_tasks_text(std::string& out, const Snapshot& snapshot,
-                       const std::function<std::string(const Stack&)>& stack_text, bool color, TaskLayout layout,
-                       std::vector<Task>* stacks_to_take) {
+void append_tasks_text(std::string& out, const Snapshot& snapshot, const StackText& stack_text, bool color,
+                       TaskLayout layout, std::vector<Task>* stacks_to_take) {
     std::vector<LoopTasks> loops = task_trees(snapshot, layout, stacks_to_take);
     if (loops.empty()) out += "\n" + styled_header("no event loops", color) + "\n";
     for (LoopTasks& loop : loops) {
@@ -70,22 +73,21 @@ void append_tasks_text(std::string& out, const Snapshot& snapshot,
 
 }  // namespace
 
-std::string tasks_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text, bool color,
-                       TaskLayout layout, std::vector<Task>* stacks_to_take) {
+std::string tasks_text(const Snapshot& snapshot, const StackText& stack_text, bool color, TaskLayout layout,
+                       std::vector<Task>* stacks_to_take) {
     std::string out;
     append_tasks_text(out, snapshot, stack_text, color, layout, stacks_to_take);
     return out;
 }
 
-std::string format_snapshot_text(const Snapshot& snapshot, const std::function<std::string(const Stack&)>& stack_text,
-                                 bool color, TaskLayout tasks,
+std::string format_snapshot_text(const Snapshot& snapshot, const StackText& stack_text, bool color, TaskLayout tasks,
                                  const std::function<std::string(const Thread&)>& native_text,
                                  std::vector<Task>* task_stacks_to_take) {
     std::string out = format_process_header(snapshot);
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
             if (i) out += "\n";
-            out += stack_text(snapshot.objects[i].stack);
+            stack_text(out, snapshot.objects[i].stack);
         }
         return out;
     }
@@ -96,7 +98,8 @@ std::string format_snapshot_text(const Snapshot& snapshot, const std::function<s
             header.insert(header.size() - 1, note);  // before the closing ':'
         out += styled_header(header, color) + "\n";
         const Thread& thread = snapshot.threads[i];
-        out += thread.native && native_text ? native_text(thread) : stack_text(thread.stack);
+        if (thread.native && native_text) out += native_text(thread);
+        else stack_text(out, thread.stack);
     }
     if (snapshot.tasks_asked) append_tasks_text(out, snapshot, stack_text, color, tasks, task_stacks_to_take);
     out += locks_text(snapshot, color);
