@@ -139,6 +139,7 @@ def assert_tasks_match_expected(snapshot, expected):
         assert set(read["awaited_by"]) == set(task["awaited_by"]), label
         assert [(f["name"], f["line"]) for f in read["frames"]] == [(f["name"], f["line"]) for f in task["frames"]], label
     running = {t["tid"]: t["running_task"] for t in snapshot["threads"]}
+    assert want["loop_thread"] in running, running
     assert running == {tid: (want["running_task"] if tid == want["loop_thread"] else None) for tid in running}
 
 

@@ -157,7 +157,9 @@ def test_headers_name_gdb_threads(session, run_cached, tool, snapshot):
     """`Thread N (LWP tid)` + what the CLI's header says after its thread id."""
     numbers = session.thread_numbers()
     expected = []
-    for thread, header in zip(snapshot["threads"], headers(cli(run_cached, tool, "--format", "tree"))):
+    cli_headers = headers(cli(run_cached, tool, "--format", "tree"))
+    assert snapshot["threads"] and len(cli_headers) == len(snapshot["threads"]), cli_headers
+    for thread, header in zip(snapshot["threads"], cli_headers):
         prefix = "Thread %d" % thread["tid"]
         assert header.startswith(prefix), (header, thread["tid"])
         expected.append("Thread %d (LWP %d)%s" % (numbers[thread["tid"]], thread["tid"], header[len(prefix):]))
@@ -198,18 +200,26 @@ def eval_loop_named(native_frames):
     return any(EVAL_LOOP.match(name) for name, _ in native_frames)
 
 
-def skip_unless_placeable(session, native_frames, thread):
-    if not eval_loop_named(native_frames) and not session.result.get("anchors"):
-        pytest.skip("!!! gdb names no eval-loop frame of this stripped interpreter (thread %s: %s), and this core "
-                    "gives no eval_stack_address to find them by stack range: Python frames cannot be placed"
-                    % (thread["tid"], " ".join(name for name, _ in native_frames)))
+def unplaceable(session, native_frames, thread):
+    """Why a thread's Python frames cannot be placed among its native frames, or None."""
+    if eval_loop_named(native_frames) or session.result.get("anchors"):
+        return None
+    return ("thread %s: gdb names no eval-loop frame of this stripped interpreter (%s), and this core gives no "
+            "eval_stack_address to find them by stack range" % (thread["tid"], " ".join(name for name, _ in native_frames)))
+
+
+def skip_if_unplaceable(reasons):
+    """After the threads that could be checked were: a loud skip for those that could not."""
+    if reasons:
+        pytest.skip("!!! Python frames cannot be placed: " + "; ".join(reasons))
 
 
 def test_bt_shows_python_frames_under_eval_frames(session, snapshot):
     """Per thread: the Python frames under each native frame are one eval-loop call's
     (from the CLI's JSON, newest first), every such frame is the eval loop (by name, or
     `??` where the interpreter has no symbol for it), and no named eval frame is left bare."""
-    problems = []
+    problems, unplaced = [], []
+    assert snapshot["threads"]
     for thread in snapshot["threads"]:
         text = session.result["bt"][str(thread["tid"])]
         if text["error"]:
@@ -220,7 +230,9 @@ def test_bt_shows_python_frames_under_eval_frames(session, snapshot):
         except ValueError as error:
             problems.append("thread %s: %s\n%s" % (thread["tid"], error, text["output"]))
             continue
-        skip_unless_placeable(session, native, thread)
+        if reason := unplaceable(session, native, thread):
+            unplaced.append(reason)
+            continue
         named = eval_loop_named(native)
         want = [[(f["function"], f["filename"], f["line"]) for f in group] for group in eval_call_groups(thread["frames"])]
         got = [python for _, python in native if python]
@@ -231,6 +243,7 @@ def test_bt_shows_python_frames_under_eval_frames(session, snapshot):
             problems.append("thread %s: Python frames per eval frame differ (want %s)\n%s" % (
                 thread["tid"], want, text["output"]))
     assert problems == [], "\n\n".join(problems)
+    skip_if_unplaceable(unplaced)
 
 
 def test_bt_plain_once_filter_disabled(session):
@@ -244,8 +257,14 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
     follow the native _PyEval_EvalFrameDefault frame that runs them."""
     expected_blocks = dict(blocks(cli(run_cached, tool, "--format", "tree", "--show-hidden")))
     cli_headers = headers(cli(run_cached, tool, "--format", "tree"))
-    problems = []
-    for (header, lines), thread, cli_header in zip(blocks(session.output("native")), snapshot["threads"], cli_headers):
+    problems, unplaced = [], []
+    native_blocks = blocks(session.output("native"))
+    assert snapshot["threads"] and len(native_blocks) == len(snapshot["threads"]) == len(cli_headers), (
+        session.output("native"))
+    for (header, lines), thread, cli_header in zip(native_blocks, snapshot["threads"], cli_headers):
+        if "(LWP %d)" % thread["tid"] not in header:
+            problems.append("%s: not thread %d's block" % (header, thread["tid"]))
+            continue
         if lines[:1] != ["stackscope.Stack with native frames (most recent call last):"]:
             problems.append("%s: heading %r" % (header, lines[:1]))
         python_lines = [line for line in lines[1:] if not line.startswith("╠ [native] ")]
@@ -263,7 +282,9 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
                     runs.append((None, []))
                 runs[-1][1].append(line)
         natives = [(line[len("╠ [native] "):].split(" ")[0], None) for line in lines if line.startswith("╠ [native] ")]
-        skip_unless_placeable(session, natives, thread)
+        if reason := unplaceable(session, natives, thread):
+            unplaced.append(reason)
+            continue
         host = re.compile(r"╠ \[native\] (_PyEval_EvalFrameDefault|_TAIL_CALL_%s)" % ("" if eval_loop_named(natives) else "|\\?\\? "))
         want = [len(group) for group in reversed(eval_call_groups(thread["frames"]))]
         if [len(frames) for _, frames in runs] != want:
@@ -271,6 +292,7 @@ def test_native_interleaves_frames(session, snapshot, run_cached, tool):
         if not all(native and host.match(native) for native, _ in runs):
             problems.append("%s: a run of Python frames follows %s" % (header, [n for n, _ in runs]))
     assert problems == [], "\n".join(problems) + "\n" + session.output("native")
+    skip_if_unplaceable(unplaced)
 
 
 def test_one_extraction_for_every_command_of_a_stop(session):

@@ -12,6 +12,7 @@ import pytest
 
 from harness import SCENARIO_DIR, ScenarioProcess, clean_env, describe, run_tool, wait_until_all_sleeping
 from interpreters import INTERPRETERS
+from test_snapshot import assert_frames_match
 
 pytestmark = pytest.mark.column("live-edge")
 
@@ -67,6 +68,10 @@ def copy_interpreter(python, prefix):
     return executable, files, env
 
 
+def frame_line(f):
+    return "%s %s:%s" % (f["name"], f["filename"], f["line"])
+
+
 def test_files_replaced_in_place(tool, python, interp, tmp_path):
     """The interpreter (and its libpython) are replaced by another version's files while the
     target runs: the files it has mapped are read through map_files, not the new ones."""
@@ -77,6 +82,11 @@ def test_files_replaced_in_place(tool, python, interp, tmp_path):
         for mapped in files:
             assert str(mapped) in maps, "the copy is not what runs: %s" % mapped
         before = tool_json(tool, scenario.pid)
+        # Against the scenario's own account before anything is replaced: then the reads
+        # after it must equal it.
+        assert before["python_version"] == scenario.truth["python_version"]
+        assert sorted(t["pthread_id"] for t in before["threads"]) == sorted(t["ident"] for t in scenario.truth["threads"])
+        assert_frames_match(before, scenario.truth, frame_line, frame_line)
         replacement = other_python_elf(interp)
         for mapped in files:
             replace_in_place(mapped, replacement)
@@ -85,7 +95,6 @@ def test_files_replaced_in_place(tool, python, interp, tmp_path):
         wait_until_all_sleeping(scenario.pid)
         assert tool_json(tool, scenario.pid) == before
         assert tool_json(tool, scenario.pid, "--no-block") == before
-        assert [t["ident"] for t in scenario.truth["threads"]] and before["python_version"] == scenario.truth["python_version"]
     finally:
         scenario.stop()
 

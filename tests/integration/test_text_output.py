@@ -100,6 +100,7 @@ def test_format_aliases_and_ignored_options(run_cached, tool, snapshot):
     """--flat and --json are short for --format flat / json; --ascii and --show-hidden are
     accepted with JSON and change nothing (the option table's rule, as in gdb and lldb)."""
     flat = run_cached(tool, "--format", "flat")
+    assert flat.returncode == 0 and flat.stdout, flat.stderr
     assert run_cached(tool, "--flat").stdout == flat.stdout
     assert run_cached(tool, "--flat", "--ascii").stdout == flat.stdout
     for options in (("--json",), ("--json", "--show-hidden"), ("--ascii", "--format", "json"),
