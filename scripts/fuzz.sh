@@ -15,9 +15,14 @@ SECONDS_EACH="${FUZZ_SECONDS:-48}"
 PARALLEL="${FUZZ_PARALLEL:-2}"
 BUILD="${FUZZ_BUILD_DIR:-build-asan}"
 TIMEOUT="${FUZZ_TIMEOUT:-10}"
-ALL_TARGETS=(elf_core lnotab linetable310 locations exception_table frame_walker with_analysis object_repr tasks asyncio_debug)
 targets=("$@")
-[ ${#targets[@]} -ne 0 ] || targets=("${ALL_TARGETS[@]}")
+if [ ${#targets[@]} -eq 0 ]; then
+    # Every target the build made (tests/fuzz/CMakeLists.txt's list).
+    for binary in "$BUILD"/tests/fuzz/fuzz_*; do
+        [ -f "$binary" ] && [ -x "$binary" ] && targets+=("${binary##*/fuzz_}")
+    done
+    [ ${#targets[@]} -ne 0 ] || { echo "fuzz: no fuzz_* binary in $BUILD/tests/fuzz (configure with -DSTACKSCOPE_FUZZ=ON and build first)" >&2; exit 1; }
+fi
 
 work="$(mktemp -d /tmp/stackscope-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
