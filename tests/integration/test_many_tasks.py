@@ -14,11 +14,16 @@ import re
 import pytest
 
 from harness import REPO_ROOT, describe, kill_group, make_core, run_tool, spawn_until_ready, wait_until_all_sleeping
-from interpreters import interpreter_params
+from interpreters import INTERPRETERS, interpreter_params
 
 GROUPS, LEAVES = 60, 9
 WORKLOAD = REPO_ROOT / "bench" / "w2_workload.py"
 LAYOUTS = {"3.11.7", "3.12.1", "3.14"}  # one interpreter per task-registry layout
+
+
+def test_every_layout_names_an_interpreter():
+    """A label renamed in interpreters.py must not drop its layout from the test below."""
+    assert LAYOUTS <= {i.label for i in INTERPRETERS}
 
 
 @pytest.mark.parametrize("interp", interpreter_params(lambda i: i.label in LAYOUTS), indirect=True)
