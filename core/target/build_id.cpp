@@ -60,7 +60,7 @@ MappedImageIdentity mapped_image_identity(const ImageReader& read, uint64_t base
     std::vector<uint8_t> headers(sizeof ehdr + ehdr.e_phnum * sizeof(Elf64_Phdr));
     if (read(base, headers) != headers.size()) return out;
     std::vector<Elf64_Phdr> phdrs(ehdr.e_phnum);
-    std::memcpy(phdrs.data(), headers.data() + sizeof ehdr, phdrs.size() * sizeof(Elf64_Phdr));
+    if (!phdrs.empty()) std::memcpy(phdrs.data(), headers.data() + sizeof ehdr, phdrs.size() * sizeof(Elf64_Phdr));
     out.headers = std::move(headers);
     // Link-time address of file offset 0, from the PT_LOAD that maps it.
     uint64_t image_start = 0;

@@ -226,7 +226,8 @@ uint64_t ElfFile::first_load_vaddr() const {
 }
 
 size_t ElfFile::read_at(uint64_t offset, void* out, size_t size) const {
-    if (offset >= size_) return 0;
+    // An empty read may come with a null `out` (an empty span's data()): memcpy must not see it.
+    if (size == 0 || offset >= size_) return 0;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(size, size_ - offset));
     std::memcpy(out, data_ + offset, n);
     return n;
