@@ -111,8 +111,9 @@ void mark_cycles(TaskLists& tasks, const AwaitGraph& graph) {
 }
 
 // By loop (the threads' loops in thread order, then the rest as met), and in each, depth first
-// from the roots (no awaiter; by id), every task after its lowest-id awaiter; cycles last.
-std::vector<Task> ordered(TaskLists& tasks, const AwaitGraph& graph, const std::vector<Thread>& threads) {
+// from the roots (no awaiter; by id), every task after its full_awaiter (model.hpp); cycles last.
+std::vector<Task> ordered(TaskLists& tasks, const IdIndex& index, const AwaitGraph& graph,
+                          const std::vector<Thread>& threads) {
     std::vector<uint64_t> loops;
     for (const Thread& t : threads) {
         if (t.running_loop && std::find(loops.begin(), loops.end(), *t.running_loop) == loops.end())
@@ -122,13 +123,14 @@ std::vector<Task> ordered(TaskLists& tasks, const AwaitGraph& graph, const std::
         if (std::find(loops.begin(), loops.end(), t.loop) == loops.end()) loops.push_back(t.loop);
     });
     const size_t n = tasks.size();
-    // The tasks each task shows in full (those whose lowest-id awaiter it is), by id.
+    // The tasks each task shows in full (full_awaiter), by id.
+    const auto listed = [&](uint64_t id) { return index.find(id) != IdIndex::kAbsent; };
     std::vector<uint32_t> shown_under(n, IdIndex::kAbsent), child_offsets(n + 1, 0);
     for (size_t i = 0; i < n; ++i) {
-        for (const uint32_t j : graph.awaiters_of(i)) {
-            if (shown_under[i] == IdIndex::kAbsent || tasks[j].id < tasks[shown_under[i]].id) shown_under[i] = j;
+        if (const uint64_t awaiter = full_awaiter(tasks[i], listed)) {
+            shown_under[i] = index.find(awaiter);
+            ++child_offsets[shown_under[i] + 1];
         }
-        if (shown_under[i] != IdIndex::kAbsent) ++child_offsets[shown_under[i] + 1];
     }
     for (size_t i = 0; i < n; ++i) child_offsets[i + 1] += child_offsets[i];
     std::vector<uint32_t> children(child_offsets[n]);
@@ -349,7 +351,7 @@ void finish_tasks(Snapshot& snap, TasksRead read) {
     const AwaitGraph graph(tasks, index);
     mark_cycles(tasks, graph);
     // The readers' lists are joined by the ordering, the only time the tasks move.
-    snap.tasks = ordered(tasks, graph, snap.threads);
+    snap.tasks = ordered(tasks, index, graph, snap.threads);
 }
 
 }  // namespace stackscope

@@ -26,15 +26,9 @@ public:
         }
     }
 
-    // Whether `task` is shown in full under `awaiter`: its lowest-id awaiter.
-    bool shown_under(const Task& task, uint64_t awaiter) const { return full_awaiter(task) == awaiter; }
-
+    // The awaiter `task` is shown in full under (model.hpp); 0 for a root.
     uint64_t full_awaiter(const Task& task) const {
-        uint64_t lowest = 0;
-        for (const TaskAwaiter& a : task.awaited_by) {
-            if (by_id_.count(a.task) && (lowest == 0 || a.task < lowest)) lowest = a.task;
-        }
-        return lowest;
+        return stackscope::full_awaiter(task, [&](uint64_t id) { return by_id_.count(id) > 0; });
     }
 
     bool composed(uint64_t task) const { return composed_.count(task) > 0; }
@@ -89,7 +83,7 @@ private:
     Stack child(const Task& awaited, const Task& awaiter, std::vector<uint64_t>& path) {
         if (std::find(path.begin(), path.end(), awaited.id) != path.end())
             return reference(awaited, " (awaits itself through the tasks above: a cycle)");
-        if (!shown_under(awaited, awaiter.id)) {
+        if (full_awaiter(awaited) != awaiter.id) {
             const Task* other = by_id_.at(full_awaiter(awaited));
             return reference(awaited, " (shown under '" + other->name + "')");
         }

@@ -248,6 +248,18 @@ struct Task {
     Stack stack;
 };
 
+// The awaiter a task is shown in full under, among the tasks `listed(id)` accepts: its
+// lowest-id awaiter; 0 when none is listed (the task is a root). The others show a reference
+// to it. The tasks' order and their tree text both follow this one rule.
+template <typename Listed>
+uint64_t full_awaiter(const Task& task, const Listed& listed) {
+    uint64_t lowest = 0;
+    for (const TaskAwaiter& a : task.awaited_by) {
+        if ((lowest == 0 || a.task < lowest) && listed(a.task)) lowest = a.task;
+    }
+    return lowest;
+}
+
 // --locks: a thread or an asyncio task that holds or waits for a lock, and where.
 struct LockSite {
     std::optional<int> tid;        // a thread: its kernel id (nullopt when unknown)
