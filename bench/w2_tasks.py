@@ -7,13 +7,13 @@ CPython 3.14, read by `stackscope pid PID --tasks` and by CPython's own
 
 Defaults: build/debian-python/3.14/root/usr/bin/python3.14 (scripts/get-debian-python.sh),
 build/stackscope, 1000, 9, 5 runs of each. Prints the wall time of each whole command (start,
-read, print, until it has exited and its output has been read as bytes: median, min, max), the ratio of the medians, how many tasks each printed, the
-CLI's read calls per task (those that reached the target, and those asked of its page cache)
-and how long it kept the target stopped (all from its own --debug-reads: the CLI times the stop
-from before it attaches to after it has detached, an upper bound of the window in which any
-thread was stopped), and whether the target was seen stopped while pstree ran
-(/proc/PID/task/*/stat polled in one more, untimed run). Exits 1 when a command
-failed or printed fewer tasks than the workload has."""
+read, print, until it has exited and its output has been read as bytes: median, min, max), the
+ratio of the medians, how many tasks each printed, the CLI's read calls per task (those that
+reached the target, and those asked of its page cache) and how long it kept the target stopped
+(all from its own --debug-reads: the CLI times the stop from before it attaches to after it has
+detached, an upper bound of the window in which any thread was stopped), and whether the target
+was seen stopped while pstree ran (/proc/PID/task/*/stat polled in one more, untimed run).
+Exits 1 when a command failed or printed fewer tasks than the workload has."""
 import argparse
 import json
 import os

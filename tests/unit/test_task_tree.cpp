@@ -145,3 +145,13 @@ TEST_CASE("task lists in the flat format: each task a traceback naming its await
                     "last):\n  File \"/srv/app.py\", line 2, in leaf\n") != std::string::npos);
     CHECK(text.find("Traceback of <Task pending name='pong'> (awaited by 'ping')") != std::string::npos);
 }
+
+TEST_CASE("full_awaiter: the lowest-id awaiter among those listed, 0 for a root") {
+    const Task t = task(0x300, "shared", {}, {{0x500, 0}, {0x200, 0}, {0x400, 0x900}});
+    const auto all = [](uint64_t) { return true; };
+    CHECK(full_awaiter(t, all) == 0x200);
+    // An awaiter that is not listed (finished, or on no list read) does not count.
+    CHECK(full_awaiter(t, [](uint64_t id) { return id != 0x200; }) == 0x400);
+    CHECK(full_awaiter(t, [](uint64_t) { return false; }) == 0);
+    CHECK(full_awaiter(task(0x100, "main", {}, {}), all) == 0);
+}
