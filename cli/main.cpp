@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -16,9 +17,11 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "stackscope/core_file.hpp"
@@ -97,25 +100,53 @@ void widen_output_pipe(size_t bytes) {
     (void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, static_cast<int>(std::min<size_t>(bytes, size_t{1} << 20)));
 }
 
+// Writes the pieces in order, with as few calls as the kernel allows. A failed write ends the
+// output as std::cout's would: silently (SIGPIPE, when not ignored, ends the process first).
+void write_stdout(const TextPieces& pieces) {
+    size_t total = 0;
+    for (const std::string& piece : pieces) total += piece.size();
+    widen_output_pipe(total);
+    std::cout.flush();
+    std::vector<iovec> iov;
+    iov.reserve(pieces.size());
+    for (const std::string& piece : pieces) {
+        if (!piece.empty()) iov.push_back({const_cast<char*>(piece.data()), piece.size()});
+    }
+    size_t next = 0;
+    while (next < iov.size()) {
+        const int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
+        const ssize_t wrote = writev(STDOUT_FILENO, iov.data() + next, count);
+        if (wrote < 0 && errno == EINTR) continue;
+        if (wrote <= 0) return;
+        // Past what was written: whole pieces, then into the first one written in part.
+        for (size_t left = static_cast<size_t>(wrote); left > 0;) {
+            iovec& piece = iov[next];
+            const size_t taken = std::min(left, piece.iov_len);
+            piece.iov_base = static_cast<char*>(piece.iov_base) + taken;
+            piece.iov_len -= taken;
+            left -= taken;
+            if (piece.iov_len == 0) ++next;
+        }
+    }
+}
+
 // `snap`'s task stacks are given up to the text.
 int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads,
          StoppedFor stopped_for = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
     const TreeOptions tree{out.ascii, out.show_hidden, color};
-    std::string text;
+    TextPieces text;
     if (out.format == OutputFormat::Json) {
-        text = format_snapshot_json(snap, 2, out.native_all);
+        text.push_back(format_snapshot_json(snap, 2, out.native_all));
     } else if (out.format == OutputFormat::Flat) {
-        text = format_snapshot_flat(snap, FlatOptions{out.show_hidden, color});
+        text.push_back(format_snapshot_flat(snap, FlatOptions{out.show_hidden, color}));
     } else if (out.native || out.native_all) {
-        text = format_snapshot_tree_with_natives(snap, tree, out.native_all);
+        text.push_back(format_snapshot_tree_with_natives(snap, tree, out.native_all));
     } else {
         text = format_snapshot_tree_taking_task_stacks(snap, tree);
     }
-    widen_output_pipe(text.size());
-    std::cout << text;
-    std::cout.flush();
+    write_stdout(text);
     if (debug_reads) {
         std::cerr << "stackscope: " << stats.target_reads << " target read calls (" << stats.requested_reads
                   << " asked of the page cache), " << stats.stack_rereads << " stacks read again";

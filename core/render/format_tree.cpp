@@ -283,8 +283,8 @@ std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& op
         snapshot, [&](std::string& out, const Stack& stack) { append_stack_tree(out, stack, options); }, options.color);
 }
 
-std::string format_snapshot_tree_taking_task_stacks(Snapshot& snapshot, const TreeOptions& options) {
-    return format_snapshot_text(
+TextPieces format_snapshot_tree_taking_task_stacks(Snapshot& snapshot, const TreeOptions& options) {
+    return format_snapshot_text_pieces(
         snapshot, [&](std::string& out, const Stack& stack) { append_stack_tree(out, stack, options); }, options.color,
         TaskLayout::Nested, {}, &snapshot.tasks);
 }

@@ -33,8 +33,8 @@ void append_roots_text(std::string& out, std::vector<Stack>& roots, size_t begin
 }
 
 // A long list on two threads (in_runs_on_two_threads): the text of 10,000 tasks is most of
-// what --tasks does once the target runs again. Each run's text is joined in order.
-void append_roots_on_two_threads(std::string& out, std::vector<Stack>& roots, const StackText& stack_text) {
+// what --tasks does once the target runs again. Each run's text becomes a piece, in order.
+void append_roots_on_two_threads(TextPieces& out, std::vector<Stack>& roots, const StackText& stack_text) {
     std::vector<std::string> texts((roots.size() + kRootsPerRun - 1) / kRootsPerRun);
     // Each run's text starts with room for a little more than the last one written needed.
     std::atomic<size_t> last_size{0};
@@ -44,52 +44,66 @@ void append_roots_on_two_threads(std::string& out, std::vector<Stack>& roots, co
         append_roots_text(texts[run], roots, begin, std::min(begin + kRootsPerRun, roots.size()), stack_text);
         last_size.store(texts[run].size(), std::memory_order_relaxed);
     };
-    // Joined once the texts are joined: by then it has exited.
+    // Joined once the texts are taken: by then it has exited.
     std::jthread other = in_runs_on_two_threads(texts.size(), write_run, write_run);
-    size_t size = out.size();
-    for (const std::string& text : texts) size += text.size();
-    out.reserve(size);
-    for (const std::string& text : texts) out += text;
+    for (std::string& text : texts) out.push_back(std::move(text));
+    out.emplace_back();  // what follows
 }
 
 // The tasks' part of the text, appended to `out`: the text of 10,000 tasks is megabytes, and
 // each copy of it costs as much as writing a tenth of it.
-void append_tasks_text(std::string& out, const Snapshot& snapshot, const StackText& stack_text, bool color,
+void append_tasks_text(TextPieces& out, const Snapshot& snapshot, const StackText& stack_text, bool color,
                        TaskLayout layout, std::vector<Task>* stacks_to_take) {
     std::vector<LoopTasks> loops = task_trees(snapshot, layout, stacks_to_take);
-    if (loops.empty()) out += "\n" + styled_header("no event loops", color) + "\n";
+    if (loops.empty()) out.back() += "\n" + styled_header("no event loops", color) + "\n";
     for (LoopTasks& loop : loops) {
-        out += "\n" + styled_header(loop.header, color) + "\n";
+        out.back() += "\n" + styled_header(loop.header, color) + "\n";
         std::vector<Stack>& roots = loop.roots;
         if (roots.size() < kRootsForTwoThreads) {
-            append_roots_text(out, roots, 0, roots.size(), stack_text);
+            append_roots_text(out.back(), roots, 0, roots.size(), stack_text);
         } else {
             append_roots_on_two_threads(out, roots, stack_text);
         }
     }
     if (snapshot.tasks_error)
-        out += "\nError while reading the tasks: " + printable(snapshot.tasks_error->message) + "\n";
+        out.back() += "\nError while reading the tasks: " + printable(snapshot.tasks_error->message) + "\n";
 }
 
 }  // namespace
 
+std::string joined(const TextPieces& pieces) {
+    size_t size = 0;
+    for (const std::string& piece : pieces) size += piece.size();
+    std::string out;
+    out.reserve(size);
+    for (const std::string& piece : pieces) out += piece;
+    return out;
+}
+
 std::string tasks_text(const Snapshot& snapshot, const StackText& stack_text, bool color, TaskLayout layout,
                        std::vector<Task>* stacks_to_take) {
-    std::string out;
+    TextPieces out(1);
     append_tasks_text(out, snapshot, stack_text, color, layout, stacks_to_take);
-    return out;
+    return joined(out);
 }
 
 std::string format_snapshot_text(const Snapshot& snapshot, const StackText& stack_text, bool color, TaskLayout tasks,
                                  const std::function<std::string(const Thread&)>& native_text,
                                  std::vector<Task>* task_stacks_to_take) {
-    std::string out = format_process_header(snapshot);
+    return joined(format_snapshot_text_pieces(snapshot, stack_text, color, tasks, native_text, task_stacks_to_take));
+}
+
+TextPieces format_snapshot_text_pieces(const Snapshot& snapshot, const StackText& stack_text, bool color,
+                                       TaskLayout tasks, const std::function<std::string(const Thread&)>& native_text,
+                                       std::vector<Task>* task_stacks_to_take) {
+    TextPieces pieces{format_process_header(snapshot)};
+    std::string& out = pieces.back();  // only until the tasks add pieces
     if (snapshot.objects_asked) {
         for (size_t i = 0; i < snapshot.objects.size(); ++i) {
             if (i) out += "\n";
             stack_text(out, snapshot.objects[i].stack);
         }
-        return out;
+        return pieces;
     }
     for (size_t i = 0; i < snapshot.threads.size(); ++i) {
         if (i) out += "\n";
@@ -101,9 +115,9 @@ std::string format_snapshot_text(const Snapshot& snapshot, const StackText& stac
         if (thread.native && native_text) out += native_text(thread);
         else stack_text(out, thread.stack);
     }
-    if (snapshot.tasks_asked) append_tasks_text(out, snapshot, stack_text, color, tasks, task_stacks_to_take);
-    out += locks_text(snapshot, color);
-    return out;
+    if (snapshot.tasks_asked) append_tasks_text(pieces, snapshot, stack_text, color, tasks, task_stacks_to_take);
+    pieces.back() += locks_text(snapshot, color);
+    return pieces;
 }
 
 }  // namespace stackscope

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "render/task_tree.hpp"
+#include "stackscope/formatters.hpp"
 #include "stackscope/model.hpp"
 
 namespace stackscope {
@@ -28,5 +29,12 @@ std::string format_snapshot_text(const Snapshot& snapshot, const StackText& stac
                                  TaskLayout tasks = TaskLayout::Nested,
                                  const std::function<std::string(const Thread&)>& native_text = {},
                                  std::vector<Task>* task_stacks_to_take = nullptr);
+
+// The same text in pieces (formatters.hpp): a long task list's runs stay the strings they
+// were written into.
+TextPieces format_snapshot_text_pieces(const Snapshot& snapshot, const StackText& stack_text, bool color,
+                                       TaskLayout tasks = TaskLayout::Nested,
+                                       const std::function<std::string(const Thread&)>& native_text = {},
+                                       std::vector<Task>* task_stacks_to_take = nullptr);
 
 }  // namespace stackscope

@@ -40,10 +40,15 @@ std::string format_process_header(const Snapshot& snapshot);
 std::string format_stack_tree(const Stack& stack, const TreeOptions& options);
 // Every thread: header, stack, blank line between threads.
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options);
+// A text in pieces, to be written one after the other: the text of ten thousand tasks is
+// megabytes, written in runs by two threads, and joining the runs into one string copied it
+// all into fresh memory on the way out.
+using TextPieces = std::vector<std::string>;
+std::string joined(const TextPieces& pieces);
 // The same text, for a caller done with the tasks' stacks (the CLI, printing once): their
 // frames and leaves are moved into the task trees instead of copied. Each task keeps its
 // root, name, awaiters and error (what Snapshot::partial() asks).
-std::string format_snapshot_tree_taking_task_stacks(Snapshot& snapshot, const TreeOptions& options);
+TextPieces format_snapshot_tree_taking_task_stacks(Snapshot& snapshot, const TreeOptions& options);
 
 // A Python-traceback-like listing: `File "f", line N, in function` and the source line.
 std::string format_stack_flat(const Stack& stack, const FlatOptions& options);

@@ -125,7 +125,20 @@ TEST_CASE("task trees: a long list of roots, written by two threads, reads as on
     const std::string kept = format_snapshot_tree(snap, TreeOptions{});
     CHECK(kept == header + expected);
     Snapshot taken = snap;
-    CHECK(format_snapshot_tree_taking_task_stacks(taken, TreeOptions{}) == header + expected);
+    CHECK(joined(format_snapshot_tree_taking_task_stacks(taken, TreeOptions{})) == header + expected);
+}
+
+TEST_CASE("task trees: a long list's runs are pieces that join into the one text", "[format]") {
+    Snapshot snap = sample();
+    snap.tasks.clear();
+    for (uint64_t i = 0; i < 1000; ++i)
+        snap.tasks.push_back(task(0x10000 + 0x100 * i, "t" + std::to_string(i), {frame("leaf", 2, "await x")}, {}));
+    const std::string whole = format_snapshot_tree(snap, TreeOptions{});
+    Snapshot taken = snap;
+    const TextPieces pieces = format_snapshot_tree_taking_task_stacks(taken, TreeOptions{});
+    CHECK(pieces.size() > 2);  // the runs of two threads, between what comes before and after
+    CHECK(joined(pieces) == whole);
+    CHECK(whole.find("stackscope.Stack of <Task pending name='t999'>") != std::string::npos);
 }
 
 TEST_CASE("task trees: a target without asyncio says so", "[format]") {
