@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stackscope/eval_calls.hpp"
 #include "stackscope/model.hpp"
@@ -41,8 +42,8 @@ std::string format_stack_tree(const Stack& stack, const TreeOptions& options);
 // Every thread: header, stack, blank line between threads.
 std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& options);
 // A text in pieces, to be written one after the other: the text of ten thousand tasks is
-// megabytes, written in runs by two threads, and joining the runs into one string copied it
-// all into fresh memory on the way out.
+// megabytes, written in runs by two threads, and joining the runs into one string would copy
+// it all into fresh memory on the way out.
 using TextPieces = std::vector<std::string>;
 std::string joined(const TextPieces& pieces);
 // The same text, for a caller done with the tasks' stacks (the CLI, printing once): their
