@@ -112,8 +112,7 @@ void mark_cycles(TaskLists& tasks, const AwaitGraph& graph) {
 
 // By loop (the threads' loops in thread order, then the rest as met), and in each, depth first
 // from the roots (no awaiter; by id), every task after its full_awaiter (model.hpp); cycles last.
-std::vector<Task> ordered(TaskLists& tasks, const IdIndex& index, const AwaitGraph& graph,
-                          const std::vector<Thread>& threads) {
+std::vector<Task> ordered(TaskLists& tasks, const IdIndex& index, const std::vector<Thread>& threads) {
     std::vector<uint64_t> loops;
     for (const Thread& t : threads) {
         if (t.running_loop && std::find(loops.begin(), loops.end(), *t.running_loop) == loops.end())
@@ -163,7 +162,7 @@ std::vector<Task> ordered(TaskLists& tasks, const IdIndex& index, const AwaitGra
         std::vector<size_t> roots, rest;
         for (size_t i = 0; i < n; ++i) {
             if (tasks[i].loop != loop) continue;
-            (graph.awaiters_of(i).empty() ? roots : rest).push_back(i);
+            (shown_under[i] == IdIndex::kAbsent ? roots : rest).push_back(i);
         }
         std::sort(roots.begin(), roots.end(), by_id);
         for (const size_t r : roots) place_tree(r);
@@ -351,7 +350,7 @@ void finish_tasks(Snapshot& snap, TasksRead read) {
     const AwaitGraph graph(tasks, index);
     mark_cycles(tasks, graph);
     // The readers' lists are joined by the ordering, the only time the tasks move.
-    snap.tasks = ordered(tasks, index, graph, snap.threads);
+    snap.tasks = ordered(tasks, index, snap.threads);
 }
 
 }  // namespace stackscope
