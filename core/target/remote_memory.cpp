@@ -7,35 +7,51 @@
 
 namespace stackscope {
 
-namespace {
-constexpr size_t kMaxRunPages = 64;  // one target read fetches at most 256 KiB
+RemoteMemory::Slot& RemoteMemory::take_slot(uint64_t page_address) {
+    if (!slab_) {
+        slab_ = std::make_unique_for_overwrite<uint8_t[]>(capacity_ * kPageSize);
+        slots_.reserve(capacity_);
+    }
+    size_t index = slots_.size();
+    if (index < capacity_) {
+        slots_.emplace_back();
+    } else {
+        index = next_victim_;
+        next_victim_ = (next_victim_ + 1) % capacity_;
+        const uint64_t evicted = slots_[index].address;
+        slot_of_.erase(evicted);
+        RecentPage& recent = recent_[(evicted / kPageSize) % kRecentPages];
+        if (recent.address == evicted) recent = RecentPage{};
+    }
+    slot_of_[page_address] = static_cast<uint32_t>(index);
+    slots_[index] = Slot{page_address, 0};
+    return slots_[index];
 }
 
 void RemoteMemory::fill_run(uint64_t first_page, size_t page_count) {
-    // Uninitialised: only the bytes the target gave are ever read (Page::valid).
-    Page single;
-    std::unique_ptr<uint8_t[]> run;
-    uint8_t* buffer = nullptr;
-    if (page_count == 1) {
-        single.bytes = std::make_unique_for_overwrite<uint8_t[]>(kPageSize);
-        buffer = single.bytes.get();
-    } else {
-        run = std::make_unique_for_overwrite<uint8_t[]>(page_count * kPageSize);
-        buffer = run.get();
-    }
+    // Uninitialised: only the bytes the target gave are ever read (Slot::valid).
+    if (page_count > 1 && !run_buffer_)
+        run_buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kMaxRunPages * kPageSize);
+    Slot* single = page_count == 1 ? &take_slot(first_page) : nullptr;
+    uint8_t* buffer = single ? bytes_of(*single) : run_buffer_.get();
     ++target_reads_;
-    size_t got = target_.read(first_page, std::span(buffer, page_count * kPageSize));
-    for (size_t i = 0; i < page_count; ++i) {
-        Page p;
-        const size_t page_start = i * kPageSize;
-        p.valid = got > page_start ? std::min<size_t>(got - page_start, kPageSize) : 0;
-        if (page_count == 1) {
-            p.bytes = std::move(single.bytes);
-        } else {
-            p.bytes = std::make_unique_for_overwrite<uint8_t[]>(kPageSize);
-            if (p.valid) std::memcpy(p.bytes.get(), buffer + page_start, p.valid);
+    size_t got = 0;
+    try {
+        got = target_.read(first_page, std::span(buffer, page_count * kPageSize));
+    } catch (...) {
+        // Not read, so not cached as unreadable either.
+        if (single) {
+            slot_of_.erase(first_page);
+            single->address = kAddressLimit;  // no page of the cache has it
         }
-        pages_.emplace(first_page + page_start, std::move(p));
+        throw;
+    }
+    for (size_t i = 0; i < page_count; ++i) {
+        const size_t page_start = i * kPageSize;
+        const size_t valid = got > page_start ? std::min<size_t>(got - page_start, kPageSize) : 0;
+        Slot& slot = single ? *single : take_slot(first_page + page_start);
+        slot.valid = valid;
+        if (!single && valid) std::memcpy(bytes_of(slot), buffer + page_start, valid);
         if (got < page_start + kPageSize) {
             // The rest of the run is past the readable end; later pages are fetched
             // on their own when asked for (they may be readable from another mapping).
@@ -44,16 +60,13 @@ void RemoteMemory::fill_run(uint64_t first_page, size_t page_count) {
     }
 }
 
-const RemoteMemory::Page& RemoteMemory::page(uint64_t page_address) {
-    auto it = pages_.find(page_address);
-    if (it == pages_.end()) {
-        fill_run(page_address, 1);
-        it = pages_.find(page_address);
-    }
-    // unordered_map nodes stay put until clear()
+const RemoteMemory::Slot& RemoteMemory::page(uint64_t page_address) {
+    auto it = slot_of_.find(page_address);
+    const Slot& slot =
+        it == slot_of_.end() ? (fill_run(page_address, 1), slots_[slot_of_.at(page_address)]) : slots_[it->second];
     recent_[(page_address / kPageSize) % kRecentPages] =
-        RecentPage{page_address, it->second.bytes.get(), static_cast<uint32_t>(it->second.valid), generation_};
-    return it->second;
+        RecentPage{page_address, bytes_of(slot), static_cast<uint32_t>(slot.valid), generation_};
+    return slot;
 }
 
 size_t RemoteMemory::read_some(uint64_t address, std::span<uint8_t> out) {
@@ -72,32 +85,49 @@ void RemoteMemory::read_missed(uint64_t address, std::span<uint8_t> out) {
 
 size_t RemoteMemory::read_through(uint64_t address, std::span<uint8_t> out) {
     if (out.size() > kAddressLimit - address) out = out.first(kAddressLimit - address);
-    // Fetch every missing page of the range with as few target reads as possible.
     const uint64_t first = address & ~(kPageSize - 1);
     const uint64_t last = (address + out.size() - 1) & ~(kPageSize - 1);
+    if ((last - first) / kPageSize >= kMaxRunPages) return read_long(address, out);
+    // Fetch every missing page of the range with as few target reads as possible.
     for (uint64_t p = first; p <= last;) {
-        if (pages_.count(p)) {
+        if (cached(p)) {
             p += kPageSize;
             continue;
         }
         size_t run = 1;
-        while (run < kMaxRunPages && p + run * kPageSize <= last && !pages_.count(p + run * kPageSize)) ++run;
+        while (run < kMaxRunPages && p + run * kPageSize <= last && !cached(p + run * kPageSize)) ++run;
         fill_run(p, run);
-        if (!pages_.count(p)) break;
-        const Page& filled = pages_.at(p);
-        if (filled.valid < kPageSize) break;
+        const auto filled = slot_of_.find(p);
+        if (filled == slot_of_.end() || slots_[filled->second].valid < kPageSize) break;
         p += kPageSize;
     }
+    // A page cached before the fills may have made room for them: page() reads it again.
     size_t done = 0;
     while (done < out.size()) {
         const uint64_t at = address + done;
         const uint64_t page_address = at & ~(kPageSize - 1);
-        const Page& p = page(page_address);
+        const Slot& p = page(page_address);
         const size_t in_page = at - page_address;
         if (in_page >= p.valid) break;
         const size_t n = std::min<size_t>(p.valid - in_page, out.size() - done);
-        std::memcpy(out.data() + done, p.bytes.get() + in_page, n);
+        std::memcpy(out.data() + done, bytes_of(p) + in_page, n);
         done += n;
+    }
+    return done;
+}
+
+size_t RemoteMemory::read_long(uint64_t address, std::span<uint8_t> out) {
+    // In runs of at most kMaxRunPages pages, as the cache would; a short run is followed by one
+    // read of the rest (it may be readable from another mapping), as a cached page would be.
+    size_t done = 0;
+    while (done < out.size()) {
+        const uint64_t at = address + done;
+        const uint64_t run_end = (at & ~(kPageSize - 1)) + kMaxRunPages * kPageSize;
+        const size_t size = std::min<size_t>(run_end - at, out.size() - done);
+        ++target_reads_;
+        const size_t got = std::min(target_.read(at, out.subspan(done, size)), size);
+        if (got == 0) break;
+        done += got;
     }
     return done;
 }

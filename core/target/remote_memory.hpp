@@ -1,6 +1,10 @@
 #pragma once
 // Page-cached, bounds-checked reads of target memory. One instance lives for one
-// extraction; it counts the reads it sends to the target.
+// extraction; it counts the reads it sends to the target. The cache holds a bounded number of
+// pages, so that walking a large heap costs a bounded amount of our memory: fresh memory is
+// what reading ten thousand tasks spent most on, and a walk rarely comes back to a page it
+// left long ago.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -17,11 +21,20 @@ namespace stackscope {
 class RemoteMemory {
 public:
     static constexpr uint64_t kPageSize = 4096;
+    static constexpr size_t kMaxRunPages = 64;  // one cached target read fetches at most 256 KiB
     // Above every x86-64 user address (5-level paging included): anything higher is garbage.
     static constexpr uint64_t kAddressLimit = uint64_t{1} << 57;
     static constexpr size_t kMaxReadBytes = 64 << 20;
 
-    explicit RemoteMemory(Target& target) : target_(target) {}
+    // The pages kept by default: 1 MiB. Reading the ten thousand tasks of W2 (18 MiB of target
+    // memory) with two readers then makes 16% more target reads than with no bound, and
+    // faults in 4,000 fewer pages of our own, which cost more here than the reads.
+    static constexpr size_t kDefaultCachedPages = 256;
+    // Fewer could not hold the pages of one cached read (kMaxRunPages) while filling the next.
+    static constexpr size_t kMinCachedPages = 128;
+
+    explicit RemoteMemory(Target& target, size_t cached_pages = kDefaultCachedPages)
+        : target_(target), capacity_(std::max(cached_pages, kMinCachedPages)) {}
 
     Target& target() const { return target_; }
 
@@ -55,17 +68,25 @@ public:
     // Forgets every page read so far: the next reads see what the target holds now. Caches
     // of what was read from mutable memory (read_cache.hpp) follow it by `generation`.
     void clear() {
-        pages_.clear();
+        slot_of_.clear();
+        slots_.clear();
+        next_victim_ = 0;
         ++generation_;
     }
     uint64_t generation() const { return generation_; }
+    size_t cached_pages() const { return slot_of_.size(); }
 
 private:
-    struct Page {
-        std::unique_ptr<uint8_t[]> bytes;
+    // A page of the cache: its bytes are slab_[index * kPageSize, + valid).
+    struct Slot {
+        uint64_t address = 0;
         size_t valid = 0;  // readable prefix of the page
     };
-    const Page& page(uint64_t page_address);
+    const Slot& page(uint64_t page_address);
+    uint8_t* bytes_of(const Slot& slot) const { return slab_.get() + (&slot - slots_.data()) * kPageSize; }
+    // A slot for `page_address`, evicting the oldest page when the cache is full.
+    Slot& take_slot(uint64_t page_address);
+    bool cached(uint64_t page_address) const { return slot_of_.count(page_address) > 0; }
     // Most reads are a few bytes inside a page read recently: copies them when they are.
     bool read_recent(uint64_t address, void* out, size_t size) const {
         if (size == 0) return true;  // out may be null
@@ -78,11 +99,19 @@ private:
         return true;
     }
     size_t read_through(uint64_t address, std::span<uint8_t> out);
+    // Longer reads than a run go straight into `out`: caching them would evict the pages of
+    // the walk in progress for bytes that are read once.
+    size_t read_long(uint64_t address, std::span<uint8_t> out);
     void read_missed(uint64_t address, std::span<uint8_t> out);
     void fill_run(uint64_t first_page, size_t page_count);
 
     Target& target_;
-    std::unordered_map<uint64_t, Page> pages_;
+    size_t capacity_;                                 // in pages
+    std::unique_ptr<uint8_t[]> slab_;                 // capacity_ pages, made on the first fill
+    std::unique_ptr<uint8_t[]> run_buffer_;           // kMaxRunPages pages, for runs of more than one
+    std::vector<Slot> slots_;                         // the slots in use, at most capacity_
+    std::unordered_map<uint64_t, uint32_t> slot_of_;  // page address -> index in slots_
+    size_t next_victim_ = 0;                          // the oldest slot once all are in use
     uint64_t target_reads_ = 0;
     uint64_t requested_reads_ = 0;  // reads asked of the cache
     // The pages read last, by page number: most reads fall inside one of them.
@@ -93,7 +122,7 @@ private:
         uint32_t valid = 0;
         uint64_t generation = 0;
     };
-    // 16 MiB of target memory: as much as reading ten thousand asyncio tasks visits.
+    // Direct-mapped by page number, 16 times the default cache: few cached pages collide.
     static constexpr size_t kRecentPages = 4096;
     std::vector<RecentPage> recent_ = std::vector<RecentPage>(kRecentPages);
     uint64_t generation_ = 1;  // entries of generation 0 are empty

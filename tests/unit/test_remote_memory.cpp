@@ -213,3 +213,51 @@ TEST_CASE("RemoteMemory empty reads do not touch the target", "[remote_memory]")
     CHECK(mem.target_reads() == 0);
     CHECK(t.reads() == 0);
 }
+
+TEST_CASE("RemoteMemory keeps a bounded number of pages", "[remote_memory]") {
+    SyntheticTarget t;
+    const uint64_t base = 0x7f1000000000;
+    constexpr size_t kKept = RemoteMemory::kMinCachedPages;
+    fill_pattern(t, base, 3 * kKept * kPage);
+    RemoteMemory mem(t, kKept);
+    const auto value_at = [&](uint64_t address) {
+        return mem.read_value<uint32_t>(address) == uint32_t(pattern(address)) + (uint32_t(pattern(address + 1)) << 8) +
+                                                        (uint32_t(pattern(address + 2)) << 16) +
+                                                        (uint32_t(pattern(address + 3)) << 24);
+    };
+
+    SECTION("the oldest pages make room, and are read again when asked for") {
+        for (size_t i = 0; i < 2 * kKept; ++i) REQUIRE(value_at(base + i * kPage + 8));
+        CHECK(mem.target_reads() == 2 * kKept);
+        CHECK(mem.cached_pages() == kKept);
+        CHECK(value_at(base + (2 * kKept - 1) * kPage + 16));  // kept
+        CHECK(mem.target_reads() == 2 * kKept);
+        // Page 0's slot now holds page kKept: a stale pointer to it would give that page's bytes.
+        CHECK(value_at(base + 16));
+        CHECK(mem.target_reads() == 2 * kKept + 1);
+        CHECK(mem.cached_pages() == kKept);
+    }
+
+    SECTION("a page evicted by the fills of a read that spans it is read again") {
+        REQUIRE(value_at(base));  // page 0, the oldest once the cache is full
+        for (size_t i = 0; i < kKept - 1; ++i) REQUIRE(value_at(base + (10 + i) * kPage));
+        std::vector<uint8_t> out(3 * kPage);  // pages 0 (cached), 1 and 2 (missing)
+        REQUIRE(mem.read_some(base + 100, out) == out.size());
+        CHECK(matches_pattern(out, base + 100));
+        CHECK(mem.target_reads() == kKept + 2);  // pages 1-2 in one read, then page 0 again
+    }
+
+    SECTION("reads longer than a run are not cached") {
+        std::vector<uint8_t> out((RemoteMemory::kMaxRunPages + 8) * kPage);
+        REQUIRE(mem.read_some(base + 40, out) == out.size());
+        CHECK(matches_pattern(out, base + 40));
+        CHECK(mem.cached_pages() == 0);
+        CHECK(mem.target_reads() == 2);
+    }
+
+    SECTION("a long read stops where the readable memory ends") {
+        std::vector<uint8_t> out(3 * kKept * kPage);
+        CHECK(mem.read_some(base + kKept * kPage + 5, out) == 2 * kKept * kPage - 5);
+        CHECK(mem.cached_pages() == 0);
+    }
+}
