@@ -27,7 +27,7 @@ public:
     static constexpr size_t kMaxReadBytes = 64 << 20;
 
     // The pages kept by default: 1 MiB. Reading the ten thousand tasks of W2 (18 MiB of target
-    // memory) with two readers then makes 16% more target reads than with no bound, and
+    // memory) with two readers then makes 15% more target reads than with no bound, and
     // faults in 4,000 fewer pages of our own, which cost more here than the reads.
     static constexpr size_t kDefaultCachedPages = 256;
     // Fewer could not hold the pages of one cached read (kMaxRunPages) while filling the next.
