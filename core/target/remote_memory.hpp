@@ -30,11 +30,16 @@ public:
     // memory) with two readers then makes 15% more target reads than with no bound, and
     // faults in 4,000 fewer pages of our own, which cost more here than the reads.
     static constexpr size_t kDefaultCachedPages = 256;
+    // Of a target whose reads are costly (Target::costly_reads): 64 MiB, more than W2 visits.
+    static constexpr size_t kCostlyReadCachedPages = 16384;
     // Fewer could not hold the pages of one cached read (kMaxRunPages) while filling the next.
     static constexpr size_t kMinCachedPages = 128;
 
-    explicit RemoteMemory(Target& target, size_t cached_pages = kDefaultCachedPages)
+    explicit RemoteMemory(Target& target)
+        : RemoteMemory(target, target.costly_reads() ? kCostlyReadCachedPages : kDefaultCachedPages) {}
+    RemoteMemory(Target& target, size_t cached_pages)
         : target_(target), capacity_(std::max(cached_pages, kMinCachedPages)) {}
+    size_t capacity() const { return capacity_; }  // in pages
 
     Target& target() const { return target_; }
 

@@ -36,6 +36,7 @@ public:
     explicit CallbackTarget(TargetCallbacks callbacks);
 
     size_t read(uint64_t address, std::span<uint8_t> out) override;
+    bool costly_reads() const override { return true; }
     const std::vector<MemoryRegion>& regions() const override { return regions_; }
     std::vector<TargetThread> threads() const override;
     int pid() const override { return callbacks_.pid; }

@@ -58,6 +58,9 @@ public:
     virtual size_t read(uint64_t address, std::span<uint8_t> out) = 0;
     // Whether read() may be called from two threads at once (a debugger's callbacks may not).
     virtual bool concurrent_reads() const { return false; }
+    // Whether each read() costs far more than the bytes it copies (a debugger's callbacks): the
+    // page cache then keeps many more pages rather than read any of them again.
+    virtual bool costly_reads() const { return false; }
 
     virtual const std::vector<MemoryRegion>& regions() const = 0;
     virtual std::vector<TargetThread> threads() const = 0;

@@ -52,6 +52,7 @@ public:
 
     void set_symbol(std::string name, uint64_t address) { symbols_[std::move(name)] = address; }
     void set_pid(int pid) { pid_ = pid; }
+    void set_costly_reads(bool costly) { costly_reads_ = costly; }
 
     const std::map<uint64_t, std::vector<uint8_t>>& blocks() const { return blocks_; }
     const std::map<std::string, uint64_t, std::less<>>& symbols() const { return symbols_; }
@@ -76,6 +77,7 @@ public:
         return done;
     }
 
+    bool costly_reads() const override { return costly_reads_; }
     const std::vector<stackscope::MemoryRegion>& regions() const override { return regions_; }
     std::vector<stackscope::TargetThread> threads() const override { return {}; }
     int pid() const override { return pid_; }
@@ -117,6 +119,7 @@ private:
     std::vector<stackscope::MemoryRegion> regions_;
     std::map<std::string, uint64_t, std::less<>> symbols_;
     int pid_ = 4242;
+    bool costly_reads_ = false;
     uint64_t reads_ = 0;
     std::vector<std::pair<uint64_t, size_t>> read_log_;
 };

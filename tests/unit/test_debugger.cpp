@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "stackscope/callback_target.hpp"
 #include "stackscope/debugger.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/eval_calls.hpp"
@@ -92,6 +93,13 @@ TEST_CASE("an overlay target passes everything but threads and extra symbols thr
     OverlayTarget without_symbols(std::make_unique<InnerTarget>(), {}, nullptr);
     CHECK(without_symbols.lookup_symbol("debugger_symbol") == std::nullopt);
     CHECK(without_symbols.lookup_symbol("inner_symbol") == 0x1000u);
+
+    // Whether reads are costly is the inner target's: a debugger's callbacks are.
+    CHECK_FALSE(overlay.costly_reads());
+    TargetCallbacks callbacks;
+    callbacks.read = [](uint64_t, std::span<uint8_t>) -> size_t { return 0; };
+    OverlayTarget over_callbacks(std::make_unique<CallbackTarget>(callbacks), {}, nullptr);
+    CHECK(over_callbacks.costly_reads());
 }
 
 TEST_CASE("the kernel's view: registers, then the kernel's threads, then unknown", "[debugger]") {

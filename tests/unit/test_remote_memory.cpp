@@ -261,3 +261,27 @@ TEST_CASE("RemoteMemory keeps a bounded number of pages", "[remote_memory]") {
         CHECK(mem.cached_pages() == 0);
     }
 }
+
+TEST_CASE("RemoteMemory keeps many more pages of a target whose reads are costly", "[remote_memory]") {
+    SyntheticTarget t;
+    const uint64_t base = 0x7f2000000000;
+    const size_t pages = RemoteMemory::kDefaultCachedPages + 100;
+    fill_pattern(t, base, pages * kPage);
+    const auto read_every_page_twice = [&](RemoteMemory& mem) {
+        for (int pass = 0; pass < 2; ++pass) {
+            for (size_t i = 0; i < pages; ++i) (void)mem.read_value<uint8_t>(base + i * kPage);
+        }
+    };
+
+    RemoteMemory cheap(t);
+    CHECK(cheap.capacity() == RemoteMemory::kDefaultCachedPages);
+    read_every_page_twice(cheap);
+    CHECK(cheap.target_reads() == 2 * pages);  // oldest out first: each page was gone again
+
+    t.set_costly_reads(true);
+    RemoteMemory costly(t);
+    CHECK(costly.capacity() == RemoteMemory::kCostlyReadCachedPages);
+    read_every_page_twice(costly);
+    CHECK(costly.target_reads() == pages);
+    CHECK(costly.cached_pages() == pages);
+}

@@ -22,6 +22,7 @@ public:
     OverlayTarget(std::unique_ptr<Target> inner, std::vector<TargetThread> threads, SymbolLookup symbols);
 
     size_t read(uint64_t address, std::span<uint8_t> out) override { return inner_->read(address, out); }
+    bool costly_reads() const override { return inner_->costly_reads(); }
     const std::vector<MemoryRegion>& regions() const override { return inner_->regions(); }
     std::vector<TargetThread> threads() const override { return threads_; }
     int pid() const override { return inner_->pid(); }
