@@ -8,12 +8,10 @@
 namespace stackscope {
 
 RemoteMemory::Slot& RemoteMemory::take_slot(uint64_t page_address) {
-    if (!slab_) {
-        slab_ = std::make_unique_for_overwrite<uint8_t[]>(capacity_ * kPageSize);
-        slots_.reserve(capacity_);
-    }
     size_t index = slots_.size();
     if (index < capacity_) {
+        if (index / kChunkPages == chunks_.size())
+            chunks_.push_back(std::make_unique_for_overwrite<uint8_t[]>(kChunkPages * kPageSize));
         slots_.emplace_back();
     } else {
         index = next_victim_;

@@ -82,13 +82,16 @@ public:
     size_t cached_pages() const { return slot_of_.size(); }
 
 private:
-    // A page of the cache: its bytes are slab_[index * kPageSize, + valid).
+    // A page of the cache: its first `valid` bytes are at bytes_of(slot).
     struct Slot {
         uint64_t address = 0;
         size_t valid = 0;  // readable prefix of the page
     };
     const Slot& page(uint64_t page_address);
-    uint8_t* bytes_of(const Slot& slot) const { return slab_.get() + (&slot - slots_.data()) * kPageSize; }
+    uint8_t* bytes_of(const Slot& slot) const {
+        const size_t index = static_cast<size_t>(&slot - slots_.data());
+        return chunks_[index / kChunkPages].get() + (index % kChunkPages) * kPageSize;
+    }
     // A slot for `page_address`, evicting the oldest page when the cache is full.
     Slot& take_slot(uint64_t page_address);
     bool cached(uint64_t page_address) const { return slot_of_.count(page_address) > 0; }
@@ -111,8 +114,11 @@ private:
     void fill_run(uint64_t first_page, size_t page_count);
 
     Target& target_;
-    size_t capacity_;                                 // in pages
-    std::unique_ptr<uint8_t[]> slab_;                 // capacity_ pages, made on the first fill
+    size_t capacity_;  // in pages
+    // The slots' bytes, kChunkPages pages to a chunk, made as the slots are: a short read of a
+    // target allocates little, a costly target's cache no more than it fills.
+    static constexpr size_t kChunkPages = 32;
+    std::vector<std::unique_ptr<uint8_t[]>> chunks_;
     std::unique_ptr<uint8_t[]> run_buffer_;           // kMaxRunPages pages, for runs of more than one
     std::vector<Slot> slots_;                         // the slots in use, at most capacity_
     std::unordered_map<uint64_t, uint32_t> slot_of_;  // page address -> index in slots_

@@ -236,6 +236,12 @@ TEST_CASE("RemoteMemory keeps a bounded number of pages", "[remote_memory]") {
         CHECK(value_at(base + 16));
         CHECK(mem.target_reads() == 2 * kKept + 1);
         CHECK(mem.cached_pages() == kKept);
+
+        // Cleared, the same slots hold other pages.
+        mem.clear();
+        CHECK(mem.cached_pages() == 0);
+        for (size_t i = 0; i < kKept + 5; ++i) REQUIRE(value_at(base + (kKept + i) * kPage + 24));
+        CHECK(mem.cached_pages() == kKept);
     }
 
     SECTION("a page evicted by the fills of a read that spans it is read again") {
