@@ -47,14 +47,13 @@ void RemoteMemory::fill_run(uint64_t first_page, size_t page_count) {
     for (size_t i = 0; i < page_count; ++i) {
         const size_t page_start = i * kPageSize;
         const size_t valid = got > page_start ? std::min<size_t>(got - page_start, kPageSize) : 0;
+        // A read that ends where a page starts says nothing of that page: a target may stop at
+        // the end of a mapping with the next one readable. It is read on its own when asked for.
+        if (valid == 0 && i > 0) break;
         Slot& slot = single ? *single : take_slot(first_page + page_start);
         slot.valid = valid;
         if (!single && valid) std::memcpy(bytes_of(slot), buffer + page_start, valid);
-        if (got < page_start + kPageSize) {
-            // The rest of the run is past the readable end; later pages are fetched
-            // on their own when asked for (they may be readable from another mapping).
-            break;
-        }
+        if (valid < kPageSize) break;  // the rest of the run is past the readable end
     }
 }
 
@@ -115,8 +114,9 @@ size_t RemoteMemory::read_through(uint64_t address, std::span<uint8_t> out) {
 }
 
 size_t RemoteMemory::read_long(uint64_t address, std::span<uint8_t> out) {
-    // In runs of at most kMaxRunPages pages, as the cache would; a short run is followed by one
-    // read of the rest (it may be readable from another mapping), as a cached page would be.
+    // In runs of at most kMaxRunPages pages, as the cache reads them; after a short run, the
+    // rest is read again from where it stopped (another mapping may follow), as fill_run leaves
+    // the page after a short read to be read on its own.
     size_t done = 0;
     while (done < out.size()) {
         const uint64_t at = address + done;

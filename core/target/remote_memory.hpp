@@ -3,7 +3,9 @@
 // extraction; it counts the reads it sends to the target. The cache holds a bounded number of
 // pages, so that walking a large heap costs a bounded amount of our memory: fresh memory is
 // what reading ten thousand tasks spent most on, and a walk rarely comes back to a page it
-// left long ago.
+// left long ago. A page evicted and read again (and a read longer than a run, never cached)
+// shows the target as it is then: on a running target that may differ from what was read
+// before, as two pages read at different times always could.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -32,7 +34,8 @@ public:
     static constexpr size_t kDefaultCachedPages = 256;
     // Of a target whose reads are costly (Target::costly_reads): 64 MiB, more than W2 visits.
     static constexpr size_t kCostlyReadCachedPages = 16384;
-    // Fewer could not hold the pages of one cached read (kMaxRunPages) while filling the next.
+    // Twice the pages one cached read fills (kMaxRunPages): fewer would read pages of a read
+    // in progress again.
     static constexpr size_t kMinCachedPages = 128;
 
     explicit RemoteMemory(Target& target)
@@ -133,7 +136,7 @@ private:
         uint32_t valid = 0;
         uint64_t generation = 0;
     };
-    // Direct-mapped by page number, 16 times the default cache: few cached pages collide.
+    // Direct-mapped by page number, 16 times the default cache: few of its pages collide.
     static constexpr size_t kRecentPages = 4096;
     std::vector<RecentPage> recent_ = std::vector<RecentPage>(kRecentPages);
     uint64_t generation_ = 1;  // entries of generation 0 are empty

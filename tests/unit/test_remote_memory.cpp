@@ -35,6 +35,20 @@ bool matches_pattern(const std::vector<uint8_t>& bytes, uint64_t address) {
     return true;
 }
 
+// Like a debugger's memory callbacks: each read stops at the end of the block it starts in,
+// also where the next block follows at once.
+class StopsAtBlockEnds : public SyntheticTarget {
+public:
+    size_t read(uint64_t address, std::span<uint8_t> out) override {
+        for (const auto& [start, bytes] : blocks()) {
+            if (address >= start && address - start < bytes.size())
+                return SyntheticTarget::read(address,
+                                             out.first(std::min<size_t>(out.size(), bytes.size() - (address - start))));
+        }
+        return 0;
+    }
+};
+
 }  // namespace
 
 TEST_CASE("RemoteMemory reads values and ranges that span pages", "[remote_memory]") {
@@ -237,20 +251,24 @@ TEST_CASE("RemoteMemory keeps a bounded number of pages", "[remote_memory]") {
         CHECK(mem.target_reads() == 2 * kKept + 1);
         CHECK(mem.cached_pages() == kKept);
 
-        // Cleared, the same slots hold other pages.
+        // Cleared, the slots hold other pages: slot i takes page 2 * kKept + i. Page kKept + 3,
+        // which slot 3 held, must then be read again, not served from its old recent entry.
         mem.clear();
         CHECK(mem.cached_pages() == 0);
-        for (size_t i = 0; i < kKept + 5; ++i) REQUIRE(value_at(base + (kKept + i) * kPage + 24));
+        for (size_t i = 0; i < kKept; ++i) REQUIRE(value_at(base + (2 * kKept + i) * kPage + 24));
         CHECK(mem.cached_pages() == kKept);
+        const uint64_t reads = mem.target_reads();
+        CHECK(value_at(base + (kKept + 3) * kPage + 32));
+        CHECK(mem.target_reads() == reads + 1);
     }
 
     SECTION("a page evicted by the fills of a read that spans it is read again") {
         REQUIRE(value_at(base));  // page 0, the oldest once the cache is full
         for (size_t i = 0; i < kKept - 1; ++i) REQUIRE(value_at(base + (10 + i) * kPage));
-        std::vector<uint8_t> out(3 * kPage);  // pages 0 (cached), 1 and 2 (missing)
+        std::vector<uint8_t> out(3 * kPage);  // pages 0 (cached), 1, 2 and 3 (missing)
         REQUIRE(mem.read_some(base + 100, out) == out.size());
         CHECK(matches_pattern(out, base + 100));
-        CHECK(mem.target_reads() == kKept + 2);  // pages 1-2 in one read, then page 0 again
+        CHECK(mem.target_reads() == kKept + 2);  // pages 1-3 in one read, then page 0 again
     }
 
     SECTION("reads longer than a run are not cached") {
@@ -290,4 +308,32 @@ TEST_CASE("RemoteMemory keeps many more pages of a target whose reads are costly
     read_every_page_twice(costly);
     CHECK(costly.target_reads() == pages);
     CHECK(costly.cached_pages() == pages);
+}
+
+TEST_CASE("RemoteMemory reads on where a target stopped at the end of a mapping", "[remote_memory]") {
+    StopsAtBlockEnds t;
+    const uint64_t base = 0x7f3000000000;
+    constexpr size_t kBlockPages = 40;
+    fill_pattern(t, base, kBlockPages * kPage);
+    fill_pattern(t, base + kBlockPages * kPage, kBlockPages * kPage);  // the next mapping, adjacent
+    RemoteMemory mem(t);
+
+    SECTION("through the cache") {
+        std::vector<uint8_t> out(2 * kPage);  // pages 39-41: the first read stops at page 40
+        const uint64_t at = base + (kBlockPages - 1) * kPage + 8;
+        REQUIRE(mem.read_some(at, out) == out.size());
+        CHECK(matches_pattern(out, at));
+        CHECK(mem.target_reads() == 2);
+    }
+    SECTION("longer than a run, past the cache") {
+        std::vector<uint8_t> out((RemoteMemory::kMaxRunPages + 6) * kPage);
+        REQUIRE(mem.read_some(base + 8, out) == out.size());
+        CHECK(matches_pattern(out, base + 8));
+    }
+    SECTION("where nothing follows, the read ends there") {
+        std::vector<uint8_t> out(3 * kPage);  // pages 78-80: 80 is past both blocks
+        const uint64_t at = base + (2 * kBlockPages - 2) * kPage;
+        CHECK(mem.read_some(at, out) == 2 * kPage);
+        CHECK_THROWS_AS(mem.read_pointer(base + 2 * kBlockPages * kPage), Error);
+    }
 }
