@@ -34,9 +34,10 @@ const AsyncioFutures::Classes& AsyncioFutures::classes() {
     return *(classes_ = c);
 }
 
-std::optional<FutureInfo> AsyncioFutures::read(uint64_t object) {
-    if (const auto* known = infos_.find(object)) return *known;
-    return infos_.insert(object, read_uncached(object));
+const FutureInfo* AsyncioFutures::read(uint64_t object) {
+    const std::optional<FutureInfo>* known = infos_.find(object);
+    if (!known) known = &infos_.insert(object, read_uncached(object));
+    return known->has_value() ? &**known : nullptr;
 }
 
 std::optional<FutureInfo> AsyncioFutures::read_uncached(uint64_t object) {
@@ -61,11 +62,11 @@ std::optional<FutureInfo> AsyncioFutures::read_uncached(uint64_t object) {
         case Kind::PyFuture: info = read_python(object, false); break;
         case Kind::None: break;
     }
-    if (info && (known->second == Kind::PyTask || known->second == Kind::PyFuture)) info->python_class = true;
+    if (!info) return info;
+    if (known->second == Kind::PyTask || known->second == Kind::PyFuture) info->python_class = true;
     // The C classes are named by the module dict that found them: their tp_name lives in
     // _asyncio's .rodata, which a core lacks.
-    if (info && type == c.c_task) info->class_name = "Task";
-    if (info && type == c.c_future) info->class_name = "Future";
+    info->class_name = type == c.c_task ? "Task" : type == c.c_future ? "Future" : objects_.type_name(type);
     return info;
 }
 
@@ -74,7 +75,6 @@ FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
     const PythonLayout& l = objects_.layout();
     FutureInfo f;
     f.is_task = is_task;
-    f.class_name = objects_.type_name(objects_.type_of(object));
     switch (mem.read_value<int32_t>(object + l.future_state)) {
         case kStatePending: f.state = FutureState::Pending; break;
         case kStateCancelled: f.state = FutureState::Cancelled; break;
@@ -88,7 +88,7 @@ FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
         // From 3.12 an automatic name is kept as its number until get_name() asks for it.
         if (objects_.is_instance_of(name, BuiltinType::Int))
             f.task_name = "Task-" + std::to_string(objects_.read_int(name));
-        else f.task_name = objects_.read_str(name, 1024);
+        else f.task_name = objects_.read_unshared_str(name, 1024);
     }
     return f;
 }
@@ -96,7 +96,6 @@ FutureInfo AsyncioFutures::read_c(uint64_t object, bool is_task) {
 FutureInfo AsyncioFutures::read_python(uint64_t object, bool is_task) {
     FutureInfo f;
     f.is_task = is_task;
-    f.class_name = objects_.type_name(objects_.type_of(object));
     const auto state = objects_.attribute_or_class_default(object, "_state");
     const std::string text = state ? objects_.read_str(*state, 64) : "";
     if (text == "PENDING") f.state = FutureState::Pending;

@@ -42,9 +42,10 @@ class AsyncioFutures {
 public:
     explicit AsyncioFutures(ObjectReader& objects) : objects_(objects), infos_(objects.memory()) {}
 
-    // The Future (or Task) `object` is; nullopt when it is neither. Throws Error when it is
-    // one that cannot be read.
-    std::optional<FutureInfo> read(uint64_t object);
+    // The Future (or Task) `object` is; null when it is neither. Throws Error when it is one
+    // that cannot be read. What it points to is kept until the memory is cleared
+    // (RemoteMemory::clear): a task is asked about by its list, its stack and its repr.
+    const FutureInfo* read(uint64_t object);
 
     // Room for `count` futures read (a task list's tasks and the futures they wait on).
     void reserve(size_t count) { infos_.reserve(count); }

@@ -55,9 +55,9 @@ std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, co
     out += d.cancelling ? "cancelling" : state_word(info.state);
     if (info.is_task) {
         out += " name=";
-        out += task_name_repr(d.name, values);
+        append_task_name(out, d.name, info, values);
         out += " coro=<";
-        out += coroutine_repr(d.coro);
+        append_coroutine(out, d.coro);
         out += '>';
         if (d.waiter != 0 && parts == Parts::All) {
             std::optional<std::string> waited;
@@ -75,35 +75,69 @@ std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, co
     }
     if (d.callback_count > 0 && parts == Parts::All) {
         out += ' ';
-        out += callbacks_repr(d, values);
+        append_callbacks(out, d, values);
     }
     out += '>';
     return out;
 }
 
 // From 3.12 a C task named automatically keeps the number N of "Task-N" until get_name().
-std::string AsyncioRepr::task_name_repr(uint64_t name, const ValueReprs& values) {
-    if (name == 0) return "None";
-    if (objects_.is_instance_of(name, BuiltinType::Int))
-        return "'Task-" + std::to_string(objects_.read_int(name)) + "'";
-    if (objects_.is_instance_of(name, BuiltinType::Str)) {
-        // Most names are printable ASCII without quotes or backslashes: repr() only quotes them.
-        const std::string text = objects_.read_str(name, kMaxPlainName + 1);
+void AsyncioRepr::append_task_name(std::string& out, uint64_t name, const FutureInfo& info, const ValueReprs& values) {
+    if (name == 0) {
+        out += "None";
+        return;
+    }
+    // Most names are printable ASCII without quotes or backslashes: repr() only quotes them.
+    const auto append_plain = [&out](const std::string& text) {
         const bool plain = text.size() <= kMaxPlainName && std::all_of(text.begin(), text.end(), [](char c) {
                                return c >= 0x20 && c < 0x7f && c != '\'' && c != '\\';
                            });
-        if (plain) return "'" + text + "'";
+        if (!plain) return false;
+        out += '\'';
+        out += text;
+        out += '\'';
+        return true;
+    };
+    // A C task's name was read with it, as its int's "Task-N" or its str (longer ones cut and
+    // marked, which makes them not plain).
+    if (!info.python_class && info.is_task) {
+        if (append_plain(info.task_name)) return;
+    } else if (objects_.is_instance_of(name, BuiltinType::Int)) {
+        out += "'Task-";
+        out += std::to_string(objects_.read_int(name));
+        out += '\'';
+        return;
+    } else if (objects_.is_instance_of(name, BuiltinType::Str)) {
+        if (append_plain(objects_.read_str(name, kMaxPlainName + 1))) return;
     }
-    return values.full(name);
+    out += values.full(name);
 }
 
 // base_futures._format_callbacks.
-std::string AsyncioRepr::callbacks_repr(const FutureDetails& d, const ValueReprs& values) {
-    std::string text = callback_repr(d.first_callback, values);
-    if (d.callback_count == 2) text += ", " + callback_repr(d.last_callback, values);
-    else if (d.callback_count > 2)
-        text += ", <" + std::to_string(d.callback_count - 2) + " more>, " + callback_repr(d.last_callback, values);
-    return "cb=[" + text + "]";
+void AsyncioRepr::append_callbacks(std::string& out, const FutureDetails& d, const ValueReprs& values) {
+    out += "cb=[";
+    append_callback(out, d.first_callback, values);
+    if (d.callback_count > 2) {
+        out += ", <";
+        out += std::to_string(d.callback_count - 2);
+        out += " more>";
+    }
+    if (d.callback_count >= 2) {
+        out += ", ";
+        append_callback(out, d.last_callback, values);
+    }
+    out += ']';
+}
+
+void AsyncioRepr::append_callback(std::string& out, uint64_t callback, const ValueReprs& values) {
+    // A builtin method (Task.task_wakeup, every sleeping task's) is no partial and has no
+    // source: its name and "()".
+    if (objects_.is_instance_of(callback, BuiltinType::BuiltinMethod)) {
+        append_builtin_method_name(out, callback);
+        out += "()";
+        return;
+    }
+    out += callback_repr(callback, values);
 }
 
 // format_helpers._format_callback_source(callback, ()): its name and arguments, and where a
@@ -153,25 +187,54 @@ std::string AsyncioRepr::callback_name(uint64_t func, const ValueReprs& values) 
     if (objects_.is_instance_of(func, BuiltinType::Function))
         return objects_.read_str(mem.read_pointer(func + l.func_qualname), 1024);
     if (objects_.is_instance_of(func, BuiltinType::BuiltinMethod)) {
-        // builtin_function_or_method.__qualname__: the method's name, after its self's class
-        // unless it is bound to a module (or nothing).
-        // A PyMethodDef is static: its name is read once.
-        const uint64_t def = mem.read_pointer(func + l.cfunction_method_def);
-        auto known = method_names_.find(def);
-        if (known == method_names_.end())
-            known = method_names_
-                        .emplace(def, objects_.read_c_string(mem.read_pointer(def + l.method_def_name), kMaxMethodName))
-                        .first;
-        const std::string& name = known->second;
-        const uint64_t self = mem.read_pointer(func + l.cfunction_self);
-        if (self == 0 || objects_.is_instance_of(self, BuiltinType::Module)) return name;
-        const uint64_t type = objects_.is_class(self) ? self : objects_.type_of(self);
-        std::string out = objects_.class_name(type);
-        out += '.';
-        out += name;
+        std::string out;
+        append_builtin_method_name(out, func);
         return out;
     }
     return values.full(func);
+}
+
+// builtin_function_or_method.__qualname__: the method's name, after its self's class unless it
+// is bound to a module (or nothing).
+void AsyncioRepr::append_builtin_method_name(std::string& out, uint64_t func) {
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& mem = objects_.memory();
+    const uint64_t def = mem.read_pointer(func + l.cfunction_method_def);
+    const uint64_t self = mem.read_pointer(func + l.cfunction_self);
+    if (self == 0) {
+        out += method_name(def);
+        return;
+    }
+    const uint64_t self_type = objects_.type_of(self);
+    if (objects_.is_class_type(self_type)) {
+        out += objects_.class_name(self);
+        out += '.';
+        out += method_name(def);
+        return;
+    }
+    // The name is the same for every self of one type: each sleeping task's wakeup is one.
+    const BoundMethodKey key{def, self_type};
+    auto known = bound_method_names_.find(key);
+    if (known == bound_method_names_.end()) {
+        std::string name = objects_.types().match(self_type, BuiltinType::Module) == TypeMatch::Yes
+                               ? method_name(def)
+                               : objects_.class_name(self_type) + "." + method_name(def);
+        known = bound_method_names_.emplace(key, std::move(name)).first;
+    }
+    out += known->second;
+}
+
+// A PyMethodDef is static: its name is read once.
+const std::string& AsyncioRepr::method_name(uint64_t def) {
+    auto known = method_names_.find(def);
+    if (known == method_names_.end()) {
+        const PythonLayout& l = objects_.layout();
+        known = method_names_
+                    .emplace(def, objects_.read_c_string(objects_.memory().read_pointer(def + l.method_def_name),
+                                                         kMaxMethodName))
+                    .first;
+    }
+    return known->second;
 }
 
 // format_helpers._get_function_source: where a Python function (unwrapped, or a partial's)
@@ -199,27 +262,31 @@ std::optional<std::string> AsyncioRepr::callback_source(uint64_t callback) {
 
 // coroutines._format_coroutine: `name() running at file:line` while it has a frame, `name()
 // done, defined at file:line` after.
-std::string AsyncioRepr::coroutine_repr(uint64_t coro) {
+void AsyncioRepr::append_coroutine(std::string& out, uint64_t coro) {
     const auto kind = coro != 0 ? generators_.kind_of(coro) : std::nullopt;
     if (!kind) {
-        const std::string type = coro != 0 ? objects_.type_name(objects_.type_of(coro)) : "NoneType";
-        return "<" + type + " without __name__>()";
+        out += '<';
+        out += coro != 0 ? objects_.type_name(objects_.type_of(coro)) : "NoneType";
+        out += " without __name__>()";
+        return;
     }
     const GeneratorInfo info = generators_.read(coro, *kind);
-    const std::string name = info.qualname + "()";
+    out += info.qualname;
+    out += "()";
     if (info.frame != 0) {
         const auto where = frames_.location(info.frame);
-        std::string out;
-        out.reserve(name.size() + where.filename.size() + 24);
-        out += name;
         out += " running at ";
         out += where.filename;
         out += ':';
-        out += where.line ? std::to_string(*where.line) : "None";
-        return out;
+        if (where.line) out += std::to_string(*where.line);
+        else out += "None";
+        return;
     }
     const auto where = frames_.definition_of(generators_.code_of(coro));
-    return name + " done, defined at " + where.filename + ":" + std::to_string(where.first_line);
+    out += " done, defined at ";
+    out += where.filename;
+    out += ':';
+    out += std::to_string(where.first_line);
 }
 
 bool AsyncioRepr::is_partial(uint64_t object) {

@@ -39,14 +39,17 @@ public:
 
 private:
     std::optional<std::string> repr_at_depth(uint64_t object, const ValueReprs& values, Parts parts, int depth);
-    std::string task_name_repr(uint64_t name, const ValueReprs& values);
+    void append_task_name(std::string& out, uint64_t name, const FutureInfo& info, const ValueReprs& values);
     std::string arguments_repr(uint64_t args, uint64_t keywords, const ValueReprs& values);
     std::string future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts, int depth);
-    std::string callbacks_repr(const FutureDetails& details, const ValueReprs& values);
+    void append_callbacks(std::string& out, const FutureDetails& details, const ValueReprs& values);
+    void append_callback(std::string& out, uint64_t callback, const ValueReprs& values);
     std::string callback_repr(uint64_t callback, const ValueReprs& values);
     std::string callback_name(uint64_t callback, const ValueReprs& values);
+    void append_builtin_method_name(std::string& out, uint64_t func);
+    const std::string& method_name(uint64_t def);
     std::optional<std::string> callback_source(uint64_t callback);
-    std::string coroutine_repr(uint64_t coro);
+    void append_coroutine(std::string& out, uint64_t coro);
     bool is_partial(uint64_t object);
 
     ObjectReader& objects_;
@@ -56,6 +59,18 @@ private:
     std::optional<uint64_t> partial_class_;                   // functools.partial; 0 when absent
     std::unordered_map<uint64_t, bool> partial_types_;        // whether each type met is partial's
     std::unordered_map<uint64_t, std::string> method_names_;  // PyMethodDef.ml_name by PyMethodDef
+    struct BoundMethodKey {
+        uint64_t def = 0;        // the PyMethodDef
+        uint64_t self_type = 0;  // the type of the object it is bound to
+        bool operator==(const BoundMethodKey&) const = default;
+    };
+    struct BoundMethodKeyHash {
+        size_t operator()(const BoundMethodKey& k) const {
+            return std::hash<uint64_t>()(k.def) ^ (std::hash<uint64_t>()(k.self_type) * 0x9e3779b97f4a7c15ULL);
+        }
+    };
+    // A builtin method's __qualname__ by what it is bound to (not a class), once per pair.
+    std::unordered_map<BoundMethodKey, std::string, BoundMethodKeyHash> bound_method_names_;
 };
 
 }  // namespace stackscope

@@ -87,8 +87,18 @@ void ObjectReader::require(uint64_t object, BuiltinType type) {
 }
 
 std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
+    return read_str_keeping(object, max_chars, true);
+}
+
+std::string ObjectReader::read_unshared_str(uint64_t object, size_t max_chars) {
+    return read_str_keeping(object, max_chars, false);
+}
+
+std::string ObjectReader::read_str_keeping(uint64_t object, size_t max_chars, bool keep) {
     // The same names (a coroutine's qualname, a function's) are asked for by many objects.
-    if (const ReadStr* known = strs_.find(object); known && known->length <= max_chars) return known->text;
+    if (keep) {
+        if (const ReadStr* known = strs_.find(object); known && known->length <= max_chars) return known->text;
+    }
     require(object, BuiltinType::Str);
     const auto length = memory_.read_value<int64_t>(object + layout_.unicode_length);
     const auto state = memory_.read_value<uint32_t>(object + layout_.unicode_state);
@@ -103,7 +113,7 @@ std::string ObjectReader::read_str(uint64_t object, size_t max_chars) {
     else if (compact) data = object + layout_.unicode_compact_data;
     else data = memory_.read_pointer(object + layout_.unicode_compact_data);
     const size_t count = std::min<size_t>(static_cast<size_t>(length), max_chars);
-    if (count == static_cast<size_t>(length) && count <= kMaxCachedStr) {
+    if (keep && count == static_cast<size_t>(length) && count <= kMaxCachedStr) {
         std::string text = read_str_chars(data, kind, ascii, count);
         return strs_.insert(object, ReadStr{std::move(text), count}).text;
     }

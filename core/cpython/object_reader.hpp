@@ -49,6 +49,8 @@ public:
 
     // A str object as UTF-8; throws bad_data when `object` is not a readable str.
     std::string read_str(uint64_t object, size_t max_chars = 64 * 1024);
+    // The same, for a str that no other object shares (a task's name): not kept for later.
+    std::string read_unshared_str(uint64_t object, size_t max_chars);
     // A NUL-terminated C string (a tp_name, a PyMethodDef's ml_name) of at most `max` bytes;
     // throws unreadable when it is not readable or not terminated within them.
     std::string read_c_string(uint64_t address, size_t max = 256);
@@ -106,6 +108,7 @@ private:
     std::string read_tp_name(uint64_t type);
     // `count` characters of a str's data as UTF-8.
     std::string read_str_chars(uint64_t data, unsigned kind, bool ascii, size_t count);
+    std::string read_str_keeping(uint64_t object, size_t max_chars, bool keep);
     std::string read_repr_name(uint64_t type);
     const std::string* static_type_name_from_builtins(uint64_t type);
     std::optional<std::string> builtin_name_by_identity(uint64_t type) const;

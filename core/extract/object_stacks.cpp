@@ -250,7 +250,7 @@ bool ObjectStackReader::is_wrapper(uint64_t object) {
 
 // asyncio's FutureIter ({object header; FutureObj *future}), shown as the Future it iterates.
 // Its type is not exported (and a heap type from 3.12): it is recognised by its shape.
-std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object) {
+const FutureInfo* ObjectStackReader::future_iterated_by(uint64_t object) {
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     const uint64_t type = objects_.type_of(object);
@@ -262,13 +262,13 @@ std::optional<FutureInfo> ObjectStackReader::future_iterated_by(uint64_t object)
                          objects_.class_name(type) == "FutureIter");
         shaped = future_iterator_types_.emplace(type, is).first;
     }
-    if (!shaped->second) return std::nullopt;
+    if (!shaped->second) return nullptr;
     const uint64_t future = mem.read_pointer(object + l.wrapper_target);
-    if (future == 0) return std::nullopt;
+    if (future == 0) return nullptr;
     try {
         return futures_.read(future);
     } catch (const Error&) {
-        return std::nullopt;
+        return nullptr;
     }
 }
 

@@ -43,7 +43,7 @@ private:
     void follow(uint64_t object, ObjectStack& out, bool record_state);
     bool is_wrapper(uint64_t object);
     std::optional<uint64_t> future_awaited_by(const GeneratorInfo& info);
-    std::optional<FutureInfo> future_iterated_by(uint64_t object);
+    const FutureInfo* future_iterated_by(uint64_t object);
     void attach_running_frames(uint64_t frame, ObjectStack& out);
     void set_leaf(uint64_t object, ObjectStack& out);
 
