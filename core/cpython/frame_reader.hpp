@@ -27,9 +27,10 @@ public:
     // A C-stack shim frame (3.12+), which stands for the C call that entered the frame newer than it.
     bool is_shim(uint64_t frame);
 
-    // The frame as the model shows it; nullopt when its executable is not a code object (not
-    // a Python frame). Throws Error when the frame cannot be read.
-    std::optional<Frame> read(uint64_t frame);
+    // Appends the frame to `out` as the model shows it; false, appending nothing, when its
+    // executable is not a code object (not a Python frame). Throws Error when the frame cannot
+    // be read (appending nothing).
+    bool read(uint64_t frame, std::vector<Frame>& out);
 
     // Where a code object's function is defined: co_filename and co_firstlineno. Throws Error
     // when `code` is no readable code object.
@@ -70,7 +71,7 @@ private:
     };
 
     CodeInfo& code_info(uint64_t code);
-    std::optional<std::string> module_of(uint64_t globals);
+    const std::optional<std::string>& module_of(uint64_t globals);
     std::optional<FirstArgument> first_argument(uint64_t code);
     std::optional<std::string> class_of_first_argument(uint64_t frame, const CodeInfo& info);
     std::optional<int> line_at(const CodeInfo& info, int64_t code_unit);

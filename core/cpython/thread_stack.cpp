@@ -72,9 +72,7 @@ Stack ThreadStackWalker::stack(uint64_t thread_state, FrameChain* chain) {
                 newer_frame_described = false;
                 continue;
             }
-            auto described = frames_.read(frame);
-            newer_frame_described = described.has_value();
-            if (described) newest_first.push_back(std::move(*described));
+            newer_frame_described = frames_.read(frame, newest_first);
         }
     } catch (const Error& e) {
         stack.error = ExtractionError::from(e);

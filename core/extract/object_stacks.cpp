@@ -176,10 +176,8 @@ void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_st
                 case GeneratorState::Created:
                 case GeneratorState::Suspended: break;
             }
-            auto frame = x_.frames().read(info.frame);
-            if (!frame)
+            if (!x_.frames().read(info.frame, out.stack.frames))
                 throw bad_data("the frame of the generator at " + hex(current) + " runs no code object", current);
-            out.stack.frames.push_back(std::move(*frame));
             current = info.awaiting;
             continue;
         }
