@@ -43,9 +43,10 @@ TEST_CASE("printable escapes C0, DEL and C1 controls and nothing else", "[render
 }
 
 TEST_CASE("printable: each byte value at each place of a word, after any clean prefix", "[render]") {
-    // Every byte value at each offset of texts of 0-19 bytes, before and after a clean run, so
-    // that it falls in a whole 8-byte word, on a word's edge and in the bytes after the words.
-    for (size_t length = 1; length < 20; ++length) {
+    // Every byte value at each offset of texts of 1-35 bytes, before and after a clean run, so
+    // that it falls in a 16-byte block, in a whole 8-byte word, on their edges and in the bytes
+    // after them.
+    for (size_t length = 1; length < 36; ++length) {
         for (size_t at = 0; at < length; ++at) {
             for (int value = 0; value < 256; ++value) {
                 std::string text(length, 'a');
