@@ -88,6 +88,8 @@ EXPECTED = {
     "future_one_callback": ("Future", None, [], "Future", False),
     "future_two_callbacks": ("Future", None, [], "Future", False),
     "py_future_callbacks": ("Future", None, [], "Future", False),
+    "future_builtin_method_callbacks": ("Future", None, [], "Future", False),
+    "future_builtin_function_callbacks": ("Future", None, [], "Future", False),
     "task_finished": ("Task", None, [], None, False),
     "task_cancelling": ("Task", None, ["task_body", "task_inner"], "Future", False),
     "not_a_generator": ("dict", None, [], None, True),

@@ -109,6 +109,10 @@ def done_callback(future, *args, **kwargs):
     pass
 
 
+class CallbackList(list):
+    """Its instances' append is list.append's method bound to another type: "CallbackList.append"."""
+
+
 # --- async generators through asend / athrow ----------------------------------------------
 
 
@@ -391,6 +395,16 @@ def build_cases():
     for callback in (done_callback, functools.partial(done_callback), Outer().on_done, lambda future: None):
         py_future_with_callbacks.add_done_callback(callback)
     case("py_future_callbacks", many_callbacks)
+    # Builtin methods as callbacks, named by what they are bound to: one method bound to
+    # instances of two types, a module's function, a class's method.
+    instance_callbacks = loop.create_future()
+    for callback in ([].append, CallbackList().append):
+        instance_callbacks.add_done_callback(callback)
+    case("future_builtin_method_callbacks", instance_callbacks)
+    module_class_callbacks = loop.create_future()
+    for callback in (print, dict.fromkeys):
+        module_class_callbacks.add_done_callback(callback)
+    case("future_builtin_function_callbacks", module_class_callbacks)
     finished_task = loop.create_task(returns_at_once(), name="finished-task")
     run_loop_once(loop)
     case("task_finished", finished_task, oracle=finished_task.get_coro())
