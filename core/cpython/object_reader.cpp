@@ -352,7 +352,8 @@ int64_t ObjectReader::read_int(uint64_t object) {
     return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
 }
 
-std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uint64_t values, size_t max_entries) {
+std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uint64_t values, size_t max_entries,
+                                                              bool with_empty_values) {
     uint64_t entries = 0, nentries = 0, entry_size = 0, key_offset = 0, value_offset = 0;
     if (layout_.dict_keys == DictKeysFormat::Kinds311) {
         using K = encoding::DictKeys311;
@@ -402,7 +403,7 @@ std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uin
             std::memcpy(&e.key, table.data() + i * entry_size + key_offset, 8);
             if (values) std::memcpy(&e.value, split_values.data() + i * 8, 8);
             else std::memcpy(&e.value, table.data() + i * entry_size + value_offset, 8);
-            if (e.key && e.value) out.push_back(e);
+            if (e.key && (e.value || with_empty_values)) out.push_back(e);
         }
     }
     return out;
@@ -489,7 +490,36 @@ std::optional<uint64_t> ObjectReader::attribute(uint64_t object, std::string_vie
     if (values) {
         const uint64_t keys = memory_.read_pointer(type + l.heap_type_cached_keys);
         if (!keys) return std::nullopt;
-        return find_str_key(keys_items(keys, values), name);
+        return split_dict_get(keys, values, name);
+    }
+    return std::nullopt;
+}
+
+// Every instance of a class shares its keys object: their names are read once, and only the
+// one value asked for is read from each instance.
+std::optional<uint64_t> ObjectReader::split_dict_get(uint64_t keys, uint64_t values, std::string_view key) {
+    const std::vector<std::string>* names = shared_key_names_.find(keys);
+    if (!names) {
+        std::vector<std::string> read;
+        const std::vector<DictEntry> entries = keys_items(keys, 0, SIZE_MAX, true);
+        read.reserve(entries.size());
+        for (const DictEntry& e : entries) {
+            try {
+                read.push_back(read_str(e.key, kMaxCachedStr));
+            } catch (const Error& error) {
+                if (error.kind() == ErrorKind::Internal) throw;
+                read.emplace_back();  // not a str key: matches no name
+            }
+        }
+        names = &shared_key_names_.insert(keys, std::move(read));
+    }
+    if (key.empty()) return std::nullopt;
+    const uint64_t values_base =
+        values + (layout_.dict_values == DictValuesFormat::PrefixedArray ? encoding::kPrefixedValuesHeader : 0);
+    for (size_t i = 0; i < names->size(); ++i) {
+        if ((*names)[i] != key) continue;
+        // Absent from this instance (deleted, or never set) when its value is null.
+        if (const uint64_t value = memory_.read_pointer(values_base + i * 8)) return value;
     }
     return std::nullopt;
 }

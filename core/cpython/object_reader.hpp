@@ -21,7 +21,7 @@ namespace stackscope {
 class ObjectReader {
 public:
     ObjectReader(RemoteMemory& memory, const PythonLayout& layout, const BuiltinTypes& types)
-        : memory_(memory), layout_(layout), types_(types), strs_(memory) {}
+        : memory_(memory), layout_(layout), types_(types), strs_(memory), shared_key_names_(memory) {}
 
     RemoteMemory& memory() const { return memory_; }
     const PythonLayout& layout() const { return layout_; }
@@ -112,8 +112,12 @@ private:
     std::string read_repr_name(uint64_t type);
     const std::string* static_type_name_from_builtins(uint64_t type);
     std::optional<std::string> builtin_name_by_identity(uint64_t type) const;
-    // Entries of a keys object; `values` is the split-table values array or 0.
-    std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values, size_t max_entries = SIZE_MAX);
+    // Entries of a keys object; `values` is the split-table values array or 0. Only the live
+    // ones (key and value set), unless `with_empty_values`.
+    std::vector<DictEntry> keys_items(uint64_t keys, uint64_t values, size_t max_entries = SIZE_MAX,
+                                      bool with_empty_values = false);
+    // The value of a str key in a split dict (a shared keys object and an instance's values).
+    std::optional<uint64_t> split_dict_get(uint64_t keys, uint64_t values, std::string_view key);
     std::optional<uint64_t> find_str_key(const std::vector<DictEntry>& entries, std::string_view key);
 
     RemoteMemory& memory_;
@@ -135,6 +139,9 @@ private:
     };
     static constexpr size_t kMaxCachedStr = 1024;
     PerReadCache<uint64_t, ReadStr> strs_;
+    // The key names of each shared keys object met (a class's instances all use one), by
+    // entry; "" for a key that is no readable str. For one read of the target.
+    PerReadCache<uint64_t, std::vector<std::string>> shared_key_names_;
 };
 
 }  // namespace stackscope
