@@ -154,6 +154,9 @@ bool ObjectStackReader::read_thread_object(uint64_t address, ObjectStack& out) {
 void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_state) {
     AwaitLinks visited;
     bool first = record_state;
+    // A waiting coroutine is most often two frames deep or more (its own, and the library
+    // call it waits in): room for two saves moving the first when the second comes.
+    out.stack.frames.reserve(out.stack.frames.size() + 2);
     for (uint64_t current = object; current != 0;) {
         if (!visited.insert(current)) throw bad_data("the await chain loops at " + hex(current), current);
         if (visited.size() > kMaxAwaitLinks)
