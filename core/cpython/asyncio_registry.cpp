@@ -48,9 +48,9 @@ const std::string& AsyncioRegistry::debug_offsets_problem() {
 }
 
 void AsyncioRegistry::add(uint64_t task, TaskRegistry& out) {
-    if (seen_.count(task)) return;
+    if (task == 0 || seen_.contains(task)) return;
     if (seen_.size() >= kMaxTasks) throw bad_data("more than " + std::to_string(kMaxTasks) + " tasks");
-    seen_.insert(task);
+    seen_.insert(task, static_cast<uint32_t>(out.tasks.size()));
     out.tasks.push_back(task);
 }
 
@@ -70,18 +70,19 @@ void AsyncioRegistry::add_weak_set(uint64_t weak_set, TaskRegistry& out) {
 void AsyncioRegistry::add_linked_list(uint64_t head, TaskRegistry& out) {
     RemoteMemory& mem = objects_.memory();
     const uint64_t node_offset = debug_offsets()->task_node;
-    std::unordered_set<uint64_t> visited;
+    IdIndex visited;
     for (uint64_t node = mem.read_pointer(head); node != head; node = mem.read_pointer(node)) {
         if (node == 0) throw bad_data("the task list at " + hex(head) + " ends in NULL", head);
-        if (!visited.insert(node).second || visited.size() > kMaxTasks)
+        if (visited.contains(node) || visited.size() >= kMaxTasks)
             throw bad_data("the task list at " + hex(head) + " loops or is too long at " + hex(node), node);
+        visited.insert(node, 0);
         add(node - node_offset, out);
     }
 }
 
 TaskRegistry AsyncioRegistry::all_tasks(std::span<const uint64_t> thread_states) {
     TaskRegistry out;
-    seen_.clear();
+    seen_ = IdIndex();
     std::vector<std::string> problems;
     const auto attempt = [&](const std::string& what, auto&& read) { recording_errors(problems, what, read); };
     for (const std::string_view name : kWeakSetRegistries) {

@@ -7,9 +7,9 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "common/id_index.hpp"
 #include "cpython/asyncio_debug.hpp"
 #include "cpython/object_reader.hpp"
 #include "cpython/runtime_discovery.hpp"
@@ -57,7 +57,7 @@ private:
     ObjectReader& objects_;
     const PythonRuntime& runtime_;
     std::optional<AsyncioDebugLookup> debug_;  // looked up once, when first needed
-    std::unordered_set<uint64_t> seen_;        // tasks already added
+    IdIndex seen_;                             // tasks already added, by their place in the list
 };
 
 }  // namespace stackscope
