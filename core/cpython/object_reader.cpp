@@ -36,11 +36,10 @@ constexpr uint64_t kMaxDictEntries = 1 << 20;
 
 }  // namespace
 
-uint64_t ObjectReader::type_of(uint64_t object) {
-    if (object == 0 || object % 8 != 0) throw bad_data("invalid object pointer " + hex(object));
-    const uint64_t type = memory_.read_pointer(object + layout_.object_type);
-    if (type == 0 || type % 8 != 0) throw bad_data("object at " + hex(object) + " has an invalid type pointer");
-    return type;
+void ObjectReader::throw_invalid_object(uint64_t object) { throw bad_data("invalid object pointer " + hex(object)); }
+
+void ObjectReader::throw_invalid_type(uint64_t object) {
+    throw bad_data("object at " + hex(object) + " has an invalid type pointer");
 }
 
 std::string ObjectReader::read_tp_name(uint64_t type) {
