@@ -57,8 +57,6 @@ std::string ObjectReader::read_c_string(uint64_t address, size_t max) {
     return std::string(buf, len);
 }
 
-TypeMatch ObjectReader::match(uint64_t object, BuiltinType type) { return types_.match(type_of(object), type); }
-
 bool ObjectReader::is_instance_or_named(uint64_t object, BuiltinType type, std::string_view tp_name) {
     switch (match(object, type)) {
         case TypeMatch::Yes: return true;

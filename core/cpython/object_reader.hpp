@@ -38,7 +38,7 @@ public:
     }
     // Whether the object's type is the builtin `type` (exactly, not a subclass), by address;
     // Unknown when that type's address was not learned.
-    TypeMatch match(uint64_t object, BuiltinType type);
+    TypeMatch match(uint64_t object, BuiltinType type) { return types_.match(type_of(object), type); }
     // match() == Yes.
     bool is_instance_of(uint64_t object, BuiltinType type) { return match(object, type) == TypeMatch::Yes; }
     // Whether the object is exactly of the builtin type: by the type's address where it was
