@@ -216,37 +216,47 @@ std::optional<uint64_t> ObjectStackReader::future_awaited_by(const GeneratorInfo
 
 // async_generator_asend / athrow and coroutine_wrapper: each stands for the generator it wraps.
 bool ObjectStackReader::is_wrapper(uint64_t object) {
-    bool unknown = false;
     const uint64_t object_type = objects_.type_of(object);
-    for (const BuiltinType type :
-         {BuiltinType::AsyncGenASend, BuiltinType::AsyncGenAThrow, BuiltinType::CoroutineWrapper}) {
-        switch (objects_.types().match(object_type, type)) {
-            case TypeMatch::Yes: return true;
-            case TypeMatch::No: break;
-            case TypeMatch::Unknown: unknown = true; break;
-        }
+    // What a type says does not change within an extraction; a task's stack asks twice.
+    auto known = wrapper_types_.find(object_type);
+    if (known == wrapper_types_.end()) known = wrapper_types_.emplace(object_type, wrapper_type(object_type)).first;
+    switch (known->second) {
+        case WrapperType::Yes: return true;
+        case WrapperType::No: return false;
+        case WrapperType::IfWrapsGenerator: break;
     }
-    if (!unknown) return false;
     // Types without an exported symbol (athrow and coroutine_wrapper from 3.13; Debian's
     // stripped 3.14/3.15): a static type of one of these names whose first field holds a
     // generator is one; without the name (a core without its binaries), the shape alone.
-    const PythonLayout& l = objects_.layout();
-    RemoteMemory& mem = objects_.memory();
-    const uint64_t type = objects_.type_of(object);
-    if (mem.read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) return false;
-    if (const auto name = objects_.static_type_name(type)) {
-        const auto builtin = builtin_type_named(*name);
-        if (builtin != BuiltinType::AsyncGenASend && builtin != BuiltinType::AsyncGenAThrow &&
-            builtin != BuiltinType::CoroutineWrapper) {
-            return false;
-        }
-    }
-    const uint64_t wrapped = mem.read_pointer(object + l.wrapper_target);
+    const uint64_t wrapped = objects_.memory().read_pointer(object + objects_.layout().wrapper_target);
     try {
         return wrapped != 0 && generators_.kind_of(wrapped).has_value();
     } catch (const Error&) {
         return false;
     }
+}
+
+ObjectStackReader::WrapperType ObjectStackReader::wrapper_type(uint64_t type) {
+    bool unknown = false;
+    for (const BuiltinType wrapper :
+         {BuiltinType::AsyncGenASend, BuiltinType::AsyncGenAThrow, BuiltinType::CoroutineWrapper}) {
+        switch (objects_.types().match(type, wrapper)) {
+            case TypeMatch::Yes: return WrapperType::Yes;
+            case TypeMatch::No: break;
+            case TypeMatch::Unknown: unknown = true; break;
+        }
+    }
+    if (!unknown) return WrapperType::No;
+    const PythonLayout& l = objects_.layout();
+    if (objects_.memory().read_value<uint64_t>(type + l.type_flags) & l.type_flag_heap_type) return WrapperType::No;
+    if (const auto name = objects_.static_type_name(type)) {
+        const auto builtin = builtin_type_named(*name);
+        if (builtin != BuiltinType::AsyncGenASend && builtin != BuiltinType::AsyncGenAThrow &&
+            builtin != BuiltinType::CoroutineWrapper) {
+            return WrapperType::No;
+        }
+    }
+    return WrapperType::IfWrapsGenerator;
 }
 
 // asyncio's FutureIter ({object header; FutureObj *future}), shown as the Future it iterates.

@@ -42,6 +42,8 @@ private:
     // `record_state`: out.state is the first generator's.
     void follow(uint64_t object, ObjectStack& out, bool record_state);
     bool is_wrapper(uint64_t object);
+    enum class WrapperType { Yes, No, IfWrapsGenerator };
+    WrapperType wrapper_type(uint64_t type);
     std::optional<uint64_t> future_awaited_by(const GeneratorInfo& info);
     const FutureInfo* future_iterated_by(uint64_t object);
     void attach_running_frames(uint64_t frame, ObjectStack& out);
@@ -54,6 +56,7 @@ private:
     const std::vector<Thread>& threads_;
     Purpose purpose_;
     std::unordered_map<uint64_t, bool> future_iterator_types_;  // whether each type met is FutureIter's shape
+    std::unordered_map<uint64_t, WrapperType> wrapper_types_;   // what each type met says of its objects
 };
 
 }  // namespace stackscope
