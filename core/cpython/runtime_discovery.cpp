@@ -155,6 +155,17 @@ bool validate(RemoteMemory& memory, uint64_t runtime, const PythonLayout& l) {
     }
 }
 
+// validate() read again from the target (bounded): on a running target (--no-block) the first
+// thread can exit between the two reads, and its freed thread state no longer points back.
+constexpr int kValidationAttempts = 4;
+bool validates(RemoteMemory& memory, uint64_t runtime, const PythonLayout& l) {
+    for (int attempt = 1;; ++attempt) {
+        if (validate(memory, runtime, l)) return true;
+        if (attempt == kValidationAttempts) return false;
+        memory.clear();
+    }
+}
+
 // A version taken from a file name lacks the micro version: the main interpreter's
 // sys.hexversion has it (3.8-3.10 publish no Py_Version).
 // The builtin types sys.hexversion is read through (dict, str keys, int), by symbol.
@@ -211,7 +222,7 @@ PythonRuntime discover_runtime(RemoteMemory& memory) {
         for (const Candidate& c : candidates) {
             try {
                 PythonLayout layout = layout_of(memory, c);
-                if (validate(memory, c.address, layout)) {
+                if (validates(memory, c.address, layout)) {
                     if (layout.version.micro < 0)
                         refine_version_from_sys(memory, c.address, layout,
                                                 types_for_sys(memory, c.file.get(), c.load_bias));
