@@ -4,9 +4,9 @@
 // it. The integration tests churn real threads (tests/integration/test_no_block.py).
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "cpython/runtime_discovery.hpp"
 #include "memory_image.hpp"
