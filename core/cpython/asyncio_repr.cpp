@@ -19,6 +19,26 @@ constexpr size_t kMaxMethodName = 256;
 // Task names repr() quotes without looking at them further, up to this many characters.
 constexpr size_t kMaxPlainName = 1024;
 
+// Marks `object` as being shown, for as long as it lives (when `marks`).
+class ShownWhile {
+public:
+    ShownWhile(std::vector<uint64_t>& shown, uint64_t object, bool marks) : shown_(marks ? &shown : nullptr) {
+        if (shown_) shown_->push_back(object);
+    }
+    ~ShownWhile() {
+        if (shown_) shown_->pop_back();
+    }
+    ShownWhile(const ShownWhile&) = delete;
+    ShownWhile& operator=(const ShownWhile&) = delete;
+
+private:
+    std::vector<uint64_t>* shown_;
+};
+
+bool contains(const std::vector<uint64_t>& ids, uint64_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
 const char* state_word(FutureState state) {
     switch (state) {
         case FutureState::Pending: return "pending";
@@ -45,6 +65,9 @@ std::optional<std::string> AsyncioRepr::repr_at_depth(uint64_t object, const Val
 // coroutine and waited future, the result or exception, then the done-callbacks.
 std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts,
                                      int depth) {
+    const bool guards_whole = objects_.layout().future_repr_guard == FutureReprGuard::Whole;
+    if (guards_whole && contains(in_repr(), object)) return "...";
+    const ShownWhile shown(in_repr(), object, guards_whole);
     const FutureDetails d = futures_.details(object, info);
     // Appended in place: a repr per task and per leaf, 20,000 of them for 10,000 tasks.
     std::string out;
@@ -71,7 +94,12 @@ std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, co
         out += values.full(d.exception);
     } else if (info.state == FutureState::Finished) {
         out += " result=";
-        out += values.limited(d.result);
+        if (!guards_whole && contains(in_repr(), object)) {
+            out += "...";
+        } else {
+            const ShownWhile result_shown(in_repr(), object, !guards_whole);
+            out += values.limited(d.result);
+        }
     }
     if (d.callback_count > 0 && parts == Parts::All) {
         out += ' ';

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "cpython/asyncio_futures.hpp"
 #include "cpython/frame_reader.hpp"
@@ -32,6 +33,14 @@ public:
 
     AsyncioRepr(ObjectReader& objects, FrameReader& frames, AsyncioFutures& futures)
         : objects_(objects), frames_(frames), futures_(futures), generators_(objects) {}
+    // One whose reprs run inside a repr of `outer`'s (a reprlib.repr() of a Future's result):
+    // a Future being shown by either is shown as asyncio shows a repr of itself.
+    AsyncioRepr(ObjectReader& objects, FrameReader& frames, AsyncioFutures& futures, AsyncioRepr& outer)
+        : objects_(objects),
+          frames_(frames),
+          futures_(futures),
+          generators_(objects),
+          outer_in_repr_(&outer.in_repr()) {}
 
     // The repr of `object` when it is a Future or Task; nullopt when it is neither. Throws
     // Error when it is one that cannot be read.
@@ -51,11 +60,16 @@ private:
     std::optional<std::string> callback_source(uint64_t callback);
     void append_coroutine(std::string& out, uint64_t coro);
     bool is_partial(uint64_t object);
+    std::vector<uint64_t>& in_repr() { return outer_in_repr_ ? *outer_in_repr_ : in_repr_; }
 
     ObjectReader& objects_;
     FrameReader& frames_;
     AsyncioFutures& futures_;
     GeneratorReader generators_;
+    // The Futures and Tasks whose repr (FutureReprGuard::Whole) or result (::Result) is being
+    // shown, here or by the outer AsyncioRepr this one's reprs run inside.
+    std::vector<uint64_t> in_repr_;
+    std::vector<uint64_t>* outer_in_repr_ = nullptr;
     std::optional<uint64_t> partial_class_;                   // functools.partial; 0 when absent
     std::unordered_map<uint64_t, bool> partial_types_;        // whether each type met is partial's
     std::unordered_map<uint64_t, std::string> method_names_;  // PyMethodDef.ml_name by PyMethodDef

@@ -82,7 +82,7 @@ std::string ObjectRepr::repr_of_future(uint64_t object) {
         // What repr() comes to for such an object: reprlib's repr_instance of builtins.repr().
         if (kind_of(object) == Kind::Other) {
             in_progress_.clear();
-            const auto text = asyncio_.repr(object, future_values(0));
+            const auto text = asyncio_.repr(object, future_values(base_depth_));
             const bool ascii = text && std::all_of(text->begin(), text->end(),
                                                    [](char c) { return static_cast<unsigned char>(c) < 0x80; });
             if (ascii && text->size() <= bounds_.max_other) return *text;
@@ -118,7 +118,7 @@ ObjectRepr::Text ObjectRepr::instance(uint64_t object) {
     Text out;
     in_progress_.clear();
     try {
-        full(object, out, 0);
+        full(object, out, base_depth_);
     } catch (const Failed&) {
         // reprlib's answer when repr() raises: the class's __name__.
         return U"<" + from_utf8(objects_.type_name(objects_.type_of(object))) +

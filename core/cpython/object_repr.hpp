@@ -90,6 +90,17 @@ private:
     using Text = std::u32string;
     struct Failed {};  // builtins.repr() would raise (an int over the digit limit)
 
+    // A repr run inside one of `outer`'s (reprlib.repr() of a Future's result or of a callback's
+    // argument): its builtins.repr() calls start at `depth`, so that a chain of Futures, each
+    // holding the next, stays within kMaxFullDepth, and a Future shown by `outer` is known.
+    ObjectRepr(ObjectRepr& outer, ReprBounds bounds, int depth)
+        : objects_(outer.objects_),
+          frames_(outer.frames_),
+          futures_(outer.futures_),
+          asyncio_(outer.objects_, outer.frames_, outer.futures_, outer.asyncio_),
+          bounds_(bounds),
+          base_depth_(depth) {}
+
     Kind kind_of(uint64_t object);
     Kind kind_of_type(uint64_t type);
     AsyncioRepr::ValueReprs future_values(int depth);
@@ -140,6 +151,7 @@ private:
     AsyncioFutures& futures_;
     AsyncioRepr asyncio_;
     ReprBounds bounds_;
+    int base_depth_ = 0;                        // the depth its builtins.repr() calls start at
     std::vector<uint64_t> in_progress_;         // the containers builtins.repr() is inside (Py_ReprEnter)
     std::unordered_map<uint64_t, Kind> kinds_;  // by type address
 };

@@ -94,12 +94,12 @@ AsyncioRepr::ValueReprs ObjectRepr::future_values(int depth) {
                 full(part, text, depth + 1);
                 return to_utf8(text);
             },
-            [this](uint64_t part) { return ObjectRepr(objects_, frames_, futures_, kReprlibDefaults).repr(part); }};
+            [this, depth](uint64_t part) { return ObjectRepr(*this, kReprlibDefaults, depth + 1).repr(part); }};
 }
 
 std::optional<std::string> ObjectRepr::future_repr(uint64_t object, AsyncioRepr::Parts parts) {
     try {
-        return asyncio_.repr(object, future_values(0), parts);
+        return asyncio_.repr(object, future_values(base_depth_), parts);
     } catch (const Failed&) {
         return std::nullopt;
     }

@@ -215,6 +215,12 @@ enum class RunningLoopSource {
     AsyncioDebug,     // where the .AsyncioDebug section says (3.14+)
 };
 
+// What keeps a Future's repr from showing itself again (a Future whose result holds it).
+enum class FutureReprGuard {
+    Result,  // base_futures._future_repr_info: a result being shown is `...` (to 3.10)
+    Whole,   // reprlib.recursive_repr on _future_repr and _task_repr: the whole repr is `...` (3.11+)
+};
+
 struct PythonLayout {
     PythonVersion version;
 
@@ -465,6 +471,7 @@ struct PythonLayout {
     // Whether a Future's repr shows a partial callback's arguments (asyncio's
     // _format_args_and_kwargs): from 3.13 only in debug mode, which the repr does not follow.
     bool future_repr_shows_arguments = true;
+    FutureReprGuard future_repr_guard = FutureReprGuard::Result;
     Offset partial_func = kAbsent;  // functools.partial's fn, args (a tuple) and kw (a dict)
     Offset partial_args = kAbsent;
     Offset partial_keywords = kAbsent;

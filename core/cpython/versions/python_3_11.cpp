@@ -9,6 +9,7 @@ namespace stackscope {
 PythonLayout python_3_11_layout() {
     PythonLayout l;
     set_gil_build_object_layout(l);
+    l.future_repr_guard = FutureReprGuard::Whole;
     l.top_frame = TopFrameSource::CFrameCurrentFrame;
     l.instruction = InstructionPointer::PrevInstr;
     l.line_table = LineTableFormat::Locations;

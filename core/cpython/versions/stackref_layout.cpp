@@ -11,6 +11,7 @@ namespace {
 
 void set_stackref_era_layout(PythonLayout& l) {
     set_gil_build_object_layout(l);
+    l.future_repr_guard = FutureReprGuard::Whole;
     l.top_frame = TopFrameSource::ThreadStateCurrentFrame;
     l.instruction = InstructionPointer::NextInstr;
     l.line_table = LineTableFormat::Locations;

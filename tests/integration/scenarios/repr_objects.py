@@ -155,6 +155,23 @@ def objects():
     KEEP.append(loop)
     out += [("future_pending", pending), ("future_done", done), ("future_cancelled", cancelled),
             ("future_failed", failed), ("task_not_started", loop.create_task(sleeper()))]
+    # Futures whose results hold themselves or each other: asyncio shows the inner one as `...`
+    # (its result to 3.10, its whole repr from 3.11); and a chain of Futures, each the result
+    # of the one before, longer than the tool follows (its end is cut from the text anyway).
+    holds_itself, holds_b, holds_a = (loop.create_future() for _ in range(3))
+    holds_itself.set_result([holds_itself])
+    holds_a.set_result([holds_b])
+    holds_b.set_result((holds_a,))
+    chain = [loop.create_future() for _ in range(70)]
+    for future, result in zip(chain, chain[1:]):
+        future.set_result([result])
+    chain[-1].set_result(None)
+    out += [("future_result_holds_itself", holds_itself), ("futures_results_hold_each_other", holds_a),
+            ("future_chain_of_70", chain[0])]
+    if sys.version_info >= (3, 11):  # before, repr() of it raises RecursionError
+        raises_itself = loop.create_future()
+        raises_itself.set_exception(ValueError(raises_itself))
+        out.append(("future_exception_holds_itself", raises_itself))
     if sys.version_info >= (3, 11):
         excs = [ValueError(1), TypeError("t")]
         group = ExceptionGroup("several", excs)  # noqa: F821 (3.11+)
