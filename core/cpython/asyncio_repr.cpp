@@ -19,25 +19,18 @@ constexpr size_t kMaxMethodName = 256;
 // Task names repr() quotes without looking at them further, up to this many characters.
 constexpr size_t kMaxPlainName = 1024;
 
-// Marks `object` as being shown, for as long as it lives (when `marks`).
+// Marks what is being shown for as long as it lives.
+template <typename Shown>
 class ShownWhile {
 public:
-    ShownWhile(std::vector<uint64_t>& shown, uint64_t object, bool marks) : shown_(marks ? &shown : nullptr) {
-        if (shown_) shown_->push_back(object);
-    }
-    ~ShownWhile() {
-        if (shown_) shown_->pop_back();
-    }
+    ShownWhile(std::vector<Shown>& shown, Shown what) : shown_(shown) { shown_.push_back(what); }
+    ~ShownWhile() { shown_.pop_back(); }
     ShownWhile(const ShownWhile&) = delete;
     ShownWhile& operator=(const ShownWhile&) = delete;
 
 private:
-    std::vector<uint64_t>* shown_;
+    std::vector<Shown>& shown_;
 };
-
-bool contains(const std::vector<uint64_t>& ids, uint64_t id) {
-    return std::find(ids.begin(), ids.end(), id) != ids.end();
-}
 
 const char* state_word(FutureState state) {
     switch (state) {
@@ -65,9 +58,11 @@ std::optional<std::string> AsyncioRepr::repr_at_depth(uint64_t object, const Val
 // coroutine and waited future, the result or exception, then the done-callbacks.
 std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts,
                                      int depth) {
-    const bool guards_whole = objects_.layout().future_repr_guard == FutureReprGuard::Whole;
-    if (guards_whole && contains(in_repr(), object)) return "...";
-    const ShownWhile shown(in_repr(), object, guards_whole);
+    if (recurses(object)) {
+        if (objects_.layout().future_repr_guard == FutureReprGuard::Whole) return "...";  // recursive_repr
+        throw ReprRaises{};
+    }
+    const ShownWhile<Shown> shown(in_repr(), {object, false});
     const FutureDetails d = futures_.details(object, info);
     // Appended in place: a repr per task and per leaf, 20,000 of them for 10,000 tasks.
     std::string out;
@@ -94,10 +89,13 @@ std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, co
         out += values.full(d.exception);
     } else if (info.state == FutureState::Finished) {
         out += " result=";
-        if (!guards_whole && contains(in_repr(), object)) {
-            out += "...";
+        const auto& shown_now = in_repr();
+        const bool result_shown = std::any_of(shown_now.begin(), shown_now.end(),
+                                              [&](const Shown& s) { return s.object == object && s.result; });
+        if (result_shown) {
+            out += "...";  // to 3.10: base_futures._repr_running
         } else {
-            const ShownWhile result_shown(in_repr(), object, !guards_whole);
+            const ShownWhile<Shown> shown_result(in_repr(), {object, true});
             out += values.limited(d.result);
         }
     }
@@ -107,6 +105,20 @@ std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, co
     }
     out += '>';
     return out;
+}
+
+// Whether a repr of `object` is being built already, and would show it again: from 3.11
+// reprlib.recursive_repr stops it there; to 3.10 only a result being shown stops it, so a repr
+// met again with no result shown since (through wait_for= or an exception) recurses until
+// CPython raises RecursionError.
+bool AsyncioRepr::recurses(uint64_t object) {
+    const std::vector<Shown>& shown = in_repr();
+    const bool whole = objects_.layout().future_repr_guard == FutureReprGuard::Whole;
+    for (auto it = shown.rbegin(); it != shown.rend(); ++it) {
+        if (it->result && !whole) return false;
+        if (it->object == object && !it->result) return true;
+    }
+    return false;
 }
 
 // From 3.12 a C task named automatically keeps the number N of "Task-N" until get_name().

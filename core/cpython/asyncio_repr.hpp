@@ -16,6 +16,10 @@
 
 namespace stackscope {
 
+// Thrown where the target's repr() would raise (RecursionError; ValueError for an int over the
+// digit limit): reprlib shows such an object as `<Class instance at 0x...>`.
+struct ReprRaises {};
+
 class AsyncioRepr {
 public:
     using ValueRepr = std::function<std::string(uint64_t)>;
@@ -43,7 +47,8 @@ public:
           outer_in_repr_(&outer.in_repr()) {}
 
     // The repr of `object` when it is a Future or Task; nullopt when it is neither. Throws
-    // Error when it is one that cannot be read.
+    // Error when it is one that cannot be read, ReprRaises when the target's repr() of it
+    // would recurse until it raised.
     std::optional<std::string> repr(uint64_t object, const ValueReprs& values, Parts parts = Parts::All);
 
 private:
@@ -60,16 +65,22 @@ private:
     std::optional<std::string> callback_source(uint64_t callback);
     void append_coroutine(std::string& out, uint64_t coro);
     bool is_partial(uint64_t object);
-    std::vector<uint64_t>& in_repr() { return outer_in_repr_ ? *outer_in_repr_ : in_repr_; }
+    // A Future or Task whose repr, or (FutureReprGuard::Result) whose result, is being built.
+    struct Shown {
+        uint64_t object = 0;
+        bool result = false;
+    };
+    std::vector<Shown>& in_repr() { return outer_in_repr_ ? *outer_in_repr_ : in_repr_; }
+    bool recurses(uint64_t object);
 
     ObjectReader& objects_;
     FrameReader& frames_;
     AsyncioFutures& futures_;
     GeneratorReader generators_;
-    // The Futures and Tasks whose repr (FutureReprGuard::Whole) or result (::Result) is being
-    // shown, here or by the outer AsyncioRepr this one's reprs run inside.
-    std::vector<uint64_t> in_repr_;
-    std::vector<uint64_t>* outer_in_repr_ = nullptr;
+    // What is being shown, outermost first, here or by the outer AsyncioRepr this one's reprs
+    // run inside.
+    std::vector<Shown> in_repr_;
+    std::vector<Shown>* outer_in_repr_ = nullptr;
     std::optional<uint64_t> partial_class_;                   // functools.partial; 0 when absent
     std::unordered_map<uint64_t, bool> partial_types_;        // whether each type met is partial's
     std::unordered_map<uint64_t, std::string> method_names_;  // PyMethodDef.ml_name by PyMethodDef

@@ -88,7 +88,7 @@ public:
 
 private:
     using Text = std::u32string;
-    struct Failed {};  // builtins.repr() would raise (an int over the digit limit)
+    using Failed = ReprRaises;  // builtins.repr() would raise
 
     // A repr run inside one of `outer`'s (reprlib.repr() of a Future's result or of a callback's
     // argument): its builtins.repr() calls start at `depth`, so that a chain of Futures, each

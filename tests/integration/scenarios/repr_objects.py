@@ -168,16 +168,27 @@ def objects():
     chain[-1].set_result(None)
     out += [("future_result_holds_itself", holds_itself), ("futures_results_hold_each_other", holds_a),
             ("future_chain_of_70", chain[0])]
-    if sys.version_info >= (3, 11):  # before, repr() of it raises RecursionError
-        raises_itself = loop.create_future()
-        raises_itself.set_exception(ValueError(raises_itself))
-        out.append(("future_exception_holds_itself", raises_itself))
+    # One whose exception holds it, and two tasks each awaiting the other (their loop ran until
+    # both waited): from 3.11 the inner repr is `...`; before, repr() raises RecursionError.
+    raises_itself = loop.create_future()
+    raises_itself.set_exception(ValueError(raises_itself))
+    other_loop = asyncio.new_event_loop()
+    KEEP.append(other_loop)
+    box = {}
+    box["a"], box["b"] = (other_loop.create_task(awaits_other(box, key)) for key in ("b", "a"))
+    other_loop.run_until_complete(asyncio.sleep(0.01))
+    out += [("future_exception_holds_itself", raises_itself), ("tasks_awaiting_each_other", box["a"])]
     if sys.version_info >= (3, 11):
         excs = [ValueError(1), TypeError("t")]
         group = ExceptionGroup("several", excs)  # noqa: F821 (3.11+)
         excs.append(KeyError(3))  # 3.14+ repr the group's exceptions as they were given
         out.append(("exc_group", group))
     return out
+
+
+async def awaits_other(box, key):
+    await asyncio.sleep(0)
+    await box[key]
 
 
 def format_funcname(func):
