@@ -15,13 +15,23 @@ async def short_life(depth):
 
 
 async def long_life():
+    # A Future whose result holds itself, in a local for as long as this waits: --locals shows it.
+    done = asyncio.get_running_loop().create_future()
+    done.set_result([done])
     await asyncio.sleep(3600)
+
+
+async def shielded(depth):
+    # A Future whose result holds Futures, alive while this task waits: --locals shows it.
+    done = asyncio.get_running_loop().create_future()
+    done.set_result([done, asyncio.ensure_future(short_life(depth))])
+    await asyncio.shield(done.result()[1])
 
 
 async def churn():
     n = 0
     while True:
-        await asyncio.gather(*(short_life(i % 5) for i in range(20)))
+        await asyncio.gather(shielded(n % 3), *(short_life(i % 5) for i in range(20)))
         n += 1
         if n % 50 == 0:
             await asyncio.sleep(0.001)
