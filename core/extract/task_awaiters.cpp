@@ -21,16 +21,20 @@ struct Undecided {};
 }  // namespace
 
 // gather(): `awaiter` waits on a _GatheringFuture; its children are tasks or, for a gather of
-// gathers, _GatheringFutures again.
+// gathers, _GatheringFutures again. Each is walked once (`gather(g, g)` lists g twice: nested,
+// that doubles at every level), and all of them hold at most kMaxChildren children together.
 void TaskLinkReader::add_gathered(uint64_t gathering, uint64_t awaiter, int depth, const IsTaskOf& is_task,
-                                  std::vector<AwaiterEdge>& out) {
+                                  GatherWalk& walk, std::vector<AwaiterEdge>& out) {
     if (depth > kMaxGatherNesting) throw bad_data("gather futures nest too deep at " + hex(gathering), gathering);
     const auto children = objects_.attribute(gathering, "_children");
     if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) return;
+    if (!walk.walked.insert(gathering).second) return;
     for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
+        if (++walk.children > kMaxChildren)
+            throw bad_data("gather futures hold over " + std::to_string(kMaxChildren) + " children", gathering);
         switch (is_task(child)) {
             case IsTask::Yes: out.push_back({child, awaiter, 0, false}); break;
-            case IsTask::No: add_gathered(child, awaiter, depth + 1, is_task, out); break;
+            case IsTask::No: add_gathered(child, awaiter, depth + 1, is_task, walk, out); break;
             case IsTask::Unknown: throw Undecided{};
         }
     }
@@ -74,7 +78,11 @@ void TaskLinkReader::read_waiter(TaskLinks& t, const IsTaskOf& is_task) {
         attempt(t.waited, t.task, [&] {
             switch (is_task(t.waiter)) {
                 case IsTask::Yes: t.waited.edges.push_back({t.waiter, t.task, 0, false}); break;
-                case IsTask::No: add_gathered(t.waiter, t.task, 0, is_task, t.waited.edges); break;
+                case IsTask::No: {
+                    GatherWalk walk;
+                    add_gathered(t.waiter, t.task, 0, is_task, walk, t.waited.edges);
+                    break;
+                }
                 case IsTask::Unknown: throw Undecided{};
             }
         });

@@ -86,7 +86,11 @@ private:
     enum class IsTask { Yes, No, Unknown };
     using IsTaskOf = std::function<IsTask(uint64_t)>;
     void read_waiter(TaskLinks& t, const IsTaskOf& is_task);
-    void add_gathered(uint64_t gathering, uint64_t awaiter, int depth, const IsTaskOf& is_task,
+    struct GatherWalk {
+        std::unordered_set<uint64_t> walked;  // the _GatheringFutures walked
+        size_t children = 0;                  // their children, together
+    };
+    void add_gathered(uint64_t gathering, uint64_t awaiter, int depth, const IsTaskOf& is_task, GatherWalk& walk,
                       std::vector<AwaiterEdge>& out);
     void add_from_callback(uint64_t task, uint64_t callback, std::vector<AwaiterEdge>& out);
 

@@ -88,6 +88,7 @@ CHAINS = {  # role -> its frames' AT tags, outermost first ("*": one or more sta
     "await-parent": ["await_task"],
     "gather-task": SLEEPER, "gather-1-auto": SLEEPER, "gather-2-auto": SLEEPER,
     "gatherer": ["gatherer"],
+    "gathered-twice": SLEEPER, "gathers-twice": ["gathers_twice"],
     "shielded": SLEEPER, "shielder": ["shielder"],
     "shared": SLEEPER, "shared-waiter-1": ["shared_waiter"], "shared-waiter-2": ["shared_waiter"],
     "cancel-uncancellable": ["uncancellable"],
@@ -111,6 +112,7 @@ CHAINS = {  # role -> its frames' AT tags, outermost first ("*": one or more sta
 AWAITERS = {  # role -> the roles of the tasks awaiting it
     "await-child": {"await-parent"},
     "gather-task": {"gatherer"}, "gather-1-auto": {"gatherer"}, "gather-2-auto": {"gatherer"},
+    "gathered-twice": {"gathers-twice"},
     "shielded": {"shielder"},
     "shared": {"shared-waiter-1", "shared-waiter-2"},
     "c-awaited-by-py": {"py-awaits-c"},
@@ -123,7 +125,7 @@ AWAITERS = {  # role -> the roles of the tasks awaiting it
 TASKGROUP_ROLES = {"tg-outer", "tg-middle", "tg-leaf-a", "tg-leaf-b"}
 EAGER_ROLES = {"eager-sleeper", "eager-blocker"}
 LOOP_ROLES = {"a": (["a-main-auto", "await-child", "await-parent", "gather-task", "gather-1-auto", "gather-2-auto",
-                     "gatherer", "shielded", "shielder", "shared", "shared-waiter-1", "shared-waiter-2",
+                     "gatherer", "gathered-twice", "gathers-twice", "shielded", "shielder", "shared", "shared-waiter-1", "shared-waiter-2",
                      "cancel-uncancellable", "cancel-stubborn", "c-awaited-by-py", "py-awaits-c", "py-awaited-by-c",
                      "c-awaits-py"] + sorted(TASKGROUP_ROLES)),
               "b": ["b-main-auto", "b-child", "b-py-parent", "b-py-auto"],

@@ -11,7 +11,8 @@ tasks on uvloop loops (Debian's python3-uvloop, /usr/bin/python3 only).
 Loops and tasks (each task has a role; its name is the role unless the role says `auto`):
 - loop "a" on the main thread: its main task (auto name) parked on a Future that never
   completes; a task awaiting a task whose chain is three coroutines deep; `gather` of two
-  coroutines (auto-named tasks) and a task; `shield` of a task; a task awaited by two tasks;
+  coroutines (auto-named tasks) and a task; a gather of a gather of the same gather, 40 deep;
+  `shield` of a task; a task awaited by two tasks;
   a task whose cancel() cannot cancel its waiter (a Future whose cancel() returns False: it
   stays cancelling on every version); a task that catches CancelledError and awaits again
   (cancelling from 3.11: cancelling() > 0 without uncancel(); pending before, where only
@@ -127,6 +128,14 @@ async def gatherer(task):
     await asyncio.gather(sleeper("gather-1-auto"), sleeper("gather-2-auto"), task)  # AT: gatherer
 
 
+async def gathers_twice(task):
+    # gather(g, g) lists g twice: gathered 40 times over, each copy walked would be 2**40 steps.
+    gathering = asyncio.gather(task)
+    for _ in range(40):
+        gathering = asyncio.gather(gathering, gathering)
+    await gathering  # AT: gathers_twice
+
+
 async def shielder(task):
     await asyncio.shield(task)  # AT: shielder
 
@@ -201,6 +210,10 @@ async def loop_a_main(loop, ready):
     ROLES["gatherer"] = loop.create_task(gatherer(gathered), name="gatherer")
     for role in ("gather-1-auto", "gather-2-auto", "gather-task"):
         awaits(role, "gatherer")
+
+    twice = ROLES["gathered-twice"] = loop.create_task(sleeper(), name="gathered-twice")
+    ROLES["gathers-twice"] = loop.create_task(gathers_twice(twice), name="gathers-twice")
+    awaits("gathered-twice", "gathers-twice")
 
     shielded = ROLES["shielded"] = loop.create_task(sleeper(), name="shielded")
     ROLES["shielder"] = loop.create_task(shielder(shielded), name="shielder")
