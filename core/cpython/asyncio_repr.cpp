@@ -10,8 +10,10 @@ namespace stackscope {
 
 namespace {
 
-// wait_for= nests one future's repr in another's; a real chain is a few deep.
-constexpr int kMaxWaitDepth = 8;
+// Futures and Tasks shown inside one another (wait_for=, a result, an argument), at most; one
+// deeper is `...`. Every text that nests them is cut by reprlib to 80 characters or fewer, of
+// which no level below the eighth can reach the ends.
+constexpr size_t kMaxFutureNesting = 16;
 // functools.partial objects nested in one callback, and __wrapped__ links unwrapped.
 constexpr int kMaxWrapping = 16;
 // A builtin method's name (PyMethodDef.ml_name, a C string).
@@ -44,24 +46,22 @@ const char* state_word(FutureState state) {
 }  // namespace
 
 std::optional<std::string> AsyncioRepr::repr(uint64_t object, const ValueReprs& values, Parts parts) {
-    return repr_at_depth(object, values, parts, 0);
-}
-
-std::optional<std::string> AsyncioRepr::repr_at_depth(uint64_t object, const ValueReprs& values, Parts parts,
-                                                      int depth) {
     const auto info = futures_.read(object);
     if (!info) return std::nullopt;
-    return future_repr(object, *info, values, parts, depth);
+    return future_repr(object, *info, values, parts);
 }
 
 // base_futures._future_repr_info and base_tasks._task_repr_info: the state, a Task's name,
 // coroutine and waited future, the result or exception, then the done-callbacks.
-std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts,
-                                     int depth) {
+std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts) {
     if (recurses(object)) {
         if (objects_.layout().future_repr_guard == FutureReprGuard::Whole) return "...";  // recursive_repr
         throw ReprRaises{};
     }
+    const auto& shown_before = in_repr();
+    if (std::count_if(shown_before.begin(), shown_before.end(), [](const Shown& s) { return !s.result; }) >=
+        static_cast<std::ptrdiff_t>(kMaxFutureNesting))
+        return "...";
     const ShownWhile<Shown> shown(in_repr(), {object, false});
     const FutureDetails d = futures_.details(object, info);
     // Appended in place: a repr per task and per leaf, 20,000 of them for 10,000 tasks.
@@ -78,8 +78,7 @@ std::string AsyncioRepr::future_repr(uint64_t object, const FutureInfo& info, co
         append_coroutine(out, d.coro);
         out += '>';
         if (d.waiter != 0 && parts == Parts::All) {
-            std::optional<std::string> waited;
-            if (depth < kMaxWaitDepth) waited = repr_at_depth(d.waiter, values, parts, depth + 1);
+            const std::optional<std::string> waited = repr(d.waiter, values, parts);
             out += " wait_for=";
             out += waited ? *waited : values.full(d.waiter);
         }

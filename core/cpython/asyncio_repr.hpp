@@ -52,10 +52,9 @@ public:
     std::optional<std::string> repr(uint64_t object, const ValueReprs& values, Parts parts = Parts::All);
 
 private:
-    std::optional<std::string> repr_at_depth(uint64_t object, const ValueReprs& values, Parts parts, int depth);
     void append_task_name(std::string& out, uint64_t name, const FutureInfo& info, const ValueReprs& values);
     std::string arguments_repr(uint64_t args, uint64_t keywords, const ValueReprs& values);
-    std::string future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts, int depth);
+    std::string future_repr(uint64_t object, const FutureInfo& info, const ValueReprs& values, Parts parts);
     void append_callbacks(std::string& out, const FutureDetails& details, const ValueReprs& values);
     void append_callback(std::string& out, uint64_t callback, const ValueReprs& values);
     std::string callback_repr(uint64_t callback, const ValueReprs& values);

@@ -16,7 +16,11 @@ namespace stackscope {
 
 namespace {
 
-constexpr int kMaxFullDepth = 64;              // nesting builtins.repr() follows before it writes `...`
+constexpr int kMaxFullDepth = 64;  // nesting builtins.repr() follows before it writes `...`
+// Objects one outermost repr visits, nested reprs included: Futures whose results share parts
+// (a Future holding [f, f], each f holding [g, g], ...) are shown once per path to them, which
+// doubles at each level; CPython would take as long.
+constexpr size_t kMaxVisits = 100000;
 constexpr uint64_t kMaxExactIntDigits = 8192;  // 30-bit digits converted exactly (~74000 decimal digits)
 constexpr size_t kMaxSortedStrChars = 256;     // characters of a str compared when sorting
 
@@ -74,10 +78,17 @@ ObjectRepr::Kind ObjectRepr::kind_of_type(uint64_t type) {
 
 std::string ObjectRepr::repr(uint64_t object) {
     in_progress_.clear();
-    return to_utf8(bounded(object, bounds_.max_level));
+    if (outermost_) return to_utf8(bounded(object, bounds_.max_level));
+    visits_ = 0;
+    try {
+        return to_utf8(bounded(object, bounds_.max_level));
+    } catch (const TooManyVisits&) {
+        return to_utf8(raised_text(object));
+    }
 }
 
 std::string ObjectRepr::repr_of_future(uint64_t object) {
+    visits_ = 0;
     try {
         // What repr() comes to for such an object: reprlib's repr_instance of builtins.repr().
         if (kind_of(object) == Kind::Other) {
@@ -89,13 +100,32 @@ std::string ObjectRepr::repr_of_future(uint64_t object) {
         }
     } catch (const Failed&) {
         // repr() says what reprlib does
+    } catch (const TooManyVisits&) {
+        return to_utf8(raised_text(object));
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::Internal) throw;
     }
     return repr(object);
 }
 
+void ObjectRepr::visit() {
+    size_t& visits = outermost_ ? outermost_->visits_ : visits_;
+    if (++visits > kMaxVisits) throw TooManyVisits{};
+}
+
+// reprlib's answer when repr() raises: the class's __name__.
+ObjectRepr::Text ObjectRepr::raised_text(uint64_t object) {
+    try {
+        return U"<" + from_utf8(objects_.type_name(objects_.type_of(object))) +
+               from_ascii(" instance at " + hex(object) + ">");
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        return unreadable_text(object);
+    }
+}
+
 ObjectRepr::Text ObjectRepr::bounded(uint64_t object, int level) {
+    visit();
     try {
         const Kind kind = kind_of(object);
         switch (kind) {
@@ -120,9 +150,7 @@ ObjectRepr::Text ObjectRepr::instance(uint64_t object) {
     try {
         full(object, out, base_depth_);
     } catch (const Failed&) {
-        // reprlib's answer when repr() raises: the class's __name__.
-        return U"<" + from_utf8(objects_.type_name(objects_.type_of(object))) +
-               from_ascii(" instance at " + hex(object) + ">");
+        return raised_text(object);
     }
     return truncate_middle(out, bounds_.max_other);
 }
@@ -229,6 +257,7 @@ ObjectRepr::Text ObjectRepr::bounded_dict(uint64_t object, int level) {
 // builtins.repr().
 void ObjectRepr::full(uint64_t object, Text& out, int depth) {
     if (out.size() >= kMaxFullRepr) return;
+    visit();
     if (depth > kMaxFullDepth) {
         out += U"...";
         return;

@@ -89,6 +89,7 @@ public:
 private:
     using Text = std::u32string;
     using Failed = ReprRaises;  // builtins.repr() would raise
+    struct TooManyVisits {};    // the outermost repr visited kMaxVisits objects: it shows as one that raised
 
     // A repr run inside one of `outer`'s (reprlib.repr() of a Future's result or of a callback's
     // argument): its builtins.repr() calls start at `depth`, so that a chain of Futures, each
@@ -99,7 +100,8 @@ private:
           futures_(outer.futures_),
           asyncio_(outer.objects_, outer.frames_, outer.futures_, outer.asyncio_),
           bounds_(bounds),
-          base_depth_(depth) {}
+          base_depth_(depth),
+          outermost_(outer.outermost_ ? outer.outermost_ : &outer) {}
 
     Kind kind_of(uint64_t object);
     Kind kind_of_type(uint64_t type);
@@ -115,6 +117,10 @@ private:
     Text bounded_dict(uint64_t object, int level);
     // reprlib's repr_instance: builtins.repr() cut to max_other.
     Text instance(uint64_t object);
+    // reprlib's repr_instance of an object whose builtins.repr() raises.
+    Text raised_text(uint64_t object);
+    // Counts an object visited against kMaxVisits (the outermost repr's count).
+    void visit();
     // builtins.repr(object), appended to `out` up to kMaxFullRepr characters; throws Failed.
     void full(uint64_t object, Text& out, int depth);
     void full_container(uint64_t object, Kind kind, Text& out, int depth);
@@ -152,6 +158,8 @@ private:
     AsyncioRepr asyncio_;
     ReprBounds bounds_;
     int base_depth_ = 0;                        // the depth its builtins.repr() calls start at
+    ObjectRepr* outermost_ = nullptr;           // the repr this one runs inside; null for the outermost
+    size_t visits_ = 0;                         // the outermost's: objects visited by this repr()
     std::vector<uint64_t> in_progress_;         // the containers builtins.repr() is inside (Py_ReprEnter)
     std::unordered_map<uint64_t, Kind> kinds_;  // by type address
 };

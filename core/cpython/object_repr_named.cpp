@@ -98,9 +98,12 @@ AsyncioRepr::ValueReprs ObjectRepr::future_values(int depth) {
 }
 
 std::optional<std::string> ObjectRepr::future_repr(uint64_t object, AsyncioRepr::Parts parts) {
+    visits_ = 0;
     try {
         return asyncio_.repr(object, future_values(base_depth_), parts);
     } catch (const Failed&) {
+        return std::nullopt;
+    } catch (const TooManyVisits&) {
         return std::nullopt;
     }
 }

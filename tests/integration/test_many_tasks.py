@@ -61,3 +61,32 @@ def test_many_tasks_live_in_two_threads_equal_the_core(tool, interp, python, tmp
         per_group[leaf["awaited_by"][0]] = per_group.get(leaf["awaited_by"][0], 0) + 1
     assert sorted(per_group.values()) == [LEAVES] * GROUPS
     assert json.loads(from_core.stdout)["tasks"] == tasks
+
+
+CHAIN = 10000
+
+
+@pytest.mark.parametrize("interp", interpreter_params(lambda i: i.label == "3.12.1"), indirect=True)
+def test_a_long_chain_of_tasks(tool, interp, python, tmp_path):
+    """10,000 tasks, each awaiting the next: each leaf's repr nests the rest of the chain, which
+    the tool cuts (16 Futures deep: reprlib's 80 characters show no more); at 585 deep, as it
+    was, this took 30 s. Each task is awaited by the one before it."""
+    fifo = tmp_path / "ready.fifo"
+    proc = spawn_until_ready([python, REPO_ROOT / "tests/integration/scenarios/task_chain.py", fifo, str(CHAIN)],
+                             fifo, timeout=60)
+    try:
+        wait_until_all_sleeping(proc.pid)
+        result = run_tool(tool, ["pid", proc.pid, "--tasks", "--format", "json"], timeout=15)
+    finally:
+        kill_group(proc)
+    assert result.returncode == 0, describe(result)
+    tasks = json.loads(result.stdout)["tasks"]
+    by_name = {t["name"]: t for t in tasks}
+    assert len(tasks) == CHAIN and len(by_name) == CHAIN
+    for index in range(CHAIN):
+        task = by_name["link-%d" % index]
+        awaiter = [] if index == 0 else [by_name["link-%d" % (index - 1)]["id"]]
+        assert task["awaited_by"] == awaiter and task["error"] is None, task
+        if index < CHAIN - 1:
+            assert task["leaf"]["repr"].startswith("<Task pending name='link-%d' coro=<" % (index + 1)), task
+
