@@ -11,10 +11,12 @@ uint32_t argument_slots(int32_t argcount, int32_t kwonlyargcount, uint32_t flags
     if (argcount < 0 || kwonlyargcount < 0)
         throw bad_data("a code object claims " + std::to_string(argcount) + " positional and " +
                        std::to_string(kwonlyargcount) + " keyword-only arguments");
-    uint32_t count = static_cast<uint32_t>(argcount) + static_cast<uint32_t>(kwonlyargcount);
+    uint64_t count = uint64_t{static_cast<uint32_t>(argcount)} + static_cast<uint32_t>(kwonlyargcount);
     if (flags & layout.code_flag_varargs) ++count;
     if (flags & layout.code_flag_varkeywords) ++count;
-    return count;
+    if (count > static_cast<uint64_t>(CodeVariablesReader::kMaxVariables))
+        throw bad_data("a code object claims " + std::to_string(count) + " arguments");
+    return static_cast<uint32_t>(count);
 }
 
 CodeVariables variables_from_separate(const std::vector<std::string>& varnames,

@@ -47,7 +47,10 @@ std::string str_repr(const std::string& text) {
 // What the bytecode of one code object says, with the names it needs read from the target.
 class FrameContexts::RemoteSymbols : public CodeSymbols {
 public:
-    RemoteSymbols(ObjectReader& objects, uint64_t code) : objects_(objects), code_(code) {}
+    // `line_bytes`: what the line tables (and their decoded locations) of every code object
+    // analysed hold, shared.
+    RemoteSymbols(ObjectReader& objects, uint64_t code, size_t& line_bytes)
+        : objects_(objects), code_(code), line_bytes_(line_bytes) {}
     uint64_t code() const { return code_; }
 
     std::optional<std::string> name(uint32_t index) override { return item(objects_.layout().code_names, index); }
@@ -92,11 +95,14 @@ public:
         const PythonLayout& l = objects_.layout();
         try {
             load_line_table();
+            if (lines_unknown_) return std::nullopt;
             if (l.line_table == LineTableFormat::Locations) {
                 // Decoded once: the analysis asks a line for each of a code's with-blocks.
                 if (!locations_) {
                     locations_.emplace();  // a table that does not decode is tried once
-                    *locations_ = decode_locations(*line_table_, first_line_);
+                    std::vector<Location> decoded = decode_locations(*line_table_, first_line_);
+                    if (!charge(decoded.size() * sizeof(Location))) return std::nullopt;
+                    *locations_ = std::move(decoded);
                 }
                 auto it = std::upper_bound(locations_->begin(), locations_->end(), unit,
                                            [](uint32_t u, const Location& loc) { return u < loc.start; });
@@ -116,6 +122,7 @@ public:
 
 private:
     static constexpr int kMaxOlderLineLookups = 512;
+    static constexpr size_t kMaxLineBytes = 256 << 20;
 
     void load_line_table() {
         if (line_table_) return;
@@ -123,8 +130,18 @@ private:
         RemoteMemory& mem = objects_.memory();
         const PythonLayout& l = objects_.layout();
         first_line_ = mem.read_value<int32_t>(code_ + static_cast<uint64_t>(l.code_firstlineno));
-        *line_table_ = objects_.read_bytes(mem.read_pointer(code_ + static_cast<uint64_t>(l.code_linetable)),
-                                           FrameReader::kMaxLineTable);
+        std::vector<uint8_t> table = objects_.read_bytes(
+            mem.read_pointer(code_ + static_cast<uint64_t>(l.code_linetable)), FrameReader::kMaxLineTable);
+        if (charge(table.size())) *line_table_ = std::move(table);
+        else lines_unknown_ = true;
+    }
+
+    // Whether `bytes` more fit in what line tables may hold in all (kMaxLineBytes); they are
+    // counted when they do. What does not fit leaves the code's lines unknown.
+    bool charge(size_t bytes) {
+        if (bytes > kMaxLineBytes - line_bytes_) return false;
+        line_bytes_ += bytes;
+        return true;
     }
 
     uint64_t constant(uint32_t index) {
@@ -143,7 +160,9 @@ private:
 
     ObjectReader& objects_;
     uint64_t code_;
+    size_t& line_bytes_;
     std::optional<std::vector<uint8_t>> line_table_;
+    bool lines_unknown_ = false;  // its table was past kMaxLineBytes
     std::optional<std::vector<Location>> locations_;
     int older_lookups_ = 0;
     int first_line_ = 0;
@@ -262,8 +281,8 @@ FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
     // A code object that cannot be analysed is not remembered: a running target's next read
     // may succeed.
     if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
-    auto analysis =
-        std::make_unique<CodeAnalysis>(CodeAnalysis{RemoteSymbols(objects_, code), std::nullopt, std::nullopt});
+    auto analysis = std::make_unique<CodeAnalysis>(
+        CodeAnalysis{RemoteSymbols(objects_, code, line_table_bytes_), std::nullopt, std::nullopt});
     std::vector<ExceptionEntry> table;
     if (l_.with_blocks == WithBlockSource::HandlerChain)
         table = decode_exception_table(objects_.read_bytes(
@@ -353,6 +372,7 @@ uint64_t FrameContexts::value_stack_base(uint64_t frame, uint64_t code) {
 
 // The manager of the block whose exit lies just below `depth` on the value stack.
 uint64_t FrameContexts::manager_in_slots(uint64_t frame, uint64_t code, uint32_t depth) {
+    if (depth > kMaxStackDepth) throw bad_data("a with-block's stack depth is " + std::to_string(depth));
     const uint64_t base = value_stack_base(frame, code);
     auto slot = [&](uint32_t index) { return mem_.read_pointer(base + 8 * uint64_t{index}) & ~l_.stackref_tag_mask; };
     switch (l_.with_exit_slots) {

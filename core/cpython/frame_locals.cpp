@@ -44,7 +44,16 @@ void FrameLocals::add_context_locals(Context& context, int depth) {
 const CodeVariables& FrameLocals::variables_of(uint64_t code) {
     if (auto it = codes_.find(code); it != codes_.end()) return it->second;
     // A code object that cannot be read is not remembered: a running target's next read may succeed.
-    return codes_.emplace(code, variables_.read(code)).first->second;
+    CodeVariables variables = variables_.read(code);
+    // Each code object can claim 16,384 names of 1 KiB: what is kept for all of them is bounded.
+    size_t bytes = 0;
+    for (const std::string& name : variables.slot_names) bytes += sizeof(std::string) + name.size();
+    for (const CodeVariable& v : variables.shown) bytes += sizeof(CodeVariable) + v.name.size();
+    if (bytes > kMaxNameBytes - name_bytes_)
+        throw bad_data(
+            "the variable names of the code objects read exceed " + std::to_string(kMaxNameBytes >> 20) + " MiB", code);
+    name_bytes_ += bytes;
+    return codes_.emplace(code, std::move(variables)).first->second;
 }
 
 std::vector<Local> FrameLocals::read_locals(const Frame& frame) {

@@ -37,6 +37,8 @@ private:
     CodeVariablesReader variables_;
     // Code objects are immutable: their variables are read once per extraction.
     std::unordered_map<uint64_t, CodeVariables> codes_;
+    static constexpr size_t kMaxNameBytes = 64 << 20;
+    size_t name_bytes_ = 0;  // what codes_ holds of names, about
 };
 
 }  // namespace stackscope

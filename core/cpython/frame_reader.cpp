@@ -103,6 +103,7 @@ std::optional<int> FrameReader::cached_line_at(CodeInfo& info, int64_t code_unit
 
 std::optional<int> FrameReader::line_at(const CodeInfo& info, int64_t code_unit) {
     if (code_unit < 0) return info.first_line;
+    if (info.lines_unknown) return std::nullopt;
     switch (l_.line_table) {
         case LineTableFormat::Lnotab: return lnotab_line(info.line_table, info.first_line, code_unit * kCodeUnitSize);
         case LineTableFormat::Pep626:
@@ -143,6 +144,11 @@ FrameReader::CodeInfo& FrameReader::code_info(uint64_t code) {
     constexpr uint32_t kAsyncCode = 0x80 | 0x100 | 0x200;
     info.coroutine = (mem.read_value<uint32_t>(code + l.code_flags) & kAsyncCode) != 0;
     info.line_table = objects_.read_bytes(mem.read_pointer(code + l.code_linetable), kMaxLineTable);
+    if (info.line_table.size() > kMaxLineTableBytes - line_table_bytes_) {
+        info.line_table = {};
+        info.lines_unknown = true;
+    }
+    line_table_bytes_ += info.line_table.size();
     return codes_.emplace(code, std::move(info)).first->second;
 }
 

@@ -16,6 +16,8 @@ namespace stackscope {
 class FrameReader {
 public:
     static constexpr size_t kMaxLineTable = 1 << 20;
+    // The line tables one extraction keeps, in all: many code objects can name one huge table.
+    static constexpr size_t kMaxLineTableBytes = 64 << 20;
 
     explicit FrameReader(ObjectReader& objects)
         : objects_(objects), mem_(objects.memory()), l_(objects.layout()), modules_(objects.memory()) {}
@@ -66,6 +68,7 @@ private:
         int first_line = 0;
         bool coroutine = false;  // CO_COROUTINE, CO_ITERABLE_COROUTINE or CO_ASYNC_GENERATOR
         std::vector<uint8_t> line_table;
+        bool lines_unknown = false;  // its table was past kMaxLineTableBytes
         // Lines found so far, by code unit: many frames stop at the same few instructions.
         std::unordered_map<int64_t, std::optional<int>> lines;
     };
@@ -82,6 +85,7 @@ private:
     const PythonLayout& l_;
     // Code objects are immutable: described once per extraction.
     std::unordered_map<uint64_t, CodeInfo> codes_;
+    size_t line_table_bytes_ = 0;  // of their line tables
     // A module's name comes from its globals dict, which is mutable: per read.
     PerReadCache<uint64_t, std::optional<std::string>> modules_;
 };

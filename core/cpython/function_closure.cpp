@@ -28,8 +28,9 @@ std::vector<ClosureVariable> closure_variables(ObjectReader& objects, uint64_t f
             break;
         case CodeVariablesFormat::LocalsPlus:
             names = mem.read_pointer(code + static_cast<uint64_t>(l.code_localsplusnames));
-            first = mem.read_value<int64_t>(names + static_cast<uint64_t>(l.var_size)) - cells;
-            if (first < 0) throw bad_data("a closure with more cells than its code has names", function);
+            const auto name_count = mem.read_value<int64_t>(names + static_cast<uint64_t>(l.var_size));
+            if (name_count < cells) throw bad_data("a closure with more cells than its code has names", function);
+            first = name_count - cells;
             break;
     }
     std::vector<ClosureVariable> out;

@@ -1,5 +1,7 @@
 #include "cpython/lock_objects.hpp"
 
+#include <limits>
+
 #include "cpython/deque_reader.hpp"
 #include "stackscope/error.hpp"
 
@@ -74,7 +76,10 @@ std::optional<LockObject> LockObjects::read_uncached(uint64_t object) {
             if (layout.basic_size != basic_size) continue;
             lock.kind = LockKind::RLock;
             const auto owner = mem.read_value<uint64_t>(object + layout.owner);
-            auto count = static_cast<int64_t>(mem.read_value<uint64_t>(object + layout.count));
+            const auto raw_count = mem.read_value<uint64_t>(object + layout.count);
+            if (raw_count >= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                throw bad_data("an RLock counts " + std::to_string(raw_count) + " acquisitions", object);
+            auto count = static_cast<int64_t>(raw_count);
             bool locked = count > 0;
             if (layout.mutex != kAbsent) {
                 locked = (mem.read_value<uint8_t>(object + layout.mutex) & layout.locked_mask) != 0;

@@ -31,7 +31,10 @@ std::optional<std::pair<int, int>> version_from_path(const std::string& path) {
         if (!std::isdigit(static_cast<unsigned char>(p[0])) || p[1] != '.' ||
             !std::isdigit(static_cast<unsigned char>(p[2])))
             continue;
-        return std::make_pair(p[0] - '0', std::atoi(p + 2));
+        int minor = 0;
+        const char* end = p + 2;
+        while (std::isdigit(static_cast<unsigned char>(*end)) && end - (p + 2) < 4) minor = minor * 10 + (*end++ - '0');
+        return std::make_pair(p[0] - '0', minor);
     }
     return std::nullopt;
 }

@@ -738,3 +738,32 @@ TEST_CASE("a running target's changing stack is read again, then reported", "[sn
         CHECK(stats.stack_rereads == 0);
     }
 }
+
+TEST_CASE("FrameReader keeps at most kMaxLineTableBytes of line tables: past them, lines are unknown",
+          "[thread_stack]") {
+    // Code objects of a corrupt target all naming one 1 MiB table: kept once per code object,
+    // 10,000 of them would have held 10 GiB.
+    Image img;
+    stackscope_test::LocationTable lines;
+    lines.one_line(4, 1);  // units 0-3: the line after the first
+    lines.bytes.resize(stackscope::FrameReader::kMaxLineTable, 0x80 | (15 << 3));  // then units without a line
+    const uint64_t table = img.b.bytes(img.bytes_type, lines.bytes);
+    const size_t fit = stackscope::FrameReader::kMaxLineTableBytes / lines.bytes.size();
+    std::vector<uint64_t> frames;
+    for (size_t i = 0; i < fit + 2; ++i) {
+        const auto code = img.b.code(img.code_type, img.b.str(img.str_type, "f"), img.b.str(img.str_type, "f"),
+                                     img.b.str(img.str_type, "/app/f.py"), 100, table, 4);
+        frames.push_back(img.frame(code, 2, 0, img.main_globals));
+    }
+    RemoteMemory mem(img.target);
+    stackscope::BuiltinTypes types;
+    stackscope::resolve_builtin_types_by_symbol(types, img.target, nullptr, 0);
+    ObjectReader objects(mem, img.layout, types);
+    stackscope::FrameReader reader(objects);
+    for (size_t i = 0; i < frames.size(); ++i) {
+        const auto at = reader.location(frames[i]);
+        CHECK(at.filename == "/app/f.py");
+        if (i < fit) CHECK(at.line == 101);
+        else CHECK_FALSE(at.line.has_value());
+    }
+}
