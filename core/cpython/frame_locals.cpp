@@ -45,7 +45,8 @@ const CodeVariables& FrameLocals::variables_of(uint64_t code) {
     if (auto it = codes_.find(code); it != codes_.end()) return it->second;
     // A code object that cannot be read is not remembered: a running target's next read may succeed.
     CodeVariables variables = variables_.read(code);
-    // Each code object can claim 16,384 names of 1 KiB: what is kept for all of them is bounded.
+    // Each code object can claim 16,384 names (read up to 256 characters each): what is kept for
+    // all of them is bounded.
     size_t bytes = 0;
     for (const std::string& name : variables.slot_names) bytes += sizeof(std::string) + name.size();
     for (const CodeVariable& v : variables.shown) bytes += sizeof(CodeVariable) + v.name.size();
