@@ -47,10 +47,9 @@ std::string str_repr(const std::string& text) {
 // What the bytecode of one code object says, with the names it needs read from the target.
 class FrameContexts::RemoteSymbols : public CodeSymbols {
 public:
-    // `line_bytes`: what the line tables (and their decoded locations) of every code object
-    // analysed hold, shared.
-    RemoteSymbols(ObjectReader& objects, uint64_t code, size_t& line_bytes)
-        : objects_(objects), code_(code), line_bytes_(line_bytes) {}
+    // `line_bytes`: what the decoded locations of every code object analysed hold, shared.
+    RemoteSymbols(ObjectReader& objects, FrameReader& frames, uint64_t code, size_t& line_bytes)
+        : objects_(objects), frames_(frames), code_(code), line_bytes_(line_bytes) {}
     uint64_t code() const { return code_; }
 
     std::optional<std::string> name(uint32_t index) override { return item(objects_.layout().code_names, index); }
@@ -101,6 +100,8 @@ public:
                 if (!locations_) {
                     locations_.emplace();  // a table that does not decode is tried once
                     std::vector<Location> decoded = decode_locations(*line_table_, first_line_);
+                    // 40 bytes a table byte: many code objects naming one huge table would
+                    // make gigabytes of a few megabytes of the target.
                     if (!charge(decoded.size() * sizeof(Location))) return std::nullopt;
                     *locations_ = std::move(decoded);
                 }
@@ -124,20 +125,17 @@ private:
     static constexpr int kMaxOlderLineLookups = 512;
     static constexpr size_t kMaxLineBytes = 256 << 20;
 
+    // The table FrameReader keeps for the code's frames.
     void load_line_table() {
-        if (line_table_) return;
-        line_table_.emplace();
-        RemoteMemory& mem = objects_.memory();
-        const PythonLayout& l = objects_.layout();
-        first_line_ = mem.read_value<int32_t>(code_ + static_cast<uint64_t>(l.code_firstlineno));
-        std::vector<uint8_t> table = objects_.read_bytes(
-            mem.read_pointer(code_ + static_cast<uint64_t>(l.code_linetable)), FrameReader::kMaxLineTable);
-        if (charge(table.size())) *line_table_ = std::move(table);
-        else lines_unknown_ = true;
+        if (line_table_ || lines_unknown_) return;
+        const FrameReader::LineTable table = frames_.line_table(code_);
+        first_line_ = table.first_line;
+        line_table_ = table.table;
+        lines_unknown_ = !table.table;
     }
 
-    // Whether `bytes` more fit in what line tables may hold in all (kMaxLineBytes); they are
-    // counted when they do. What does not fit leaves the code's lines unknown.
+    // Whether `bytes` more fit in what decoded locations may hold in all (kMaxLineBytes); they
+    // are counted when they do.
     bool charge(size_t bytes) {
         if (bytes > kMaxLineBytes - line_bytes_) return false;
         line_bytes_ += bytes;
@@ -159,10 +157,11 @@ private:
     }
 
     ObjectReader& objects_;
+    FrameReader& frames_;
     uint64_t code_;
     size_t& line_bytes_;
-    std::optional<std::vector<uint8_t>> line_table_;
-    bool lines_unknown_ = false;  // its table was past kMaxLineBytes
+    const std::vector<uint8_t>* line_table_ = nullptr;  // FrameReader's
+    bool lines_unknown_ = false;                        // FrameReader keeps no table for it
     std::optional<std::vector<Location>> locations_;
     int older_lookups_ = 0;
     int first_line_ = 0;
@@ -282,7 +281,7 @@ FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
     // may succeed.
     if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
     auto analysis = std::make_unique<CodeAnalysis>(
-        CodeAnalysis{RemoteSymbols(objects_, code, line_table_bytes_), std::nullopt, std::nullopt});
+        CodeAnalysis{RemoteSymbols(objects_, frames_, code, line_table_bytes_), std::nullopt, std::nullopt});
     std::vector<ExceptionEntry> table;
     if (l_.with_blocks == WithBlockSource::HandlerChain)
         table = decode_exception_table(objects_.read_bytes(

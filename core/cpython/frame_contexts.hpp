@@ -57,7 +57,7 @@ private:
     int setup_finally_ = -1;  // the block type of SETUP_FINALLY, SETUP_WITH and SETUP_ASYNC_WITH blocks
     // Code objects are immutable: analysed once per extraction.
     std::unordered_map<uint64_t, std::unique_ptr<CodeAnalysis>> codes_;
-    size_t line_table_bytes_ = 0;  // what their line tables hold (RemoteSymbols)
+    size_t line_table_bytes_ = 0;  // what their decoded line tables hold (RemoteSymbols)
 };
 
 }  // namespace stackscope

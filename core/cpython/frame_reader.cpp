@@ -122,6 +122,11 @@ FrameReader::Location FrameReader::location(uint64_t frame) {
     return {info.filename, code_unit ? cached_line_at(info, *code_unit) : std::nullopt};
 }
 
+FrameReader::LineTable FrameReader::line_table(uint64_t code) {
+    const CodeInfo& info = code_info(code);
+    return {info.first_line, info.lines_unknown ? nullptr : &info.line_table};
+}
+
 FrameReader::Definition FrameReader::definition_of(uint64_t code) {
     objects_.require(code, BuiltinType::Code);
     const CodeInfo& info = code_info(code);

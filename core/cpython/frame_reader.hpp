@@ -50,6 +50,15 @@ public:
     };
     Location location(uint64_t frame);
 
+    // A code object's first line and line table as its frames' lines are read from them (kept
+    // for the extraction); `table` is null when it was past kMaxLineTableBytes. Throws Error
+    // when the code object cannot be read.
+    struct LineTable {
+        int first_line = 0;
+        const std::vector<uint8_t>* table = nullptr;
+    };
+    LineTable line_table(uint64_t code);
+
     // The frame's current instruction as a code unit of its code: -1 before the first
     // instruction, nullopt for garbage.
     std::optional<int64_t> code_unit_of(uint64_t frame, uint64_t code);
