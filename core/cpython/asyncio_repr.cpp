@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kMaxFutureNesting = 16;
 // functools.partial objects nested in one callback, and __wrapped__ links unwrapped.
 constexpr int kMaxWrapping = 16;
+// A callback's arguments shown (positional, then keyword), at most.
+constexpr size_t kMaxArguments = 16;
 // A builtin method's name (PyMethodDef.ml_name, a C string).
 constexpr size_t kMaxMethodName = 256;
 // Task names repr() quotes without looking at them further, up to this many characters.
@@ -206,11 +208,11 @@ std::string AsyncioRepr::arguments_repr(uint64_t args, uint64_t keywords, const 
     std::vector<std::string> items;
     if (args != 0 && objects_.is_instance_of(args, BuiltinType::Tuple)) {
         const auto size = objects_.memory().read_value<int64_t>(args + objects_.layout().var_size);
-        for (int64_t i = 0; i < std::min<int64_t>(size, kMaxWrapping); ++i)
+        for (int64_t i = 0; i < std::min<int64_t>(size, kMaxArguments); ++i)
             items.push_back(values.limited(objects_.tuple_item(args, static_cast<uint64_t>(i))));
     }
     if (keywords != 0 && objects_.is_instance_of(keywords, BuiltinType::Dict)) {
-        for (const auto& entry : objects_.dict_items(keywords))
+        for (const auto& entry : objects_.dict_items(keywords, kMaxArguments - items.size()))
             items.push_back(objects_.read_str(entry.key, 1024) + "=" + values.limited(entry.value));
     }
     std::string out = "(";

@@ -78,7 +78,11 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
     core_ = std::make_unique<ElfFile>(path);
     if (core_->type() != ET_CORE) throw Error(ErrorKind::BadInput, path + ": not a core file");
     uint64_t expected_size = 0;
-    for (const ElfSegment& s : core_->segments()) expected_size = std::max(expected_size, s.file_offset + s.file_size);
+    for (const ElfSegment& s : core_->segments()) {
+        if (s.file_size > UINT64_MAX - s.file_offset)
+            throw Error(ErrorKind::BadInput, path + ": a segment of the core file ends past 2^64 bytes");
+        expected_size = std::max(expected_size, s.file_offset + s.file_size);
+    }
     if (expected_size > core_->file_size()) {
         throw Error(ErrorKind::BadInput, path + ": the core file is truncated (" + std::to_string(core_->file_size()) +
                                              " of " + std::to_string(expected_size) + " bytes)");

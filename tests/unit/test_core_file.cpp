@@ -438,4 +438,33 @@ TEST_CASE("CoreFile: damaged or wrong input files", "[core_file]") {
         }
         ::unlink(cut.c_str());
     }
+    SECTION("a segment whose offset plus size wraps past 2^64") {
+        const std::string wrapped = f.dir + "/wrapped";
+        copy_file(f.core_path, wrapped);
+        Elf64_Ehdr header{};
+        std::fstream file(wrapped, std::ios::in | std::ios::out | std::ios::binary);
+        REQUIRE(file.read(reinterpret_cast<char*>(&header), sizeof header));
+        bool patched = false;
+        for (unsigned i = 0; i < header.e_phnum && !patched; ++i) {
+            const auto at = static_cast<std::streamoff>(header.e_phoff + i * sizeof(Elf64_Phdr));
+            Elf64_Phdr ph{};
+            file.seekg(at);
+            REQUIRE(file.read(reinterpret_cast<char*>(&ph), sizeof ph));
+            if (ph.p_type != PT_LOAD || ph.p_offset == 0) continue;
+            ph.p_filesz = UINT64_MAX - ph.p_offset + 2;  // the end wraps to 1
+            file.seekp(at);
+            REQUIRE(file.write(reinterpret_cast<const char*>(&ph), sizeof ph));
+            patched = true;
+        }
+        REQUIRE(patched);
+        file.close();
+        try {
+            CoreFile core(wrapped, {});
+            FAIL("a segment ending past 2^64 was accepted");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::BadInput);
+            CHECK_THAT(e.what(), Catch::Contains("past 2^64"));
+        }
+        ::unlink(wrapped.c_str());
+    }
 }
