@@ -1,5 +1,6 @@
 #include "cpython/lock_objects.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "cpython/deque_reader.hpp"
@@ -10,6 +11,9 @@ namespace stackscope {
 namespace {
 
 constexpr size_t kMaxWaitingFutures = 10000;
+// Waiting futures read for all the locks of one read: many lock objects could claim one long
+// `_waiters` deque.
+constexpr size_t kMaxWaitingFuturesInAll = 1000000;
 
 }  // namespace
 
@@ -38,17 +42,23 @@ uint64_t LockObjects::module_class(std::string_view module, std::string_view nam
     return cls;
 }
 
-std::optional<LockObject> LockObjects::read(uint64_t object) {
-    if (!object) return std::nullopt;
-    if (auto it = locks_.find(object); it != locks_.end()) return it->second;
-    std::optional<LockObject> lock;
-    try {
-        lock = read_uncached(object);
-    } catch (const Error& e) {
-        if (e.kind() == ErrorKind::Internal) throw;
+bool LockObject::has_waiting_future(uint64_t future) const {
+    return std::binary_search(sorted_futures_.begin(), sorted_futures_.end(), future);
+}
+
+const LockObject* LockObjects::read(uint64_t object) {
+    if (!object) return nullptr;
+    auto it = locks_.find(object);
+    if (it == locks_.end()) {
+        std::optional<LockObject> lock;
+        try {
+            lock = read_uncached(object);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+        }
+        it = locks_.emplace(object, std::move(lock)).first;
     }
-    locks_.emplace(object, lock);
-    return lock;
+    return it->second ? &*it->second : nullptr;
 }
 
 std::optional<LockObject> LockObjects::read_uncached(uint64_t object) {
@@ -157,11 +167,29 @@ std::optional<LockObject> LockObjects::read_uncached(uint64_t object) {
             case LockKind::AsyncioCondition: lock.inner = objects_.attribute(object, "_lock").value_or(0); break;
             default: break;
         }
-        if (const auto waiters = objects_.attribute(object, "_waiters"); waiters && is_deque(objects_, *waiters))
-            lock.waiting_futures = read_deque(objects_, *waiters, kMaxWaitingFutures);
+        read_waiting_futures(lock);
         return lock;
     }
     return std::nullopt;
+}
+
+void LockObjects::read_waiting_futures(LockObject& lock) {
+    try {
+        const auto waiters = objects_.attribute(lock.address, "_waiters");
+        if (!waiters) return;
+        // None (or no deque) until asyncio makes it on the first wait.
+        const uint64_t deque_class = module_class("collections", "deque");
+        if (deque_class ? objects_.type_of(*waiters) != deque_class : !is_deque(objects_, *waiters)) return;
+        const size_t room = kMaxWaitingFuturesInAll - futures_read_;
+        lock.waiting_futures = read_deque(objects_, *waiters, std::min(kMaxWaitingFutures, room));
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        lock.waiters_unread = true;
+        return;
+    }
+    futures_read_ += lock.waiting_futures.size();
+    lock.sorted_futures_ = lock.waiting_futures;
+    std::sort(lock.sorted_futures_.begin(), lock.sorted_futures_.end());
 }
 
 bool LockObjects::futex_waits_for(uint64_t futex, const LockObject& lock) {

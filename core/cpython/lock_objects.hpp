@@ -39,14 +39,25 @@ struct LockObject {
     uint64_t semaphore = 0;                 // the sem_t its waiters futex-wait on; 0 when they park
     uint64_t parked_on = 0;                 // the PyMutex its waiters park on; 0 when they wait on `semaphore`
     std::vector<uint64_t> waiting_futures;  // an asyncio lock's `_waiters`, oldest first
+    // `_waiters` could not be read (unreadable, longer than the bound, or past the total of
+    // futures read for all locks): who waits for it is unknown.
+    bool waiters_unread = false;
+
+    // Whether `future` is among waiting_futures.
+    bool has_waiting_future(uint64_t future) const;
+
+private:
+    friend class LockObjects;
+    std::vector<uint64_t> sorted_futures_;  // waiting_futures sorted, for has_waiting_future
 };
 
 class LockObjects {
 public:
     explicit LockObjects(ObjectReader& objects) : objects_(objects) {}
 
-    // The lock at `object`; nullopt when it is none of these kinds or cannot be read.
-    std::optional<LockObject> read(uint64_t object);
+    // The lock at `object`; null when it is none of these kinds or cannot be read. It stays
+    // valid as long as this reader (each lock is read once).
+    const LockObject* read(uint64_t object);
     // Whether a thread blocked in a futex wait at `futex` is acquiring `lock`.
     bool futex_waits_for(uint64_t futex, const LockObject& lock);
     // The class of that name in that module (threading's Condition, asyncio.locks' Lock); 0 when
@@ -55,11 +66,13 @@ public:
 
 private:
     std::optional<LockObject> read_uncached(uint64_t object);
+    void read_waiting_futures(LockObject& lock);
 
     ObjectReader& objects_;
     std::unordered_map<std::string, uint64_t> classes_;
     std::unordered_map<uint64_t, std::optional<LockObject>> locks_;
     std::unordered_map<uint64_t, uint64_t> parked_addresses_;  // futex -> its wait entry's addr
+    size_t futures_read_ = 0;                                  // waiting futures read for all locks so far
 };
 
 }  // namespace stackscope

@@ -98,17 +98,20 @@ private:
         s.lock = lock.inner;
         index_.emplace(lock.address, states_.size());
         states_.push_back(std::move(s));
-        objects_.emplace(lock.address, lock);
+        objects_.emplace(lock.address, &lock);
         if (lock.inner && depth < kMaxInnerLocks) {
-            if (const auto inner = locks_.read(lock.inner)) state_of(*inner, depth + 1);
+            if (const LockObject* inner = locks_.read(lock.inner)) state_of(*inner, depth + 1);
         }
         return &states_[index_.at(lock.address)];
     }
 
-    static void add_site(std::vector<LockSite>& sites, LockSite site) {
-        for (const LockSite& s : sites)
-            if (s.same_party(site)) return;  // its outermost hold (an RLock held twice is one holder)
-        sites.push_back(std::move(site));
+    enum class Role { Holder, Waiter };
+
+    // Its first site (a thread's or task's outermost hold: an RLock held twice is one holder).
+    void add_site(LockState& s, Role role, LockSite site) {
+        const SiteKey party{s.address, role, site.thread_state, site.task.value_or(0), site.task.has_value()};
+        if (!sites_.insert(party).second) return;
+        (role == Role::Holder ? s.holders : s.waiters).push_back(std::move(site));
     }
 
     // A thread in Condition.wait (and the Semaphore.acquire, Event.wait ... that called it)
@@ -117,16 +120,16 @@ private:
     void python_level_wait(const Thread& t) {
         const std::vector<Frame>& frames = t.stack.frames;
         if (frames.empty() || !in_threading(frames.back()) || frames.back().name != "wait") return;
-        std::optional<LockObject> waited;
+        const LockObject* waited = nullptr;
         for (auto it = frames.rbegin(); it != frames.rend() && in_threading(*it); ++it) {
-            const auto object = locks_.read(slots_.first_argument(it->address));
+            const LockObject* object = locks_.read(slots_.first_argument(it->address));
             if (object && (object->kind == LockKind::Condition || object->kind == LockKind::Semaphore)) waited = object;
         }
         if (!waited) return;
         LockState* s = state_of(*waited);
         if (!s) return;
         const Frame* at = waiting_frame(t);
-        add_site(s->waiters, thread_site(t, at, at ? at->line : std::nullopt));
+        add_site(*s, Role::Waiter, thread_site(t, at, at ? at->line : std::nullopt));
         notified_.emplace(t.thread_state, waited->address);
     }
 
@@ -140,10 +143,10 @@ private:
                 context_holds(party, ident, f, **inner, depth + 1);
         }
         if (!c.address || c.is_exiting) return;
-        const auto lock = locks_.read(c.address);
+        const LockObject* lock = locks_.read(c.address);
         if (!lock || is_asyncio(lock->kind) != party.task.has_value()) return;
         if (auto it = notified_.find(key(party)); it != notified_.end()) {
-            const auto waited = locks_.read(it->second);
+            const LockObject* waited = locks_.read(it->second);
             if (waited && (waited->address == lock->address || waited->inner == lock->address)) return;
         }
         LockSite site = party;
@@ -166,11 +169,11 @@ private:
         }
         LockState* s = state_of(lock);
         if (!s) return;
-        if (held) add_site(s->holders, site);
+        if (held) add_site(*s, Role::Holder, site);
         // A Condition's `with` holds its lock (a Semaphore's Condition is its own business).
         if ((lock.kind == LockKind::Condition || lock.kind == LockKind::AsyncioCondition) && lock.inner &&
             depth < kMaxInnerLocks) {
-            if (const auto inner = locks_.read(lock.inner)) hold(site, ident, *inner, depth + 1);
+            if (const LockObject* inner = locks_.read(lock.inner)) hold(site, ident, *inner, depth + 1);
         }
     }
 
@@ -182,12 +185,10 @@ private:
         if (!task.stack.leaf) return;
         const uint64_t future = task.stack.leaf->address;
         const std::vector<Frame>& frames = task.stack.frames;
-        std::optional<LockObject> waited;
+        const LockObject* waited = nullptr;
         for (auto it = frames.rbegin(); it != frames.rend() && in_asyncio_locks(*it); ++it) {
-            const auto object = locks_.read(slots_.first_argument(it->address));
-            if (!object || !is_asyncio(object->kind)) continue;
-            const auto& futures = object->waiting_futures;
-            if (std::find(futures.begin(), futures.end(), future) != futures.end()) waited = object;
+            const LockObject* object = locks_.read(slots_.first_argument(it->address));
+            if (object && is_asyncio(object->kind) && object->has_waiting_future(future)) waited = object;
         }
         if (!waited) return;
         LockState* s = state_of(*waited);
@@ -196,7 +197,7 @@ private:
         for (auto it = frames.rbegin(); it != frames.rend() && !at; ++it)
             if (!in_asyncio_locks(*it)) at = &*it;
         const LockSite site = task_site(task, at);
-        add_site(s->waiters, site);
+        add_site(*s, Role::Waiter, site);
         if (waited->kind == LockKind::AsyncioLock) waits_.emplace(key(site), waited->address);
         else notified_.emplace(key(site), waited->address);
     }
@@ -212,14 +213,14 @@ private:
         if (*k->second.syscall != kSyscallFutex && *k->second.syscall != kSyscallRestart) return;
         const uint64_t futex = k->second.syscall_arg0;
         const Frame* at = waiting_frame(t);
-        std::optional<LockObject> found;
+        const LockObject* found = nullptr;
         auto try_object = [&](uint64_t object) {
-            std::optional<LockObject> owner_of_inner;  // a _PyRLock stands for its _block
+            const LockObject* owner_of_inner = nullptr;  // a _PyRLock stands for its _block
             for (int depth = 0; object && depth <= kMaxInnerLocks && !found; ++depth) {
-                const auto lock = locks_.read(object);
+                const LockObject* lock = locks_.read(object);
                 if (!lock) return;
                 if (locks_.futex_waits_for(futex, *lock)) found = owner_of_inner ? owner_of_inner : lock;
-                owner_of_inner = lock->kind == LockKind::RLock && lock->inner ? lock : std::nullopt;
+                owner_of_inner = lock->kind == LockKind::RLock && lock->inner ? lock : nullptr;
                 object = lock->inner;
             }
         };
@@ -246,7 +247,7 @@ private:
         if (!found) return;
         LockState* s = state_of(*found);
         if (!s) return;
-        add_site(s->waiters, thread_site(t, at, at ? at->line : std::nullopt));
+        add_site(*s, Role::Waiter, thread_site(t, at, at ? at->line : std::nullopt));
         waits_.emplace(t.thread_state, found->address);
     }
 
@@ -261,10 +262,16 @@ private:
             if (auto* inner = std::get_if<Boxed<Context>>(&child); inner && depth < 8) note_state(**inner, depth + 1);
         }
         if (!c.address) return;
-        if (const auto lock = locks_.read(c.address)) c.lock_state = state_text(*lock, 0);
+        if (const LockObject* lock = locks_.read(c.address)) c.lock_state = state_text(*lock, 0);
     }
 
     std::string state_text(const LockObject& lock, int depth) {
+        std::string text = bare_state_text(lock, depth);
+        if (lock.waiters_unread) text += " (its waiters unreadable)";
+        return text;
+    }
+
+    std::string bare_state_text(const LockObject& lock, int depth) {
         switch (lock.kind) {
             case LockKind::Lock:
             case LockKind::AsyncioLock:
@@ -288,7 +295,7 @@ private:
                 return "state unknown";
             case LockKind::Condition:
             case LockKind::AsyncioCondition: {
-                const auto inner = depth < kMaxInnerLocks ? locks_.read(lock.inner) : std::nullopt;
+                const LockObject* inner = depth < kMaxInnerLocks ? locks_.read(lock.inner) : nullptr;
                 return inner ? "its " + inner->type + " " + state_text(*inner, depth + 1) : "its lock unknown";
             }
         }
@@ -301,11 +308,11 @@ private:
         for (const Thread& t : snap_.threads)
             if (t.pthread_id) by_ident.emplace(*t.pthread_id, &t);
         for (LockState& s : states_) {
-            const LockObject& lock = objects_.at(s.address);
+            const LockObject& lock = *objects_.at(s.address);
             if (lock.kind != LockKind::RLock || !lock.owner) continue;
             const auto owner = by_ident.find(lock.owner);
             if (owner == by_ident.end()) continue;
-            add_site(s.holders, thread_site(*owner->second, nullptr, std::nullopt));
+            add_site(s, Role::Holder, thread_site(*owner->second, nullptr, std::nullopt));
         }
     }
 
@@ -320,7 +327,7 @@ private:
         std::unordered_map<uint64_t, Edge> edges;
         for (const auto& [waiter, address] : waits_) {
             const LockState& s = states_[index_.at(address)];
-            const LockObject& lock = objects_.at(address);
+            const LockObject& lock = *objects_.at(address);
             if (lock.kind != LockKind::Lock && lock.kind != LockKind::RLock && lock.kind != LockKind::AsyncioLock)
                 continue;
             if (s.holders.size() != 1) continue;
@@ -352,12 +359,13 @@ private:
     template <typename Edges>
     std::vector<DeadlockMember> members(std::vector<uint64_t> cycle, const Edges& edges) {
         // Listed from the thread read first (the snapshot's order), each waiting for what the next holds.
+        if (ranks_.empty()) {
+            for (size_t i = snap_.tasks.size(); i-- > 0;) ranks_[snap_.tasks[i].id] = snap_.threads.size() + i;
+            for (size_t i = snap_.threads.size(); i-- > 0;) ranks_[snap_.threads[i].thread_state] = i;
+        }
         const auto rank = [&](uint64_t party) {
-            for (size_t i = 0; i < snap_.threads.size(); ++i)
-                if (snap_.threads[i].thread_state == party) return i;
-            for (size_t i = 0; i < snap_.tasks.size(); ++i)
-                if (snap_.tasks[i].id == party) return snap_.threads.size() + i;
-            return snap_.threads.size() + snap_.tasks.size();
+            const auto it = ranks_.find(party);
+            return it == ranks_.end() ? snap_.threads.size() + snap_.tasks.size() : it->second;
         };
         const auto first =
             std::min_element(cycle.begin(), cycle.end(), [&](uint64_t a, uint64_t b) { return rank(a) < rank(b); });
@@ -382,8 +390,26 @@ private:
     LockObjects locks_;
     FrameSlots slots_;
     std::vector<LockState> states_;
-    std::unordered_map<uint64_t, size_t> index_;        // lock address -> states_
-    std::unordered_map<uint64_t, LockObject> objects_;  // lock address -> as read
+    std::unordered_map<uint64_t, size_t> index_;               // lock address -> states_
+    std::unordered_map<uint64_t, const LockObject*> objects_;  // lock address -> as read (in locks_)
+    // Each lock's holders and waiters, as add_site() knows them.
+    struct SiteKey {
+        uint64_t lock;
+        Role role;
+        uint64_t thread_state, task;
+        bool is_task;
+        bool operator==(const SiteKey&) const = default;
+    };
+    struct SiteKeyHash {
+        size_t operator()(const SiteKey& k) const {
+            uint64_t h = k.lock * 0x9e3779b97f4a7c15ULL;
+            h ^= (k.thread_state + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2));
+            h ^= (k.task + 0x85ebca77c2b2ae63ULL + (h << 6) + (h >> 2));
+            return static_cast<size_t>(h ^ (static_cast<uint64_t>(k.role) << 1) ^ (k.is_task ? 1 : 0));
+        }
+    };
+    std::unordered_set<SiteKey, SiteKeyHash> sites_;
+    std::unordered_map<uint64_t, size_t> ranks_;  // a party (key()) -> its place in the snapshot, for members()
     // By key(): a thread's state or a task.
     std::unordered_map<uint64_t, uint64_t> notified_;  // -> the Condition/Semaphore/Event it waits on
     std::unordered_map<uint64_t, uint64_t> waits_;     // -> the lock it waits to acquire

@@ -12,7 +12,9 @@ cycles of threads and the one of asyncio tasks, each member holding what the pre
 for (rotations aside), with the lines; no unidentified waits; exit 0. asyncio (`type`
 asyncio.Lock / asyncio.Event): an `async with` holds a Lock while it is locked; a task awaiting
 one of a lock's `_waiters` futures waits for it (an Event: on it), at its innermost line outside
-asyncio.locks.
+asyncio.locks. A semaphore held twice by each of many tasks lists each once, at its outer
+line; a lock with more waiters than the tool reads is listed with its holder, no waiters, and a
+state (in its holders' contexts) that says its waiters could not be read.
 """
 import json
 
@@ -119,6 +121,11 @@ def expected_locks(truth):
                            {task_site(truth, "waiter", "alock.wait")})
     out[alocks["never"]] = ("asyncio.Event", True, None, None, set(),
                             {task_site(truth, "holder", "alock.park"), task_site(truth, "main", "amain.wait")})
+    # Each crowd task holds the semaphore twice: one holder, at its outer `async with`.
+    out[alocks["crowd"]] = ("asyncio.Semaphore", True, None, 0,
+                            {(task, truth["lines"]["crowd.hold"]) for task in truth["crowd"]}, set())
+    # More waiters than the tool reads: still listed, with its holder; who waits is unknown.
+    out[alocks["busy"]] = ("asyncio.Lock", True, None, None, {task_site(truth, "busy_holder", "busy.hold")}, set())
     return out
 
 
@@ -239,3 +246,9 @@ def test_contexts_say_their_locks_state(locks_json, run_locks, truth):
     assert [c.get("lock_state") for f in sem["frames"] for c in f["contexts"]] == ["value 0"]
     result = run_locks()
     assert ("# r: RLock (line %d) [%s]" % (truth["lines"]["rlock.hold"], held)) in result.stdout
+    with_tasks = run_locks("--tasks", "--format", "json")
+    assert with_tasks.returncode == 0, describe(with_tasks)
+    busy_holder = next(t for t in json.loads(with_tasks.stdout)["tasks"]
+                       if t["id"] == truth["tasks"]["busy_holder"]["id"])
+    assert [(c["start_line"], c.get("lock_state")) for f in busy_holder["frames"] for c in f["contexts"]] == [
+        (truth["lines"]["busy.hold"], "locked (its waiters unreadable)")]

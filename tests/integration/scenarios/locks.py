@@ -19,7 +19,10 @@ Threads, each parked for good:
 - asyncio, on a loop of its own thread: tasks ab/ba `async with a: await sleep(0); async with b:`
   against the reverse (a two-task deadlock); a task holding an asyncio.Lock (`async with`, then
   waiting for an Event) and another blocked at `async with` on it; the loop's main task waiting
-  for that Event (never set).
+  for that Event (never set); CROWD tasks each holding one asyncio.Semaphore twice (nested
+  `async with`: each is one holder, at its outer line); a task holding an asyncio.Lock that
+  BUSY tasks wait for, more than a lock's waiters the tool reads (the lock is still listed, with
+  its holder, and no waiters).
 Every line where a lock is taken or waited for is tagged `# LOCK: <tag>`. The truth: each
 thread's native id and ident, each lock's id(), each tag's line; and the scenario checks, with
 sys._current_frames(), that every thread is at the line the case says (its innermost frame outside
@@ -38,6 +41,8 @@ from scenario_support import (end_after_lifetime, install_pong_handler, signal_r
                               write_json)
 
 FOREVER = 100000
+CROWD = 300
+BUSY = 10001  # one more than LockObjects reads of one lock's `_waiters`
 KEEP = []
 THREADS = {}  # name -> Thread
 AT = {}  # name -> the tag of the line where it parks
@@ -143,6 +148,22 @@ async def atask_waiter(lock):
         pass
 
 
+async def atask_crowd(crowd):
+    async with crowd:  # LOCK: crowd.hold
+        async with crowd:  # LOCK: crowd.hold_again
+            await asyncio.sleep(FOREVER)
+
+
+async def atask_busy_holder(busy):
+    async with busy:  # LOCK: busy.hold
+        await asyncio.sleep(FOREVER)
+
+
+async def atask_busy_waiter(busy):
+    async with busy:  # LOCK: busy.wait
+        pass
+
+
 async def amain(truth, parked):
     a, b, held = asyncio.Lock(), asyncio.Lock(), asyncio.Lock()
     never = asyncio.Event()
@@ -154,10 +175,20 @@ async def amain(truth, parked):
     while not (a.locked() and b.locked() and len(a._waiters or ()) == 1 and len(b._waiters or ()) == 1
                and len(held._waiters or ()) == 1):
         await asyncio.sleep(0.01)
+    crowd, busy = asyncio.Semaphore(2 * CROWD), asyncio.Lock()
+    crowd_tasks = [asyncio.ensure_future(atask_crowd(crowd)) for _ in range(CROWD)]
+    tasks["busy_holder"] = asyncio.ensure_future(atask_busy_holder(busy))
+    while not (busy.locked() and crowd._value == 0):
+        await asyncio.sleep(0.01)
+    busy_waiters = [asyncio.ensure_future(atask_busy_waiter(busy)) for _ in range(BUSY)]
+    while len(busy._waiters or ()) < BUSY:
+        await asyncio.sleep(0.01)
     tasks["main"] = asyncio.current_task() if sys.version_info >= (3, 7) else None
     truth.update({"tasks": {name: {"id": id(t), "name": t.get_name()} for name, t in tasks.items()},
-                  "alocks": {"a": id(a), "b": id(b), "held": id(held), "never": id(never)}})
-    KEEP.append((a, b, held, never, tasks))
+                  "crowd": [id(t) for t in crowd_tasks],
+                  "alocks": {"a": id(a), "b": id(b), "held": id(held), "never": id(never), "crowd": id(crowd),
+                             "busy": id(busy)}})
+    KEEP.append((a, b, held, never, tasks, crowd, busy, crowd_tasks, busy_waiters))
     parked.set()
     await never.wait()  # LOCK: amain.wait
 
