@@ -6,17 +6,16 @@
 namespace stackscope {
 
 namespace {
-constexpr int64_t kMaxFreeVariables = 1 << 14;
 constexpr size_t kMaxName = 1024;
 }  // namespace
 
-std::vector<ClosureVariable> closure_variables(ObjectReader& objects, uint64_t function) {
+std::vector<ClosureVariable> closure_variables(ObjectReader& objects, uint64_t function, int64_t max_cells) {
     const PythonLayout& l = objects.layout();
     RemoteMemory& mem = objects.memory();
     const uint64_t closure = mem.read_pointer(function + static_cast<uint64_t>(l.func_closure));
     if (!closure) return {};
     const auto cells = mem.read_value<int64_t>(closure + static_cast<uint64_t>(l.var_size));
-    if (cells < 0 || cells > kMaxFreeVariables) throw bad_data("a closure of " + std::to_string(cells) + " cells");
+    if (cells < 0 || cells > max_cells) throw bad_data("a closure of " + std::to_string(cells) + " cells", function);
     // The free variables' names, in the closure's order: co_freevars, or (3.11+) the last
     // names of co_localsplusnames.
     const uint64_t code = mem.read_pointer(function + static_cast<uint64_t>(l.func_code));

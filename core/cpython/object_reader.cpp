@@ -33,6 +33,9 @@ void append_utf8(std::string& out, uint32_t cp) {
 
 constexpr size_t kMaxTypeName = 256;
 constexpr uint64_t kMaxDictEntries = 1 << 20;
+// Dict entries read by one reader in all: many objects could share one huge dict, each lookup
+// reading it whole again.
+constexpr uint64_t kMaxDictEntriesInAll = uint64_t{1} << 26;
 
 }  // namespace
 
@@ -391,6 +394,9 @@ std::vector<ObjectReader::DictEntry> ObjectReader::keys_items(uint64_t keys, uin
     std::vector<DictEntry> out;
     for (uint64_t first = 0; first < nentries && out.size() < max_entries; first += kChunk) {
         const uint64_t n = std::min(kChunk, nentries - first);
+        if (n > kMaxDictEntriesInAll - dict_entries_read_)
+            throw bad_data("more than " + std::to_string(kMaxDictEntriesInAll) + " dict entries read in all", keys);
+        dict_entries_read_ += n;
         const std::vector<uint8_t> table =
             memory_.read_bytes(entries + first * entry_size, static_cast<size_t>(n * entry_size));
         std::vector<uint8_t> split_values;

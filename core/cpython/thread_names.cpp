@@ -4,6 +4,11 @@
 
 namespace stackscope {
 
+namespace {
+// threading._active's entries read, at most: as many threads as a snapshot reads.
+constexpr size_t kMaxThreadNames = 10000;
+}  // namespace
+
 std::unordered_map<uint64_t, std::string> read_thread_names(ObjectReader& objects, uint64_t interp) {
     std::unordered_map<uint64_t, std::string> names;
     const PythonLayout& l = objects.layout();
@@ -16,7 +21,8 @@ std::unordered_map<uint64_t, std::string> read_thread_names(ObjectReader& object
         const uint64_t globals = mem.read_pointer(*threading + l.module_dict);
         try {
             const auto active = objects.dict_get(globals, "_active");
-            for (const auto& entry : active ? objects.dict_items(*active) : std::vector<ObjectReader::DictEntry>{}) {
+            for (const auto& entry :
+                 active ? objects.dict_items(*active, kMaxThreadNames) : std::vector<ObjectReader::DictEntry>{}) {
                 try {
                     const auto ident = static_cast<uint64_t>(objects.read_int(entry.key));
                     if (auto name = objects.attribute(entry.value, "_name"))

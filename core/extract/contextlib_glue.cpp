@@ -127,7 +127,8 @@ std::optional<std::string> ContextlibGlue::wrapped_call(uint64_t function, Conte
     const auto wrapped = objects.dict_get(dict, "__wrapped__");
     if (!wrapped) return std::nullopt;
     std::optional<uint64_t> args, kwds;
-    for (const ClosureVariable& v : closure_variables(objects, function)) {
+    // ExitStack._create_cb_wrapper's _exit_wrapper closes over `callback`, `args` and `kwds`.
+    for (const ClosureVariable& v : closure_variables(objects, function, kMaxLibraryClosureCells)) {
         if (v.name == "args") args = v.value;
         if (v.name == "kwds") kwds = v.value;
     }

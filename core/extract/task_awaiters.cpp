@@ -58,7 +58,8 @@ void TaskLinkReader::add_from_callback(uint64_t task, uint64_t callback, std::ve
         return;
     }
     if (function_name_of(objects_, callback) != "_inner_done_callback") return;
-    for (const ClosureVariable& v : closure_variables(objects_, callback)) {
+    // asyncio.shield's _inner_done_callback closes over `inner` and `outer` (and `loop`, 3.8).
+    for (const ClosureVariable& v : closure_variables(objects_, callback, kMaxLibraryClosureCells)) {
         if (v.name == "outer") out.push_back({task, v.value, 0, true});
     }
 }

@@ -38,7 +38,7 @@ TEST_CASE("untrusted numbers: a closure's names counted near INT64_MIN are bad d
         RemoteMemory memory(target);
         BuiltinTypes types;
         ObjectReader objects(memory, layout, types);
-        CHECK_THROWS_AS(closure_variables(objects, function), Error);
+        CHECK_THROWS_AS(closure_variables(objects, function, kMaxLibraryClosureCells), Error);
     }
 }
 
@@ -117,4 +117,42 @@ TEST_CASE("untrusted numbers: the variable names kept for --locals are bounded i
     CHECK(stack.frames[0].locals->empty());  // every slot unbound
     REQUIRE(stack.frames[7].locals_error.has_value());
     CHECK_THAT(*stack.frames[7].locals_error, Catch::Contains("variable names"));
+}
+
+TEST_CASE("untrusted numbers: a library closure of more cells than its reader allows is refused unread") {
+    const PythonLayout layout = *layout_for(3, 12);
+    SyntheticTarget target;
+    ObjectBuilder b(target, layout);
+    const uint64_t function = b.alloc(256), closure = b.alloc(64);
+    target.put_u64(function + layout.func_closure, closure);
+    target.put<int64_t>(closure + layout.var_size, kMaxLibraryClosureCells + 1);
+    RemoteMemory memory(target);
+    BuiltinTypes types;
+    ObjectReader objects(memory, layout, types);
+    const uint64_t reads_before = target.reads();
+    CHECK_THROWS_AS(closure_variables(objects, function, kMaxLibraryClosureCells), Error);
+    CHECK(target.reads() - reads_before <= 2);  // the closure pointer and its size: no cell, no name
+}
+
+TEST_CASE("untrusted numbers: dict entries read by one reader are bounded in all") {
+    // One dict of 2^20 (empty) entries that any number of objects could name: each lookup reads
+    // it whole. A reader reads 2^26 entries in all, 64 such dicts, then refuses.
+    const PythonLayout layout = *layout_for(3, 12);
+    SyntheticTarget target;
+    ObjectBuilder b(target, layout);
+    const uint64_t dict_type = b.type("dict");
+    const uint64_t dict = b.dict(dict_type, {});
+    constexpr uint8_t kLog2 = 20;
+    const uint64_t huge_keys = b.alloc(32 + (size_t{1} << kLog2) + 16 * (size_t{1} << kLog2));
+    target.put<uint8_t>(huge_keys + 8, kLog2);
+    target.put<uint8_t>(huge_keys + 9, kLog2);  // one-byte indices
+    target.put<uint8_t>(huge_keys + 10, 1);
+    target.put<int64_t>(huge_keys + 24, int64_t{1} << kLog2);
+    target.put_u64(dict + layout.dict_keys_ptr, huge_keys);
+    RemoteMemory memory(target);
+    BuiltinTypes types;
+    types.set(BuiltinType::Dict, dict_type);
+    ObjectReader objects(memory, layout, types);
+    for (int i = 0; i < 64; ++i) REQUIRE(objects.dict_items(dict).empty());
+    CHECK_THROWS_AS(objects.dict_items(dict), Error);
 }
