@@ -1,8 +1,9 @@
 """A small program for stackscope to look at: a few threads parked in different places,
 upstream stackscope's generator / ExitStack example running on one of them, and an asyncio
 event loop running a small service: a request-handling task waiting deep in an await chain,
-a TaskGroup of workers waiting on a queue, a task gathering two fetches, and one waiting for
-an Event (`--tasks` shows who awaits whom).
+a TaskGroup of workers waiting on a queue, a task gathering two fetches, one waiting for
+an Event (`--tasks` shows who awaits whom), and a cache writer holding an asyncio.Lock that a
+cache reader waits for (`--locks`).
 
 Usage: python3 demo_app.py READY_FIFO   (writes "ready TASK_ID" to the FIFO once every thread
 is parked, TASK_ID being id() of the suspended asyncio Task, for `--object`)
@@ -95,6 +96,11 @@ async def work(jobs):
         await fetch(url, asyncio.Event())
 
 
+async def use_cache(lock, ready):
+    async with lock:
+        await ready.wait()
+
+
 async def crawl(urls, ready):
     return await asyncio.gather(*(fetch(url, ready) for url in urls))
 
@@ -115,6 +121,9 @@ def run_event_loop(started):
         asyncio.create_task(worker_pool(jobs, 3), name="pool")
         asyncio.create_task(crawl(["https://example.org/a", "https://example.org/b"], ready), name="crawler")
         asyncio.create_task(ready.wait(), name="ready-waiter")
+        cache_lock = asyncio.Lock()
+        asyncio.create_task(use_cache(cache_lock, ready), name="cache-writer")
+        asyncio.create_task(use_cache(cache_lock, ready), name="cache-reader")  # waits for the writer
         for _ in range(3):  # every task runs up to its await
             await asyncio.sleep(0)
         all_parked.wait()

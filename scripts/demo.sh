@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds stackscope, starts the bundled demo program and prints
 # its stackscope tree, one asyncio Task with its variables, the task tree of its asyncio
-# service, and its threads with their native (C) frames.
+# service, who holds and waits for its locks, and its threads with their native (C) frames.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,9 @@ echo "== stackscope pid $demo_pid --object $task --locals   (its asyncio Task, b
 echo
 echo "== stackscope pid $demo_pid --tasks   (after the threads, every asyncio task: who awaits whom)"
 ./build/stackscope pid "$demo_pid" --tasks "$@"
+echo
+echo "== stackscope pid $demo_pid --locks   (after the threads, who holds each lock and who waits for it)"
+./build/stackscope pid "$demo_pid" --locks "$@"
 echo
 echo "== stackscope pid $demo_pid --native   (the threads again, with their native frames; the interpreter's own collapsed)"
 ./build/stackscope pid "$demo_pid" --native "$@"
