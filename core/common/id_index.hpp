@@ -2,6 +2,7 @@
 // The position of each of a list's objects by its address: an open-addressing table of ids to
 // positions, for the passes over ten thousand asyncio tasks that each built a node-based map of
 // them (a node allocated per task, and a division per lookup).
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -55,6 +55,15 @@ bool FrameReader::read(uint64_t frame, std::vector<Frame>& out) {
         case EntryFrameRule::ShimFrames: break;  // marked by the walk when it passes a shim
     }
 
+    // At most (the function is the qualname, or the owner and the name).
+    const size_t text_bytes = 2 * info.name.size() + info.qualname.size() + (owner ? owner->size() + 1 : 0) +
+                              info.filename.size() + (module ? module->size() : 0);
+    if (text_bytes > kMaxFrameTextBytes - frame_text_bytes_)
+        throw bad_data("the frames read hold more than " + std::to_string(kMaxFrameTextBytes >> 20) +
+                           " MiB of names (the frame at " + hex(frame) + " is one too many)",
+                       frame);
+    frame_text_bytes_ += text_bytes;
+
     // Made in place, once everything that may throw is read: a frame is 344 bytes, and W2's
     // 10,000 tasks have 21,000 of them.
     Frame& f = out.emplace_back();
@@ -98,6 +107,11 @@ std::optional<int64_t> FrameReader::code_unit_of(uint64_t frame, uint64_t code) 
 
 std::optional<int> FrameReader::cached_line_at(CodeInfo& info, int64_t code_unit) {
     if (const auto it = info.lines.find(code_unit); it != info.lines.end()) return it->second;
+    if (code_unit >= 0 && !info.lines_unknown) {
+        if (info.line_table.size() > kMaxLineScanBytes - line_scan_bytes_)
+            return info.lines.emplace(code_unit, std::nullopt).first->second;
+        line_scan_bytes_ += info.line_table.size();
+    }
     return info.lines.emplace(code_unit, line_at(info, code_unit)).first->second;
 }
 
@@ -139,11 +153,11 @@ FrameReader::CodeInfo& FrameReader::code_info(uint64_t code) {
     const PythonLayout& l = l_;
     RemoteMemory& mem = mem_;
     CodeInfo info;
-    info.name = objects_.read_str(mem.read_pointer(code + l.code_name));
+    info.name = objects_.read_str(mem.read_pointer(code + l.code_name), kMaxCodeName);
     if (l.function_name == FunctionNameSource::CodeQualname)
-        info.qualname = objects_.read_str(mem.read_pointer(code + l.code_qualname));
+        info.qualname = objects_.read_str(mem.read_pointer(code + l.code_qualname), kMaxCodeName);
     else info.first_argument = first_argument(code);
-    info.filename = objects_.read_str(mem.read_pointer(code + l.code_filename));
+    info.filename = objects_.read_str(mem.read_pointer(code + l.code_filename), kMaxFilename);
     info.first_line = mem.read_value<int32_t>(code + l.code_firstlineno);
     // CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR, the same on every version.
     constexpr uint32_t kAsyncCode = 0x80 | 0x100 | 0x200;

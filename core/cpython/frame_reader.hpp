@@ -18,6 +18,16 @@ public:
     static constexpr size_t kMaxLineTable = 1 << 20;
     // The line tables one extraction keeps, in all: many code objects can name one huge table.
     static constexpr size_t kMaxLineTableBytes = 64 << 20;
+    // Line-table bytes scanned to find a line not found before, in all: each search scans its
+    // table from the start, and frames of one code object can stop at as many instructions.
+    static constexpr size_t kMaxLineScanBytes = 256 << 20;
+    // Characters of a code object's name and qualname, and of its file name, at most (longer
+    // ones end in "...").
+    static constexpr size_t kMaxCodeName = 1024;
+    static constexpr size_t kMaxFilename = 4096;
+    // The names and file names the frames read carry, in all: each frame has its own copies,
+    // and any number of frames can run one code object.
+    static constexpr size_t kMaxFrameTextBytes = size_t{1} << 30;
 
     explicit FrameReader(ObjectReader& objects)
         : objects_(objects), mem_(objects.memory()), l_(objects.layout()), modules_(objects.memory()) {}
@@ -95,6 +105,8 @@ private:
     // Code objects are immutable: described once per extraction.
     std::unordered_map<uint64_t, CodeInfo> codes_;
     size_t line_table_bytes_ = 0;  // of their line tables
+    size_t line_scan_bytes_ = 0;   // scanned by cached_line_at()
+    size_t frame_text_bytes_ = 0;  // handed to frames by read()
     // A module's name comes from its globals dict, which is mutable: per read.
     PerReadCache<uint64_t, std::optional<std::string>> modules_;
 };

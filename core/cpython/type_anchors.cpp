@@ -105,16 +105,16 @@ void learn_from_sys(ObjectReader& objects, BuiltinTypes& types, uint64_t runtime
             return;
         }
         learn_if_unknown(types, BuiltinType::Dict, dict);
+        // Types already known cannot be another one.
+        const std::set<uint64_t> taken{dict, known.str, known.bytes, known.tuple, known.code, metatype};
         if (const auto hexversion = objects.dict_get(sysdict, "hexversion")) {
             const uint64_t integer = objects.type_of(*hexversion);
-            if (is_static_type(objects, integer, metatype) && integer != dict && integer != known.str) {
+            if (is_static_type(objects, integer, metatype) && !taken.count(integer))
                 learn_if_unknown(types, BuiltinType::Int, integer);
-            }
         }
         const uint64_t modules = mem.read_pointer(interp + l.interp_modules);
         if (const auto sys = modules ? objects.dict_get(modules, "sys") : std::nullopt) {
             const uint64_t module = objects.type_of(*sys);
-            const std::set<uint64_t> taken{dict, known.str, known.bytes, known.tuple, known.code, metatype};
             if (is_static_type(objects, module, metatype) && !taken.count(module))
                 learn_if_unknown(types, BuiltinType::Module, module);
         }

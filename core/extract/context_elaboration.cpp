@@ -9,7 +9,8 @@
 
 namespace stackscope {
 
-ContextElaboration::ContextElaboration(Extraction& x, const std::vector<Thread>& threads) : x_(x), stacks_(x, threads) {
+ContextElaboration::ContextElaboration(Extraction& x, const std::vector<Thread>& threads)
+    : x_(x), stacks_(x, threads, ObjectStackReader::Purpose::Objects, ObjectStackReader::Chains::Exclusive) {
     glues_.push_back(std::make_unique<ContextlibGlue>());
 }
 

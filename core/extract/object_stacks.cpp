@@ -162,6 +162,7 @@ void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_st
         if (visited.size() > kMaxAwaitLinks)
             throw bad_data("the await chain is longer than " + std::to_string(kMaxAwaitLinks) + " links", current);
         if (const auto kind = generators_.kind_of(current)) {
+            claim(current, out.address);
             const GeneratorInfo info = generators_.read(current, *kind);
             // A pure-Python Future (or Task) awaited: its __await__ generator stands for it, as
             // the C Future's FutureIter does.
@@ -196,6 +197,16 @@ void ObjectStackReader::follow(uint64_t object, ObjectStack& out, bool record_st
         set_leaf(current, out);
         return;
     }
+}
+
+void ObjectStackReader::claim(uint64_t generator, uint64_t root) {
+    if (chains_ != Chains::Exclusive) return;
+    if (chain_roots_.empty() || chain_roots_.back() != root) chain_roots_.push_back(root);
+    const uint32_t owner = chain_owners_.insert(generator, static_cast<uint32_t>(chain_roots_.size() - 1));
+    if (owner != IdIndex::kAbsent && chain_roots_[owner] != root)
+        throw bad_data(
+            "the generator at " + hex(generator) + " is on the await chain of " + hex(chain_roots_[owner]) + " too",
+            generator);
 }
 
 // The Future whose `__await__` (asyncio.futures' Future.__await__, also __iter__) the

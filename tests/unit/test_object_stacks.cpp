@@ -7,8 +7,11 @@
 #include <string>
 
 #include "cpython/python_layout.hpp"
+#include "extract/extraction.hpp"
+#include "extract/object_stacks.hpp"
 #include "memory_image.hpp"
 #include "seed_images.hpp"
+#include "stackscope/hex.hpp"
 #include "stackscope/snapshot.hpp"
 
 namespace {
@@ -142,4 +145,37 @@ TEST_CASE("A corrupt await chain ends with an error after the frames read", "[ob
         REQUIRE(snap.objects[0].stack.error);
         CHECK(snap.objects[0].stack.error->message.find("generator state") != std::string::npos);
     }
+}
+
+TEST_CASE("Await chains of tasks and context managers are their own, those of --object may share", "[objects]") {
+    const auto image = stackscope_fuzz::seed_image_312();
+    const auto l = *stackscope::layout_for(3, 12);
+    const uint64_t outer = image.objects[0];
+    // The coroutine `outer` awaits, by its frame (the chain's second).
+    const auto alone = objects_of(image, {outer});
+    REQUIRE(alone.objects[0].stack.frames.size() == 2);
+    const uint64_t inner = alone.objects[0].stack.frames[1].address - static_cast<uint64_t>(l.gen_frame);
+
+    // --object: asking for a coroutine and for the one it awaits shows both.
+    const auto both = objects_of(image, {outer, inner});
+    CHECK_FALSE(both.objects[0].stack.error);
+    CHECK_FALSE(both.objects[1].stack.error);
+    CHECK(frame_names(both.objects[1]) == std::vector<std::string>{"Service.outer.<locals>.inner:35"});
+
+    // A task's or a context manager's chain: another root that reaches a generator already
+    // followed is refused (else many roots could each copy one long chain); the same root read
+    // again (a running target is read twice) is not.
+    stackscope_fuzz::ImageTarget target(image);
+    stackscope::Extraction x(target, true);
+    const std::vector<stackscope::Thread> no_threads;
+    stackscope::ObjectStackReader reader(x, no_threads, stackscope::ObjectStackReader::Purpose::Objects,
+                                         stackscope::ObjectStackReader::Chains::Exclusive);
+    CHECK_FALSE(reader.read(outer).stack.error);
+    const ObjectStack shared = reader.read(inner);
+    REQUIRE(shared.stack.error);
+    CHECK(shared.stack.error->message.find("is on the await chain of " + stackscope::hex(outer)) != std::string::npos);
+    CHECK(shared.stack.frames.empty());
+    const ObjectStack again = reader.read(outer);
+    CHECK_FALSE(again.stack.error);
+    CHECK(frame_names(again) == std::vector<std::string>{"Service.outer:21", "Service.outer.<locals>.inner:35"});
 }

@@ -767,3 +767,60 @@ TEST_CASE("FrameReader keeps at most kMaxLineTableBytes of line tables: past the
         else CHECK_FALSE(at.line.has_value());
     }
 }
+
+TEST_CASE("FrameReader scans at most kMaxLineScanBytes of line tables for new lines: past them, lines are unknown",
+          "[thread_stack]") {
+    // One code object with a 1 MiB table whose lines start at its end, and frames at as many
+    // instructions: each new instruction's line scans the whole table.
+    Image img;
+    stackscope_test::LocationTable lines;
+    constexpr size_t kWithLines = 40;  // entries of 8 units on a line, 2 bytes each
+    const size_t without = stackscope::FrameReader::kMaxLineTable - 2 * kWithLines;
+    lines.bytes.assign(without, 0x80 | (15 << 3));  // one unit without a line each
+    lines.no_column(8, 1);
+    for (size_t i = 1; i < kWithLines; ++i) lines.no_column(8, 0);
+    REQUIRE(lines.bytes.size() == stackscope::FrameReader::kMaxLineTable);
+    const uint64_t table = img.b.bytes(img.bytes_type, lines.bytes);
+    const auto code = img.b.code(img.code_type, img.b.str(img.str_type, "f"), img.b.str(img.str_type, "f"),
+                                 img.b.str(img.str_type, "/app/f.py"), 100, table, without + 8 * kWithLines);
+    const size_t fit = stackscope::FrameReader::kMaxLineScanBytes / lines.bytes.size();
+    REQUIRE(fit + 8 <= 8 * kWithLines);
+    std::vector<uint64_t> frames;
+    for (size_t i = 0; i < fit + 8; ++i)
+        frames.push_back(img.frame(code, static_cast<int64_t>(without + i), 0, img.main_globals));
+    RemoteMemory mem(img.target);
+    stackscope::BuiltinTypes types;
+    stackscope::resolve_builtin_types_by_symbol(types, img.target, nullptr, 0);
+    ObjectReader objects(mem, img.layout, types);
+    stackscope::FrameReader reader(objects);
+    for (size_t i = 0; i < frames.size(); ++i) {
+        const auto at = reader.location(frames[i]);
+        if (i < fit) CHECK(at.line == 101);
+        else CHECK_FALSE(at.line.has_value());
+    }
+    // A line found before the budget ran out is still known.
+    CHECK(reader.location(frames[0]).line == 101);
+}
+
+TEST_CASE("FrameReader reads a code object's names and file name bounded", "[thread_stack]") {
+    Image img;
+    stackscope_test::LocationTable lines;
+    lines.one_line(4, 1);
+    const uint64_t table = img.b.bytes(img.bytes_type, lines.bytes);
+    const std::string long_name(3000, 'n'), long_file(9000, 'p');
+    const auto code = img.b.code(img.code_type, img.b.str(img.str_type, long_name), img.b.str(img.str_type, long_name),
+                                 img.b.str(img.str_type, "/" + long_file), 100, table, 4);
+    const uint64_t frame = img.frame(code, 2, 0, img.main_globals);
+    RemoteMemory mem(img.target);
+    stackscope::BuiltinTypes types;
+    stackscope::resolve_builtin_types_by_symbol(types, img.target, nullptr, 0);
+    ObjectReader objects(mem, img.layout, types);
+    stackscope::FrameReader reader(objects);
+    std::vector<stackscope::Frame> out;
+    REQUIRE(reader.read(frame, out));
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].name == std::string(stackscope::FrameReader::kMaxCodeName, 'n') + "...");
+    CHECK(out[0].function == out[0].name);
+    CHECK(out[0].filename == "/" + std::string(stackscope::FrameReader::kMaxFilename - 1, 'p') + "...");
+    CHECK(out[0].line == 101);
+}
