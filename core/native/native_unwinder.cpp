@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,9 +110,16 @@ int find_elf(Dwfl_Module*, void** userdata, const char* name, Dwarf_Addr, char**
             session->unopened.emplace(mapped, "not found");
             return -1;
         }
-        const int fd = ::open(local->c_str(), O_RDONLY | O_CLOEXEC);
+        // Non-blocking: a FIFO of that name must not wait for a writer (it is refused below).
+        const int fd = ::open(local->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) {
             session->unopened.emplace(mapped, std::strerror(errno));
+            return -1;
+        }
+        struct stat st {};
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd);
+            session->unopened.emplace(mapped, "not a regular file");
             return -1;
         }
         *file_name = ::strdup(local->c_str());

@@ -20,6 +20,10 @@ namespace {
 
 // struct elf_prstatus (x86-64): pr_info {si_signo, si_code, si_errno} at 0, pr_cursig at 12,
 // pr_pid at 32, pr_reg (user_regs_struct) at 112.
+// PT_LOADs and NT_FILE entries, each at most: a process has at most vm.max_map_count (65,530
+// by default) mappings.
+constexpr size_t kMaxMappings = size_t{1} << 20;
+
 constexpr size_t kPrstatusSigno = 0;
 constexpr size_t kPrstatusCode = 4;
 constexpr size_t kPrstatusCursig = 12;
@@ -89,21 +93,39 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
     }
     for (const ElfSegment& s : core_->segments()) {
         if (s.type != PT_LOAD) continue;
+        if (loads_.size() == kMaxMappings)
+            throw Error(ErrorKind::BadInput, path + ": more than " + std::to_string(kMaxMappings) + " memory segments");
         loads_.push_back({s.vaddr, s.file_size, s.mem_size, s.file_offset, (s.flags & PF_W) != 0});
     }
     if (loads_.empty()) throw Error(ErrorKind::BadInput, path + ": core file has no memory segments");
+    // By address, for the lookups below and each read (the kernel writes them so).
+    std::stable_sort(loads_.begin(), loads_.end(),
+                     [](const LoadSegment& a, const LoadSegment& b) { return a.vaddr < b.vaddr; });
     parse_notes();
     // NT_FILE does not say which mappings were writable; the PT_LOADs of those mappings do
-    // (the cookie scan for _PyRuntime looks only at writable data).
+    // (the cookie scan for _PyRuntime looks only at writable data): a writable PT_LOAD starts
+    // in the region. next_writable[i]: the first writable load from loads_[i] on.
+    std::vector<size_t> next_writable(loads_.size() + 1, loads_.size());
+    for (size_t i = loads_.size(); i-- > 0;) next_writable[i] = loads_[i].writable ? i : next_writable[i + 1];
     for (MemoryRegion& r : regions_) {
-        r.writable = std::any_of(loads_.begin(), loads_.end(),
-                                 [&](const LoadSegment& l) { return l.writable && r.contains(l.vaddr); });
+        const auto first = std::lower_bound(loads_.begin(), loads_.end(), r.start,
+                                            [](const LoadSegment& l, uint64_t at) { return l.vaddr < at; });
+        const size_t w = next_writable[static_cast<size_t>(first - loads_.begin())];
+        r.writable = w < loads_.size() && r.contains(loads_[w].vaddr);
     }
-    // Anonymous memory: PT_LOADs not covered by a file mapping.
+    // Anonymous memory: PT_LOADs not covered by a file mapping. The file mappings by start, each
+    // with the furthest end of those up to it: a load is covered when one starting at or before
+    // it ends after it.
+    std::vector<std::pair<uint64_t, uint64_t>> files;  // (start, furthest end so far)
+    for (const MemoryRegion& r : regions_)
+        if (!r.path.empty()) files.emplace_back(r.start, r.end);
+    std::sort(files.begin(), files.end());
+    for (size_t i = 1; i < files.size(); ++i) files[i].second = std::max(files[i].second, files[i - 1].second);
     for (const LoadSegment& l : loads_) {
-        const bool file_backed = std::any_of(regions_.begin(), regions_.end(), [&](const MemoryRegion& r) {
-            return !r.path.empty() && r.start <= l.vaddr && l.vaddr < r.end;
-        });
+        const auto after =
+            std::upper_bound(files.begin(), files.end(), l.vaddr,
+                             [](uint64_t at, const std::pair<uint64_t, uint64_t>& f) { return at < f.first; });
+        const bool file_backed = after != files.begin() && std::prev(after)->second > l.vaddr;
         if (!file_backed) {
             MemoryRegion r;
             r.start = l.vaddr;
@@ -114,6 +136,12 @@ CoreFile::CoreFile(const std::string& path, CoreFileOptions options) : path_(pat
     }
     std::sort(regions_.begin(), regions_.end(),
               [](const MemoryRegion& a, const MemoryRegion& b) { return a.start < b.start; });
+    for (size_t i = 0; i < regions_.size(); ++i) {
+        const MemoryRegion& r = regions_[i];
+        if (r.path.empty()) continue;
+        if (r.file_offset == 0) first_pages_.try_emplace(r.path, r.start);
+        if (entry_point_ && r.contains(entry_point_) && !entry_path_) entry_path_ = r.path;
+    }
 }
 
 void CoreFile::parse_notes() {
@@ -165,7 +193,7 @@ void CoreFile::parse_notes() {
         } else if (note.type == NT_FILE && note.desc.size() >= 16) {
             const auto count = load<uint64_t>(note.desc, 0);
             const auto page_size = load<uint64_t>(note.desc, 8);
-            if (count > note.desc.size() / 24) continue;
+            if (count > note.desc.size() / 24 || count > kMaxMappings) continue;
             size_t names = 16 + count * 24;
             for (uint64_t i = 0; i < count && names < note.desc.size(); ++i) {
                 MemoryRegion r;
@@ -206,12 +234,14 @@ std::string CoreFile::read_core_string(uint64_t address, size_t max_size) const 
 }
 
 size_t CoreFile::read_from_core(uint64_t address, std::span<uint8_t> out) const {
-    for (const LoadSegment& l : loads_) {
-        if (address < l.vaddr || address >= l.vaddr + l.file_size) continue;
-        const uint64_t n = std::min<uint64_t>(out.size(), l.vaddr + l.file_size - address);
-        return core_->read_at(l.offset + (address - l.vaddr), out.data(), n);
-    }
-    return 0;
+    // The load starting last at or before `address` (the kernel's loads do not overlap).
+    const auto after = std::upper_bound(loads_.begin(), loads_.end(), address,
+                                        [](uint64_t at, const LoadSegment& l) { return at < l.vaddr; });
+    if (after == loads_.begin()) return 0;
+    const LoadSegment& l = *std::prev(after);
+    if (address - l.vaddr >= l.file_size) return 0;
+    const uint64_t n = std::min<uint64_t>(out.size(), l.file_size - (address - l.vaddr));
+    return core_->read_at(l.offset + (address - l.vaddr), out.data(), n);
 }
 
 const ElfFile* CoreFile::open_mapped(const std::string& mapped_path) {
@@ -235,14 +265,16 @@ const ElfFile* CoreFile::open_mapped(const std::string& mapped_path) {
 }
 
 size_t CoreFile::read_from_mapped_file(uint64_t address, std::span<uint8_t> out) {
-    for (const MemoryRegion& r : regions_) {
-        if (r.path.empty() || !r.contains(address)) continue;
-        const ElfFile* file = open_mapped(r.path);
-        if (!file) return 0;
-        const uint64_t n = std::min<uint64_t>(out.size(), r.end - address);
-        return file->read_at(r.file_offset + (address - r.start), out.data(), n);
-    }
-    return 0;
+    // The region starting last at or before `address` (mappings do not overlap).
+    const auto after = std::upper_bound(regions_.begin(), regions_.end(), address,
+                                        [](uint64_t at, const MemoryRegion& r) { return at < r.start; });
+    if (after == regions_.begin()) return 0;
+    const MemoryRegion& r = *std::prev(after);
+    if (r.path.empty() || !r.contains(address)) return 0;
+    const ElfFile* file = open_mapped(r.path);
+    if (!file) return 0;
+    const uint64_t n = std::min<uint64_t>(out.size(), r.end - address);
+    return file->read_at(r.file_offset + (address - r.start), out.data(), n);
 }
 
 size_t CoreFile::read(uint64_t address, std::span<uint8_t> out) {
@@ -266,11 +298,10 @@ std::optional<std::string> CoreFile::local_file(const std::string& mapped_path) 
 void CoreFile::check_build_id(const std::string& mapped_path, const std::string& local) const {
     if (auto it = verified_files_.find(mapped_path); it != verified_files_.end() && it->second == local) return;
     MappedImageIdentity recorded;
-    for (const MemoryRegion& r : regions_) {
-        if (r.path != mapped_path || r.file_offset != 0) continue;
+    if (const auto first_page = first_pages_.find(mapped_path); first_page != first_pages_.end()) {
         recorded = mapped_image_identity(
-            [this](uint64_t address, std::span<uint8_t> out) { return read_from_core(address, out); }, r.start);
-        break;
+            [this](uint64_t address, std::span<uint8_t> out) { return read_from_core(address, out); },
+            first_page->second);
     }
     // Without the header page in the core (or for a file that is no ELF image) there is nothing to compare.
     if (!recorded.headers.empty()) {
@@ -292,11 +323,7 @@ void CoreFile::check_build_id(const std::string& mapped_path, const std::string&
 }
 
 std::optional<std::string> CoreFile::relocated(const std::string& mapped_path) const {
-    if (!options_.executable.empty() && entry_point_) {
-        for (const MemoryRegion& r : regions_) {
-            if (r.path == mapped_path && r.contains(entry_point_)) return options_.executable;
-        }
-    }
+    if (!options_.executable.empty() && entry_path_ == mapped_path) return options_.executable;
     for (const std::string& dir : options_.lib_search_path) {
         const std::string candidate = dir + "/" + file_name_of(mapped_path);
         if (::access(candidate.c_str(), R_OK) == 0) return candidate;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "target/build_id.hpp"
 #include "stackscope/error.hpp"
@@ -31,7 +32,8 @@ Error invalid(const std::string& path, const std::string& why) { return Error(Er
 
 ElfFile::ElfFile(const std::string& path) : path_(path) {
     init_libelf();
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Non-blocking: a FIFO of that name (a core can name any path) must not wait for a writer.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd_ < 0) {
         const int err = errno;
         throw Error(err == EACCES || err == EPERM ? ErrorKind::PermissionDenied
@@ -188,8 +190,14 @@ std::optional<ElfSection> ElfFile::section(std::string_view name) const {
 
 std::vector<ElfNote> ElfFile::notes() const {
     std::vector<ElfNote> out;
+    std::set<std::pair<uint64_t, uint64_t>> read;  // (offset, size): headers may name one range many times
+    uint64_t total = 0;
     for (size_t i = 0; i < segments_.size(); ++i) {
         if (segments_[i].type != PT_NOTE) continue;
+        if (!read.emplace(segments_[i].file_offset, segments_[i].file_size).second) continue;
+        total += std::min(segments_[i].file_size, size_);
+        if (total > kMaxNoteBytes)
+            throw invalid(path_, "its notes are larger than " + std::to_string(kMaxNoteBytes >> 20) + " MiB");
         Elf_Data* data = elf_getdata_rawchunk(elf_, static_cast<int64_t>(segments_[i].file_offset),
                                               segments_[i].file_size, ELF_T_NHDR);
         if (!data) continue;

@@ -58,6 +58,9 @@ public:
     std::vector<std::optional<ElfSymbol>> symbols(std::span<const std::string_view> names) const;
     std::optional<ElfSection> section(std::string_view name) const;
     const std::vector<ElfSegment>& segments() const { return segments_; }
+    // Each PT_NOTE range once; throws Error(BadInput) past kMaxNoteBytes in all (a core's notes
+    // are a few MB: one per thread, the mapped files).
+    static constexpr uint64_t kMaxNoteBytes = 256 << 20;
     std::vector<ElfNote> notes() const;
     std::optional<std::string> build_id() const;
 

@@ -62,6 +62,8 @@ private:
     std::map<std::string, std::unique_ptr<ElfFile>> mapped_files_;
     std::map<std::string, std::string> missing_files_;
     mutable std::map<std::string, std::string> verified_files_;  // mapped path -> local file with its build id
+    std::map<std::string, uint64_t> first_pages_;  // mapped path -> where its file offset 0 is mapped (the first)
+    std::optional<std::string> entry_path_;        // the file mapped at AT_ENTRY: the executable
 };
 
 }  // namespace stackscope
