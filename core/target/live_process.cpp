@@ -21,6 +21,7 @@
 #include "stackscope/error.hpp"
 #include "target/proc_maps.hpp"
 #include "target/proc_syscall.hpp"
+#include "target/tracer_thread.hpp"
 #include "target/user_registers.hpp"
 
 namespace stackscope {
@@ -65,6 +66,14 @@ std::vector<int> namespace_ids(const std::string& status) {
     return ids;
 }
 
+// The process a tracer thread (a TracerPid, which names the tracing thread) belongs to: a
+// debugger, or another stackscope, traces from a thread of its own.
+std::string tracer_process(const std::string& tracer_tid) {
+    const auto status = read_text_file("/proc/" + tracer_tid + "/status");
+    const std::string tgid = status ? status_field(*status, "Tgid") : "";
+    return tgid.empty() ? tracer_tid : tgid;
+}
+
 // The kernel's view of what the thread is doing (read while it is stopped, or as it is).
 TargetThread kernel_thread(int pid, int tid, std::optional<uint64_t> pthread_id,
                            const std::optional<std::array<uint64_t, kDwarfRegisterCount>>& registers) {
@@ -100,14 +109,15 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
     const std::string tracer = status_field(*status, "TracerPid");
     if (options.stop_threads && !tracer.empty() && tracer != "0") {
         throw Error(ErrorKind::PermissionDenied,
-                    "process " + std::to_string(pid) + " is already traced by PID " + tracer);
+                    "process " + std::to_string(pid) + " is already traced by PID " + tracer_process(tracer));
     }
     // Before stopping anything: nothing may throw between the stop and the object's completion.
     in_other_pid_namespace_ = namespace_ids(*status).size() > 1;
     if (in_other_pid_namespace_) host_tids_ = namespace_tids();
     if (options.stop_threads && !already_stopped) {
         try {
-            stop_all_threads();
+            tracer_ = std::make_unique<TracerThread>();
+            tracer_->run([this] { stop_all_threads(); });
         } catch (...) {
             detach();  // the destructor does not run for a half-built object
             throw;
@@ -198,9 +208,9 @@ void LiveProcess::stop_all_threads() {
                     const auto status = read_text_file(task + "/status");
                     const std::string tracer = status ? status_field(*status, "TracerPid") : "";
                     if (!tracer.empty() && tracer != "0") {
-                        throw Error(ErrorKind::PermissionDenied, "thread " + std::to_string(tid) + " of process " +
-                                                                     std::to_string(pid_) +
-                                                                     " is already traced by PID " + tracer);
+                        throw Error(ErrorKind::PermissionDenied,
+                                    "thread " + std::to_string(tid) + " of process " + std::to_string(pid_) +
+                                        " is already traced by PID " + tracer_process(tracer));
                     }
                     continue;
                 }
@@ -237,6 +247,19 @@ void LiveProcess::stop_all_threads() {
 }
 
 void LiveProcess::detach() noexcept {
+    if (!tracer_) return;
+    try {
+        tracer_->run([this] { detach_all(); });
+    } catch (...) {
+        // detach_all() does not throw; a thread that cannot run it is released by the finish below
+    }
+    // A thread that had not stopped yet is still traced: released as the tracer thread exits.
+    tracer_->finish();
+    tracer_.reset();
+    attached_.clear();
+}
+
+void LiveProcess::detach_all() noexcept {
     for (auto& [tid, state] : attached_) {
         if (!state.stopped) {
             // Its interrupt is still pending: give it a moment to stop so that it can be detached.

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -13,6 +14,8 @@
 #include "stackscope/target.hpp"
 
 namespace stackscope {
+
+class TracerThread;
 
 class LiveProcess final : public Target {
 public:
@@ -49,6 +52,7 @@ private:
         int pending_signal = 0;  // a signal that arrived while stopping; re-delivered on detach
     };
     void stop_all_threads();
+    void detach_all() noexcept;
     // Waits (until `deadline`) for the seized thread's stop; false when it exited.
     bool wait_for_stop(int tid, Attached& state, std::chrono::steady_clock::time_point deadline);
     std::vector<int> list_threads() const;
@@ -62,6 +66,8 @@ private:
     int mem_fd_ = -1;
     std::vector<MemoryRegion> regions_;
     std::map<int, Attached> attached_;
+    // Attaches and detaches (ptrace's tracer), from the stop to the end of detach().
+    std::unique_ptr<TracerThread> tracer_;
     bool in_other_pid_namespace_ = false;
     mutable std::map<int, int> host_tids_;  // the target's tids -> ours; refreshed when one is missing
 };

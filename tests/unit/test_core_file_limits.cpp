@@ -100,8 +100,8 @@ std::string write_core(const std::string& name, const std::vector<uint64_t>& loa
     }
     std::memcpy(file.data() + note_offset, note.data(), note.size());
     const std::string path = temp_path(name);
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(file.data()),
-                                                static_cast<std::streamsize>(file.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
     return path;
 }
 
@@ -133,8 +133,8 @@ TEST_CASE("CoreFile: 60,000 mappings open in linear time", "[core_file]") {
     CoreFile core(path, {});
     std::vector<uint8_t> byte(1);
     for (size_t i = 0; i < kCount; i += 97) {
-        CHECK(core.read(loads[i], byte) == 1);                // in the core
-        CHECK(core.read(mappings[i].start, byte) == 0);       // in a file that is not there
+        CHECK(core.read(loads[i], byte) == 1);           // in the core
+        CHECK(core.read(mappings[i].start, byte) == 0);  // in a file that is not there
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     CHECK(seconds < 10);  // a few hundred milliseconds, even sanitized
