@@ -28,7 +28,10 @@ constexpr std::array<std::string_view, 12> kInflated = {
 
 // Far above any real debug file (libc6-dbg's libc inflates to 10 MB); a header claiming more is
 // corrupt.
-constexpr uint64_t kMaxInflatedBytes = uint64_t{1} << 31;
+constexpr uint64_t kMaxInflatedBytes = uint64_t{512} << 20;
+// zlib's deflate shrinks data at most about 1032 times: a section claiming more is corrupt (and
+// would have its whole claimed size allocated and populated first).
+constexpr uint64_t kMaxDeflateRatio = 1032;
 constexpr uint64_t kMaxAlignment = 4096;
 
 struct Mapping {
@@ -154,7 +157,9 @@ std::optional<int> inflated_debug_file(int fd, std::span<const uint8_t> build_id
             continue;
         }
         const uint64_t alignment = std::clamp<uint64_t>(chdr.ch_addralign, 1, kMaxAlignment);
-        if (chdr.ch_size > kMaxInflatedBytes || end > kMaxInflatedBytes) return std::nullopt;
+        if (chdr.ch_size > kMaxInflatedBytes || end > kMaxInflatedBytes ||
+            chdr.ch_size / kMaxDeflateRatio > s.sh_size - sizeof(chdr))
+            return std::nullopt;
         end = align_up(end, alignment);
         inflations.push_back({file.bytes() + s.sh_offset + sizeof(chdr), s.sh_size - sizeof(chdr), end, chdr.ch_size});
         s.sh_flags &= ~static_cast<uint64_t>(SHF_COMPRESSED);
