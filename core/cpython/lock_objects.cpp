@@ -43,7 +43,7 @@ uint64_t LockObjects::module_class(std::string_view module, std::string_view nam
 }
 
 bool LockObject::has_waiting_future(uint64_t future) const {
-    return std::binary_search(sorted_futures_.begin(), sorted_futures_.end(), future);
+    return std::binary_search(waiting_futures.begin(), waiting_futures.end(), future);
 }
 
 const LockObject* LockObjects::read(uint64_t object) {
@@ -188,8 +188,7 @@ void LockObjects::read_waiting_futures(LockObject& lock) {
         return;
     }
     futures_read_ += lock.waiting_futures.size();
-    lock.sorted_futures_ = lock.waiting_futures;
-    std::sort(lock.sorted_futures_.begin(), lock.sorted_futures_.end());
+    std::sort(lock.waiting_futures.begin(), lock.waiting_futures.end());
 }
 
 bool LockObjects::futex_waits_for(uint64_t futex, const LockObject& lock) {

@@ -38,17 +38,13 @@ struct LockObject {
     uint64_t inner = 0;                     // a Condition's lock, a Semaphore's Condition; 0 when none
     uint64_t semaphore = 0;                 // the sem_t its waiters futex-wait on; 0 when they park
     uint64_t parked_on = 0;                 // the PyMutex its waiters park on; 0 when they wait on `semaphore`
-    std::vector<uint64_t> waiting_futures;  // an asyncio lock's `_waiters`, oldest first
+    std::vector<uint64_t> waiting_futures;  // an asyncio lock's `_waiters`, by address
     // `_waiters` could not be read (unreadable, longer than the bound, or past the total of
     // futures read for all locks): who waits for it is unknown.
     bool waiters_unread = false;
 
     // Whether `future` is among waiting_futures.
     bool has_waiting_future(uint64_t future) const;
-
-private:
-    friend class LockObjects;
-    std::vector<uint64_t> sorted_futures_;  // waiting_futures sorted, for has_waiting_future
 };
 
 class LockObjects {
