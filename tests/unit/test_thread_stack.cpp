@@ -739,6 +739,18 @@ TEST_CASE("a running target's changing stack is read again, then reported", "[sn
     }
 }
 
+// A FrameReader over an image, with what it reads through (types resolved by symbol).
+struct FrameReading {
+    explicit FrameReading(Image& img) : mem(img.target), objects(mem, img.layout, types) {
+        stackscope::resolve_builtin_types_by_symbol(types, img.target, nullptr, 0);
+    }
+
+    RemoteMemory mem;
+    stackscope::BuiltinTypes types;
+    ObjectReader objects;
+    stackscope::FrameReader frames{objects};
+};
+
 TEST_CASE("FrameReader keeps at most kMaxLineTableBytes of line tables: past them, lines are unknown",
           "[thread_stack]") {
     // Code objects of a corrupt target all naming one 1 MiB table: kept once per code object,
@@ -755,11 +767,8 @@ TEST_CASE("FrameReader keeps at most kMaxLineTableBytes of line tables: past the
                                      img.b.str(img.str_type, "/app/f.py"), 100, table, 4);
         frames.push_back(img.frame(code, 2, 0, img.main_globals));
     }
-    RemoteMemory mem(img.target);
-    stackscope::BuiltinTypes types;
-    stackscope::resolve_builtin_types_by_symbol(types, img.target, nullptr, 0);
-    ObjectReader objects(mem, img.layout, types);
-    stackscope::FrameReader reader(objects);
+    FrameReading reading(img);
+    stackscope::FrameReader& reader = reading.frames;
     for (size_t i = 0; i < frames.size(); ++i) {
         const auto at = reader.location(frames[i]);
         CHECK(at.filename == "/app/f.py");
@@ -788,11 +797,8 @@ TEST_CASE("FrameReader scans at most kMaxLineScanBytes of line tables for new li
     std::vector<uint64_t> frames;
     for (size_t i = 0; i < fit + 8; ++i)
         frames.push_back(img.frame(code, static_cast<int64_t>(without + i), 0, img.main_globals));
-    RemoteMemory mem(img.target);
-    stackscope::BuiltinTypes types;
-    stackscope::resolve_builtin_types_by_symbol(types, img.target, nullptr, 0);
-    ObjectReader objects(mem, img.layout, types);
-    stackscope::FrameReader reader(objects);
+    FrameReading reading(img);
+    stackscope::FrameReader& reader = reading.frames;
     for (size_t i = 0; i < frames.size(); ++i) {
         const auto at = reader.location(frames[i]);
         if (i < fit) CHECK(at.line == 101);
@@ -811,11 +817,8 @@ TEST_CASE("FrameReader reads a code object's names and file name bounded", "[thr
     const auto code = img.b.code(img.code_type, img.b.str(img.str_type, long_name), img.b.str(img.str_type, long_name),
                                  img.b.str(img.str_type, "/" + long_file), 100, table, 4);
     const uint64_t frame = img.frame(code, 2, 0, img.main_globals);
-    RemoteMemory mem(img.target);
-    stackscope::BuiltinTypes types;
-    stackscope::resolve_builtin_types_by_symbol(types, img.target, nullptr, 0);
-    ObjectReader objects(mem, img.layout, types);
-    stackscope::FrameReader reader(objects);
+    FrameReading reading(img);
+    stackscope::FrameReader& reader = reading.frames;
     std::vector<stackscope::Frame> out;
     REQUIRE(reader.read(frame, out));
     REQUIRE(out.size() == 1);
