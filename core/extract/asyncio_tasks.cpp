@@ -145,6 +145,26 @@ std::vector<Task> ordered(TaskLists& tasks, const IdIndex& index, const std::vec
             std::sort(children.begin() + child_offsets[i], children.begin() + child_offsets[i + 1], by_id);
     }
     std::vector<bool> placed(n, false);
+    // Where to place `i` from, when no root led to it: the first of its chain of full awaiters
+    // on `loop` that is not placed, or the first task met twice on that chain (a cycle), so
+    // that every task comes after its full awaiter (as task_trees draws them).
+    std::vector<bool> met(n, false);
+    const auto first_unplaced_awaiter = [&](size_t i, uint64_t loop) {
+        std::vector<size_t> walk{i};
+        met[i] = true;
+        size_t first = i;
+        for (uint32_t up; (up = shown_under[first]) != IdIndex::kAbsent && !placed[up] && tasks[up].loop == loop;) {
+            if (met[up]) {
+                first = up;
+                break;
+            }
+            met[up] = true;
+            walk.push_back(up);
+            first = up;
+        }
+        for (const size_t k : walk) met[k] = false;
+        return first;
+    };
     std::vector<Task> out;
     out.reserve(n);
     const auto place_tree = [&](size_t root) {
@@ -170,7 +190,9 @@ std::vector<Task> ordered(TaskLists& tasks, const IdIndex& index, const std::vec
         // (usually nothing: sorting every awaited task only to skip it cost more than the rest).
         std::erase_if(rest, [&](size_t i) { return placed[i]; });
         std::sort(rest.begin(), rest.end(), by_id);
-        for (const size_t r : rest) place_tree(r);
+        for (const size_t r : rest) {
+            if (!placed[r]) place_tree(first_unplaced_awaiter(r, loop));
+        }
     }
     return out;
 }

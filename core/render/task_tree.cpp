@@ -18,7 +18,10 @@ public:
         by_id_.reserve(snapshot.tasks.size());
         awaited_.reserve(snapshot.tasks.size());
         composed_.reserve(snapshot.tasks.size());
-        for (const Task& t : snapshot.tasks) by_id_.emplace(t.id, &t);
+        for (const Task& t : snapshot.tasks) by_id_.emplace(t.id, Listed{&t, 0});
+        // Once per task: a task awaited by thousands is met under each of them.
+        const auto listed = [&](uint64_t id) { return by_id_.count(id) > 0; };
+        for (auto& [id, entry] : by_id_) entry.full_awaiter = stackscope::full_awaiter(*entry.task, listed);
         for (const Task& t : snapshot.tasks) {
             for (const TaskAwaiter& a : t.awaited_by) {
                 if (by_id_.count(a.task)) awaited_[a.task].push_back({&t, a.group});
@@ -28,7 +31,24 @@ public:
 
     // The awaiter `task` is shown in full under (model.hpp); 0 for a root.
     uint64_t full_awaiter(const Task& task) const {
-        return stackscope::full_awaiter(task, [&](uint64_t id) { return by_id_.count(id) > 0; });
+        const auto entry = by_id_.find(task.id);
+        return entry == by_id_.end() ? 0 : entry->second.full_awaiter;
+    }
+
+    // Where to start drawing `task`, which no root led to: the first of its chain of full
+    // awaiters (on its loop) that is not drawn yet, or the first task met twice on that chain
+    // (a cycle), so that each task is drawn after, and under, its full awaiter.
+    const Task& first_undrawn_awaiter(const Task& task) const {
+        std::unordered_set<uint64_t> met{task.id};
+        const Task* at = &task;
+        for (;;) {
+            const uint64_t up = full_awaiter(*at);
+            if (up == 0 || composed(up)) return *at;
+            const Task& awaiter = *by_id_.at(up).task;
+            if (awaiter.loop != task.loop) return *at;
+            if (!met.insert(up).second) return awaiter;
+            at = &awaiter;
+        }
     }
 
     bool composed(uint64_t task) const { return composed_.count(task) > 0; }
@@ -38,7 +58,7 @@ public:
         std::string names;
         for (const TaskAwaiter& a : task.awaited_by) {
             const auto awaiter = by_id_.find(a.task);
-            if (awaiter != by_id_.end()) names += (names.empty() ? "'" : ", '") + awaiter->second->name + "'";
+            if (awaiter != by_id_.end()) names += (names.empty() ? "'" : ", '") + awaiter->second.task->name + "'";
         }
         return names.empty() ? "" : " (awaited by " + names + ")";
     }
@@ -47,7 +67,7 @@ public:
         Stack stack = composed_.insert(task.id).second ? stack_of(task) : task.stack;
         path.push_back(task.id);
         const auto children = awaited_.find(task.id);
-        if (children != awaited_.end() && path.size() <= static_cast<size_t>(kMaxContextNesting)) {
+        if (children != awaited_.end()) {
             std::vector<const Edge*> unplaced;
             for (const Edge& edge : children->second) {
                 Context* group = edge.group ? group_context(stack, edge.group) : nullptr;
@@ -64,6 +84,10 @@ private:
     struct Edge {
         const Task* task;  // the awaited task
         uint64_t group;
+    };
+    struct Listed {
+        const Task* task;
+        uint64_t full_awaiter;
     };
 
     // The task's stack for its tree: a copy, or (a task composed once, whose stacks the caller
@@ -84,9 +108,14 @@ private:
         if (std::find(path.begin(), path.end(), awaited.id) != path.end())
             return reference(awaited, " (awaits itself through the tasks above: a cycle)");
         if (full_awaiter(awaited) != awaiter.id) {
-            const Task* other = by_id_.at(full_awaiter(awaited));
+            const Task* other = by_id_.at(full_awaiter(awaited)).task;
             return reference(awaited, " (shown under '" + other->name + "')");
         }
+        // Drawn already: a root of its own loop, which came first.
+        if (composed(awaited.id)) return reference(awaited, " (shown above)");
+        // The text draws no deeper (format_tree.cpp): deeper tasks are roots of their own.
+        if (path.size() >= static_cast<size_t>(kMaxContextNesting))
+            return reference(awaited, " (nested too deep: shown as a root below)");
         return compose(awaited, path);
     }
 
@@ -129,7 +158,7 @@ private:
     }
 
     std::vector<Task>* take_;  // the snapshot's tasks, when their stacks may be taken
-    std::unordered_map<uint64_t, const Task*> by_id_;
+    std::unordered_map<uint64_t, Listed> by_id_;
     std::unordered_map<uint64_t, std::vector<Edge>> awaited_;  // awaiter -> what it awaits
     std::unordered_set<uint64_t> composed_;                    // the tasks shown in full so far
 };
@@ -185,12 +214,14 @@ std::vector<LoopTasks> task_trees(const Snapshot& snapshot, TaskLayout layout, s
             std::vector<uint64_t> path;
             group.roots.push_back(builder.compose(t, path));
         }
-        // What no root led to: cycles of awaits (each from its first task met) and what they await.
+        // What no root led to: cycles of awaits (each from its first task met) and what they
+        // await, and tasks nested too deep to be drawn under their awaiter.
         for (const Task& t : snapshot.tasks) {
             if (t.loop != loop || builder.composed(t.id)) continue;
+            const Task& first = builder.first_undrawn_awaiter(t);
             std::vector<uint64_t> path;
-            Stack stack = builder.compose(t, path);
-            if (t.cycle) stack.root.description += " (on a cycle of awaits)";
+            Stack stack = builder.compose(first, path);
+            stack.root.description += first.cycle ? " (on a cycle of awaits)" : builder.awaiters_note(first);
             group.roots.push_back(std::move(stack));
         }
         group.header = loop_header(snapshot, loop, tid, count);

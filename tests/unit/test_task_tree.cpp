@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "extract/asyncio_tasks.hpp"
 #include "stackscope/formatters.hpp"
 
 using namespace stackscope;
@@ -167,4 +168,95 @@ TEST_CASE("full_awaiter: the lowest-id awaiter among those listed, 0 for a root"
     CHECK(full_awaiter(t, [](uint64_t id) { return id != 0x200; }) == 0x400);
     CHECK(full_awaiter(t, [](uint64_t) { return false; }) == 0);
     CHECK(full_awaiter(task(0x100, "main", {}, {}), all) == 0);
+}
+
+namespace {
+
+// `a` and `b` await each other and `b` awaits `c`, whose id is the lowest: no root leads to
+// any of them.
+std::vector<Task> cycle_awaiting_a_task() {
+    Task c = task(0x100, "c", {frame("c", 3, "await asyncio.sleep(9)")}, {{0x300, 0}});
+    Task a = task(0x200, "a", {frame("a", 4, "await b")}, {{0x300, 0}});
+    Task b = task(0x300, "b", {frame("b", 5, "await asyncio.gather(a, c)")}, {{0x200, 0}});
+    a.cycle = b.cycle = true;
+    return {c, a, b};
+}
+
+size_t count(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("task order: a task no root leads to comes after its full awaiter, a cycle from where it is met") {
+    Snapshot snap;
+    TasksRead read;
+    read.task_runs.push_back(cycle_awaiting_a_task());
+    finish_tasks(snap, std::move(read));
+    std::vector<std::string> names;
+    for (const Task& t : snap.tasks) names.push_back(t.name);
+    // c's full awaiter is b; b's is a, a's is b: the cycle is entered at b, met first from c;
+    // b's children by id.
+    CHECK(names == std::vector<std::string>{"b", "c", "a"});
+}
+
+TEST_CASE("task trees: a task awaited by a cycle is drawn once, under its awaiter on the cycle", "[format]") {
+    Snapshot snap;
+    snap.python_version = "3.12.1";
+    snap.tasks_asked = true;
+    TasksRead read;
+    read.task_runs.push_back(cycle_awaiting_a_task());
+    finish_tasks(snap, std::move(read));
+    const std::string expected =
+        "\n"
+        "Event loop 0x7000 on thread 11: 3 tasks\n"
+        "stackscope.Stack of <Task pending name='b'> (on a cycle of awaits) (most recent call last):\n"
+        "╠ b in __main__ at /srv/app.py:5\n"
+        "║ ├ await asyncio.gather(a, c)  # awaits 2 tasks\n"
+        "║ │   \n"
+        "║ ├── <Task pending name='c'>\n"
+        "║ │   ╠ c in __main__ at /srv/app.py:3\n"
+        "║ │   ║ └ await asyncio.sleep(9)\n"
+        "║ │   \n"
+        "║ ├── <Task pending name='a'>\n"
+        "║ │   ╠ a in __main__ at /srv/app.py:4\n"
+        "║ │   ║ ├ await b  # awaits 1 task\n"
+        "║ │   ║ ├── <Task pending name='b'> (awaits itself through the tasks above: a cycle)\n"
+        "║ │   ║ └ await b\n"
+        "║ │   \n"
+        "║ └ await asyncio.gather(a, c)\n";
+    CHECK(format_snapshot_tree(snap, TreeOptions{}) == expected);
+    // The same whether the frames are copied or taken (a task drawn twice had none left).
+    CHECK(joined(format_snapshot_tree_taking_task_stacks(snap, TreeOptions{})) == expected);
+    // Whatever order the tasks come in.
+    Snapshot unordered = snap;
+    unordered.tasks = cycle_awaiting_a_task();
+    const std::string text = joined(format_snapshot_tree_taking_task_stacks(unordered, TreeOptions{}));
+    CHECK(count(text, "name='c'") == 1);
+    CHECK(count(text, "c in __main__") == 1);
+    CHECK(count(text, "b in __main__") == 1);
+    CHECK(count(text, "a in __main__") == 1);
+}
+
+TEST_CASE("task trees: a chain nested deeper than the text draws goes on as a root that says so", "[format]") {
+    constexpr int kTasks = 600;
+    Snapshot snap;
+    snap.python_version = "3.12.1";
+    snap.tasks_asked = true;
+    for (int i = 0; i < kTasks; ++i) {
+        std::vector<TaskAwaiter> awaited_by;
+        if (i) awaited_by.push_back({static_cast<uint64_t>(0x1000 + i - 1), 0});
+        snap.tasks.push_back(task(0x1000 + i, "t" + std::to_string(i), {frame("f" + std::to_string(i), i, "await x")},
+                                  std::move(awaited_by)));
+    }
+    const std::string text = joined(format_snapshot_tree_taking_task_stacks(snap, TreeOptions{}));
+    for (int i = 0; i < kTasks; ++i) CHECK(count(text, " f" + std::to_string(i) + " in __main__") == 1);
+    // Each root but the first starts where the one before could draw no deeper.
+    CHECK(count(text, "(nested too deep: shown as a root below)") == 2);
+    CHECK(count(text, "stackscope.Stack of ") == 3);
+    CHECK(count(text, "stackscope.Stack of <Task pending name='t256'> (awaited by 't255') (most recent") == 1);
+    CHECK(count(text, "stackscope.Stack of <Task pending name='t512'> (awaited by 't511') (most recent") == 1);
+    CHECK(count(text, "<Task pending name='t256'> (nested too deep: shown as a root below)") == 1);
 }
