@@ -13,6 +13,7 @@ enum ExitCode : int {
     kExitPermission = 4,  // permission denied, or the process is already traced
     kExitBadInput = 5,    // no such process or file, not a core file, truncated, another build's file
     kExitInternal = 6,    // a bug in stackscope
+    kExitOutput = 7,      // the output could not be written in full (a full disk, ...)
 };
 
 inline constexpr const char* kExitCodesHelp =
@@ -22,13 +23,16 @@ inline constexpr const char* kExitCodesHelp =
     "  2  usage error\n"
     "  3  not a Python process, or an unsupported Python version\n"
     "  4  permission denied (or the process is already traced)\n"
-    "  5  unreadable or invalid input (no such process, not a core file, truncated core, a file of another build)\n"
-    "  6  internal error (a bug in stackscope: please report it)\n";
+    "  5  unreadable or invalid input (no such process, not a core file, truncated core, a file of another build,\n"
+    "     memory that the whole read depends on unreadable)\n"
+    "  6  internal error (a bug in stackscope: please report it)\n"
+    "  7  the output could not be written in full (e.g. no space left on the device)\n";
 
+// For an error that ended the whole read: nothing was printed, so it is never "partial" (1).
 inline int exit_code_of(ErrorKind kind) {
     switch (kind) {
         case ErrorKind::UnreadableMemory:
-        case ErrorKind::InconsistentData: return kExitPartial;
+        case ErrorKind::InconsistentData: return kExitBadInput;
         case ErrorKind::UnsupportedRuntime: return kExitNotPython;
         case ErrorKind::PermissionDenied: return kExitPermission;
         case ErrorKind::NoSuchTarget:

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -21,6 +22,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -60,7 +62,7 @@ void add_object_option(CLI::App* cmd, std::vector<std::string>& addresses) {
                     "Show the stack of the object at ADDR (0x-hex or decimal, as id() prints it) instead of the "
                     "threads: a generator, coroutine or async generator and what it awaits, an asyncio Task or "
                     "Future, a threading.Thread. Repeat --object for more objects; one that cannot be read gets an "
-                    "error (exit 1)")
+                    "error (exit 1). Not with --tasks, --locks or --native, which show threads")
         ->type_name("ADDR")
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -100,9 +102,10 @@ void widen_output_pipe(size_t bytes) {
     (void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, static_cast<int>(std::min<size_t>(bytes, size_t{1} << 20)));
 }
 
-// Writes the pieces in order, with as few calls as the kernel allows. A failed write ends the
-// output as std::cout's would: silently (SIGPIPE, when not ignored, ends the process first).
-void write_stdout(const TextPieces& pieces) {
+// Writes the pieces in order, with as few calls as the kernel allows. "" once all is written,
+// or once the reader has gone (EPIPE, when SIGPIPE is ignored: `| head` is not a failure;
+// when it is not ignored, it ends the process first); else why the output is incomplete.
+std::string write_stdout(const TextPieces& pieces) {
     size_t total = 0;
     for (const std::string& piece : pieces) total += piece.size();
     widen_output_pipe(total);
@@ -117,7 +120,15 @@ void write_stdout(const TextPieces& pieces) {
         const int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
         const ssize_t wrote = writev(STDOUT_FILENO, iov.data() + next, count);
         if (wrote < 0 && errno == EINTR) continue;
-        if (wrote <= 0) return;
+        if (wrote < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            // A standard output left non-blocking by whoever started us.
+            pollfd ready{STDOUT_FILENO, POLLOUT, 0};
+            (void)poll(&ready, 1, -1);
+            continue;
+        }
+        if (wrote < 0 && errno == EPIPE) return "";
+        if (wrote < 0) return std::strerror(errno);
+        if (wrote == 0) return "nothing more could be written";
         // Past what was written: whole pieces, then into the first one written in part.
         for (size_t left = static_cast<size_t>(wrote); left > 0;) {
             iovec& piece = iov[next];
@@ -128,6 +139,7 @@ void write_stdout(const TextPieces& pieces) {
             if (piece.iov_len == 0) ++next;
         }
     }
+    return "";
 }
 
 // `snap`'s task stacks are given up to the text.
@@ -146,7 +158,10 @@ int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats,
     } else {
         text = format_snapshot_tree_taking_task_stacks(snap, tree);
     }
-    write_stdout(text);
+    if (const std::string failed = write_stdout(text); !failed.empty()) {
+        std::cerr << "stackscope: cannot write the output: " << failed << "\n";
+        return kExitOutput;
+    }
     if (debug_reads) {
         std::cerr << "stackscope: " << stats.target_reads << " target read calls (" << stats.requested_reads
                   << " asked of the page cache), " << stats.stack_rereads << " stacks read again";
@@ -251,7 +266,9 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
     std::string source_root;
     StoppedFor stopped_for;
     {
-        DeferTerminationSignals defer;
+        // Nothing is stopped with --no-block: Ctrl-C ends the read at once.
+        std::optional<DeferTerminationSignals> defer;
+        if (!no_block) defer.emplace();
         const auto attached = std::chrono::steady_clock::now();
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
@@ -382,6 +399,11 @@ int main(int argc, char** argv) {
         std::cerr << "stackscope: --native shows threads: not with --object (see stackscope --help)\n";
         return kExitUsage;
     }
+    if ((out.tasks || out.locks) && !object_args.empty()) {
+        std::cerr << "stackscope: --object shows the objects instead of the threads: not with "
+                  << (out.tasks ? "--tasks" : "--locks") << " (see stackscope --help)\n";
+        return kExitUsage;
+    }
 
     std::vector<uint64_t> objects;
     for (const std::string& text : object_args) {
@@ -398,10 +420,12 @@ int main(int argc, char** argv) {
         core_options.lib_search_path = split_path_list(lib_search_path);
         return run_core(core_path, core_options, objects, out, debug_reads);
     } catch (const Error& e) {
-        std::cerr << "stackscope: " << (e.kind() == ErrorKind::Internal ? "internal error: " : "") << e.what() << "\n";
+        // Messages name files and text the target gave (a core's file notes): shown, not obeyed.
+        std::cerr << "stackscope: " << (e.kind() == ErrorKind::Internal ? "internal error: " : "")
+                  << printable_text(e.what()) << "\n";
         return exit_code_of(e.kind());
     } catch (const std::exception& e) {
-        std::cerr << "stackscope: internal error: " << e.what() << "\n";
+        std::cerr << "stackscope: internal error: " << printable_text(e.what()) << "\n";
         return kExitInternal;
     } catch (...) {
         std::cerr << "stackscope: internal error\n";

@@ -1,5 +1,6 @@
 #include "render/printable.hpp"
 
+#include "stackscope/formatters.hpp"
 #include "stackscope/hex.hpp"
 
 #include <cstdint>
@@ -13,6 +14,12 @@
 namespace stackscope {
 
 std::string printable(const std::string& text) {
+    std::string out;
+    append_printable(out, text);
+    return out;
+}
+
+std::string printable_text(std::string_view text) {
     std::string out;
     append_printable(out, text);
     return out;

@@ -32,6 +32,9 @@ std::string format_thread_header(const Thread& thread);
 std::string format_thread_details(const Thread& thread);
 // The JSON name of a thread's activity: "running", "idle", "waiting_for_gil"; nullopt when unknown.
 std::optional<std::string> activity_name(ThreadActivity activity);
+// `text` as the tree shows what the target gave: control characters escaped, so that it can
+// neither fake lines nor drive a terminal (for messages that quote the target, e.g. on stderr).
+std::string printable_text(std::string_view text);
 // `SIGSEGV at 0x0`: a fatal signal in a few words.
 std::string format_signal(const FatalSignal& signal);
 // For a core: `Process 1234: python3 app.py` and, after a crash, `Killed by SIGSEGV at 0x0

@@ -54,6 +54,27 @@ def test_missing_core(tool, tmp_path):
     assert_error(run_tool(tool, ["core", tmp_path / "no-such.core"]), BAD_FILE)
 
 
+def test_error_message_shows_control_characters_escaped(tool, tmp_path):
+    """A message quoting a name (here a path; from a core, the files its notes name) cannot drive
+    the terminal: its escape and bell characters are shown escaped."""
+    name = "no-such\x1b]0;owned\x07\x1b[2J.core"
+    result = run_tool(tool, ["core", tmp_path / name])
+    assert_error(result, BAD_FILE)
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr, repr(result.stderr)
+    assert "no-such\\x1b]0;owned\\x07\\x1b[2J.core" in result.stderr, repr(result.stderr)
+
+
+def test_output_that_cannot_be_written_exits_7(tool, target_args):
+    """Output to a full device: one line saying so and exit 7, not exit 0 with nothing written.
+    A reader that goes away (`| head`) is not a failure (SIGPIPE ends the command first; when it
+    is ignored, the command stops writing and exits as it would have)."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([str(tool)] + [str(a) for a in target_args] + ["--format", "json"], env=clean_env(),
+                                stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 7, (result.returncode, result.stderr)
+    assert result.stderr.strip() == "stackscope: cannot write the output: No space left on device", result.stderr
+
+
 def test_dead_pid(tool):
     child = subprocess.Popen(["true"])
     child.wait()
@@ -66,10 +87,12 @@ def test_dead_pid(tool):
      ["pid", "1", "--format", "tree", "--format", "json"], ["pid", "1", "--native", "--no-block"], ["core"],
      ["pid", "1", "--flat=false"], ["pid", "1", "--ascii=no", "--json"], ["pid", "1", "--object"],
      ["pid", "1", "--object", "xyz"], ["pid", "1", "--object", "0x"], ["pid", "1", "--object", "-5"], ["pid", "1", "--object", "0"],
-     ["pid", "1", "--object", "0x1ffffffffffffffff"], ["core", "x", "--object", "12abc"]],
+     ["pid", "1", "--object", "0x1ffffffffffffffff"], ["core", "x", "--object", "12abc"],
+     ["pid", "1", "--object", "0x1000", "--tasks"], ["core", "x", "--object", "0x1000", "--locks"]],
     ids=["no-args", "pid-missing", "pid-not-number", "unknown-command", "bad-format", "two-formats", "format-twice",
          "native-no-block", "core-missing", "flag-with-value", "flag-with-value-2", "object-missing",
-         "object-not-address", "object-bare-0x", "object-negative", "object-null", "object-too-big", "object-trailing-junk"],
+         "object-not-address", "object-bare-0x", "object-negative", "object-null", "object-too-big", "object-trailing-junk",
+         "object-with-tasks", "object-with-locks"],
 )
 def test_usage_error(tool, args):
     assert_error(run_tool(tool, args), USAGE)

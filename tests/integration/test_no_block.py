@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -77,6 +78,20 @@ def test_no_block_never_stops_or_traces(hooks_tool, scenario):
     assert result.returncode == 0, describe(result)
     assert watcher.polls > 20
     assert watcher.stopped_or_traced() == []
+
+
+def test_no_block_read_ends_at_once_on_sigterm(hooks_tool, scenario):
+    """Nothing is stopped with --no-block, so termination signals are not held back: SIGTERM
+    ends a read held open for a minute at once."""
+    cli = spawn([hooks_tool, "pid", scenario.pid, "--no-block"], env=clean_env(STACKSCOPE_TEST_PAUSE_MS="60000"),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)  # inside the read's pause
+        cli.send_signal(signal.SIGTERM)
+        cli.wait(timeout=10)
+    finally:
+        kill_group(cli)
+    assert cli.returncode == -signal.SIGTERM
 
 
 def read_syscalls(tool, pid, env, *options):
