@@ -30,6 +30,7 @@
 #include "stackscope/error.hpp"
 #include "exit_codes.hpp"
 #include "stackscope/formatters.hpp"
+#include "stackscope/helper_thread.hpp"
 #include "stackscope/live_process.hpp"
 #include "stackscope/options.hpp"
 #include "stackscope/snapshot.hpp"
@@ -143,11 +144,11 @@ std::string write_stdout(const TextPieces& pieces) {
 }
 
 // `snap`'s task stacks are given up to the text.
-int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads,
+int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats, bool debug_reads, HelperThread& helper,
          StoppedFor stopped_for = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
-    const TreeOptions tree{out.ascii, out.show_hidden, color};
+    const TreeOptions tree{out.ascii, out.show_hidden, color, &helper};
     TextPieces text;
     if (out.format == OutputFormat::Json) {
         text.push_back(format_snapshot_json(snap, 2, out.native_all));
@@ -260,7 +261,8 @@ std::string parse_address(const std::string& text, uint64_t& out) {
     return "";
 }
 
-int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const OutputOptions& out, bool debug_reads) {
+int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const OutputOptions& out, bool debug_reads,
+            HelperThread& helper) {
     Snapshot snap;
     ExtractionStats stats;
     std::string source_root;
@@ -291,18 +293,19 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
                                              .tasks = out.tasks,
                                              .locks = out.locks,
                                              .native = out.native || out.native_all,
-                                             .native_interpreter_in_full = out.native_all},
+                                             .native_interpreter_in_full = out.native_all,
+                                             .helper = &helper},
                              resume);
         resume();
     }
     // Source files are named by the target and may be slow to read: only once it runs again.
     SourceFiles sources(source_root);
     add_source_lines(snap, sources);
-    return emit(snap, out, stats, debug_reads, stopped_for);
+    return emit(snap, out, stats, debug_reads, helper, stopped_for);
 }
 
 int run_core(const std::string& path, const CoreFileOptions& core_options, const std::vector<uint64_t>& objects,
-             const OutputOptions& out, bool debug_reads) {
+             const OutputOptions& out, bool debug_reads, HelperThread& helper) {
     CoreFile core(path, core_options);
     ExtractionStats stats;
     Snapshot snap = take_snapshot(core, &stats,
@@ -312,11 +315,12 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
                                                   .tasks = out.tasks,
                                                   .locks = out.locks,
                                                   .native = out.native || out.native_all,
-                                                  .native_interpreter_in_full = out.native_all});
+                                                  .native_interpreter_in_full = out.native_all,
+                                                  .helper = &helper});
     test_only_internal_error();
     SourceFiles sources(core.source_root());
     add_source_lines(snap, sources);
-    return emit(snap, out, stats, debug_reads);
+    return emit(snap, out, stats, debug_reads, helper);
 }
 
 std::vector<std::string> split_path_list(const std::string& list) {
@@ -415,10 +419,13 @@ int main(int argc, char** argv) {
         objects.push_back(address);
     }
 
+    // The second thread of a long task list's read and text, one for both. Never ended: the
+    // process's exit ends it, without first handing its allocator's memory back (helper_thread.hpp).
+    static HelperThread* const helper = new HelperThread;
     try {
-        if (pid_cmd->parsed()) return run_pid(pid, no_block, objects, out, debug_reads);
+        if (pid_cmd->parsed()) return run_pid(pid, no_block, objects, out, debug_reads, *helper);
         core_options.lib_search_path = split_path_list(lib_search_path);
-        return run_core(core_path, core_options, objects, out, debug_reads);
+        return run_core(core_path, core_options, objects, out, debug_reads, *helper);
     } catch (const Error& e) {
         // Messages name files and text the target gave (a core's file notes): shown, not obeyed.
         std::cerr << "stackscope: " << (e.kind() == ErrorKind::Internal ? "internal error: " : "")

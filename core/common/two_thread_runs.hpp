@@ -8,16 +8,21 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <memory>
 #include <thread>
+
+#include "stackscope/helper_thread.hpp"
 
 namespace stackscope {
 
-// Calls here(run) on this thread and there(run) on one more, until every run in [0, run_count)
-// is done once; returns once they all are, with the other thread, which may still be exiting
-// (a thread's exit frees what its allocator kept for it: its owner joins it, or lets it go,
-// when that no longer matters). Throws what either threw; after a throw, neither takes a new run.
+// Calls here(run) on this thread and there(run) on one more (`helper`'s, else a new one),
+// until every run in [0, run_count) is done once; returns once they all are, with the new
+// thread, which may still be exiting (a thread's exit frees what its allocator kept for it:
+// its owner joins it, or lets it go, when that no longer matters), or an empty one on
+// `helper`. Throws what either threw; after a throw, neither takes a new run.
 inline std::jthread in_runs_on_two_threads(size_t run_count, const std::function<void(size_t run)>& here,
-                                           const std::function<void(size_t run)>& there) {
+                                           const std::function<void(size_t run)>& there,
+                                           HelperThread* helper = nullptr) {
     std::atomic<size_t> next_run = 0;
     const auto take_runs = [&](const std::function<void(size_t)>& work) {
         try {
@@ -27,19 +32,27 @@ inline std::jthread in_runs_on_two_threads(size_t run_count, const std::function
             throw;
         }
     };
-    // The thread owns the promise: it may still be inside set_value() when this one wakes.
-    std::promise<void> promise;
-    std::future<void> other_done = promise.get_future();
-    // Declared after what the thread uses: on a throw here it is joined before they go.
-    std::jthread other([&, promise = std::move(promise)]() mutable {
+    // The other thread shares the promise: it may still be inside set_value() when this one
+    // wakes, and (on the helper) its job is destroyed after this returns.
+    auto promise = std::make_shared<std::promise<void>>();
+    std::future<void> other_done = promise->get_future();
+    auto other_runs = [&, promise]() {
         try {
             take_runs(there);
-            promise.set_value();
+            promise->set_value();
         } catch (...) {
-            promise.set_exception(std::current_exception());
+            promise->set_exception(std::current_exception());
         }
-    });
-    take_runs(here);
+    };
+    std::jthread other;
+    if (helper) helper->run(other_runs);
+    else other = std::jthread(other_runs);
+    try {
+        take_runs(here);
+    } catch (...) {
+        other_done.wait();  // the other thread uses what this frame holds
+        throw;
+    }
     other_done.get();
     return other;
 }

@@ -271,7 +271,8 @@ void read_run(const TaskReader::Worker& worker, TaskLinkReader& link_reader, std
 
 }  // namespace
 
-TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker) {
+TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker,
+                           HelperThread* helper) {
     snap.tasks_asked = true;
     ObjectReader& objects = x_.objects();
     AsyncioRegistry registry(objects, x_.runtime());
@@ -333,7 +334,8 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
         TaskLinkReader second_links(second->x.objects(), recorded, listed_sorted);
         second->x.futures().reserve(2 * ids.size() / readers);
         out.second_reader = in_runs_on_two_threads(
-            runs.size(), first_reads, [&](size_t run) { read_run(*second, second_links, ids, context, run, runs); });
+            runs.size(), first_reads, [&](size_t run) { read_run(*second, second_links, ids, context, run, runs); },
+            helper);
     }
     std::vector<std::vector<TaskLinks>> links;
     links.reserve(runs.size());

@@ -9,6 +9,7 @@
 
 #include "extract/extraction.hpp"
 #include "extract/task_awaiters.hpp"
+#include "stackscope/helper_thread.hpp"
 #include "stackscope/model.hpp"
 
 namespace stackscope {
@@ -21,8 +22,8 @@ struct TasksRead {
     // The tasks, in the registries' order, in the runs the readers took them in: joining them
     // moves thousands of tasks, so it waits for the target to run again.
     std::vector<std::vector<Task>> task_runs;
-    // The second reader's thread: it has handed over its tasks, and is joined once the target
-    // runs again (a thread's exit frees what its allocator kept for it).
+    // The second reader's thread (none on a HelperThread): it has handed over its tasks, and is
+    // joined once the target runs again (a thread's exit frees what its allocator kept for it).
     std::jthread second_reader;
 };
 
@@ -49,7 +50,9 @@ public:
     // Reads the tasks into TasksRead::task_runs (in the registries' order: finish_tasks() joins
     // them into snap.tasks and orders them) and sets each thread's running_loop and running_task.
     // Errors are recorded, never thrown (but Error(Internal)).
-    TasksRead read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker = {});
+    // The second worker runs on `helper`, when given.
+    TasksRead read(Snapshot& snap, const StackOf& stack_of, const SecondWorker& second_worker = {},
+                   HelperThread* helper = nullptr);
 
 private:
     Extraction& x_;

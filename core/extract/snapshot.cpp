@@ -414,7 +414,7 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         tasks_read = TaskReader(x, options.target_running, options.attempts)
                          .read(
                              snap, [&](uint64_t task) { return read_object(x, stacks, elaboration, task, options); },
-                             second_worker);
+                             second_worker, options.helper);
         task_readers = second_x ? 2 : 1;
         if (second_x) {
             extra_target_reads = second_x->memory().target_reads();

@@ -34,7 +34,8 @@ void append_roots_text(std::string& out, std::vector<Stack>& roots, size_t begin
 
 // A long list on two threads (in_runs_on_two_threads): the text of 10,000 tasks is most of
 // what --tasks does once the target runs again. Each run's text becomes a piece, in order.
-void append_roots_on_two_threads(TextPieces& out, std::vector<Stack>& roots, const StackText& stack_text) {
+void append_roots_on_two_threads(TextPieces& out, std::vector<Stack>& roots, const StackText& stack_text,
+                                 HelperThread* helper) {
     std::vector<std::string> texts((roots.size() + kRootsPerRun - 1) / kRootsPerRun);
     // Each run's text starts with room for a little more than the last one written needed.
     std::atomic<size_t> last_size{0};
@@ -45,7 +46,7 @@ void append_roots_on_two_threads(TextPieces& out, std::vector<Stack>& roots, con
         last_size.store(texts[run].size(), std::memory_order_relaxed);
     };
     // Joined once the texts are taken: by then it has exited.
-    std::jthread other = in_runs_on_two_threads(texts.size(), write_run, write_run);
+    std::jthread other = in_runs_on_two_threads(texts.size(), write_run, write_run, helper);
     for (std::string& text : texts) out.push_back(std::move(text));
     out.emplace_back();  // what follows
 }
@@ -53,7 +54,7 @@ void append_roots_on_two_threads(TextPieces& out, std::vector<Stack>& roots, con
 // The tasks' part of the text, appended to `out`: the text of 10,000 tasks is megabytes, and
 // each copy of it costs as much as writing a tenth of it.
 void append_tasks_text(TextPieces& out, const Snapshot& snapshot, const StackText& stack_text, bool color,
-                       TaskLayout layout, std::vector<Task>* stacks_to_take) {
+                       TaskLayout layout, std::vector<Task>* stacks_to_take, HelperThread* helper = nullptr) {
     std::vector<LoopTasks> loops = task_trees(snapshot, layout, stacks_to_take);
     if (loops.empty()) out.back() += "\n" + styled_header("no event loops", color) + "\n";
     for (LoopTasks& loop : loops) {
@@ -62,7 +63,7 @@ void append_tasks_text(TextPieces& out, const Snapshot& snapshot, const StackTex
         if (roots.size() < kRootsForTwoThreads) {
             append_roots_text(out.back(), roots, 0, roots.size(), stack_text);
         } else {
-            append_roots_on_two_threads(out, roots, stack_text);
+            append_roots_on_two_threads(out, roots, stack_text, helper);
         }
     }
     if (snapshot.tasks_error)
@@ -95,7 +96,7 @@ std::string format_snapshot_text(const Snapshot& snapshot, const StackText& stac
 
 TextPieces format_snapshot_text_pieces(const Snapshot& snapshot, const StackText& stack_text, bool color,
                                        TaskLayout tasks, const std::function<std::string(const Thread&)>& native_text,
-                                       std::vector<Task>* task_stacks_to_take) {
+                                       std::vector<Task>* task_stacks_to_take, HelperThread* helper) {
     TextPieces pieces{format_process_header(snapshot)};
     std::string& out = pieces.back();  // only until the tasks add pieces
     if (snapshot.objects_asked) {
@@ -115,7 +116,8 @@ TextPieces format_snapshot_text_pieces(const Snapshot& snapshot, const StackText
         if (thread.native && native_text) out += native_text(thread);
         else stack_text(out, thread.stack);
     }
-    if (snapshot.tasks_asked) append_tasks_text(pieces, snapshot, stack_text, color, tasks, task_stacks_to_take);
+    if (snapshot.tasks_asked)
+        append_tasks_text(pieces, snapshot, stack_text, color, tasks, task_stacks_to_take, helper);
     pieces.back() += locks_text(snapshot, color);
     return pieces;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "stackscope/eval_calls.hpp"
+#include "stackscope/helper_thread.hpp"
 #include "stackscope/model.hpp"
 
 namespace stackscope {
@@ -15,6 +16,8 @@ struct TreeOptions {
     bool ascii = false;
     bool show_hidden = false;
     bool color = false;  // ANSI colours (use_color decides; never in JSON)
+    // Where the second half of a long task list's text is written; a thread of its own when null.
+    HelperThread* helper = nullptr;
 };
 
 struct FlatOptions {

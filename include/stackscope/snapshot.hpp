@@ -2,6 +2,7 @@
 // The entry point of the core: one consistent extraction of every Python thread.
 #include <functional>
 
+#include "stackscope/helper_thread.hpp"
 #include "stackscope/model.hpp"
 #include "stackscope/target.hpp"
 
@@ -37,6 +38,8 @@ struct SnapshotOptions {
     // --native-all shows them; else from the symbol table alone, which is all --native needs to
     // collapse them.
     bool native_interpreter_in_full = true;
+    // Where a long task list's second reader runs; a thread of its own when null.
+    HelperThread* helper = nullptr;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread
