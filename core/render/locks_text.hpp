@@ -10,8 +10,4 @@ namespace stackscope {
 // "" when the snapshot was read without --locks.
 std::string locks_text(const Snapshot& snapshot, bool color);
 
-// How a context whose manager is a lock says it is held: "held by thread 4321 \"worker\"",
-// "locked", "unlocked"; "" when --locks was not asked or the manager is no lock it knows.
-std::string context_lock_note(const Snapshot& snapshot, const Context& context);
-
 }  // namespace stackscope
