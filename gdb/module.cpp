@@ -176,6 +176,12 @@ void register_options(py::module_& m) {
 
 // ---- callbacks ------------------------------------------------------------------------
 
+// A callback that raised: a Ctrl-C (gdb turns a quit during read_memory or execute into
+// KeyboardInterrupt) must stop the command, not make the read look unreadable.
+void rethrow_interrupt(py::error_already_set& e) {
+    if (e.matches(PyExc_KeyboardInterrupt)) throw;
+}
+
 // A callable, or a plain value standing for a callable that returns it.
 py::object call_or_value(const py::object& source) { return PyCallable_Check(source.ptr()) ? source() : source; }
 
@@ -188,7 +194,8 @@ size_t read_once(const py::object& read, uint64_t address, uint8_t* out, size_t 
         const size_t got = std::min(size, static_cast<size_t>(info.size * info.itemsize));
         std::memcpy(out, info.ptr, got);
         return got;
-    } catch (py::error_already_set&) {
+    } catch (py::error_already_set& e) {
+        rethrow_interrupt(e);
         return 0;
     } catch (const std::exception&) {
         return 0;
@@ -214,7 +221,8 @@ std::vector<MemoryRegion> regions_from(const py::object& source) {
             }
             out.push_back(std::move(r));
         }
-    } catch (py::error_already_set&) {
+    } catch (py::error_already_set& e) {
+        rethrow_interrupt(e);
     } catch (const py::cast_error&) {}
     return out;
 }
@@ -237,7 +245,8 @@ std::vector<TargetThread> threads_from(const py::object& source) {
             }
             out.push_back(t);
         }
-    } catch (py::error_already_set&) {
+    } catch (py::error_already_set& e) {
+        rethrow_interrupt(e);
         return {};
     } catch (const py::cast_error&) {
         return {};
@@ -252,7 +261,8 @@ SymbolLookup symbols_from(const py::object& lookup_symbol) {
         try {
             py::object address = lookup_symbol(std::string(name));
             if (!address.is_none()) return address.cast<uint64_t>();
-        } catch (py::error_already_set&) {
+        } catch (py::error_already_set& e) {
+            rethrow_interrupt(e);
         } catch (const py::cast_error&) {}
         return std::nullopt;
     };
@@ -361,7 +371,8 @@ SnapshotPtr from_callbacks(py::object read, py::object regions, py::object threa
             try {
                 py::object path = local_file(mapped);
                 if (!path.is_none()) return path.cast<std::string>();
-            } catch (py::error_already_set&) {
+            } catch (py::error_already_set& e) {
+                rethrow_interrupt(e);
             } catch (const py::cast_error&) {}
             return std::nullopt;
         };

@@ -572,6 +572,46 @@ class FrameFilter(unittest.TestCase):
         self.filter.enabled = True
 
 
+def interrupt(*_args, **_kwargs):
+    raise KeyboardInterrupt  # what gdb raises when the user presses Ctrl-C inside a call into it
+
+
+class Interrupts(unittest.TestCase):
+    """A Ctrl-C inside a callback (gdb raises KeyboardInterrupt from read_memory, execute, ...)
+    stops the read: it propagates out of the core, is not taken for unreadable memory, and
+    leaves nothing cached for the stop."""
+
+    def read_zeros(self, address, size):
+        return b"\0" * size
+
+    def extract(self, **callbacks):
+        arguments = dict(read=self.read_zeros, regions=[], lookup_symbol=lambda name: None)
+        arguments.update(callbacks)
+        return core.from_debugger("remote", 4321, lambda with_registers: [], arguments.pop("read"),
+                                  sources=False, **arguments)
+
+    def test_the_core_lets_it_through_every_callback(self):
+        self.assertRaises(core.NotPythonError, self.extract)  # nothing interrupted: nothing found
+        for callback in ("read", "regions", "lookup_symbol"):
+            with self.subTest(callback=callback), self.assertRaises(KeyboardInterrupt):
+                self.extract(**{callback: interrupt}, **({"lookup_symbol": lambda name: 0x1000}
+                                                         if callback == "read" else {}))
+
+    def test_the_glue_caches_nothing(self):
+        glue.register()
+        original = core.from_debugger
+        core.from_debugger = interrupt
+        FAKE.inferior = FakeInferior("remote", [FakeThread(1, 11)])
+        glue._cache.clear()
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                glue.snapshot()
+            self.assertNotIn("snapshot", glue._cache)
+        finally:
+            core.from_debugger = original
+            glue._cache.clear()
+
+
 class Colour(unittest.TestCase):
     """-color always / never decide; auto colours when gdb styles its own output: `set style
     enabled`, gdb's stdout a terminal, TERM set and not dumb; JSON never."""
