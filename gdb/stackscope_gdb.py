@@ -133,10 +133,20 @@ def _regions():
 
 
 def _lookup_symbol(name):
+    if not name.isidentifier():
+        return None
+    # The expression is C: gdb parses it in the selected frame's language, and in a Rust frame
+    # (a PyO3 extension) it is a syntax error.  `set language` leaves auto mode: restore it.
+    language = gdb.parameter("language")
+    if language != "c":
+        gdb.execute("set language c", to_string=True)
     try:  # works from ELF symbols too, where gdb.lookup_global_symbol needs DWARF
-        return int(gdb.parse_and_eval("(unsigned long)&%s" % name)) if name.isidentifier() else None
+        return int(gdb.parse_and_eval("(unsigned long)&%s" % name))
     except gdb.error:
         return None
+    finally:
+        if language != "c":
+            gdb.execute("set language %s" % language, to_string=True)
 
 
 def _extract(inferior, gdb_threads, objects=(), with_locals=False, with_tasks=False, with_locks=False):

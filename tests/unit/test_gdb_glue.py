@@ -612,6 +612,59 @@ class Interrupts(unittest.TestCase):
             glue._cache.clear()
 
 
+class SymbolLookup(unittest.TestCase):
+    """Symbols are looked up with a C expression, in C whatever the selected frame's language
+    (Rust's parser rejects it), and gdb's language setting is left as it was."""
+
+    def setUp(self):
+        self.language, self.executed = "auto", []
+        self.saved = FAKE.parameter, FAKE.execute, FAKE.parse_and_eval
+        parameter, execute = FAKE.parameter, FAKE.execute
+
+        def set_language(command, to_string=False):
+            if not command.startswith("set language "):
+                return execute(command, to_string)
+            self.executed.append(command)
+            self.language = command.split()[-1]
+            return ""
+
+        def parse_and_eval(expression):
+            if self.language not in ("c", "auto"):
+                raise FAKE.error("A syntax error in expression, near `)&%s'." % expression.split("&")[-1])
+            if expression == "(unsigned long)&interrupted":
+                raise KeyboardInterrupt
+            if expression != "(unsigned long)&_PyRuntime":
+                raise FAKE.error("No symbol in current context.")
+            return 0x7F00
+
+        FAKE.parameter = lambda name: self.language if name == "language" else parameter(name)
+        FAKE.execute, FAKE.parse_and_eval = set_language, parse_and_eval
+
+    def tearDown(self):
+        FAKE.parameter, FAKE.execute, FAKE.parse_and_eval = self.saved
+
+    def test_a_rust_frame_does_not_stop_the_lookup_and_the_language_is_restored(self):
+        self.language = "rust"
+        self.assertEqual(glue._lookup_symbol("_PyRuntime"), 0x7F00)
+        self.assertEqual(self.language, "rust")
+        self.assertEqual(self.executed, ["set language c", "set language rust"])
+
+    def test_auto_is_restored_and_c_left_alone(self):
+        self.assertEqual(glue._lookup_symbol("_PyRuntime"), 0x7F00)
+        self.assertEqual(self.executed, ["set language c", "set language auto"])
+        self.executed.clear()
+        self.language = "c"
+        self.assertIsNone(glue._lookup_symbol("missing"))
+        self.assertIsNone(glue._lookup_symbol("not an identifier"))
+        self.assertEqual(self.executed, [])
+
+    def test_an_interrupt_propagates_and_the_language_is_restored(self):
+        self.language = "rust"
+        with self.assertRaises(KeyboardInterrupt):
+            glue._lookup_symbol("interrupted")
+        self.assertEqual(self.language, "rust")
+
+
 class Colour(unittest.TestCase):
     """-color always / never decide; auto colours when gdb styles its own output: `set style
     enabled`, gdb's stdout a terminal, TERM set and not dumb; JSON never."""
