@@ -630,10 +630,11 @@ class _FrameFilter:
                 raise result
             if isinstance(result, core.Error):
                 return frames  # not a Python process (any more), or unreadable: gdb's own bt
-            lwp = gdb.selected_thread().ptid[1]
-            thread = next((t for t in result.threads if t.tid == lwp), None)
-            if thread is None:
+            # The core's matching (by LWP, else by pthread_t: a process in another PID namespace).
+            numbered = result.threads_numbered(gdb.selected_thread().num)
+            if not numbered:
                 return frames
+            thread = result.threads[numbered[0]]
             for decorator in itertools.islice(frames, MAX_NATIVE_FRAMES):  # gdb unwinds them for bt anyway
                 head.append(decorator)
             calls, python = thread.eval_calls(), thread.frames

@@ -612,6 +612,66 @@ class Interrupts(unittest.TestCase):
             glue._cache.clear()
 
 
+class FakeFrame:
+    def __init__(self, name):
+        self._name = name
+
+    def name(self):
+        return self._name
+
+    def read_register(self, register):
+        raise FAKE.error("no registers here")
+
+
+class FakeFilterThread:
+    """A 3.11+ thread read from another PID namespace: its tid is not gdb's LWP, the core
+    matched it to gdb's thread 1 by its pthread_t."""
+
+    def __init__(self):
+        self.tid, self.debugger_thread = 99, 1
+        self.frames = [types.SimpleNamespace(function="handler", filename="app.py", line=7)]
+
+    def eval_calls(self):
+        return [[0]]
+
+    def place_eval_calls(self, natives):
+        return [0, None]
+
+
+class FakeFilterSnapshot:
+    def __init__(self):
+        self.threads = [FakeFilterThread()]
+
+    def threads_numbered(self, number):
+        return [i for i, t in enumerate(self.threads) if t.debugger_thread == number]
+
+
+class FrameFilterThreads(unittest.TestCase):
+    """`bt` finds the selected thread's Python frames as py-stackscope does: by the core's
+    matching of gdb's threads (LWP, else pthread_t), not by LWP alone."""
+
+    def setUp(self):
+        self.filter = glue.register()
+        self.original_read = glue._read
+        FAKE.inferior = FakeInferior("remote", [FakeThread(1, 11)])
+        glue.frame_filter_errors = 0
+
+    def tearDown(self):
+        glue._read = self.original_read
+
+    def test_a_thread_matched_by_pthread_gets_its_python_frames(self):
+        glue._read = FakeFilterSnapshot
+        frames = [FrameDecorator(types.SimpleNamespace(inferior_frame=lambda name=name: FakeFrame(name),
+                                                       function=lambda name=name: name))
+                  for name in ("_PyEval_EvalFrameDefault", "main")]
+        shown = list(self.filter.filter(iter(frames)))
+        self.assertEqual(glue.frame_filter_errors, 0)
+        self.assertIsInstance(shown[0], glue._EvalFrame)
+        self.assertEqual([(f.function(), f.filename(), f.line()) for f in shown[0].elided()],
+                         [("handler", "app.py", 7)])
+        self.assertEqual(shown[1].function(), "main")
+
+
 class SymbolLookup(unittest.TestCase):
     """Symbols are looked up with a C expression, in C whatever the selected frame's language
     (Rust's parser rejects it), and gdb's language setting is left as it was."""
