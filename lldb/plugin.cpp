@@ -304,6 +304,28 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
     return out;
 }
 
+// Why the process cannot be read now, "" when it can (stopped). Only a running one can be
+// stopped: an exited or detached one, or none, must be attached, launched or loaded again.
+std::string why_unreadable(lldb::SBProcess process) {
+    constexpr const char* again =
+        "attach to one (process attach -p PID) or load a core (target create EXE --core CORE)";
+    if (!process.IsValid()) return std::string("no process: ") + again;
+    switch (process.GetState()) {
+        case lldb::eStateStopped:
+        case lldb::eStateCrashed:
+        case lldb::eStateSuspended: return "";
+        case lldb::eStateRunning:
+        case lldb::eStateStepping:
+        case lldb::eStateLaunching:
+        case lldb::eStateAttaching: return "the process is not stopped (stop it with 'process interrupt')";
+        case lldb::eStateExited:
+            return "no process: it exited with status " + std::to_string(process.GetExitStatus()) + " (" + again +
+                   ", or run it again with 'process launch')";
+        case lldb::eStateDetached: return std::string("no process: detached from it (") + again + ")";
+        default: return std::string("no process: ") + again;  // unloaded, invalid, connected without one
+    }
+}
+
 class Command final : public lldb::SBCommandPluginInterface {
 public:
     Command(std::string name, Mode mode) : name_(std::move(name)), mode_(mode) {}
@@ -337,15 +359,7 @@ private:
         o.color = o.output.format != OutputFormat::Json && use_color(o.output.color, debugger.GetUseColor());
         lldb::SBTarget target = debugger.GetSelectedTarget();
         lldb::SBProcess process = target.GetProcess();
-        if (!process.IsValid()) {
-            return fail(
-                result,
-                "no process: attach to one (process attach -p PID) or load a core (target create EXE --core CORE)");
-        }
-        const lldb::StateType state = process.GetState();
-        if (state != lldb::eStateStopped && state != lldb::eStateCrashed && state != lldb::eStateSuspended) {
-            return fail(result, "the process is not stopped (stop it with 'process interrupt')");
-        }
+        if (const std::string why = why_unreadable(process); !why.empty()) return fail(result, why);
         if (mode_ == Mode::Objects) return run_objects(o, target, process, result);
         const bool one_thread = mode_ == Mode::Thread;
         lldb::SBThread selected = !one_thread ? lldb::SBThread()

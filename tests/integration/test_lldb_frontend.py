@@ -723,3 +723,33 @@ def test_non_python_process_is_one_error_line(sleep_run):
     no_thread = sleep_run.results["no-such-thread"]
     assert no_thread["error"] == "error: stackscope thread: no thread #9999 (see 'thread list')\n", no_thread
     assert sleep_run.returncode == 0 and sleep_run.left_behind == [], sleep_run.describe()
+
+
+@pytest.fixture(scope="session")
+def gone_run(lldb, lldb_plugin, tmp_path_factory):
+    """A process that exited (launched, ran to its end), and one lldb detached from."""
+    workdir = tmp_path_factory.mktemp("lldb-gone")
+    proc = spawn(["sleep", "1000"])
+    try:
+        wait_until_all_sleeping(proc.pid)
+        exited = run_lldb(lldb, lldb_plugin, workdir, "exited", ["target create /bin/false", "process launch"],
+                          [Command("all", "stackscope all-threads")])
+        detached = run_lldb(lldb, lldb_plugin, workdir, "detached", ["process attach -p %d" % proc.pid, "process detach"],
+                            [Command("all", "stackscope all-threads"), Command("thread", "stackscope thread")])
+        yield exited, detached
+    finally:
+        kill_group(proc)
+
+
+def test_an_exited_or_detached_process_is_no_process(gone_run):
+    """Not "stop it with 'process interrupt'", which cannot work for them."""
+    exited, detached = gone_run
+    result = exited.results["all"]
+    assert not result["succeeded"] and result["output"] == "", exited.describe()
+    assert result["error"].startswith("error: stackscope all-threads: no process: it exited with status 1 ("), result
+    assert "process interrupt" not in result["error"] and "process launch" in result["error"], result
+    for key in ("all", "thread"):
+        result = detached.results[key]
+        assert not result["succeeded"] and result["output"] == "", detached.describe()
+        assert result["error"].startswith("error: stackscope %s: no process: detached from it (attach to one"
+                                          % ("all-threads" if key == "all" else key)), result
