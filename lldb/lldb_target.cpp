@@ -113,11 +113,14 @@ std::vector<DebuggerThread> lldb_threads(lldb::SBProcess process, const std::vec
 DebuggerProcess describe_process(lldb::SBTarget target, lldb::SBProcess process) {
     const char* plugin = process.GetPluginName();
     const char* platform = target.GetPlatform().GetName();
-    const bool live_here =
+    // gdb-remote on the host platform is also a remote lldb-server (another host, another PID
+    // namespace) or a replay: the core checks that the pid here is this process.
+    const bool maybe_here =
         plugin && std::string_view(plugin) == "gdb-remote" && platform && std::string_view(platform) == "host";
     DebuggerProcess out;
-    out.kind = live_here ? DebuggerTargetKind::LocalLive : DebuggerTargetKind::Other;
+    out.kind = maybe_here ? DebuggerTargetKind::MaybeLocalLive : DebuggerTargetKind::Other;
     out.pid = static_cast<int>(process.GetProcessID());
+    out.executable = path_of(target.GetExecutable());
     // A core's own notes, when LLDB's module list names its file (else null: a live process).
     const std::shared_ptr<const CoreFile> core = open_loaded_core(target, process);
     out.threads = [process, core](bool with_registers) {

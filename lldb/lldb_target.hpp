@@ -8,9 +8,10 @@
 
 namespace stackscope_lldb {
 
-// A live process on this machine (`gdb-remote` on the host platform) is LocalLive: the core
-// reads it directly (process_vm_readv: LLDB's own reads cross lldb-server and are ~100x
-// slower). Anything else (a core, a remote process) is Other and read through the SB API:
+// A live process that may be on this machine (`gdb-remote` on the host platform) is
+// MaybeLocalLive: when /proc/PID is that process (its executable and threads), the core reads
+// it directly (process_vm_readv: LLDB's own reads cross lldb-server and are ~100x slower).
+// Anything else (a core, a remote process) is Other and read through the SB API:
 // SBProcess::ReadMemory, and SBTarget::ReadMemory for the read-only file pages a core
 // lacks; the modules' sections stand for the mappings. LLDB 16 does not say which file a
 // core is (SBProcess::GetCoreFile is LLDB 17's), so its memory is read through LLDB; what

@@ -110,8 +110,9 @@ std::string options_help_long() {
            "eval loop runs follow its frame (_PyEval_EvalFrameDefault).\n"
            "In a core the kernel wrote for a crash, the thread the fatal signal came\n"
            "to is listed first, marked (crashed: SIGSEGV at 0x0), and has \"crash\".\n"
-           "Live processes are read directly (process_vm_readv), cores and other\n"
-           "targets through LLDB. STACKSCOPE_LLDB_READS=lldb in lldb's environment\n"
+           "Live processes are read directly (process_vm_readv) when /proc/PID is\n"
+           "lldb's process (its executable and threads), cores and other targets\n"
+           "through LLDB. STACKSCOPE_LLDB_READS=lldb in lldb's environment\n"
            "makes it read through LLDB's SB API instead (slower for live processes).\n";
 }
 

@@ -28,21 +28,31 @@ std::vector<TargetThread> proc_threads(int pid) {
     }
 }
 
-std::unique_ptr<Target> through_debugger(const DebuggerProcess& process) {
+std::unique_ptr<Target> through_debugger(const DebuggerProcess& process, bool here) {
     TargetCallbacks callbacks = process.callbacks;
     callbacks.threads = nullptr;        // the overlay's
     callbacks.lookup_symbol = nullptr;  // the overlay's
     callbacks.pid = process.pid;
-    callbacks.source_root =
-        process.kind == DebuggerTargetKind::LocalLive ? "/proc/" + std::to_string(process.pid) + "/root" : "";
+    callbacks.source_root = here ? "/proc/" + std::to_string(process.pid) + "/root" : "";
     return std::make_unique<CallbackTarget>(std::move(callbacks));
+}
+
+// Whether the process is on this machine, /proc/PID being it: a pid alone may name an
+// unrelated process here, whose memory and /proc files must not be read for it.
+bool on_this_machine(const DebuggerProcess& process) {
+    if (process.kind == DebuggerTargetKind::LocalLive) return true;
+    if (process.kind != DebuggerTargetKind::MaybeLocalLive || !process.threads) return false;
+    std::vector<int> tids;
+    for (const DebuggerThread& t : process.threads(false)) tids.push_back(t.tid);
+    return same_local_process(process.pid, process.executable, std::move(tids));
 }
 
 }  // namespace
 
 DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath memory) {
+    const bool here = on_this_machine(process);
     std::unique_ptr<Target> inner;
-    if (memory == MemoryPath::Auto && process.kind == DebuggerTargetKind::LocalLive) {
+    if (memory == MemoryPath::Auto && here) {
         try {
             inner = open_live(process.pid);
         } catch (const Error&) {
@@ -53,10 +63,10 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
     }
     std::vector<TargetThread> kernel;
     if (inner) kernel = inner->threads();
-    else if (process.kind == DebuggerTargetKind::LocalLive) kernel = proc_threads(process.pid);
+    else if (here) kernel = proc_threads(process.pid);
     DebuggerTarget out;
     out.direct = inner != nullptr;
-    if (!inner) inner = through_debugger(process);
+    if (!inner) inner = through_debugger(process, here);
 
     // The debugger's registers where the target has no kernel view, and where a thread is in
     // restart_syscall: the call it resumes is named from them (the target's own have none: the

@@ -73,8 +73,12 @@ std::vector<size_t> threads_numbered(const Snapshot& snapshot, int number);
 
 enum class DebuggerTargetKind {
     LocalLive,  // a live process on this machine (the debugger has it stopped)
-    Core,       // a core file
-    Other,      // anything else (a remote target): only the debugger can read it
+    // A live process that may be on this machine, or only have its pid here (a remote server
+    // on another host or in another PID namespace, a replay): LocalLive when same_local_process
+    // says /proc/PID is it, else Other.
+    MaybeLocalLive,
+    Core,   // a core file
+    Other,  // anything else (a remote target): only the debugger can read it
 };
 
 enum class MemoryPath {
@@ -89,6 +93,8 @@ struct DebuggerProcess {
     // when nothing else can tell (neither /proc nor a core file is read) and when a thread is in
     // restart_syscall (its registers name the call it resumes).
     std::function<std::vector<DebuggerThread>(bool with_registers)> threads;
+    // MaybeLocalLive: the debugger's executable file of the process ("": not compared).
+    std::string executable;
     // Core: the core file, when the debugger says which (else it is read through the debugger).
     std::string core_path;
     CoreFileOptions core_options;
@@ -100,15 +106,21 @@ struct DebuggerProcess {
     SymbolLookup lookup_symbol;
 };
 
+// Whether /proc/PID on this machine is the process a debugger describes: its executable is the
+// file `executable` (same device and inode; not compared when "") and its threads are exactly
+// `tids` (the debugger has it stopped: none come or go). False when /proc cannot tell.
+bool same_local_process(int pid, const std::string& executable, std::vector<int> tids);
+
 struct DebuggerTarget {
     std::unique_ptr<OverlayTarget> target;
     std::vector<DebuggerThread> threads;  // as the debugger listed them
     bool direct = false;                  // a LiveProcess or CoreFile inside, not the debugger's callbacks
 };
 
-// The target that reads `process`: with MemoryPath::Auto a LocalLive process is read as a
-// LiveProcess that stops nothing (the debugger has it stopped; any Error opening it falls back
-// to the debugger), a Core with a core_path as a CoreFile; anything else through the callbacks.
+// The target that reads `process`: with MemoryPath::Auto a LocalLive process (or a
+// MaybeLocalLive one that same_local_process confirms) is read as a LiveProcess that stops
+// nothing (the debugger has it stopped; any Error opening it falls back to the debugger), a
+// Core with a core_path as a CoreFile; anything else through the callbacks.
 // Always an OverlayTarget with the debugger's threads (merge_kernel_view); with its symbols
 // when read through the debugger (not `direct`). Throws Error (from CoreFile, or Usage without
 // a read callback where one is needed).

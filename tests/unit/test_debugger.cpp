@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,14 @@
 using namespace stackscope;
 
 namespace {
+
+// This process's threads, as /proc lists them.
+std::vector<int> own_tids() {
+    std::vector<int> out;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task"))
+        out.push_back(std::stoi(entry.path().filename().string()));
+    return out;
+}
 
 // A target that answers every question with something recognisable.
 class InnerTarget final : public Target {
@@ -168,6 +177,21 @@ TEST_CASE("a native frame's stack runs from its sp to its caller's", "[debugger]
     CHECK(native_stacks({}).empty());
 }
 
+TEST_CASE("a process is the one here with its pid only with its executable and exactly its threads", "[debugger]") {
+    const int pid = static_cast<int>(::getpid());
+    const std::vector<int> tids = own_tids();
+    REQUIRE(!tids.empty());
+    CHECK(same_local_process(pid, "/proc/self/exe", tids));
+    CHECK(same_local_process(pid, "", tids));  // no executable to compare
+    CHECK(!same_local_process(pid, "/bin/sh", tids));
+    CHECK(!same_local_process(pid, "/no/such/file", tids));
+    std::vector<int> more = tids;
+    more.push_back(0x7ffffff0);
+    CHECK(!same_local_process(pid, "/proc/self/exe", more));
+    CHECK(!same_local_process(pid, "/proc/self/exe", {}));
+    CHECK(!same_local_process(0x7ffffff0, "", {0x7ffffff0}));
+}
+
 TEST_CASE("a debugger's process is read through it where nothing faster works", "[debugger]") {
     std::vector<bool> asked_registers;
     DebuggerProcess process;
@@ -211,6 +235,30 @@ TEST_CASE("a debugger's process is read through it where nothing faster works", 
         CHECK(opened.target->threads()[0].tid == tid);
         CHECK(opened.direct);
         CHECK(opened.target->lookup_symbol("_PyRuntime") == std::nullopt);  // the files answer first
+    }
+    SECTION("a process that may be here is read directly when /proc/PID is it") {
+        process.kind = DebuggerTargetKind::MaybeLocalLive;
+        process.pid = static_cast<int>(::getpid());
+        process.executable = "/proc/self/exe";
+        process.threads = [&asked_registers](bool with_registers) {
+            asked_registers.push_back(with_registers);
+            std::vector<DebuggerThread> out;
+            for (int tid : own_tids()) out.push_back(DebuggerThread{1, tid, std::nullopt});
+            return out;
+        };
+        const DebuggerTarget opened = open_debugger_target(process, MemoryPath::Auto);
+        CHECK(opened.direct);
+        CHECK(opened.target->source_root() == "/proc/" + std::to_string(process.pid) + "/root");
+    }
+    SECTION("a process that only has its pid here (another host or PID namespace) is read through the debugger") {
+        process.kind = DebuggerTargetKind::MaybeLocalLive;
+        process.pid = static_cast<int>(::getpid());  // an unrelated process here has its pid
+        const DebuggerTarget opened = open_debugger_target(process, MemoryPath::Auto);
+        CHECK(!opened.direct);
+        CHECK(opened.target->regions().size() == 1);  // the debugger's, not this process's
+        CHECK(opened.target->source_root().empty());
+        CHECK(asked_registers == std::vector<bool>{false, true});  // the check's list, then no /proc to tell
+        CHECK(opened.target->threads().at(0).syscall == 230);
     }
     SECTION("read directly, the debugger's symbols are asked when no runtime was found without them") {
         process.kind = DebuggerTargetKind::LocalLive;
