@@ -300,12 +300,13 @@ def _run(argument, one_thread, with_tasks=False, with_locks=False):
             _fail("no thread %d in the inferior (see info threads)" % number)
         if not indices:
             _fail("thread %d (LWP %d) runs no Python code" % (number, _gdb_thread(number).ptid[1]))
-    elif not indices and options.format != "json":
-        _fail("the interpreter has no threads")
     gdb.write(_render(snap, indices, options))
-    if with_tasks and snap.partial:  # as lldb's stackscope tasks warns (the CLI exits 1)
-        gdb.write("warning: py-stackscope: some threads or tasks could not be read completely (see their errors)\n",
-                  gdb.STDERR)
+    # As lldb's stackscope warns (the CLI exits 1 for a partial read).
+    if not snap.threads:
+        gdb.write("warning: py-stackscope: the interpreter has no threads\n", gdb.STDERR)
+    if snap.partial if not one_thread else any(snap.threads[i].error for i in indices):
+        gdb.write("warning: py-stackscope: some threads%s could not be read completely (see their errors)\n"
+                  % (" or tasks" if with_tasks else ""), gdb.STDERR)
 
 
 MAX_ADDRESS = 2**64 - 1

@@ -407,6 +407,25 @@ class TasksCommand(unittest.TestCase):
         self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: some threads or tasks could not be read "
                                                    "completely (see their errors)\n")
 
+    def test_every_command_warns_as_lldb_does(self):
+        """A partial read is warned about by every command, not only tasks; no threads is a
+        warning too, not a failure."""
+        self.partial = True
+        glue._run("", one_thread=False)
+        self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: some threads could not be read "
+                                                   "completely (see their errors)\n")
+        FAKE.written.clear()
+        glue._cache.clear()
+        self.partial = False
+        original = core.from_debugger
+        core.from_debugger = lambda *args, **kwargs: types.SimpleNamespace(
+            threads=[], partial=False, tasks_asked=False, locks_asked=False)
+        try:
+            glue._run("", one_thread=False)
+        finally:
+            core.from_debugger = original
+        self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: the interpreter has no threads\n")
+
     def test_the_tasks_option_is_the_clis(self):
         with self.assertRaises(FAKE.GdbError) as raised:
             glue._run("-tasks", one_thread=False, with_tasks=True)
