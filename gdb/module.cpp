@@ -676,6 +676,19 @@ PYBIND11_MODULE(stackscope_core, m) {
             },
             py::arg("index"), py::arg("color") = false,
             "Thread.debugger_header of threads[index], naming the task its loop runs as the CLI's header does")
+        .def(
+            "debugger_text",
+            [](const Snapshot& s, const std::vector<std::string>& blocks, bool flat, bool ascii, bool show_hidden,
+               bool color) {
+                return compose_debugger_text(s, blocks, flat, TreeOptions{ascii, show_hidden, color});
+            },
+            py::arg("blocks"), py::arg("flat") = false, py::arg("ascii") = false, py::arg("show_hidden") = false,
+            py::arg("color") = false,
+            "The command's text, as lldb's: the blocks (objects', then threads' header and stack) joined by blank "
+            "lines, then the tasks' and locks' text the snapshot was read with")
+        .def("debugger_warnings", &debugger_warnings, py::arg("shown") = py::none(),
+             "What the command warns about where the CLI exits 1, as lldb's: no threads, or a partial read (of the "
+             "objects, else of the threads `shown` (indices; None: all) and the tasks)")
         .def("threads_numbered", &threads_numbered, py::arg("number"),
              "Indices of the threads whose debugger_thread is `number`.")
         .def("map_debugger_threads", &map_debugger_threads, py::arg("threads"),

@@ -301,12 +301,13 @@ def _run(argument, one_thread, with_tasks=False, with_locks=False):
         if not indices:
             _fail("thread %d (LWP %d) runs no Python code" % (number, _gdb_thread(number).ptid[1]))
     gdb.write(_render(snap, indices, options))
-    # As lldb's stackscope warns (the CLI exits 1 for a partial read).
-    if not snap.threads:
-        gdb.write("warning: py-stackscope: the interpreter has no threads\n", gdb.STDERR)
-    if snap.partial if not one_thread else any(snap.threads[i].error for i in indices):
-        gdb.write("warning: py-stackscope: some threads%s could not be read completely (see their errors)\n"
-                  % (" or tasks" if with_tasks else ""), gdb.STDERR)
+    _warn(snap, indices)
+
+
+def _warn(snap, shown=None):
+    """The core's warnings (as lldb's): what the CLI would exit 1 for."""
+    for warning in snap.debugger_warnings(shown):
+        gdb.write("warning: py-stackscope: %s\n" % warning, gdb.STDERR)
 
 
 MAX_ADDRESS = 2**64 - 1
@@ -346,14 +347,13 @@ def _run_objects(argument):
     if options.format == "json":
         text = snap.json(threads=[])  # the objects, without the process (gdb shows it), as for threads
     elif options.format == "flat":
-        text = "\n".join(o.flat(show_hidden=options.show_hidden, color=_color(options)) for o in snap.objects)
+        text = snap.debugger_text([o.flat(show_hidden=options.show_hidden, color=_color(options))
+                                   for o in snap.objects], flat=True)
     else:
-        text = "\n".join(o.tree(ascii=options.ascii, show_hidden=options.show_hidden, color=_color(options))
-                         for o in snap.objects)
+        text = snap.debugger_text([o.tree(ascii=options.ascii, show_hidden=options.show_hidden,
+                                          color=_color(options)) for o in snap.objects])
     gdb.write(text)
-    if snap.partial:
-        gdb.write("warning: py-stackscope: some objects could not be read completely (see their errors)\n",
-                  gdb.STDERR)
+    _warn(snap)
 
 
 def _color(options):
@@ -383,13 +383,9 @@ def _render(snap, indices, options):
             native = _native_frames(thread) if options.native else None
             body = thread.tree(ascii=options.ascii, show_hidden=options.show_hidden, native=native, color=color)
         blocks.append(snap.debugger_header(index, color=color) + "\n" + body)
-    text = "\n".join(blocks)
-    if snap.tasks_asked:  # the CLI's --tasks text below its threads: the event loops and their tasks
-        text += (snap.tasks_flat(show_hidden=options.show_hidden, color=color) if options.format == "flat" else
-                 snap.tasks_tree(ascii=options.ascii, show_hidden=options.show_hidden, color=color))
-    if snap.locks_asked:  # the CLI's --locks text below its threads: deadlocks, holders and waiters
-        text += snap.locks_text(color=color)
-    return text
+    # The core composes the rest (the tasks' and locks' text below the threads), as for lldb.
+    return snap.debugger_text(blocks, flat=options.format == "flat", ascii=options.ascii,
+                              show_hidden=options.show_hidden, color=color)
 
 
 def _complete(text, word, extra=(), without=()):

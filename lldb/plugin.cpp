@@ -275,34 +275,25 @@ std::string render(const Snapshot& read, const Options& o, lldb::SBTarget target
         return format_snapshot_json(threads_only);
     }
     if (o.output.format == OutputFormat::Json) return format_snapshot_json(snapshot);
-    std::string out;
-    for (size_t i = 0; i < snapshot.objects.size(); ++i) {  // as the CLI prints them
-        if (i) out += "\n";
-        const Stack& stack = snapshot.objects[i].stack;
-        out += o.output.format == OutputFormat::Flat
-                   ? format_stack_flat(stack, {o.output.show_hidden, o.color})
-                   : format_stack_tree(stack, {o.output.ascii, o.output.show_hidden, o.color});
+    const bool flat = o.output.format == OutputFormat::Flat;
+    std::vector<std::string> blocks;
+    for (const ObjectStack& object : snapshot.objects) {  // as the CLI prints them
+        blocks.push_back(flat ? format_stack_flat(object.stack, {o.output.show_hidden, o.color})
+                              : format_stack_tree(object.stack, {o.output.ascii, o.output.show_hidden, o.color}));
     }
     for (const Thread& t : snapshot.threads) {
-        if (!out.empty()) out += "\n";
-        out += styled_header(with_running_task(header(t), snapshot, t), o.color) + "\n";
+        std::string block = styled_header(with_running_task(header(t), snapshot, t), o.color) + "\n";
         if (o.output.native) {
             lldb::SBThread thread =
                 t.debugger_thread ? process.GetThreadByIndexID(*t.debugger_thread) : lldb::SBThread();
-            out += native_stack(t, thread, target, o);
+            block += native_stack(t, thread, target, o);
         } else {
-            out += o.output.format == OutputFormat::Flat
-                       ? format_stack_flat(t.stack, {o.output.show_hidden, o.color})
-                       : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden, o.color});
+            block += flat ? format_stack_flat(t.stack, {o.output.show_hidden, o.color})
+                          : format_stack_tree(t.stack, {o.output.ascii, o.output.show_hidden, o.color});
         }
+        blocks.push_back(std::move(block));
     }
-    // With tasks: the CLI's text below its threads (the event loops and their task trees).
-    out += o.output.format == OutputFormat::Flat
-               ? format_debugger_tasks_flat(snapshot, {o.output.show_hidden, o.color})
-               : format_debugger_tasks_tree(snapshot, {o.output.ascii, o.output.show_hidden, o.color});
-    // With locks: the CLI's text below its threads (deadlocks, each lock's holders and waiters).
-    out += format_debugger_locks(snapshot, o.color);
-    return out;
+    return compose_debugger_text(snapshot, blocks, flat, {o.output.ascii, o.output.show_hidden, o.color});
 }
 
 // Why the process cannot be read now, "" when it can (stopped). Only a running one can be
@@ -382,14 +373,7 @@ private:
                                         ") is not a Python thread (see 'stackscope all-threads')");
             }
         }
-        result.Printf("%s", render(snapshot, o, target, process).c_str());
-        if (snapshot.threads.empty()) result.AppendWarning("stackscope: the interpreter has no threads");
-        if (snapshot.partial())
-            result.AppendWarning(mode_ == Mode::Tasks
-                                     ? "stackscope: some threads or tasks could not be read completely (see their "
-                                       "errors)"
-                                     : "stackscope: some threads could not be read completely (see their errors)");
-        result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+        print(snapshot, o, target, process, result);
     }
 
     void run_objects(const Options& o, lldb::SBTarget target, lldb::SBProcess process,
@@ -400,10 +384,15 @@ private:
             addresses.push_back(object_address(text, target, process, bad));
             if (!bad.empty()) return fail(result, bad + " (see 'help stackscope " + name_ + "')");
         }
-        const Snapshot snapshot = read_snapshot(target, process, o, addresses);
+        print(read_snapshot(target, process, o, addresses), o, target, process, result);
+    }
+
+    // The output, and what the CLI would exit 1 for as warnings (the core's, as gdb's).
+    static void print(const Snapshot& snapshot, const Options& o, lldb::SBTarget target, lldb::SBProcess process,
+                      lldb::SBCommandReturnObject& result) {
         result.Printf("%s", render(snapshot, o, target, process).c_str());
-        if (snapshot.partial())
-            result.AppendWarning("stackscope: some objects could not be read completely (see their errors)");
+        for (const std::string& warning : debugger_warnings(snapshot))
+            result.AppendWarning(("stackscope: " + warning).c_str());
         result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
     }
 

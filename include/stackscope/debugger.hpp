@@ -138,6 +138,21 @@ Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memor
                                 std::span<const uint64_t> objects = {}, bool locals = false, bool tasks = false,
                                 bool locks = false);
 
+// ---- a command's output -------------------------------------------------------------------
+
+// What a debugger's command (gdb's py-stackscope, lldb's stackscope) prints below its headers,
+// composed alike by both: `blocks` (the objects' stacks, then each thread's header and stack:
+// only the front-end has the debugger's frames and numbers) joined by blank lines, then the
+// CLI's text below its threads for a snapshot read with tasks (`flat`: as --flat) and locks.
+std::string compose_debugger_text(const Snapshot& snapshot, const std::vector<std::string>& blocks, bool flat,
+                                  const TreeOptions& options);
+
+// What the command warns about where the CLI exits 1 (each without the command's name): no
+// Python thread, or something read only in part: the objects asked for, else the threads
+// `shown` (every one when nullopt) and the tasks. A warning, not a failure: the output stands.
+std::vector<std::string> debugger_warnings(const Snapshot& snapshot,
+                                           const std::optional<std::vector<size_t>>& shown = std::nullopt);
+
 // ---- tasks ------------------------------------------------------------------------------
 
 // What the CLI's --tasks prints after the threads (each event loop's task trees, or that there

@@ -1,9 +1,11 @@
 // The text the debugger front-ends print after their threads for `tasks` (the CLI's --tasks
-// text below its threads), and the snapshot without its tasks (stackscope/debugger.hpp).
+// text below its threads), the snapshot without its tasks, and how a command's text and
+// warnings are composed (stackscope/debugger.hpp).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "stackscope/debugger.hpp"
 #include "stackscope/formatters.hpp"
@@ -118,4 +120,41 @@ TEST_CASE("a debugger's thread header names the task its loop runs, as the CLI's
     // The CLI's header says the same after its own thread id.
     s.threads[1].running_task = 0x10;
     CHECK(format_snapshot_tree(s, {}).find("\"loop\" (running task 'parent'):") != std::string::npos);
+}
+
+TEST_CASE("a debugger command's text is its blocks, then the tasks' and the locks' text", "[debugger][tasks]") {
+    const Snapshot s = with_tasks();
+    const std::vector<std::string> blocks{"Thread 1:\nA\n", "Thread 2:\nB\n"};
+    const std::string threads = "Thread 1:\nA\n\nThread 2:\nB\n";
+    const TreeOptions ascii{true, false, false};
+    CHECK(compose_debugger_text(s, blocks, false, ascii) ==
+          threads + format_debugger_tasks_tree(s, ascii) + format_debugger_locks(s, false));
+    CHECK(compose_debugger_text(s, blocks, true, {}) == threads + format_debugger_tasks_flat(s, {}));
+    CHECK(compose_debugger_text(without_tasks(s), blocks, false, {}) == threads);
+    CHECK(compose_debugger_text(without_tasks(s), {}, false, {}) == "");
+}
+
+TEST_CASE("a debugger command warns where the CLI exits 1, and of the threads it shows", "[debugger][tasks]") {
+    using Warnings = std::vector<std::string>;
+    const std::string threads_or_tasks = "some threads or tasks could not be read completely (see their errors)";
+    Snapshot s = with_tasks();
+    CHECK(debugger_warnings(s) == Warnings{});
+    s.threads[0].stack.error = ExtractionError{ErrorKind::UnreadableMemory, "at 0x10", 0x10};
+    CHECK(debugger_warnings(s) == Warnings{threads_or_tasks});
+    CHECK(debugger_warnings(s, std::vector<size_t>{0}) == Warnings{threads_or_tasks});
+    CHECK(debugger_warnings(s, std::vector<size_t>{1}) == Warnings{});  // not shown
+    CHECK(debugger_warnings(without_tasks(s)) ==
+          Warnings{"some threads could not be read completely (see their errors)"});
+    s.threads[0].stack.error.reset();
+    s.tasks_error = ExtractionError{ErrorKind::InconsistentData, "changed", std::nullopt};
+    CHECK(debugger_warnings(s, std::vector<size_t>{}) == Warnings{threads_or_tasks});
+
+    Snapshot none;  // no Python thread: a warning, as lldb's; the output stands
+    CHECK(debugger_warnings(none) == Warnings{"the interpreter has no threads"});
+    Snapshot objects;
+    objects.objects_asked = true;
+    CHECK(debugger_warnings(objects) == Warnings{});  // objects, not threads, were asked for
+    objects.objects.emplace_back();
+    objects.objects[0].stack.error = ExtractionError{ErrorKind::BadInput, "not an object", 0x20};
+    CHECK(debugger_warnings(objects) == Warnings{"some objects could not be read completely (see their errors)"});
 }

@@ -331,6 +331,13 @@ class FakeObjectSnapshot:
         assert threads == [], "the objects' JSON has no threads, nor the process (gdb shows it)"
         return '{"objects": %d}\n' % len(self.objects)
 
+    # The core's composition (test_debugger.cpp tests it), as the core composes objects.
+    def debugger_text(self, blocks, flat=False, ascii=False, show_hidden=False, color=False):
+        return "\n".join(blocks)
+
+    def debugger_warnings(self, shown=None):
+        return ["some objects could not be read completely (see their errors)"] if self.partial else []
+
 
 class FakeTasksThread:
     def tree(self, ascii=False, show_hidden=False, native=None, color=False):
@@ -358,6 +365,15 @@ class FakeTasksSnapshot:
 
     def json(self, threads=None):
         return '{"threads": %r, "tasks": 1}\n' % (threads,)
+
+    # The core's composition (test_debugger.cpp tests it), as the core composes threads and tasks.
+    def debugger_text(self, blocks, flat=False, ascii=False, show_hidden=False, color=False):
+        return "\n".join(blocks) + (self.tasks_flat(show_hidden, color) if flat else
+                                    self.tasks_tree(ascii, show_hidden, color))
+
+    def debugger_warnings(self, shown=None):
+        self.shown = shown
+        return ["some threads or tasks could not be read completely (see their errors)"] if self.partial else []
 
 
 class TasksCommand(unittest.TestCase):
@@ -407,24 +423,24 @@ class TasksCommand(unittest.TestCase):
         self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: some threads or tasks could not be read "
                                                    "completely (see their errors)\n")
 
-    def test_every_command_warns_as_lldb_does(self):
-        """A partial read is warned about by every command, not only tasks; no threads is a
-        warning too, not a failure."""
-        self.partial = True
-        glue._run("", one_thread=False)
-        self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: some threads could not be read "
-                                                   "completely (see their errors)\n")
-        FAKE.written.clear()
-        glue._cache.clear()
-        self.partial = False
+    def test_every_command_writes_the_cores_warnings_and_no_threads_is_not_a_failure(self):
+        """As lldb's: the core's warnings (no threads, a partial read of the threads shown), one
+        line each, for every command; no threads is a warning, not a failure."""
+        snap = FakeTasksSnapshot()
+        snap.debugger_warnings = lambda shown=None: snap.__dict__.update(shown=shown) or ["first", "second"]
         original = core.from_debugger
-        core.from_debugger = lambda *args, **kwargs: types.SimpleNamespace(
-            threads=[], partial=False, tasks_asked=False, locks_asked=False)
+        core.from_debugger = lambda *args, **kwargs: snap
         try:
             glue._run("", one_thread=False)
+            self.assertEqual(snap.shown, [0])
+            self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: first\nwarning: py-stackscope: second\n")
+            FAKE.written.clear()
+            snap.threads = []
+            glue._run("", one_thread=False)
+            self.assertEqual(snap.shown, [])
+            self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: first\nwarning: py-stackscope: second\n")
         finally:
             core.from_debugger = original
-        self.assertEqual(self.output(FAKE.STDERR), "warning: py-stackscope: the interpreter has no threads\n")
 
     def test_the_tasks_option_is_the_clis(self):
         with self.assertRaises(FAKE.GdbError) as raised:
