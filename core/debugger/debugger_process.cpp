@@ -59,7 +59,12 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
             // e.g. /proc/PID/maps is not readable: the debugger's own reads still work
         }
     } else if (memory == MemoryPath::Auto && process.kind == DebuggerTargetKind::Core && !process.core_path.empty()) {
-        inner = std::make_unique<CoreFile>(process.core_path, process.core_options);
+        try {
+            inner = std::make_unique<CoreFile>(process.core_path, process.core_options);
+        } catch (const Error& e) {
+            // The debugger reads the core its own way (its sysroot, the files it was given).
+            if (e.kind() == ErrorKind::Internal) throw;
+        }
     }
     std::vector<TargetThread> kernel;
     if (inner) kernel = inner->threads();
@@ -95,9 +100,24 @@ Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memor
     try {
         snapshot = take_snapshot(*opened.target, nullptr, options);
     } catch (const Error& e) {
-        if (e.kind() != ErrorKind::UnsupportedRuntime || !opened.direct || !process.lookup_symbol) throw;
-        opened.target->set_symbols(process.lookup_symbol);
-        snapshot = take_snapshot(*opened.target, nullptr, options);
+        if (e.kind() == ErrorKind::Internal || !opened.direct) throw;
+        try {
+            if (e.kind() != ErrorKind::UnsupportedRuntime || !process.lookup_symbol) throw;
+            opened.target->set_symbols(process.lookup_symbol);
+            snapshot = take_snapshot(*opened.target, nullptr, options);
+        } catch (const Error& again) {
+            // A core whose files here are not the ones it mapped (another machine's libraries,
+            // which the debugger's sysroot finds): the debugger reads it its own way. When that
+            // fails too, what the direct read said is the more telling.
+            if (again.kind() == ErrorKind::Internal || process.kind != DebuggerTargetKind::Core) throw;
+            try {
+                opened = open_debugger_target(process, MemoryPath::Debugger);
+                snapshot = take_snapshot(*opened.target, nullptr, options);
+            } catch (const Error& through_debugger) {
+                if (through_debugger.kind() == ErrorKind::Internal) throw;
+                throw e;
+            }
+        }
     }
     number_threads(snapshot, opened.threads);
     if (sources) {

@@ -120,10 +120,10 @@ struct DebuggerTarget {
 // The target that reads `process`: with MemoryPath::Auto a LocalLive process (or a
 // MaybeLocalLive one that same_local_process confirms) is read as a LiveProcess that stops
 // nothing (the debugger has it stopped; any Error opening it falls back to the debugger), a
-// Core with a core_path as a CoreFile; anything else through the callbacks.
+// Core with a core_path as a CoreFile (the same); anything else through the callbacks.
 // Always an OverlayTarget with the debugger's threads (merge_kernel_view); with its symbols
-// when read through the debugger (not `direct`). Throws Error (from CoreFile, or Usage without
-// a read callback where one is needed).
+// when read through the debugger (not `direct`). Throws Error (Usage without a read callback
+// where one is needed).
 DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath memory);
 
 // open_debugger_target, take_snapshot, number_threads and (with `sources`) the source lines;
@@ -132,8 +132,10 @@ DebuggerTarget open_debugger_target(const DebuggerProcess& process, MemoryPath m
 // `locks`, who holds and waits for each lock (--locks).
 // A target read directly is read first without the debugger's symbols (asking a debugger is
 // slow: gdb's took a quarter of a read), and again with them only when no runtime was found
-// (separate debug files the debugger found, say). Throws Error(UnsupportedRuntime) when the
-// process runs no supported Python.
+// (separate debug files the debugger found, say). A core read directly that fails even so (its
+// files here are another build's, which the debugger's sysroot finds right) is read again
+// through the debugger. Throws Error(UnsupportedRuntime) when the process runs no supported
+// Python; when a core fails both ways, the direct read's error.
 Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memory, bool sources = true,
                                 std::span<const uint64_t> objects = {}, bool locals = false, bool tasks = false,
                                 bool locks = false);

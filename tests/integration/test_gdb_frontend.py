@@ -31,8 +31,10 @@ shared scenario (no asyncio), `py-stackscope tasks` says "no event loops" as the
 """
 import json
 import re
+import shutil
 import struct
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +46,7 @@ from harness import (
     ScenarioProcess, clean_env, describe, kill_group, make_core, run_tool, spawn, wait_until_all_sleeping,
     without_process, without_process_header,
 )
-from interpreters import interpreter_params
+from interpreters import INTERPRETERS, interpreter_params
 from test_unsupported_runtime import patched_copy
 
 pytestmark = pytest.mark.column("gdb")
@@ -829,3 +831,54 @@ def test_unsupported_runtime_is_one_line(gdb, script, python, core_dump, tmp_pat
     assert len(errors) == 1 and re.fullmatch(r"py-stackscope: Python 3\.\d+t \(0x30[0-9a-f]{5}\) is not supported.*",
                                              errors[0]), err
     assert "Traceback" not in out + err
+
+
+# ---- a core whose files here are another build's -------------------------------------------
+
+def shared_libpython_interpreter():
+    """(python, its libpython3.X.so.1.0) of the first pyenv interpreter that maps one, else None."""
+    for interp in INTERPRETERS:
+        if not interp.pyenv_version:
+            continue
+        path, _ = interp.locate()
+        if path is None:
+            continue
+        lib = Path(path).resolve().parents[1] / "lib" / ("libpython%d.%d.so.1.0" % interp.version)
+        if lib.is_file():
+            return Path(path), lib
+    return None
+
+
+def test_core_with_another_build_here_is_read_through_gdb(gdb, script, tool, tmp_path):
+    """A core taken where its libpython was one build, read where the same path holds another
+    (another machine's libraries, found right by gdb's sysroot): stackscope's own reading refuses
+    the file (exit 5 in the CLI), and py-stackscope reads the core as gdb does instead of failing."""
+    found = shared_libpython_interpreter()
+    if found is None:
+        pytest.skip("!!! NO PYENV INTERPRETER WITH A SHARED LIBPYTHON: the case needs one")
+    python, lib = found
+    mapped = tmp_path / "lib"
+    mapped.mkdir()
+    shutil.copy(lib, mapped / lib.name)
+    sysroot = tmp_path / "sysroot"
+    (sysroot / mapped.relative_to("/")).mkdir(parents=True)
+    shutil.copy(lib, sysroot / mapped.relative_to("/") / lib.name)
+    program = tmp_path / "sleeper.py"
+    program.write_text("import time\n\n\ndef sleeper():\n    time.sleep(1000)\n\n\nprint('ready', flush=True)\nsleeper()\n")
+    proc = spawn([python, program], env=clean_env(LD_LIBRARY_PATH=str(mapped)), stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == b"ready"
+        wait_until_all_sleeping(proc.pid)
+        core = make_core(proc.pid, tmp_path / "core")
+    finally:
+        kill_group(proc)
+    # Any ELF file with another build id stands for the other build.
+    (mapped / lib.name).unlink()
+    shutil.copy("/bin/true", mapped / lib.name)
+
+    cli = run_tool(tool, ["core", core])
+    assert cli.returncode == 5 and "is not the file the core mapped at" in cli.stderr, describe(cli)
+    returncode, stdout, stderr, _ = run_gdb(
+        gdb, ["-iex", "set sysroot %s" % sysroot, python, core, "-ex", "source %s" % script, "-ex", "py-stackscope"])
+    assert "sleeper in __main__ at %s:5" % program in stdout, (returncode, stdout[-3000:], stderr[-3000:])
+    assert "not the file the core mapped" not in stdout + stderr, (stdout[-3000:], stderr[-3000:])
