@@ -519,6 +519,9 @@ PYBIND11_MODULE(stackscope_core, m) {
     py::tuple register_names(kDwarfRegisterNames.size());
     for (size_t i = 0; i < kDwarfRegisterNames.size(); ++i) register_names[i] = py::str(kDwarfRegisterNames[i]);
     m.attr("DWARF_REGISTER_NAMES") = register_names;
+    m.def("needs_registers", &needs_registers, py::arg("orig_rax"),
+          "Whether a thread with this orig_rax must also have DWARF_REGISTER_NAMES read (in restart_syscall, "
+          "the call it resumes is named from them)");
 
     py::class_<NativeStackFrame>(m, "NativeFrame", "One native frame (read with native=True).")
         .def_readonly("pc", &NativeStackFrame::pc)

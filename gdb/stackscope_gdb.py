@@ -77,16 +77,11 @@ def _handle(thread):
         return None
 
 
-# x86-64 Linux's restart_syscall: a thread in it is named by the call it resumes, from its
-# registers (core.DWARF_REGISTER_NAMES, where native unwinding starts).
-_RESTART_SYSCALL = 219
-
-
 def _registers(thread):
     """(orig_rax, rdi, registers) as gdb reads them (the core's kernel_view decodes the first
-    two); registers, the values of core.DWARF_REGISTER_NAMES, only for a thread in
-    restart_syscall (the core names the call it resumed from them), else None; (None, None,
-    None) where gdb has no such registers (not x86-64 Linux)."""
+    two); registers, the values of core.DWARF_REGISTER_NAMES, only where the core needs them
+    (core.needs_registers: a thread in restart_syscall, named by the call it resumed), else
+    None; (None, None, None) where gdb has no such registers (not x86-64 Linux)."""
     selected = gdb.selected_thread()
     try:
         frame = gdb.selected_frame()
@@ -97,7 +92,7 @@ def _registers(thread):
         newest = gdb.newest_frame()
         orig_rax = int(newest.read_register("orig_rax"))
         registers = None
-        if orig_rax == _RESTART_SYSCALL:
+        if core.needs_registers(orig_rax & 0xFFFFFFFFFFFFFFFF):
             registers = [int(newest.read_register(name)) & 0xFFFFFFFFFFFFFFFF for name in core.DWARF_REGISTER_NAMES]
         return orig_rax, int(newest.read_register("rdi")), registers
     except (gdb.error, ValueError):

@@ -2,6 +2,7 @@
 #include <unordered_map>
 
 #include "stackscope/debugger.hpp"
+#include "target/syscall_names.hpp"
 
 namespace stackscope {
 
@@ -17,6 +18,8 @@ KernelView kernel_view_from_registers(uint64_t orig_rax, uint64_t rdi) {
     // otherwise; a debugger shows it as a signed or an unsigned 64-bit value.
     return KernelView{static_cast<int64_t>(orig_rax), rdi};
 }
+
+bool needs_registers(uint64_t orig_rax) { return kernel_view_from_registers(orig_rax, 0).syscall == kSyscallRestart; }
 
 std::vector<TargetThread> merge_kernel_view(const std::vector<DebuggerThread>& threads,
                                             const std::vector<TargetThread>& kernel) {

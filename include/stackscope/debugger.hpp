@@ -55,6 +55,11 @@ struct KernelView {
 // none; a debugger may show it signed or unsigned) and rdi (its first argument), as 64-bit values.
 KernelView kernel_view_from_registers(uint64_t orig_rax, uint64_t rdi);
 
+// Whether a thread whose orig_rax is this must have all its registers read too: in
+// restart_syscall, the call it resumes is named from them. A debugger reads them only then
+// (gdb reads each register of each thread with a call of its own).
+bool needs_registers(uint64_t orig_rax);
+
 // The debugger's threads as the core's TargetThreads, each with the kernel's view of it from,
 // in this order: the debugger's registers, `kernel` (/proc, or the core's own notes, by tid),
 // else unknown. A pthread_t the debugger lacks is taken from `kernel` too.

@@ -166,6 +166,13 @@ TEST_CASE("orig_rax and rdi say which system call a thread is in", "[debugger]")
     CHECK(kernel_view_from_registers(static_cast<uint64_t>(int64_t{-1}), 0).syscall == -1);
 }
 
+TEST_CASE("only a thread in restart_syscall needs all its registers read", "[debugger]") {
+    CHECK(needs_registers(219));                      // x86-64 restart_syscall
+    CHECK_FALSE(needs_registers(202));                // futex
+    CHECK_FALSE(needs_registers(~uint64_t{0}));       // no system call (-1)
+    CHECK_FALSE(needs_registers(uint64_t{1} << 40));  // no such call
+}
+
 TEST_CASE("a native frame's stack runs from its sp to its caller's", "[debugger]") {
     const std::vector<std::optional<uint64_t>> sps{0x1000, 0x1100, std::nullopt, 0x1300};
     const auto stacks = native_stacks(sps);
