@@ -14,17 +14,21 @@ namespace stackscope {
 namespace {
 constexpr int kMaxGatherNesting = 64;
 constexpr size_t kMaxChildren = 1 << 20;
+// Children of all the gathers one reader walks: each gather is walked once, but a hostile
+// target can give each of thousands of tasks a gather of its own.
+constexpr size_t kMaxChildrenInAll = size_t{1} << 23;
 
 // A waiter that may be a task this reader cannot tell pending or not: its edges are read again
 // by one that can.
 struct Undecided {};
 }  // namespace
 
-// gather(): `awaiter` waits on a _GatheringFuture; its children are tasks or, for a gather of
-// gathers, _GatheringFutures again. Each is walked once (`gather(g, g)` lists g twice: nested,
-// that doubles at every level), and all of them hold at most kMaxChildren children together.
-void TaskLinkReader::add_gathered(uint64_t gathering, uint64_t awaiter, int depth, const IsTaskOf& is_task,
-                                  GatherWalk& walk, std::vector<AwaiterEdge>& out) {
+// gather(): a _GatheringFuture's children are tasks or, for a gather of gathers,
+// _GatheringFutures again. Each is walked once (`gather(g, g)` lists g twice: nested, that
+// doubles at every level), each task is taken once, and all of them hold at most kMaxChildren
+// children together.
+void TaskLinkReader::add_gathered(uint64_t gathering, int depth, const IsTaskOf& is_task, GatherWalk& walk,
+                                  std::vector<uint64_t>& out) {
     if (depth > kMaxGatherNesting) throw bad_data("gather futures nest too deep at " + hex(gathering), gathering);
     const auto children = objects_.attribute(gathering, "_children");
     if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) return;
@@ -32,12 +36,35 @@ void TaskLinkReader::add_gathered(uint64_t gathering, uint64_t awaiter, int dept
     for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
         if (++walk.children > kMaxChildren)
             throw bad_data("gather futures hold over " + std::to_string(kMaxChildren) + " children", gathering);
+        if (++gathered_children_ > kMaxChildrenInAll)
+            throw bad_data("the gather futures hold over " + std::to_string(kMaxChildrenInAll) + " children in all",
+                           gathering);
         switch (is_task(child)) {
-            case IsTask::Yes: out.push_back({child, awaiter, 0, false}); break;
-            case IsTask::No: add_gathered(child, awaiter, depth + 1, is_task, walk, out); break;
+            case IsTask::Yes:
+                if (walk.tasks.insert(child).second) out.push_back(child);
+                break;
+            case IsTask::No: add_gathered(child, depth + 1, is_task, walk, out); break;
             case IsTask::Unknown: throw Undecided{};
         }
     }
+}
+
+const std::vector<uint64_t>& TaskLinkReader::gathered_tasks(uint64_t gathering, const IsTaskOf& is_task) {
+    auto known = gathered_.find(gathering);
+    if (known == gathered_.end()) {
+        Gathered found;
+        try {
+            GatherWalk walk;
+            add_gathered(gathering, 0, is_task, walk, found.tasks);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+            found.tasks.clear();
+            found.error = e;
+        }
+        known = gathered_.emplace(gathering, std::move(found)).first;
+    }
+    if (known->second.error) throw *known->second.error;
+    return known->second.tasks;
 }
 
 void TaskLinkReader::add_from_callback(uint64_t task, uint64_t callback, std::vector<AwaiterEdge>& out) {
@@ -79,11 +106,10 @@ void TaskLinkReader::read_waiter(TaskLinks& t, const IsTaskOf& is_task) {
         attempt(t.waited, t.task, [&] {
             switch (is_task(t.waiter)) {
                 case IsTask::Yes: t.waited.edges.push_back({t.waiter, t.task, 0, false}); break;
-                case IsTask::No: {
-                    GatherWalk walk;
-                    add_gathered(t.waiter, t.task, 0, is_task, walk, t.waited.edges);
+                case IsTask::No:
+                    for (const uint64_t task : gathered_tasks(t.waiter, is_task))
+                        t.waited.edges.push_back({task, t.task, 0, false});
                     break;
-                }
                 case IsTask::Unknown: throw Undecided{};
             }
         });
@@ -155,13 +181,30 @@ void TaskAwaiters::resolve(const AwaiterReadings& readings, const AwaitedByOf& a
         const auto waiting = waiting_on->find(future);
         return waiting == waiting_on->end() ? nullptr : &waiting->second;
     };
+    // A task's awaiters by id, once it has many (10,000 tasks awaiting one): awaiter -> its
+    // place in the task's list. A short list is searched.
+    constexpr size_t kIndexedAwaiters = 16;
+    std::unordered_map<uint64_t, std::unordered_map<uint64_t, size_t>> indexed;
     const auto add = [&](uint64_t task, TaskAwaiter awaiter) {
         if (!is_task.contains(task) || !is_task.contains(awaiter.task)) return;
         std::vector<TaskAwaiter>* list = awaited_by_of(task);
         if (!list) return;
-        for (TaskAwaiter& known : *list) {
-            if (known.task != awaiter.task) continue;
-            if (!known.group) known.group = awaiter.group;
+        TaskAwaiter* known = nullptr;
+        if (list->size() < kIndexedAwaiters) {
+            for (TaskAwaiter& k : *list) {
+                if (k.task == awaiter.task) known = &k;
+            }
+        } else {
+            auto [index, made] = indexed.try_emplace(task);
+            if (made) {
+                for (size_t i = 0; i < list->size(); ++i) index->second.emplace((*list)[i].task, i);
+            }
+            const auto found = index->second.find(awaiter.task);
+            if (found != index->second.end()) known = &(*list)[found->second];
+            else index->second.emplace(awaiter.task, list->size());
+        }
+        if (known) {
+            if (!known->group) known->group = awaiter.group;
             return;
         }
         list->push_back(awaiter);

@@ -88,10 +88,14 @@ private:
     void read_waiter(TaskLinks& t, const IsTaskOf& is_task);
     struct GatherWalk {
         std::unordered_set<uint64_t> walked;  // the _GatheringFutures walked
+        std::unordered_set<uint64_t> tasks;   // the tasks met (gather(t, t) lists t twice)
         size_t children = 0;                  // their children, together
     };
-    void add_gathered(uint64_t gathering, uint64_t awaiter, int depth, const IsTaskOf& is_task, GatherWalk& walk,
-                      std::vector<AwaiterEdge>& out);
+    void add_gathered(uint64_t gathering, int depth, const IsTaskOf& is_task, GatherWalk& walk,
+                      std::vector<uint64_t>& out);
+    // The tasks the _GatheringFuture `gathering` waits on, walked once by this reader (which
+    // always tells tasks by one rule): thousands of tasks may await one gather of thousands.
+    const std::vector<uint64_t>& gathered_tasks(uint64_t gathering, const IsTaskOf& is_task);
     void add_from_callback(uint64_t task, uint64_t callback, std::vector<AwaiterEdge>& out);
 
     ObjectReader& objects_;
@@ -101,6 +105,13 @@ private:
     std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
     // Whether a bound method's function is TaskGroup._on_task_done, read once for all groups.
     std::unordered_map<uint64_t, bool> on_task_done_;
+    // Each gather walked: its tasks, or why they could not be read.
+    struct Gathered {
+        std::vector<uint64_t> tasks;
+        std::optional<Error> error;
+    };
+    std::unordered_map<uint64_t, Gathered> gathered_;
+    size_t gathered_children_ = 0;  // children of every gather walked, together
 };
 
 class TaskAwaiters {

@@ -91,3 +91,33 @@ def test_a_long_chain_of_tasks(tool, interp, python, tmp_path):
         if index < CHAIN - 1:
             assert task["leaf"]["repr"].startswith("<Task pending name='link-%d' coro=<" % (index + 1)), task
 
+
+
+FAN_IN_WAITERS, FAN_IN_REPEATS = 2000, 200000
+
+
+@pytest.mark.parametrize("interp", interpreter_params(lambda i: i.label in LAYOUTS), indirect=True)
+def test_many_tasks_awaiting_one(tool, interp, python, tmp_path):
+    """2,000 tasks awaiting one gather that lists one task 200,000 times, and 2,000 tasks awaiting
+    one task: each awaited task is awaited by each of them once. The gather was walked again for
+    each waiter and each copy of its task kept, 4*10^8 edges (gigabytes); each new awaiter was
+    compared with every one before it, 2*10^6 comparisons for the shared task."""
+    fifo = tmp_path / "ready.fifo"
+    proc = spawn_until_ready([python, REPO_ROOT / "tests/integration/scenarios/task_fan_in.py", fifo,
+                              str(FAN_IN_WAITERS), str(FAN_IN_REPEATS)], fifo, timeout=60)
+    try:
+        wait_until_all_sleeping(proc.pid)
+        result = run_tool(tool, ["pid", proc.pid, "--tasks", "--format", "json"], timeout=60)
+    finally:
+        kill_group(proc)
+    assert result.returncode == 0, describe(result)
+    tasks = json.loads(result.stdout)["tasks"]
+    by_name = {t["name"]: t for t in tasks}
+    # From 3.14 the runtime records who awaits whom, and gather() records the task that called
+    # it as its children's awaiter (as `asyncio ps` shows them): main here.
+    main = [t["id"] for t in tasks if t["frames"] and t["frames"][0]["function"] == "main"]
+    for awaited, prefix in (("gathered", "waiter-"), ("shared", "caller-")):
+        awaiters = [by_name["%s%d" % (prefix, i)]["id"] for i in range(FAN_IN_WAITERS)]
+        awaiters = sorted(awaiters + (main if awaited == "gathered" and interp.version >= (3, 14) else []))
+        assert sorted(by_name[awaited]["awaited_by"]) == awaiters, (awaited, len(by_name[awaited]["awaited_by"]))
+        assert by_name[awaited]["error"] is None
