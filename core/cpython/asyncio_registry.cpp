@@ -60,22 +60,37 @@ void AsyncioRegistry::add_weak_set(uint64_t weak_set, TaskRegistry& out) {
     if (!data) throw bad_data("the WeakSet at " + hex(weak_set) + " has no data", weak_set);
     objects_.require_unless_unknown(*data, BuiltinType::Set);
     const uint64_t offset = objects_.layout().weakref_object;
+    // One entry that cannot be read (a page missing from a core) loses that task, not the rest.
+    size_t unreadable = 0;
+    std::string first_problem;
     for (const uint64_t ref : objects_.set_items(*data, kMaxTasks)) {
-        const uint64_t task = objects_.memory().read_pointer(ref + offset);
-        if (task != 0 && !objects_.is_instance_of(task, BuiltinType::NoneType)) add(task, out);
+        try {
+            const uint64_t task = objects_.memory().read_pointer(ref + offset);
+            if (task != 0 && !objects_.is_instance_of(task, BuiltinType::NoneType)) add(task, out);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal || seen_.size() >= kMaxTasks) throw;
+            if (unreadable++ == 0) first_problem = e.what();
+        }
     }
+    if (unreadable)
+        throw bad_data(std::to_string(unreadable) +
+                           " of the WeakSet's entries could not be read (the first: " + first_problem + ")",
+                       weak_set);
 }
 
 // A circular list of llist_node {next, prev} through each task's task_node, headed by `head`.
 void AsyncioRegistry::add_linked_list(uint64_t head, TaskRegistry& out) {
     RemoteMemory& mem = objects_.memory();
     const uint64_t node_offset = debug_offsets()->task_node;
-    IdIndex visited;
+    // The nodes of every list walked in this reading: the lists hold each task once, so a list
+    // that meets a node again loops or runs into another list (walking one shared ring for
+    // each of thousands of thread states would never end), and all of them together are bounded.
     for (uint64_t node = mem.read_pointer(head); node != head; node = mem.read_pointer(node)) {
         if (node == 0) throw bad_data("the task list at " + hex(head) + " ends in NULL", head);
-        if (visited.contains(node) || visited.size() >= kMaxTasks)
-            throw bad_data("the task list at " + hex(head) + " loops or is too long at " + hex(node), node);
-        visited.insert(node, 0);
+        if (list_nodes_.contains(node) || list_nodes_.size() >= kMaxTasks)
+            throw bad_data(
+                "the task list at " + hex(head) + " loops, meets another list or is too long at " + hex(node), node);
+        list_nodes_.insert(node, 0);
         add(node - node_offset, out);
     }
 }
@@ -83,6 +98,7 @@ void AsyncioRegistry::add_linked_list(uint64_t head, TaskRegistry& out) {
 TaskRegistry AsyncioRegistry::all_tasks(std::span<const uint64_t> thread_states) {
     TaskRegistry out;
     seen_ = IdIndex();
+    list_nodes_ = IdIndex();
     std::vector<std::string> problems;
     const auto attempt = [&](const std::string& what, auto&& read) { recording_errors(problems, what, read); };
     for (const std::string_view name : kWeakSetRegistries) {
@@ -104,7 +120,8 @@ TaskRegistry AsyncioRegistry::all_tasks(std::span<const uint64_t> thread_states)
                 attempt("the task list of the thread state at " + hex(tstate),
                         [&] { add_linked_list(tstate + d->tstate_tasks_head, out); });
             }
-            // Tasks of threads that have exited move to their interpreter's list.
+            // Tasks of threads that have exited move to their interpreter's list; one broken
+            // list loses its own tasks only.
             attempt("the interpreters' task lists", [&] {
                 RemoteMemory& mem = objects_.memory();
                 const PythonLayout& l = objects_.layout();
@@ -113,7 +130,8 @@ TaskRegistry AsyncioRegistry::all_tasks(std::span<const uint64_t> thread_states)
                      interp = mem.read_pointer(interp + l.interp_next)) {
                     if (!interpreters.insert(interp).second || interpreters.size() > kMaxInterpreters)
                         throw bad_data("the interpreter list loops at " + hex(interp), interp);
-                    add_linked_list(interp + d->interp_tasks_head, out);
+                    attempt("the task list of the interpreter at " + hex(interp),
+                            [&] { add_linked_list(interp + d->interp_tasks_head, out); });
                 }
             });
         } else {
@@ -162,13 +180,17 @@ std::optional<uint64_t> AsyncioRegistry::running_task(uint64_t tstate, uint64_t 
         return task;
     }
     // _current_tasks: {loop: task} (to 3.13).
-    const auto current = objects_.module_global(kTasksModule, "_current_tasks");
-    if (!current) return std::nullopt;
-    objects_.require_unless_unknown(*current, BuiltinType::Dict);
-    for (const auto& entry : objects_.dict_items(*current, kMaxTasks)) {
-        if (entry.key == loop) return entry.value;
+    if (!current_tasks_) {
+        current_tasks_.emplace();
+        const auto current = objects_.module_global(kTasksModule, "_current_tasks");
+        if (!current) return std::nullopt;
+        objects_.require_unless_unknown(*current, BuiltinType::Dict);
+        for (const auto& entry : objects_.dict_items(*current, kMaxTasks))
+            current_tasks_->emplace(entry.key, entry.value);
     }
-    return std::nullopt;
+    const auto task = current_tasks_->find(loop);
+    if (task == current_tasks_->end()) return std::nullopt;
+    return task->second;
 }
 
 bool AsyncioRegistry::records_awaiters() { return debug_offsets() != nullptr; }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/id_index.hpp"
@@ -58,6 +59,9 @@ private:
     const PythonRuntime& runtime_;
     std::optional<AsyncioDebugLookup> debug_;  // looked up once, when first needed
     IdIndex seen_;                             // tasks already added, by their place in the list
+    IdIndex list_nodes_;                       // the nodes of the task lists walked (3.14+)
+    // _current_tasks (to 3.13), {loop: task}, read once for every thread's loop.
+    std::optional<std::unordered_map<uint64_t, uint64_t>> current_tasks_;
 };
 
 }  // namespace stackscope

@@ -297,14 +297,16 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
         });
     }
 
-    // The registries; on a running target, until two readings agree.
+    // The registries; on a running target, from fresh pages, until two readings agree (the same
+    // tasks and the same problem, if one stays).
+    if (target_running_) x_.forget_reads();
     TaskRegistry listed = registry.all_tasks(thread_states);
-    if (target_running_) {
+    if (target_running_ && attempts_ > 1) {
         bool agreed = false;
-        for (int attempt_count = 1; attempt_count < std::max(1, attempts_) && !agreed; ++attempt_count) {
+        for (int attempt_count = 1; attempt_count < attempts_ && !agreed; ++attempt_count) {
             x_.forget_reads();
             TaskRegistry again = registry.all_tasks(thread_states);
-            agreed = again.tasks == listed.tasks && !again.problem && !listed.problem;
+            agreed = again.tasks == listed.tasks && again.problem == listed.problem;
             listed = std::move(again);
         }
         if (!agreed) problems.push_back("the task list changed while it was read");
