@@ -17,13 +17,15 @@ constexpr int64_t kMaxCallbacks = 1 << 20;
 }  // namespace
 
 const AsyncioFutures::Classes& AsyncioFutures::classes() {
-    if (classes_) return *classes_;
+    if (classes_ && classes_->complete) return *classes_;
     Classes c;
     const auto look_up = [&](std::string_view module, std::string_view name) -> uint64_t {
         try {
             const auto found = objects_.module_global(module, name);
             return found && objects_.is_class(*found) ? *found : 0;
         } catch (const Error&) {
+            // Unreadable now (sys.modules resized under a --no-block read, say): asked again.
+            c.complete = false;
             return 0;
         }
     };
@@ -43,19 +45,22 @@ const FutureInfo* AsyncioFutures::read(uint64_t object) {
 std::optional<FutureInfo> AsyncioFutures::read_uncached(uint64_t object) {
     const Classes& c = classes();
     const uint64_t type = objects_.type_of(object);
-    auto known = kinds_.find(type);
-    if (known == kinds_.end()) {
-        // Classes do not change their bases: each type is placed once per extraction.
+    Kind kind = Kind::None;
+    if (const auto known = kinds_.find(type); known != kinds_.end()) {
+        kind = known->second;
+    } else {
+        // Classes do not change their bases: each type is placed once per extraction (once
+        // the classes it is placed by could all be read).
         const auto is = [&](uint64_t cls) { return cls != 0 && objects_.is_subclass(type, cls); };
-        const Kind kind = is(c.c_task)      ? Kind::CTask
-                          : is(c.c_future)  ? Kind::CFuture
-                          : is(c.py_task)   ? Kind::PyTask
-                          : is(c.py_future) ? Kind::PyFuture
-                                            : Kind::None;
-        known = kinds_.emplace(type, kind).first;
+        kind = is(c.c_task)      ? Kind::CTask
+               : is(c.c_future)  ? Kind::CFuture
+               : is(c.py_task)   ? Kind::PyTask
+               : is(c.py_future) ? Kind::PyFuture
+                                 : Kind::None;
+        if (c.complete) kinds_.emplace(type, kind);
     }
     std::optional<FutureInfo> info;
-    switch (known->second) {
+    switch (kind) {
         case Kind::CTask: info = read_c(object, true); break;
         case Kind::CFuture: info = read_c(object, false); break;
         case Kind::PyTask: info = read_python(object, true); break;
@@ -63,7 +68,7 @@ std::optional<FutureInfo> AsyncioFutures::read_uncached(uint64_t object) {
         case Kind::None: break;
     }
     if (!info) return info;
-    if (known->second == Kind::PyTask || known->second == Kind::PyFuture) info->python_class = true;
+    if (kind == Kind::PyTask || kind == Kind::PyFuture) info->python_class = true;
     // The C classes are named by the module dict that found them: their tp_name lives in
     // _asyncio's .rodata, which a core lacks.
     info->class_name = type == c.c_task ? "Task" : type == c.c_future ? "Future" : objects_.type_name(type);

@@ -59,6 +59,7 @@ public:
 private:
     struct Classes {
         uint64_t c_future = 0, c_task = 0, py_future = 0, py_task = 0;
+        bool complete = true;  // every lookup answered (found or not): kept for the extraction
     };
     const Classes& classes();
     std::optional<FutureInfo> read_uncached(uint64_t object);
