@@ -60,9 +60,13 @@ const std::vector<uint64_t>& TaskLinkReader::gathered_tasks(uint64_t gathering, 
             if (e.kind() == ErrorKind::Internal) throw;
             found.tasks.clear();
             found.error = e;
+        } catch (const Undecided&) {
+            found.tasks.clear();
+            found.undecided = true;
         }
         known = gathered_.emplace(gathering, std::move(found)).first;
     }
+    if (known->second.undecided) throw Undecided{};
     if (known->second.error) throw *known->second.error;
     return known->second.tasks;
 }

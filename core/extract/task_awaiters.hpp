@@ -105,10 +105,12 @@ private:
     std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
     // Whether a bound method's function is TaskGroup._on_task_done, read once for all groups.
     std::unordered_map<uint64_t, bool> on_task_done_;
-    // Each gather walked: its tasks, or why they could not be read.
+    // Each gather walked: its tasks, or why they could not be read, or that it holds a task
+    // this reader cannot tell pending or not.
     struct Gathered {
         std::vector<uint64_t> tasks;
         std::optional<Error> error;
+        bool undecided = false;
     };
     std::unordered_map<uint64_t, Gathered> gathered_;
     size_t gathered_children_ = 0;  // children of every gather walked, together
