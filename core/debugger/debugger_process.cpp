@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "stackscope/debugger.hpp"
@@ -97,28 +98,35 @@ Snapshot read_debugger_snapshot(const DebuggerProcess& process, MemoryPath memor
                                   .tasks = tasks,
                                   .locks = locks};
     Snapshot snapshot;
-    try {
-        snapshot = take_snapshot(*opened.target, nullptr, options);
-    } catch (const Error& e) {
-        if (e.kind() == ErrorKind::Internal || !opened.direct) throw;
+    // The error a read met, or nullopt once `snapshot` is read (a bug is never tried again).
+    const auto attempt = [&](auto&& read) -> std::optional<Error> {
         try {
-            if (e.kind() != ErrorKind::UnsupportedRuntime || !process.lookup_symbol) throw;
-            opened.target->set_symbols(process.lookup_symbol);
-            snapshot = take_snapshot(*opened.target, nullptr, options);
-        } catch (const Error& again) {
-            // A core whose files here are not the ones it mapped (another machine's libraries,
-            // which the debugger's sysroot finds): the debugger reads it its own way. When that
-            // fails too, what the direct read said is the more telling.
-            if (again.kind() == ErrorKind::Internal || process.kind != DebuggerTargetKind::Core) throw;
-            try {
-                opened = open_debugger_target(process, MemoryPath::Debugger);
-                snapshot = take_snapshot(*opened.target, nullptr, options);
-            } catch (const Error& through_debugger) {
-                if (through_debugger.kind() == ErrorKind::Internal) throw;
-                throw e;
-            }
+            read();
+            return std::nullopt;
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Internal) throw;
+            return e;
         }
+    };
+    const std::optional<Error> failed = attempt([&] { snapshot = take_snapshot(*opened.target, nullptr, options); });
+    if (failed && !opened.direct) throw *failed;
+    std::optional<Error> again = failed;
+    if (failed && failed->kind() == ErrorKind::UnsupportedRuntime && process.lookup_symbol) {
+        opened.target->set_symbols(process.lookup_symbol);
+        again = attempt([&] { snapshot = take_snapshot(*opened.target, nullptr, options); });
     }
+    // A core whose files here are not the ones it mapped (another machine's libraries, which
+    // the debugger's sysroot finds): the debugger reads it its own way. When that fails too,
+    // what the direct read said is the more telling.
+    if (again && process.kind == DebuggerTargetKind::Core) {
+        const std::optional<Error> through_debugger = attempt([&] {
+            opened = open_debugger_target(process, MemoryPath::Debugger);
+            snapshot = take_snapshot(*opened.target, nullptr, options);
+        });
+        if (through_debugger) throw *failed;
+        again.reset();
+    }
+    if (again) throw *again;
     number_threads(snapshot, opened.threads);
     if (sources) {
         SourceFiles files(opened.target->source_root());
