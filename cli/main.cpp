@@ -29,6 +29,7 @@
 #include "stackscope/core_file.hpp"
 #include "stackscope/error.hpp"
 #include "exit_codes.hpp"
+#include "huge_pages.hpp"
 #include "stackscope/formatters.hpp"
 #include "stackscope/helper_thread.hpp"
 #include "stackscope/live_process.hpp"
@@ -336,6 +337,7 @@ std::vector<std::string> split_path_list(const std::string& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    use_huge_pages_for_heap();
     CLI::App app{
         "stackscope: show what a Python program is doing, from outside the process.\n"
         "Reads every thread's Python stack from a live process or a core file."};
