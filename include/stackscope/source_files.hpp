@@ -5,6 +5,7 @@
 // been resumed: the file names come from the target and reading them may be slow.
 #include <optional>
 #include <string>
+#include <array>
 #include <unordered_map>
 #include <vector>
 
@@ -25,10 +26,14 @@ public:
 
 private:
     const std::vector<std::string>* lines_of(const std::string& filename);
+    std::optional<std::vector<std::string>> read_lines(const std::string& filename) const;
     int open_in_root(const std::string& filename) const;
 
     int root_fd_ = -1;
-    std::unordered_map<std::string, std::optional<std::vector<std::string>>> files_;
+    using Files = std::unordered_map<std::string, std::optional<std::vector<std::string>>>;
+    Files files_;
+    // The files asked last, newest first (an element's address outlives a rehash).
+    std::array<Files::value_type*, 4> recent_{};
 };
 
 // Fills in Frame::source for every frame that has a line.
