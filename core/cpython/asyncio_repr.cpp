@@ -189,7 +189,7 @@ std::string AsyncioRepr::callback_repr(uint64_t callback, const ValueReprs& valu
     std::string arguments = "()";
     std::string suffix;
     uint64_t func = callback;
-    for (int i = 0; i < kMaxWrapping && is_partial(func); ++i) {
+    for (int i = 0; i < kMaxWrapping && partials_.is_partial(func); ++i) {
         const PythonLayout& l = objects_.layout();
         RemoteMemory& mem = objects_.memory();
         suffix = arguments + suffix;
@@ -288,7 +288,7 @@ std::optional<std::string> AsyncioRepr::callback_source(uint64_t callback) {
     RemoteMemory& mem = objects_.memory();
     uint64_t func = callback;
     for (int i = 0; i < kMaxWrapping; ++i) {
-        if (is_partial(func)) {
+        if (partials_.is_partial(func)) {
             func = mem.read_pointer(func + l.partial_func);
             continue;
         }
@@ -328,23 +328,6 @@ void AsyncioRepr::append_coroutine(std::string& out, uint64_t coro) {
     out += where.filename;
     out += ':';
     out += std::to_string(where.first_line);
-}
-
-bool AsyncioRepr::is_partial(uint64_t object) {
-    if (!partial_class_) {
-        partial_class_ = 0;
-        try {
-            if (const auto found = objects_.module_global("functools", "partial")) partial_class_ = *found;
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::Internal) throw;
-        }
-    }
-    if (*partial_class_ == 0) return false;
-    const uint64_t type = objects_.type_of(object);
-    auto known = partial_types_.find(type);
-    if (known == partial_types_.end())
-        known = partial_types_.emplace(type, objects_.is_subclass(type, *partial_class_)).first;
-    return known->second;
 }
 
 }  // namespace stackscope

@@ -13,6 +13,7 @@
 #include "cpython/asyncio_futures.hpp"
 #include "cpython/frame_reader.hpp"
 #include "cpython/generator_reader.hpp"
+#include "cpython/partial_types.hpp"
 
 namespace stackscope {
 
@@ -63,7 +64,6 @@ private:
     const std::string& method_name(uint64_t def);
     std::optional<std::string> callback_source(uint64_t callback);
     void append_coroutine(std::string& out, uint64_t coro);
-    bool is_partial(uint64_t object);
     // A Future or Task whose repr, or (FutureReprGuard::Result) whose result, is being built.
     struct Shown {
         uint64_t object = 0;
@@ -80,8 +80,7 @@ private:
     // run inside.
     std::vector<Shown> in_repr_;
     std::vector<Shown>* outer_in_repr_ = nullptr;
-    std::optional<uint64_t> partial_class_;                   // functools.partial; 0 when absent
-    std::unordered_map<uint64_t, bool> partial_types_;        // whether each type met is partial's
+    PartialTypes partials_{objects_};
     std::unordered_map<uint64_t, std::string> method_names_;  // PyMethodDef.ml_name by PyMethodDef
     struct BoundMethodKey {
         uint64_t def = 0;        // the PyMethodDef

@@ -327,13 +327,13 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
     std::vector<ReadTasks> runs((ids.size() + kTasksPerRun - 1) / kTasksPerRun);
     const Worker first{x_, stack_of};
     const size_t readers = second ? 2 : 1;
-    TaskLinkReader first_links(x_.objects(), recorded, listed_sorted);
+    TaskLinkReader first_links(x_.objects(), x_.futures(), recorded, listed_sorted);
     x_.futures().reserve(2 * ids.size() / readers);  // each task and the future it waits on
     const auto first_reads = [&](size_t run) { read_run(first, first_links, ids, context, run, runs); };
     if (!second) {
         for (size_t run = 0; run < runs.size(); ++run) first_reads(run);
     } else {
-        TaskLinkReader second_links(second->x.objects(), recorded, listed_sorted);
+        TaskLinkReader second_links(second->x.objects(), second->x.futures(), recorded, listed_sorted);
         second->x.futures().reserve(2 * ids.size() / readers);
         out.second_reader = in_runs_on_two_threads(
             runs.size(), first_reads, [&](size_t run) { read_run(*second, second_links, ids, context, run, runs); },
@@ -347,7 +347,7 @@ TasksRead TaskReader::read(Snapshot& snap, const StackOf& stack_of, const Second
         out.task_runs.push_back(std::move(run.tasks));
     }
 
-    TaskLinkReader link_reader(objects, recorded, listed_sorted);
+    TaskLinkReader link_reader(objects, x_.futures(), recorded, listed_sorted);
     out.awaiters = TaskAwaiters::read(std::move(links), link_reader, out.awaiter_problems);
     return out;
 }

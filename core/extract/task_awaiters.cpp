@@ -23,39 +23,45 @@ constexpr size_t kMaxChildrenInAll = size_t{1} << 23;
 struct Undecided {};
 }  // namespace
 
-// gather(): a _GatheringFuture's children are tasks or, for a gather of gathers,
-// _GatheringFutures again. Each is walked once (`gather(g, g)` lists g twice: nested, that
-// doubles at every level), each task is taken once, and all of them hold at most kMaxChildren
-// children together.
-void TaskLinkReader::add_gathered(uint64_t gathering, int depth, const IsTaskOf& is_task, GatherWalk& walk,
-                                  std::vector<uint64_t>& out) {
-    if (depth > kMaxGatherNesting) throw bad_data("gather futures nest too deep at " + hex(gathering), gathering);
-    const auto children = objects_.attribute(gathering, "_children");
-    if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) return;
-    if (!walk.walked.insert(gathering).second) return;
-    for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
-        if (++walk.children > kMaxChildren)
-            throw bad_data("gather futures hold over " + std::to_string(kMaxChildren) + " children", gathering);
-        if (++gathered_children_ > kMaxChildrenInAll)
-            throw bad_data("the gather futures hold over " + std::to_string(kMaxChildrenInAll) + " children in all",
-                           gathering);
-        switch (is_task(child)) {
+// The tasks behind a future that is not a task: a _GatheringFuture's children (gather), a
+// shield's inner future (shield), each a task or such a future again. Each future is walked
+// once (`gather(g, g)` lists g twice: nested, that doubles at every level), each task is taken
+// once, and all the gathers hold at most kMaxChildren children together.
+void TaskLinkReader::add_behind(uint64_t future, int depth, const IsTaskOf& is_task, GatherWalk& walk,
+                                std::vector<uint64_t>& out) {
+    if (depth > kMaxGatherNesting) throw bad_data("gather and shield futures nest too deep at " + hex(future), future);
+    if (!walk.walked.insert(future).second) return;
+    const auto add = [&](uint64_t inner) {
+        switch (is_task(inner)) {
             case IsTask::Yes:
-                if (walk.tasks.insert(child).second) out.push_back(child);
+                if (walk.tasks.insert(inner).second) out.push_back(inner);
                 break;
-            case IsTask::No: add_gathered(child, depth + 1, is_task, walk, out); break;
+            case IsTask::No: add_behind(inner, depth + 1, is_task, walk, out); break;
             case IsTask::Unknown: throw Undecided{};
         }
+    };
+    const auto children = objects_.attribute(future, "_children");
+    if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) {
+        if (const auto inner = shield_inner(future)) add(*inner);
+        return;
+    }
+    for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
+        if (++walk.children > kMaxChildren)
+            throw bad_data("gather futures hold over " + std::to_string(kMaxChildren) + " children", future);
+        if (++gathered_children_ > kMaxChildrenInAll)
+            throw bad_data("the gather futures hold over " + std::to_string(kMaxChildrenInAll) + " children in all",
+                           future);
+        add(child);
     }
 }
 
-const std::vector<uint64_t>& TaskLinkReader::gathered_tasks(uint64_t gathering, const IsTaskOf& is_task) {
-    auto known = gathered_.find(gathering);
+const std::vector<uint64_t>& TaskLinkReader::tasks_behind(uint64_t future, const IsTaskOf& is_task) {
+    auto known = gathered_.find(future);
     if (known == gathered_.end()) {
         Gathered found;
         try {
             GatherWalk walk;
-            add_gathered(gathering, 0, is_task, walk, found.tasks);
+            add_behind(future, 0, is_task, walk, found.tasks);
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::Internal) throw;
             found.tasks.clear();
@@ -64,22 +70,40 @@ const std::vector<uint64_t>& TaskLinkReader::gathered_tasks(uint64_t gathering, 
             found.tasks.clear();
             found.undecided = true;
         }
-        known = gathered_.emplace(gathering, std::move(found)).first;
+        known = gathered_.emplace(future, std::move(found)).first;
     }
     if (known->second.undecided) throw Undecided{};
     if (known->second.error) throw *known->second.error;
     return known->second.tasks;
 }
 
+std::optional<uint64_t> TaskLinkReader::shield_inner(uint64_t outer) {
+    const FutureInfo* info = futures_.read(outer);
+    if (!info || info->is_task) return std::nullopt;
+    for (const uint64_t callback : futures_.callbacks(outer, *info)) {
+        // Most futures' callbacks are bound builtin methods (Task.task_wakeup): no function.
+        if (!objects_.is_instance_of(callback, BuiltinType::Function) ||
+            function_name(callback) != "_outer_done_callback")
+            continue;
+        for (const ClosureVariable& v : closure_variables(objects_, callback, kMaxLibraryClosureCells)) {
+            if (v.name == "inner") return v.value;
+        }
+    }
+    return std::nullopt;
+}
+
+const std::string& TaskLinkReader::function_name(uint64_t function) {
+    auto known = function_names_.find(function);
+    if (known == function_names_.end())
+        known = function_names_.emplace(function, function_name_of(objects_, function)).first;
+    return known->second;
+}
+
 void TaskLinkReader::add_from_callback(uint64_t task, uint64_t callback, std::vector<AwaiterEdge>& out) {
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     if (objects_.is_instance_or_named(callback, BuiltinType::Method, "method")) {
-        const uint64_t function = mem.read_pointer(callback + static_cast<uint64_t>(l.method_func));
-        auto named = on_task_done_.find(function);
-        if (named == on_task_done_.end())
-            named = on_task_done_.emplace(function, function_name_of(objects_, function) == "_on_task_done").first;
-        if (!named->second) return;
+        if (function_name(mem.read_pointer(callback + static_cast<uint64_t>(l.method_func))) != "_on_task_done") return;
         const uint64_t group = mem.read_pointer(callback + static_cast<uint64_t>(l.method_self));
         auto known = group_parents_.find(group);
         if (known == group_parents_.end())
@@ -88,11 +112,15 @@ void TaskLinkReader::add_from_callback(uint64_t task, uint64_t callback, std::ve
         if (parent) out.push_back({task, *parent, group, false});
         return;
     }
-    if (function_name_of(objects_, callback) != "_inner_done_callback") return;
-    // asyncio.shield's _inner_done_callback closes over `inner` and `outer` (and `loop`, 3.8).
-    for (const ClosureVariable& v : closure_variables(objects_, callback, kMaxLibraryClosureCells)) {
-        if (v.name == "outer") out.push_back({task, v.value, 0, true});
-    }
+    // 3.8-3.11 wait_for(task, timeout) waits on a future of its own, `waiter`, that the task's
+    // done-callback partial(_release_waiter, waiter) completes.
+    if (!partials_.is_partial(callback)) return;
+    if (function_name(mem.read_pointer(callback + static_cast<uint64_t>(l.partial_func))) != "_release_waiter") return;
+    const uint64_t args = mem.read_pointer(callback + static_cast<uint64_t>(l.partial_args));
+    if (!objects_.is_instance_of(args, BuiltinType::Tuple) ||
+        mem.read_value<int64_t>(args + static_cast<uint64_t>(l.var_size)) < 1)
+        return;
+    out.push_back({task, objects_.tuple_item(args, 0), 0, true});
 }
 
 namespace {
@@ -111,7 +139,7 @@ void TaskLinkReader::read_waiter(TaskLinks& t, const IsTaskOf& is_task) {
             switch (is_task(t.waiter)) {
                 case IsTask::Yes: t.waited.edges.push_back({t.waiter, t.task, 0, false}); break;
                 case IsTask::No:
-                    for (const uint64_t task : gathered_tasks(t.waiter, is_task))
+                    for (const uint64_t task : tasks_behind(t.waiter, is_task))
                         t.waited.edges.push_back({task, t.task, 0, false});
                     break;
                 case IsTask::Unknown: throw Undecided{};
@@ -172,7 +200,8 @@ void TaskAwaiters::resolve(const AwaiterReadings& readings, const AwaitedByOf& a
     IdIndex is_task(readings.size());
     uint32_t position = 0;
     readings.for_each([&](const TaskLinks& t) { is_task.insert(t.task, position++); });
-    // Future -> the tasks waiting on it: made for the first shield met (most snapshots have none).
+    // Future -> the tasks waiting on it: made for the first edge through a future (most
+    // snapshots have none).
     std::optional<std::unordered_map<uint64_t, std::vector<uint64_t>>> waiting_on;
     const auto tasks_waiting_on = [&](uint64_t future) -> const std::vector<uint64_t>* {
         if (!waiting_on) {
@@ -215,7 +244,7 @@ void TaskAwaiters::resolve(const AwaiterReadings& readings, const AwaitedByOf& a
     };
     const auto add_all = [&](const TaskLinkReadings& part) {
         for (const AwaiterEdge& e : part.edges) {
-            if (!e.shielded) {
+            if (!e.through_future) {
                 add(e.task, {e.awaiter, e.group});
             } else if (const std::vector<uint64_t>* waiting = tasks_waiting_on(e.awaiter)) {
                 for (const uint64_t awaiter : *waiting) add(e.task, {awaiter, 0});

@@ -1,10 +1,12 @@
 #pragma once
 // Who awaits each asyncio task. 3.14+ tasks record their awaiters; before, the edges are
 // rebuilt from what asyncio keeps for its own use:
-//   - a task's _fut_waiter is the task it awaits, or a _GatheringFuture whose _children it
-//     awaits (gather), or any other future;
-//   - shield(): the inner task's done-callback _inner_done_callback holds the `outer` future
-//     in its closure; the tasks waiting on `outer` await the inner task;
+//   - a task's _fut_waiter is the task it awaits, or a future with tasks behind it: a
+//     _GatheringFuture's _children (gather), a shield's outer future, whose done-callback
+//     _outer_done_callback holds the `inner` future in its closure (shield), or any nesting of
+//     the two (`gather(shield(t))`, `shield(gather(a, b))`);
+//   - 3.8-3.11 wait_for(task, timeout): the task's done-callback partial(_release_waiter,
+//     waiter) holds the future its awaiter waits on;
 //   - TaskGroup: a child's done-callback is the bound TaskGroup._on_task_done, whose
 //     __self__._parent_task awaits it (also while the parent is still in the group's body).
 // The TaskGroup is kept with its edge on every version: the child hangs under its `async with`.
@@ -17,7 +19,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cpython/asyncio_futures.hpp"
 #include "cpython/object_reader.hpp"
+#include "cpython/partial_types.hpp"
 #include "stackscope/model.hpp"
 
 namespace stackscope {
@@ -25,9 +29,9 @@ namespace stackscope {
 // An edge as read, not yet checked against the tasks.
 struct AwaiterEdge {
     uint64_t task = 0;
-    uint64_t awaiter = 0;  // the awaiting task, or with `shielded` the shield's outer future
-    uint64_t group = 0;    // the TaskGroup of the edge, or 0
-    bool shielded = false;
+    uint64_t awaiter = 0;         // the awaiting task, or with `through_future` a future
+    uint64_t group = 0;           // the TaskGroup of the edge, or 0
+    bool through_future = false;  // the tasks waiting on `awaiter` await `task`
 };
 
 // Edges read from one of a task's links (its record, its waiter, its callbacks), and the
@@ -73,8 +77,9 @@ public:
     using Recorded = std::function<std::vector<uint64_t>(ObjectReader& objects, uint64_t task)>;
 
     // `listed`: every task of the registries, sorted (the pending ones are among them).
-    TaskLinkReader(ObjectReader& objects, const Recorded& recorded, std::span<const uint64_t> listed)
-        : objects_(objects), recorded_(recorded), listed_(listed) {}
+    TaskLinkReader(ObjectReader& objects, AsyncioFutures& futures, const Recorded& recorded,
+                   std::span<const uint64_t> listed)
+        : objects_(objects), futures_(futures), partials_(objects), recorded_(recorded), listed_(listed) {}
 
     // Reads `t.recorded`, `t.called_back` and, where it can tell what is a task, `t.waited`.
     // Never throws for bad data: it becomes one of the part's problems.
@@ -87,25 +92,32 @@ private:
     using IsTaskOf = std::function<IsTask(uint64_t)>;
     void read_waiter(TaskLinks& t, const IsTaskOf& is_task);
     struct GatherWalk {
-        std::unordered_set<uint64_t> walked;  // the _GatheringFutures walked
+        std::unordered_set<uint64_t> walked;  // the futures walked
         std::unordered_set<uint64_t> tasks;   // the tasks met (gather(t, t) lists t twice)
-        size_t children = 0;                  // their children, together
+        size_t children = 0;                  // the gathers' children, together
     };
-    void add_gathered(uint64_t gathering, int depth, const IsTaskOf& is_task, GatherWalk& walk,
-                      std::vector<uint64_t>& out);
-    // The tasks the _GatheringFuture `gathering` waits on, walked once by this reader (which
-    // always tells tasks by one rule): thousands of tasks may await one gather of thousands.
-    const std::vector<uint64_t>& gathered_tasks(uint64_t gathering, const IsTaskOf& is_task);
+    void add_behind(uint64_t future, int depth, const IsTaskOf& is_task, GatherWalk& walk, std::vector<uint64_t>& out);
+    // The tasks behind the future `future` (a gather's, a shield's, nested), walked once by this
+    // reader (which always tells tasks by one rule): thousands of tasks may await one gather
+    // of thousands.
+    const std::vector<uint64_t>& tasks_behind(uint64_t future, const IsTaskOf& is_task);
+    // The future a shield's outer future `outer` shields; nullopt for any other future.
+    std::optional<uint64_t> shield_inner(uint64_t outer);
     void add_from_callback(uint64_t task, uint64_t callback, std::vector<AwaiterEdge>& out);
+    // The name of the Python function `function`, read once.
+    const std::string& function_name(uint64_t function);
 
     ObjectReader& objects_;
+    AsyncioFutures& futures_;
+    PartialTypes partials_;
     const Recorded& recorded_;
     std::span<const uint64_t> listed_;
     // Each TaskGroup's _parent_task, read once for all its children.
     std::unordered_map<uint64_t, std::optional<uint64_t>> group_parents_;
-    // Whether a bound method's function is TaskGroup._on_task_done, read once for all groups.
-    std::unordered_map<uint64_t, bool> on_task_done_;
-    // Each gather walked: its tasks, or why they could not be read, or that it holds a task
+    // The names of the callbacks' functions (TaskGroup._on_task_done, shield's
+    // _outer_done_callback...), each read once.
+    std::unordered_map<uint64_t, std::string> function_names_;
+    // Each future walked: its tasks, or why they could not be read, or that it holds a task
     // this reader cannot tell pending or not.
     struct Gathered {
         std::vector<uint64_t> tasks;

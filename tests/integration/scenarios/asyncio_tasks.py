@@ -12,7 +12,8 @@ Loops and tasks (each task has a role; its name is the role unless the role says
 - loop "a" on the main thread: its main task (auto name) parked on a Future that never
   completes; a task awaiting a task whose chain is three coroutines deep; `gather` of two
   coroutines (auto-named tasks) and a task; a gather of a gather of the same gather, 40 deep;
-  `shield` of a task; a task awaited by two tasks;
+  `shield` of a task; `gather` of a `shield` of a task; `shield` of a `gather` of two tasks;
+  `wait_for` of a task with a timeout; a task awaited by two tasks;
   a task whose cancel() cannot cancel its waiter (a Future whose cancel() returns False: it
   stays cancelling on every version); a task that catches CancelledError and awaits again
   (cancelling from 3.11: cancelling() > 0 without uncancel(); pending before, where only
@@ -140,6 +141,18 @@ async def shielder(task):
     await asyncio.shield(task)  # AT: shielder
 
 
+async def gathers_shield(task):
+    await asyncio.gather(asyncio.shield(task))  # AT: gathers_shield
+
+
+async def shields_gather(*tasks):
+    await asyncio.shield(asyncio.gather(*tasks))  # AT: shields_gather
+
+
+async def waits_for(task):
+    await asyncio.wait_for(task, HOUR)  # AT: waits_for
+
+
 async def shared_waiter(task):
     await task  # AT: shared_waiter
 
@@ -218,6 +231,20 @@ async def loop_a_main(loop, ready):
     shielded = ROLES["shielded"] = loop.create_task(sleeper(), name="shielded")
     ROLES["shielder"] = loop.create_task(shielder(shielded), name="shielder")
     awaits("shielded", "shielder")
+
+    gather_shielded = ROLES["gather-shielded"] = loop.create_task(sleeper(), name="gather-shielded")
+    ROLES["gathers-shield"] = loop.create_task(gathers_shield(gather_shielded), name="gathers-shield")
+    awaits("gather-shielded", "gathers-shield")
+
+    shield_gathered = [loop.create_task(sleeper(), name="shield-gathered-%d" % i) for i in (1, 2)]
+    ROLES["shields-gather"] = loop.create_task(shields_gather(*shield_gathered), name="shields-gather")
+    for task in shield_gathered:
+        ROLES[task.get_name()] = task
+        awaits(task.get_name(), "shields-gather")
+
+    waited_for = ROLES["waited-for"] = loop.create_task(sleeper(), name="waited-for")
+    ROLES["waits-for"] = loop.create_task(waits_for(waited_for), name="waits-for")
+    awaits("waited-for", "waits-for")
 
     shared = ROLES["shared"] = loop.create_task(sleeper(), name="shared")
     for role in ("shared-waiter-1", "shared-waiter-2"):
