@@ -18,6 +18,12 @@ WithRules WithRules::of(const PythonLayout& layout, const OpcodeTable& opcodes) 
 
 namespace {
 
+// Whether the next instruction can run after this one (a conditional jump may fall through).
+bool falls_through(Op op) {
+    return op != Op::JumpForward && op != Op::JumpAbsolute && op != Op::ReturnValue && op != Op::ReturnConst &&
+           op != Op::RaiseVarargs && op != Op::Reraise;
+}
+
 // An assignment-target instruction with superinstructions split into their halves.
 struct TargetStep {
     enum Kind {
@@ -420,13 +426,30 @@ std::optional<ExitingBlock> CodeWithBlocks::exiting_at(uint32_t unit, CodeSymbol
             if (i < 2 && !back()) return std::nullopt;
         }
         // k is the first LOAD_CONST None: the instruction before it ends the body the block's
-        // handler covers (or is a SWAP or NOP just after that).
-        if (k == 0) return std::nullopt;
-        const uint32_t body_end = ins[k - 1].next;
-        const bool skippable = op_at(k - 1) == Op::Swap || op_at(k - 1) == Op::Nop;
-        for (const ExceptionEntry& e : table_) {
-            if ((e.end == body_end || (skippable && k >= 2 && e.end == ins[k - 2].next)) && block_at(e.target))
-                return ExitingBlock{e.target, is_async};
+        // handler covers, or a few SWAP or NOP come between. They move a returned value under
+        // __exit__ and its self: one SWAP (3.11-3.13), two (3.14+).
+        constexpr size_t kMaxStepsBetween = 3;
+        for (size_t before = k, steps = 0; before > 0 && steps <= kMaxStepsBetween; --before, ++steps) {
+            const uint32_t body_end = ins[before - 1].next;
+            for (const ExceptionEntry& e : table_) {
+                if (e.end == body_end && block_at(e.target)) return ExitingBlock{e.target, is_async};
+            }
+            if (op_at(before - 1) != Op::Swap && op_at(before - 1) != Op::Nop) break;
+        }
+        // A body that ends in a handler (try/except last in the block) falls through from code
+        // that the block covers through the handler's own entries, not by an entry of its own:
+        // the block is then the innermost one around that code and not around the exit.
+        size_t last = k;
+        for (size_t steps = 0; last > 0 && steps <= kMaxStepsBetween; ++steps) {
+            --last;
+            if (op_at(last) != Op::Swap && op_at(last) != Op::Nop) break;
+        }
+        if (last == k || !falls_through(ins[last].op)) return std::nullopt;
+        const std::vector<ActiveBlock> around_exit = active_blocks(ins[k].start);
+        for (const ActiveBlock& b : active_blocks(ins[last].start)) {
+            const bool left = std::none_of(around_exit.begin(), around_exit.end(),
+                                           [&](const ActiveBlock& a) { return a.handler == b.handler; });
+            if (left) return ExitingBlock{b.handler, is_async};
         }
         return std::nullopt;
     }
@@ -483,9 +506,7 @@ std::optional<uint32_t> CodeWithBlocks::handler_popped_at(size_t pop_block_index
                 popped.emplace(index, blocks.back());
                 blocks.pop_back();
             }
-            const bool falls_through = in.op != Op::JumpForward && in.op != Op::JumpAbsolute &&
-                                       in.op != Op::ReturnValue && in.op != Op::RaiseVarargs && in.op != Op::Reraise;
-            if (falls_through) todo.emplace_back(index + 1, std::move(blocks));
+            if (falls_through(in.op)) todo.emplace_back(index + 1, std::move(blocks));
         }
         popped_handlers_ = std::move(popped);
     }
