@@ -323,7 +323,7 @@ std::optional<uint64_t> ObjectReader::module_global(std::string_view module, std
 }
 
 int64_t ObjectReader::read_int(uint64_t object) {
-    if (!is_instance_of(object, BuiltinType::Bool)) require(object, BuiltinType::Int);
+    if (!is_instance_or_named(object, BuiltinType::Bool, "bool")) require(object, BuiltinType::Int);
     uint64_t digit_count = 0;
     bool negative = false;
     using encoding::LongDigits;

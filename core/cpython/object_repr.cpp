@@ -73,6 +73,7 @@ ObjectRepr::Kind ObjectRepr::kind_of_type(uint64_t type) {
     const auto name = objects_.static_type_name(type);
     if (name == "_thread.lock") return Kind::Lock;
     if (name == "_thread.RLock") return Kind::RLock;
+    if (name == "generator" || name == "coroutine" || name == "async_generator") return Kind::Generator;
     return Kind::Other;
 }
 
@@ -447,7 +448,9 @@ std::optional<std::string> ObjectRepr::int_text(uint64_t object, uint64_t* digit
     }
     if (count > (uint64_t{1} << 40)) throw bad_data("int at " + hex(object) + " has an implausible size");
     const auto limit = static_cast<uint64_t>(l.int_max_str_digits);
-    if (count > kMaxExactIntDigits) {
+    // Each 30-bit digit below the top one adds over 9 decimal digits: past the limit without
+    // converting (as CPython's own check does before it converts).
+    if (count > kMaxExactIntDigits || (limit > 0 && count > 1 && (count - 1) * 9 > limit)) {
         // Far over the limit (4300 digits are under 480 30-bit digits).
         // Estimated from the top two digits: exact but next to a power of ten.
         uint32_t top[2] = {};

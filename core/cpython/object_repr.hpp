@@ -82,6 +82,7 @@ public:
         Exception,
         Lock,
         RLock,
+        Generator,  // a generator, coroutine or async generator
         Future,
         Other,
     };

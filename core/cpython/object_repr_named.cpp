@@ -77,6 +77,15 @@ void ObjectRepr::full_named(uint64_t object, Kind kind, Text& out, int depth) {
         }
         case Kind::Lock:
         case Kind::RLock: out += lock_text(object, kind); return;
+        case Kind::Generator: {
+            // gen_repr: the type's name and the generator's __qualname__.
+            const auto qualname = str_if_str(memory.read_pointer(object + l.gen_qualname));
+            if (!qualname) break;
+            const auto type_name = objects_.static_type_name(objects_.type_of(object));
+            out += U"<" + from_utf8(type_name.value_or("generator")) + U" object " + *qualname +
+                   from_ascii(" at " + hex(object) + ">");
+            return;
+        }
         default: break;
     }
     if (const auto future = asyncio_.repr(object, future_values(depth))) {

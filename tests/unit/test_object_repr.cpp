@@ -121,6 +121,17 @@ TEST_CASE("ObjectRepr: numbers and None", "[repr]") {
     CHECK(w.repr(w.big_int(huge)) == "<int with 4516 digits>");
 }
 
+TEST_CASE("ObjectRepr: bools, also where their type is known by name only", "[repr]") {
+    World w;
+    const uint64_t yes = w.integer(1), no = w.integer(0);
+    for (const uint64_t b : {yes, no}) w.target.put_u64(b + w.layout.object_type, w.type(BuiltinType::Bool));
+    const uint64_t list = w.list({yes, no, w.integer(1)});
+    CHECK(w.repr(list) == "[True, False, 1]");
+    // A core without symbols: bool's address is not learned, its tp_name says what it is.
+    w.types.set(BuiltinType::Bool, 0);
+    CHECK(w.repr(list) == "[True, False, 1]");
+}
+
 TEST_CASE("ObjectRepr: each str kind, escaped and cut as reprlib cuts", "[repr]") {
     World w;
     CHECK(w.repr(w.str(U"abc")) == "'abc'");
@@ -191,6 +202,18 @@ TEST_CASE("ObjectRepr: a list holding itself six times stays within reprlib's bo
         expected = next + "...]";
     }
     CHECK(w.repr(list) == expected);
+}
+
+TEST_CASE("ObjectRepr: generators, coroutines and async generators show their __qualname__", "[repr]") {
+    World w;
+    for (const std::string kind : {"generator", "coroutine", "async_generator"}) {
+        const uint64_t gen = w.b.alloc(256);
+        w.target.put_u64(gen, 1);
+        w.target.put_u64(gen + w.layout.object_type, w.b.type(kind));
+        w.target.put_u64(gen + w.layout.gen_qualname, w.str(U"Job.run"));
+        CHECK(w.repr(gen) == "<" + kind + " object Job.run at " + hex(gen) + ">");
+        CHECK(w.repr(w.list({gen})) == "[<" + kind + " object Job.run at " + hex(gen) + ">]");
+    }
 }
 
 TEST_CASE("ObjectRepr: unreadable and corrupt objects show where they are", "[repr]") {
