@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cpython/frame_slots.hpp"
 #include "cpython/line_tables.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
@@ -406,18 +407,13 @@ bool FrameContexts::is_type(uint64_t object, BuiltinType type, std::string_view 
 // Upstream names an exiting manager by the first argument of the frame it called (its
 // __exit__'s self); None, as a staticmethod's first argument is, names nothing.
 uint64_t FrameContexts::first_argument(const Frame& frame) {
+    const uint64_t value = FrameSlots(objects_, frames_).first_argument(frame.address);
     try {
-        const uint64_t code = frames_.code_of(frame.address);
-        if (mem_.read_value<int32_t>(code + static_cast<uint64_t>(l_.code_argcount)) <= 0) return 0;
-        uint64_t value =
-            mem_.read_pointer(frame.address + static_cast<uint64_t>(l_.frame_localsplus)) & ~l_.stackref_tag_mask;
-        if (value && is_type(value, BuiltinType::Cell, "cell"))
-            value = mem_.read_pointer(value + static_cast<uint64_t>(l_.cell_ref));
         if (!value || is_type(value, BuiltinType::NoneType, "NoneType")) return 0;
-        return value;
     } catch (const Error&) {
         return 0;
     }
+    return value;
 }
 
 // Upstream's fallback name for a manager without an `as` target: the frame's local that

@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "cpython/code_variables.hpp"
 #include "stackscope/error.hpp"
 #include "stackscope/hex.hpp"
 
@@ -61,6 +62,14 @@ uint64_t FrameSlots::first_argument(uint64_t frame) {
         const uint64_t code = frames_.code_of(frame);
         if (mem.read_value<int32_t>(code + static_cast<uint64_t>(l.code_argcount)) <= 0) return 0;
         uint64_t value = mem.read_pointer(frame + static_cast<uint64_t>(l.frame_localsplus)) & ~l.stackref_tag_mask;
+        if (!value) {
+            // 3.8-3.10: an argument a closure captures lives in its cell after the locals; its own
+            // slot is empty (3.11+ keep the cell in the argument's slot).
+            const CodeVariables variables = CodeVariablesReader(objects_).read(code);
+            if (variables.shown.empty() || !variables.shown[0].in_cell) return 0;
+            value = mem.read_pointer(frame + static_cast<uint64_t>(l.frame_localsplus) + 8 * variables.shown[0].slot) &
+                    ~l.stackref_tag_mask;
+        }
         if (value && objects_.is_instance_or_named(value, BuiltinType::Cell, "cell"))
             value = mem.read_pointer(value + static_cast<uint64_t>(l.cell_ref));
         return value;

@@ -132,6 +132,8 @@ EXPECTED = {
                            ("sub_generator", [])],
     "not_started": [("not_started_with", [])],
     "aexit_suspended": [("aexit_suspended", [("aexit_suspended.mgr", "mgr", "YieldsDuringAexit", True)])] + AEXIT_TAIL,
+    "aexit_captures_self": [("aexit_captures_self", [("aexit_captures_self.mgr", "mgr", "CapturesSelfInAexit", True)]),
+                            ("CapturesSelfInAexit.__aexit__", []), ("async_yield", [])],
     "jump_out_return": [("jumps_out", [("jumps_out.mgr", "mgr", "YieldsDuringAexit", True)])] + AEXIT_TAIL,
     "jump_out_break": [("jumps_out", [("jumps_out.mgr", "mgr", "YieldsDuringAexit", True)])] + AEXIT_TAIL,
     "jump_out_raise": [("jumps_out", [("jumps_out.mgr", "mgr", "YieldsDuringAexit", True)])] + AEXIT_TAIL,

@@ -101,6 +101,17 @@ class YieldsDuringAexit:
         await async_yield(42)  # AT: YieldsDuringAexit.__aexit__
 
 
+class CapturesSelfInAexit(YieldsDuringAexit):
+    """__aexit__'s self is captured by a closure: 3.8-3.10 move it into a cell after the
+    locals, and its own slot is empty."""
+
+    async def __aexit__(self, *exc):
+        def owner():
+            return self
+
+        await async_yield(owner)  # AT: CapturesSelfInAexit.__aexit__
+
+
 class SillyAsyncCM:
     """__aexit__ a staticmethod: upstream cannot tell which manager is exiting."""
 
@@ -287,6 +298,11 @@ async def not_started_with():  # AT: not_started_with
 
 async def aexit_suspended():
     async with YieldsDuringAexit() as mgr:  # WITH: aexit_suspended.mgr  AT: aexit_suspended
+        pass
+
+
+async def aexit_captures_self():
+    async with CapturesSelfInAexit() as mgr:  # WITH: aexit_captures_self.mgr  AT: aexit_captures_self
         pass
 
 
@@ -507,6 +523,7 @@ WITH_SPECS = {
     "exitstack_user.stack": (False, "stack", "made"),
     "yields_from_in_with.stack": (False, "stack", "made"),
     "aexit_suspended.mgr": (True, "mgr", "made"),
+    "aexit_captures_self.mgr": (True, "mgr", "made"),
     "jumps_out.mgr": (True, "mgr", "made"),
     "staticmethod_aexit.silly": (True, None, "made"),
     "multiline_with.n": (False, "n", "made"),
@@ -558,6 +575,7 @@ CASE_CONTEXTS = {
     "acm_exiting": [("acm_exiting.acm", 0, True)],
     "yields_from_in_with": [("yields_from_in_with.stack", 0, False)],
     "aexit_suspended": [("aexit_suspended.mgr", 0, True)],
+    "aexit_captures_self": [("aexit_captures_self.mgr", 0, True)],
     "jumps_out": [("jumps_out.mgr", 0, True)],
     "staticmethod_aexit": [("staticmethod_aexit.silly", 0, True)],
     "multiline_with": [("multiline_with.n", 0, False), ("multiline_with.y", 0, False)],
@@ -630,6 +648,7 @@ def build_cases(workdir):
     case("yield_from_in_with", started(yields_from_in_with()))
     case("not_started", not_started_with())
     case("aexit_suspended", started(aexit_suspended()))
+    case("aexit_captures_self", started(aexit_captures_self()))
     for how in ("return", "break", "raise"):
         case("jump_out_" + how, started(jumps_out(how)))
     case("staticmethod_aexit", started(staticmethod_aexit()))
