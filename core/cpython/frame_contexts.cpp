@@ -281,15 +281,24 @@ FrameContexts::CodeAnalysis& FrameContexts::analysis_of(uint64_t code) {
     // A code object that cannot be analysed is not remembered: a running target's next read
     // may succeed.
     if (!opcodes_) throw Error(ErrorKind::UnsupportedRuntime, "no opcode table for Python " + l_.version.str());
+    if (instructions_ > kMaxInstructionsInAll || table_bytes_ > kMaxExceptionTablesInAll)
+        throw bad_data("the code objects on the stacks hold over " + std::to_string(kMaxInstructionsInAll) +
+                       " instructions or " + std::to_string(kMaxExceptionTablesInAll) +
+                       " bytes of exception tables in all: no more with-blocks are read");
     auto analysis = std::make_unique<CodeAnalysis>(
         CodeAnalysis{RemoteSymbols(objects_, frames_, code, line_table_bytes_), std::nullopt, std::nullopt});
     std::vector<ExceptionEntry> table;
-    if (l_.with_blocks == WithBlockSource::HandlerChain)
-        table = decode_exception_table(objects_.read_bytes(
-            mem_.read_pointer(code + static_cast<uint64_t>(l_.code_exceptiontable)), kMaxExceptionTable));
-    const std::vector<uint8_t> bytecode = bytecode_of(code);
-    analysis->blocks.emplace(decode_instructions(bytecode, *opcodes_, CodeWithBlocks::kMaxInstructions),
-                             std::move(table), WithRules::of(l_, *opcodes_), analysis->symbols);
+    if (l_.with_blocks == WithBlockSource::HandlerChain) {
+        const std::vector<uint8_t> table_bytes = objects_.read_bytes(
+            mem_.read_pointer(code + static_cast<uint64_t>(l_.code_exceptiontable)), kMaxExceptionTable);
+        table_bytes_ += table_bytes.size();
+        table = decode_exception_table(table_bytes);
+    }
+    std::vector<Instruction> instructions =
+        decode_instructions(bytecode_of(code), *opcodes_, CodeWithBlocks::kMaxInstructions);
+    instructions_ += instructions.size();
+    analysis->blocks.emplace(std::move(instructions), std::move(table), WithRules::of(l_, *opcodes_),
+                             analysis->symbols);
     return *codes_.emplace(code, std::move(analysis)).first->second;
 }
 

@@ -23,6 +23,11 @@ class FrameContexts {
 public:
     static constexpr size_t kMaxCodeUnits = 1 << 18;
     static constexpr size_t kMaxExceptionTable = 1 << 20;
+    // What all the code objects analysed may hold together: each keeps its instructions and
+    // exception table for the extraction, and a hostile target can point every frame at a
+    // code object of its own.
+    static constexpr size_t kMaxInstructionsInAll = size_t{1} << 23;
+    static constexpr size_t kMaxExceptionTablesInAll = size_t{1} << 26;
 
     FrameContexts(ObjectReader& objects, FrameReader& frames);
     ~FrameContexts();
@@ -58,6 +63,8 @@ private:
     // Code objects are immutable: analysed once per extraction.
     std::unordered_map<uint64_t, std::unique_ptr<CodeAnalysis>> codes_;
     size_t line_table_bytes_ = 0;  // what their decoded line tables hold (RemoteSymbols)
+    size_t instructions_ = 0;      // their instructions, together
+    size_t table_bytes_ = 0;       // and their exception tables' bytes
 };
 
 }  // namespace stackscope
