@@ -82,7 +82,7 @@ std::optional<uint64_t> TaskLinkReader::shield_inner(uint64_t outer) {
     if (!info || info->is_task) return std::nullopt;
     for (const uint64_t callback : futures_.callbacks(outer, *info)) {
         // Most futures' callbacks are bound builtin methods (Task.task_wakeup): no function.
-        if (!objects_.is_instance_of(callback, BuiltinType::Function) ||
+        if (!objects_.is_instance_or_named(callback, BuiltinType::Function, "function") ||
             function_name(callback) != "_outer_done_callback")
             continue;
         for (const ClosureVariable& v : closure_variables(objects_, callback, kMaxLibraryClosureCells)) {
@@ -117,7 +117,7 @@ void TaskLinkReader::add_from_callback(uint64_t task, uint64_t callback, std::ve
     if (!partials_.is_partial(callback)) return;
     if (function_name(mem.read_pointer(callback + static_cast<uint64_t>(l.partial_func))) != "_release_waiter") return;
     const uint64_t args = mem.read_pointer(callback + static_cast<uint64_t>(l.partial_args));
-    if (!objects_.is_instance_of(args, BuiltinType::Tuple) ||
+    if (!objects_.is_instance_or_named(args, BuiltinType::Tuple, "tuple") ||
         mem.read_value<int64_t>(args + static_cast<uint64_t>(l.var_size)) < 1)
         return;
     out.push_back({task, objects_.tuple_item(args, 0), 0, true});
