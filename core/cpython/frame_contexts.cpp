@@ -111,8 +111,10 @@ public:
                 if (it == locations_->begin() || unit >= (--it)->end) return std::nullopt;
                 return it->line;
             }
-            // The older tables are walked from their start for each line: a budget per code object.
-            if (older_lookups_ == kMaxOlderLineLookups) return std::nullopt;
+            // The older tables are walked from their start for each line: a budget per code object,
+            // and the bytes walked count against the extraction's budget (many code objects may
+            // name one table of a megabyte).
+            if (older_lookups_ == kMaxOlderLineLookups || !charge(line_table_->size())) return std::nullopt;
             ++older_lookups_;
             if (l.line_table == LineTableFormat::Lnotab)
                 return lnotab_line(*line_table_, first_line_, int64_t{unit} * kCodeUnitSize);
@@ -135,8 +137,8 @@ private:
         lines_unknown_ = !table.table;
     }
 
-    // Whether `bytes` more fit in what decoded locations may hold in all (kMaxLineBytes); they
-    // are counted when they do.
+    // Whether `bytes` more fit in what decoded locations may hold, and older tables may have
+    // walked, in all (kMaxLineBytes); they are counted when they do.
     bool charge(size_t bytes) {
         if (bytes > kMaxLineBytes - line_bytes_) return false;
         line_bytes_ += bytes;
