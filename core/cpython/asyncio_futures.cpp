@@ -182,6 +182,23 @@ std::vector<uint64_t> AsyncioFutures::callbacks(uint64_t object, const FutureInf
     return out;
 }
 
+uint64_t AsyncioFutures::first_callback(uint64_t object, const FutureInfo& info) {
+    RemoteMemory& mem = objects_.memory();
+    const PythonLayout& l = objects_.layout();
+    uint64_t list = 0;
+    if (info.python_class) {
+        const auto value = objects_.attribute(object, "_callbacks");
+        if (value && !objects_.is_instance_of(*value, BuiltinType::NoneType)) list = *value;
+    } else {
+        if (const uint64_t first = mem.read_pointer(object + l.future_callback0)) return first;
+        list = mem.read_pointer(object + l.future_callbacks);
+    }
+    if (list == 0) return 0;
+    objects_.require_unless_unknown(list, BuiltinType::List);
+    const auto items = objects_.sequence_items(list, false, 1);
+    return items.empty() ? 0 : callback_of(items.front());
+}
+
 // The callbacks of a list of (callback, context) tuples, after those `d` holds.
 void AsyncioFutures::add_callbacks(uint64_t future, uint64_t list, FutureDetails& d) {
     RemoteMemory& mem = objects_.memory();

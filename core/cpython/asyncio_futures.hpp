@@ -55,6 +55,8 @@ public:
 
     // Every done-callback, in Future._callbacks' order. Throws Error when they cannot be read.
     std::vector<uint64_t> callbacks(uint64_t object, const FutureInfo& info);
+    // The first of them, 0 when there is none (without reading the others).
+    uint64_t first_callback(uint64_t object, const FutureInfo& info);
 
 private:
     struct Classes {

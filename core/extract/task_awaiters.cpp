@@ -30,7 +30,6 @@ struct Undecided {};
 void TaskLinkReader::add_behind(uint64_t future, int depth, const IsTaskOf& is_task, GatherWalk& walk,
                                 std::vector<uint64_t>& out) {
     if (depth > kMaxGatherNesting) throw bad_data("gather and shield futures nest too deep at " + hex(future), future);
-    if (!walk.walked.insert(future).second) return;
     const auto add = [&](uint64_t inner) {
         switch (is_task(inner)) {
             case IsTask::Yes:
@@ -42,9 +41,11 @@ void TaskLinkReader::add_behind(uint64_t future, int depth, const IsTaskOf& is_t
     };
     const auto children = objects_.attribute(future, "_children");
     if (!children || objects_.match(*children, BuiltinType::List) == TypeMatch::No) {
-        if (const auto inner = shield_inner(future)) add(*inner);
+        const auto inner = shield_inner(future);
+        if (inner && walk.walked.insert(future).second) add(*inner);
         return;
     }
+    if (!walk.walked.insert(future).second) return;
     for (const uint64_t child : objects_.sequence_items(*children, false, kMaxChildren)) {
         if (++walk.children > kMaxChildren)
             throw bad_data("gather futures hold over " + std::to_string(kMaxChildren) + " children", future);
@@ -80,14 +81,14 @@ const std::vector<uint64_t>& TaskLinkReader::tasks_behind(uint64_t future, const
 std::optional<uint64_t> TaskLinkReader::shield_inner(uint64_t outer) {
     const FutureInfo* info = futures_.read(outer);
     if (!info || info->is_task) return std::nullopt;
-    for (const uint64_t callback : futures_.callbacks(outer, *info)) {
-        // Most futures' callbacks are bound builtin methods (Task.task_wakeup): no function.
-        if (!objects_.is_instance_or_named(callback, BuiltinType::Function, "function") ||
-            function_name(callback) != "_outer_done_callback")
-            continue;
-        for (const ClosureVariable& v : closure_variables(objects_, callback, kMaxLibraryClosureCells)) {
-            if (v.name == "inner") return v.value;
-        }
+    // shield() adds it to the new outer future before anything can await it: the first.
+    const uint64_t callback = futures_.first_callback(outer, *info);
+    // Most futures' first callback is a bound builtin method (Task.task_wakeup): no function.
+    if (!callback || !objects_.is_instance_or_named(callback, BuiltinType::Function, "function") ||
+        function_name(callback) != "_outer_done_callback")
+        return std::nullopt;
+    for (const ClosureVariable& v : closure_variables(objects_, callback, kMaxLibraryClosureCells)) {
+        if (v.name == "inner") return v.value;
     }
     return std::nullopt;
 }
