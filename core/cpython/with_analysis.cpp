@@ -324,6 +324,11 @@ std::optional<std::string> CodeWithBlocks::describe_target(size_t first, CodeSym
             case Op::StoreAttr: add(TargetStep::StoreAttr, symbols.name(a)); break;
             case Op::LoadConst: add(TargetStep::Const, symbols.const_repr(a)); break;
             case Op::LoadSmallInt: add(TargetStep::Const, std::to_string(a)); break;
+            case Op::LoadCommonConstant:
+                if (r.opcodes.common_constant_none >= 0 && a == static_cast<uint32_t>(r.opcodes.common_constant_none))
+                    add(TargetStep::Const, "None");
+                else add(TargetStep::Unknown);
+                break;
             case Op::BinarySubscr: add(TargetStep::Subscr); break;
             case Op::BinaryOp:
                 if (r.opcodes.binary_op_subscr >= 0 && a == static_cast<uint32_t>(r.opcodes.binary_op_subscr))
@@ -341,6 +346,7 @@ std::optional<std::string> CodeWithBlocks::describe_target(size_t first, CodeSym
             case Op::DupTop: add(TargetStep::Dup); break;
             case Op::Copy: add(a == 1 ? TargetStep::Dup : TargetStep::Unknown); break;
             case Op::Precall:
+            case Op::PushNull:  // the NULL below a callable (3.11+): the call pops it with it
             case Op::Cache:
             case Op::ExtendedArg: add(TargetStep::Skip); break;
             default: add(TargetStep::Unknown); break;
