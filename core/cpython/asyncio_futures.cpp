@@ -13,6 +13,9 @@ constexpr int32_t kStateCancelled = 1;
 constexpr int32_t kStateFinished = 2;
 // Done-callbacks a future's list may hold before it is garbage, far above any real one.
 constexpr int64_t kMaxCallbacks = 1 << 20;
+// Done-callbacks listed by one extraction in all: they are kept with each task's links, and a
+// hostile target can give each of thousands of tasks the longest list allowed.
+constexpr size_t kMaxCallbacksInAll = size_t{1} << 23;
 
 }  // namespace
 
@@ -178,7 +181,11 @@ std::vector<uint64_t> AsyncioFutures::callbacks(uint64_t object, const FutureInf
     }
     if (list == 0) return out;
     objects_.require_unless_unknown(list, BuiltinType::List);
-    for (const uint64_t entry : objects_.sequence_items(list, false, kMaxCallbacks)) out.push_back(callback_of(entry));
+    const std::vector<uint64_t> entries = objects_.sequence_items(list, false, kMaxCallbacks);
+    if (entries.size() > kMaxCallbacksInAll - callbacks_listed_)
+        throw bad_data("more than " + std::to_string(kMaxCallbacksInAll) + " done-callbacks listed in all", object);
+    callbacks_listed_ += entries.size();
+    for (const uint64_t entry : entries) out.push_back(callback_of(entry));
     return out;
 }
 

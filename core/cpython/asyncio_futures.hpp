@@ -81,6 +81,7 @@ private:
     // What each object read is: a task is asked about by the task list, its stack and its
     // repr, within one read of the target.
     PerReadCache<uint64_t, std::optional<FutureInfo>> infos_;
+    size_t callbacks_listed_ = 0;  // by callbacks(), bounded in all
 };
 
 }  // namespace stackscope

@@ -36,6 +36,9 @@ constexpr uint64_t kMaxDictEntries = 1 << 20;
 // Dict entries read by one reader in all: many objects could share one huge dict, each lookup
 // reading it whole again.
 constexpr uint64_t kMaxDictEntriesInAll = uint64_t{1} << 26;
+// Set slots scanned by one reader in all: a hostile target can give each of thousands of tasks
+// a set of its own with the largest table allowed.
+constexpr uint64_t kMaxSetSlotsInAll = uint64_t{1} << 26;
 
 }  // namespace
 
@@ -557,6 +560,9 @@ std::vector<uint64_t> ObjectReader::set_items(uint64_t set, size_t max) {
     for (uint64_t first = 0; first < slots && out.size() < static_cast<uint64_t>(used) && out.size() < max;
          first += kChunk) {
         const uint64_t n = std::min(kChunk, slots - first);
+        if (n > kMaxSetSlotsInAll - set_slots_read_)
+            throw bad_data("more than " + std::to_string(kMaxSetSlotsInAll) + " set slots read in all", set);
+        set_slots_read_ += n;
         const std::vector<uint8_t> raw = memory_.read_bytes(table + first * kEntrySize, n * kEntrySize);
         for (uint64_t k = 0; k < n && out.size() < max; ++k) {
             uint64_t key = 0;

@@ -141,6 +141,7 @@ private:
     std::unordered_map<uint64_t, std::string> repr_names_;               // by type address
     std::unordered_map<uint64_t, std::optional<std::string>> tp_names_;  // by type address
     uint64_t dict_entries_read_ = 0;                                     // by keys_items(), bounded in all
+    uint64_t set_slots_read_ = 0;                                        // by set_items(), bounded in all
     std::unordered_map<std::string, uint64_t> interned_keys_;            // str objects seen as matching dict keys
     // strs read whole (up to kMaxCachedStr characters), for one read of the target: a str is
     // immutable, but its memory may hold another object once it is freed.
