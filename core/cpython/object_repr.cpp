@@ -451,16 +451,21 @@ std::optional<std::string> ObjectRepr::int_text(uint64_t object, uint64_t* digit
     // Each 30-bit digit below the top one adds over 9 decimal digits: past the limit without
     // converting (as CPython's own check does before it converts).
     if (count > kMaxExactIntDigits || (limit > 0 && count > 1 && (count - 1) * 9 > limit)) {
-        // Far over the limit (4300 digits are under 480 30-bit digits).
-        // Estimated from the top two digits: exact but next to a power of ten.
+        // Far over the limit (4300 digits are under 480 30-bit digits): estimated from the top
+        // two digits.
         uint32_t top[2] = {};
         memory.read(object + l.long_digits + LongDigits::digit_size * (count - 2),
                     std::span(reinterpret_cast<uint8_t*>(top), sizeof top));
         const double leading = static_cast<double>(top[1]) * (1 << LongDigits::shift) + top[0];
         const double log10 =
             static_cast<double>(count - 2) * LongDigits::shift * std::log10(2.0) + std::log10(std::max(leading, 1.0));
-        *digit_count = static_cast<uint64_t>(log10) + 1;
-        return std::nullopt;
+        // Next to a power of ten (10**40000) the estimate may be one off: such an int is
+        // converted, where it is not too long to.
+        const double fraction = log10 - std::floor(log10);
+        if (count > kMaxExactIntDigits || (fraction > 1e-9 && fraction < 1 - 1e-9)) {
+            *digit_count = static_cast<uint64_t>(log10) + 1;
+            return std::nullopt;
+        }
     }
     const std::vector<uint8_t> raw =
         memory.read_bytes(object + l.long_digits, static_cast<size_t>(count * LongDigits::digit_size));
