@@ -72,8 +72,29 @@ bool ObjectReader::is_instance_or_named(uint64_t object, BuiltinType type, std::
     return false;
 }
 
+// A subclass's instances start with their builtin base's layout (class Config(dict), an
+// OrderedDict): what is read of the builtin is there.
+bool ObjectReader::is_builtin_subclass(uint64_t type, BuiltinType base) {
+    const uint64_t key = type * 64 + static_cast<uint64_t>(base);  // user-space addresses are below 2^57
+    if (const auto it = builtin_subclasses_.find(key); it != builtin_subclasses_.end()) return it->second;
+    // "No" until known: a hostile MRO that is no tuple asks this again while it is read.
+    builtin_subclasses_.emplace(key, false);
+    constexpr int64_t kMaxMro = 64;
+    bool found = false;
+    try {
+        const uint64_t mro = memory_.read_pointer(type + layout_.type_mro);
+        const auto size = mro ? memory_.read_value<int64_t>(mro + layout_.var_size) : 0;
+        for (int64_t i = 1; i < std::min(size, kMaxMro) && !found; ++i)
+            found = types_.match(tuple_item(mro, static_cast<uint64_t>(i)), base) == TypeMatch::Yes;
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+    }
+    builtin_subclasses_[key] = found;
+    return found;
+}
+
 void ObjectReader::require_unless_unknown(uint64_t object, BuiltinType type) {
-    if (match(object, type) == TypeMatch::No)
+    if (match(object, type) == TypeMatch::No && !is_builtin_subclass(type_of(object), type))
         throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)), object);
 }
 
@@ -81,6 +102,7 @@ void ObjectReader::require(uint64_t object, BuiltinType type) {
     switch (match(object, type)) {
         case TypeMatch::Yes: return;
         case TypeMatch::No:
+            if (is_builtin_subclass(type_of(object), type)) return;
             throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)),
                            object);
         case TypeMatch::Unknown:

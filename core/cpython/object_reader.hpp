@@ -44,12 +44,14 @@ public:
     // Whether the object is exactly of the builtin type: by the type's address where it was
     // learned, else by its tp_name (a target read without symbols learns only some types).
     bool is_instance_or_named(uint64_t object, BuiltinType type, std::string_view tp_name);
-    // Throws bad_data when the object is not of that type, and an UnsupportedRuntime error
-    // when the type is not known in this target.
+    // Throws bad_data when the object is not of that type (nor of a subclass), and an
+    // UnsupportedRuntime error when the type is not known in this target.
     void require(uint64_t object, BuiltinType type);
     // Throws bad_data only when the object is known not to be of that type: where the type is
     // not known (a core without its binaries), the caller's bounded reads check the shape.
     void require_unless_unknown(uint64_t object, BuiltinType type);
+    // Whether `type` is a subclass of the builtin `base` (not `base` itself).
+    bool is_builtin_subclass(uint64_t type, BuiltinType base);
 
     // The main interpreter's sys.modules: its builtins module names the static types whose
     // tp_name is unreadable (read only when one is).
@@ -142,6 +144,7 @@ private:
     std::unordered_map<uint64_t, std::optional<std::string>> tp_names_;  // by type address
     uint64_t dict_entries_read_ = 0;                                     // by keys_items(), bounded in all
     uint64_t set_slots_read_ = 0;                                        // by set_items(), bounded in all
+    std::unordered_map<uint64_t, bool> builtin_subclasses_;              // is_builtin_subclass(), by type and base
     std::unordered_map<std::string, uint64_t> interned_keys_;            // str objects seen as matching dict keys
     // strs read whole (up to kMaxCachedStr characters), for one read of the target: a str is
     // immutable, but its memory may hold another object once it is freed.

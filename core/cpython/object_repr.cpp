@@ -77,6 +77,41 @@ ObjectRepr::Kind ObjectRepr::kind_of_type(uint64_t type) {
     return Kind::Other;
 }
 
+ObjectRepr::Kind ObjectRepr::inherited_kind(uint64_t type) {
+    if (const auto it = inherited_kinds_.find(type); it != inherited_kinds_.end()) return it->second;
+    static constexpr std::pair<BuiltinType, Kind> kBases[] = {
+        {BuiltinType::Int, Kind::Int},     {BuiltinType::Float, Kind::Float}, {BuiltinType::Str, Kind::Str},
+        {BuiltinType::Bytes, Kind::Bytes}, {BuiltinType::Tuple, Kind::Tuple}, {BuiltinType::List, Kind::List},
+        {BuiltinType::Dict, Kind::Dict},   {BuiltinType::Set, Kind::Set},     {BuiltinType::FrozenSet, Kind::FrozenSet},
+    };
+    constexpr int64_t kMaxMro = 64;
+    const PythonLayout& l = objects_.layout();
+    RemoteMemory& memory = objects_.memory();
+    Kind kind = Kind::Other;
+    try {
+        const uint64_t mro = memory.read_pointer(type + l.type_mro);
+        const auto size = mro ? memory.read_value<int64_t>(mro + l.var_size) : 0;
+        for (int64_t i = 0; i < std::min(size, kMaxMro); ++i) {
+            const uint64_t base = objects_.tuple_item(mro, static_cast<uint64_t>(i));
+            const auto builtin = std::find_if(std::begin(kBases), std::end(kBases),
+                                              [&](const auto& b) { return is_exactly(base, b.first); });
+            if (builtin != std::end(kBases)) {
+                kind = i > 0 ? builtin->second : Kind::Other;
+                break;
+            }
+            // Only Python classes that say nothing of __repr__ on the way (a C type has its own
+            // tp_repr, and a class without a dict cannot be told).
+            const auto flags = memory.read_value<uint64_t>(base + l.type_flags);
+            const uint64_t dict = memory.read_pointer(base + l.type_dict);
+            if (!(flags & l.type_flag_heap_type) || !dict || objects_.dict_get(dict, "__repr__")) break;
+        }
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Internal) throw;
+        kind = Kind::Other;
+    }
+    return inherited_kinds_.emplace(type, kind).first->second;
+}
+
 std::string ObjectRepr::repr(uint64_t object) {
     in_progress_.clear();
     if (outermost_) return to_utf8(bounded(object, bounds_.max_level));
@@ -266,6 +301,7 @@ void ObjectRepr::full(uint64_t object, Text& out, int depth) {
     Kind kind = Kind::Other;
     try {
         kind = kind_of(object);
+        if (kind == Kind::Other) kind = inherited_kind(objects_.type_of(object));
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::Internal) throw;
         out += unreadable_text(object);

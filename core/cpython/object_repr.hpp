@@ -106,6 +106,10 @@ private:
 
     Kind kind_of(uint64_t object);
     Kind kind_of_type(uint64_t type);
+    // The builtin whose repr an instance of `type` gets from builtins.repr(): a Python subclass
+    // of a builtin that defines no __repr__ of its own (class Config(dict)) is shown as the
+    // builtin is. Kind::Other for any other type.
+    Kind inherited_kind(uint64_t type);
     AsyncioRepr::ValueReprs future_values(int depth);
     bool is_exactly(uint64_t type, BuiltinType builtin);
 
@@ -158,11 +162,12 @@ private:
     AsyncioFutures& futures_;
     AsyncioRepr asyncio_;
     ReprBounds bounds_;
-    int base_depth_ = 0;                        // the depth its builtins.repr() calls start at
-    ObjectRepr* outermost_ = nullptr;           // the repr this one runs inside; null for the outermost
-    size_t visits_ = 0;                         // the outermost's: objects visited by this repr()
-    std::vector<uint64_t> in_progress_;         // the containers builtins.repr() is inside (Py_ReprEnter)
-    std::unordered_map<uint64_t, Kind> kinds_;  // by type address
+    int base_depth_ = 0;                                  // the depth its builtins.repr() calls start at
+    ObjectRepr* outermost_ = nullptr;                     // the repr this one runs inside; null for the outermost
+    size_t visits_ = 0;                                   // the outermost's: objects visited by this repr()
+    std::vector<uint64_t> in_progress_;                   // the containers builtins.repr() is inside (Py_ReprEnter)
+    std::unordered_map<uint64_t, Kind> kinds_;            // by type address
+    std::unordered_map<uint64_t, Kind> inherited_kinds_;  // by type address
 };
 
 }  // namespace stackscope

@@ -216,6 +216,31 @@ TEST_CASE("ObjectRepr: generators, coroutines and async generators show their __
     }
 }
 
+TEST_CASE("ObjectRepr: a Python subclass of a builtin shows as the builtin unless it has a __repr__", "[repr]") {
+    World w;
+    const uint64_t object_type = w.b.type("object");
+    const auto subclass = [&](BuiltinType base, bool own_repr) {
+        const uint64_t type = w.b.alloc(1024);  // a heap type: its names come after tp_ fields
+        w.target.put_u64(type + w.layout.type_name, w.b.c_string("Config"));
+        w.target.put_u64(type + w.layout.type_flags, w.layout.type_flag_heap_type);
+        w.target.put_u64(type + w.layout.heap_type_name, w.str(U"Config"));
+        w.target.put_u64(type + w.layout.heap_type_qualname, w.str(U"Config"));
+        w.target.put_u64(type + w.layout.type_dict, own_repr ? w.dict({{w.str(U"__repr__"), w.none}}) : w.dict({}));
+        w.target.put_u64(type + w.layout.type_mro, w.tuple({type, w.type(base), object_type}));
+        return type;
+    };
+    const uint64_t config = w.dict({{w.str(U"a"), w.integer(1)}});
+    w.target.put_u64(config + w.layout.object_type, subclass(BuiltinType::Dict, false));
+    CHECK(w.repr(config) == "{'a': 1}");
+    const uint64_t items = w.list({w.integer(1), w.integer(2)});
+    w.target.put_u64(items + w.layout.object_type, subclass(BuiltinType::List, false));
+    CHECK(w.repr(w.list({items})) == "[[1, 2]]");
+    // Its own __repr__ runs Python code, which is not run: not the builtin's text.
+    const uint64_t own = w.list({w.integer(3)});
+    w.target.put_u64(own + w.layout.object_type, subclass(BuiltinType::List, true));
+    CHECK(w.repr(own) == "<Config object at " + hex(own) + ">");
+}
+
 TEST_CASE("ObjectRepr: unreadable and corrupt objects show where they are", "[repr]") {
     World w;
     const uint64_t one = w.integer(1);

@@ -59,6 +59,23 @@ class MyError(Exception):
     pass
 
 
+# Python subclasses of builtins without a __repr__: repr() is the builtin's.
+class ConfigDict(dict):
+    pass
+
+
+class NameList(list):
+    pass
+
+
+class Label(str):
+    pass
+
+
+class Count(int):
+    pass
+
+
 def outer():
     def inner():
         pass
@@ -145,6 +162,9 @@ def objects():
         ("exc_os", OSError(2, "No such file")), ("exc_huge_int_arg", ValueError(big)), ("exc_str_arg", TypeError("it's \"q\"")),
         ("lock", lock), ("lock_held", held_lock), ("rlock", rlock), ("rlock_held", held_rlock),
         ("object", object()), ("plain_instance", Plain()), ("slotted", Slotted()),
+        ("subclass_dict", ConfigDict(b=1, a=[2, 3])), ("subclass_list", NameList([3, 1, 2])),
+        ("subclass_str", Label("it's \u03a9")), ("subclass_int", Count(-42)),
+        ("list_of_subclass_dict", [ConfigDict(x=1), NameList()]),
     ]
     # asyncio's Future and Task reprs (the C classes), on a loop that never runs.
     loop = asyncio.new_event_loop()
