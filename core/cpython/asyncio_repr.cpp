@@ -173,7 +173,7 @@ void AsyncioRepr::append_callbacks(std::string& out, const FutureDetails& d, con
 void AsyncioRepr::append_callback(std::string& out, uint64_t callback, const ValueReprs& values) {
     // A builtin method (Task.task_wakeup, every sleeping task's) is no partial and has no
     // source: its name and "()".
-    if (objects_.is_instance_of(callback, BuiltinType::BuiltinMethod)) {
+    if (objects_.is_builtin_function(callback)) {
         append_builtin_method_name(out, callback);
         out += "()";
         return;
@@ -227,7 +227,7 @@ std::string AsyncioRepr::callback_name(uint64_t func, const ValueReprs& values) 
     if (objects_.is_instance_of(func, BuiltinType::Method)) func = mem.read_pointer(func + l.method_func);
     if (objects_.is_instance_of(func, BuiltinType::Function))
         return objects_.read_str(mem.read_pointer(func + l.func_qualname), 1024);
-    if (objects_.is_instance_of(func, BuiltinType::BuiltinMethod)) {
+    if (objects_.is_builtin_function(func)) {
         std::string out;
         append_builtin_method_name(out, func);
         return out;
@@ -283,7 +283,7 @@ const std::string& AsyncioRepr::method_name(uint64_t def) {
 std::optional<std::string> AsyncioRepr::callback_source(uint64_t callback) {
     // A builtin method (Task.task_wakeup, every sleeping task's) has no __wrapped__ and no
     // source: neither a partial nor an object with a __dict__.
-    if (objects_.is_instance_of(callback, BuiltinType::BuiltinMethod)) return std::nullopt;
+    if (objects_.is_builtin_function(callback)) return std::nullopt;
     const PythonLayout& l = objects_.layout();
     RemoteMemory& mem = objects_.memory();
     uint64_t func = callback;

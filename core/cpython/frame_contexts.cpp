@@ -404,8 +404,7 @@ uint64_t FrameContexts::manager_from_exit(uint64_t exit) {
     if (!exit) return 0;
     if (is_type(exit, BuiltinType::Method, "method"))
         return mem_.read_pointer(exit + static_cast<uint64_t>(l_.method_self));
-    if (is_type(exit, BuiltinType::BuiltinMethod, "builtin_function_or_method"))
-        return mem_.read_pointer(exit + static_cast<uint64_t>(l_.cfunction_self));
+    if (objects_.is_builtin_function(exit)) return mem_.read_pointer(exit + static_cast<uint64_t>(l_.cfunction_self));
     if (objects_.static_type_name(objects_.type_of(exit)) == std::optional<std::string>("method-wrapper"))
         return mem_.read_pointer(exit + static_cast<uint64_t>(l_.method_wrapper_self));
     return 0;

@@ -44,7 +44,7 @@ std::vector<uint64_t> FrameSlots::objects(uint64_t frame) {
         try {
             if (objects_.is_instance_or_named(value, BuiltinType::Method, "method"))
                 add(mem.read_pointer(value + static_cast<uint64_t>(l.method_self)));
-            else if (objects_.is_instance_or_named(value, BuiltinType::BuiltinMethod, "builtin_function_or_method"))
+            else if (objects_.is_builtin_function(value))
                 add(mem.read_pointer(value + static_cast<uint64_t>(l.cfunction_self)));
             else if (objects_.is_instance_or_named(value, BuiltinType::Cell, "cell"))
                 add(mem.read_pointer(value + static_cast<uint64_t>(l.cell_ref)));

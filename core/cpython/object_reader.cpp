@@ -93,6 +93,12 @@ bool ObjectReader::is_builtin_subclass(uint64_t type, BuiltinType base) {
     return found;
 }
 
+bool ObjectReader::is_builtin_function(uint64_t object) {
+    if (is_instance_or_named(object, BuiltinType::BuiltinMethod, "builtin_function_or_method")) return true;
+    const auto& name = static_type_name(type_of(object));
+    return name && *name == "builtin_method";
+}
+
 void ObjectReader::require_unless_unknown(uint64_t object, BuiltinType type) {
     if (match(object, type) == TypeMatch::No && !is_builtin_subclass(type_of(object), type))
         throw bad_data("object at " + hex(object) + " is not of type " + std::string(builtin_type_name(type)), object);

@@ -47,6 +47,10 @@ public:
     // Throws bad_data when the object is not of that type (nor of a subclass), and an
     // UnsupportedRuntime error when the type is not known in this target.
     void require(uint64_t object, BuiltinType type);
+    // A builtin function or method: builtin_function_or_method, or 3.9+'s builtin_method (a
+    // method that takes its defining class, METH_METHOD: 3.12+ Future.set_result), which
+    // extends it.
+    bool is_builtin_function(uint64_t object);
     // Throws bad_data only when the object is known not to be of that type: where the type is
     // not known (a core without its binaries), the caller's bounded reads check the shape.
     void require_unless_unknown(uint64_t object, BuiltinType type);

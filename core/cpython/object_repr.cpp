@@ -74,6 +74,7 @@ ObjectRepr::Kind ObjectRepr::kind_of_type(uint64_t type) {
     if (name == "_thread.lock") return Kind::Lock;
     if (name == "_thread.RLock") return Kind::RLock;
     if (name == "generator" || name == "coroutine" || name == "async_generator") return Kind::Generator;
+    if (name == "builtin_method") return Kind::BuiltinFunction;  // METH_METHOD: a builtin_function_or_method
     return Kind::Other;
 }
 

@@ -105,7 +105,7 @@ ContextlibGlue::Callback ContextlibGlue::callback_of(uint64_t callback, ContextE
     }
     // Builtin methods and method-wrappers have a __self__ too (None for a C function without one).
     std::optional<uint64_t> self;
-    if (objects.is_instance_or_named(callback, BuiltinType::BuiltinMethod, "builtin_function_or_method"))
+    if (objects.is_builtin_function(callback))
         self = mem.read_pointer(callback + static_cast<uint64_t>(l.cfunction_self));
     else if (objects.static_type_name(objects.type_of(callback)) == std::optional<std::string>("method-wrapper"))
         self = mem.read_pointer(callback + static_cast<uint64_t>(l.method_wrapper_self));

@@ -173,8 +173,13 @@ def objects():
     cancelled.cancel()
     failed.set_exception(ValueError("bad"))
     KEEP.append(loop)
+    # A Future done-callback that is another Future's set_result: a METH_METHOD method, whose
+    # type is builtin_method from 3.12 (builtin_function_or_method before).
+    chained, feeds = loop.create_future(), loop.create_future()
+    chained.add_done_callback(feeds.set_result)
     out += [("future_pending", pending), ("future_done", done), ("future_cancelled", cancelled),
-            ("future_failed", failed), ("task_not_started", loop.create_task(sleeper()))]
+            ("future_failed", failed), ("task_not_started", loop.create_task(sleeper())),
+            ("future_chained", chained), ("builtin_method_of_future", feeds.set_result)]
     # Futures whose results hold themselves or each other: asyncio shows the inner one as `...`
     # (its result to 3.10, its whole repr from 3.11); and a chain of Futures, each the result
     # of the one before, longer than the tool follows (its end is cut from the text anyway).
