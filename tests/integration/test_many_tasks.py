@@ -63,6 +63,20 @@ def test_many_tasks_live_in_two_threads_equal_the_core(tool, interp, python, tmp
     assert json.loads(from_core.stdout)["tasks"] == tasks
 
 
+def scenario_tasks(tool, python, tmp_path, script, args, timeout):
+    """The tasks `pid PID --tasks --format json` lists of a scenario once it is parked."""
+    fifo = tmp_path / "ready.fifo"
+    proc = spawn_until_ready([python, REPO_ROOT / "tests/integration/scenarios" / script, fifo] + [str(a) for a in args],
+                             fifo, timeout=60)
+    try:
+        wait_until_all_sleeping(proc.pid)
+        result = run_tool(tool, ["pid", proc.pid, "--tasks", "--format", "json"], timeout=timeout)
+    finally:
+        kill_group(proc)
+    assert result.returncode == 0, describe(result)
+    return json.loads(result.stdout)["tasks"]
+
+
 CHAIN = 10000
 
 
@@ -72,16 +86,7 @@ def test_a_long_chain_of_tasks(tool, interp, python, tmp_path):
     the tool cuts (16 Futures deep: reprlib's 80 characters show no more); at 585 deep, as it
     was, 2,000 such tasks took 5.7 s (10,000: about 30 s), and the run below would time out.
     Each task is awaited by the one before it."""
-    fifo = tmp_path / "ready.fifo"
-    proc = spawn_until_ready([python, REPO_ROOT / "tests/integration/scenarios/task_chain.py", fifo, str(CHAIN)],
-                             fifo, timeout=60)
-    try:
-        wait_until_all_sleeping(proc.pid)
-        result = run_tool(tool, ["pid", proc.pid, "--tasks", "--format", "json"], timeout=15)
-    finally:
-        kill_group(proc)
-    assert result.returncode == 0, describe(result)
-    tasks = json.loads(result.stdout)["tasks"]
+    tasks = scenario_tasks(tool, python, tmp_path, "task_chain.py", [CHAIN], timeout=15)
     by_name = {t["name"]: t for t in tasks}
     assert len(tasks) == CHAIN and len(by_name) == CHAIN
     for index in range(CHAIN):
@@ -105,16 +110,8 @@ def test_many_tasks_awaiting_one(tool, interp, python, tmp_path):
     walked again up to its pending task for each waiter, until the walks' bound left the later
     waiters with an error; each new awaiter was compared with every one before it, 2*10^6
     comparisons for the shared task."""
-    fifo = tmp_path / "ready.fifo"
-    proc = spawn_until_ready([python, REPO_ROOT / "tests/integration/scenarios/task_fan_in.py", fifo,
-                              str(FAN_IN_WAITERS), str(FAN_IN_REPEATS), str(FAN_IN_DONE)], fifo, timeout=60)
-    try:
-        wait_until_all_sleeping(proc.pid)
-        result = run_tool(tool, ["pid", proc.pid, "--tasks", "--format", "json"], timeout=60)
-    finally:
-        kill_group(proc)
-    assert result.returncode == 0, describe(result)
-    tasks = json.loads(result.stdout)["tasks"]
+    tasks = scenario_tasks(tool, python, tmp_path, "task_fan_in.py", [FAN_IN_WAITERS, FAN_IN_REPEATS, FAN_IN_DONE],
+                           timeout=60)
     by_name = {t["name"]: t for t in tasks}
     # From 3.14 the runtime records who awaits whom, and gather() records the task that called
     # it as its children's awaiter (as `asyncio ps` shows them): main here.
