@@ -266,7 +266,6 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
             HelperThread& helper) {
     Snapshot snap;
     ExtractionStats stats;
-    std::string source_root;
     StoppedFor stopped_for;
     {
         // Nothing is stopped with --no-block: Ctrl-C ends the read at once.
@@ -275,11 +274,12 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         const auto attached = std::chrono::steady_clock::now();
         LiveProcess process(
             pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
+        // Source files are named by the target and may be slow to read: only once it runs again.
+        SourceFiles sources(process.source_root());
         bool detached = false;
         // As soon as the snapshot needs no more of the target's memory (ordering the tasks does not).
         const auto resume = [&] {
             if (detached) return;
-            source_root = process.source_root();
             test_only_pause();
             test_only_internal_error();  // while the target is stopped: the destructor must still detach
             process.detach();
@@ -295,19 +295,18 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
                                              .locks = out.locks,
                                              .native = out.native || out.native_all,
                                              .native_interpreter_in_full = out.native_all,
-                                             .helper = &helper},
+                                             .helper = &helper,
+                                             .sources = &sources},
                              resume);
         resume();
     }
-    // Source files are named by the target and may be slow to read: only once it runs again.
-    SourceFiles sources(source_root);
-    add_source_lines(snap, sources);
     return emit(snap, out, stats, debug_reads, helper, stopped_for);
 }
 
 int run_core(const std::string& path, const CoreFileOptions& core_options, const std::vector<uint64_t>& objects,
              const OutputOptions& out, bool debug_reads, HelperThread& helper) {
     CoreFile core(path, core_options);
+    SourceFiles sources(core.source_root());
     ExtractionStats stats;
     Snapshot snap = take_snapshot(core, &stats,
                                   SnapshotOptions{.objects = objects,
@@ -317,10 +316,9 @@ int run_core(const std::string& path, const CoreFileOptions& core_options, const
                                                   .locks = out.locks,
                                                   .native = out.native || out.native_all,
                                                   .native_interpreter_in_full = out.native_all,
-                                                  .helper = &helper});
+                                                  .helper = &helper,
+                                                  .sources = &sources});
     test_only_internal_error();
-    SourceFiles sources(core.source_root());
-    add_source_lines(snap, sources);
     return emit(snap, out, stats, debug_reads, helper);
 }
 

@@ -1,12 +1,15 @@
 #include "stackscope/snapshot.hpp"
 
 #include <algorithm>
+#include <future>
 #include <memory>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "stackscope/error.hpp"
+#include "stackscope/source_files.hpp"
 #include "extract/asyncio_tasks.hpp"
 #include "extract/context_elaboration.hpp"
 #include "extract/extraction.hpp"
@@ -345,6 +348,18 @@ ObjectStack read_object(Extraction& x, ObjectStackReader& reader, ContextElabora
     return reading;
 }
 
+// The frames of every stack: the threads', the objects' and the tasks', those joined and those
+// still in their readers' runs.
+std::vector<std::span<Frame>> frames_of_stacks(Snapshot& snap, TasksRead& read) {
+    std::vector<std::span<Frame>> out;
+    for (Thread& t : snap.threads) out.emplace_back(t.stack.frames);
+    for (ObjectStack& o : snap.objects) out.emplace_back(o.stack.frames);
+    for (Task& t : snap.tasks) out.emplace_back(t.stack.frames);
+    for (std::vector<Task>& run : read.task_runs)
+        for (Task& t : run) out.emplace_back(t.stack.frames);
+    return out;
+}
+
 // The thread that received the fatal signal of a crash core is marked and listed first.
 void mark_crashed_thread(const Target& target, Snapshot& snap) {
     snap.process = target.process_info();
@@ -450,7 +465,38 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         stats_out->task_readers = task_readers;
     }
     if (reads_done) reads_done();
+    if (!options.sources) {
+        if (options.tasks) finish_tasks(snap, std::move(tasks_read));
+        return snap;
+    }
+    // The source lines, on the helper while the tasks are ordered. Ordering moves whole tasks and
+    // never their frames (a vector's elements stay where they are when the vector moves), so the
+    // frames are listed before it starts; and every task is kept (finish_tasks).
+    SourceFiles& sources = *options.sources;
+    if (options.helper && options.tasks) {
+        std::vector<std::span<Frame>> frames = frames_of_stacks(snap, tasks_read);
+        auto done = std::make_shared<std::promise<void>>();
+        std::future<void> lines_added = done->get_future();
+        options.helper->run([done, frames = std::move(frames), &sources] {
+            try {
+                for (const std::span<Frame> f : frames) add_source_lines(f, sources);
+                done->set_value();
+            } catch (...) {
+                done->set_exception(std::current_exception());
+            }
+        });
+        try {
+            finish_tasks(snap, std::move(tasks_read));
+        } catch (...) {
+            lines_added.wait();  // it writes into the frames this frees
+            throw;
+        }
+        lines_added.get();
+        add_lock_source_lines(snap, sources);
+        return snap;
+    }
     if (options.tasks) finish_tasks(snap, std::move(tasks_read));
+    add_source_lines(snap, sources);
     return snap;
 }
 

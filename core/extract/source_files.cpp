@@ -161,21 +161,29 @@ void add_context_lines(Context& c, const std::string& filename, SourceFiles& sou
     }
 }
 
-void add_stack_lines(Stack& stack, SourceFiles& sources, int depth) {
-    for (Frame& f : stack.frames) {
+void add_frames_lines(std::span<Frame> frames, SourceFiles& sources, int depth) {
+    for (Frame& f : frames) {
         if (f.line) f.source = sources.line(f.filename, *f.line);
         for (Context& c : f.contexts) add_context_lines(c, f.filename, sources, false, depth);
     }
 }
 
+void add_stack_lines(Stack& stack, SourceFiles& sources, int depth) { add_frames_lines(stack.frames, sources, depth); }
+
 }  // namespace
 
 void add_source_lines(Stack& stack, SourceFiles& sources) { add_stack_lines(stack, sources, 0); }
+
+void add_source_lines(std::span<Frame> frames, SourceFiles& sources) { add_frames_lines(frames, sources, 0); }
 
 void add_source_lines(Snapshot& snapshot, SourceFiles& sources) {
     for (Thread& t : snapshot.threads) add_source_lines(t.stack, sources);
     for (ObjectStack& o : snapshot.objects) add_source_lines(o.stack, sources);
     for (Task& t : snapshot.tasks) add_source_lines(t.stack, sources);
+    add_lock_source_lines(snapshot, sources);
+}
+
+void add_lock_source_lines(Snapshot& snapshot, SourceFiles& sources) {
     auto site_line = [&](LockSite& site) {
         if (!site.filename.empty() && site.line) site.source = sources.line(site.filename, *site.line);
     };

@@ -8,6 +8,8 @@
 
 namespace stackscope {
 
+class SourceFiles;
+
 struct ExtractionStats {
     uint64_t target_reads = 0;     // read calls sent to the target (after the page cache)
     uint64_t requested_reads = 0;  // read calls asked of the page cache
@@ -40,11 +42,15 @@ struct SnapshotOptions {
     bool native_interpreter_in_full = true;
     // Where a long task list's second reader runs; a thread of its own when null.
     HelperThread* helper = nullptr;
+    // Where each frame's source line is read from (Frame::source, see source_files.hpp), once
+    // `reads_done` has been called: on `helper` while the tasks are ordered, where there is one.
+    // None when null: the caller may add them itself.
+    SourceFiles* sources = nullptr;
 };
 
 // Throws Error(UnsupportedRuntime) when the target has no supported Python runtime; per-thread
-// problems are recorded in the threads instead. Source lines are not read here (see
-// source_files.hpp): for a live target that is done after it has been resumed.
+// problems are recorded in the threads instead. Source lines are read only with
+// SnapshotOptions::sources, and only after `reads_done`: for a live target, once it is resumed.
 // `reads_done` is called once the target's memory is no longer needed, before the work that only
 // arranges what was read (ordering the tasks): a live target can be resumed there.
 Snapshot take_snapshot(Target& target, ExtractionStats* stats = nullptr, const SnapshotOptions& options = {},

@@ -4,6 +4,7 @@
 // Each file is read at most once per extraction. Meant to run after a live target has
 // been resumed: the file names come from the target and reading them may be slow.
 #include <optional>
+#include <span>
 #include <string>
 #include <array>
 #include <unordered_map>
@@ -36,8 +37,11 @@ private:
     std::array<Files::value_type*, 4> recent_{};
 };
 
-// Fills in Frame::source for every frame that has a line.
+// Fills in Frame::source for every frame that has a line (and Context::source, LockSite::source).
 void add_source_lines(Stack& stack, SourceFiles& sources);
+void add_source_lines(std::span<Frame> frames, SourceFiles& sources);  // and the stacks their contexts hold
 void add_source_lines(Snapshot& snapshot, SourceFiles& sources);
+// Those of the snapshot's lock sites only (locks, deadlocks, unidentified waits).
+void add_lock_source_lines(Snapshot& snapshot, SourceFiles& sources);
 
 }  // namespace stackscope
