@@ -272,8 +272,9 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         std::optional<DeferTerminationSignals> defer;
         if (!no_block) defer.emplace();
         const auto attached = std::chrono::steady_clock::now();
-        LiveProcess process(
-            pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
+        LiveProcess process(pid, LiveProcess::Options{.stop_threads = !no_block,
+                                                      .use_process_vm_readv = !test_only_proc_mem(),
+                                                      .trace_from_this_thread = true});
         // Source files are named by the target and may be slow to read: only once it runs again.
         SourceFiles sources(process.source_root());
         bool detached = false;
