@@ -423,6 +423,7 @@ int main(int argc, char** argv) {
     // The second thread of a long task list's read and text, one for both. Never ended: the
     // process's exit ends it, without first handing its allocator's memory back (helper_thread.hpp).
     static HelperThread* const helper = new HelperThread;
+    if (out.tasks) helper->start();  // it reads half the tasks
     try {
         if (pid_cmd->parsed()) return run_pid(pid, no_block, objects, out, debug_reads, *helper);
         core_options.lib_search_path = split_path_list(lib_search_path);
