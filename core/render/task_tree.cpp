@@ -1,8 +1,9 @@
 #include "render/task_tree.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 #include <unordered_set>
+
+#include "common/id_index.hpp"
 
 #include "render/context_text.hpp"
 #include "render/printable.hpp"
@@ -14,25 +15,40 @@ namespace {
 
 class TreeBuilder {
 public:
-    TreeBuilder(const Snapshot& snapshot, std::vector<Task>* stacks_to_take) : take_(stacks_to_take) {
-        by_id_.reserve(snapshot.tasks.size());
-        awaited_.reserve(snapshot.tasks.size());
-        composed_.reserve(snapshot.tasks.size());
-        for (const Task& t : snapshot.tasks) by_id_.emplace(t.id, Listed{&t, 0});
+    TreeBuilder(const Snapshot& snapshot, std::vector<Task>* stacks_to_take)
+        : tasks_(snapshot.tasks),
+          take_(stacks_to_take),
+          position_(snapshot.tasks.size()),
+          full_awaiter_(snapshot.tasks.size(), 0),
+          composed_(snapshot.tasks.size(), false),
+          awaited_offsets_(snapshot.tasks.size() + 1, 0) {
+        const size_t n = tasks_.size();
+        for (size_t i = 0; i < n; ++i) position_.insert(tasks_[i].id, static_cast<uint32_t>(i));
         // Once per task: a task awaited by thousands is met under each of them.
-        const auto listed = [&](uint64_t id) { return by_id_.count(id) > 0; };
-        for (auto& [id, entry] : by_id_) entry.full_awaiter = stackscope::full_awaiter(*entry.task, listed);
-        for (const Task& t : snapshot.tasks) {
+        const auto listed = [&](uint64_t id) { return position_.contains(id); };
+        for (size_t i = 0; i < n; ++i) full_awaiter_[i] = stackscope::full_awaiter(tasks_[i], listed);
+        // What each task awaits, in the tasks' order: counted, then placed.
+        for (const Task& t : tasks_) {
             for (const TaskAwaiter& a : t.awaited_by) {
-                if (by_id_.count(a.task)) awaited_[a.task].push_back({&t, a.group});
+                if (const uint32_t awaiter = position_.find(a.task); awaiter != IdIndex::kAbsent)
+                    ++awaited_offsets_[awaiter + 1];
+            }
+        }
+        for (size_t i = 0; i < n; ++i) awaited_offsets_[i + 1] += awaited_offsets_[i];
+        awaited_.resize(awaited_offsets_[n]);
+        std::vector<uint32_t> next(awaited_offsets_.begin(), awaited_offsets_.end() - 1);
+        for (const Task& t : tasks_) {
+            for (const TaskAwaiter& a : t.awaited_by) {
+                if (const uint32_t awaiter = position_.find(a.task); awaiter != IdIndex::kAbsent)
+                    awaited_[next[awaiter]++] = Edge{&t, a.group};
             }
         }
     }
 
     // The awaiter `task` is shown in full under (model.hpp); 0 for a root.
     uint64_t full_awaiter(const Task& task) const {
-        const auto entry = by_id_.find(task.id);
-        return entry == by_id_.end() ? 0 : entry->second.full_awaiter;
+        const uint32_t at = position_.find(task.id);
+        return at == IdIndex::kAbsent ? 0 : full_awaiter_[at];
     }
 
     // Where to start drawing `task`, which no root led to: the first of its chain of full
@@ -44,32 +60,37 @@ public:
         for (;;) {
             const uint64_t up = full_awaiter(*at);
             if (up == 0 || composed(up)) return *at;
-            const Task& awaiter = *by_id_.at(up).task;
+            const Task& awaiter = listed(up);
             if (awaiter.loop != task.loop) return *at;
             if (!met.insert(up).second) return awaiter;
             at = &awaiter;
         }
     }
 
-    bool composed(uint64_t task) const { return composed_.count(task) > 0; }
+    bool composed(uint64_t task) const {
+        const uint32_t at = position_.find(task);
+        return at != IdIndex::kAbsent && composed_[at];
+    }
 
     // ` (awaited by 'a', 'b')`, "" for a root.
     std::string awaiters_note(const Task& task) const {
         std::string names;
         for (const TaskAwaiter& a : task.awaited_by) {
-            const auto awaiter = by_id_.find(a.task);
-            if (awaiter != by_id_.end()) names += (names.empty() ? "'" : ", '") + awaiter->second.task->name + "'";
+            if (position_.contains(a.task)) names += (names.empty() ? "'" : ", '") + listed(a.task).name + "'";
         }
         return names.empty() ? "" : " (awaited by " + names + ")";
     }
 
     Stack compose(const Task& task, std::vector<uint64_t>& path) {
-        Stack stack = composed_.insert(task.id).second ? stack_of(task) : task.stack;
+        const uint32_t at = position_.find(task.id);
+        const bool first = at != IdIndex::kAbsent && !composed_[at];
+        if (first) composed_[at] = true;
+        Stack stack = first ? stack_of(task) : task.stack;
         path.push_back(task.id);
-        const auto children = awaited_.find(task.id);
-        if (children != awaited_.end()) {
+        if (at != IdIndex::kAbsent) {
             std::vector<const Edge*> unplaced;
-            for (const Edge& edge : children->second) {
+            for (uint32_t e = awaited_offsets_[at]; e < awaited_offsets_[at + 1]; ++e) {
+                const Edge& edge = awaited_[e];
                 Context* group = edge.group ? group_context(stack, edge.group) : nullptr;
                 if (group) group->children.emplace_back(Boxed<Stack>(child(*edge.task, task, path)));
                 else unplaced.push_back(&edge);
@@ -82,13 +103,12 @@ public:
 
 private:
     struct Edge {
-        const Task* task;  // the awaited task
-        uint64_t group;
+        const Task* task = nullptr;  // the awaited task
+        uint64_t group = 0;
     };
-    struct Listed {
-        const Task* task;
-        uint64_t full_awaiter;
-    };
+
+    // The task listed (first) under `id`, which must be listed.
+    const Task& listed(uint64_t id) const { return tasks_[position_.find(id)]; }
 
     // The task's stack for its tree: a copy, or (a task composed once, whose stacks the caller
     // gives up) its frames and leaf taken, its root and error copied: references to the task
@@ -107,10 +127,8 @@ private:
     Stack child(const Task& awaited, const Task& awaiter, std::vector<uint64_t>& path) {
         if (std::find(path.begin(), path.end(), awaited.id) != path.end())
             return reference(awaited, " (awaits itself through the tasks above: a cycle)");
-        if (full_awaiter(awaited) != awaiter.id) {
-            const Task* other = by_id_.at(full_awaiter(awaited)).task;
-            return reference(awaited, " (shown under '" + other->name + "')");
-        }
+        if (full_awaiter(awaited) != awaiter.id)
+            return reference(awaited, " (shown under '" + listed(full_awaiter(awaited)).name + "')");
         // Drawn already: a root of its own loop, which came first.
         if (composed(awaited.id)) return reference(awaited, " (shown above)");
         // The text draws no deeper (format_tree.cpp): deeper tasks are roots of their own.
@@ -157,10 +175,14 @@ private:
         innermost.contexts.push_back(std::move(c));
     }
 
-    std::vector<Task>* take_;  // the snapshot's tasks, when their stacks may be taken
-    std::unordered_map<uint64_t, Listed> by_id_;
-    std::unordered_map<uint64_t, std::vector<Edge>> awaited_;  // awaiter -> what it awaits
-    std::unordered_set<uint64_t> composed_;                    // the tasks shown in full so far
+    const std::vector<Task>& tasks_;
+    std::vector<Task>* take_;             // the snapshot's tasks, when their stacks may be taken
+    IdIndex position_;                    // a task's id -> its (first) place in tasks_
+    std::vector<uint64_t> full_awaiter_;  // by place
+    std::vector<bool> composed_;          // by place: shown in full so far
+    // By the awaiter's place: the tasks it awaits are awaited_[awaited_offsets_[i] .. [i + 1]).
+    std::vector<uint32_t> awaited_offsets_;
+    std::vector<Edge> awaited_;
 };
 
 std::string loop_header(const Snapshot& snapshot, uint64_t loop, const std::optional<int>& tid, size_t count) {
