@@ -360,7 +360,7 @@ void join_task_lists(Snapshot& snap, TasksRead& read) {
     read.task_runs.clear();
 }
 
-void finish_tasks(Snapshot& snap, TasksRead read) {
+void finish_tasks(Snapshot& snap, TasksRead& read) {
     read.task_runs.insert(read.task_runs.begin(), std::move(snap.tasks));  // whatever was joined before
     TaskLists tasks(read.task_runs);
     IdIndex index(tasks.size());

@@ -65,7 +65,8 @@ void join_task_lists(Snapshot& snap, TasksRead& read);
 
 // Sets each task's awaiters and snap.tasks_error, marks the tasks on a cycle of awaits and orders
 // snap.tasks: by loop; in each, every root before the tasks it awaits. Reads nothing from the
-// target (take_snapshot runs it once it is done with it).
-void finish_tasks(Snapshot& snap, TasksRead read);
+// target (take_snapshot runs it once it is done with it). Leaves `read` with what the tasks were
+// moved out of, for the caller to free where it costs least.
+void finish_tasks(Snapshot& snap, TasksRead& read);
 
 }  // namespace stackscope

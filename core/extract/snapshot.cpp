@@ -348,6 +348,14 @@ ObjectStack read_object(Extraction& x, ObjectStackReader& reader, ContextElabora
     return reading;
 }
 
+// What a second task reader leaves, freed as one (the readers before the Extraction they use).
+struct ReadersLeft {
+    std::unique_ptr<Extraction> x;
+    std::unique_ptr<ObjectStackReader> stacks;
+    std::unique_ptr<ContextElaboration> elaboration;
+    TasksRead tasks;
+};
+
 // The frames of every stack: the threads', the objects' and the tasks', those joined and those
 // still in their readers' runs.
 std::vector<std::span<Frame>> frames_of_stacks(Snapshot& snap, TasksRead& read) {
@@ -465,19 +473,14 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
         stats_out->task_readers = task_readers;
     }
     if (reads_done) reads_done();
-    if (!options.sources) {
-        if (options.tasks) finish_tasks(snap, std::move(tasks_read));
-        return snap;
-    }
     // The source lines, on the helper while the tasks are ordered. Ordering moves whole tasks and
     // never their frames (a vector's elements stay where they are when the vector moves), so the
     // frames are listed before it starts; and every task is kept (finish_tasks).
-    SourceFiles& sources = *options.sources;
-    if (options.helper && options.tasks) {
-        std::vector<std::span<Frame>> frames = frames_of_stacks(snap, tasks_read);
+    std::future<void> lines_added;
+    if (options.sources && options.helper && options.tasks) {
         auto done = std::make_shared<std::promise<void>>();
-        std::future<void> lines_added = done->get_future();
-        options.helper->run([done, frames = std::move(frames), &sources] {
+        lines_added = done->get_future();
+        options.helper->run([done, frames = frames_of_stacks(snap, tasks_read), &sources = *options.sources] {
             try {
                 for (const std::span<Frame> f : frames) add_source_lines(f, sources);
                 done->set_value();
@@ -485,18 +488,26 @@ Snapshot take_snapshot(Target& target, ExtractionStats* stats_out, const Snapsho
                 done->set_exception(std::current_exception());
             }
         });
-        try {
-            finish_tasks(snap, std::move(tasks_read));
-        } catch (...) {
-            lines_added.wait();  // it writes into the frames this frees
-            throw;
-        }
-        lines_added.get();
-        add_lock_source_lines(snap, sources);
-        return snap;
     }
-    if (options.tasks) finish_tasks(snap, std::move(tasks_read));
-    add_source_lines(snap, sources);
+    try {
+        if (options.tasks) finish_tasks(snap, tasks_read);
+    } catch (...) {
+        if (lines_added.valid()) lines_added.wait();  // it writes into the frames this frees
+        throw;
+    }
+    if (lines_added.valid()) {
+        lines_added.get();
+        add_lock_source_lines(snap, *options.sources);
+    } else if (options.sources) {
+        add_source_lines(snap, *options.sources);
+    }
+    // What the second task reader kept (its caches and pages) and the runs the tasks were moved
+    // out of: freed on the helper, whose thread made most of it, while the caller goes on.
+    if (options.helper && second_x) {
+        auto left = std::make_shared<ReadersLeft>(ReadersLeft{std::move(second_x), std::move(second_stacks),
+                                                              std::move(second_elaboration), std::move(tasks_read)});
+        options.helper->run([left = std::move(left)] {});  // the last owner: freed there
+    }
     return snap;
 }
 

@@ -194,7 +194,7 @@ TEST_CASE("task order: a task no root leads to comes after its full awaiter, a c
     Snapshot snap;
     TasksRead read;
     read.task_runs.push_back(cycle_awaiting_a_task());
-    finish_tasks(snap, std::move(read));
+    finish_tasks(snap, read);
     std::vector<std::string> names;
     for (const Task& t : snap.tasks) names.push_back(t.name);
     // c's full awaiter is b; b's is a, a's is b: the cycle is entered at b, met first from c;
@@ -208,7 +208,7 @@ TEST_CASE("task trees: a task awaited by a cycle is drawn once, under its awaite
     snap.tasks_asked = true;
     TasksRead read;
     read.task_runs.push_back(cycle_awaiting_a_task());
-    finish_tasks(snap, std::move(read));
+    finish_tasks(snap, read);
     const std::string expected =
         "\n"
         "Event loop 0x7000 on thread 11: 3 tasks\n"
