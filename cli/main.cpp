@@ -104,19 +104,44 @@ void widen_output_pipe(size_t bytes) {
     (void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, static_cast<int>(std::min<size_t>(bytes, size_t{1} << 20)));
 }
 
-// Writes the pieces in order, with as few calls as the kernel allows. "" once all is written,
-// or once the reader has gone (EPIPE, when SIGPIPE is ignored: `| head` is not a failure;
-// when it is not ignored, it ends the process first); else why the output is incomplete.
-std::string write_stdout(const TextPieces& pieces) {
-    size_t total = 0;
-    for (const std::string& piece : pieces) total += piece.size();
-    widen_output_pipe(total);
-    std::cout.flush();
-    std::vector<iovec> iov;
-    iov.reserve(pieces.size());
-    for (const std::string& piece : pieces) {
-        if (!piece.empty()) iov.push_back({const_cast<char*>(piece.data()), piece.size()});
+// Standard output, written in order, a text or many pieces at a time, with as few calls as the
+// kernel allows. Once the reader has gone (EPIPE, when SIGPIPE is ignored: `| head` is not a
+// failure; when it is not ignored, it ends the process first) or a write failed, the rest is
+// dropped.
+class StandardOutput {
+public:
+    // Writes the pieces after what was written before. `expected`: about how much will be
+    // written in all, to widen the pipe for.
+    void write(const std::vector<std::string_view>& pieces, size_t expected) {
+        if (ended_) return;
+        if (!started_) {
+            widen_output_pipe(expected);
+            std::cout.flush();
+            started_ = true;
+        }
+        std::vector<iovec> iov;
+        iov.reserve(pieces.size());
+        for (const std::string_view piece : pieces) {
+            if (!piece.empty()) iov.push_back({const_cast<char*>(piece.data()), piece.size()});
+        }
+        if (const std::optional<std::string> failed = write_all(iov)) {
+            failure_ = *failed;
+            ended_ = true;
+        }
     }
+    // Why the output is incomplete; "" when all was written or the reader has gone.
+    const std::string& failure() const { return failure_; }
+
+private:
+    // nullopt once all is written; "" once the reader has gone; else what failed.
+    static std::optional<std::string> write_all(std::vector<iovec>& iov);
+
+    bool started_ = false;
+    bool ended_ = false;
+    std::string failure_;
+};
+
+std::optional<std::string> StandardOutput::write_all(std::vector<iovec>& iov) {
     size_t next = 0;
     while (next < iov.size()) {
         const int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
@@ -129,7 +154,7 @@ std::string write_stdout(const TextPieces& pieces) {
             continue;
         }
         if (wrote < 0 && errno == EPIPE) return "";
-        if (wrote < 0) return std::strerror(errno);
+        if (wrote < 0) return std::string(std::strerror(errno));
         if (wrote == 0) return "nothing more could be written";
         // Past what was written: whole pieces, then into the first one written in part.
         for (size_t left = static_cast<size_t>(wrote); left > 0;) {
@@ -141,7 +166,7 @@ std::string write_stdout(const TextPieces& pieces) {
             if (piece.iov_len == 0) ++next;
         }
     }
-    return "";
+    return std::nullopt;
 }
 
 // `snap`'s task stacks are given up to the text.
@@ -149,7 +174,11 @@ int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats,
          StoppedFor stopped_for = std::nullopt) {
     const bool color = use_color(
         out.color, terminal_allows_color(isatty(STDOUT_FILENO), environment("NO_COLOR"), environment("TERM")));
-    const TreeOptions tree{out.ascii, out.show_hidden, color, &helper};
+    StandardOutput output;
+    // A long task list's text is written as it is made, while its last runs are still being
+    // made (the reader takes its share of the time meanwhile): the pipe is widened for it.
+    const TextSink sink = [&](std::string_view text) { output.write({text}, SIZE_MAX); };
+    const TreeOptions tree{out.ascii, out.show_hidden, color, &helper, &sink};
     TextPieces text;
     if (out.format == OutputFormat::Json) {
         text.push_back(format_snapshot_json(snap, 2, out.native_all));
@@ -160,8 +189,11 @@ int emit(Snapshot& snap, const OutputOptions& out, const ExtractionStats& stats,
     } else {
         text = format_snapshot_tree_taking_task_stacks(snap, tree);
     }
-    if (const std::string failed = write_stdout(text); !failed.empty()) {
-        std::cerr << "stackscope: cannot write the output: " << failed << "\n";
+    size_t total = 0;
+    for (const std::string& piece : text) total += piece.size();
+    output.write(std::vector<std::string_view>(text.begin(), text.end()), total);
+    if (!output.failure().empty()) {
+        std::cerr << "stackscope: cannot write the output: " << output.failure() << "\n";
         return kExitOutput;
     }
     if (debug_reads) {

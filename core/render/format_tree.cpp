@@ -286,7 +286,7 @@ std::string format_snapshot_tree(const Snapshot& snapshot, const TreeOptions& op
 TextPieces format_snapshot_tree_taking_task_stacks(Snapshot& snapshot, const TreeOptions& options) {
     return format_snapshot_text_pieces(
         snapshot, [&](std::string& out, const Stack& stack) { append_stack_tree(out, stack, options); }, options.color,
-        TaskLayout::Nested, {}, &snapshot.tasks, options.helper);
+        TaskLayout::Nested, {}, &snapshot.tasks, options.helper, options.sink);
 }
 
 }  // namespace stackscope

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/two_thread_runs.hpp"
@@ -32,11 +34,52 @@ void append_roots_text(std::string& out, std::vector<Stack>& roots, size_t begin
     }
 }
 
+// The runs' texts handed to a sink in order as they are done: the thread that finishes a run
+// hands on every run done from the next one on, unless the other thread is handing on already
+// (then that one goes on to it). Either thread may wait in the sink (a full pipe) while the
+// other goes on writing runs.
+class RunsInOrder {
+public:
+    RunsInOrder(std::vector<std::string>& texts, const TextSink& sink)
+        : texts_(texts), sink_(sink), done_(texts.size(), false) {}
+
+    void finished(size_t run) {
+        std::unique_lock lock(mutex_);
+        done_[run] = true;
+        if (handing_on_) return;
+        handing_on_ = true;
+        while (next_ < texts_.size() && done_[next_]) {
+            std::string text = std::move(texts_[next_++]);
+            lock.unlock();
+            sink_(text);
+            text = std::string();  // freed outside the lock
+            lock.lock();
+        }
+        handing_on_ = false;
+    }
+
+private:
+    std::vector<std::string>& texts_;
+    const TextSink& sink_;
+    std::mutex mutex_;
+    std::vector<bool> done_;
+    size_t next_ = 0;  // the first run not handed on
+    bool handing_on_ = false;
+};
+
 // A long list on two threads (in_runs_on_two_threads): the text of 10,000 tasks is most of
-// what --tasks does once the target runs again. Each run's text becomes a piece, in order.
+// what --tasks does once the target runs again. Each run's text becomes a piece, in order; or,
+// with a sink, goes there as soon as it and the runs before it are done, after the pieces
+// before it, so that it is on its way while the rest is written.
 void append_roots_on_two_threads(TextPieces& out, std::vector<Stack>& roots, const StackText& stack_text,
-                                 HelperThread* helper) {
+                                 HelperThread* helper, const TextSink* sink) {
     std::vector<std::string> texts((roots.size() + kRootsPerRun - 1) / kRootsPerRun);
+    std::optional<RunsInOrder> in_order;
+    if (sink) {
+        for (const std::string& piece : out) (*sink)(piece);
+        out.clear();
+        in_order.emplace(texts, *sink);
+    }
     // Each run's text starts with room for a little more than the last one written needed.
     std::atomic<size_t> last_size{0};
     const auto write_run = [&](size_t run) {
@@ -44,17 +87,21 @@ void append_roots_on_two_threads(TextPieces& out, std::vector<Stack>& roots, con
         texts[run].reserve(last_size.load(std::memory_order_relaxed) * 9 / 8);
         append_roots_text(texts[run], roots, begin, std::min(begin + kRootsPerRun, roots.size()), stack_text);
         last_size.store(texts[run].size(), std::memory_order_relaxed);
+        if (in_order) in_order->finished(run);
     };
     // Joined once the texts are taken: by then it has exited.
     std::jthread other = in_runs_on_two_threads(texts.size(), write_run, write_run, helper);
-    for (std::string& text : texts) out.push_back(std::move(text));
+    // Every run was handed on by the time the last one finished (the sink) or is here.
+    if (!in_order)
+        for (std::string& text : texts) out.push_back(std::move(text));
     out.emplace_back();  // what follows
 }
 
 // The tasks' part of the text, appended to `out`: the text of 10,000 tasks is megabytes, and
 // each copy of it costs as much as writing a tenth of it.
 void append_tasks_text(TextPieces& out, const Snapshot& snapshot, const StackText& stack_text, bool color,
-                       TaskLayout layout, std::vector<Task>* stacks_to_take, HelperThread* helper = nullptr) {
+                       TaskLayout layout, std::vector<Task>* stacks_to_take, HelperThread* helper = nullptr,
+                       const TextSink* sink = nullptr) {
     std::vector<LoopTasks> loops = task_trees(snapshot, layout, stacks_to_take);
     if (loops.empty()) out.back() += "\n" + styled_header("no event loops", color) + "\n";
     for (LoopTasks& loop : loops) {
@@ -63,7 +110,7 @@ void append_tasks_text(TextPieces& out, const Snapshot& snapshot, const StackTex
         if (roots.size() < kRootsForTwoThreads) {
             append_roots_text(out.back(), roots, 0, roots.size(), stack_text);
         } else {
-            append_roots_on_two_threads(out, roots, stack_text, helper);
+            append_roots_on_two_threads(out, roots, stack_text, helper, sink);
         }
     }
     if (snapshot.tasks_error)
@@ -96,7 +143,8 @@ std::string format_snapshot_text(const Snapshot& snapshot, const StackText& stac
 
 TextPieces format_snapshot_text_pieces(const Snapshot& snapshot, const StackText& stack_text, bool color,
                                        TaskLayout tasks, const std::function<std::string(const Thread&)>& native_text,
-                                       std::vector<Task>* task_stacks_to_take, HelperThread* helper) {
+                                       std::vector<Task>* task_stacks_to_take, HelperThread* helper,
+                                       const TextSink* sink) {
     TextPieces pieces{format_process_header(snapshot)};
     std::string& out = pieces.back();  // only until the tasks add pieces
     if (snapshot.objects_asked) {
@@ -117,7 +165,7 @@ TextPieces format_snapshot_text_pieces(const Snapshot& snapshot, const StackText
         else stack_text(out, thread.stack);
     }
     if (snapshot.tasks_asked)
-        append_tasks_text(pieces, snapshot, stack_text, color, tasks, task_stacks_to_take, helper);
+        append_tasks_text(pieces, snapshot, stack_text, color, tasks, task_stacks_to_take, helper, sink);
     pieces.back() += locks_text(snapshot, color);
     return pieces;
 }

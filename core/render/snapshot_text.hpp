@@ -31,11 +31,12 @@ std::string format_snapshot_text(const Snapshot& snapshot, const StackText& stac
                                  std::vector<Task>* task_stacks_to_take = nullptr);
 
 // The same text in pieces (formatters.hpp): a long task list's runs stay the strings they
-// were written into, half of them on `helper` when given.
+// were written into, half of them on `helper` when given; with `sink` (TreeOptions::sink), they
+// and what comes before them go there instead, as they are made.
 TextPieces format_snapshot_text_pieces(const Snapshot& snapshot, const StackText& stack_text, bool color,
                                        TaskLayout tasks = TaskLayout::Nested,
                                        const std::function<std::string(const Thread&)>& native_text = {},
-                                       std::vector<Task>* task_stacks_to_take = nullptr,
-                                       HelperThread* helper = nullptr);
+                                       std::vector<Task>* task_stacks_to_take = nullptr, HelperThread* helper = nullptr,
+                                       const TextSink* sink = nullptr);
 
 }  // namespace stackscope

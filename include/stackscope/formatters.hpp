@@ -1,5 +1,6 @@
 #pragma once
 // Renderers of the model. They read only the model, never the target.
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,12 +13,19 @@
 
 namespace stackscope {
 
+// Text handed on in order as soon as it is final, while the rest is still being made.
+using TextSink = std::function<void(std::string_view text)>;
+
 struct TreeOptions {
     bool ascii = false;
     bool show_hidden = false;
     bool color = false;  // ANSI colours (use_color decides; never in JSON)
     // Where the second half of a long task list's text is written; a thread of its own when null.
     HelperThread* helper = nullptr;
+    // Where a long task list's text goes as it is made (format_snapshot_tree_taking_task_stacks):
+    // the text before it, then each run of its roots in order, from either thread but one call
+    // at a time. What it is given is not in the pieces returned. Null: all is returned.
+    const TextSink* sink = nullptr;
 };
 
 struct FlatOptions {

@@ -10,10 +10,12 @@ The live read (two threads) and the core read (one) of the same stopped process 
 same tasks, in the same order, with the same stacks and awaiters."""
 import json
 import re
+import signal
+import subprocess
 
 import pytest
 
-from harness import REPO_ROOT, describe, kill_group, make_core, run_tool, spawn_until_ready, wait_until_all_sleeping
+from harness import REPO_ROOT, clean_env, describe, kill_group, make_core, run_tool, spawn_until_ready, wait_until_all_sleeping
 from interpreters import INTERPRETERS, interpreter_params
 
 GROUPS, LEAVES = 60, 9
@@ -121,3 +123,55 @@ def test_many_tasks_awaiting_one(tool, interp, python, tmp_path):
         awaiters = sorted(awaiters + (main if awaited == "gathered" and interp.version >= (3, 14) else []))
         assert sorted(by_name[awaited]["awaited_by"]) == awaiters, (awaited, len(by_name[awaited]["awaited_by"]))
         assert by_name[awaited]["error"] is None
+
+
+# Roots: more than the text writes on one thread (kRootsForTwoThreads, 256); text: more than the
+# 1 MiB the CLI widens its output pipe to, so that a reader gone early is met while writing.
+STREAMED_GROUPS, STREAMED_LEAVES = 400, 6
+
+
+@pytest.mark.parametrize("interp", interpreter_params(lambda i: i.label == "3.14"), indirect=True)
+def test_long_text_written_as_it_is_made(tool, interp, python, tmp_path):
+    """A long task list's text is written run by run while the two threads still write the rest
+    (the CLI's sink): it must come out whole and in order, fail as any output does on a full
+    device, and stop quietly when its reader goes away with SIGPIPE ignored. Truth: the workload's
+    own tasks (each group's leaves under it), and the JSON of the same parked process, whose
+    order of roots the text follows."""
+    fifo = tmp_path / "ready.fifo"
+    proc = spawn_until_ready([python, WORKLOAD, fifo, str(STREAMED_GROUPS), str(STREAMED_LEAVES)], fifo,
+                             timeout=60)
+    try:
+        wait_until_all_sleeping(proc.pid)
+        text = run_tool(tool, ["pid", proc.pid, "--tasks"], timeout=120)
+        as_json = run_tool(tool, ["pid", proc.pid, "--tasks", "--format", "json"], timeout=120)
+        with open("/dev/full", "w") as full:
+            to_full = subprocess.run([str(tool), "pid", str(proc.pid), "--tasks"], env=clean_env(),
+                                     stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, text=True,
+                                     timeout=120)
+        reader = subprocess.Popen([str(tool), "pid", str(proc.pid), "--tasks"], env=clean_env(),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  preexec_fn=lambda: signal.signal(signal.SIGPIPE, signal.SIG_IGN))
+        first = reader.stdout.read(4096)
+        reader.stdout.close()  # gone before the rest
+        _, cut_short_stderr = reader.communicate(timeout=120)
+    finally:
+        kill_group(proc)
+    assert text.returncode == 0 and as_json.returncode == 0, (describe(text), describe(as_json))
+    roots = re.findall(r"^stackscope\.Stack of <Task pending name='([^']+)'", text.stdout, re.M)
+    json_roots = [t["name"] for t in json.loads(as_json.stdout)["tasks"] if not t["awaited_by"]]
+    assert roots == json_roots
+    assert sorted(roots) == sorted(["group-%d" % i for i in range(STREAMED_GROUPS)] + ["Task-1"])
+    assert len(text.stdout.encode()) > 1 << 20
+    # Each group's text: its own frame, its TaskGroup, its leaves, then the next root.
+    blocks = text.stdout.split("\nstackscope.Stack of ")[1:]
+    assert len(blocks) == STREAMED_GROUPS + 1
+    for block in blocks:
+        if block.startswith("<Task pending name='group-"):
+            for leaf in range(STREAMED_LEAVES):
+                assert block.count("── <Task pending name='leaf-%d'" % leaf) == 1, block
+            assert "╠ leaf in __main__" in block and "╚ <Future pending" in block, block
+    assert text.stdout.endswith("\n") and "cannot write" not in text.stderr, describe(text)
+    assert to_full.returncode == 7, (to_full.returncode, to_full.stderr)
+    assert to_full.stderr.strip() == "stackscope: cannot write the output: No space left on device", to_full.stderr
+    assert first.startswith(b"Thread ")
+    assert reader.returncode == 0 and b"cannot write" not in cut_short_stderr, (reader.returncode, cut_short_stderr)

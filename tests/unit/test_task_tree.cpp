@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "extract/asyncio_tasks.hpp"
 #include "stackscope/formatters.hpp"
 
@@ -140,6 +144,36 @@ TEST_CASE("task trees: a long list's runs are pieces that join into the one text
     CHECK(pieces.size() > 2);  // the runs of two threads, between what comes before and after
     CHECK(joined(pieces) == whole);
     CHECK(whole.find("stackscope.Stack of <Task pending name='t999'>") != std::string::npos);
+}
+
+TEST_CASE("task trees: a long list's text goes to a sink in order as it is made, the rest is returned", "[format]") {
+    Snapshot snap = sample();
+    snap.tasks.clear();
+    for (uint64_t i = 0; i < 3000; ++i)
+        snap.tasks.push_back(task(0x10000 + 0x100 * i, "t" + std::to_string(i), {frame("leaf", 2, "await x")}, {}));
+    const std::string whole = format_snapshot_tree(snap, TreeOptions{});
+    std::string streamed;
+    int calls = 0;
+    std::atomic<int> inside{0};
+    bool overlapped = false;
+    const TextSink sink = [&](std::string_view text) {
+        overlapped = overlapped || inside.fetch_add(1) != 0;
+        ++calls;
+        streamed += text;
+        // A slow reader: the other thread meanwhile finishes runs of its own, which wait their turn.
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        inside.fetch_sub(1);
+    };
+    stackscope::HelperThread helper;
+    TreeOptions options;
+    options.helper = &helper;
+    options.sink = &sink;
+    Snapshot taken = snap;
+    const TextPieces rest = format_snapshot_tree_taking_task_stacks(taken, options);
+    CHECK_FALSE(overlapped);  // one call at a time
+    CHECK(calls > 2);         // what came before the roots, then their runs
+    CHECK(streamed.rfind("Thread ", 0) == 0);
+    CHECK(streamed + joined(rest) == whole);
 }
 
 TEST_CASE("task trees: a target without asyncio says so", "[format]") {
