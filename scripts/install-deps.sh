@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libelf-dev libdw-dev libcli11-dev nlohmann-json3-dev catch2
   libdeflate-dev                        # native frames: inflating compressed debug files (libc6-dbg)
+  zlib1g-dev liblzma-dev libbz2-dev     # libdw.a's own dependencies (STACKSCOPE_STATIC_CLI)
   libmimalloc-dev                       # the CLI's allocator (STACKSCOPE_MIMALLOC)
   gdb                                   # gcore makes the test cores
   patchelf binutils                     # scripts/get-debian-python.sh (3.14 / 3.15 from Debian unstable)
