@@ -23,14 +23,17 @@ public:
           composed_(snapshot.tasks.size(), false),
           awaited_offsets_(snapshot.tasks.size() + 1, 0) {
         const size_t n = tasks_.size();
-        for (size_t i = 0; i < n; ++i) position_.insert(tasks_[i].id, static_cast<uint32_t>(i));
+        for (size_t i = 0; i < n; ++i) {
+            if (tasks_[i].id != 0) position_.insert(tasks_[i].id, static_cast<uint32_t>(i));
+            else if (zero_ == IdIndex::kAbsent) zero_ = static_cast<uint32_t>(i);
+        }
         // Once per task: a task awaited by thousands is met under each of them.
-        const auto listed = [&](uint64_t id) { return position_.contains(id); };
+        const auto listed = [&](uint64_t id) { return place(id) != IdIndex::kAbsent; };
         for (size_t i = 0; i < n; ++i) full_awaiter_[i] = stackscope::full_awaiter(tasks_[i], listed);
         // What each task awaits, in the tasks' order: counted, then placed.
         for (const Task& t : tasks_) {
             for (const TaskAwaiter& a : t.awaited_by) {
-                if (const uint32_t awaiter = position_.find(a.task); awaiter != IdIndex::kAbsent)
+                if (const uint32_t awaiter = place(a.task); awaiter != IdIndex::kAbsent)
                     ++awaited_offsets_[awaiter + 1];
             }
         }
@@ -39,7 +42,7 @@ public:
         std::vector<uint32_t> next(awaited_offsets_.begin(), awaited_offsets_.end() - 1);
         for (const Task& t : tasks_) {
             for (const TaskAwaiter& a : t.awaited_by) {
-                if (const uint32_t awaiter = position_.find(a.task); awaiter != IdIndex::kAbsent)
+                if (const uint32_t awaiter = place(a.task); awaiter != IdIndex::kAbsent)
                     awaited_[next[awaiter]++] = Edge{&t, a.group};
             }
         }
@@ -47,7 +50,7 @@ public:
 
     // The awaiter `task` is shown in full under (model.hpp); 0 for a root.
     uint64_t full_awaiter(const Task& task) const {
-        const uint32_t at = position_.find(task.id);
+        const uint32_t at = place(task.id);
         return at == IdIndex::kAbsent ? 0 : full_awaiter_[at];
     }
 
@@ -68,7 +71,7 @@ public:
     }
 
     bool composed(uint64_t task) const {
-        const uint32_t at = position_.find(task);
+        const uint32_t at = place(task);
         return at != IdIndex::kAbsent && composed_[at];
     }
 
@@ -76,13 +79,13 @@ public:
     std::string awaiters_note(const Task& task) const {
         std::string names;
         for (const TaskAwaiter& a : task.awaited_by) {
-            if (position_.contains(a.task)) names += (names.empty() ? "'" : ", '") + listed(a.task).name + "'";
+            if (place(a.task) != IdIndex::kAbsent) names += (names.empty() ? "'" : ", '") + listed(a.task).name + "'";
         }
         return names.empty() ? "" : " (awaited by " + names + ")";
     }
 
     Stack compose(const Task& task, std::vector<uint64_t>& path) {
-        const uint32_t at = position_.find(task.id);
+        const uint32_t at = place(task.id);
         const bool first = at != IdIndex::kAbsent && !composed_[at];
         if (first) composed_[at] = true;
         Stack stack = first ? stack_of(task) : task.stack;
@@ -107,8 +110,11 @@ private:
         uint64_t group = 0;
     };
 
+    // The (first) place of the task listed under `id`; kAbsent when none is. The id index has
+    // no room for 0, which no object has; a snapshot made by hand may still use it.
+    uint32_t place(uint64_t id) const { return id == 0 ? zero_ : position_.find(id); }
     // The task listed (first) under `id`, which must be listed.
-    const Task& listed(uint64_t id) const { return tasks_[position_.find(id)]; }
+    const Task& listed(uint64_t id) const { return tasks_[place(id)]; }
 
     // The task's stack for its tree: a copy, or (a task composed once, whose stacks the caller
     // gives up) its frames and leaf taken, its root and error copied: references to the task
@@ -127,8 +133,12 @@ private:
     Stack child(const Task& awaited, const Task& awaiter, std::vector<uint64_t>& path) {
         if (std::find(path.begin(), path.end(), awaited.id) != path.end())
             return reference(awaited, " (awaits itself through the tasks above: a cycle)");
-        if (full_awaiter(awaited) != awaiter.id)
-            return reference(awaited, " (shown under '" + listed(full_awaiter(awaited)).name + "')");
+        if (const uint64_t full = full_awaiter(awaited); full != awaiter.id) {
+            // None: its first listing (an id listed twice, by hand) awaits nothing, and is a root.
+            if (place(full) == IdIndex::kAbsent || full == 0)
+                return reference(awaited, composed(awaited.id) ? " (shown above)" : " (shown as a root)");
+            return reference(awaited, " (shown under '" + listed(full).name + "')");
+        }
         // Drawn already: a root of its own loop, which came first.
         if (composed(awaited.id)) return reference(awaited, " (shown above)");
         // The text draws no deeper (format_tree.cpp): deeper tasks are roots of their own.
@@ -178,6 +188,7 @@ private:
     const std::vector<Task>& tasks_;
     std::vector<Task>* take_;             // the snapshot's tasks, when their stacks may be taken
     IdIndex position_;                    // a task's id -> its (first) place in tasks_
+    uint32_t zero_ = IdIndex::kAbsent;    // the (first) place of a task whose id is 0
     std::vector<uint64_t> full_awaiter_;  // by place
     std::vector<bool> composed_;          // by place: shown in full so far
     // By the awaiter's place: the tasks it awaits are awaited_[awaited_offsets_[i] .. [i + 1]).

@@ -176,6 +176,29 @@ TEST_CASE("task trees: a long list's text goes to a sink in order as it is made,
     CHECK(streamed + joined(rest) == whole);
 }
 
+TEST_CASE("task trees made by hand: a task with id 0 drawn once, an id listed twice drawn without a crash",
+          "[format]") {
+    Snapshot snap;
+    snap.python_version = "3.12.1";
+    snap.tasks_asked = true;
+    snap.tasks.push_back(task(0, "zero", {frame("zero", 3, "await child")}, {}));
+    snap.tasks.push_back(task(0x200, "child", {frame("child", 5, "await x")}, {{0, 0}}));
+    const std::string text = format_snapshot_tree(snap, TreeOptions{});
+    // Task 0 is a root; its child, whose full awaiter is "none" (0), is a root of its own too.
+    CHECK(text.find("stackscope.Stack of <Task pending name='zero'>") != std::string::npos);
+    CHECK(text.find("name='zero'") == text.rfind("name='zero'"));
+
+    Snapshot twice;
+    twice.python_version = "3.12.1";
+    twice.tasks_asked = true;
+    twice.tasks.push_back(task(0x300, "first", {frame("first", 7, "await x")}, {}));
+    twice.tasks.push_back(task(0x400, "awaiter", {frame("awaiter", 8, "await first")}, {}));
+    twice.tasks.push_back(task(0x300, "again", {frame("again", 9, "await x")}, {{0x400, 0}}));
+    const std::string drawn = format_snapshot_tree(twice, TreeOptions{});
+    CHECK(drawn.find("stackscope.Stack of <Task pending name='first'>") != std::string::npos);
+    CHECK(drawn.find("stackscope.Stack of <Task pending name='awaiter'>") != std::string::npos);
+}
+
 TEST_CASE("task trees: a target without asyncio says so", "[format]") {
     Snapshot snap;
     snap.python_version = "3.12.1";
