@@ -47,8 +47,20 @@ void use_huge_pages_for_heap() {
     advise_mapping_holding(reinterpret_cast<uintptr_t>(probe.get()));
 }
 
+OrdinaryPagesMeanwhile::OrdinaryPagesMeanwhile() {
+    if (std::getenv("MIMALLOC_LARGE_OS_PAGES") || !mi_option_is_enabled(mi_option_large_os_pages)) return;
+    mi_option_disable(mi_option_large_os_pages);
+    paused_ = true;
+}
+
+OrdinaryPagesMeanwhile::~OrdinaryPagesMeanwhile() {
+    if (paused_) mi_option_enable(mi_option_large_os_pages);
+}
+
 #else
 
 void use_huge_pages_for_heap() {}
+OrdinaryPagesMeanwhile::OrdinaryPagesMeanwhile() = default;
+OrdinaryPagesMeanwhile::~OrdinaryPagesMeanwhile() = default;
 
 #endif

@@ -304,9 +304,15 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
         std::optional<DeferTerminationSignals> defer;
         if (!no_block) defer.emplace();
         const auto attached = std::chrono::steady_clock::now();
-        LiveProcess process(pid, LiveProcess::Options{.stop_threads = !no_block,
-                                                      .use_process_vm_readv = !test_only_proc_mem(),
-                                                      .trace_from_this_thread = true});
+        LiveProcess process = [&] {
+            const OrdinaryPagesMeanwhile ordinary;  // for the thread it attaches from
+            return LiveProcess(
+                pid, LiveProcess::Options{.stop_threads = !no_block, .use_process_vm_readv = !test_only_proc_mem()});
+        }();
+        // The helper reads half a long task list: started now, its own first region (a huge page)
+        // is made while this thread reads the threads. It takes this thread's signal mask, with
+        // the termination signals held back.
+        if (out.tasks) helper.start();
         // Source files are named by the target and may be slow to read: only once it runs again.
         SourceFiles sources(process.source_root());
         bool detached = false;
@@ -338,6 +344,7 @@ int run_pid(int pid, bool no_block, const std::vector<uint64_t>& objects, const 
 
 int run_core(const std::string& path, const CoreFileOptions& core_options, const std::vector<uint64_t>& objects,
              const OutputOptions& out, bool debug_reads, HelperThread& helper) {
+    if (out.tasks) helper.start();
     CoreFile core(path, core_options);
     SourceFiles sources(core.source_root());
     ExtractionStats stats;
@@ -455,7 +462,6 @@ int main(int argc, char** argv) {
     // The second thread of a long task list's read and text, one for both. Never ended: the
     // process's exit ends it, without first handing its allocator's memory back (helper_thread.hpp).
     static HelperThread* const helper = new HelperThread;
-    if (out.tasks) helper->start();  // it reads half the tasks
     try {
         if (pid_cmd->parsed()) return run_pid(pid, no_block, objects, out, debug_reads, *helper);
         core_options.lib_search_path = split_path_list(lib_search_path);

@@ -116,13 +116,8 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
     if (in_other_pid_namespace_) host_tids_ = namespace_tids();
     if (options.stop_threads && !already_stopped) {
         try {
-            if (options.trace_from_this_thread) {
-                tracing_here_ = true;
-                stop_all_threads();
-            } else {
-                tracer_ = std::make_unique<TracerThread>();
-                tracer_->run([this] { stop_all_threads(); });
-            }
+            tracer_ = std::make_unique<TracerThread>();
+            tracer_->run([this] { stop_all_threads(); });
         } catch (...) {
             detach();  // the destructor does not run for a half-built object
             throw;
@@ -252,11 +247,6 @@ void LiveProcess::stop_all_threads() {
 }
 
 void LiveProcess::detach() noexcept {
-    if (tracing_here_) {
-        detach_all();  // a thread that had not stopped yet is released as this thread exits
-        tracing_here_ = false;
-        return;
-    }
     if (!tracer_) return;
     try {
         tracer_->run([this] { detach_all(); });

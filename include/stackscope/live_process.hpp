@@ -23,13 +23,6 @@ public:
         bool stop_threads = true;
         // false reads through /proc/PID/mem only (what is used when process_vm_readv fails).
         bool use_process_vm_readv = true;
-        // Attach and detach from the thread that makes this object, which must also be the one
-        // that detaches or destroys it, rather than from a thread of its own. Only for a process
-        // that exits soon after: a thread seized that had not stopped yet cannot be detached,
-        // and stays traced until its tracer thread (here, this one) exits. A thread of its own
-        // costs its start and its allocator's first region: with the CLI's mimalloc in huge
-        // pages, a 2 MiB page cleared, about 0.7 ms before the first thread is stopped.
-        bool trace_from_this_thread = false;
     };
 
     LiveProcess(int pid, Options options);
@@ -75,7 +68,6 @@ private:
     std::map<int, Attached> attached_;
     // Attaches and detaches (ptrace's tracer), from the stop to the end of detach().
     std::unique_ptr<TracerThread> tracer_;
-    bool tracing_here_ = false;  // Options::trace_from_this_thread, from the stop to detach()
     bool in_other_pid_namespace_ = false;
     mutable std::map<int, int> host_tids_;  // the target's tids -> ours; refreshed when one is missing
 };

@@ -54,6 +54,33 @@ def test_sigterm_while_target_stopped(hooks_tool, fresh_scenario, tmp_path):
     assert fresh_scenario.ping(), "target does not run its SIGUSR1 handler after detach"
 
 
+def test_sigtstp_while_target_stopped_waits_for_the_detach(hooks_tool, fresh_scenario, tmp_path):
+    """Job control (Ctrl-Z) while the target is stopped suspends the tool only once the target
+    runs again, also with --tasks, whose helper thread is started while the target is stopped: a
+    thread that did not hold the signal back took it, and the tool stopped with the target."""
+    pid = fresh_scenario.pid
+    stderr_path = tmp_path / "stackscope.stderr"
+    # A process group of its own in this session: the kernel drops SIGTSTP sent to an orphaned
+    # one (as spawn()'s new session would be), and the test would prove nothing.
+    with open(stderr_path, "wb") as stderr:
+        cli = subprocess.Popen([str(hooks_tool), "pid", str(pid), "--tasks"],
+                               env=clean_env(STACKSCOPE_TEST_PAUSE_MS="3000"), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=stderr, process_group=0)
+    try:
+        wait_for(lambda: any(s["TracerPid"] for s in task_status(pid).values()), 10, "the tool to attach")
+        wait_for(lambda: all(s["State"][0] == "t" for s in task_status(pid).values()), 5, "all threads stopped")
+        cli.send_signal(signal.SIGTSTP)
+        wait_for(lambda: untraced_and_running(pid) == [], 20, "the target to be detached and run")
+        cli.send_signal(signal.SIGCONT)
+        cli.wait(timeout=20)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+            cli.wait()
+    assert cli.returncode == 0, stderr_path.read_text()
+    assert fresh_scenario.ping(), "target does not run its SIGUSR1 handler after detach"
+
+
 def test_detached_after_normal_run(tool, scenario):
     result = run_tool(tool, ["pid", scenario.pid])
     assert result.returncode == 0, describe(result)

@@ -1,7 +1,6 @@
 // A thread that cannot stop while the process is read (in uninterruptible sleep: here a
 // vfork() parent waiting for its child) must not stay stopped once it wakes, also when the
 // caller lives on (the gdb module's from_pid, a Python program using it).
-// Also when the caller traces from its own thread (the CLI): once that thread exits.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -57,55 +56,6 @@ TEST_CASE("LiveProcess: a thread that could not stop is not left stopped when it
     }
     // This thread lives on (as a debugger's would): once the vfork child is gone, the target
     // runs again, sleeping in pause(), not stopped for its tracer.
-    std::this_thread::sleep_until(started + std::chrono::seconds(kChildSeconds) + std::chrono::milliseconds(500));
-    CHECK(wait_for_state(target, 'S', std::chrono::milliseconds(2000)));
-    CHECK(process_state(target) != 't');
-    kill(target, SIGKILL);
-    int status = 0;
-    waitpid(target, &status, 0);
-}
-
-TEST_CASE("LiveProcess traced from this thread: stopped while held, running once detached", "[live_process]") {
-    const pid_t target = fork();
-    REQUIRE(target >= 0);
-    if (target == 0) {
-        for (;;) pause();
-    }
-    REQUIRE(wait_for_state(target, 'S', std::chrono::milliseconds(1000)));
-    for (int round = 0; round < 2; ++round) {  // the second attach proves the first let go
-        stackscope::LiveProcess process(target, {.trace_from_this_thread = true});
-        CHECK(process.holds_threads());
-        CHECK(process_state(target) == 't');
-        process.detach();
-        CHECK_FALSE(process.holds_threads());
-        CHECK(wait_for_state(target, 'S', std::chrono::milliseconds(1000)));
-    }
-    kill(target, SIGKILL);
-    int status = 0;
-    waitpid(target, &status, 0);
-}
-
-TEST_CASE("LiveProcess traced from this thread: a thread that could not stop is released as this thread exits",
-          "[live_process]") {
-    constexpr int kChildSeconds = 3;
-    const pid_t target = fork();
-    REQUIRE(target >= 0);
-    if (target == 0) {
-        if (vfork() == 0) {
-            sleep(kChildSeconds);
-            _exit(0);
-        }
-        for (;;) pause();
-    }
-    const auto started = std::chrono::steady_clock::now();
-    REQUIRE(wait_for_state(target, 'D', std::chrono::milliseconds(1000)));
-    bool held = false;
-    std::thread([&] {
-        stackscope::LiveProcess process(target, {.trace_from_this_thread = true});
-        held = process.holds_threads();
-        process.detach();
-    }).join();
-    CHECK(held);
     std::this_thread::sleep_until(started + std::chrono::seconds(kChildSeconds) + std::chrono::milliseconds(500));
     CHECK(wait_for_state(target, 'S', std::chrono::milliseconds(2000)));
     CHECK(process_state(target) != 't');
