@@ -93,6 +93,8 @@ TargetThread kernel_thread(int pid, int tid, std::optional<uint64_t> pthread_id,
 
 LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(options.use_process_vm_readv) {
     if (pid <= 0) throw Error(ErrorKind::Usage, "invalid pid " + std::to_string(pid));
+    // Started first: it gets going while the process's status and memory map are read here.
+    if (options.stop_threads) tracer_ = std::make_unique<TracerThread>();
     const std::string proc = "/proc/" + std::to_string(pid);
     const auto status = read_text_file(proc + "/status");
     if (!status) throw Error(ErrorKind::NoSuchTarget, "no process with pid " + std::to_string(pid));
@@ -114,14 +116,15 @@ LiveProcess::LiveProcess(int pid, Options options) : pid_(pid), use_vm_readv_(op
     // Before stopping anything: nothing may throw between the stop and the object's completion.
     in_other_pid_namespace_ = namespace_ids(*status).size() > 1;
     if (in_other_pid_namespace_) host_tids_ = namespace_tids();
-    if (options.stop_threads && !already_stopped) {
+    if (!already_stopped && tracer_) {
         try {
-            tracer_ = std::make_unique<TracerThread>();
             tracer_->run([this] { stop_all_threads(); });
         } catch (...) {
             detach();  // the destructor does not run for a half-built object
             throw;
         }
+    } else {
+        tracer_.reset();  // nothing to attach
     }
 }
 
@@ -247,15 +250,16 @@ void LiveProcess::stop_all_threads() {
 }
 
 void LiveProcess::detach() noexcept {
-    if (!tracer_) return;
+    if (!tracer_ || tracer_ending_) return;
     try {
         tracer_->run([this] { detach_all(); });
     } catch (...) {
-        // detach_all() does not throw; a thread that cannot run it is released by the finish below
+        // detach_all() does not throw; a thread that cannot run it is released by the end below
     }
-    // A thread that had not stopped yet is still traced: released as the tracer thread exits.
-    tracer_->finish();
-    tracer_.reset();
+    // A thread that had not stopped yet is still traced: released as the tracer thread exits,
+    // which it now does while the caller goes on; the destructor waits for it.
+    tracer_->end();
+    tracer_ending_ = true;
     attached_.clear();
 }
 

@@ -30,13 +30,19 @@ public:
         if (error_) std::rethrow_exception(error_);
     }
 
-    // Ends the thread (the kernel then releases what it still traces). Safe to call again.
-    void finish() noexcept {
+    // Tells the thread to end (the kernel then releases what it still traces), without waiting
+    // for it: finish() or the destructor does. No run() after this.
+    void end() noexcept {
         {
             std::lock_guard lock(mutex_);
             quit_ = true;
         }
         changed_.notify_all();
+    }
+
+    // Ends the thread and waits for it. Safe to call again.
+    void finish() noexcept {
+        end();
         if (thread_.joinable()) thread_.join();
     }
 

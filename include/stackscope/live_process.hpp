@@ -68,6 +68,7 @@ private:
     std::map<int, Attached> attached_;
     // Attaches and detaches (ptrace's tracer), from the stop to the end of detach().
     std::unique_ptr<TracerThread> tracer_;
+    bool tracer_ending_ = false;  // told to end by detach()
     bool in_other_pid_namespace_ = false;
     mutable std::map<int, int> host_tids_;  // the target's tids -> ours; refreshed when one is missing
 };
