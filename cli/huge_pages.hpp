@@ -17,5 +17,5 @@ public:
     OrdinaryPagesMeanwhile& operator=(const OrdinaryPagesMeanwhile&) = delete;
 
 private:
-    bool paused_ = false;
+    [[maybe_unused]] bool paused_ = false;  // unused without mimalloc
 };
