@@ -68,6 +68,15 @@ Snapshot sample() {
     return snap;
 }
 
+// sample()'s thread with `count` root tasks t0, t1, ..., each one frame deep.
+Snapshot sample_with_roots(uint64_t count) {
+    Snapshot snap = sample();
+    snap.tasks.clear();
+    for (uint64_t i = 0; i < count; ++i)
+        snap.tasks.push_back(task(0x10000 + 0x100 * i, "t" + std::to_string(i), {frame("leaf", 2, "await x")}, {}));
+    return snap;
+}
+
 }  // namespace
 
 TEST_CASE("task trees: children under their group or awaiting line, shared tasks once, cycles once", "[format]") {
@@ -134,10 +143,7 @@ TEST_CASE("task trees: a long list of roots, written by two threads, reads as on
 }
 
 TEST_CASE("task trees: a long list's runs are pieces that join into the one text", "[format]") {
-    Snapshot snap = sample();
-    snap.tasks.clear();
-    for (uint64_t i = 0; i < 1000; ++i)
-        snap.tasks.push_back(task(0x10000 + 0x100 * i, "t" + std::to_string(i), {frame("leaf", 2, "await x")}, {}));
+    Snapshot snap = sample_with_roots(1000);
     const std::string whole = format_snapshot_tree(snap, TreeOptions{});
     Snapshot taken = snap;
     const TextPieces pieces = format_snapshot_tree_taking_task_stacks(taken, TreeOptions{});
@@ -147,10 +153,7 @@ TEST_CASE("task trees: a long list's runs are pieces that join into the one text
 }
 
 TEST_CASE("task trees: a long list's text goes to a sink in order as it is made, the rest is returned", "[format]") {
-    Snapshot snap = sample();
-    snap.tasks.clear();
-    for (uint64_t i = 0; i < 3000; ++i)
-        snap.tasks.push_back(task(0x10000 + 0x100 * i, "t" + std::to_string(i), {frame("leaf", 2, "await x")}, {}));
+    Snapshot snap = sample_with_roots(3000);
     const std::string whole = format_snapshot_tree(snap, TreeOptions{});
     std::string streamed;
     int calls = 0;
